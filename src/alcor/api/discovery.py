@@ -1,0 +1,130 @@
+"""Version and extension discovery (``GET /``, ``GET /v2.0``, ``GET /v2.0/extensions``), so
+openstacksdk and the ``openstack`` CLI find the API. Extensions listed are exactly those whose
+behaviour is implemented."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from alcor.api.collections import COLLECTIONS
+from alcor.api.routes import json_response
+from alcor.model import errors
+
+UPDATED = "2026-11-23T00:00:00-00:00"
+
+
+class Extension(msgspec.Struct, frozen=True):
+    alias: str
+    name: str
+    description: str
+    updated: str = UPDATED
+    links: list[str] = msgspec.field(default_factory=list)
+
+
+EXTENSIONS = [
+    Extension(
+        "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
+    ),
+    Extension(
+        "empty-string-filtering",
+        "Empty String Filtering Extension",
+        "Allow filtering by attributes with empty string value",
+    ),
+    Extension(
+        "external-net",
+        "Neutron external network",
+        "Adds external network attribute to network resource.",
+    ),
+    Extension(
+        "filter-validation",
+        "Filter parameters validation",
+        "Provides validation on filter parameters.",
+    ),
+    Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    Extension(
+        "pagination", "Pagination support", "Extension that indicates that pagination is enabled."
+    ),
+    Extension(
+        "project-id",
+        "project_id field enabled",
+        "Extension that indicates that project_id field is enabled.",
+    ),
+    Extension(
+        "provider", "Provider Network", "Expose mapping of virtual networks to physical networks"
+    ),
+    Extension(
+        "revision-if-match",
+        "If-Match constraints based on revision_number",
+        "Extension indicating that If-Match based on revision_number is supported.",
+    ),
+    Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
+    Extension(
+        "standard-attr-description",
+        "standard-attr-description",
+        "Extension to add descriptions to standard attributes",
+    ),
+    Extension(
+        "standard-attr-revisions",
+        "Resource revision numbers",
+        "This extension will display the revision number of neutron resources.",
+    ),
+    Extension(
+        "standard-attr-tag",
+        "Tag support for resources with standard attribute: port, subnet, network",
+        "Enables to set tag on resources with standard attribute.",
+    ),
+    Extension(
+        "standard-attr-timestamp",
+        "Resource timestamps",
+        "Adds created_at and updated_at fields to all Neutron resources that have Neutron "
+        "standard attributes.",
+    ),
+    Extension(
+        "tag-creation", "Tag creation extension", "Allow to create multiple tags for a resource"
+    ),
+]
+_BY_ALIAS = {extension.alias: extension for extension in EXTENSIONS}
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def versions(request: Request) -> Response:
+    link = {"href": f"{_base(request)}/v2.0/", "rel": "self"}
+    return json_response({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [link]}]})
+
+
+async def resources(request: Request) -> Response:
+    listed = [
+        {
+            "name": c.singular,
+            "collection": c.plural,
+            "links": [{"href": f"{_base(request)}/v2.0/{c.plural}", "rel": "self"}],
+        }
+        for c in COLLECTIONS
+    ]
+    return json_response({"resources": listed})
+
+
+async def extensions(_request: Request) -> Response:
+    return json_response({"extensions": EXTENSIONS})
+
+
+async def extension(request: Request) -> Response:
+    alias = request.path_params["alias"]
+    if alias not in _BY_ALIAS:
+        raise errors.NotFound(f"Extension with alias {alias} does not exist", type="HTTPNotFound")
+    return json_response({"extension": _BY_ALIAS[alias]})
+
+
+ROUTES = [
+    Route("/", versions, methods=["GET"]),
+    Route("/v2.0", resources, methods=["GET"]),
+    Route("/v2.0/", resources, methods=["GET"]),
+    Route("/v2.0/extensions", extensions, methods=["GET"]),
+    Route("/v2.0/extensions/{alias}", extension, methods=["GET"]),
+]

@@ -1,0 +1,22 @@
+"""Who a request acts as, from the headers Keystone's middleware passes on.
+
+Without identity headers (the default ``noauth`` mode) a request acts as admin of the default
+project, as Neutron's noauth does, so plain openstacksdk and CLI calls work. With
+``X-Project-Id`` it acts as that project: a member unless ``X-Roles`` includes ``admin``.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+
+from alcor.services.callers import Caller
+
+
+def caller_from(headers: Headers, *, default_project: str) -> Caller:
+    project = headers.get("x-project-id") or headers.get("x-tenant-id")
+    if not project:
+        return Caller(project_id=default_project, roles=frozenset({"admin"}))
+    roles = frozenset(
+        role.strip().lower() for role in headers.get("x-roles", "").split(",") if role.strip()
+    )
+    return Caller(project_id=project, user_id=headers.get("x-user-id", ""), roles=roles)

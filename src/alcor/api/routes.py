@@ -1,0 +1,191 @@
+"""HTTP handlers for every collection: create (single and bulk), show, list, update, delete, tags.
+
+Handlers only translate: URL and body in, a call to a manager, a view out. Every rule lives in
+the services; every error is mapped in ``faults``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from alcor.api import faults, identity, listing
+from alcor.api.collections import Collection
+from alcor.model import errors
+from alcor.services.callers import Caller
+from alcor.services.controller import Controller
+
+Handler = Callable[[Request], Awaitable[Response]]
+_IF_MATCH = re.compile(r"^\s*revision_number=(\d+)\s*$")
+
+
+class TagsBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    tags: list[str]
+
+
+def json_response(content: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(content), status_code=status, media_type="application/json")
+
+
+def if_match(request: Request) -> int | None:
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    match = _IF_MATCH.match(header)
+    if match is None:
+        raise errors.InvalidInput(
+            f"Invalid If-Match header '{header}': expected revision_number=N."
+        )
+    return int(match.group(1))
+
+
+class CollectionRoutes:
+    """The routes of one collection, bound to the controller."""
+
+    def __init__(self, collection: Collection, controller: Controller) -> None:
+        self.c = collection
+        self.controller = controller
+        self.manager = collection.manager(controller)
+        self._create_one = msgspec.json.Decoder(collection.create)
+        self._create_many = msgspec.json.Decoder(list[collection.create])  # type: ignore[name-defined]
+        self._update = msgspec.json.Decoder(collection.update)
+
+    def caller(self, request: Request) -> Caller:
+        return identity.caller_from(
+            request.headers, default_project=self.controller.context.settings.default_project
+        )
+
+    def routes(self) -> list[Route]:
+        base = f"/v2.0/{self.c.plural}"
+        return [
+            Route(base, self.index, methods=["GET"]),
+            Route(base, self.create, methods=["POST"]),
+            Route(base + "/{id}", self.show, methods=["GET"]),
+            Route(base + "/{id}", self.update, methods=["PUT"]),
+            Route(base + "/{id}", self.delete, methods=["DELETE"]),
+            Route(base + "/{id}/tags", self.tags_show, methods=["GET"]),
+            Route(base + "/{id}/tags", self.tags_replace, methods=["PUT"]),
+            Route(base + "/{id}/tags", self.tags_clear, methods=["DELETE"]),
+            Route(base + "/{id}/tags/{tag}", self.tag_check, methods=["GET"]),
+            Route(base + "/{id}/tags/{tag}", self.tag_add, methods=["PUT"]),
+            Route(base + "/{id}/tags/{tag}", self.tag_remove, methods=["DELETE"]),
+        ]
+
+    async def index(self, request: Request) -> Response:
+        query, fields = listing.parse(request.query_params, self.c.attributes)
+        shown = await self.manager.query(self.caller(request), query)
+        items = [self._item(s, fields) for s in shown]
+        body: dict[str, Any] = {self.c.plural: items}
+        page_links = listing.links(
+            request.url, request.query_params, query, [s.record.id for s in shown]
+        )
+        if page_links:
+            body[f"{self.c.plural}_links"] = page_links
+        return json_response(body)
+
+    async def show(self, request: Request) -> Response:
+        _query, fields = listing.parse(_only_fields(request), self.c.attributes)
+        shown = await self.manager.show(self.caller(request), request.path_params["id"])
+        return json_response({self.c.singular: self._item(shown, fields)})
+
+    async def create(self, request: Request) -> Response:
+        envelope = _decode(await request.body(), dict[str, msgspec.Raw])
+        if set(envelope) == {self.c.singular}:
+            one = _decode(envelope[self.c.singular], self._create_one)
+            created = await self.manager.create(self.caller(request), [one])
+            return json_response({self.c.singular: self.c.render(created[0])}, 201)
+        if set(envelope) == {self.c.plural}:
+            many = _decode(envelope[self.c.plural], self._create_many)
+            created = await self.manager.create(self.caller(request), many)
+            return json_response({self.c.plural: [self.c.render(s) for s in created]}, 201)
+        raise errors.InvalidInput(
+            f"Resource body required: expected '{self.c.singular}' or '{self.c.plural}'."
+        )
+
+    async def update(self, request: Request) -> Response:
+        envelope = _decode(await request.body(), dict[str, msgspec.Raw])
+        if set(envelope) != {self.c.singular}:
+            raise errors.InvalidInput(f"Resource body required: expected '{self.c.singular}'.")
+        change = _decode(envelope[self.c.singular], self._update)
+        shown = await self.manager.update(
+            self.caller(request), request.path_params["id"], change, if_match=if_match(request)
+        )
+        return json_response({self.c.singular: self.c.render(shown)})
+
+    async def delete(self, request: Request) -> Response:
+        await self.manager.delete(
+            self.caller(request), request.path_params["id"], if_match=if_match(request)
+        )
+        return Response(status_code=204)
+
+    async def tags_show(self, request: Request) -> Response:
+        tags = await self.controller.tagging.show(
+            self.caller(request), self.c.record, request.path_params["id"]
+        )
+        return json_response({"tags": tags})
+
+    async def tags_replace(self, request: Request) -> Response:
+        body = _decode(await request.body(), TagsBody)
+        tags = await self.controller.tagging.replace(
+            self.caller(request), self.c.record, request.path_params["id"], body.tags
+        )
+        return json_response({"tags": tags})
+
+    async def tags_clear(self, request: Request) -> Response:
+        await self.controller.tagging.replace(
+            self.caller(request), self.c.record, request.path_params["id"], []
+        )
+        return Response(status_code=204)
+
+    async def tag_check(self, request: Request) -> Response:
+        tags = await self.controller.tagging.show(
+            self.caller(request), self.c.record, request.path_params["id"]
+        )
+        tag = request.path_params["tag"]
+        if tag not in tags:
+            raise errors.NotFound(f"Tag {tag} could not be found.", type="TagNotFound")
+        return Response(status_code=204)
+
+    async def tag_add(self, request: Request) -> Response:
+        await self.controller.tagging.add(
+            self.caller(request),
+            self.c.record,
+            request.path_params["id"],
+            request.path_params["tag"],
+        )
+        return Response(status_code=201)
+
+    async def tag_remove(self, request: Request) -> Response:
+        await self.controller.tagging.remove(
+            self.caller(request),
+            self.c.record,
+            request.path_params["id"],
+            request.path_params["tag"],
+        )
+        return Response(status_code=204)
+
+    def _item(self, shown: Any, fields: list[str] | None) -> Any:
+        view = self.c.render(shown)
+        if fields is None:
+            return view
+        return listing.select_fields(msgspec.to_builtins(view), fields)
+
+
+def _only_fields(request: Request) -> QueryParams:
+    return QueryParams([(k, v) for k, v in request.query_params.multi_items() if k == "fields"])
+
+
+def _decode(body: bytes | msgspec.Raw, decoder: Any) -> Any:
+    try:
+        if isinstance(decoder, msgspec.json.Decoder):
+            return decoder.decode(body)
+        return msgspec.json.decode(body, type=decoder)
+    except msgspec.MsgspecError as error:
+        raise faults.bad_body(error) from None

@@ -1,0 +1,114 @@
+"""Pure checks and computations on subnet addressing: CIDRs, IPv6 modes, routes, DNS, EUI-64.
+
+Each check raises ``errors.InvalidInput`` with Neutron's wording, naming the attribute.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from alcor.model import errors
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+AUTO_ADDRESS_MODES = ("slaac", "dhcpv6-stateless")
+
+
+def invalid(attribute: str, reason: str) -> errors.InvalidInput:
+    return errors.InvalidInput(f"Invalid input for {attribute}. Reason: {reason}")
+
+
+def parse_cidr(text: str, attribute: str = "cidr") -> Network:
+    """A network; host bits set is an error, as in Neutron."""
+    try:
+        if "/" not in text:
+            raise ValueError(text)
+        loose = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise invalid(attribute, f"'{text}' is not a valid IP subnet.") from None
+    try:
+        return ipaddress.ip_network(text)
+    except ValueError:
+        raise invalid(attribute, f"'{text}' isn't a recommended CIDR, use '{loose}'.") from None
+
+
+def parse_address(text: str, attribute: str) -> Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise invalid(attribute, f"'{text}' is not a valid IP address.") from None
+
+
+def check_ip_version(network: Network, ip_version: int | None) -> int:
+    if ip_version is None:
+        return network.version
+    if ip_version not in (4, 6):
+        raise invalid("ip_version", f"{ip_version} is not in [4, 6].")
+    if ip_version != network.version:
+        raise errors.InvalidInput("Cidr and IP version are incompatible.")
+    return ip_version
+
+
+def check_ipv6_modes(network: Network, ra_mode: str | None, address_mode: str | None) -> None:
+    for attribute, mode in (("ipv6_ra_mode", ra_mode), ("ipv6_address_mode", address_mode)):
+        if mode is None:
+            continue
+        if mode not in IPV6_MODES:
+            raise invalid(attribute, f"'{mode}' is not in {list(IPV6_MODES)}.")
+        if network.version != 6:
+            raise invalid(
+                attribute,
+                "ipv6_ra_mode or ipv6_address_mode cannot be set when "
+                "enable_dhcp is set to False or ip_version is 4.",
+            )
+    if ra_mode and address_mode and ra_mode != address_mode:
+        raise errors.InvalidInput(
+            f"ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to '{address_mode}' "
+            "is not valid. If both attributes are set, they must be the same value."
+        )
+    if (
+        address_mode in AUTO_ADDRESS_MODES or ra_mode in AUTO_ADDRESS_MODES
+    ) and network.prefixlen != 64:
+        raise errors.InvalidInput(
+            f"Invalid CIDR {network} for IPv6 address mode. OpenStack uses the EUI-64 address "
+            "format, which requires the prefix to be /64."
+        )
+
+
+def check_host_routes(network: Network, routes: Sequence[tuple[str, str]]) -> None:
+    seen: set[tuple[str, str]] = set()
+    for destination, nexthop in routes:
+        target = parse_cidr(destination, "host_routes")
+        hop = parse_address(nexthop, "host_routes")
+        if target.version != network.version or hop.version != network.version:
+            raise errors.InvalidInput("Host route version does not match the subnet's ip_version.")
+        if (destination, nexthop) in seen:
+            raise invalid("host_routes", f"Duplicate hostroute '{destination}, {nexthop}'.")
+        seen.add((destination, nexthop))
+
+
+def check_nameservers(servers: Sequence[str]) -> None:
+    if len(set(servers)) != len(servers):
+        raise invalid("dns_nameservers", "Duplicate nameserver.")
+    for server in servers:
+        parse_address(server, "dns_nameservers")
+
+
+def overlapping(network: Network, others: Sequence[str]) -> str | None:
+    """The first of ``others`` (CIDRs) that overlaps ``network``, if any."""
+    for other in others:
+        candidate = ipaddress.ip_network(other)
+        if candidate.version == network.version and candidate.overlaps(network):
+            return other
+    return None
+
+
+def eui64(network: ipaddress.IPv6Network, mac: str) -> ipaddress.IPv6Address:
+    """The SLAAC address of a MAC in a /64 (RFC 4291 modified EUI-64)."""
+    octets = bytearray.fromhex(mac.replace(":", ""))
+    octets[0] ^= 0x02
+    interface = bytes(octets[:3]) + b"\xff\xfe" + bytes(octets[3:])
+    return network.network_address + int.from_bytes(interface)

@@ -1,0 +1,110 @@
+"""The one error hierarchy of the controller.
+
+Every error a client can cause is one of these; the API maps them to Neutron's error body in one
+place (``alcor.api.faults``), the southbound to gRPC status in one place. Anything else that escapes
+is a bug and becomes a 500.
+
+    AlcorError
+    ├── InvalidInput ............ 400  malformed body, bad value, unknown attribute or filter
+    │   └── InvalidAllocationPool 400
+    ├── NotAuthorized ........... 403
+    ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
+    ├── Conflict ................ 409
+    │   ├── InUse ............... 409  NetworkInUse, SubnetInUse
+    │   ├── IpAddressAlreadyAllocated, IpAddressGenerationFailure, MacAddressInUse
+    │   ├── OverlappingCidr, OverlappingAllocationPools, GatewayConflictWithAllocationPools
+    │   └── NoNetworkAvailable .. 409  the segmentation-id range is exhausted
+    ├── PreconditionFailed ...... 412  RevisionNumberConstraintFailed
+    └── Unavailable ............. 503  the store cannot take writes right now
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AlcorError(Exception):
+    """Base of every error a client can cause. ``type`` is Neutron's error type name."""
+
+    status: ClassVar[int] = 500
+    default_type: ClassVar[str] = "AlcorError"
+
+    def __init__(self, message: str, *, type: str | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.type = type or self.default_type
+        self.detail = detail
+
+
+class InvalidInput(AlcorError):
+    status = 400
+    default_type = "HTTPBadRequest"
+
+
+class InvalidAllocationPool(InvalidInput):
+    default_type = "InvalidAllocationPool"
+
+
+class NotAuthorized(AlcorError):
+    status = 403
+    default_type = "HTTPForbidden"
+
+
+class NotFound(AlcorError):
+    status = 404
+    default_type = "HTTPNotFound"
+
+    @classmethod
+    def resource(cls, kind: str, resource_id: str) -> NotFound:
+        """``NotFound.resource("network", id)`` reads as Neutron's ``NetworkNotFound``."""
+        name = "".join(part.capitalize() for part in kind.split("_"))
+        return cls(f"{name} {resource_id} could not be found.", type=f"{name}NotFound")
+
+
+class Conflict(AlcorError):
+    status = 409
+    default_type = "Conflict"
+
+
+class InUse(Conflict):
+    default_type = "InUse"
+
+
+class IpAddressAlreadyAllocated(Conflict):
+    default_type = "IpAddressAlreadyAllocated"
+
+
+class IpAddressGenerationFailure(Conflict):
+    default_type = "IpAddressGenerationFailure"
+
+
+class MacAddressInUse(Conflict):
+    default_type = "MacAddressInUse"
+
+
+class OverlappingCidr(Conflict):
+    default_type = "InvalidInput"
+
+    status = 400
+
+
+class OverlappingAllocationPools(Conflict):
+    default_type = "OverlappingAllocationPools"
+
+
+class GatewayConflictWithAllocationPools(Conflict):
+    default_type = "GatewayConflictWithAllocationPools"
+
+
+class NoNetworkAvailable(Conflict):
+    default_type = "NoNetworkAvailable"
+
+
+class PreconditionFailed(AlcorError):
+    status = 412
+    default_type = "RevisionNumberConstraintFailed"
+
+
+class Unavailable(AlcorError):
+    status = 503
+    default_type = "ServiceUnavailable"

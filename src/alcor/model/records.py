@@ -1,0 +1,96 @@
+"""Stored records: what the controller keeps about each resource.
+
+These are a superset of what the API shows and what hosts are sent. They are immutable; a change
+is a new record (``msgspec.structs.replace``) written through the store. Field names are Python
+names; the API renames them to Neutron's (``binding_host_id`` is ``binding:host_id``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import msgspec
+
+
+class AllocationPool(msgspec.Struct, frozen=True):
+    start: str
+    end: str
+
+
+class HostRoute(msgspec.Struct, frozen=True):
+    destination: str
+    nexthop: str
+
+
+class FixedIp(msgspec.Struct, frozen=True):
+    subnet_id: str
+    ip_address: str
+
+
+class AddressPair(msgspec.Struct, frozen=True):
+    ip_address: str
+    mac_address: str
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """Fields every resource has. ``kind`` names the resource ('network', 'subnet', 'port')."""
+
+    kind: ClassVar[str] = ""
+
+    id: str
+    project_id: str
+    name: str = ""
+    description: str = ""
+    created_at: str
+    updated_at: str
+    revision_number: int = 1
+
+
+class Network(Record, frozen=True, kw_only=True):
+    kind: ClassVar[str] = "network"
+
+    admin_state_up: bool = True
+    shared: bool = False
+    mtu: int = 1450
+    router_external: bool = False
+    network_type: str = "vxlan"
+    segmentation_id: int | None = None
+    physical_network: str | None = None
+    port_security_enabled: bool = True
+
+
+class Subnet(Record, frozen=True, kw_only=True):
+    kind: ClassVar[str] = "subnet"
+
+    network_id: str
+    ip_version: int
+    cidr: str
+    gateway_ip: str | None = None
+    allocation_pools: list[AllocationPool] = msgspec.field(default_factory=list)
+    host_routes: list[HostRoute] = msgspec.field(default_factory=list)
+    dns_nameservers: list[str] = msgspec.field(default_factory=list)
+    enable_dhcp: bool = True
+    ipv6_ra_mode: str | None = None
+    ipv6_address_mode: str | None = None
+
+
+class Port(Record, frozen=True, kw_only=True):
+    kind: ClassVar[str] = "port"
+
+    network_id: str
+    mac_address: str
+    admin_state_up: bool = True
+    device_id: str = ""
+    device_owner: str = ""
+    fixed_ips: list[FixedIp] = msgspec.field(default_factory=list)
+    security_groups: list[str] = msgspec.field(default_factory=list)
+    port_security_enabled: bool = True
+    allowed_address_pairs: list[AddressPair] = msgspec.field(default_factory=list)
+    binding_host_id: str = ""
+    binding_profile: dict[str, Any] = msgspec.field(default_factory=dict)
+    binding_vnic_type: str = "normal"
+    binding_vif_type: str = "unbound"
+    binding_vif_details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+RECORD_TYPES: dict[str, type[Record]] = {cls.kind: cls for cls in (Network, Subnet, Port)}

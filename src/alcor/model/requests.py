@@ -1,0 +1,136 @@
+"""Requests: what a tenant may send, as msgspec Structs.
+
+Decoding checks types and rejects unknown attributes (``forbid_unknown_fields``), so the
+services see only well-typed requests. ``UNSET`` marks an attribute the client did not send,
+which is not the same as one it sent as ``null``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+__all__ = ["UNSET", "Unset"]
+
+Unset = UnsetType
+
+
+class Request(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class Owned(Request, frozen=True, kw_only=True):
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    project_id: str | Unset = UNSET
+    tenant_id: str | Unset = UNSET
+    tags: list[str] | Unset = UNSET
+
+
+# --- networks ---------------------------------------------------------------------------
+
+
+class NetworkCreate(Owned, frozen=True, kw_only=True):
+    admin_state_up: bool | Unset = UNSET
+    shared: bool | Unset = UNSET
+    mtu: int | Unset = UNSET
+    port_security_enabled: bool | Unset = UNSET
+    router_external: bool | Unset = msgspec.field(default=UNSET, name="router:external")
+    network_type: str | Unset = msgspec.field(default=UNSET, name="provider:network_type")
+    physical_network: str | Unset | None = msgspec.field(
+        default=UNSET, name="provider:physical_network"
+    )
+    segmentation_id: int | Unset | None = msgspec.field(
+        default=UNSET, name="provider:segmentation_id"
+    )
+
+
+class NetworkUpdate(Request, frozen=True, kw_only=True):
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    admin_state_up: bool | Unset = UNSET
+    shared: bool | Unset = UNSET
+    mtu: int | Unset = UNSET
+    port_security_enabled: bool | Unset = UNSET
+    router_external: bool | Unset = msgspec.field(default=UNSET, name="router:external")
+
+
+# --- subnets ----------------------------------------------------------------------------
+
+
+class PoolRequest(Request, frozen=True):
+    start: str
+    end: str
+
+
+class HostRouteRequest(Request, frozen=True):
+    destination: str
+    nexthop: str
+
+
+class SubnetCreate(Owned, frozen=True, kw_only=True):
+    network_id: str
+    cidr: str
+    ip_version: int | Unset = UNSET
+    gateway_ip: str | Unset | None = UNSET
+    allocation_pools: list[PoolRequest] | Unset = UNSET
+    host_routes: list[HostRouteRequest] | Unset = UNSET
+    dns_nameservers: list[str] | Unset = UNSET
+    enable_dhcp: bool | Unset = UNSET
+    ipv6_ra_mode: str | Unset | None = UNSET
+    ipv6_address_mode: str | Unset | None = UNSET
+    subnetpool_id: Unset | None = UNSET
+
+
+class SubnetUpdate(Request, frozen=True, kw_only=True):
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    gateway_ip: str | Unset | None = UNSET
+    allocation_pools: list[PoolRequest] | Unset = UNSET
+    host_routes: list[HostRouteRequest] | Unset = UNSET
+    dns_nameservers: list[str] | Unset = UNSET
+    enable_dhcp: bool | Unset = UNSET
+
+
+# --- ports ------------------------------------------------------------------------------
+
+
+class FixedIpRequest(Request, frozen=True, kw_only=True):
+    subnet_id: str | Unset = UNSET
+    ip_address: str | Unset = UNSET
+
+
+class AddressPairRequest(Request, frozen=True, kw_only=True):
+    ip_address: str
+    mac_address: str | Unset = UNSET
+
+
+class PortAttributes(Request, frozen=True, kw_only=True):
+    """What both create and update may set."""
+
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    admin_state_up: bool | Unset = UNSET
+    fixed_ips: list[FixedIpRequest] | Unset = UNSET
+    device_id: str | Unset = UNSET
+    device_owner: str | Unset = UNSET
+    security_groups: list[str] | Unset = UNSET
+    port_security_enabled: bool | Unset = UNSET
+    allowed_address_pairs: list[AddressPairRequest] | Unset = UNSET
+    binding_host_id: str | Unset = msgspec.field(default=UNSET, name="binding:host_id")
+    binding_profile: dict[str, Any] | Unset = msgspec.field(default=UNSET, name="binding:profile")
+    binding_vnic_type: str | Unset = msgspec.field(default=UNSET, name="binding:vnic_type")
+
+
+class PortCreate(PortAttributes, frozen=True, kw_only=True):
+    network_id: str
+    mac_address: str | Unset = UNSET
+    project_id: str | Unset = UNSET
+    tenant_id: str | Unset = UNSET
+    tags: list[str] | Unset = UNSET
+
+
+class PortUpdate(PortAttributes, frozen=True, kw_only=True):
+    pass

@@ -1,0 +1,129 @@
+"""In-memory allocation state: free addresses per subnet, MACs per network, segment ids.
+
+Owned by the store's writer: every method is called from inside a write (``Writer``), loads
+what it needs from the store on first use, and registers the inverse of each change with
+``Writer.on_rollback``, so a failed request gives back exactly what it took. The database's
+unique constraints remain the last line against duplicates.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+
+from alcor.model.identifiers import MacAllocator, SegmentAllocator
+from alcor.model.ipam import IPAddress, SubnetAddresses
+from alcor.model.records import Subnet
+from alcor.store.interface import Writer
+
+
+class Allocations:
+    def __init__(
+        self, *, mac_base: str, segment_range: tuple[int, int], rng: random.Random
+    ) -> None:
+        self._mac_base = mac_base
+        self._segment_range = segment_range
+        self._rng = rng
+        self._subnets: dict[str, SubnetAddresses] = {}
+        self._macs: dict[str, MacAllocator] = {}
+        self._segments: SegmentAllocator | None = None
+
+    # --- addresses ------------------------------------------------------------------
+
+    def addresses(self, writer: Writer, subnet: Subnet) -> SubnetAddresses:
+        pool = self._subnets.get(subnet.id)
+        if pool is None:
+            cidr = ipaddress.ip_network(subnet.cidr)
+            ranges = [
+                (ipaddress.ip_address(p.start), ipaddress.ip_address(p.end))
+                for p in subnet.allocation_pools
+            ]
+            used = [ipaddress.ip_address(ip) for ip in writer.allocated_ips(subnet.id)]
+            gateway = ipaddress.ip_address(subnet.gateway_ip) if subnet.gateway_ip else None
+            pool = SubnetAddresses(
+                cidr,
+                ranges,
+                used=used,
+                gateway=gateway,
+                subnet_id=subnet.id,
+                network_id=subnet.network_id,
+            )
+            self._subnets[subnet.id] = pool
+        return pool
+
+    def allocate_ip(self, writer: Writer, subnet: Subnet) -> IPAddress:
+        pool = self.addresses(writer, subnet)
+        address = pool.allocate()
+        writer.on_rollback(lambda: pool.release(address))
+        return address
+
+    def claim_ip(self, writer: Writer, subnet: Subnet, address: IPAddress) -> None:
+        pool = self.addresses(writer, subnet)
+        pool.claim(address)
+        writer.on_rollback(lambda: pool.release(address))
+
+    def release_ip(self, writer: Writer, subnet: Subnet, address: IPAddress) -> None:
+        pool = self.addresses(writer, subnet)
+        pool.release(address)
+        writer.on_rollback(lambda: pool.claim(address))
+
+    def forget_subnet(self, writer: Writer, subnet_id: str) -> None:
+        """Drop a subnet's cached state (deleted, or its pools changed); reloaded on next use."""
+        pool = self._subnets.pop(subnet_id, None)
+        if pool is not None:
+            writer.on_rollback(lambda: self._subnets.__setitem__(subnet_id, pool))
+
+    # --- MAC addresses ----------------------------------------------------------------
+
+    def _mac_allocator(self, writer: Writer, network_id: str) -> MacAllocator:
+        allocator = self._macs.get(network_id)
+        if allocator is None:
+            used = set(writer.macs_in_network(network_id))
+            allocator = MacAllocator(self._mac_base, used, rng=self._rng)
+            self._macs[network_id] = allocator
+        return allocator
+
+    def allocate_mac(self, writer: Writer, network_id: str) -> str:
+        allocator = self._mac_allocator(writer, network_id)
+        mac = allocator.allocate(network_id)
+        writer.on_rollback(lambda: allocator.release(mac))
+        return mac
+
+    def claim_mac(self, writer: Writer, network_id: str, mac: str) -> None:
+        allocator = self._mac_allocator(writer, network_id)
+        allocator.claim(network_id, mac)
+        writer.on_rollback(lambda: allocator.release(mac))
+
+    def release_mac(self, writer: Writer, network_id: str, mac: str) -> None:
+        allocator = self._mac_allocator(writer, network_id)
+        allocator.release(mac)
+        writer.on_rollback(lambda: allocator.claim(network_id, mac))
+
+    def forget_network(self, writer: Writer, network_id: str) -> None:
+        allocator = self._macs.pop(network_id, None)
+        if allocator is not None:
+            writer.on_rollback(lambda: self._macs.__setitem__(network_id, allocator))
+
+    # --- segmentation ids -------------------------------------------------------------
+
+    def _segment_allocator(self, writer: Writer) -> SegmentAllocator:
+        if self._segments is None:
+            first, last = self._segment_range
+            self._segments = SegmentAllocator(first, last, set(writer.used_segments("vxlan")))
+        return self._segments
+
+    def allocate_segment(self, writer: Writer) -> int:
+        allocator = self._segment_allocator(writer)
+        segment = allocator.allocate()
+        writer.on_rollback(lambda: allocator.release(segment))
+        return segment
+
+    def claim_segment(self, writer: Writer, segment: int) -> None:
+        allocator = self._segment_allocator(writer)
+        allocator.claim(segment)
+        writer.on_rollback(lambda: allocator.release(segment))
+
+    def release_segment(self, writer: Writer, segment: int) -> None:
+        allocator = self._segment_allocator(writer)
+        allocator.release(segment)
+        writer.on_rollback(lambda: allocator.claim(segment))

@@ -1,0 +1,18 @@
+"""The managers of one controller, built once from their shared context."""
+
+from __future__ import annotations
+
+from alcor.services.networks import Networks
+from alcor.services.ports import Ports
+from alcor.services.resources import Context
+from alcor.services.subnets import Subnets
+from alcor.services.tagging import Tagging
+
+
+class Controller:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.networks = Networks(context)
+        self.subnets = Subnets(context)
+        self.ports = Ports(context)
+        self.tagging = Tagging(context)

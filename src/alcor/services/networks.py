@@ -1,0 +1,170 @@
+"""The network (VPC segment) manager: create, show, list, update, delete.
+
+A tenant network is a VXLAN segment whose VNI is allocated from the configured range; an admin
+may choose the VNI (``provider:segmentation_id``) or make a ``flat`` external network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from alcor.model import errors
+from alcor.model.queries import Query
+from alcor.model.records import Network, Port, Subnet
+from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
+from alcor.services import resources
+from alcor.services.callers import Caller
+from alcor.store.interface import Reader, Writer
+
+NETWORK_TYPES = ("vxlan", "flat")
+MIN_MTU, MAX_MTU = 68, 9000
+
+
+class ShownNetwork(msgspec.Struct, frozen=True):
+    record: Network
+    tags: list[str]
+    subnet_ids: list[str]
+
+
+class Networks:
+    def __init__(self, context: resources.Context) -> None:
+        self.context = context
+
+    async def create(self, caller: Caller, requests: Sequence[NetworkCreate]) -> list[ShownNetwork]:
+        resources.check_bulk(len(requests), self.context.settings)
+
+        def work(writer: Writer) -> list[ShownNetwork]:
+            records = [self._new(writer, caller, request) for request in requests]
+            writer.insert(records)
+            for record, request in zip(records, requests, strict=True):
+                if request.tags:
+                    writer.set_tags(record.id, request.tags)
+            return [
+                ShownNetwork(r, sorted(set(q.tags or [])), [])
+                for r, q in zip(records, requests, strict=True)
+            ]
+
+        return await self.context.store.write(work)
+
+    def _new(self, writer: Writer, caller: Caller, request: NetworkCreate) -> Network:
+        project = caller.project_for(resources.requested_project(request))
+        for attribute, value in (
+            ("provider:network_type", request.network_type),
+            ("provider:segmentation_id", request.segmentation_id),
+            ("provider:physical_network", request.physical_network),
+            ("router:external", request.router_external),
+        ):
+            if value is not UNSET:
+                caller.require_admin(attribute)
+        network_type = request.network_type if request.network_type is not UNSET else "vxlan"
+        if network_type not in NETWORK_TYPES:
+            raise errors.InvalidInput(
+                f"Invalid input for provider:network_type. Reason: '{network_type}' is not in "
+                f"{list(NETWORK_TYPES)}."
+            )
+        segment = self._segment(writer, network_type, request.segmentation_id)
+        default_mtu = self.context.settings.network_mtu if network_type == "vxlan" else 1500
+        now = self.context.now()
+        return Network(
+            id=self.context.new_id(),
+            project_id=project,
+            name=request.name or "",
+            description=request.description or "",
+            created_at=now,
+            updated_at=now,
+            admin_state_up=resources.value_or(request.admin_state_up, True),
+            shared=resources.value_or(request.shared, False),
+            mtu=_mtu(request.mtu if request.mtu is not UNSET else default_mtu),
+            router_external=resources.value_or(request.router_external, False),
+            network_type=network_type,
+            segmentation_id=segment,
+            physical_network=resources.value_or(request.physical_network, None),
+            port_security_enabled=resources.value_or(request.port_security_enabled, True),
+        )
+
+    def _segment(
+        self, writer: Writer, network_type: str, requested: int | object | None
+    ) -> int | None:
+        allocations = self.context.allocations
+        if network_type == "flat":
+            if requested not in (UNSET, None):
+                raise errors.InvalidInput("A flat network takes no segmentation id.")
+            return None
+        if requested is UNSET or requested is None:
+            return allocations.allocate_segment(writer)
+        assert isinstance(requested, int)
+        if not 1 <= requested <= 16_777_215:
+            raise errors.InvalidInput(
+                f"Invalid input for provider:segmentation_id. Reason: {requested} is not "
+                "a VXLAN VNI (1 to 16777215)."
+            )
+        allocations.claim_segment(writer, requested)
+        return requested
+
+    async def show(self, caller: Caller, network_id: str) -> ShownNetwork:
+        def work(reader: Reader) -> ShownNetwork:
+            return self._shown(reader, [resources.find(reader, caller, Network, network_id)])[0]
+
+        return await self.context.store.read(work)
+
+    async def query(self, caller: Caller, query: Query) -> list[ShownNetwork]:
+        scoped = resources.scoped(caller, query, shared=True)
+        return await self.context.store.read(lambda r: self._shown(r, r.select(Network, scoped)))
+
+    def _shown(self, reader: Reader, records: list[Network]) -> list[ShownNetwork]:
+        ids = [record.id for record in records]
+        tags = reader.tags_of(ids)
+        subnets: dict[str, list[str]] = {}
+        if ids:
+            for subnet in reader.select(Subnet, Query(filters={"network_id": tuple(ids)})):
+                subnets.setdefault(subnet.network_id, []).append(subnet.id)
+        return [ShownNetwork(r, tags.get(r.id, []), subnets.get(r.id, [])) for r in records]
+
+    async def update(
+        self, caller: Caller, network_id: str, request: NetworkUpdate, *, if_match: int | None
+    ) -> ShownNetwork:
+        def work(writer: Writer) -> ShownNetwork:
+            network = resources.owned(writer, caller, Network, network_id)
+            resources.check_revision(network, if_match)
+            sent = msgspec.structs.asdict(request)
+            changes = {field: value for field, value in sent.items() if value is not UNSET}
+            if "router_external" in changes:
+                caller.require_admin("router:external")
+            if "mtu" in changes:
+                _mtu(changes["mtu"])
+            updated = resources.revised(network, self.context.now(), **changes)
+            writer.update([updated])
+            return self._shown(writer, [updated])[0]
+
+        return await self.context.store.write(work)
+
+    async def delete(self, caller: Caller, network_id: str, *, if_match: int | None) -> None:
+        def work(writer: Writer) -> None:
+            network = resources.owned(writer, caller, Network, network_id)
+            resources.check_revision(network, if_match)
+            if writer.count(Port, Query(filters={"network_id": (network_id,)})):
+                raise errors.InUse(
+                    f"Unable to complete operation on network {network_id}. "
+                    "There are one or more ports still in use on the network.",
+                    type="NetworkInUse",
+                )
+            subnets = writer.select(Subnet, Query(filters={"network_id": (network_id,)}))
+            for subnet in subnets:
+                self.context.allocations.forget_subnet(writer, subnet.id)
+            writer.delete(subnets)
+            writer.delete([network])
+            self.context.allocations.forget_network(writer, network_id)
+            if network.segmentation_id is not None:
+                self.context.allocations.release_segment(writer, network.segmentation_id)
+
+        await self.context.store.write(work)
+
+
+def _mtu(value: object) -> int:
+    if not isinstance(value, int) or not MIN_MTU <= value <= MAX_MTU:
+        raise errors.InvalidInput(
+            f"Invalid input for mtu. Reason: {value} is not in [{MIN_MTU}, {MAX_MTU}]."
+        )
+    return value

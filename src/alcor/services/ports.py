@@ -1,0 +1,313 @@
+"""The port manager: MAC and fixed-IP allocation, binding, and the bulk create path.
+
+A bulk create is one write: every port of it commits together or none does. Addresses come from
+the in-memory pools (``Allocations``), so a port costs no scan of its subnet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+import msgspec
+
+from alcor.model import addressing, errors
+from alcor.model.identifiers import normalize_mac
+from alcor.model.queries import Query
+from alcor.model.records import AddressPair, FixedIp, Network, Port, Subnet
+from alcor.model.requests import UNSET, FixedIpRequest, PortAttributes, PortCreate, PortUpdate
+from alcor.services import resources
+from alcor.services.callers import Caller
+from alcor.store.interface import Reader, Writer
+
+VNIC_TYPES = ("normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder")
+BOUND_VIF_TYPE = "tap"
+
+
+class ShownPort(msgspec.Struct, frozen=True):
+    record: Port
+    tags: list[str]
+    status: str
+
+
+class Ports:
+    def __init__(self, context: resources.Context) -> None:
+        self.context = context
+
+    async def create(self, caller: Caller, requests: Sequence[PortCreate]) -> list[ShownPort]:
+        resources.check_bulk(len(requests), self.context.settings)
+
+        def work(writer: Writer) -> list[ShownPort]:
+            networks: dict[str, Network] = {}
+            subnets: dict[str, list[Subnet]] = {}
+            records = []
+            for request in requests:
+                network = networks.get(request.network_id)
+                if network is None:
+                    network = resources.find(writer, caller, Network, request.network_id)
+                    networks[network.id] = network
+                    subnets[network.id] = _subnets_of(writer, network.id)
+                records.append(self._new(writer, caller, request, network, subnets[network.id]))
+            writer.insert(records)
+            for record, request in zip(records, requests, strict=True):
+                if request.tags:
+                    writer.set_tags(record.id, request.tags)
+            return [
+                ShownPort(r, sorted(set(q.tags or [])), "DOWN")
+                for r, q in zip(records, requests, strict=True)
+            ]
+
+        return await self.context.store.write(work)
+
+    def _new(
+        self,
+        writer: Writer,
+        caller: Caller,
+        request: PortCreate,
+        network: Network,
+        subnets: list[Subnet],
+    ) -> Port:
+        project = caller.project_for(resources.requested_project(request))
+        _check_attributes(caller, request)
+        allocations = self.context.allocations
+        if request.mac_address is not UNSET:
+            mac = normalize_mac(request.mac_address)
+            allocations.claim_mac(writer, network.id, mac)
+        else:
+            mac = allocations.allocate_mac(writer, network.id)
+        if request.fixed_ips is not UNSET:
+            fixed_ips = self._assign(writer, network, subnets, request.fixed_ips)
+        else:
+            fixed_ips = self._automatic(writer, network, subnets, mac)
+        now = self.context.now()
+        host = resources.value_or(request.binding_host_id, "")
+        return Port(
+            id=self.context.new_id(),
+            project_id=project,
+            name=request.name or "",
+            description=request.description or "",
+            created_at=now,
+            updated_at=now,
+            network_id=network.id,
+            mac_address=mac,
+            admin_state_up=resources.value_or(request.admin_state_up, True),
+            device_id=resources.value_or(request.device_id, ""),
+            device_owner=resources.value_or(request.device_owner, ""),
+            fixed_ips=fixed_ips,
+            security_groups=list(resources.value_or(request.security_groups, [])),
+            port_security_enabled=resources.value_or(
+                request.port_security_enabled, network.port_security_enabled
+            ),
+            allowed_address_pairs=_address_pairs(request, mac),
+            binding_host_id=host,
+            binding_profile=resources.value_or(request.binding_profile, {}),
+            binding_vnic_type=resources.value_or(request.binding_vnic_type, "normal"),
+            binding_vif_type=BOUND_VIF_TYPE if host else "unbound",
+        )
+
+    def _automatic(
+        self, writer: Writer, network: Network, subnets: list[Subnet], mac: str
+    ) -> list[FixedIp]:
+        """No fixed_ips asked for, as Neutron: the EUI-64 address on every SLAAC subnet, and one
+        address of each IP version from the first other subnet that has one free."""
+        fixed: list[FixedIp] = []
+        for version in (4, 6):
+            candidates = [s for s in subnets if s.ip_version == version]
+            stateful = [
+                s for s in candidates if s.ipv6_address_mode not in addressing.AUTO_ADDRESS_MODES
+            ]
+            for subnet in (s for s in candidates if s not in stateful):
+                address = addressing.eui64(ipaddress.IPv6Network(subnet.cidr), mac)
+                self.context.allocations.claim_ip(writer, subnet, address)
+                fixed.append(FixedIp(subnet.id, str(address)))
+            if stateful:
+                fixed.append(self._first_free(writer, network, stateful))
+        return fixed
+
+    def _first_free(self, writer: Writer, network: Network, subnets: list[Subnet]) -> FixedIp:
+        for subnet in subnets:
+            try:
+                return FixedIp(subnet.id, str(self.context.allocations.allocate_ip(writer, subnet)))
+            except errors.IpAddressGenerationFailure:
+                continue
+        raise errors.IpAddressGenerationFailure(
+            f"No more IP addresses available on network {network.id}."
+        )
+
+    def _assign(
+        self,
+        writer: Writer,
+        network: Network,
+        subnets: list[Subnet],
+        requested: list[FixedIpRequest],
+    ) -> list[FixedIp]:
+        by_id = {s.id: s for s in subnets}
+        fixed: list[FixedIp] = []
+        for entry in requested:
+            address = (
+                addressing.parse_address(entry.ip_address, "fixed_ips")
+                if entry.ip_address is not UNSET
+                else None
+            )
+            subnet = _subnet_for(network, by_id, subnets, entry, address)
+            if address is None:
+                address = self.context.allocations.allocate_ip(writer, subnet)
+            else:
+                self.context.allocations.claim_ip(writer, subnet, address)
+            fixed.append(FixedIp(subnet.id, str(address)))
+        return fixed
+
+    async def show(self, caller: Caller, port_id: str) -> ShownPort:
+        def work(reader: Reader) -> ShownPort:
+            return _shown(reader, [resources.find(reader, caller, Port, port_id)])[0]
+
+        return await self.context.store.read(work)
+
+    async def query(self, caller: Caller, query: Query) -> list[ShownPort]:
+        scoped = resources.scoped(caller, query)
+        return await self.context.store.read(lambda r: _shown(r, r.select(Port, scoped)))
+
+    async def update(
+        self, caller: Caller, port_id: str, request: PortUpdate, *, if_match: int | None
+    ) -> ShownPort:
+        def work(writer: Writer) -> ShownPort:
+            port = resources.owned(writer, caller, Port, port_id)
+            resources.check_revision(port, if_match)
+            _check_attributes(caller, request)
+            changes: dict[str, object] = {}
+            for field in (
+                "name",
+                "description",
+                "admin_state_up",
+                "device_id",
+                "device_owner",
+                "port_security_enabled",
+                "binding_profile",
+                "binding_vnic_type",
+            ):
+                if (value := getattr(request, field)) is not UNSET:
+                    changes[field] = value
+            if request.security_groups is not UNSET:
+                changes["security_groups"] = list(request.security_groups)
+            if request.allowed_address_pairs is not UNSET:
+                changes["allowed_address_pairs"] = _address_pairs(request, port.mac_address)
+            if request.binding_host_id is not UNSET:
+                changes["binding_host_id"] = request.binding_host_id
+                changes["binding_vif_type"] = (
+                    BOUND_VIF_TYPE if request.binding_host_id else "unbound"
+                )
+            if request.fixed_ips is not UNSET:
+                changes["fixed_ips"] = self._reassign(writer, port, request.fixed_ips)
+            updated = resources.revised(port, self.context.now(), **changes)
+            writer.update([updated])
+            return _shown(writer, [updated])[0]
+
+        return await self.context.store.write(work)
+
+    def _reassign(
+        self, writer: Writer, port: Port, requested: list[FixedIpRequest]
+    ) -> list[FixedIp]:
+        """New fixed IPs: addresses the port keeps stay, the others are released, new ones taken."""
+        network = writer.get(Network, port.network_id)
+        assert network is not None
+        subnets = _subnets_of(writer, network.id)
+        held = {f.ip_address: f for f in port.fixed_ips}
+
+        def kept(entry: FixedIpRequest) -> FixedIp | None:
+            old = held.get(entry.ip_address) if entry.ip_address is not UNSET else None
+            same_subnet = old is not None and entry.subnet_id in (UNSET, old.subnet_id)
+            return old if same_subnet else None
+
+        keep = [old for entry in requested if (old := kept(entry)) is not None]
+        by_id = {s.id: s for s in subnets}
+        for old in port.fixed_ips:
+            if old not in keep and old.subnet_id in by_id:
+                address = ipaddress.ip_address(old.ip_address)
+                self.context.allocations.release_ip(writer, by_id[old.subnet_id], address)
+        wanted = [entry for entry in requested if kept(entry) is None]
+        return keep + self._assign(writer, network, subnets, wanted)
+
+    async def delete(self, caller: Caller, port_id: str, *, if_match: int | None) -> None:
+        def work(writer: Writer) -> None:
+            port = resources.owned(writer, caller, Port, port_id)
+            resources.check_revision(port, if_match)
+            subnets = {s.id: s for s in _subnets_of(writer, port.network_id)}
+            for fixed in port.fixed_ips:
+                self.context.allocations.release_ip(
+                    writer, subnets[fixed.subnet_id], ipaddress.ip_address(fixed.ip_address)
+                )
+            self.context.allocations.release_mac(writer, port.network_id, port.mac_address)
+            writer.delete([port])
+
+        await self.context.store.write(work)
+
+
+def _shown(reader: Reader, records: list[Port]) -> list[ShownPort]:
+    tags = reader.tags_of([r.id for r in records])
+    return [ShownPort(r, tags.get(r.id, []), "DOWN") for r in records]
+
+
+def _subnets_of(reader: Reader, network_id: str) -> list[Subnet]:
+    return reader.select(
+        Subnet, Query(filters={"network_id": (network_id,)}, sort=(("created_at", True),))
+    )
+
+
+def _subnet_for(
+    network: Network,
+    by_id: dict[str, Subnet],
+    subnets: list[Subnet],
+    entry: FixedIpRequest,
+    address: addressing.Address | None,
+) -> Subnet:
+    if entry.subnet_id is not UNSET:
+        subnet = by_id.get(entry.subnet_id)
+        if subnet is None:
+            raise errors.InvalidInput(
+                f"Invalid input for operation: Failed to create port on network {network.id}, "
+                f"because fixed_ips included invalid subnet {entry.subnet_id}."
+            )
+        if address is not None and address not in ipaddress.ip_network(subnet.cidr):
+            raise errors.InvalidInput(
+                f"Invalid input for operation: IP address {address} is not a valid IP for the "
+                "specified subnet."
+            )
+        return subnet
+    if address is None:
+        raise errors.InvalidInput(
+            "Invalid input for fixed_ips. Reason: an entry needs a subnet_id or an ip_address."
+        )
+    for subnet in subnets:
+        if address in ipaddress.ip_network(subnet.cidr):
+            return subnet
+    raise errors.InvalidInput(
+        f"Invalid input for operation: IP address {address} is not a valid IP for any of the "
+        f"subnets on network {network.id}."
+    )
+
+
+def _check_attributes(caller: Caller, request: PortAttributes) -> None:
+    for attribute, value in (
+        ("binding:host_id", request.binding_host_id),
+        ("binding:profile", request.binding_profile),
+    ):
+        if value is not UNSET:
+            caller.require_admin(attribute)
+    if request.binding_vnic_type is not UNSET and request.binding_vnic_type not in VNIC_TYPES:
+        raise addressing.invalid(
+            "binding:vnic_type", f"'{request.binding_vnic_type}' is not in {list(VNIC_TYPES)}."
+        )
+
+
+def _address_pairs(request: PortAttributes, mac: str) -> list[AddressPair]:
+    if not request.allowed_address_pairs is not UNSET:
+        return []
+    pairs = []
+    for pair in request.allowed_address_pairs:
+        if "/" in pair.ip_address:
+            addressing.parse_cidr(pair.ip_address, "allowed_address_pairs")
+        else:
+            addressing.parse_address(pair.ip_address, "allowed_address_pairs")
+        pair_mac = normalize_mac(pair.mac_address) if pair.mac_address is not UNSET else mac
+        pairs.append(AddressPair(pair.ip_address, pair_mac))
+    return pairs

@@ -1,0 +1,123 @@
+"""What every resource manager shares: its collaborators, visibility, revision checks, updates.
+
+Visibility follows Neutron: admins see everything; members see their own project's resources,
+plus shared and external networks and the subnets on them. A resource the caller cannot see is
+reported as not found, never as forbidden, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import msgspec
+
+from alcor.model import errors
+from alcor.model.queries import Query
+from alcor.model.records import Network, Record
+from alcor.model.requests import UNSET
+from alcor.services.allocation import Allocations
+from alcor.services.callers import Caller
+from alcor.store.interface import Reader, Store
+
+R = TypeVar("R", bound=Record)
+T = TypeVar("T")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """What the managers are configured with; parsed once by the CLI."""
+
+    default_project: str = "admin"
+    mac_base: str = "fa:16:3e:00:00:00"
+    segment_range: tuple[int, int] = (1000, 16_777_215)
+    network_mtu: int = 1450
+    max_bulk: int = 10_000
+
+
+class Context(msgspec.Struct, frozen=True, kw_only=True):
+    """The collaborators a manager is built with."""
+
+    store: Store
+    allocations: Allocations
+    settings: Settings
+    now: Callable[[], str]
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+
+
+def scoped(caller: Caller, query: Query, *, shared: bool = False) -> Query:
+    """The query as the caller may run it: admins see all, members their project (plus shared)."""
+    if caller.is_admin:
+        return query
+    return msgspec.structs.replace(query, project_id=caller.project_id, shared_visible=shared)
+
+
+def network_visible(caller: Caller, network: Network) -> bool:
+    return caller.owns(network) or network.shared or network.router_external
+
+
+def find(reader: Reader, caller: Caller, kind: type[R], resource_id: str) -> R:
+    """The resource if it exists and the caller may see it, else NotFound."""
+    record = reader.get(kind, resource_id)
+    if record is None or not _visible(reader, caller, record):
+        raise errors.NotFound.resource(kind.kind, resource_id)
+    return record
+
+
+def _visible(reader: Reader, caller: Caller, record: Record) -> bool:
+    if caller.owns(record):
+        return True
+    if isinstance(record, Network):
+        return network_visible(caller, record)
+    network_id = getattr(record, "network_id", None)
+    if record.kind == "subnet" and network_id is not None:
+        network = reader.get(Network, network_id)
+        return network is not None and (network.shared or network.router_external)
+    return False
+
+
+def owned(reader: Reader, caller: Caller, kind: type[R], resource_id: str) -> R:
+    """The resource if the caller may change it: NotFound if unseen, NotAuthorized if not own."""
+    record = find(reader, caller, kind, resource_id)
+    if not caller.owns(record):
+        raise errors.NotAuthorized(f"Policy doesn't allow changing {kind.kind} {resource_id}.")
+    return record
+
+
+def check_revision(record: Record, expected: int | None) -> None:
+    """``If-Match: revision_number=N``: the change applies only to that revision."""
+    if expected is not None and expected != record.revision_number:
+        raise errors.PreconditionFailed(
+            f"Constrained to {expected}, but current revision is {record.revision_number}."
+        )
+
+
+def revised(record: R, now: str, **changes: Any) -> R:
+    """The next revision of a record: the changes, a higher revision_number, a new updated_at."""
+    return msgspec.structs.replace(
+        record, revision_number=record.revision_number + 1, updated_at=now, **changes
+    )
+
+
+def check_bulk(count: int, settings: Settings) -> None:
+    if count == 0:
+        raise errors.InvalidInput("Bulk operation requires at least one resource.")
+    if count > settings.max_bulk:
+        raise errors.InvalidInput(
+            f"A bulk request may create at most {settings.max_bulk} resources."
+        )
+
+
+def requested_project(request: object) -> str | None:
+    """The project a create request names (``project_id`` or its old name ``tenant_id``)."""
+    project = getattr(request, "project_id", UNSET)
+    tenant = getattr(request, "tenant_id", UNSET)
+    if project is not UNSET and tenant is not UNSET and project != tenant:
+        raise errors.InvalidInput("'project_id' and 'tenant_id' do not match.")
+    chosen = project if project is not UNSET else tenant
+    return chosen if isinstance(chosen, str) else None
+
+
+def value_or(value: T | object, default: T) -> T:
+    """The attribute as sent, or the default when the client did not send it."""
+    return default if value is UNSET else value  # type: ignore[return-value]

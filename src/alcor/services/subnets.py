@@ -1,0 +1,206 @@
+"""The subnet manager: addressing of a network (CIDR, gateway, pools, routes, DNS, IPv6 modes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from alcor.model import addressing, errors, ipam
+from alcor.model.queries import Query
+from alcor.model.records import AllocationPool, HostRoute, Network, Port, Subnet
+from alcor.model.requests import UNSET, PoolRequest, SubnetCreate, SubnetUpdate
+from alcor.services import resources
+from alcor.services.callers import Caller
+from alcor.store.interface import Reader, Writer
+
+
+class ShownSubnet(msgspec.Struct, frozen=True):
+    record: Subnet
+    tags: list[str]
+    router_external: bool
+
+
+class Subnets:
+    def __init__(self, context: resources.Context) -> None:
+        self.context = context
+
+    async def create(self, caller: Caller, requests: Sequence[SubnetCreate]) -> list[ShownSubnet]:
+        resources.check_bulk(len(requests), self.context.settings)
+
+        def work(writer: Writer) -> list[ShownSubnet]:
+            shown = []
+            for request in requests:  # one by one: a later subnet must not overlap an earlier one
+                record, network = self._new(writer, caller, request)
+                writer.insert([record])
+                if request.tags:
+                    writer.set_tags(record.id, request.tags)
+                shown.append(
+                    ShownSubnet(record, sorted(set(request.tags or [])), network.router_external)
+                )
+            return shown
+
+        return await self.context.store.write(work)
+
+    def _new(self, writer: Writer, caller: Caller, request: SubnetCreate) -> tuple[Subnet, Network]:
+        network = resources.find(writer, caller, Network, request.network_id)
+        if not caller.owns(network):
+            raise errors.NotAuthorized(
+                f"Policy doesn't allow creating a subnet on network {network.id}."
+            )
+        cidr = addressing.parse_cidr(request.cidr)
+        version = addressing.check_ip_version(cidr, resources.value_or(request.ip_version, None))
+        ra_mode = resources.value_or(request.ipv6_ra_mode, None)
+        address_mode = resources.value_or(request.ipv6_address_mode, None)
+        addressing.check_ipv6_modes(cidr, ra_mode, address_mode)
+        siblings = writer.select(Subnet, Query(filters={"network_id": (network.id,)}))
+        clash = addressing.overlapping(cidr, [s.cidr for s in siblings])
+        if clash is not None:
+            raise errors.InvalidInput(
+                f"Invalid input for operation: Requested subnet with cidr: {cidr} for network: "
+                f"{network.id} overlaps with another subnet."
+            )
+        gateway = _gateway(cidr, request.gateway_ip)
+        pools = _pools(cidr, gateway, request.allocation_pools)
+        now = self.context.now()
+        record = Subnet(
+            id=self.context.new_id(),
+            project_id=caller.project_for(resources.requested_project(request)),
+            name=request.name or "",
+            description=request.description or "",
+            created_at=now,
+            updated_at=now,
+            network_id=network.id,
+            ip_version=version,
+            cidr=str(cidr),
+            gateway_ip=None if gateway is None else str(gateway),
+            allocation_pools=pools,
+            host_routes=_routes(cidr, request.host_routes),
+            dns_nameservers=_nameservers(request.dns_nameservers),
+            enable_dhcp=resources.value_or(request.enable_dhcp, True),
+            ipv6_ra_mode=ra_mode,
+            ipv6_address_mode=address_mode,
+        )
+        return record, network
+
+    async def show(self, caller: Caller, subnet_id: str) -> ShownSubnet:
+        def work(reader: Reader) -> ShownSubnet:
+            return _shown(reader, [resources.find(reader, caller, Subnet, subnet_id)])[0]
+
+        return await self.context.store.read(work)
+
+    async def query(self, caller: Caller, query: Query) -> list[ShownSubnet]:
+        scoped = resources.scoped(caller, query, shared=True)
+        return await self.context.store.read(lambda r: _shown(r, r.select(Subnet, scoped)))
+
+    async def update(
+        self, caller: Caller, subnet_id: str, request: SubnetUpdate, *, if_match: int | None
+    ) -> ShownSubnet:
+        def work(writer: Writer) -> ShownSubnet:
+            subnet = resources.owned(writer, caller, Subnet, subnet_id)
+            resources.check_revision(subnet, if_match)
+            cidr = addressing.parse_cidr(subnet.cidr)
+            changes: dict[str, object] = {}
+            for field in ("name", "description", "enable_dhcp"):
+                if (value := getattr(request, field)) is not UNSET:
+                    changes[field] = value
+            gateway = (
+                addressing.parse_address(subnet.gateway_ip, "gateway_ip")
+                if subnet.gateway_ip
+                else None
+            )
+            if request.gateway_ip is not UNSET:
+                gateway = _gateway(cidr, request.gateway_ip)
+                changes["gateway_ip"] = None if gateway is None else str(gateway)
+            if request.allocation_pools is not UNSET or request.gateway_ip is not UNSET:
+                pools = (
+                    request.allocation_pools
+                    if request.allocation_pools is not UNSET
+                    else [PoolRequest(p.start, p.end) for p in subnet.allocation_pools]
+                )
+                changes["allocation_pools"] = _pools(cidr, gateway, pools)
+                self.context.allocations.forget_subnet(writer, subnet.id)
+            if request.host_routes is not UNSET:
+                changes["host_routes"] = _routes(cidr, request.host_routes)
+            if request.dns_nameservers is not UNSET:
+                changes["dns_nameservers"] = _nameservers(request.dns_nameservers)
+            updated = resources.revised(subnet, self.context.now(), **changes)
+            writer.update([updated])
+            return _shown(writer, [updated])[0]
+
+        return await self.context.store.write(work)
+
+    async def delete(self, caller: Caller, subnet_id: str, *, if_match: int | None) -> None:
+        def work(writer: Writer) -> None:
+            subnet = resources.owned(writer, caller, Subnet, subnet_id)
+            resources.check_revision(subnet, if_match)
+            if writer.count(Port, Query(fixed_ips={"subnet_id": (subnet_id,)})):
+                raise errors.InUse(
+                    f"Unable to complete operation on subnet {subnet_id}: "
+                    "One or more ports have an IP allocation from this subnet.",
+                    type="SubnetInUse",
+                )
+            self.context.allocations.forget_subnet(writer, subnet_id)
+            writer.delete([subnet])
+
+        await self.context.store.write(work)
+
+
+def _shown(reader: Reader, records: list[Subnet]) -> list[ShownSubnet]:
+    tags = reader.tags_of([r.id for r in records])
+    networks = reader.get_many(Network, {r.network_id for r in records})
+    return [
+        ShownSubnet(
+            r,
+            tags.get(r.id, []),
+            r.network_id in networks and networks[r.network_id].router_external,
+        )
+        for r in records
+    ]
+
+
+def _gateway(cidr: addressing.Network, requested: str | object | None) -> addressing.Address | None:
+    if requested is UNSET:
+        return ipam.default_gateway(cidr)
+    if requested is None:
+        return None
+    assert isinstance(requested, str)
+    gateway = addressing.parse_address(requested, "gateway_ip")
+    ipam.validate_gateway(cidr, gateway)
+    return gateway
+
+
+def _pools(
+    cidr: addressing.Network,
+    gateway: addressing.Address | None,
+    requested: list[PoolRequest] | object,
+) -> list[AllocationPool]:
+    if requested is UNSET:
+        ranges = ipam.default_allocation_pools(cidr, gateway)
+    else:
+        assert isinstance(requested, list)
+        ranges = [
+            (
+                addressing.parse_address(p.start, "allocation_pools"),
+                addressing.parse_address(p.end, "allocation_pools"),
+            )
+            for p in requested
+        ]
+        ipam.validate_allocation_pools(cidr, ranges, gateway=gateway)
+    return [AllocationPool(str(start), str(end)) for start, end in ranges]
+
+
+def _routes(cidr: addressing.Network, requested: object) -> list[HostRoute]:
+    if requested is UNSET:
+        return []
+    assert isinstance(requested, list)
+    addressing.check_host_routes(cidr, [(r.destination, r.nexthop) for r in requested])
+    return [HostRoute(r.destination, r.nexthop) for r in requested]
+
+
+def _nameservers(requested: object) -> list[str]:
+    if requested is UNSET:
+        return []
+    assert isinstance(requested, list)
+    addressing.check_nameservers(requested)
+    return list(requested)

@@ -1,0 +1,191 @@
+"""The store's engines and its one writer: group commit over a single connection.
+
+Requests hand their write work to ``SqlStore.write``. One writer thread takes whatever work is
+waiting, runs each piece in its own savepoint inside one transaction, writes the change-log rows,
+bumps the global revision, commits once, and only then answers every waiting request. A piece
+that fails is rolled back alone (its savepoint) and its in-memory undo callbacks run; the others
+still commit. SQLite allows one writer anyway; many small transactions fighting over its lock
+are slower than one that carries them all.
+
+Reads run on pooled connections; on SQLite in WAL mode they never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import msgspec
+import sqlalchemy as sa
+
+from alcor.model import errors
+from alcor.store import migrations, schema
+from alcor.store.interface import Reader, Writer
+from alcor.store.sql import SqlReader, SqlWriter
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def create_engine(url: str, *, synchronous: str = "FULL", writer: bool = False) -> sa.Engine:
+    """An engine for ``url``. On SQLite: WAL, foreign keys, and explicit BEGIN (IMMEDIATE for
+    the writer) so that savepoints work and a write transaction holds the lock from its start."""
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, json_serializer=_json, json_deserializer=msgspec.json.decode)
+    engine = sa.create_engine(
+        url,
+        json_serializer=_json,
+        json_deserializer=msgspec.json.decode,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        poolclass=sa.pool.StaticPool if ":memory:" in url or url == "sqlite://" else None,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine
+
+
+class _Job:
+    __slots__ = ("future", "loop", "work")
+
+    def __init__(self, work: Callable[[Writer], Any], loop: asyncio.AbstractEventLoop) -> None:
+        self.work = work
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(self, result: Any, error: BaseException | None) -> None:
+        def resolve() -> None:
+            if self.future.done():
+                return
+            if error is not None:
+                self.future.set_exception(error)
+            else:
+                self.future.set_result(result)
+
+        self.loop.call_soon_threadsafe(resolve)
+
+
+class SqlStore:
+    """The ``Store`` over SQLAlchemy: pooled readers, one group-committing writer thread."""
+
+    def __init__(self, url: str, *, synchronous: str = "FULL", now: Callable[[], str] = utc_now):
+        self.url = url
+        self._now = now
+        shared_memory = url in ("sqlite://", "sqlite:///:memory:")
+        self._write_engine = create_engine(url, synchronous=synchronous, writer=True)
+        self._read_engine = (
+            self._write_engine if shared_memory else create_engine(url, synchronous=synchronous)
+        )
+        self._inline_reads = url.startswith("sqlite")
+        migrations.upgrade(self._write_engine)
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="alcor-store-writer", daemon=True)
+        self._thread.start()
+
+    async def read(self, work: Callable[[Reader], T]) -> T:
+        if self._inline_reads:  # SQLite reads are local and short: no thread hop
+            return self.read_now(work)
+        return await asyncio.to_thread(self.read_now, work)
+
+    def read_now(self, work: Callable[[Reader], T]) -> T:
+        with self._read_engine.connect() as connection, connection.begin():
+            return work(SqlReader(connection))
+
+    async def write(self, work: Callable[[Writer], T]) -> T:
+        job = _Job(work, asyncio.get_running_loop())
+        self._jobs.put(job)
+        result: T = await job.future
+        return result
+
+    async def close(self) -> None:
+        self._jobs.put(None)
+        await asyncio.to_thread(self._thread.join)
+        self._write_engine.dispose()
+        self._read_engine.dispose()
+
+    def _run(self) -> None:
+        with self._write_engine.connect() as connection:
+            while True:
+                first = self._jobs.get()
+                if first is None:
+                    return
+                batch = [first]
+                with contextlib.suppress(queue.Empty):
+                    while len(batch) < MAX_BATCH:
+                        job = self._jobs.get_nowait()
+                        if job is None:
+                            self._jobs.put(None)
+                            break
+                        batch.append(job)
+                self._commit(connection, batch)
+
+    def _commit(self, connection: sa.Connection, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        undo: list[Callable[[], None]] = []
+        try:
+            with connection.begin():
+                revision = connection.execute(
+                    sa.select(schema.store_revision.c.revision).with_for_update()
+                ).scalar_one()
+                writer = SqlWriter(connection, revision=revision, now=self._now)
+                for job in batch:
+                    outcomes.append(self._attempt(connection, writer, job))
+                undo = writer.undo_log
+                if writer.pending_changes:
+                    connection.execute(sa.insert(schema.change_log), writer.pending_changes)
+                    connection.execute(
+                        sa.update(schema.store_revision).values(revision=writer.revision())
+                    )
+        except Exception as error:  # the commit itself failed: nothing of the batch happened
+            log.exception("store commit failed")
+            for callback in reversed(undo):
+                callback()
+            failure = errors.Unavailable(f"The store could not commit: {error}")
+            for job in batch:
+                job.settle(None, failure)
+            return
+        for job, result, failed in outcomes:
+            job.settle(result, failed)
+
+    def _attempt(
+        self, connection: sa.Connection, writer: SqlWriter, job: _Job
+    ) -> tuple[_Job, Any, BaseException | None]:
+        mark = writer.mark()
+        savepoint = connection.begin_nested()
+        try:
+            result = job.work(writer)
+        except Exception as error:
+            savepoint.rollback()
+            writer.rewind(mark)
+            if not isinstance(error, errors.AlcorError):
+                log.exception("write failed")
+            return job, None, error
+        savepoint.commit()
+        return job, result, None

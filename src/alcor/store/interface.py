@@ -1,0 +1,75 @@
+"""The store as the services see it: a reader, a writer, and how to run work with each.
+
+Work is a plain function of a ``Reader`` or ``Writer``. ``Store.write`` runs it inside the
+single writer's transaction (possibly grouped with other requests' work into one commit) and
+returns only after that commit: an acknowledged write is durable. If the function raises, none
+of its writes happen, and the callbacks it registered with ``Writer.on_rollback`` run, so
+in-memory state (address pools, MAC sets) is given back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, TypeVar
+
+import msgspec
+
+from alcor.model.queries import Query
+from alcor.model.records import Record
+
+T = TypeVar("T")
+R = TypeVar("R", bound=Record)
+
+
+class Change(msgspec.Struct, frozen=True):
+    """One change-log row: the resource after a create/update, before a delete."""
+
+    revision: int
+    resource_type: str
+    resource_id: str
+    operation: str  # 'create' | 'update' | 'delete'
+    project_id: str
+    data: dict[str, object]
+    committed_at: str
+
+
+class Reader(Protocol):
+    def get(self, kind: type[R], resource_id: str) -> R | None: ...
+
+    def get_many(self, kind: type[R], resource_ids: Iterable[str]) -> dict[str, R]: ...
+
+    def select(self, kind: type[R], query: Query) -> list[R]: ...
+
+    def count(self, kind: type[R], query: Query) -> int: ...
+
+    def tags_of(self, resource_ids: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def allocated_ips(self, subnet_id: str) -> list[str]: ...
+
+    def macs_in_network(self, network_id: str) -> list[str]: ...
+
+    def used_segments(self, network_type: str) -> list[int]: ...
+
+    def revision(self) -> int: ...
+
+    def changes_since(self, revision: int, limit: int) -> list[Change]: ...
+
+
+class Writer(Reader, Protocol):
+    def insert(self, records: Sequence[Record]) -> None: ...
+
+    def update(self, records: Sequence[Record]) -> None: ...
+
+    def delete(self, records: Sequence[Record]) -> None: ...
+
+    def set_tags(self, resource_id: str, tags: Iterable[str]) -> None: ...
+
+    def on_rollback(self, undo: Callable[[], None]) -> None: ...
+
+
+class Store(Protocol):
+    async def read(self, work: Callable[[Reader], T]) -> T: ...
+
+    async def write(self, work: Callable[[Writer], T]) -> T: ...
+
+    async def close(self) -> None: ...

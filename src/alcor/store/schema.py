@@ -1,0 +1,122 @@
+"""The tables. One code path for SQLite and PostgreSQL.
+
+Resource tables hold one column per scalar field (so every scalar can be filtered and sorted in
+SQL) and JSON columns for nested lists. Two index tables keep what the database itself must
+guard: ``ip_allocations`` (an address is handed out once per subnet) and ``tags``. The
+``change_log`` is the spine: one row per changed resource, keyed by the global revision.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+TIMESTAMP = sa.String(32)
+UUID = sa.String(36)
+
+
+def _common_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("id", UUID, primary_key=True),
+        sa.Column("project_id", sa.String(255), nullable=False, index=True),
+        sa.Column("name", sa.String(255), nullable=False, default=""),
+        sa.Column("description", sa.String(1024), nullable=False, default=""),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("updated_at", TIMESTAMP, nullable=False),
+        sa.Column("revision_number", sa.BigInteger, nullable=False),
+    ]
+
+
+networks = sa.Table(
+    "networks",
+    metadata,
+    *_common_columns(),
+    sa.Column("admin_state_up", sa.Boolean, nullable=False),
+    sa.Column("shared", sa.Boolean, nullable=False),
+    sa.Column("mtu", sa.Integer, nullable=False),
+    sa.Column("router_external", sa.Boolean, nullable=False),
+    sa.Column("network_type", sa.String(32), nullable=False),
+    sa.Column("segmentation_id", sa.Integer, nullable=True),
+    sa.Column("physical_network", sa.String(64), nullable=True),
+    sa.Column("port_security_enabled", sa.Boolean, nullable=False),
+    # VXLAN VNIs are unique in the region (NULLs never collide, so no physical_network here).
+    sa.UniqueConstraint("network_type", "segmentation_id", name="uq_segment"),
+)
+
+subnets = sa.Table(
+    "subnets",
+    metadata,
+    *_common_columns(),
+    sa.Column("network_id", UUID, sa.ForeignKey("networks.id"), nullable=False, index=True),
+    sa.Column("ip_version", sa.Integer, nullable=False),
+    sa.Column("cidr", sa.String(64), nullable=False),
+    sa.Column("gateway_ip", sa.String(64), nullable=True),
+    sa.Column("allocation_pools", sa.JSON, nullable=False),
+    sa.Column("host_routes", sa.JSON, nullable=False),
+    sa.Column("dns_nameservers", sa.JSON, nullable=False),
+    sa.Column("enable_dhcp", sa.Boolean, nullable=False),
+    sa.Column("ipv6_ra_mode", sa.String(32), nullable=True),
+    sa.Column("ipv6_address_mode", sa.String(32), nullable=True),
+)
+
+ports = sa.Table(
+    "ports",
+    metadata,
+    *_common_columns(),
+    sa.Column("network_id", UUID, sa.ForeignKey("networks.id"), nullable=False, index=True),
+    sa.Column("mac_address", sa.String(32), nullable=False),
+    sa.Column("admin_state_up", sa.Boolean, nullable=False),
+    sa.Column("device_id", sa.String(255), nullable=False, index=True),
+    sa.Column("device_owner", sa.String(255), nullable=False),
+    sa.Column("fixed_ips", sa.JSON, nullable=False),
+    sa.Column("security_groups", sa.JSON, nullable=False),
+    sa.Column("port_security_enabled", sa.Boolean, nullable=False),
+    sa.Column("allowed_address_pairs", sa.JSON, nullable=False),
+    sa.Column("binding_host_id", sa.String(255), nullable=False, index=True),
+    sa.Column("binding_profile", sa.JSON, nullable=False),
+    sa.Column("binding_vnic_type", sa.String(64), nullable=False),
+    sa.Column("binding_vif_type", sa.String(64), nullable=False),
+    sa.Column("binding_vif_details", sa.JSON, nullable=False),
+    sa.UniqueConstraint("network_id", "mac_address", name="uq_port_mac"),
+)
+
+ip_allocations = sa.Table(
+    "ip_allocations",
+    metadata,
+    sa.Column("subnet_id", UUID, sa.ForeignKey("subnets.id"), primary_key=True),
+    sa.Column("ip_address", sa.String(64), primary_key=True),
+    sa.Column("port_id", UUID, sa.ForeignKey("ports.id"), nullable=False, index=True),
+    sa.Column("network_id", UUID, nullable=False),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("resource_id", UUID, primary_key=True),
+    sa.Column("tag", sa.String(255), primary_key=True),
+    sa.Index("ix_tags_tag", "tag"),
+)
+
+change_log = sa.Table(
+    "change_log",
+    metadata,
+    sa.Column("revision", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("resource_type", sa.String(32), nullable=False),
+    sa.Column("resource_id", UUID, nullable=False),
+    sa.Column("operation", sa.String(8), nullable=False),
+    sa.Column("project_id", sa.String(255), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("committed_at", TIMESTAMP, nullable=False),
+)
+
+# One row: the highest revision ever committed. Locked by every writing transaction, so that
+# revisions are handed out in commit order on PostgreSQL too.
+store_revision = sa.Table(
+    "store_revision",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+)
+
+RESOURCE_TABLES: dict[str, sa.Table] = {"network": networks, "subnet": subnets, "port": ports}

@@ -1,0 +1,315 @@
+"""Reading and writing resources with SQLAlchemy Core, for SQLite and PostgreSQL alike.
+
+``SqlReader`` turns a ``Query`` into one SELECT; ``SqlWriter`` adds inserts, updates and deletes
+that keep the derived index tables (``ip_allocations``, ``tags``) and the change log in step with
+the resource rows. Both work on a connection they are handed; transactions belong to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
+from typing import Any, TypeVar
+
+import msgspec
+import sqlalchemy as sa
+
+from alcor.model import errors
+from alcor.model.queries import Query
+from alcor.model.records import Port, Record
+from alcor.store import schema
+from alcor.store.interface import Change
+
+R = TypeVar("R", bound=Record)
+T = TypeVar("T")
+
+_CHANGE_COLUMNS = ("revision", "resource_type", "resource_id", "operation", "project_id")
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterable[tuple[T, ...]]:
+    """``itertools.batched`` for Python 3.11: keeps IN lists within every driver's limits."""
+    iterator = iter(items)
+    while chunk := tuple(islice(iterator, size)):
+        yield chunk
+
+
+def _table(kind: type[Record]) -> sa.Table:
+    return schema.RESOURCE_TABLES[kind.kind]
+
+
+def _to_record(kind: type[R], row: sa.Row[Any]) -> R:
+    return msgspec.convert(row, kind, from_attributes=True)
+
+
+class SqlReader:
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+
+    def get(self, kind: type[R], resource_id: str) -> R | None:
+        table = _table(kind)
+        row = self.connection.execute(sa.select(table).where(table.c.id == resource_id)).first()
+        return None if row is None else _to_record(kind, row)
+
+    def get_many(self, kind: type[R], resource_ids: Iterable[str]) -> dict[str, R]:
+        table = _table(kind)
+        found: dict[str, R] = {}
+        for chunk in _chunks(resource_ids, 500):
+            statement = sa.select(table).where(table.c.id.in_(chunk))
+            for row in self.connection.execute(statement):
+                found[row.id] = _to_record(kind, row)
+        return found
+
+    def select(self, kind: type[R], query: Query) -> list[R]:
+        table = _table(kind)
+        statement = _paged(table, query, self._marker_row(table, query))
+        rows = [_to_record(kind, row) for row in self.connection.execute(statement)]
+        if query.page_reverse:
+            rows.reverse()
+        return rows
+
+    def count(self, kind: type[R], query: Query) -> int:
+        table = _table(kind)
+        statement = sa.select(sa.func.count()).select_from(table).where(*_conditions(table, query))
+        return int(self.connection.execute(statement).scalar_one())
+
+    def tags_of(self, resource_ids: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        t = schema.tags
+        for chunk in _chunks(resource_ids, 500):
+            statement = sa.select(t.c.resource_id, t.c.tag).where(t.c.resource_id.in_(chunk))
+            for resource_id, tag in self.connection.execute(statement.order_by(t.c.tag)):
+                found.setdefault(resource_id, []).append(tag)
+        return found
+
+    def allocated_ips(self, subnet_id: str) -> list[str]:
+        a = schema.ip_allocations
+        statement = sa.select(a.c.ip_address).where(a.c.subnet_id == subnet_id)
+        return list(self.connection.execute(statement).scalars())
+
+    def macs_in_network(self, network_id: str) -> list[str]:
+        p = schema.ports
+        statement = sa.select(p.c.mac_address).where(p.c.network_id == network_id)
+        return list(self.connection.execute(statement).scalars())
+
+    def used_segments(self, network_type: str) -> list[int]:
+        n = schema.networks
+        statement = sa.select(n.c.segmentation_id).where(
+            n.c.network_type == network_type, n.c.segmentation_id.is_not(None)
+        )
+        return list(self.connection.execute(statement).scalars())
+
+    def revision(self) -> int:
+        statement = sa.select(schema.store_revision.c.revision)
+        return int(self.connection.execute(statement).scalar_one())
+
+    def changes_since(self, revision: int, limit: int) -> list[Change]:
+        log = schema.change_log
+        statement = (
+            sa.select(log).where(log.c.revision > revision).order_by(log.c.revision).limit(limit)
+        )
+        return [
+            msgspec.convert(row, Change, from_attributes=True)
+            for row in self.connection.execute(statement)
+        ]
+
+    def _marker_row(self, table: sa.Table, query: Query) -> sa.Row[Any] | None:
+        if query.marker is None:
+            return None
+        row = self.connection.execute(sa.select(table).where(table.c.id == query.marker)).first()
+        if row is None:
+            raise errors.InvalidInput(f"Marker {query.marker} could not be found.")
+        return row
+
+
+def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
+    c = table.c
+    where: list[sa.ColumnElement[bool]] = []
+    if query.project_id is not None:
+        where.append(_scope(table, query.project_id, shared=query.shared_visible))
+    for field, values in query.filters.items():
+        where.append(c[field].in_(values) if len(values) > 1 else c[field] == values[0])
+    if query.fixed_ips:
+        a = schema.ip_allocations
+        match = [a.c[field].in_(values) for field, values in query.fixed_ips.items()]
+        where.append(sa.exists().where(a.c.port_id == c.id, *match))
+    where.extend(_tag_conditions(c.id, query))
+    return where
+
+
+def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElement[bool]:
+    own = table.c.project_id == project_id
+    if not shared:
+        return own
+    n = schema.networks
+    if table is n:
+        return sa.or_(own, n.c.shared.is_(True), n.c.router_external.is_(True))
+    visible = sa.select(n.c.id).where(sa.or_(n.c.shared.is_(True), n.c.router_external.is_(True)))
+    return sa.or_(own, table.c.network_id.in_(visible))
+
+
+def _tag_conditions(
+    resource_id: sa.ColumnElement[Any], query: Query
+) -> list[sa.ColumnElement[bool]]:
+    t = schema.tags
+
+    def tagged(*names: str) -> sa.Exists:
+        return sa.exists().where(t.c.resource_id == resource_id, t.c.tag.in_(names))
+
+    where: list[sa.ColumnElement[bool]] = [tagged(tag) for tag in query.tags]
+    if query.tags_any:
+        where.append(tagged(*query.tags_any))
+    if query.not_tags:
+        where.append(sa.not_(sa.and_(*(tagged(tag) for tag in query.not_tags))))
+    if query.not_tags_any:
+        where.append(sa.not_(tagged(*query.not_tags_any)))
+    return where
+
+
+def _paged(table: sa.Table, query: Query, marker: sa.Row[Any] | None) -> sa.Select[Any]:
+    """Keyset paging: the sort keys with ``id`` as the tie-breaker, after (or before) the marker."""
+    keys = [(field, ascending) for field, ascending in query.sort if field != "id"]
+    keys.append(("id", query.sort[-1][1] if query.sort and query.sort[-1][0] == "id" else True))
+    if query.page_reverse:
+        keys = [(field, not ascending) for field, ascending in keys]
+    statement = sa.select(table).where(*_conditions(table, query))
+    if marker is not None:
+        statement = statement.where(_after(table, keys, marker))
+    order = [table.c[f].asc() if asc else table.c[f].desc() for f, asc in keys]
+    statement = statement.order_by(*order)
+    return statement if query.limit is None else statement.limit(query.limit)
+
+
+def _after(
+    table: sa.Table, keys: list[tuple[str, bool]], marker: sa.Row[Any]
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after the marker in ``keys`` order: (k1 > m1) or (k1 = m1 and k2 > m2) ..."""
+    alternatives: list[sa.ColumnElement[bool]] = []
+    for index, (field, ascending) in enumerate(keys):
+        column, value = table.c[field], getattr(marker, field)
+        equal_before = [table.c[f] == getattr(marker, f) for f, _ in keys[:index]]
+        beyond = column > value if ascending else column < value
+        alternatives.append(sa.and_(*equal_before, beyond))
+    return sa.or_(*alternatives)
+
+
+class SqlWriter(SqlReader):
+    """Writes within the caller's transaction and records each change for the change log."""
+
+    def __init__(self, connection: sa.Connection, *, revision: int, now: Callable[[], str]) -> None:
+        super().__init__(connection)
+        self._revision = revision
+        self._now = now
+        self.pending_changes: list[dict[str, Any]] = []
+        self.undo_log: list[Callable[[], None]] = []
+
+    def revision(self) -> int:
+        return self._revision
+
+    def insert(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        table = _table(type(records[0]))
+        rows = [msgspec.structs.asdict(record) for record in records]
+        self._execute(sa.insert(table), rows)
+        if isinstance(records[0], Port):
+            self._index_addresses(records)
+        self._log("create", records, rows)
+
+    def update(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        table = _table(type(records[0]))
+        rows = [msgspec.structs.asdict(record) for record in records]
+        statement = sa.update(table).where(table.c.id == sa.bindparam("b_id"))
+        self._execute(statement, [{**row, "b_id": row["id"]} for row in rows])
+        if isinstance(records[0], Port):
+            self._unindex_addresses(records)
+            self._index_addresses(records)
+        self._log("update", records, rows)
+
+    def delete(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        table = _table(type(records[0]))
+        ids = [record.id for record in records]
+        if isinstance(records[0], Port):
+            self._unindex_addresses(records)
+        for chunk in _chunks(ids, 500):
+            self._execute(sa.delete(schema.tags).where(schema.tags.c.resource_id.in_(chunk)))
+            self._execute(sa.delete(table).where(table.c.id.in_(chunk)))
+        self._log("delete", records, [msgspec.structs.asdict(record) for record in records])
+
+    def set_tags(self, resource_id: str, tags: Iterable[str]) -> None:
+        t = schema.tags
+        self._execute(sa.delete(t).where(t.c.resource_id == resource_id))
+        rows = [{"resource_id": resource_id, "tag": tag} for tag in sorted(set(tags))]
+        if rows:
+            self._execute(sa.insert(t), rows)
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        self.undo_log.append(undo)
+
+    def mark(self) -> tuple[int, int, int]:
+        """Where the writer stands, to ``rewind`` to when one piece of work fails."""
+        return self._revision, len(self.pending_changes), len(self.undo_log)
+
+    def rewind(self, mark: tuple[int, int, int]) -> None:
+        """Forget the changes since ``mark`` and run their undo callbacks, newest first."""
+        self._revision, changes, undo = mark
+        for callback in reversed(self.undo_log[undo:]):
+            callback()
+        del self.pending_changes[changes:], self.undo_log[undo:]
+
+    def _index_addresses(self, ports: Sequence[Record]) -> None:
+        rows = [
+            {
+                "subnet_id": ip.subnet_id,
+                "ip_address": ip.ip_address,
+                "port_id": port.id,
+                "network_id": port.network_id,
+            }
+            for port in ports
+            if isinstance(port, Port)
+            for ip in port.fixed_ips
+        ]
+        if rows:
+            self._execute(sa.insert(schema.ip_allocations), rows)
+
+    def _unindex_addresses(self, ports: Sequence[Record]) -> None:
+        a = schema.ip_allocations
+        for chunk in _chunks([port.id for port in ports], 500):
+            self._execute(sa.delete(a).where(a.c.port_id.in_(chunk)))
+
+    def _log(self, operation: str, records: Sequence[Record], rows: list[dict[str, Any]]) -> None:
+        committed_at = self._now()
+        for record, row in zip(records, rows, strict=True):
+            self._revision += 1
+            self.pending_changes.append(
+                {
+                    "revision": self._revision,
+                    "resource_type": record.kind,
+                    "resource_id": record.id,
+                    "operation": operation,
+                    "project_id": record.project_id,
+                    "data": row,
+                    "committed_at": committed_at,
+                }
+            )
+
+    def _execute(self, statement: sa.Executable, rows: list[dict[str, Any]] | None = None) -> None:
+        try:
+            self.connection.execute(statement, rows)
+        except sa.exc.IntegrityError as error:
+            raise _conflict(error) from error
+
+
+def _conflict(error: sa.exc.IntegrityError) -> errors.Conflict:
+    """The database's unique constraints are the last line against duplicates."""
+    text = str(error.orig)
+    if "ip_allocations" in text:
+        return errors.IpAddressAlreadyAllocated("The IP address is already allocated.")
+    if "mac_address" in text or "uq_port_mac" in text:
+        return errors.MacAddressInUse("The MAC address is in use on this network.")
+    if "segmentation_id" in text or "uq_segment" in text:
+        return errors.Conflict("The segmentation id is in use.", type="SegmentationIdInUse")
+    return errors.Conflict("The resource conflicts with one that exists.")

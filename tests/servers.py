@@ -1,0 +1,70 @@
+"""Running the real ``alcor server`` for tests: a child process on a free loopback port with its
+own SQLite file, reached over real HTTP. Tests that kill it (crash tests) use it directly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """One ``alcor server`` child. ``start`` waits until it answers; ``kill`` is kill -9."""
+
+    def __init__(self, db_path: Path, *extra: str, port: int | None = None) -> None:
+        self.db_path = db_path
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra = extra
+        self.log_path = db_path.with_suffix(".log")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        command = [
+            sys.executable, "-m", "alcor.cli.main", "server",
+            "--bind", f"127.0.0.1:{self.port}", "--db", f"sqlite:///{self.db_path}",
+            "--log-level", "warning", *self.extra,
+        ]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            try:
+                httpx.get(self.url + "/", timeout=1.0)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()}")
+
+    def kill(self) -> None:
+        """kill -9: no chance to flush or clean up, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def errors_logged(self) -> str:
+        text = self.log_path.read_text() if self.log_path.exists() else ""
+        return "\n".join(line for line in text.splitlines() if "Traceback" in line or "ERROR" in line)
