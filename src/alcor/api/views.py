@@ -16,7 +16,7 @@ from alcor.services.ports import ShownPort
 from alcor.services.subnets import ShownSubnet
 
 
-class View(msgspec.Struct, frozen=True, kw_only=True):
+class View(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     pass
 
 
@@ -78,7 +78,7 @@ class SubnetView(View, frozen=True, kw_only=True):
     revision_number: int
 
 
-class DnsAssignment(msgspec.Struct, frozen=True):
+class DnsAssignment(msgspec.Struct, frozen=True, gc=False):
     ip_address: str
     hostname: str
     fqdn: str

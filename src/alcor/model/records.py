@@ -12,27 +12,27 @@ from typing import Any, ClassVar
 import msgspec
 
 
-class AllocationPool(msgspec.Struct, frozen=True):
+class AllocationPool(msgspec.Struct, frozen=True, gc=False):
     start: str
     end: str
 
 
-class HostRoute(msgspec.Struct, frozen=True):
+class HostRoute(msgspec.Struct, frozen=True, gc=False):
     destination: str
     nexthop: str
 
 
-class FixedIp(msgspec.Struct, frozen=True):
+class FixedIp(msgspec.Struct, frozen=True, gc=False):
     subnet_id: str
     ip_address: str
 
 
-class AddressPair(msgspec.Struct, frozen=True):
+class AddressPair(msgspec.Struct, frozen=True, gc=False):
     ip_address: str
     mac_address: str
 
 
-class Record(msgspec.Struct, frozen=True, kw_only=True):
+class Record(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Fields every resource has. ``kind`` names the resource ('network', 'subnet', 'port')."""
 
     kind: ClassVar[str] = ""

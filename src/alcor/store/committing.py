@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import msgspec
 import sqlalchemy as sa
 
 from alcor.model import errors
 from alcor.store import migrations, schema
+from alcor.store.caching import TopologyCache
 from alcor.store.interface import Reader, Writer
 from alcor.store.sql import SqlReader, SqlWriter
 
@@ -33,10 +33,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-
-
-def _json(value: object) -> str:
-    return msgspec.json.encode(value).decode()
 
 
 def utc_now() -> str:
@@ -47,11 +43,9 @@ def create_engine(url: str, *, synchronous: str = "FULL", writer: bool = False) 
     """An engine for ``url``. On SQLite: WAL, foreign keys, and explicit BEGIN (IMMEDIATE for
     the writer) so that savepoints work and a write transaction holds the lock from its start."""
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, json_serializer=_json, json_deserializer=msgspec.json.decode)
+        return sa.create_engine(url)
     engine = sa.create_engine(
         url,
-        json_serializer=_json,
-        json_deserializer=msgspec.json.decode,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=sa.pool.StaticPool if ":memory:" in url or url == "sqlite://" else None,
     )
@@ -89,7 +83,8 @@ class _Job:
             else:
                 self.future.set_result(result)
 
-        self.loop.call_soon_threadsafe(resolve)
+        with contextlib.suppress(RuntimeError):  # the caller's loop is gone: nobody to answer
+            self.loop.call_soon_threadsafe(resolve)
 
 
 class SqlStore:
@@ -105,6 +100,7 @@ class SqlStore:
         )
         self._inline_reads = url.startswith("sqlite")
         migrations.upgrade(self._write_engine)
+        self._cache = TopologyCache()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="alcor-store-writer", daemon=True)
         self._thread.start()
@@ -131,42 +127,65 @@ class SqlStore:
         self._read_engine.dispose()
 
     def _run(self) -> None:
-        with self._write_engine.connect() as connection:
-            while True:
-                first = self._jobs.get()
-                if first is None:
+        """Serve batches until closed. Nothing may end this loop but ``close``: a batch that
+        fails in an unforeseen way is answered with Unavailable, and the connection renewed."""
+        while True:
+            try:
+                with self._write_engine.connect() as connection:
+                    while (batch := self._next_batch()) is not None:
+                        try:
+                            self._commit(connection, batch)
+                        except BaseException as error:
+                            log.exception("store writer failed; renewing its connection")
+                            failure = errors.Unavailable(f"The store could not commit: {error}")
+                            for job in batch:
+                                job.settle(None, failure)
+                            raise
                     return
-                batch = [first]
-                with contextlib.suppress(queue.Empty):
-                    while len(batch) < MAX_BATCH:
-                        job = self._jobs.get_nowait()
-                        if job is None:
-                            self._jobs.put(None)
-                            break
-                        batch.append(job)
-                self._commit(connection, batch)
+            except Exception:
+                self._cache.clear()
+                time.sleep(0.1)
+
+    def _next_batch(self) -> list[_Job] | None:
+        """Whatever work is waiting (at least one piece, at most MAX_BATCH); None once closed."""
+        first = self._jobs.get()
+        if first is None:
+            return None
+        batch = [first]
+        with contextlib.suppress(queue.Empty):
+            while len(batch) < MAX_BATCH:
+                job = self._jobs.get_nowait()
+                if job is None:
+                    self._jobs.put(None)
+                    break
+                batch.append(job)
+        return batch
 
     def _commit(self, connection: sa.Connection, batch: list[_Job]) -> None:
+        """One transaction for the whole batch. Alone, a piece of work needs no savepoint: if it
+        fails, the transaction is rolled back."""
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
-        undo: list[Callable[[], None]] = []
+        writer: SqlWriter | None = None
         try:
             with connection.begin():
                 revision = connection.execute(
                     sa.select(schema.store_revision.c.revision).with_for_update()
                 ).scalar_one()
-                writer = SqlWriter(connection, revision=revision, now=self._now)
+                writer = SqlWriter(connection, revision=revision, now=self._now, cache=self._cache)
                 for job in batch:
-                    outcomes.append(self._attempt(connection, writer, job))
-                undo = writer.undo_log
+                    outcomes.append(self._attempt(connection, writer, job, alone=len(batch) == 1))
                 if writer.pending_changes:
                     connection.execute(sa.insert(schema.change_log), writer.pending_changes)
                     connection.execute(
                         sa.update(schema.store_revision).values(revision=writer.revision())
                     )
+        except _Abandoned as abandoned:  # the only piece of work failed and was rolled back
+            batch[0].settle(None, abandoned.error)
+            return
         except Exception as error:  # the commit itself failed: nothing of the batch happened
             log.exception("store commit failed")
-            for callback in reversed(undo):
-                callback()
+            if writer is not None:
+                writer.rewind((revision, 0, 0))
             failure = errors.Unavailable(f"The store could not commit: {error}")
             for job in batch:
                 job.settle(None, failure)
@@ -175,17 +194,28 @@ class SqlStore:
             job.settle(result, failed)
 
     def _attempt(
-        self, connection: sa.Connection, writer: SqlWriter, job: _Job
+        self, connection: sa.Connection, writer: SqlWriter, job: _Job, *, alone: bool
     ) -> tuple[_Job, Any, BaseException | None]:
         mark = writer.mark()
-        savepoint = connection.begin_nested()
+        savepoint = None if alone else connection.begin_nested()
         try:
             result = job.work(writer)
         except Exception as error:
-            savepoint.rollback()
-            writer.rewind(mark)
             if not isinstance(error, errors.AlcorError):
                 log.exception("write failed")
+            writer.rewind(mark)
+            if savepoint is None:
+                raise _Abandoned(error) from error
+            savepoint.rollback()
             return job, None, error
-        savepoint.commit()
+        if savepoint is not None:
+            savepoint.commit()
         return job, result, None
+
+
+class _Abandoned(Exception):
+    """Unwinds the transaction of a batch whose only piece of work failed."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -15,13 +15,13 @@ from typing import Protocol, TypeVar
 import msgspec
 
 from alcor.model.queries import Query
-from alcor.model.records import Record
+from alcor.model.records import Record, Subnet
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
 
 
-class Change(msgspec.Struct, frozen=True):
+class Change(msgspec.Struct, frozen=True, kw_only=True):
     """One change-log row: the resource after a create/update, before a delete."""
 
     revision: int
@@ -43,6 +43,10 @@ class Reader(Protocol):
     def count(self, kind: type[R], query: Query) -> int: ...
 
     def tags_of(self, resource_ids: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def subnets_of(self, network_id: str) -> list[Subnet]:
+        """The network's subnets, oldest first."""
+        ...
 
     def allocated_ips(self, subnet_id: str) -> list[str]: ...
 

@@ -14,6 +14,8 @@ metadata = sa.MetaData()
 
 TIMESTAMP = sa.String(32)
 UUID = sa.String(36)
+# JSON text, encoded and decoded by the store itself with typed decoders (see rows.py).
+DOCUMENT = sa.Text
 
 
 def _common_columns() -> list[sa.Column[object]]:
@@ -52,9 +54,9 @@ subnets = sa.Table(
     sa.Column("ip_version", sa.Integer, nullable=False),
     sa.Column("cidr", sa.String(64), nullable=False),
     sa.Column("gateway_ip", sa.String(64), nullable=True),
-    sa.Column("allocation_pools", sa.JSON, nullable=False),
-    sa.Column("host_routes", sa.JSON, nullable=False),
-    sa.Column("dns_nameservers", sa.JSON, nullable=False),
+    sa.Column("allocation_pools", DOCUMENT, nullable=False),
+    sa.Column("host_routes", DOCUMENT, nullable=False),
+    sa.Column("dns_nameservers", DOCUMENT, nullable=False),
     sa.Column("enable_dhcp", sa.Boolean, nullable=False),
     sa.Column("ipv6_ra_mode", sa.String(32), nullable=True),
     sa.Column("ipv6_address_mode", sa.String(32), nullable=True),
@@ -69,15 +71,15 @@ ports = sa.Table(
     sa.Column("admin_state_up", sa.Boolean, nullable=False),
     sa.Column("device_id", sa.String(255), nullable=False, index=True),
     sa.Column("device_owner", sa.String(255), nullable=False),
-    sa.Column("fixed_ips", sa.JSON, nullable=False),
-    sa.Column("security_groups", sa.JSON, nullable=False),
+    sa.Column("fixed_ips", DOCUMENT, nullable=False),
+    sa.Column("security_groups", DOCUMENT, nullable=False),
     sa.Column("port_security_enabled", sa.Boolean, nullable=False),
-    sa.Column("allowed_address_pairs", sa.JSON, nullable=False),
+    sa.Column("allowed_address_pairs", DOCUMENT, nullable=False),
     sa.Column("binding_host_id", sa.String(255), nullable=False, index=True),
-    sa.Column("binding_profile", sa.JSON, nullable=False),
+    sa.Column("binding_profile", DOCUMENT, nullable=False),
     sa.Column("binding_vnic_type", sa.String(64), nullable=False),
     sa.Column("binding_vif_type", sa.String(64), nullable=False),
-    sa.Column("binding_vif_details", sa.JSON, nullable=False),
+    sa.Column("binding_vif_details", DOCUMENT, nullable=False),
     sa.UniqueConstraint("network_id", "mac_address", name="uq_port_mac"),
 )
 
@@ -106,7 +108,7 @@ change_log = sa.Table(
     sa.Column("resource_id", UUID, nullable=False),
     sa.Column("operation", sa.String(8), nullable=False),
     sa.Column("project_id", sa.String(255), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("data", DOCUMENT, nullable=False),
     sa.Column("committed_at", TIMESTAMP, nullable=False),
 )
 

@@ -7,6 +7,7 @@ the resource rows. Both work on a connection they are handed; transactions belon
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any, TypeVar
@@ -16,11 +17,14 @@ import sqlalchemy as sa
 
 from alcor.model import errors
 from alcor.model.queries import Query
-from alcor.model.records import Port, Record
+from alcor.model.records import RECORD_TYPES, Port, Record, Subnet
 from alcor.store import schema
+from alcor.store.caching import TopologyCache
 from alcor.store.interface import Change
+from alcor.store.rows import RowCodec, document
 
 R = TypeVar("R", bound=Record)
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _CHANGE_COLUMNS = ("revision", "resource_type", "resource_id", "operation", "project_id")
@@ -37,8 +41,17 @@ def _table(kind: type[Record]) -> sa.Table:
     return schema.RESOURCE_TABLES[kind.kind]
 
 
+_CODECS: dict[type[Record], RowCodec[Any]] = {
+    kind: RowCodec(kind, schema.RESOURCE_TABLES[kind.kind]) for kind in RECORD_TYPES.values()
+}
+
+
+def _codec(kind: type[R]) -> RowCodec[R]:
+    return _CODECS[kind]
+
+
 def _to_record(kind: type[R], row: sa.Row[Any]) -> R:
-    return msgspec.convert(row, kind, from_attributes=True)
+    return _codec(kind).from_row(row)
 
 
 class SqlReader:
@@ -81,6 +94,13 @@ class SqlReader:
                 found.setdefault(resource_id, []).append(tag)
         return found
 
+    def subnets_of(self, network_id: str) -> list[Subnet]:
+        s = schema.subnets
+        statement = (
+            sa.select(s).where(s.c.network_id == network_id).order_by(s.c.created_at, s.c.id)
+        )
+        return [_to_record(Subnet, row) for row in self.connection.execute(statement)]
+
     def allocated_ips(self, subnet_id: str) -> list[str]:
         a = schema.ip_allocations
         statement = sa.select(a.c.ip_address).where(a.c.subnet_id == subnet_id)
@@ -108,7 +128,15 @@ class SqlReader:
             sa.select(log).where(log.c.revision > revision).order_by(log.c.revision).limit(limit)
         )
         return [
-            msgspec.convert(row, Change, from_attributes=True)
+            Change(
+                revision=row.revision,
+                resource_type=row.resource_type,
+                resource_id=row.resource_id,
+                operation=row.operation,
+                project_id=row.project_id,
+                data=msgspec.json.decode(row.data),
+                committed_at=row.committed_at,
+            )
             for row in self.connection.execute(statement)
         ]
 
@@ -174,7 +202,11 @@ def _paged(table: sa.Table, query: Query, marker: sa.Row[Any] | None) -> sa.Sele
     statement = sa.select(table).where(*_conditions(table, query))
     if marker is not None:
         statement = statement.where(_after(table, keys, marker))
-    order = [table.c[f].asc() if asc else table.c[f].desc() for f, asc in keys]
+    # NULLs sort first ascending and last descending, on every dialect, so that a reversed
+    # page is exactly the reverse order and the keyset below can say where NULLs stand.
+    order = [
+        table.c[f].asc().nulls_first() if asc else table.c[f].desc().nulls_last() for f, asc in keys
+    ]
     statement = statement.order_by(*order)
     return statement if query.limit is None else statement.limit(query.limit)
 
@@ -185,22 +217,58 @@ def _after(
     """Rows strictly after the marker in ``keys`` order: (k1 > m1) or (k1 = m1 and k2 > m2) ..."""
     alternatives: list[sa.ColumnElement[bool]] = []
     for index, (field, ascending) in enumerate(keys):
-        column, value = table.c[field], getattr(marker, field)
-        equal_before = [table.c[f] == getattr(marker, f) for f, _ in keys[:index]]
-        beyond = column > value if ascending else column < value
+        equal_before = [_same(table.c[f], getattr(marker, f)) for f, _ in keys[:index]]
+        beyond = _beyond(table.c[field], getattr(marker, field), ascending=ascending)
         alternatives.append(sa.and_(*equal_before, beyond))
     return sa.or_(*alternatives)
+
+
+def _same(column: sa.ColumnElement[Any], value: object) -> sa.ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _beyond(
+    column: sa.ColumnElement[Any], value: object, *, ascending: bool
+) -> sa.ColumnElement[bool]:
+    """Strictly after ``value``: ascending puts NULLs first, descending puts them last."""
+    if ascending:
+        return column.is_not(None) if value is None else column > value
+    return sa.false() if value is None else sa.or_(column < value, column.is_(None))
 
 
 class SqlWriter(SqlReader):
     """Writes within the caller's transaction and records each change for the change log."""
 
-    def __init__(self, connection: sa.Connection, *, revision: int, now: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        connection: sa.Connection,
+        *,
+        revision: int,
+        now: Callable[[], str],
+        cache: TopologyCache,
+    ) -> None:
         super().__init__(connection)
+        self._cache = cache
         self._revision = revision
         self._now = now
         self.pending_changes: list[dict[str, Any]] = []
         self.undo_log: list[Callable[[], None]] = []
+
+    def get(self, kind: type[R], resource_id: str) -> R | None:
+        if not self._cache.holds(kind):
+            return super().get(kind, resource_id)
+        record = self._cache.lookup(kind, resource_id)
+        if record is None:
+            record = super().get(kind, resource_id)
+            self._cache.load(record, undo=self.on_rollback)
+        return record
+
+    def subnets_of(self, network_id: str) -> list[Subnet]:
+        subnets = self._cache.subnets_by_network.get(network_id)
+        if subnets is None:
+            subnets = super().subnets_of(network_id)
+            self._cache.load_subnets(network_id, subnets, undo=self.on_rollback)
+        return subnets
 
     def revision(self) -> int:
         return self._revision
@@ -208,24 +276,27 @@ class SqlWriter(SqlReader):
     def insert(self, records: Sequence[Record]) -> None:
         if not records:
             return
-        table = _table(type(records[0]))
-        rows = [msgspec.structs.asdict(record) for record in records]
-        self._execute(sa.insert(table), rows)
+        kind = type(records[0])
+        rows = [_codec(kind).to_row(record) for record in records]
+        self._execute(sa.insert(_table(kind)), rows)
         if isinstance(records[0], Port):
             self._index_addresses(records)
-        self._log("create", records, rows)
+        self._cache.remember(records, undo=self.on_rollback)
+        self._log("create", records)
 
     def update(self, records: Sequence[Record]) -> None:
         if not records:
             return
-        table = _table(type(records[0]))
-        rows = [msgspec.structs.asdict(record) for record in records]
+        kind = type(records[0])
+        table = _table(kind)
+        rows = [_codec(kind).to_row(record) for record in records]
         statement = sa.update(table).where(table.c.id == sa.bindparam("b_id"))
         self._execute(statement, [{**row, "b_id": row["id"]} for row in rows])
         if isinstance(records[0], Port):
             self._unindex_addresses(records)
             self._index_addresses(records)
-        self._log("update", records, rows)
+        self._cache.remember(records, undo=self.on_rollback)
+        self._log("update", records)
 
     def delete(self, records: Sequence[Record]) -> None:
         if not records:
@@ -237,7 +308,8 @@ class SqlWriter(SqlReader):
         for chunk in _chunks(ids, 500):
             self._execute(sa.delete(schema.tags).where(schema.tags.c.resource_id.in_(chunk)))
             self._execute(sa.delete(table).where(table.c.id.in_(chunk)))
-        self._log("delete", records, [msgspec.structs.asdict(record) for record in records])
+        self._cache.forget(records, undo=self.on_rollback)
+        self._log("delete", records)
 
     def set_tags(self, resource_id: str, tags: Iterable[str]) -> None:
         t = schema.tags
@@ -254,11 +326,17 @@ class SqlWriter(SqlReader):
         return self._revision, len(self.pending_changes), len(self.undo_log)
 
     def rewind(self, mark: tuple[int, int, int]) -> None:
-        """Forget the changes since ``mark`` and run their undo callbacks, newest first."""
+        """Forget the changes since ``mark`` and run their undo callbacks, newest first. Each
+        callback runs once: they are taken off the log before they run, and one that fails is
+        logged without stopping the others (the database's constraints still guard it)."""
         self._revision, changes, undo = mark
-        for callback in reversed(self.undo_log[undo:]):
-            callback()
+        callbacks = self.undo_log[undo:]
         del self.pending_changes[changes:], self.undo_log[undo:]
+        for callback in reversed(callbacks):
+            try:
+                callback()
+            except Exception:
+                log.exception("an undo callback failed: in-memory allocation state may be stale")
 
     def _index_addresses(self, ports: Sequence[Record]) -> None:
         rows = [
@@ -280,9 +358,9 @@ class SqlWriter(SqlReader):
         for chunk in _chunks([port.id for port in ports], 500):
             self._execute(sa.delete(a).where(a.c.port_id.in_(chunk)))
 
-    def _log(self, operation: str, records: Sequence[Record], rows: list[dict[str, Any]]) -> None:
+    def _log(self, operation: str, records: Sequence[Record]) -> None:
         committed_at = self._now()
-        for record, row in zip(records, rows, strict=True):
+        for record in records:
             self._revision += 1
             self.pending_changes.append(
                 {
@@ -291,7 +369,7 @@ class SqlWriter(SqlReader):
                     "resource_id": record.id,
                     "operation": operation,
                     "project_id": record.project_id,
-                    "data": row,
+                    "data": document(record),
                     "committed_at": committed_at,
                 }
             )

@@ -1,0 +1,213 @@
+"""The store's spine on a real SQLite file: revisions only grow, a change-log row is written in
+the same transaction as its change, a failed piece of work leaves nothing behind (not in the
+database, not in memory), and grouped work commits together."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from alcor.model import errors
+from alcor.model.queries import Query
+from alcor.model.records import FixedIp, Network, Port, Subnet
+from alcor.store.committing import SqlStore
+from alcor.store.interface import Writer
+
+
+def network(network_id: str, segment: int | None = None) -> Network:
+    return Network(
+        id=network_id, project_id="p", created_at="t", updated_at="t", segmentation_id=segment
+    )
+
+
+def subnet(subnet_id: str, network_id: str) -> Subnet:
+    return Subnet(
+        id=subnet_id,
+        project_id="p",
+        created_at="t",
+        updated_at="t",
+        network_id=network_id,
+        ip_version=4,
+        cidr="10.0.0.0/24",
+    )
+
+
+def port(port_id: str, network_id: str, mac: str, *ips: tuple[str, str]) -> Port:
+    return Port(
+        id=port_id,
+        project_id="p",
+        created_at="t",
+        updated_at="t",
+        network_id=network_id,
+        mac_address=mac,
+        fixed_ips=[FixedIp(subnet_id, ip) for subnet_id, ip in ips],
+    )
+
+
+def test_every_change_is_logged_with_a_growing_revision(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        await store.write(lambda w: w.insert([network("n1", 7), network("n2", 8)]))
+        renamed = msgspec.structs.replace(network("n1", 7), name="renamed", revision_number=2)
+        await store.write(lambda w: w.update([renamed]))
+        assert await store.read(lambda r: r.get(Network, "n1")) == renamed
+        await store.write(lambda w: w.delete([network("n2", 8)]))
+        changes = await store.read(lambda r: r.changes_since(0, 100))
+        assert [(c.revision, c.resource_id, c.operation) for c in changes] == [
+            (1, "n1", "create"),
+            (2, "n2", "create"),
+            (3, "n1", "update"),
+            (4, "n2", "delete"),
+        ]
+        assert changes[3].data["segmentation_id"] == 8, "a delete logs the record as it was"
+        assert await store.read(lambda r: r.revision()) == 4
+        assert [c.revision for c in await store.read(lambda r: r.changes_since(2, 100))] == [3, 4]
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_failed_work_leaves_no_rows_no_log_and_runs_its_undo(tmp_path: Path) -> None:
+    undone: list[str] = []
+
+    def half_then_fail(writer: Writer) -> None:
+        writer.insert([network("n-half", 11)])
+        writer.on_rollback(lambda: undone.append("n-half"))
+        raise errors.Conflict("changed my mind")
+
+    async def scenario() -> None:
+        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        await store.write(lambda w: w.insert([network("n1", 10)]))
+        with pytest.raises(errors.Conflict):
+            await store.write(half_then_fail)
+        assert undone == ["n-half"]
+        assert await store.read(lambda r: r.get(Network, "n-half")) is None
+        assert await store.read(lambda r: r.revision()) == 1
+        await store.write(lambda w: w.insert([network("n2", 11)]))
+        changes = await store.read(lambda r: r.changes_since(0, 10))
+        assert [(c.revision, c.resource_id) for c in changes] == [(1, "n1"), (2, "n2")]
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_grouped_work_commits_together_and_a_failure_spoils_only_its_own(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+
+        async def create(i: int) -> None:  # every second one reuses a taken segment id
+            await store.write(lambda w: w.insert([network(f"n{i}", 100 + i % 50)]))
+
+        outcomes = await asyncio.gather(*(create(i) for i in range(100)), return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        assert len(failures) == 50
+        assert all(isinstance(f, errors.Conflict) for f in failures)
+        networks = await store.read(lambda r: r.select(Network, Query()))
+        assert sorted(n.segmentation_id or 0 for n in networks) == list(range(100, 150))
+        assert await store.read(lambda r: r.revision()) == 50
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_address_is_allocated_once_even_past_the_in_memory_pools(tmp_path: Path) -> None:
+    """The database's unique constraints are the last line against duplicates."""
+
+    async def scenario() -> None:
+        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        await store.write(lambda w: (w.insert([network("n1", 1)]), w.insert([subnet("s1", "n1")])))
+        await store.write(
+            lambda w: w.insert([port("p1", "n1", "fa:16:3e:00:00:01", ("s1", "10.0.0.5"))])
+        )
+        with pytest.raises(errors.IpAddressAlreadyAllocated):
+            await store.write(
+                lambda w: w.insert([port("p2", "n1", "fa:16:3e:00:00:02", ("s1", "10.0.0.5"))])
+            )
+        with pytest.raises(errors.MacAddressInUse):
+            await store.write(
+                lambda w: w.insert([port("p3", "n1", "fa:16:3e:00:00:01", ("s1", "10.0.0.6"))])
+            )
+        assert await store.read(lambda r: r.allocated_ips("s1")) == ["10.0.0.5"]
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_reopened_store_keeps_everything_committed(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+
+    async def first() -> None:
+        store = SqlStore(f"sqlite:///{path}")
+        await store.write(lambda w: w.insert([network("n1", 3)]))
+        await store.close()
+
+    async def second() -> None:
+        store = SqlStore(f"sqlite:///{path}")
+        assert await store.read(lambda r: r.get(Network, "n1")) == network("n1", 3)
+        await store.write(lambda w: w.insert([network("n2", 4)]))
+        assert await store.read(lambda r: r.revision()) == 2
+        await store.close()
+
+    asyncio.run(first())
+    asyncio.run(second())
+
+
+def test_the_writers_cache_forgets_what_a_failed_write_did(tmp_path: Path) -> None:
+    """Networks and subnets are served from the writer's cache; a rolled-back write (alone, or
+    among others in one group commit) must leave the cache as the database is."""
+    s1 = subnet("s1", "n1")
+
+    def add_subnet_then_fail(writer: Writer) -> None:
+        assert writer.subnets_of("n1") == []  # loads the (empty) list into the cache
+        writer.insert([s1])
+        assert writer.subnets_of("n1") == [s1]
+        assert writer.get(Subnet, "s1") == s1
+        raise errors.Conflict("no")
+
+    async def scenario() -> None:
+        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        await store.write(lambda w: w.insert([network("n1", 1)]))
+        with pytest.raises(errors.Conflict):
+            await store.write(add_subnet_then_fail)
+        assert await store.write(lambda w: (w.subnets_of("n1"), w.get(Subnet, "s1"))) == ([], None)
+        outcomes = await asyncio.gather(
+            store.write(add_subnet_then_fail),
+            store.write(lambda w: w.insert([network("n2", 2)])),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[0], errors.Conflict)
+        assert outcomes[1] is None
+        seen = await store.write(lambda w: (w.subnets_of("n1"), w.get(Network, "n2")))
+        assert seen == ([], network("n2", 2))
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_writer_survives_a_failing_undo_and_keeps_serving(tmp_path: Path) -> None:
+    ran: list[str] = []
+
+    def fail_twice_over(writer: Writer) -> None:
+        writer.on_rollback(lambda: ran.append("second undo"))
+        writer.on_rollback(lambda: 1 / 0)  # a bug in an undo callback
+        writer.insert([network("n-bad", 9)])
+        raise errors.Conflict("rejected")
+
+    async def scenario() -> None:
+        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        for alone in (True, False):  # a batch of one, and a batch with company
+            others = [] if alone else [store.write(lambda w: w.insert([network("n-ok", 10)]))]
+            outcomes = await asyncio.gather(
+                store.write(fail_twice_over), *others, return_exceptions=True
+            )
+            assert isinstance(outcomes[0], errors.Conflict)
+        assert ran == ["second undo", "second undo"], "every undo runs once, despite the bad one"
+        await store.write(lambda w: w.insert([network("n-after", 11)]))
+        names = {n.id for n in await store.read(lambda r: r.select(Network, Query()))}
+        assert names == {"n-ok", "n-after"}
+        await store.close()
+
+    asyncio.run(scenario())
