@@ -33,9 +33,17 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         command = [
-            sys.executable, "-m", "alcor.cli.main", "server",
-            "--bind", f"127.0.0.1:{self.port}", "--db", f"sqlite:///{self.db_path}",
-            "--log-level", "warning", *self.extra,
+            sys.executable,
+            "-m",
+            "alcor.cli.main",
+            "server",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--db",
+            f"sqlite:///{self.db_path}",
+            "--log-level",
+            "warning",
+            *self.extra,
         ]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -67,4 +75,6 @@ class ServerProcess:
 
     def errors_logged(self) -> str:
         text = self.log_path.read_text() if self.log_path.exists() else ""
-        return "\n".join(line for line in text.splitlines() if "Traceback" in line or "ERROR" in line)
+        return "\n".join(
+            line for line in text.splitlines() if "Traceback" in line or "ERROR" in line
+        )

@@ -11,7 +11,8 @@ def test_versions_and_a_port_on_a_new_subnet(api: httpx.Client) -> None:
 
     network = api.post("/networks", json={"network": {"name": "smoke"}}).json()["network"]
     subnet = api.post(
-        "/subnets", json={"subnet": {"network_id": network["id"], "cidr": "10.9.0.0/24", "ip_version": 4}}
+        "/subnets",
+        json={"subnet": {"network_id": network["id"], "cidr": "10.9.0.0/24", "ip_version": 4}},
     ).json()["subnet"]
     assert subnet["allocation_pools"] == [{"start": "10.9.0.2", "end": "10.9.0.254"}]
 

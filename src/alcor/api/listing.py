@@ -108,6 +108,9 @@ def _sort(params: QueryParams, attributes: Mapping[str, Attribute]) -> tuple[tup
                 f"{direction} is an invalid value for sort_dir, valid value is 'asc' and 'desc'"
             )
         sort.append((attribute.field, direction == "asc"))
+    fields = [field for field, _ascending in sort]
+    if "id" in fields:  # unique: a total order, so keys after it cannot matter
+        sort = sort[: fields.index("id") + 1]
     return tuple(sort)
 
 

@@ -52,13 +52,15 @@ def check_ip_version(network: Network, ip_version: int | None) -> int:
     return ip_version
 
 
-def check_ipv6_modes(network: Network, ra_mode: str | None, address_mode: str | None) -> None:
+def check_ipv6_modes(
+    network: Network, ra_mode: str | None, address_mode: str | None, *, enable_dhcp: bool = True
+) -> None:
     for attribute, mode in (("ipv6_ra_mode", ra_mode), ("ipv6_address_mode", address_mode)):
         if mode is None:
             continue
         if mode not in IPV6_MODES:
             raise invalid(attribute, f"'{mode}' is not in {list(IPV6_MODES)}.")
-        if network.version != 6:
+        if network.version != 6 or not enable_dhcp:
             raise invalid(
                 attribute,
                 "ipv6_ra_mode or ipv6_address_mode cannot be set when "
@@ -76,6 +78,12 @@ def check_ipv6_modes(network: Network, ra_mode: str | None, address_mode: str | 
             f"Invalid CIDR {network} for IPv6 address mode. OpenStack uses the EUI-64 address "
             "format, which requires the prefix to be /64."
         )
+
+
+def is_auto_address(ra_mode: str | None, address_mode: str | None) -> bool:
+    """SLAAC or DHCPv6-stateless (by either mode): ports get their EUI-64 address, never a pool
+    one, and Neutron gives every non-router port on the network one."""
+    return ra_mode in AUTO_ADDRESS_MODES or address_mode in AUTO_ADDRESS_MODES
 
 
 def check_host_routes(network: Network, routes: Sequence[tuple[str, str]]) -> None:

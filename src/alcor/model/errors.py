@@ -6,13 +6,14 @@ is a bug and becomes a 500.
 
     AlcorError
     ├── InvalidInput ............ 400  malformed body, bad value, unknown attribute or filter
-    │   └── InvalidAllocationPool 400
+    │   ├── InvalidAllocationPool 400
+    │   └── OverlappingCidr ..... 400  (Neutron's type: InvalidInput)
     ├── NotAuthorized ........... 403
     ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
     ├── Conflict ................ 409
     │   ├── InUse ............... 409  NetworkInUse, SubnetInUse
     │   ├── IpAddressAlreadyAllocated, IpAddressGenerationFailure, MacAddressInUse
-    │   ├── OverlappingCidr, OverlappingAllocationPools, GatewayConflictWithAllocationPools
+    │   ├── OverlappingAllocationPools, GatewayConflictWithAllocationPools
     │   └── NoNetworkAvailable .. 409  the segmentation-id range is exhausted
     ├── PreconditionFailed ...... 412  RevisionNumberConstraintFailed
     └── Unavailable ............. 503  the store cannot take writes right now
@@ -82,10 +83,10 @@ class MacAddressInUse(Conflict):
     default_type = "MacAddressInUse"
 
 
-class OverlappingCidr(Conflict):
-    default_type = "InvalidInput"
+class OverlappingCidr(InvalidInput):
+    """A subnet's CIDR overlaps another on its network: Neutron answers 400 ``InvalidInput``."""
 
-    status = 400
+    default_type = "InvalidInput"
 
 
 class OverlappingAllocationPools(Conflict):

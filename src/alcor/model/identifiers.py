@@ -94,8 +94,9 @@ class SegmentAllocator:
 
     def claim(self, segment: int) -> None:
         if segment in self._used:
-            raise errors.Conflict(
-                f"Segmentation id {segment} is in use.", type="SegmentationIdInUse"
+            raise errors.Conflict(  # Neutron's ML2 VXLAN driver says it so
+                f"Unable to create the network. The tunnel ID {segment} is in use.",
+                type="TunnelIdInUse",
             )
         self._take(segment)
 

@@ -16,6 +16,7 @@ from alcor.model.records import Network, Port, Subnet
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
 from alcor.services import resources
 from alcor.services.callers import Caller
+from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
 NETWORK_TYPES = ("vxlan", "flat")
@@ -36,11 +37,13 @@ class Networks:
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownNetwork]:
-            records = [self._new(writer, caller, request) for request in requests]
-            writer.insert(records)
+            records = []
+            for request in requests:  # one by one: a flat network must see the earlier ones
+                records.append(self._new(writer, caller, request))
+                writer.insert(records[-1:])
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
-                    writer.set_tags(record.id, request.tags)
+                    writer.set_tags(record.id, check_tags(request.tags))
             return [
                 ShownNetwork(r, sorted(set(q.tags or [])), [])
                 for r, q in zip(records, requests, strict=True)
@@ -50,11 +53,14 @@ class Networks:
 
     def _new(self, writer: Writer, caller: Caller, request: NetworkCreate) -> Network:
         project = caller.project_for(resources.requested_project(request))
+        # Admin-only as in Neutron's policy: provider attributes when sent at all, the flags
+        # only when set to other than their default (False).
         for attribute, value in (
             ("provider:network_type", request.network_type),
             ("provider:segmentation_id", request.segmentation_id),
             ("provider:physical_network", request.physical_network),
-            ("router:external", request.router_external),
+            ("router:external", request.router_external or UNSET),
+            ("shared", request.shared or UNSET),
         ):
             if value is not UNSET:
                 caller.require_admin(attribute)
@@ -64,7 +70,8 @@ class Networks:
                 f"Invalid input for provider:network_type. Reason: '{network_type}' is not in "
                 f"{list(NETWORK_TYPES)}."
             )
-        segment = self._segment(writer, network_type, request.segmentation_id)
+        physical_network = resources.value_or(request.physical_network, None)
+        segment = self._segment(writer, network_type, request.segmentation_id, physical_network)
         default_mtu = self.context.settings.network_mtu if network_type == "vxlan" else 1500
         now = self.context.now()
         return Network(
@@ -80,18 +87,37 @@ class Networks:
             router_external=resources.value_or(request.router_external, False),
             network_type=network_type,
             segmentation_id=segment,
-            physical_network=resources.value_or(request.physical_network, None),
+            physical_network=physical_network,
             port_security_enabled=resources.value_or(request.port_security_enabled, True),
         )
 
     def _segment(
-        self, writer: Writer, network_type: str, requested: int | object | None
+        self,
+        writer: Writer,
+        network_type: str,
+        requested: int | object | None,
+        physical_network: str | None,
     ) -> int | None:
+        """The segment as Neutron's ML2 type drivers check it: a flat network needs a physical
+        network of its own and no VNI; a VXLAN network a free VNI and no physical network."""
         allocations = self.context.allocations
         if network_type == "flat":
             if requested not in (UNSET, None):
                 raise errors.InvalidInput("A flat network takes no segmentation id.")
+            if not physical_network:
+                raise errors.InvalidInput("physical_network required for flat provider network")
+            same = {"network_type": ("flat",), "physical_network": (physical_network,)}
+            if writer.count(Network, Query(filters=same)):
+                raise errors.InUse(
+                    f"Unable to create the flat network. Physical network {physical_network} "
+                    "is in use.",
+                    type="FlatNetworkInUse",
+                )
             return None
+        if physical_network:
+            raise errors.InvalidInput(
+                f"provider:physical_network prohibited for {network_type} provider network"
+            )
         if requested is UNSET or requested is None:
             return allocations.allocate_segment(writer)
         assert isinstance(requested, int)
@@ -130,8 +156,9 @@ class Networks:
             resources.check_revision(network, if_match)
             sent = msgspec.structs.asdict(request)
             changes = {field: value for field, value in sent.items() if value is not UNSET}
-            if "router_external" in changes:
-                caller.require_admin("router:external")
+            for field, attribute in (("router_external", "router:external"), ("shared", "shared")):
+                if field in changes:
+                    caller.require_admin(attribute)
             if "mtu" in changes:
                 _mtu(changes["mtu"])
             updated = resources.revised(network, self.context.now(), **changes)
@@ -150,7 +177,7 @@ class Networks:
                     "There are one or more ports still in use on the network.",
                     type="NetworkInUse",
                 )
-            subnets = writer.select(Subnet, Query(filters={"network_id": (network_id,)}))
+            subnets = writer.subnets_of(network_id)
             for subnet in subnets:
                 self.context.allocations.forget_subnet(writer, subnet.id)
             writer.delete(subnets)

@@ -18,6 +18,7 @@ from alcor.model.records import AddressPair, FixedIp, Network, Port, Subnet
 from alcor.model.requests import UNSET, FixedIpRequest, PortAttributes, PortCreate, PortUpdate
 from alcor.services import resources
 from alcor.services.callers import Caller
+from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
 VNIC_TYPES = ("normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder")
@@ -46,12 +47,12 @@ class Ports:
                 if network is None:
                     network = resources.find(writer, caller, Network, request.network_id)
                     networks[network.id] = network
-                    subnets[network.id] = _subnets_of(writer, network.id)
+                    subnets[network.id] = writer.subnets_of(network.id)
                 records.append(self._new(writer, caller, request, network, subnets[network.id]))
             writer.insert(records)
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
-                    writer.set_tags(record.id, request.tags)
+                    writer.set_tags(record.id, check_tags(request.tags))
             return [
                 ShownPort(r, sorted(set(q.tags or [])), "DOWN")
                 for r, q in zip(records, requests, strict=True)
@@ -69,6 +70,7 @@ class Ports:
     ) -> Port:
         project = caller.project_for(resources.requested_project(request))
         _check_attributes(caller, request)
+        _check_network_owner(caller, network, request)
         allocations = self.context.allocations
         if request.mac_address is not UNSET:
             mac = normalize_mac(request.mac_address)
@@ -77,6 +79,7 @@ class Ports:
             mac = allocations.allocate_mac(writer, network.id)
         if request.fixed_ips is not UNSET:
             fixed_ips = self._assign(writer, network, subnets, request.fixed_ips)
+            fixed_ips += self._eui64(writer, subnets, mac)
         else:
             fixed_ips = self._automatic(writer, network, subnets, mac)
         now = self.context.now()
@@ -113,15 +116,23 @@ class Ports:
         fixed: list[FixedIp] = []
         for version in (4, 6):
             candidates = [s for s in subnets if s.ip_version == version]
-            stateful = [
-                s for s in candidates if s.ipv6_address_mode not in addressing.AUTO_ADDRESS_MODES
-            ]
-            for subnet in (s for s in candidates if s not in stateful):
+            fixed += self._eui64(writer, candidates, mac)
+            stateful = [s for s in candidates if not _auto_address(s)]
+            if stateful:
+                fixed.append(self._first_free(writer, network, stateful))
+        return fixed
+
+    def _eui64(
+        self, writer: Writer, subnets: list[Subnet], mac: str, *, skip: frozenset[str] = frozenset()
+    ) -> list[FixedIp]:
+        """The MAC's EUI-64 address on every SLAAC / DHCPv6-stateless subnet (but those skipped):
+        Neutron gives a port these whatever fixed_ips it asked for."""
+        fixed: list[FixedIp] = []
+        for subnet in subnets:
+            if _auto_address(subnet) and subnet.id not in skip:
                 address = addressing.eui64(ipaddress.IPv6Network(subnet.cidr), mac)
                 self.context.allocations.claim_ip(writer, subnet, address)
                 fixed.append(FixedIp(subnet.id, str(address)))
-            if stateful:
-                fixed.append(self._first_free(writer, network, stateful))
         return fixed
 
     def _first_free(self, writer: Writer, network: Network, subnets: list[Subnet]) -> FixedIp:
@@ -150,6 +161,14 @@ class Ports:
                 else None
             )
             subnet = _subnet_for(network, by_id, subnets, entry, address)
+            if _auto_address(subnet):  # its address is the EUI-64 one, never chosen or pooled
+                if address is not None:
+                    raise errors.InvalidInput(
+                        f"IPv6 address {address} cannot be directly assigned to a port on subnet "
+                        f"{subnet.id} as the subnet is configured for automatic addresses.",
+                        type="AllocationOnAutoAddressSubnet",
+                    )
+                continue
             if address is None:
                 address = self.context.allocations.allocate_ip(writer, subnet)
             else:
@@ -197,7 +216,7 @@ class Ports:
                     BOUND_VIF_TYPE if request.binding_host_id else "unbound"
                 )
             if request.fixed_ips is not UNSET:
-                changes["fixed_ips"] = self._reassign(writer, port, request.fixed_ips)
+                changes["fixed_ips"] = self._reassign(writer, caller, port, request)
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
             return _shown(writer, [updated])[0]
@@ -205,12 +224,16 @@ class Ports:
         return await self.context.store.write(work)
 
     def _reassign(
-        self, writer: Writer, port: Port, requested: list[FixedIpRequest]
+        self, writer: Writer, caller: Caller, port: Port, request: PortUpdate
     ) -> list[FixedIp]:
-        """New fixed IPs: addresses the port keeps stay, the others are released, new ones taken."""
+        """New fixed IPs: addresses the port keeps stay, the others are released, new ones taken.
+        As in Neutron, a port keeps (or gains) its EUI-64 address on every SLAAC subnet."""
         network = writer.get(Network, port.network_id)
         assert network is not None
-        subnets = _subnets_of(writer, network.id)
+        assert request.fixed_ips is not UNSET
+        _check_network_owner(caller, network, request)
+        requested = request.fixed_ips
+        subnets = writer.subnets_of(network.id)
         held = {f.ip_address: f for f in port.fixed_ips}
 
         def kept(entry: FixedIpRequest) -> FixedIp | None:
@@ -220,18 +243,25 @@ class Ports:
 
         keep = [old for entry in requested if (old := kept(entry)) is not None]
         by_id = {s.id: s for s in subnets}
+        automatic = [
+            old
+            for old in port.fixed_ips
+            if old not in keep and old.subnet_id in by_id and _auto_address(by_id[old.subnet_id])
+        ]
         for old in port.fixed_ips:
-            if old not in keep and old.subnet_id in by_id:
+            if old not in keep and old not in automatic and old.subnet_id in by_id:
                 address = ipaddress.ip_address(old.ip_address)
                 self.context.allocations.release_ip(writer, by_id[old.subnet_id], address)
         wanted = [entry for entry in requested if kept(entry) is None]
-        return keep + self._assign(writer, network, subnets, wanted)
+        fixed = keep + self._assign(writer, network, subnets, wanted) + automatic
+        handled = frozenset(f.subnet_id for f in [*fixed, *port.fixed_ips])
+        return fixed + self._eui64(writer, subnets, port.mac_address, skip=handled)
 
     async def delete(self, caller: Caller, port_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
-            subnets = {s.id: s for s in _subnets_of(writer, port.network_id)}
+            subnets = {s.id: s for s in writer.subnets_of(port.network_id)}
             for fixed in port.fixed_ips:
                 self.context.allocations.release_ip(
                     writer, subnets[fixed.subnet_id], ipaddress.ip_address(fixed.ip_address)
@@ -247,10 +277,8 @@ def _shown(reader: Reader, records: list[Port]) -> list[ShownPort]:
     return [ShownPort(r, tags.get(r.id, []), "DOWN") for r in records]
 
 
-def _subnets_of(reader: Reader, network_id: str) -> list[Subnet]:
-    return reader.select(
-        Subnet, Query(filters={"network_id": (network_id,)}, sort=(("created_at", True),))
-    )
+def _auto_address(subnet: Subnet) -> bool:
+    return addressing.is_auto_address(subnet.ipv6_ra_mode, subnet.ipv6_address_mode)
 
 
 def _subnet_for(
@@ -299,8 +327,32 @@ def _check_attributes(caller: Caller, request: PortAttributes) -> None:
         )
 
 
+def _check_network_owner(caller: Caller, network: Network, request: PortAttributes) -> None:
+    """As Neutron's policy: on a network of another project (a shared one), only its owner or an
+    admin may choose a port's MAC address or fixed IP addresses (a subnet_id alone is fine)."""
+    if caller.owns(network):
+        return
+    chosen = [
+        attribute
+        for attribute, sent in (
+            ("mac_address", getattr(request, "mac_address", UNSET) is not UNSET),
+            (
+                "fixed_ips:ip_address",
+                request.fixed_ips is not UNSET
+                and any(entry.ip_address is not UNSET for entry in request.fixed_ips),
+            ),
+        )
+        if sent
+    ]
+    if chosen:
+        raise errors.NotAuthorized(
+            f"Policy doesn't allow setting {chosen[0]} on network {network.id}: only its owner "
+            "or an admin may."
+        )
+
+
 def _address_pairs(request: PortAttributes, mac: str) -> list[AddressPair]:
-    if not request.allowed_address_pairs is not UNSET:
+    if request.allowed_address_pairs is UNSET:
         return []
     pairs = []
     for pair in request.allowed_address_pairs:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
 import msgspec
 
 from alcor.model import addressing, errors, ipam
 from alcor.model.queries import Query
-from alcor.model.records import AllocationPool, HostRoute, Network, Port, Subnet
+from alcor.model.records import AllocationPool, FixedIp, HostRoute, Network, Port, Subnet
 from alcor.model.requests import UNSET, PoolRequest, SubnetCreate, SubnetUpdate
 from alcor.services import resources
 from alcor.services.callers import Caller
+from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
 
@@ -33,8 +35,9 @@ class Subnets:
             for request in requests:  # one by one: a later subnet must not overlap an earlier one
                 record, network = self._new(writer, caller, request)
                 writer.insert([record])
+                self._address_network_ports(writer, record)
                 if request.tags:
-                    writer.set_tags(record.id, request.tags)
+                    writer.set_tags(record.id, check_tags(request.tags))
                 shown.append(
                     ShownSubnet(record, sorted(set(request.tags or [])), network.router_external)
                 )
@@ -52,11 +55,12 @@ class Subnets:
         version = addressing.check_ip_version(cidr, resources.value_or(request.ip_version, None))
         ra_mode = resources.value_or(request.ipv6_ra_mode, None)
         address_mode = resources.value_or(request.ipv6_address_mode, None)
-        addressing.check_ipv6_modes(cidr, ra_mode, address_mode)
-        siblings = writer.select(Subnet, Query(filters={"network_id": (network.id,)}))
+        enable_dhcp = resources.value_or(request.enable_dhcp, True)
+        addressing.check_ipv6_modes(cidr, ra_mode, address_mode, enable_dhcp=enable_dhcp)
+        siblings = writer.subnets_of(network.id)
         clash = addressing.overlapping(cidr, [s.cidr for s in siblings])
         if clash is not None:
-            raise errors.InvalidInput(
+            raise errors.OverlappingCidr(
                 f"Invalid input for operation: Requested subnet with cidr: {cidr} for network: "
                 f"{network.id} overlaps with another subnet."
             )
@@ -77,11 +81,24 @@ class Subnets:
             allocation_pools=pools,
             host_routes=_routes(cidr, request.host_routes),
             dns_nameservers=_nameservers(request.dns_nameservers),
-            enable_dhcp=resources.value_or(request.enable_dhcp, True),
+            enable_dhcp=enable_dhcp,
             ipv6_ra_mode=ra_mode,
             ipv6_address_mode=address_mode,
         )
         return record, network
+
+    def _address_network_ports(self, writer: Writer, subnet: Subnet) -> None:
+        """As Neutron: a new SLAAC subnet gives every port on its network its EUI-64 address."""
+        if not addressing.is_auto_address(subnet.ipv6_ra_mode, subnet.ipv6_address_mode):
+            return
+        cidr = ipaddress.IPv6Network(subnet.cidr)
+        updated = []
+        for port in writer.select(Port, Query(filters={"network_id": (subnet.network_id,)})):
+            address = addressing.eui64(cidr, port.mac_address)
+            self.context.allocations.claim_ip(writer, subnet, address)
+            fixed = [*port.fixed_ips, FixedIp(subnet.id, str(address))]
+            updated.append(resources.revised(port, self.context.now(), fixed_ips=fixed))
+        writer.update(updated)
 
     async def show(self, caller: Caller, subnet_id: str) -> ShownSubnet:
         def work(reader: Reader) -> ShownSubnet:
@@ -104,6 +121,13 @@ class Subnets:
             for field in ("name", "description", "enable_dhcp"):
                 if (value := getattr(request, field)) is not UNSET:
                     changes[field] = value
+            if request.enable_dhcp is not UNSET:  # IPv6 modes need DHCP on
+                addressing.check_ipv6_modes(
+                    cidr,
+                    subnet.ipv6_ra_mode,
+                    subnet.ipv6_address_mode,
+                    enable_dhcp=request.enable_dhcp,
+                )
             gateway = (
                 addressing.parse_address(subnet.gateway_ip, "gateway_ip")
                 if subnet.gateway_ip
@@ -134,12 +158,27 @@ class Subnets:
         def work(writer: Writer) -> None:
             subnet = resources.owned(writer, caller, Subnet, subnet_id)
             resources.check_revision(subnet, if_match)
-            if writer.count(Port, Query(fixed_ips={"subnet_id": (subnet_id,)})):
+            holders = Query(fixed_ips={"subnet_id": (subnet_id,)})
+            automatic = addressing.is_auto_address(subnet.ipv6_ra_mode, subnet.ipv6_address_mode)
+            if not automatic and writer.count(Port, holders):
                 raise errors.InUse(
                     f"Unable to complete operation on subnet {subnet_id}: "
                     "One or more ports have an IP allocation from this subnet.",
                     type="SubnetInUse",
                 )
+            # As Neutron: the EUI-64 addresses of a SLAAC subnet do not hold it, they go with it.
+            ports = writer.select(Port, holders) if automatic else []
+            now = self.context.now()
+            writer.update(
+                [
+                    resources.revised(
+                        port,
+                        now,
+                        fixed_ips=[f for f in port.fixed_ips if f.subnet_id != subnet_id],
+                    )
+                    for port in ports
+                ]
+            )
             self.context.allocations.forget_subnet(writer, subnet_id)
             writer.delete([subnet])
 

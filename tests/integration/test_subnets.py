@@ -1,0 +1,482 @@
+"""Subnets over real HTTP, compared with what Neutron answers: IPv4 and IPv6 defaults, gateways,
+allocation pools and their errors, overlapping CIDRs, IPv6 address modes, host routes, DNS
+servers, updates, and deleting a subnet that still has ports."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.neutron import (
+    REFERENCE,
+    assert_error,
+    create_network,
+    create_port,
+    create_subnet,
+    eui64,
+    post_subnet,
+)
+
+
+def pools(*ranges: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"start": start, "end": end} for start, end in ranges]
+
+
+@pytest.fixture
+def network(api: httpx.Client) -> dict[str, Any]:
+    return create_network(api)
+
+
+def test_ipv4_defaults(api: httpx.Client, network: dict[str, Any]) -> None:
+    subnet = create_subnet(api, network["id"], "10.1.0.0/24", ip_version=4, name="s4")
+    assert subnet["name"] == "s4"
+    assert subnet["network_id"] == network["id"]
+    assert subnet["ip_version"] == 4
+    assert subnet["cidr"] == "10.1.0.0/24"
+    assert subnet["gateway_ip"] == "10.1.0.1"
+    assert subnet["allocation_pools"] == pools(("10.1.0.2", "10.1.0.254"))
+    assert subnet["enable_dhcp"] is True
+    assert subnet["host_routes"] == []
+    assert subnet["dns_nameservers"] == []
+    assert subnet["ipv6_ra_mode"] is None
+    assert subnet["ipv6_address_mode"] is None
+    assert subnet["subnetpool_id"] is None
+    assert subnet["router:external"] is False
+    assert subnet["project_id"] == subnet["tenant_id"] == "admin"
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"] == subnet
+    assert api.get(f"/networks/{network['id']}").json()["network"]["subnets"] == [subnet["id"]]
+
+
+def test_response_has_exactly_the_keys_neutron_shows(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    expected = json.loads((REFERENCE / "subnet.json").read_text())["subnet"].keys()
+    subnet = create_subnet(api, network["id"], "10.2.0.0/24", ip_version=4)
+    assert set(subnet) == set(expected)
+    assert set(api.get(f"/subnets/{subnet['id']}").json()["subnet"]) == set(expected)
+
+
+def test_ip_version_is_taken_from_the_cidr_when_not_sent(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    assert create_subnet(api, network["id"], "10.3.0.0/24")["ip_version"] == 4
+
+
+def test_subnet_on_an_external_network_shows_router_external(api: httpx.Client) -> None:
+    external = create_network(api, **{"router:external": True})
+    assert create_subnet(api, external["id"], "172.24.4.0/24")["router:external"] is True
+
+
+def test_null_gateway_leaves_every_host_address_in_the_pool(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    subnet = create_subnet(api, network["id"], "10.4.0.0/24", ip_version=4, gateway_ip=None)
+    assert subnet["gateway_ip"] is None
+    assert subnet["allocation_pools"] == pools(("10.4.0.1", "10.4.0.254"))
+    assert create_port(api, network["id"])["fixed_ips"][0]["ip_address"] == "10.4.0.1"
+
+
+def test_gateway_in_the_middle_splits_the_default_pool(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    subnet = create_subnet(api, network["id"], "10.5.0.0/24", gateway_ip="10.5.0.100")
+    assert subnet["gateway_ip"] == "10.5.0.100"
+    assert subnet["allocation_pools"] == pools(
+        ("10.5.0.1", "10.5.0.99"), ("10.5.0.101", "10.5.0.254")
+    )
+
+
+def test_custom_pools_are_kept_and_used(api: httpx.Client, network: dict[str, Any]) -> None:
+    wanted = pools(("10.6.0.10", "10.6.0.19"), ("10.6.0.100", "10.6.0.100"))
+    subnet = create_subnet(api, network["id"], "10.6.0.0/24", allocation_pools=wanted)
+    assert subnet["allocation_pools"] == wanted
+    assert subnet["gateway_ip"] == "10.6.0.1"
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"]["allocation_pools"] == wanted
+    assert create_port(api, network["id"])["fixed_ips"][0]["ip_address"] == "10.6.0.10"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "status", "error_type"),
+    [
+        ({"allocation_pools": pools(("10.7.1.2", "10.7.1.9"))}, 400, "InvalidAllocationPool"),
+        ({"allocation_pools": pools(("10.7.0.200", "10.7.1.5"))}, 400, "InvalidAllocationPool"),
+        ({"allocation_pools": pools(("10.7.0.0", "10.7.0.5"))}, 400, "InvalidAllocationPool"),
+        ({"allocation_pools": pools(("10.7.0.250", "10.7.0.255"))}, 400, "InvalidAllocationPool"),
+        ({"allocation_pools": pools(("10.7.0.9", "10.7.0.5"))}, 400, "InvalidAllocationPool"),
+        ({"allocation_pools": pools(("10.7.0.5", "fd00::5"))}, 400, "InvalidAllocationPool"),
+        (
+            {"allocation_pools": pools(("10.7.0.2", "10.7.0.20"), ("10.7.0.20", "10.7.0.30"))},
+            409,
+            "OverlappingAllocationPools",
+        ),
+        (
+            {"allocation_pools": pools(("10.7.0.1", "10.7.0.20"))},
+            409,
+            "GatewayConflictWithAllocationPools",
+        ),
+        (
+            {"gateway_ip": "10.7.0.10", "allocation_pools": pools(("10.7.0.2", "10.7.0.20"))},
+            409,
+            "GatewayConflictWithAllocationPools",
+        ),
+        ({"allocation_pools": pools(("10.7.0.2", "banana"))}, 400, "HTTPBadRequest"),
+        ({"allocation_pools": [{"start": "10.7.0.2"}]}, 400, "HTTPBadRequest"),
+    ],
+)
+def test_invalid_pools(
+    api: httpx.Client,
+    network: dict[str, Any],
+    attributes: dict[str, Any],
+    status: int,
+    error_type: str,
+) -> None:
+    response = post_subnet(api, network["id"], "10.7.0.0/24", **attributes)
+    assert_error(response, status, error_type)
+    assert api.get("/subnets", params={"network_id": network["id"]}).json()["subnets"] == []
+
+
+def test_adjacent_pools_are_fine(api: httpx.Client, network: dict[str, Any]) -> None:
+    wanted = pools(("10.8.0.2", "10.8.0.9"), ("10.8.0.10", "10.8.0.20"))
+    subnet = create_subnet(api, network["id"], "10.8.0.0/24", allocation_pools=wanted)
+    assert subnet["allocation_pools"] == wanted
+
+
+@pytest.mark.parametrize(
+    "gateway", ["10.9.1.1", "10.9.0.0", "10.9.0.255", "fd00::1", "not-an-address"]
+)
+def test_invalid_gateway_is_400(api: httpx.Client, network: dict[str, Any], gateway: str) -> None:
+    assert_error(
+        post_subnet(api, network["id"], "10.9.0.0/24", gateway_ip=gateway), 400, "HTTPBadRequest"
+    )
+
+
+def test_overlapping_cidr_in_one_network_is_400_in_another_is_fine(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    create_subnet(api, network["id"], "10.10.0.0/16")
+    response = post_subnet(api, network["id"], "10.10.5.0/24")
+    assert_error(response, 400, "InvalidInput")
+    assert "overlaps" in response.json()["NeutronError"]["message"]
+    assert_error(post_subnet(api, network["id"], "10.0.0.0/8"), 400, "InvalidInput")
+    assert len(api.get("/subnets", params={"network_id": network["id"]}).json()["subnets"]) == 1
+    other = create_network(api)
+    assert create_subnet(api, other["id"], "10.10.5.0/24")["cidr"] == "10.10.5.0/24"
+    assert create_subnet(api, network["id"], "10.11.0.0/24")["cidr"] == "10.11.0.0/24"
+
+
+@pytest.mark.parametrize(
+    ("cidr", "attributes"),
+    [
+        ("10.12.0.5/24", {}),
+        ("10.12.0.0/24", {"ip_version": 6}),
+        ("fd00:12::/64", {"ip_version": 4}),
+        ("10.12.0.0/24", {"ip_version": 5}),
+        ("10.12.0.0", {}),
+        ("10.12.0.0/33", {}),
+        ("bogus/24", {}),
+        ("10.12.0.0/24", {"ip_version": "4"}),
+        ("10.12.0.0/24", {"ipv6_ra_mode": "slaac"}),
+        ("10.12.0.0/24", {"ipv6_address_mode": "slaac"}),
+        ("10.12.0.0/24", {"ipv6_address_mode": "dhcpv6-stateful", "ip_version": 4}),
+        ("fd00:12::/64", {"ipv6_address_mode": "magic"}),
+        ("fd00:12::/64", {"ipv6_ra_mode": "slaac", "ipv6_address_mode": "dhcpv6-stateful"}),
+        ("fd00:12::/80", {"ipv6_address_mode": "slaac"}),
+        ("fd00:12::/64", {"ipv6_address_mode": "slaac", "enable_dhcp": False}),
+        ("fd00:12::/64", {"ipv6_ra_mode": "dhcpv6-stateful", "enable_dhcp": False}),
+        ("10.12.0.0/24", {"subnetpool_id": "x"}),
+        ("10.12.0.0/24", {"segment_id": None}),
+    ],
+)
+def test_bad_cidr_version_or_modes_are_400(
+    api: httpx.Client, network: dict[str, Any], cidr: str, attributes: dict[str, Any]
+) -> None:
+    assert_error(post_subnet(api, network["id"], cidr, **attributes), 400, "HTTPBadRequest")
+    assert api.get("/subnets", params={"network_id": network["id"]}).json()["subnets"] == []
+
+
+def test_host_bits_error_suggests_the_network(api: httpx.Client, network: dict[str, Any]) -> None:
+    response = post_subnet(api, network["id"], "10.13.0.5/24")
+    assert "10.13.0.0/24" in response.json()["NeutronError"]["message"]
+
+
+def test_subnet_on_unknown_network_is_404(api: httpx.Client) -> None:
+    response = post_subnet(api, "00000000-0000-0000-0000-000000000000", "10.14.0.0/24")
+    assert_error(response, 404, "NetworkNotFound")
+
+
+def test_unknown_subnet_is_404(api: httpx.Client) -> None:
+    missing = "00000000-0000-0000-0000-000000000001"
+    assert_error(api.get(f"/subnets/{missing}"), 404, "SubnetNotFound")
+    assert_error(api.delete(f"/subnets/{missing}"), 404, "SubnetNotFound")
+    assert_error(
+        api.put(f"/subnets/{missing}", json={"subnet": {"name": "x"}}), 404, "SubnetNotFound"
+    )
+
+
+def test_ipv6_defaults(api: httpx.Client, network: dict[str, Any]) -> None:
+    subnet = create_subnet(api, network["id"], "fd00:1::/64", ip_version=6)
+    assert subnet["ip_version"] == 6
+    assert subnet["gateway_ip"] == "fd00:1::1"
+    assert subnet["allocation_pools"] == pools(("fd00:1::2", "fd00:1::ffff:ffff:ffff:ffff"))
+    port = create_port(api, network["id"])
+    assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "fd00:1::2"}]
+
+
+@pytest.mark.parametrize(
+    "modes",
+    [
+        {"ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"},
+        {"ipv6_address_mode": "slaac"},
+        {"ipv6_ra_mode": "dhcpv6-stateless", "ipv6_address_mode": "dhcpv6-stateless"},
+    ],
+)
+def test_slaac_subnet_gives_ports_their_eui64_address(
+    api: httpx.Client, network: dict[str, Any], modes: dict[str, str]
+) -> None:
+    subnet = create_subnet(api, network["id"], "fd00:2::/64", ip_version=6, **modes)
+    for mode in ("ipv6_ra_mode", "ipv6_address_mode"):
+        assert subnet[mode] == modes.get(mode)
+    port = create_port(api, network["id"], mac_address="fa:16:3e:12:34:56")
+    assert port["fixed_ips"] == [
+        {"subnet_id": subnet["id"], "ip_address": "fd00:2::f816:3eff:fe12:3456"}
+    ]
+    other = create_port(api, network["id"])
+    mac = bytearray.fromhex(other["mac_address"].replace(":", ""))
+    mac[0] ^= 0x02
+    interface = int.from_bytes(bytes(mac[:3]) + b"\xff\xfe" + bytes(mac[3:]))
+    expected = ipaddress.IPv6Address(int(ipaddress.IPv6Address("fd00:2::")) + interface)
+    assert other["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": str(expected)}]
+
+
+def test_dual_stack_port_gets_one_address_of_each_version(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    v4 = create_subnet(api, network["id"], "10.15.0.0/24")
+    v6 = create_subnet(api, network["id"], "fd00:15::/64", ipv6_address_mode="slaac")
+    port = create_port(api, network["id"], mac_address="fa:16:3e:00:00:01")
+    assert port["fixed_ips"] == [
+        {"subnet_id": v4["id"], "ip_address": "10.15.0.2"},
+        {"subnet_id": v6["id"], "ip_address": "fd00:15::f816:3eff:fe00:1"},
+    ]
+
+
+def test_host_routes_and_nameservers_are_kept(api: httpx.Client, network: dict[str, Any]) -> None:
+    routes = [
+        {"destination": "192.168.0.0/16", "nexthop": "10.16.0.254"},
+        {"destination": "0.0.0.0/0", "nexthop": "10.16.0.1"},
+    ]
+    subnet = create_subnet(
+        api,
+        network["id"],
+        "10.16.0.0/24",
+        host_routes=routes,
+        dns_nameservers=["8.8.8.8", "1.1.1.1"],
+    )
+    assert subnet["host_routes"] == routes
+    assert subnet["dns_nameservers"] == ["8.8.8.8", "1.1.1.1"]
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"] == subnet
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"host_routes": [{"destination": "192.168.0.0/16", "nexthop": "bad"}]},
+        {"host_routes": [{"destination": "192.168.0.5/16", "nexthop": "10.17.0.1"}]},
+        {"host_routes": [{"destination": "fd00::/64", "nexthop": "10.17.0.1"}]},
+        {"host_routes": [{"destination": "192.168.0.0/16"}]},
+        {"host_routes": [{"destination": "192.168.0.0/16", "nexthop": "10.17.0.1", "x": 1}]},
+        {
+            "host_routes": [
+                {"destination": "192.168.0.0/16", "nexthop": "10.17.0.1"},
+                {"destination": "192.168.0.0/16", "nexthop": "10.17.0.1"},
+            ]
+        },
+        {"dns_nameservers": ["8.8.8.8", "8.8.8.8"]},
+        {"dns_nameservers": ["dns.example.com"]},
+        {"dns_nameservers": "8.8.8.8"},
+    ],
+)
+def test_bad_routes_or_nameservers_are_400(
+    api: httpx.Client, network: dict[str, Any], attributes: dict[str, Any]
+) -> None:
+    assert_error(
+        post_subnet(api, network["id"], "10.17.0.0/24", **attributes), 400, "HTTPBadRequest"
+    )
+
+
+def test_update_name_routes_nameservers_and_revision(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    subnet = create_subnet(api, network["id"], "10.18.0.0/24", name="old")
+    routes = [{"destination": "192.168.0.0/24", "nexthop": "10.18.0.5"}]
+    response = api.put(
+        f"/subnets/{subnet['id']}",
+        json={"subnet": {"name": "new", "host_routes": routes, "dns_nameservers": ["9.9.9.9"]}},
+    )
+    assert response.status_code == 200, response.text
+    updated = response.json()["subnet"]
+    assert (updated["name"], updated["host_routes"], updated["dns_nameservers"]) == (
+        "new",
+        routes,
+        ["9.9.9.9"],
+    )
+    assert updated["revision_number"] == subnet["revision_number"] + 1
+    assert updated["allocation_pools"] == subnet["allocation_pools"]
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"] == updated
+
+
+def test_update_pools_changes_where_ports_are_allocated(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    subnet = create_subnet(api, network["id"], "10.19.0.0/24")
+    first = create_port(api, network["id"])
+    assert first["fixed_ips"][0]["ip_address"] == "10.19.0.2"
+    wanted = pools(("10.19.0.50", "10.19.0.60"))
+    response = api.put(f"/subnets/{subnet['id']}", json={"subnet": {"allocation_pools": wanted}})
+    assert response.status_code == 200, response.text
+    assert response.json()["subnet"]["allocation_pools"] == wanted
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"]["allocation_pools"] == wanted
+    assert create_port(api, network["id"])["fixed_ips"][0]["ip_address"] == "10.19.0.50"
+    assert api.get(f"/ports/{first['id']}").json()["port"]["fixed_ips"] == first["fixed_ips"]
+    assert api.delete(f"/ports/{first['id']}").status_code == 204
+
+
+def test_update_gateway_is_checked_against_the_pools(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    subnet = create_subnet(
+        api, network["id"], "10.20.0.0/24", allocation_pools=pools(("10.20.0.10", "10.20.0.20"))
+    )
+    response = api.put(f"/subnets/{subnet['id']}", json={"subnet": {"gateway_ip": "10.20.0.15"}})
+    assert_error(response, 409, "GatewayConflictWithAllocationPools")
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"] == subnet
+
+    response = api.put(f"/subnets/{subnet['id']}", json={"subnet": {"gateway_ip": "10.20.0.254"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["subnet"]["gateway_ip"] == "10.20.0.254"
+    assert response.json()["subnet"]["allocation_pools"] == subnet["allocation_pools"]
+
+    response = api.put(f"/subnets/{subnet['id']}", json={"subnet": {"gateway_ip": None}})
+    assert response.status_code == 200, response.text
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"]["gateway_ip"] is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"cidr": "10.21.0.0/16"},
+        {"network_id": "00000000-0000-0000-0000-000000000000"},
+        {"ip_version": 6},
+        {"allocation_pools": pools(("10.21.1.2", "10.21.1.9"))},
+        {"allocation_pools": pools(("10.21.0.1", "10.21.0.9"))},
+        {"gateway_ip": "10.22.0.1"},
+        {"dns_nameservers": ["x"]},
+    ],
+)
+def test_bad_updates_change_nothing(
+    api: httpx.Client, network: dict[str, Any], change: dict[str, Any]
+) -> None:
+    subnet = create_subnet(api, network["id"], "10.21.0.0/24")
+    response = api.put(f"/subnets/{subnet['id']}", json={"subnet": change})
+    assert response.status_code in (400, 409), response.text
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"] == subnet
+
+
+def test_delete_with_ports_is_409_subnet_in_use(api: httpx.Client, network: dict[str, Any]) -> None:
+    subnet = create_subnet(api, network["id"], "10.23.0.0/24")
+    port = create_port(api, network["id"])
+    assert_error(api.delete(f"/subnets/{subnet['id']}"), 409, "SubnetInUse")
+    assert api.get(f"/subnets/{subnet['id']}").status_code == 200
+    assert api.delete(f"/ports/{port['id']}").status_code == 204
+    assert api.delete(f"/subnets/{subnet['id']}").status_code == 204
+    assert_error(api.get(f"/subnets/{subnet['id']}"), 404, "SubnetNotFound")
+    assert api.get(f"/networks/{network['id']}").json()["network"]["subnets"] == []
+
+
+def test_a_port_on_another_subnet_does_not_hold_this_one(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    first = create_subnet(api, network["id"], "10.24.0.0/24")
+    second = create_subnet(api, network["id"], "10.25.0.0/24")
+    create_port(api, network["id"], fixed_ips=[{"subnet_id": first["id"]}])
+    assert api.delete(f"/subnets/{second['id']}").status_code == 204
+
+
+def test_recreated_subnet_allocates_from_the_start(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    subnet = create_subnet(api, network["id"], "10.26.0.0/24")
+    port = create_port(api, network["id"])
+    assert api.delete(f"/ports/{port['id']}").status_code == 204
+    assert api.delete(f"/subnets/{subnet['id']}").status_code == 204
+    create_subnet(api, network["id"], "10.26.0.0/24")
+    assert create_port(api, network["id"])["fixed_ips"][0]["ip_address"] == "10.26.0.2"
+
+
+def test_bulk_subnets_are_checked_against_each_other(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    body = {
+        "subnets": [
+            {"network_id": network["id"], "cidr": "10.27.0.0/24"},
+            {"network_id": network["id"], "cidr": "10.27.0.0/25"},
+        ]
+    }
+    assert_error(api.post("/subnets", json=body), 400, "InvalidInput")
+    assert api.get("/subnets", params={"network_id": network["id"]}).json()["subnets"] == []
+    body["subnets"][1]["cidr"] = "10.28.0.0/24"
+    response = api.post("/subnets", json=body)
+    assert response.status_code == 201, response.text
+    assert [s["cidr"] for s in response.json()["subnets"]] == ["10.27.0.0/24", "10.28.0.0/24"]
+
+
+def test_dhcp_cannot_be_turned_off_under_ipv6_modes(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    subnet = create_subnet(api, network["id"], "fd00:29::/64", ipv6_address_mode="slaac")
+    response = api.put(f"/subnets/{subnet['id']}", json={"subnet": {"enable_dhcp": False}})
+    assert_error(response, 400, "HTTPBadRequest")
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"] == subnet
+    plain = create_subnet(api, network["id"], "fd00:30::/64")
+    response = api.put(f"/subnets/{plain['id']}", json={"subnet": {"enable_dhcp": False}})
+    assert response.status_code == 200, response.text
+    assert response.json()["subnet"]["enable_dhcp"] is False
+
+
+def test_new_slaac_subnet_addresses_the_ports_already_there(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    v4 = create_subnet(api, network["id"], "10.31.0.0/24")
+    port = create_port(api, network["id"])
+    v6 = create_subnet(api, network["id"], "fd00:31::/64", ipv6_address_mode="slaac")
+    shown = api.get(f"/ports/{port['id']}").json()["port"]
+    assert shown["fixed_ips"] == [
+        {"subnet_id": v4["id"], "ip_address": "10.31.0.2"},
+        {"subnet_id": v6["id"], "ip_address": eui64("fd00:31::/64", port["mac_address"])},
+    ]
+    assert shown["revision_number"] == port["revision_number"] + 1
+    stateful = create_subnet(api, network["id"], "fd00:32::/64")
+    assert api.get(f"/ports/{port['id']}").json()["port"]["fixed_ips"] == shown["fixed_ips"]
+    assert stateful["ipv6_address_mode"] is None
+
+
+def test_slaac_subnet_with_ports_is_deleted_and_its_addresses_go(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    """Neutron: ports only hold EUI-64 addresses on an automatic-address subnet, so they do not
+    keep it in use; the addresses are removed from the ports with it."""
+    v4 = create_subnet(api, network["id"], "10.33.0.0/24")
+    v6 = create_subnet(api, network["id"], "fd00:33::/64", ipv6_address_mode="slaac")
+    port = create_port(api, network["id"])
+    assert [f["subnet_id"] for f in port["fixed_ips"]] == [v4["id"], v6["id"]]
+    assert api.delete(f"/subnets/{v6['id']}").status_code == 204
+    shown = api.get(f"/ports/{port['id']}").json()["port"]
+    assert shown["fixed_ips"] == [{"subnet_id": v4["id"], "ip_address": "10.33.0.2"}]
+    assert shown["revision_number"] == port["revision_number"] + 1
+    listed = api.get("/ports", params={"fixed_ips": f"subnet_id={v6['id']}"}).json()["ports"]
+    assert listed == []
+    assert_error(api.delete(f"/subnets/{v4['id']}"), 409, "SubnetInUse")
