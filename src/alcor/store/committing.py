@@ -28,6 +28,7 @@ from alcor.store import migrations, schema
 from alcor.store.caching import TopologyCache
 from alcor.store.interface import Reader, Writer
 from alcor.store.sql import SqlReader, SqlWriter
+from alcor.store.statements import Statements
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class SqlStore:
         self._inline_reads = url.startswith("sqlite")
         migrations.upgrade(self._write_engine)
         self._cache = TopologyCache()
+        self._statements = Statements(self._write_engine.dialect)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="alcor-store-writer", daemon=True)
         self._thread.start()
@@ -112,7 +114,7 @@ class SqlStore:
 
     def read_now(self, work: Callable[[Reader], T]) -> T:
         with self._read_engine.connect() as connection, connection.begin():
-            return work(SqlReader(connection))
+            return work(SqlReader(connection, self._statements))
 
     async def write(self, work: Callable[[Writer], T]) -> T:
         job = _Job(work, asyncio.get_running_loop())
@@ -171,11 +173,17 @@ class SqlStore:
                 revision = connection.execute(
                     sa.select(schema.store_revision.c.revision).with_for_update()
                 ).scalar_one()
-                writer = SqlWriter(connection, revision=revision, now=self._now, cache=self._cache)
+                writer = SqlWriter(
+                    connection,
+                    revision=revision,
+                    now=self._now,
+                    cache=self._cache,
+                    statements=self._statements,
+                )
                 for job in batch:
                     outcomes.append(self._attempt(connection, writer, job, alone=len(batch) == 1))
                 if writer.pending_changes:
-                    connection.execute(sa.insert(schema.change_log), writer.pending_changes)
+                    writer.flush_changes()
                     connection.execute(
                         sa.update(schema.store_revision).values(revision=writer.revision())
                     )

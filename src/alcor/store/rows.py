@@ -32,6 +32,8 @@ class RowCodec(Generic[R]):
             for name in self.names
             if isinstance(table.c[name].type, sa.Text)
         }
+        # A raw DB-API row holds SQLite's 0/1 where the record wants a bool.
+        self.booleans = [n for n in self.names if isinstance(table.c[n].type, sa.Boolean)]
 
     def to_row(self, record: Record) -> dict[str, Any]:
         row = msgspec.structs.asdict(record)
@@ -41,6 +43,8 @@ class RowCodec(Generic[R]):
 
     def from_row(self, row: Sequence[Any]) -> R:
         values = dict(zip(self.names, row, strict=True))
+        for name in self.booleans:
+            values[name] = bool(values[name])
         for name, decoder in self.documents.items():
             value = values[name]
             values[name] = (

@@ -8,7 +8,7 @@ the resource rows. Both work on a connection they are handed; transactions belon
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from alcor.store import schema
 from alcor.store.caching import TopologyCache
 from alcor.store.interface import Change
 from alcor.store.rows import RowCodec, document
+from alcor.store.statements import Prepared, Statements
 
 R = TypeVar("R", bound=Record)
 log = logging.getLogger(__name__)
@@ -55,13 +56,18 @@ def _to_record(kind: type[R], row: sa.Row[Any]) -> R:
 
 
 class SqlReader:
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, statements: Statements) -> None:
         self.connection = connection
+        self.statements = statements
 
     def get(self, kind: type[R], resource_id: str) -> R | None:
-        table = _table(kind)
-        row = self.connection.execute(sa.select(table).where(table.c.id == resource_id)).first()
-        return None if row is None else _to_record(kind, row)
+        prepared = self.statements.select_where(_table(kind), "id")
+        cursor = self.connection.connection.cursor()
+        try:
+            row = cursor.execute(prepared.sql, prepared.bind({"key": resource_id})).fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else _codec(kind).from_row(row)
 
     def get_many(self, kind: type[R], resource_ids: Iterable[str]) -> dict[str, R]:
         table = _table(kind)
@@ -246,8 +252,9 @@ class SqlWriter(SqlReader):
         revision: int,
         now: Callable[[], str],
         cache: TopologyCache,
+        statements: Statements,
     ) -> None:
-        super().__init__(connection)
+        super().__init__(connection, statements)
         self._cache = cache
         self._revision = revision
         self._now = now
@@ -278,7 +285,7 @@ class SqlWriter(SqlReader):
             return
         kind = type(records[0])
         rows = [_codec(kind).to_row(record) for record in records]
-        self._execute(sa.insert(_table(kind)), rows)
+        self._run(self.statements.insert(_table(kind)), rows)
         if isinstance(records[0], Port):
             self._index_addresses(records)
         self._cache.remember(records, undo=self.on_rollback)
@@ -288,10 +295,8 @@ class SqlWriter(SqlReader):
         if not records:
             return
         kind = type(records[0])
-        table = _table(kind)
         rows = [_codec(kind).to_row(record) for record in records]
-        statement = sa.update(table).where(table.c.id == sa.bindparam("b_id"))
-        self._execute(statement, [{**row, "b_id": row["id"]} for row in rows])
+        self._run(self.statements.update_by_id(_table(kind)), [{**r, "key": r["id"]} for r in rows])
         if isinstance(records[0], Port):
             self._unindex_addresses(records)
             self._index_addresses(records)
@@ -301,22 +306,18 @@ class SqlWriter(SqlReader):
     def delete(self, records: Sequence[Record]) -> None:
         if not records:
             return
-        table = _table(type(records[0]))
-        ids = [record.id for record in records]
+        keys = [{"key": record.id} for record in records]
         if isinstance(records[0], Port):
             self._unindex_addresses(records)
-        for chunk in _chunks(ids, 500):
-            self._execute(sa.delete(schema.tags).where(schema.tags.c.resource_id.in_(chunk)))
-            self._execute(sa.delete(table).where(table.c.id.in_(chunk)))
+        self._run(self.statements.delete_where(schema.tags, "resource_id"), keys)
+        self._run(self.statements.delete_where(_table(type(records[0])), "id"), keys)
         self._cache.forget(records, undo=self.on_rollback)
         self._log("delete", records)
 
     def set_tags(self, resource_id: str, tags: Iterable[str]) -> None:
-        t = schema.tags
-        self._execute(sa.delete(t).where(t.c.resource_id == resource_id))
+        self._run(self.statements.delete_where(schema.tags, "resource_id"), [{"key": resource_id}])
         rows = [{"resource_id": resource_id, "tag": tag} for tag in sorted(set(tags))]
-        if rows:
-            self._execute(sa.insert(t), rows)
+        self._run(self.statements.insert(schema.tags), rows)
 
     def on_rollback(self, undo: Callable[[], None]) -> None:
         self.undo_log.append(undo)
@@ -350,13 +351,11 @@ class SqlWriter(SqlReader):
             if isinstance(port, Port)
             for ip in port.fixed_ips
         ]
-        if rows:
-            self._execute(sa.insert(schema.ip_allocations), rows)
+        self._run(self.statements.insert(schema.ip_allocations), rows)
 
     def _unindex_addresses(self, ports: Sequence[Record]) -> None:
-        a = schema.ip_allocations
-        for chunk in _chunks([port.id for port in ports], 500):
-            self._execute(sa.delete(a).where(a.c.port_id.in_(chunk)))
+        keys = [{"key": port.id} for port in ports]
+        self._run(self.statements.delete_where(schema.ip_allocations, "port_id"), keys)
 
     def _log(self, operation: str, records: Sequence[Record]) -> None:
         committed_at = self._now()
@@ -374,16 +373,25 @@ class SqlWriter(SqlReader):
                 }
             )
 
-    def _execute(self, statement: sa.Executable, rows: list[dict[str, Any]] | None = None) -> None:
+    def flush_changes(self) -> None:
+        """Write the change-log rows of everything done so far (once, before the commit)."""
+        self._run(self.statements.insert(schema.change_log), self.pending_changes)
+
+    def _run(self, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        cursor = self.connection.connection.cursor()
         try:
-            self.connection.execute(statement, rows)
-        except sa.exc.IntegrityError as error:
+            cursor.executemany(prepared.sql, prepared.bind_all(rows))
+        except self.connection.dialect.loaded_dbapi.IntegrityError as error:
             raise _conflict(error) from error
+        finally:
+            cursor.close()
 
 
-def _conflict(error: sa.exc.IntegrityError) -> errors.Conflict:
+def _conflict(error: Exception) -> errors.Conflict:
     """The database's unique constraints are the last line against duplicates."""
-    text = str(error.orig)
+    text = str(error)
     if "ip_allocations" in text:
         return errors.IpAddressAlreadyAllocated("The IP address is already allocated.")
     if "mac_address" in text or "uq_port_mac" in text:
