@@ -4,7 +4,9 @@ Starts its own ``alcor server`` (a child process on a free loopback port, its SQ
 in a fresh temporary directory, ``--sync full`` unless told otherwise), creates one network with
 a /16 subnet, then measures, each phase on the same network:
 
-    serial      one keep-alive client creating ports one POST at a time
+    serial      one keep-alive client creating ports one POST at a time: once with httpx (the
+                client the reference Neutron was measured with) and once with the standard
+                library's http.client, whose own cost per request is a third of httpx's here
     concurrent  C clients (threads, each with its own keep-alive client) creating ports at once
     bulk        POSTs of B ports each ({"ports": [...]}), one after the other
     list        GET /v2.0/ports?network_id=... of every port created (ports listed per second)
@@ -29,6 +31,7 @@ to produce it).
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -44,6 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -58,6 +62,7 @@ from tests.servers import ServerProcess  # noqa: E402
 # creation was not measured there.
 NEUTRON: dict[str, float | None] = {
     "serial": 13.652,
+    "serial-lean": 13.652,
     "concurrent": None,
     "bulk": 13.66,
     "list": 607.617,
@@ -65,6 +70,7 @@ NEUTRON: dict[str, float | None] = {
 }
 TARGETS: dict[str, float | None] = {
     "serial": 500.0,
+    "serial-lean": 500.0,
     "concurrent": None,
     "bulk": 10_000.0,
     "list": 20_000.0,
@@ -118,22 +124,35 @@ def _rounded(value: float | None, digits: int = 2) -> float | None:
 
 
 class Api:
-    """A keep-alive client of the Neutron API that fails loudly on any unexpected status."""
+    """A keep-alive client of the Neutron API that fails loudly on any unexpected status: httpx,
+    or with ``lean`` the standard library's http.client."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, lean: bool = False) -> None:
         self.client = httpx.Client(base_url=base_url + "/v2.0", timeout=TIMEOUT)
+        address = urlsplit(base_url)
+        self.lean = (
+            http.client.HTTPConnection(address.hostname or "", address.port, timeout=TIMEOUT)
+            if lean
+            else None
+        )
 
     def exchange(
         self, method: str, path: str, content: bytes | None = None, expect: int = 200
     ) -> tuple[bytes, float]:
         """The response body, read in full, and the seconds from sending to the last byte."""
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else {}
         started = time.perf_counter()
-        response = self.client.request(method, path, content=content, headers=headers)
+        if self.lean is not None:
+            self.lean.request(method, "/v2.0" + path, body=content, headers=headers)
+            answer = self.lean.getresponse()
+            body, status = answer.read(), answer.status
+        else:
+            response = self.client.request(method, path, content=content, headers=headers)
+            body, status = response.content, response.status_code
         elapsed = time.perf_counter() - started
-        if response.status_code != expect:
-            raise RuntimeError(f"{method} {path} -> {response.status_code} {response.text[:500]}")
-        return response.content, elapsed
+        if status != expect:
+            raise RuntimeError(f"{method} {path} -> {status} {body[:500]!r}")
+        return body, elapsed
 
     def call(self, method: str, path: str, body: object = None, expect: int = 200) -> Any:
         content = None if body is None else msgspec.json.encode(body)
@@ -142,6 +161,8 @@ class Api:
 
     def close(self) -> None:
         self.client.close()
+        if self.lean is not None:
+            self.lean.close()
 
 
 def create_port(api: Api, network_id: str, name: str) -> str:
@@ -149,7 +170,9 @@ def create_port(api: Api, network_id: str, name: str) -> str:
     return str(port["port"]["id"])
 
 
-def serial_create(api: Api, network_id: str, count: int) -> tuple[Phase, list[str]]:
+def serial_create(
+    api: Api, network_id: str, count: int, *, name: str = "serial", label: str = "httpx"
+) -> tuple[Phase, list[str]]:
     ids: list[str] = []
     latencies: list[float] = []
     started = time.perf_counter()
@@ -158,7 +181,8 @@ def serial_create(api: Api, network_id: str, count: int) -> tuple[Phase, list[st
         ids.append(create_port(api, network_id, f"s{i}"))
         latencies.append(time.perf_counter() - sent)
     seconds = time.perf_counter() - started
-    return Phase("serial", "serial create (1 client)", count, seconds, count, latencies), ids
+    phase = Phase(name, f"serial create (1 client, {label})", count, seconds, count, latencies)
+    return phase, ids
 
 
 def concurrent_create(
@@ -319,7 +343,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ids: list[str] = []
         if args.serial:
             serial, ids = serial_create(api, network_id, args.serial)
-            phases.append(serial)
+            lean = Api(url, lean=True)
+            serial_lean, more = serial_create(
+                lean, network_id, args.serial, name="serial-lean", label="http.client"
+            )
+            lean.close()
+            phases += [serial, serial_lean]
+            ids += more
         if args.concurrent:
             concurrent, more = concurrent_create(url, network_id, args.concurrent, args.clients)
             phases.append(concurrent)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from alcor.api.collections import COLLECTIONS
+from alcor.api.dispatch import Handler
 from alcor.api.routes import json_response
 from alcor.model import errors
 
@@ -121,10 +121,9 @@ async def extension(request: Request) -> Response:
     return json_response({"extension": _BY_ALIAS[alias]})
 
 
-ROUTES = [
-    Route("/", versions, methods=["GET"]),
-    Route("/v2.0", resources, methods=["GET"]),
-    Route("/v2.0/", resources, methods=["GET"]),
-    Route("/v2.0/extensions", extensions, methods=["GET"]),
-    Route("/v2.0/extensions/{alias}", extension, methods=["GET"]),
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/", versions),
+    ("GET", "/v2.0", resources),
+    ("GET", "/v2.0/extensions", extensions),
+    ("GET", "/v2.0/extensions/{alias}", extension),
 ]

@@ -13,7 +13,6 @@ import logging
 import re
 
 import msgspec
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,7 +21,6 @@ from alcor.model import errors
 log = logging.getLogger(__name__)
 
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
-_HTTP_TYPES = {404: "HTTPNotFound", 405: "HTTPMethodNotAllowed", 400: "HTTPBadRequest"}
 
 
 def neutron_error(status: int, type_: str, message: str, detail: str = "") -> Response:
@@ -47,19 +45,7 @@ def bad_body(error: msgspec.MsgspecError) -> errors.InvalidInput:
     return errors.InvalidInput(f"Invalid input for operation: {text}.")
 
 
-async def on_alcor_error(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, errors.AlcorError)
-    return from_error(error)
-
-
-async def on_http_error(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
-    type_ = _HTTP_TYPES.get(error.status_code, "HTTPError")
-    message = "The resource could not be found." if error.status_code == 404 else str(error.detail)
-    return neutron_error(error.status_code, type_, message)
-
-
-async def on_bug(request: Request, error: Exception) -> Response:
+def bug(request: Request, error: Exception) -> Response:
     log.error("request %s %s failed", request.method, request.url.path, exc_info=error)
     return neutron_error(
         500,

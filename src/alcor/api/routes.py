@@ -7,22 +7,20 @@ the services; every error is mapped in ``faults``.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from alcor.api import faults, identity, listing
 from alcor.api.collections import Collection
+from alcor.api.dispatch import Handler
 from alcor.model import errors
 from alcor.services.callers import Caller
 from alcor.services.controller import Controller
 
-Handler = Callable[[Request], Awaitable[Response]]
 _IF_MATCH = re.compile(r"^\s*revision_number=(\d+)\s*$")
 
 
@@ -62,20 +60,20 @@ class CollectionRoutes:
             request.headers, default_project=self.controller.context.settings.default_project
         )
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[tuple[str, str, Handler]]:
         base = f"/v2.0/{self.c.plural}"
         return [
-            Route(base, self.index, methods=["GET"]),
-            Route(base, self.create, methods=["POST"]),
-            Route(base + "/{id}", self.show, methods=["GET"]),
-            Route(base + "/{id}", self.update, methods=["PUT"]),
-            Route(base + "/{id}", self.delete, methods=["DELETE"]),
-            Route(base + "/{id}/tags", self.tags_show, methods=["GET"]),
-            Route(base + "/{id}/tags", self.tags_replace, methods=["PUT"]),
-            Route(base + "/{id}/tags", self.tags_clear, methods=["DELETE"]),
-            Route(base + "/{id}/tags/{tag}", self.tag_check, methods=["GET"]),
-            Route(base + "/{id}/tags/{tag}", self.tag_add, methods=["PUT"]),
-            Route(base + "/{id}/tags/{tag}", self.tag_remove, methods=["DELETE"]),
+            ("GET", base, self.index),
+            ("POST", base, self.create),
+            ("GET", base + "/{id}", self.show),
+            ("PUT", base + "/{id}", self.update),
+            ("DELETE", base + "/{id}", self.delete),
+            ("GET", base + "/{id}/tags", self.tags_show),
+            ("PUT", base + "/{id}/tags", self.tags_replace),
+            ("DELETE", base + "/{id}/tags", self.tags_clear),
+            ("GET", base + "/{id}/tags/{tag}", self.tag_check),
+            ("PUT", base + "/{id}/tags/{tag}", self.tag_add),
+            ("DELETE", base + "/{id}/tags/{tag}", self.tag_remove),
         ]
 
     async def index(self, request: Request) -> Response:

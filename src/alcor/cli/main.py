@@ -92,6 +92,9 @@ async def serve(args: argparse.Namespace) -> None:
         loop="none",
         http="httptools",
         access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
         log_level=args.log_level,
         lifespan="off",
     )

@@ -10,6 +10,7 @@ is a bug and becomes a 500.
     │   └── OverlappingCidr ..... 400  (Neutron's type: InvalidInput)
     ├── NotAuthorized ........... 403
     ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
+    ├── MethodNotAllowed ........ 405
     ├── Conflict ................ 409
     │   ├── InUse ............... 409  NetworkInUse, SubnetInUse
     │   ├── IpAddressAlreadyAllocated, IpAddressGenerationFailure, MacAddressInUse
@@ -60,6 +61,11 @@ class NotFound(AlcorError):
         """``NotFound.resource("network", id)`` reads as Neutron's ``NetworkNotFound``."""
         name = "".join(part.capitalize() for part in kind.split("_"))
         return cls(f"{name} {resource_id} could not be found.", type=f"{name}NotFound")
+
+
+class MethodNotAllowed(AlcorError):
+    status = 405
+    default_type = "HTTPMethodNotAllowed"
 
 
 class Conflict(AlcorError):

@@ -41,11 +41,9 @@ class MacAllocator:
         self._rng = rng
 
     def allocate(self, network_id: str) -> str:
+        free = 6 - len(self._prefix)
         for _ in range(self.ATTEMPTS):
-            suffix = self._rng.getrandbits(8 * (6 - len(self._prefix))).to_bytes(
-                6 - len(self._prefix)
-            )
-            mac = ":".join(f"{octet:02x}" for octet in self._prefix + suffix)
+            mac = (self._prefix + self._rng.getrandbits(8 * free).to_bytes(free)).hex(":")
             if mac not in self._used:
                 self._used.add(mac)
                 return mac

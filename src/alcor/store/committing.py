@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from alcor.model import errors
-from alcor.store import migrations, schema
+from alcor.store import migrations
 from alcor.store.caching import TopologyCache
 from alcor.store.interface import Reader, Writer
 from alcor.store.sql import SqlReader, SqlWriter
@@ -170,30 +170,19 @@ class SqlStore:
         writer: SqlWriter | None = None
         try:
             with connection.begin():
-                revision = connection.execute(
-                    sa.select(schema.store_revision.c.revision).with_for_update()
-                ).scalar_one()
-                writer = SqlWriter(
-                    connection,
-                    revision=revision,
-                    now=self._now,
-                    cache=self._cache,
-                    statements=self._statements,
+                writer = SqlWriter.begin(
+                    connection, now=self._now, cache=self._cache, statements=self._statements
                 )
                 for job in batch:
                     outcomes.append(self._attempt(connection, writer, job, alone=len(batch) == 1))
-                if writer.pending_changes:
-                    writer.flush_changes()
-                    connection.execute(
-                        sa.update(schema.store_revision).values(revision=writer.revision())
-                    )
+                writer.flush_changes()
         except _Abandoned as abandoned:  # the only piece of work failed and was rolled back
             batch[0].settle(None, abandoned.error)
             return
         except Exception as error:  # the commit itself failed: nothing of the batch happened
             log.exception("store commit failed")
             if writer is not None:
-                writer.rewind((revision, 0, 0))
+                writer.rewind(writer.start)
             failure = errors.Unavailable(f"The store could not commit: {error}")
             for job in batch:
                 job.settle(None, failure)

@@ -61,13 +61,18 @@ class SqlReader:
         self.statements = statements
 
     def get(self, kind: type[R], resource_id: str) -> R | None:
-        prepared = self.statements.select_where(_table(kind), "id")
+        row = self._fetch_one(self.statements.select_where(_table(kind), "id"), key=resource_id)
+        return None if row is None else _codec(kind).from_row(row)
+
+    def _fetch_one(self, prepared: Prepared, **params: Any) -> Sequence[Any] | None:
         cursor = self.connection.connection.cursor()
         try:
-            row = cursor.execute(prepared.sql, prepared.bind({"key": resource_id})).fetchone()
+            row: Sequence[Any] | None = cursor.execute(
+                prepared.sql, prepared.bind(params)
+            ).fetchone()
         finally:
             cursor.close()
-        return None if row is None else _codec(kind).from_row(row)
+        return row
 
     def get_many(self, kind: type[R], resource_ids: Iterable[str]) -> dict[str, R]:
         table = _table(kind)
@@ -257,6 +262,7 @@ class SqlWriter(SqlReader):
         super().__init__(connection, statements)
         self._cache = cache
         self._revision = revision
+        self.start = (revision, 0, 0)  # the mark to rewind to when the commit itself fails
         self._now = now
         self.pending_changes: list[dict[str, Any]] = []
         self.undo_log: list[Callable[[], None]] = []
@@ -373,9 +379,27 @@ class SqlWriter(SqlReader):
                 }
             )
 
+    @classmethod
+    def begin(
+        cls,
+        connection: sa.Connection,
+        *,
+        now: Callable[[], str],
+        cache: TopologyCache,
+        statements: Statements,
+    ) -> SqlWriter:
+        """The writer of a transaction just begun. It locks the store's revision row first, so
+        writers (of any process) take turns and revisions are handed out in commit order."""
+        reader = SqlReader(connection, statements)
+        locked = reader._fetch_one(statements.lock_revision())
+        assert locked is not None, "the store_revision row is made by the first migration"
+        return cls(connection, revision=int(locked[0]), now=now, cache=cache, statements=statements)
+
     def flush_changes(self) -> None:
-        """Write the change-log rows of everything done so far (once, before the commit)."""
-        self._run(self.statements.insert(schema.change_log), self.pending_changes)
+        """Write the change-log rows and the new revision (once, before the commit)."""
+        if self.pending_changes:
+            self._run(self.statements.insert(schema.change_log), self.pending_changes)
+            self._run(self.statements.set_revision(), [{"value": self._revision}])
 
     def _run(self, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:

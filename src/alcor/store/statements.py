@@ -10,10 +10,13 @@ be what the driver takes: the row codecs produce plain str/int/bool/None.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from alcor.store import schema
 
 Params = Sequence[Any] | Mapping[str, Any]
 
@@ -24,6 +27,7 @@ class Prepared:
         assert isinstance(compiled, SQLCompiler)
         self.sql = str(compiled)
         self._order = list(compiled.positiontup or []) if compiled.positional else None
+        self._pick = itemgetter(*self._order) if self._order and len(self._order) > 1 else None
 
     def bind(self, params: Mapping[str, Any]) -> Params:
         if self._order is None:
@@ -35,8 +39,11 @@ class Prepared:
     ) -> Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]]:
         if self._order is None:
             return rows
-        order = self._order
-        return [tuple(row[name] for name in order) for row in rows]
+        if self._pick is None:  # a single placeholder: itemgetter would not make a tuple
+            name = self._order[0] if self._order else ""
+            return [(row[name],) for row in rows]
+        pick = self._pick
+        return [pick(row) for row in rows]
 
 
 class Statements:
@@ -48,6 +55,20 @@ class Statements:
 
     def insert(self, table: sa.Table) -> Prepared:
         return self._get(("insert", table.name, ""), lambda: sa.insert(table))
+
+    def lock_revision(self) -> Prepared:
+        """Read the store's revision and hold its row until the transaction ends."""
+        revision = schema.store_revision.c.revision
+        return self._get(
+            ("lock", "store_revision", ""), lambda: sa.select(revision).with_for_update()
+        )
+
+    def set_revision(self) -> Prepared:
+        value: sa.BindParameter[Any] = sa.bindparam("value")
+        return self._get(
+            ("set", "store_revision", ""),
+            lambda: sa.update(schema.store_revision).values(revision=value),
+        )
 
     def update_by_id(self, table: sa.Table) -> Prepared:
         """Every column set from the row, for the row whose id is ``key``."""
