@@ -103,6 +103,9 @@ class SqlStore:
         migrations.upgrade(self._write_engine)
         self._cache = TopologyCache()
         self._statements = Statements(self._write_engine.dialect)
+        self._readers = threading.local()
+        self._reader_lock = threading.Lock()
+        self._reader_connections: list[sa.Connection] = []
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="alcor-store-writer", daemon=True)
         self._thread.start()
@@ -113,8 +116,20 @@ class SqlStore:
         return await asyncio.to_thread(self.read_now, work)
 
     def read_now(self, work: Callable[[Reader], T]) -> T:
-        with self._read_engine.connect() as connection, connection.begin():
+        connection = self._reading_connection()
+        with connection.begin():
             return work(SqlReader(connection, self._statements))
+
+    def _reading_connection(self) -> sa.Connection:
+        """One connection per reading thread, kept open: checking one out of the pool for
+        every read cost as much as a small read itself."""
+        connection: sa.Connection | None = getattr(self._readers, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._read_engine.connect()
+            self._readers.connection = connection
+            with self._reader_lock:
+                self._reader_connections.append(connection)
+        return connection
 
     async def write(self, work: Callable[[Writer], T]) -> T:
         job = _Job(work, asyncio.get_running_loop())
@@ -125,6 +140,9 @@ class SqlStore:
     async def close(self) -> None:
         self._jobs.put(None)
         await asyncio.to_thread(self._thread.join)
+        with self._reader_lock:
+            for connection in self._reader_connections:
+                connection.close()
         self._write_engine.dispose()
         self._read_engine.dispose()
 
