@@ -1,8 +1,13 @@
-"""The ASGI application: discovery and every collection's routes, in one dispatcher."""
+"""The ASGI application: discovery, the OpenAPI document and every collection's routes, in one
+dispatcher."""
 
 from __future__ import annotations
 
-from alcor.api import discovery
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from alcor.api import discovery, openapi
 from alcor.api.collections import COLLECTIONS
 from alcor.api.dispatch import Dispatcher
 from alcor.api.routes import CollectionRoutes
@@ -10,7 +15,12 @@ from alcor.services.controller import Controller
 
 
 def create_app(controller: Controller) -> Dispatcher:
-    routes = list(discovery.ROUTES)
+    document = msgspec.json.encode(openapi.document())
+
+    async def openapi_document(_request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    routes = [*discovery.ROUTES, ("GET", "/openapi.json", openapi_document)]
     for collection in COLLECTIONS:
         routes.extend(CollectionRoutes(collection, controller).routes())
     return Dispatcher(routes)

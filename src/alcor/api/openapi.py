@@ -1,0 +1,154 @@
+"""The OpenAPI 3.1 document of the API (``GET /openapi.json``), built from the very Structs that
+decode requests and encode responses, so it cannot drift from the code.
+
+It describes what a client may send and what comes back, with every status an operation can
+answer; the fuzz test (tests/integration/test_fuzz.py) holds the server to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from alcor.api.collections import COLLECTIONS, Collection
+from alcor.api.listing import Attribute, to_bool, to_int
+
+REF = "#/components/schemas/{name}"
+Schema = dict[str, Any]
+
+READ_ERRORS = (400, 404)
+WRITE_ERRORS = (400, 403, 404, 409, 412, 503)
+
+
+class NeutronErrorBody(msgspec.Struct):
+    type: str
+    message: str
+    detail: str
+
+
+class NeutronError(msgspec.Struct):
+    NeutronError: NeutronErrorBody
+
+
+def document() -> Schema:
+    types: list[Any] = [NeutronError]
+    for c in COLLECTIONS:
+        types += [c.create, c.update, c.view]
+    _schemas, components = msgspec.json.schema_components(types, ref_template=REF)
+    paths: dict[str, Schema] = {}
+    for c in COLLECTIONS:
+        paths.update(_collection_paths(c))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Alcor: Neutron v2.0 networking API", "version": "2.0"},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+def _ref(kind: type[Any]) -> Schema:
+    return {"$ref": REF.format(name=kind.__name__)}
+
+
+def _object(**properties: Schema) -> Schema:
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def _json(schema: Schema) -> Schema:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _responses(ok: int, body: Schema | None, errors: tuple[int, ...]) -> Schema:
+    responses: Schema = {
+        str(ok): {"description": "success", **(_json(body) if body is not None else {})}
+    }
+    for status in errors:
+        responses[str(status)] = {"description": "error", **_json(_ref(NeutronError))}
+    return responses
+
+
+def _filter(name: str, attribute: Attribute) -> Schema:
+    kinds: dict[Any, str] = {to_bool: "boolean", to_int: "integer"}
+    kind = kinds.get(attribute.convert, "string")
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+
+
+def _list_parameters(c: Collection) -> list[Schema]:
+    filters = [_filter(n, a) for n, a in c.attributes.items() if n != "fixed_ips"]
+    sortable = [n for n, a in c.attributes.items() if a.sortable]
+    return [
+        *filters,
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "marker", "in": "query", "schema": {"type": "string"}},
+        {"name": "page_reverse", "in": "query", "schema": {"type": "boolean"}},
+        {"name": "sort_key", "in": "query", "schema": {"type": "string", "enum": sortable}},
+        {"name": "sort_dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+        {"name": "tags", "in": "query", "schema": {"type": "string"}},
+        {"name": "not-tags-any", "in": "query", "schema": {"type": "string"}},
+    ]
+
+
+def _collection_paths(c: Collection) -> dict[str, Schema]:
+    one, many = _ref(c.view), {"type": "array", "items": _ref(c.view)}
+    links = {"type": "array", "items": _object(rel={"type": "string"}, href={"type": "string"})}
+    listed = {
+        **_object(**{c.plural: many}),
+        "properties": {c.plural: many, f"{c.plural}_links": links},
+    }
+    create_body = {
+        "oneOf": [
+            _object(**{c.singular: _ref(c.create)}),
+            _object(**{c.plural: {"type": "array", "items": _ref(c.create)}}),
+        ]
+    }
+    created = {"oneOf": [_object(**{c.singular: one}), _object(**{c.plural: many})]}
+    identified = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    if_match = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
+    tagged = [
+        *identified,
+        {"name": "tag", "in": "path", "required": True, "schema": {"type": "string"}},
+    ]
+    tags = _object(tags={"type": "array", "items": {"type": "string"}})
+    base = f"/v2.0/{c.plural}"
+    return {
+        base: {
+            "get": {
+                "parameters": _list_parameters(c),
+                "responses": _responses(200, listed, READ_ERRORS),
+            },
+            "post": {
+                "requestBody": {"required": True, **_json(create_body)},
+                "responses": _responses(201, created, WRITE_ERRORS),
+            },
+        },
+        base + "/{id}": {
+            "get": {
+                "parameters": identified,
+                "responses": _responses(200, _object(**{c.singular: one}), READ_ERRORS),
+            },
+            "put": {
+                "parameters": [*identified, if_match],
+                "requestBody": {"required": True, **_json(_object(**{c.singular: _ref(c.update)}))},
+                "responses": _responses(200, _object(**{c.singular: one}), WRITE_ERRORS),
+            },
+            "delete": {
+                "parameters": [*identified, if_match],
+                "responses": _responses(204, None, WRITE_ERRORS),
+            },
+        },
+        base + "/{id}/tags": {
+            "get": {"parameters": identified, "responses": _responses(200, tags, READ_ERRORS)},
+            "put": {
+                "parameters": identified,
+                "requestBody": {"required": True, **_json(tags)},
+                "responses": _responses(200, tags, WRITE_ERRORS),
+            },
+            "delete": {"parameters": identified, "responses": _responses(204, None, WRITE_ERRORS)},
+        },
+        base + "/{id}/tags/{tag}": {
+            "get": {"parameters": tagged, "responses": _responses(204, None, READ_ERRORS)},
+            "put": {"parameters": tagged, "responses": _responses(201, None, WRITE_ERRORS)},
+            "delete": {"parameters": tagged, "responses": _responses(204, None, WRITE_ERRORS)},
+        },
+    }
