@@ -32,7 +32,7 @@ from tests.servers import ServerProcess
 
 CLIENTS = 8
 LOAD_SECONDS = 1.0
-CIDR = "10.40.0.0/20"  # 4093 addresses: two rounds of load never exhaust it
+CIDR = "10.40.0.0/16"  # 65,533 addresses: two rounds of load never exhaust it
 
 
 @dataclass

@@ -388,6 +388,7 @@ def test_update_simple_attributes(
         "device_id": "vm-1",
         "device_owner": "compute:nova",
         "port_security_enabled": False,
+        "security_groups": [],  # port security goes off only with the groups cleared
         "binding:vnic_type": "direct",
     }
     response = api.put(f"/ports/{port['id']}", json={"port": change})

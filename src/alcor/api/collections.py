@@ -3,7 +3,7 @@ types, how to render it, which attributes filter and sort, and the manager behin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -30,16 +30,41 @@ class Manager(Protocol):
     async def delete(self, caller: Caller, resource_id: str, *, if_match: int | None) -> None: ...
 
 
+ActionCall = Callable[[Caller, str, Any], Awaitable[Any]]
+
+
+class Action(msgspec.Struct, frozen=True, kw_only=True):
+    """A member action, ``PUT /v2.0/{collection}/{id}/{name}`` (``add_router_interface``): a bare
+    request object in, a bare response object out (200)."""
+
+    name: str
+    request: type[requests.Request]
+    view: type[views.View]
+    render: Callable[[Any], views.View]
+    call: Callable[[Controller], ActionCall]
+
+
 class Collection(msgspec.Struct, frozen=True, kw_only=True):
+    """``singular`` and ``plural`` are the body's keys; ``path`` the URL's name where it differs
+    from ``plural`` (``/v2.0/security-groups`` holds ``security_groups``). A collection without
+    an ``update`` type takes no PUT; one not ``taggable`` has no tag routes."""
+
     singular: str
     plural: str
+    path: str = ""
     record: type[records.Record]
     create: type[requests.Request]
-    update: type[requests.Request]
+    update: type[requests.Request] | None
     view: type[views.View]
     render: Callable[[Any], views.View]
     attributes: dict[str, Attribute]
     manager: Callable[[Controller], Manager]
+    taggable: bool = True
+    actions: tuple[Action, ...] = ()
+
+    @property
+    def url_name(self) -> str:
+        return self.path or self.plural
 
 
 def _common(**more: Attribute) -> dict[str, Attribute]:
@@ -123,4 +148,79 @@ PORTS = Collection(
     ),
 )
 
-COLLECTIONS: tuple[Collection, ...] = (NETWORKS, SUBNETS, PORTS)
+SECURITY_GROUPS = Collection(
+    singular="security_group",
+    plural="security_groups",
+    path="security-groups",
+    record=records.SecurityGroup,
+    create=requests.SecurityGroupCreate,
+    update=requests.SecurityGroupUpdate,
+    view=views.SecurityGroupView,
+    render=views.security_group_view,
+    manager=lambda c: c.security_groups,
+    attributes=_common(stateful=Attribute("stateful", to_bool)),
+)
+
+SECURITY_GROUP_RULES = Collection(
+    singular="security_group_rule",
+    plural="security_group_rules",
+    path="security-group-rules",
+    record=records.SecurityGroupRule,
+    create=requests.SecurityGroupRuleCreate,
+    update=None,
+    view=views.SecurityGroupRuleView,
+    render=views.security_group_rule_view,
+    manager=lambda c: c.security_group_rules,
+    taggable=False,
+    attributes={
+        name: attribute
+        for name, attribute in _common(
+            security_group_id=Attribute("security_group_id"),
+            direction=Attribute("direction"),
+            ethertype=Attribute("ethertype"),
+            protocol=Attribute("protocol"),
+            port_range_min=Attribute("port_range_min", to_int),
+            port_range_max=Attribute("port_range_max", to_int),
+            remote_ip_prefix=Attribute("remote_ip_prefix"),
+            remote_group_id=Attribute("remote_group_id"),
+        ).items()
+        if name != "name"  # rules have no name
+    },
+)
+
+ROUTERS = Collection(
+    singular="router",
+    plural="routers",
+    record=records.Router,
+    create=requests.RouterCreate,
+    update=requests.RouterUpdate,
+    view=views.RouterView,
+    render=views.router_view,
+    manager=lambda c: c.routers,
+    attributes=_common(admin_state_up=Attribute("admin_state_up", to_bool)),
+    actions=(
+        Action(
+            name="add_router_interface",
+            request=requests.RouterInterfaceRequest,
+            view=views.RouterInterfaceView,
+            render=views.router_interface_view,
+            call=lambda c: c.routers.add_interface,
+        ),
+        Action(
+            name="remove_router_interface",
+            request=requests.RouterInterfaceRequest,
+            view=views.RouterInterfaceView,
+            render=views.router_interface_view,
+            call=lambda c: c.routers.remove_interface,
+        ),
+    ),
+)
+
+COLLECTIONS: tuple[Collection, ...] = (
+    NETWORKS,
+    SUBNETS,
+    PORTS,
+    SECURITY_GROUPS,
+    SECURITY_GROUP_RULES,
+    ROUTERS,
+)

@@ -34,10 +34,17 @@ EXTENSIONS = [
         "Allow filtering by attributes with empty string value",
     ),
     Extension(
+        "ext-gw-mode",
+        "Neutron L3 Configurable external gateway mode",
+        "Extension of the router abstraction for specifying whether SNAT should occur on the "
+        "external gateway",
+    ),
+    Extension(
         "external-net",
         "Neutron external network",
         "Adds external network attribute to network resource.",
     ),
+    Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     Extension(
         "filter-validation",
         "Filter parameters validation",
@@ -47,6 +54,7 @@ EXTENSIONS = [
     Extension(
         "pagination", "Pagination support", "Extension that indicates that pagination is enabled."
     ),
+    Extension("port-security", "Port Security", "Provides port security"),
     Extension(
         "project-id",
         "project_id field enabled",
@@ -60,6 +68,13 @@ EXTENSIONS = [
         "If-Match constraints based on revision_number",
         "Extension indicating that If-Match based on revision_number is supported.",
     ),
+    Extension(
+        "router",
+        "Neutron L3 Router",
+        "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to "
+        "external networks via a NAT gateway.",
+    ),
+    Extension("security-group", "security-group", "The security groups extension."),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     Extension(
         "standard-attr-description",
@@ -83,6 +98,11 @@ EXTENSIONS = [
         "standard attributes.",
     ),
     Extension(
+        "stateful-security-group",
+        "Stateful security group",
+        "Indicates if the security group is stateful or not",
+    ),
+    Extension(
         "tag-creation", "Tag creation extension", "Allow to create multiple tags for a resource"
     ),
 ]
@@ -103,7 +123,7 @@ async def resources(request: Request) -> Response:
         {
             "name": c.singular,
             "collection": c.plural,
-            "links": [{"href": f"{_base(request)}/v2.0/{c.plural}", "rel": "self"}],
+            "links": [{"href": f"{_base(request)}/v2.0/{c.url_name}", "rel": "self"}],
         }
         for c in COLLECTIONS
     ]

@@ -44,11 +44,18 @@ def to_bool(text: str) -> bool:
     raise errors.InvalidInput(f"'{text}' cannot be converted to boolean")
 
 
+INT64 = 2**63
+
+
 def to_int(text: str) -> int:
+    """An integer the database can compare with (a signed 64-bit one)."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise errors.InvalidInput(f"'{text}' is not an integer") from None
+    if not -INT64 <= value < INT64:
+        raise errors.InvalidInput(f"'{text}' is out of range for an integer")
+    return value
 
 
 def parse(

@@ -34,7 +34,8 @@ class NeutronError(msgspec.Struct):
 def document() -> Schema:
     types: list[Any] = [NeutronError]
     for c in COLLECTIONS:
-        types += [c.create, c.update, c.view]
+        types += [c.create, c.view] if c.update is None else [c.create, c.update, c.view]
+        types += [t for action in c.actions for t in (action.request, action.view)]
     _schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     paths: dict[str, Schema] = {}
     for c in COLLECTIONS:
@@ -105,13 +106,8 @@ def _collection_paths(c: Collection) -> dict[str, Schema]:
     created = {"oneOf": [_object(**{c.singular: one}), _object(**{c.plural: many})]}
     identified = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
     if_match = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
-    tagged = [
-        *identified,
-        {"name": "tag", "in": "path", "required": True, "schema": {"type": "string"}},
-    ]
-    tags = _object(tags={"type": "array", "items": {"type": "string"}})
-    base = f"/v2.0/{c.plural}"
-    return {
+    base = f"/v2.0/{c.url_name}"
+    paths: dict[str, Schema] = {
         base: {
             "get": {
                 "parameters": _list_parameters(c),
@@ -127,16 +123,38 @@ def _collection_paths(c: Collection) -> dict[str, Schema]:
                 "parameters": identified,
                 "responses": _responses(200, _object(**{c.singular: one}), READ_ERRORS),
             },
-            "put": {
-                "parameters": [*identified, if_match],
-                "requestBody": {"required": True, **_json(_object(**{c.singular: _ref(c.update)}))},
-                "responses": _responses(200, _object(**{c.singular: one}), WRITE_ERRORS),
-            },
             "delete": {
                 "parameters": [*identified, if_match],
                 "responses": _responses(204, None, WRITE_ERRORS),
             },
         },
+    }
+    if c.update is not None:
+        paths[base + "/{id}"]["put"] = {
+            "parameters": [*identified, if_match],
+            "requestBody": {"required": True, **_json(_object(**{c.singular: _ref(c.update)}))},
+            "responses": _responses(200, _object(**{c.singular: one}), WRITE_ERRORS),
+        }
+    if c.taggable:
+        paths.update(_tag_paths(base, identified))
+    for action in c.actions:
+        paths[f"{base}/{{id}}/{action.name}"] = {
+            "put": {
+                "parameters": identified,
+                "requestBody": {"required": True, **_json(_ref(action.request))},
+                "responses": _responses(200, _ref(action.view), WRITE_ERRORS),
+            }
+        }
+    return paths
+
+
+def _tag_paths(base: str, identified: list[Schema]) -> dict[str, Schema]:
+    tagged = [
+        *identified,
+        {"name": "tag", "in": "path", "required": True, "schema": {"type": "string"}},
+    ]
+    tags = _object(tags={"type": "array", "items": {"type": "string"}})
+    return {
         base + "/{id}/tags": {
             "get": {"parameters": identified, "responses": _responses(200, tags, READ_ERRORS)},
             "put": {

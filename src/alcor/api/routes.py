@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from alcor.api import faults, identity, listing
-from alcor.api.collections import Collection
+from alcor.api.collections import Action, Collection
 from alcor.api.dispatch import Handler
 from alcor.model import errors
 from alcor.services.callers import Caller
@@ -53,7 +53,7 @@ class CollectionRoutes:
         self.manager = collection.manager(controller)
         self._create_one = msgspec.json.Decoder(collection.create)
         self._create_many = msgspec.json.Decoder(list[collection.create])  # type: ignore[name-defined]
-        self._update = msgspec.json.Decoder(collection.update)
+        self._update = msgspec.json.Decoder(collection.update or msgspec.Raw)
 
     def caller(self, request: Request) -> Caller:
         return identity.caller_from(
@@ -61,13 +61,36 @@ class CollectionRoutes:
         )
 
     def routes(self) -> list[tuple[str, str, Handler]]:
-        base = f"/v2.0/{self.c.plural}"
-        return [
+        base = f"/v2.0/{self.c.url_name}"
+        routes: list[tuple[str, str, Handler]] = [
             ("GET", base, self.index),
             ("POST", base, self.create),
             ("GET", base + "/{id}", self.show),
-            ("PUT", base + "/{id}", self.update),
             ("DELETE", base + "/{id}", self.delete),
+        ]
+        if self.c.update is not None:
+            routes.append(("PUT", base + "/{id}", self.update))
+        if self.c.taggable:
+            routes += self._tag_routes(base)
+        routes += [
+            ("PUT", f"{base}/{{id}}/{action.name}", self._action(action))
+            for action in self.c.actions
+        ]
+        return routes
+
+    def _action(self, action: Action) -> Handler:
+        decoder = msgspec.json.Decoder(action.request)
+        call = action.call(self.controller)
+
+        async def handle(request: Request) -> Response:
+            body = _decode(await request.body(), decoder)
+            result = await call(self.caller(request), request.path_params["id"], body)
+            return json_response(action.render(result))
+
+        return handle
+
+    def _tag_routes(self, base: str) -> list[tuple[str, str, Handler]]:
+        return [
             ("GET", base + "/{id}/tags", self.tags_show),
             ("PUT", base + "/{id}/tags", self.tags_replace),
             ("DELETE", base + "/{id}/tags", self.tags_clear),

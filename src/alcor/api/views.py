@@ -13,6 +13,8 @@ import msgspec
 from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
 from alcor.services.networks import ShownNetwork
 from alcor.services.ports import ShownPort
+from alcor.services.routers import RouterInterface, ShownRouter
+from alcor.services.security_groups import ShownRule, ShownSecurityGroup
 from alcor.services.subnets import ShownSubnet
 
 
@@ -203,3 +205,154 @@ def port_view(shown: ShownPort) -> PortView:
 def _dns(address: str) -> DnsAssignment:
     hostname = "host-" + address.replace(".", "-").replace(":", "-")
     return DnsAssignment(address, hostname, f"{hostname}.openstacklocal.")
+
+
+class SecurityGroupRuleView(View, frozen=True, kw_only=True):
+    id: str
+    project_id: str
+    security_group_id: str
+    ethertype: str
+    direction: str
+    protocol: str | None
+    port_range_min: int | None
+    port_range_max: int | None
+    remote_ip_prefix: str | None
+    remote_address_group_id: None = None
+    normalized_cidr: str | None
+    remote_group_id: str | None
+    belongs_to_default_sg: bool
+    description: str
+    created_at: str
+    updated_at: str
+    revision_number: int
+    tenant_id: str
+
+
+class SecurityGroupView(View, frozen=True, kw_only=True):
+    id: str
+    name: str
+    stateful: bool
+    tenant_id: str
+    project_id: str
+    description: str
+    shared: bool = False
+    security_group_rules: list[SecurityGroupRuleView]
+    tags: list[str]
+    created_at: str
+    updated_at: str
+    revision_number: int
+
+
+def security_group_rule_view(shown: ShownRule) -> SecurityGroupRuleView:
+    r = shown.record
+    return SecurityGroupRuleView(
+        id=r.id,
+        project_id=r.project_id,
+        security_group_id=r.security_group_id,
+        ethertype=r.ethertype,
+        direction=r.direction,
+        protocol=r.protocol,
+        port_range_min=r.port_range_min,
+        port_range_max=r.port_range_max,
+        remote_ip_prefix=r.remote_ip_prefix,
+        normalized_cidr=r.remote_ip_prefix,
+        remote_group_id=r.remote_group_id,
+        belongs_to_default_sg=shown.in_default_group,
+        description=r.description,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        revision_number=r.revision_number,
+        tenant_id=r.project_id,
+    )
+
+
+def security_group_view(shown: ShownSecurityGroup) -> SecurityGroupView:
+    g = shown.record
+    return SecurityGroupView(
+        id=g.id,
+        name=g.name,
+        stateful=g.stateful,
+        tenant_id=g.project_id,
+        project_id=g.project_id,
+        description=g.description,
+        security_group_rules=[security_group_rule_view(rule) for rule in shown.rules],
+        tags=shown.tags,
+        created_at=g.created_at,
+        updated_at=g.updated_at,
+        revision_number=g.revision_number,
+    )
+
+
+class ExternalGatewayInfoView(msgspec.Struct, frozen=True, gc=False):
+    network_id: str
+    external_fixed_ips: list[FixedIp]
+    enable_snat: bool
+
+
+class RouterView(View, frozen=True, kw_only=True):
+    id: str
+    name: str
+    project_id: str
+    admin_state_up: bool
+    status: str
+    external_gateway_info: ExternalGatewayInfoView | None
+    description: str
+    availability_zones: list[str] = msgspec.field(default_factory=list)
+    distributed: bool = False
+    ha: bool = False
+    availability_zone_hints: list[str] = msgspec.field(default_factory=list)
+    routes: list[HostRoute]
+    flavor_id: None = None
+    tags: list[str]
+    created_at: str
+    updated_at: str
+    revision_number: int
+    tenant_id: str
+
+
+class RouterInterfaceView(View, frozen=True, kw_only=True):
+    """The bare object ``add_router_interface`` and ``remove_router_interface`` answer."""
+
+    id: str
+    tenant_id: str
+    project_id: str
+    port_id: str
+    network_id: str
+    subnet_id: str
+    subnet_ids: list[str]
+
+
+def router_view(shown: ShownRouter) -> RouterView:
+    r = shown.record
+    gateway = (
+        ExternalGatewayInfoView(r.gateway_network_id, shown.gateway_ips, r.enable_snat)
+        if r.gateway_network_id is not None
+        else None
+    )
+    return RouterView(
+        id=r.id,
+        name=r.name,
+        project_id=r.project_id,
+        admin_state_up=r.admin_state_up,
+        status="ACTIVE",
+        external_gateway_info=gateway,
+        description=r.description,
+        routes=r.routes,
+        tags=shown.tags,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        revision_number=r.revision_number,
+        tenant_id=r.project_id,
+    )
+
+
+def router_interface_view(info: RouterInterface) -> RouterInterfaceView:
+    return RouterInterfaceView(
+        id=info.router_id,
+        tenant_id=info.project_id,
+        project_id=info.project_id,
+        port_id=info.port_id,
+        network_id=info.network_id,
+        subnet_id=info.subnet_id,
+        subnet_ids=info.subnet_ids,
+    )

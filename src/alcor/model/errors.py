@@ -12,7 +12,7 @@ is a bug and becomes a 500.
     ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
     ├── MethodNotAllowed ........ 405
     ├── Conflict ................ 409
-    │   ├── InUse ............... 409  NetworkInUse, SubnetInUse
+    │   ├── InUse ............... 409  NetworkInUse, SubnetInUse, SecurityGroupInUse, ...
     │   ├── IpAddressAlreadyAllocated, IpAddressGenerationFailure, MacAddressInUse
     │   ├── OverlappingAllocationPools, GatewayConflictWithAllocationPools
     │   └── NoNetworkAvailable .. 409  the segmentation-id range is exhausted

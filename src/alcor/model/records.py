@@ -93,4 +93,42 @@ class Port(Record, frozen=True, kw_only=True):
     binding_vif_details: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-RECORD_TYPES: dict[str, type[Record]] = {cls.kind: cls for cls in (Network, Subnet, Port)}
+class SecurityGroup(Record, frozen=True, kw_only=True):
+    kind: ClassVar[str] = "security_group"
+
+    stateful: bool = True
+
+
+class SecurityGroupRule(Record, frozen=True, kw_only=True):
+    """A rule of a group. Its project is its group's; ``name`` stays empty (rules have none)."""
+
+    kind: ClassVar[str] = "security_group_rule"
+
+    security_group_id: str
+    direction: str
+    ethertype: str
+    protocol: str | None = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+
+
+class Router(Record, frozen=True, kw_only=True):
+    """A router. Its gateway is the port ``gateway_port_id`` (device_owner
+    ``network:router_gateway``) on ``gateway_network_id``; its interfaces are the ports whose
+    device_id is the router's and device_owner ``network:router_interface``. ``routes`` are the
+    extra routes (``extraroute``)."""
+
+    kind: ClassVar[str] = "router"
+
+    admin_state_up: bool = True
+    gateway_network_id: str | None = None
+    gateway_port_id: str | None = None
+    enable_snat: bool = True
+    routes: list[HostRoute] = msgspec.field(default_factory=list)
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.kind: cls for cls in (Network, Subnet, Port, SecurityGroup, SecurityGroupRule, Router)
+}

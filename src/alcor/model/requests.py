@@ -134,3 +134,62 @@ class PortCreate(PortAttributes, frozen=True, kw_only=True):
 
 class PortUpdate(PortAttributes, frozen=True, kw_only=True):
     pass
+
+
+# --- security groups --------------------------------------------------------------------
+
+
+class SecurityGroupCreate(Owned, frozen=True, kw_only=True):
+    stateful: bool | Unset = UNSET
+
+
+class SecurityGroupUpdate(Request, frozen=True, kw_only=True):
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    stateful: bool | Unset = UNSET
+
+
+class SecurityGroupRuleCreate(Request, frozen=True, kw_only=True):
+    security_group_id: str
+    direction: str
+    ethertype: str | Unset = UNSET
+    protocol: str | int | Unset | None = UNSET
+    port_range_min: int | Unset | None = UNSET
+    port_range_max: int | Unset | None = UNSET
+    remote_ip_prefix: str | Unset | None = UNSET
+    remote_group_id: str | Unset | None = UNSET
+    remote_address_group_id: Unset | None = UNSET
+    description: str | Unset = UNSET
+    project_id: str | Unset = UNSET
+    tenant_id: str | Unset = UNSET
+
+
+# --- routers ----------------------------------------------------------------------------
+
+
+class GatewayRequest(Request, frozen=True, kw_only=True):
+    """``external_gateway_info``; an empty object (no ``network_id``) clears the gateway."""
+
+    network_id: str | Unset = UNSET
+    enable_snat: bool | Unset = UNSET
+    external_fixed_ips: list[FixedIpRequest] | Unset = UNSET
+
+
+class RouterCreate(Owned, frozen=True, kw_only=True):
+    admin_state_up: bool | Unset = UNSET
+    external_gateway_info: GatewayRequest | Unset | None = UNSET
+
+
+class RouterUpdate(Request, frozen=True, kw_only=True):
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    admin_state_up: bool | Unset = UNSET
+    external_gateway_info: GatewayRequest | Unset | None = UNSET
+    routes: list[HostRouteRequest] | Unset | None = UNSET
+
+
+class RouterInterfaceRequest(Request, frozen=True, kw_only=True):
+    """The body of ``add_router_interface`` / ``remove_router_interface``: one of the two."""
+
+    subnet_id: str | Unset = UNSET
+    port_id: str | Unset = UNSET

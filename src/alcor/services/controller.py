@@ -5,6 +5,9 @@ from __future__ import annotations
 from alcor.services.networks import Networks
 from alcor.services.ports import Ports
 from alcor.services.resources import Context
+from alcor.services.routers import Routers
+from alcor.services.security_group_rules import SecurityGroupRules
+from alcor.services.security_groups import SecurityGroups
 from alcor.services.subnets import Subnets
 from alcor.services.tagging import Tagging
 
@@ -16,3 +19,6 @@ class Controller:
         self.subnets = Subnets(context)
         self.ports = Ports(context)
         self.tagging = Tagging(context)
+        self.security_groups = SecurityGroups(context)
+        self.security_group_rules = SecurityGroupRules(context)
+        self.routers = Routers(context, self.ports)

@@ -14,10 +14,18 @@ import msgspec
 from alcor.model import addressing, errors
 from alcor.model.identifiers import normalize_mac
 from alcor.model.queries import Query
-from alcor.model.records import AddressPair, FixedIp, Network, Port, Subnet
-from alcor.model.requests import UNSET, FixedIpRequest, PortAttributes, PortCreate, PortUpdate
+from alcor.model.records import AddressPair, FixedIp, Network, Port, Router, Subnet
+from alcor.model.requests import (
+    UNSET,
+    FixedIpRequest,
+    PortAttributes,
+    PortCreate,
+    PortUpdate,
+    Unset,
+)
 from alcor.services import resources
 from alcor.services.callers import Caller
+from alcor.services.security_groups import PortGroups, check_address_pairs
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
@@ -41,6 +49,7 @@ class Ports:
         def work(writer: Writer) -> list[ShownPort]:
             networks: dict[str, Network] = {}
             subnets: dict[str, list[Subnet]] = {}
+            groups = PortGroups(writer, caller, self.context)
             records = []
             for request in requests:
                 network = networks.get(request.network_id)
@@ -48,7 +57,16 @@ class Ports:
                     network = resources.find(writer, caller, Network, request.network_id)
                     networks[network.id] = network
                     subnets[network.id] = writer.subnets_of(network.id)
-                records.append(self._new(writer, caller, request, network, subnets[network.id]))
+                records.append(
+                    self._new(
+                        writer,
+                        caller,
+                        request,
+                        network=network,
+                        subnets=subnets[network.id],
+                        groups=groups,
+                    )
+                )
             writer.insert(records)
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
@@ -65,12 +83,22 @@ class Ports:
         writer: Writer,
         caller: Caller,
         request: PortCreate,
+        *,
         network: Network,
         subnets: list[Subnet],
+        groups: PortGroups,
     ) -> Port:
         project = caller.project_for(resources.requested_project(request))
         _check_attributes(caller, request)
         _check_network_owner(caller, network, request)
+        port_security = resources.value_or(
+            request.port_security_enabled, network.port_security_enabled
+        )
+        check_address_pairs(
+            port_security=port_security,
+            has_pairs=bool(resources.value_or(request.allowed_address_pairs, [])),
+        )
+        security_groups = groups.on_create(request, project_id=project, port_security=port_security)
         allocations = self.context.allocations
         if request.mac_address is not UNSET:
             mac = normalize_mac(request.mac_address)
@@ -97,10 +125,8 @@ class Ports:
             device_id=resources.value_or(request.device_id, ""),
             device_owner=resources.value_or(request.device_owner, ""),
             fixed_ips=fixed_ips,
-            security_groups=list(resources.value_or(request.security_groups, [])),
-            port_security_enabled=resources.value_or(
-                request.port_security_enabled, network.port_security_enabled
-            ),
+            security_groups=security_groups,
+            port_security_enabled=port_security,
             allowed_address_pairs=_address_pairs(request, mac),
             binding_host_id=host,
             binding_profile=resources.value_or(request.binding_profile, {}),
@@ -206,10 +232,17 @@ class Ports:
             ):
                 if (value := getattr(request, field)) is not UNSET:
                     changes[field] = value
-            if request.security_groups is not UNSET:
-                changes["security_groups"] = list(request.security_groups)
+            changes["security_groups"] = PortGroups(writer, caller, self.context).on_update(
+                port, request
+            )
             if request.allowed_address_pairs is not UNSET:
                 changes["allowed_address_pairs"] = _address_pairs(request, port.mac_address)
+            check_address_pairs(
+                port_security=resources.value_or(
+                    request.port_security_enabled, port.port_security_enabled
+                ),
+                has_pairs=bool(changes.get("allowed_address_pairs", port.allowed_address_pairs)),
+            )
             if request.binding_host_id is not UNSET:
                 changes["binding_host_id"] = request.binding_host_id
                 changes["binding_vif_type"] = (
@@ -261,15 +294,53 @@ class Ports:
         def work(writer: Writer) -> None:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
+            _check_not_router_port(writer, port)
+            self.remove(writer, [port])
+
+        await self.context.store.write(work)
+
+    def addresses_for(
+        self,
+        writer: Writer,
+        network: Network,
+        mac: str,
+        requested: list[FixedIpRequest] | Unset,
+    ) -> list[FixedIp]:
+        """The fixed IPs of a new port on the network (a router's gateway port): those asked
+        for, or Neutron's automatic choice when none are."""
+        subnets = writer.subnets_of(network.id)
+        if requested is UNSET:
+            return self._automatic(writer, network, subnets, mac)
+        return self._assign(writer, network, subnets, requested) + self._eui64(writer, subnets, mac)
+
+    def remove(self, writer: Writer, ports: Sequence[Port]) -> None:
+        """Delete ports, giving their addresses and MACs back to the pools."""
+        for port in ports:
             subnets = {s.id: s for s in writer.subnets_of(port.network_id)}
             for fixed in port.fixed_ips:
                 self.context.allocations.release_ip(
                     writer, subnets[fixed.subnet_id], ipaddress.ip_address(fixed.ip_address)
                 )
             self.context.allocations.release_mac(writer, port.network_id, port.mac_address)
-            writer.delete([port])
+        writer.delete(ports)
 
-        await self.context.store.write(work)
+
+ROUTER_PORT_OWNERS = (
+    "network:router_interface",
+    "network:router_interface_distributed",
+    "network:ha_router_replicated_interface",
+    "network:router_gateway",
+)
+
+
+def _check_not_router_port(reader: Reader, port: Port) -> None:
+    """As Neutron: a port of an existing router goes only through the router's API."""
+    if port.device_owner in ROUTER_PORT_OWNERS and reader.get(Router, port.device_id):
+        raise errors.InUse(
+            f"Port {port.id} cannot be deleted directly via the port API: has device owner "
+            f"{port.device_owner}.",
+            type="ServicePortInUse",
+        )
 
 
 def _shown(reader: Reader, records: list[Port]) -> list[ShownPort]:

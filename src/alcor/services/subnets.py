@@ -16,6 +16,8 @@ from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
+ROUTER_OWNER_PREFIX = "network:router"
+
 
 class ShownSubnet(msgspec.Struct, frozen=True):
     record: Subnet
@@ -160,14 +162,16 @@ class Subnets:
             resources.check_revision(subnet, if_match)
             holders = Query(fixed_ips={"subnet_id": (subnet_id,)})
             automatic = addressing.is_auto_address(subnet.ipv6_ra_mode, subnet.ipv6_address_mode)
-            if not automatic and writer.count(Port, holders):
+            # As Neutron: the EUI-64 addresses of a SLAAC subnet do not hold it, they go with it;
+            # a router's port (its interface holds the gateway address) always holds it.
+            ports = writer.select(Port, holders) if automatic else []
+            routed = any(p.device_owner.startswith(ROUTER_OWNER_PREFIX) for p in ports)
+            if routed or (not automatic and writer.count(Port, holders)):
                 raise errors.InUse(
                     f"Unable to complete operation on subnet {subnet_id}: "
                     "One or more ports have an IP allocation from this subnet.",
                     type="SubnetInUse",
                 )
-            # As Neutron: the EUI-64 addresses of a SLAAC subnet do not hold it, they go with it.
-            ports = writer.select(Port, holders) if automatic else []
             now = self.context.now()
             writer.update(
                 [

@@ -2,7 +2,8 @@
 
 Resource tables hold one column per scalar field (so every scalar can be filtered and sorted in
 SQL) and JSON columns for nested lists. Two index tables keep what the database itself must
-guard: ``ip_allocations`` (an address is handed out once per subnet) and ``tags``. The
+guard: ``ip_allocations`` (an address is handed out once per subnet) and ``tags``;
+``port_security_groups`` indexes port membership of security groups. The
 ``change_log`` is the spine: one row per changed resource, keyed by the global revision.
 """
 
@@ -92,6 +93,61 @@ ip_allocations = sa.Table(
     sa.Column("network_id", UUID, nullable=False),
 )
 
+security_groups = sa.Table(
+    "security_groups",
+    metadata,
+    *_common_columns(),
+    sa.Column("stateful", sa.Boolean, nullable=False),
+)
+
+security_group_rules = sa.Table(
+    "security_group_rules",
+    metadata,
+    *_common_columns(),
+    sa.Column(
+        "security_group_id",
+        UUID,
+        sa.ForeignKey("security_groups.id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("direction", sa.String(16), nullable=False),
+    sa.Column("ethertype", sa.String(16), nullable=False),
+    sa.Column("protocol", sa.String(40), nullable=True),
+    sa.Column("port_range_min", sa.Integer, nullable=True),
+    sa.Column("port_range_max", sa.Integer, nullable=True),
+    sa.Column("remote_ip_prefix", sa.String(64), nullable=True),
+    sa.Column(
+        "remote_group_id", UUID, sa.ForeignKey("security_groups.id"), nullable=True, index=True
+    ),
+)
+
+# Port membership of security groups, derived from ``ports.security_groups`` by the store on
+# every port write: "is this group in use" and "the members of group X" are indexed queries.
+port_security_groups = sa.Table(
+    "port_security_groups",
+    metadata,
+    sa.Column("port_id", UUID, sa.ForeignKey("ports.id"), primary_key=True),
+    sa.Column(
+        "security_group_id",
+        UUID,
+        sa.ForeignKey("security_groups.id"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+routers = sa.Table(
+    "routers",
+    metadata,
+    *_common_columns(),
+    sa.Column("admin_state_up", sa.Boolean, nullable=False),
+    sa.Column("gateway_network_id", UUID, sa.ForeignKey("networks.id"), nullable=True, index=True),
+    sa.Column("gateway_port_id", UUID, nullable=True),
+    sa.Column("enable_snat", sa.Boolean, nullable=False),
+    sa.Column("routes", DOCUMENT, nullable=False),
+)
+
 tags = sa.Table(
     "tags",
     metadata,
@@ -121,4 +177,11 @@ store_revision = sa.Table(
     sa.Column("revision", sa.BigInteger, nullable=False),
 )
 
-RESOURCE_TABLES: dict[str, sa.Table] = {"network": networks, "subnet": subnets, "port": ports}
+RESOURCE_TABLES: dict[str, sa.Table] = {
+    "network": networks,
+    "subnet": subnets,
+    "port": ports,
+    "security_group": security_groups,
+    "security_group_rule": security_group_rules,
+    "router": routers,
+}

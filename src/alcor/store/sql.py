@@ -1,7 +1,8 @@
 """Reading and writing resources with SQLAlchemy Core, for SQLite and PostgreSQL alike.
 
 ``SqlReader`` turns a ``Query`` into one SELECT; ``SqlWriter`` adds inserts, updates and deletes
-that keep the derived index tables (``ip_allocations``, ``tags``) and the change log in step with
+that keep the derived index tables (``ip_allocations``, ``port_security_groups``, ``tags``) and
+the change log in step with
 the resource rows. Both work on a connection they are handed; transactions belong to the caller.
 """
 
@@ -116,6 +117,11 @@ class SqlReader:
         a = schema.ip_allocations
         statement = sa.select(a.c.ip_address).where(a.c.subnet_id == subnet_id)
         return list(self.connection.execute(statement).scalars())
+
+    def security_group_ports(self, security_group_id: str) -> list[str]:
+        m = schema.port_security_groups
+        statement = sa.select(m.c.port_id).where(m.c.security_group_id == security_group_id)
+        return list(self.connection.execute(statement.order_by(m.c.port_id)).scalars())
 
     def macs_in_network(self, network_id: str) -> list[str]:
         p = schema.ports
@@ -294,6 +300,7 @@ class SqlWriter(SqlReader):
         self._run(self.statements.insert(_table(kind)), rows)
         if isinstance(records[0], Port):
             self._index_addresses(records)
+            self._index_memberships(records)
         self._cache.remember(records, undo=self.on_rollback)
         self._log("create", records)
 
@@ -306,6 +313,8 @@ class SqlWriter(SqlReader):
         if isinstance(records[0], Port):
             self._unindex_addresses(records)
             self._index_addresses(records)
+            self._unindex_memberships(records)
+            self._index_memberships(records)
         self._cache.remember(records, undo=self.on_rollback)
         self._log("update", records)
 
@@ -315,6 +324,7 @@ class SqlWriter(SqlReader):
         keys = [{"key": record.id} for record in records]
         if isinstance(records[0], Port):
             self._unindex_addresses(records)
+            self._unindex_memberships(records)
         self._run(self.statements.delete_where(schema.tags, "resource_id"), keys)
         self._run(self.statements.delete_where(_table(type(records[0])), "id"), keys)
         self._cache.forget(records, undo=self.on_rollback)
@@ -362,6 +372,19 @@ class SqlWriter(SqlReader):
     def _unindex_addresses(self, ports: Sequence[Record]) -> None:
         keys = [{"key": port.id} for port in ports]
         self._run(self.statements.delete_where(schema.ip_allocations, "port_id"), keys)
+
+    def _index_memberships(self, ports: Sequence[Record]) -> None:
+        rows = [
+            {"port_id": port.id, "security_group_id": group_id}
+            for port in ports
+            if isinstance(port, Port)
+            for group_id in port.security_groups
+        ]
+        self._run(self.statements.insert(schema.port_security_groups), rows)
+
+    def _unindex_memberships(self, ports: Sequence[Record]) -> None:
+        keys = [{"key": port.id} for port in ports]
+        self._run(self.statements.delete_where(schema.port_security_groups, "port_id"), keys)
 
     def _log(self, operation: str, records: Sequence[Record]) -> None:
         committed_at = self._now()
