@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := src tests bench
 
-.PHONY: setup run test check unit integration system bench-api fmt clean
+.PHONY: setup run test check unit integration system bench-api fmt clean proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ integration: setup
 
 bench-api: setup
 	$(BIN)/python bench/api.py
+
+# The goal-state protocol's generated code (checked in; a unit test fails when it is stale).
+PROTO_OUT ?= src
+proto:
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m grpc_tools.protoc -Iproto \
+		--python_out=$(PROTO_OUT) --grpc_python_out=$(PROTO_OUT) \
+		--mypy_out=$(PROTO_OUT) --mypy_grpc_out=$(PROTO_OUT) proto/alcor/v1/southbound.proto
 
 fmt: setup
 	$(BIN)/ruff format $(SOURCES)

@@ -1,0 +1,1 @@
+"""Pure computation: committed changes -> per-host goal-state deltas and snapshots."""

@@ -1,0 +1,494 @@
+"""The goal-state engine: committed changes in, per-host goal-state deltas out.
+
+Pure and single-threaded: ``apply`` takes one change-log row and returns, for every host it
+affects, the entries that host must now set or remove. Nothing here does I/O.
+
+**Topics.** What a host holds, apart from its own ports, is a union of *topics*, each shared by
+every host that needs it:
+
+``("network", N)``  the network, its subnets and its neighbors (every bound endpoint port of N,
+                    on any host: address, MAC, VNI, host underlay address);
+``("router", R)``   a router with its interfaces, routes and gateway;
+``("group", G)``    a security group with its rules;
+``("members", G)``  the addresses of the ports in group G (an address set for remote_group_id).
+
+A host subscribes to the network of each of its ports, to the routers on those networks and the
+other networks of those routers (distributed routing: it routes across subnets itself, so it
+needs the neighbors of every network one router hop away), to its ports' groups, and to the
+members of every group those groups' rules name as remote group.
+
+**Cost.** A change to a topic's content is one entry fanned out to the topic's readers: creating
+a port costs one neighbor entry per host serving its network, whatever the network's size. Only
+a subscription change moves a whole topic, once: a host gets a network's neighbor set when it
+gets its first port there.
+
+**Revisions.** Every entry carries the store revision at which it last changed for that host;
+removals are entries too. A host applies entries last-writer-wins per key, so replaying or
+reordering deltas leaves the same state. A topic's entries are kept in revision order (an update
+moves its key to the end) with the removals since the compaction floor, so the delta for a host
+reconnecting at revision R is the suffix after R of each topic it holds, not a rebuild.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from alcor.goalstate import entries as e
+from alcor.model import records
+from alcor.v1 import keys
+from alcor.v1 import southbound_pb2 as pb
+
+Topic = tuple[str, str]
+
+
+class Content:
+    """A topic's (or a host's own) entries in revision order, and its removals since the floor."""
+
+    __slots__ = ("entries", "removed")
+
+    def __init__(self) -> None:
+        self.entries: dict[str, pb.Entry] = {}
+        self.removed: dict[str, int] = {}
+
+    def put(self, key: str, entry: pb.Entry) -> bool:
+        """Set the key; False when it already holds the same resource (no one need hear of it)."""
+        held = self.entries.get(key)
+        if held is not None and keys.same(held, entry):
+            return False
+        self.entries.pop(key, None)
+        self.entries[key] = entry
+        self.removed.pop(key, None)
+        return True
+
+    def drop(self, key: str, revision: int) -> bool:
+        if self.entries.pop(key, None) is None:
+            return False
+        self.removed.pop(key, None)
+        self.removed[key] = revision
+        return True
+
+    def since(self, revision: int) -> Iterator[pb.Entry]:
+        """What changed after ``revision``: newest first, so it stops at the first older one."""
+        for entry in reversed(self.entries.values()):
+            if entry.revision <= revision:
+                break
+            yield entry
+        for key, removed_at in reversed(self.removed.items()):
+            if removed_at <= revision:
+                break
+            yield keys.removal(key, removed_at)
+
+    def forget_removals_before(self, floor: int) -> None:
+        while self.removed:
+            key, removed_at = next(iter(self.removed.items()))
+            if removed_at >= floor:
+                break
+            del self.removed[key]
+
+
+def _router_of(port: records.Port | None, device_owner: str) -> str:
+    """The router a port serves as ``device_owner`` (interface or gateway), or ''."""
+    if port is None or port.device_owner != device_owner:
+        return ""
+    return port.device_id
+
+
+def _count(counter: Counter[str], key: str, step: int) -> None:
+    """Counts that never hold zeros, so their keys are exactly what is counted."""
+    counter[key] += step
+    if counter[key] <= 0:
+        del counter[key]
+
+
+class Deltas:
+    """Per host, the entries one change produced, one per key (the last one wins)."""
+
+    def __init__(self) -> None:
+        self.by_host: defaultdict[str, dict[str, pb.Entry]] = defaultdict(dict)
+
+    def add(self, host: str, key: str, entry: pb.Entry) -> None:
+        self.by_host[host][key] = entry
+
+    def result(self) -> dict[str, list[pb.Entry]]:
+        return {host: list(entries.values()) for host, entries in self.by_host.items() if entries}
+
+
+class Engine:
+    def __init__(self) -> None:
+        self.revision = 0
+        self.floor = 0  # a host that applied less than this gets a snapshot, not a delta
+        # the intent, as last committed
+        self._networks: dict[str, records.Network] = {}
+        self._subnets: dict[str, records.Subnet] = {}
+        self._ports: dict[str, records.Port] = {}
+        self._routers: dict[str, records.Router] = {}
+        self._groups: dict[str, records.SecurityGroup] = {}
+        self._rules: dict[str, records.SecurityGroupRule] = {}
+        self._host_ips: dict[str, str] = {}
+        # indexes over it
+        self._rules_of: defaultdict[str, set[str]] = defaultdict(set)
+        self._host_ports: defaultdict[str, set[str]] = defaultdict(set)  # own ports by host
+        self._network_hosts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self._interfaces: defaultdict[str, set[str]] = defaultdict(set)  # router -> ports
+        self._routers_on: defaultdict[str, Counter[str]] = defaultdict(Counter)  # net -> routers
+        self._gateways: dict[str, str] = {}  # router -> gateway port
+        # what hosts hold
+        self._topics: defaultdict[Topic, Content] = defaultdict(Content)
+        self._readers: defaultdict[Topic, set[str]] = defaultdict(set)
+        self._own: defaultdict[str, Content] = defaultdict(Content)
+        self._subscribed: defaultdict[str, dict[Topic, int]] = defaultdict(dict)
+        self._unsubscribed: defaultdict[str, dict[Topic, int]] = defaultdict(dict)
+
+    # --- the way in ------------------------------------------------------------------------
+
+    def apply(
+        self, revision: int, resource_type: str, operation: str, data: dict[str, Any]
+    ) -> dict[str, list[pb.Entry]]:
+        """One committed change (a change-log row: the record after a create or update, before a
+        delete) -> the entries each affected host must apply, all stamped ``revision``."""
+        if revision <= self.revision:
+            raise ValueError(f"revision {revision} after {self.revision}: changes go in order")
+        self.revision = revision
+        kind = records.RECORD_TYPES.get(resource_type)
+        handler = getattr(self, f"_on_{resource_type}", None)
+        if kind is None or handler is None:
+            return {}
+        record = msgspec.convert(data, kind)
+        deltas = Deltas()
+        resync: set[str] = set()
+        handler(record, operation == "delete", deltas, resync)
+        for host in sorted(resync):
+            self._resubscribe(host, deltas)
+        return deltas.result()
+
+    def set_host_ip(self, host: str, underlay_ip: str, revision: int) -> dict[str, list[pb.Entry]]:
+        """A host's underlay address (from its node): the neighbors of its ports follow it."""
+        if revision <= self.revision:
+            raise ValueError(f"revision {revision} after {self.revision}: changes go in order")
+        self.revision = revision
+        if self._host_ips.get(host) == underlay_ip:
+            return {}
+        self._host_ips[host] = underlay_ip
+        deltas = Deltas()
+        for port_id in sorted(self._host_ports.get(host, ())):
+            self._put_neighbor(self._ports[port_id], deltas)
+        return deltas.result()
+
+    # --- what a host holds -----------------------------------------------------------------
+
+    def snapshot(self, host: str) -> list[pb.Entry]:
+        """Everything the host must hold now."""
+        found = [
+            entry
+            for topic in self._subscribed.get(host, {})
+            for entry in self._topics[topic].entries.values()
+        ]
+        if host in self._own:
+            found.extend(self._own[host].entries.values())
+        return found
+
+    def delta_since(self, host: str, revision: int) -> list[pb.Entry] | None:
+        """What a host that applied everything up to ``revision`` lacks; None when the removals
+        it would need were compacted away (it needs a snapshot)."""
+        if revision < self.floor:
+            return None
+        deltas = Deltas()
+        for topic, subscribed_at in self._subscribed.get(host, {}).items():
+            content = self._topics[topic]
+            # what changed since (removals included: the host may have held the topic at
+            # ``revision``, left it and come back), and if it (re)joined since, all of it
+            for entry in content.since(revision):
+                deltas.add(host, keys.entry_key(entry), entry)
+            if subscribed_at > revision:
+                for key, entry in content.entries.items():
+                    deltas.add(host, key, e.restamped(entry, subscribed_at))
+        for topic, unsubscribed_at in self._unsubscribed.get(host, {}).items():
+            if unsubscribed_at > revision:
+                content = self._topics[topic]
+                for key in [*content.entries, *content.removed]:
+                    deltas.add(host, key, keys.removal(key, unsubscribed_at))
+        if host in self._own:
+            for entry in self._own[host].since(revision):
+                deltas.add(host, keys.entry_key(entry), entry)
+        return deltas.result().get(host, [])
+
+    def hosts(self) -> list[str]:
+        """Every host that holds anything."""
+        return sorted(host for host, topics in self._subscribed.items() if topics)
+
+    def topics_of(self, host: str) -> set[Topic]:
+        return set(self._subscribed.get(host, {}))
+
+    def compact(self, floor: int) -> None:
+        """Forget removals older than ``floor``: hosts behind it get snapshots."""
+        self.floor = max(self.floor, min(floor, self.revision))
+        for content in [*self._topics.values(), *self._own.values()]:
+            content.forget_removals_before(self.floor)
+        for unsubscribed in self._unsubscribed.values():
+            for topic in [t for t, at in unsubscribed.items() if at < self.floor]:
+                del unsubscribed[topic]
+
+    # --- resources -------------------------------------------------------------------------
+
+    def _on_network(
+        self, network: records.Network, deleted: bool, deltas: Deltas, resync: set[str]
+    ) -> None:
+        topic = ("network", network.id)
+        if deleted:
+            self._networks.pop(network.id, None)
+            self._drop(topic, keys.key("network", network.id), deltas)
+            return
+        old = self._networks.get(network.id)
+        self._networks[network.id] = network
+        self._put(
+            topic, keys.key("network", network.id), e.network_entry(network, self.revision), deltas
+        )
+        if old is not None and old.segmentation_id != network.segmentation_id:
+            for key in [k for k in self._topics[topic].entries if k.startswith("neighbor:")]:
+                self._put_neighbor(self._ports[key.partition(":")[2]], deltas)
+
+    def _on_subnet(
+        self, subnet: records.Subnet, deleted: bool, deltas: Deltas, resync: set[str]
+    ) -> None:
+        topic = ("network", subnet.network_id)
+        if deleted:
+            self._subnets.pop(subnet.id, None)
+            self._drop(topic, keys.key("subnet", subnet.id), deltas)
+        else:
+            self._subnets[subnet.id] = subnet
+            self._put(
+                topic, keys.key("subnet", subnet.id), e.subnet_entry(subnet, self.revision), deltas
+            )
+
+    def _on_port(self, port: records.Port, deleted: bool, deltas: Deltas, resync: set[str]) -> None:
+        old = self._ports.get(port.id)
+        new = None if deleted else port
+        if new is None:
+            self._ports.pop(port.id, None)
+        else:
+            self._ports[port.id] = new
+        self._port_as_endpoint(old, new, deltas, resync)
+        self._port_as_member(old, new, deltas)
+        self._port_of_router(old, new, deltas, resync)
+
+    def _port_as_endpoint(
+        self,
+        old: records.Port | None,
+        new: records.Port | None,
+        deltas: Deltas,
+        resync: set[str],
+    ) -> None:
+        """An endpoint is its host's own port and everyone else's neighbor."""
+        old_host = old.binding_host_id if old is not None and e.is_own(old) else ""
+        new_host = new.binding_host_id if new is not None and e.is_own(new) else ""
+        port_id = (new or old).id  # type: ignore[union-attr]
+        port_key = keys.key("port", port_id)
+        if old_host and old_host != new_host:
+            assert old is not None
+            self._host_ports[old_host].discard(port_id)
+            _count(self._network_hosts[old.network_id], old_host, -1)
+            if self._own[old_host].drop(port_key, self.revision):
+                deltas.add(old_host, port_key, keys.removal(port_key, self.revision))
+            resync.add(old_host)
+        if old_host and not new_host:
+            assert old is not None
+            self._drop(("network", old.network_id), keys.key("neighbor", port_id), deltas)
+        if not new_host:
+            return
+        assert new is not None
+        if old_host != new_host:
+            self._host_ports[new_host].add(port_id)
+            _count(self._network_hosts[new.network_id], new_host, +1)
+            resync.add(new_host)
+        elif old is not None and (
+            old.security_groups != new.security_groups
+            or old.port_security_enabled != new.port_security_enabled
+        ):
+            resync.add(new_host)
+        entry = e.port_entry(new, self.revision)
+        if self._own[new_host].put(port_key, entry):
+            deltas.add(new_host, port_key, entry)
+        self._put_neighbor(new, deltas)
+
+    def _put_neighbor(self, port: records.Port, deltas: Deltas) -> None:
+        entry = e.neighbor_entry(
+            port,
+            self._networks.get(port.network_id),
+            self._host_ips.get(port.binding_host_id, ""),
+            self.revision,
+        )
+        self._put(("network", port.network_id), keys.key("neighbor", port.id), entry, deltas)
+
+    def _port_as_member(
+        self, old: records.Port | None, new: records.Port | None, deltas: Deltas
+    ) -> None:
+        old_groups = set(old.security_groups) if old is not None else set()
+        new_groups = set(new.security_groups) if new is not None else set()
+        port_id = (new or old).id  # type: ignore[union-attr]
+        for group in sorted(old_groups - new_groups):
+            self._drop(
+                ("members", group), keys.key("member", keys.member_id(group, port_id)), deltas
+            )
+        if new is not None:
+            for group in sorted(new_groups):
+                entry = e.member_entry(group, new, self.revision)
+                self._put(
+                    ("members", group),
+                    keys.key("member", keys.member_id(group, port_id)),
+                    entry,
+                    deltas,
+                )
+
+    def _port_of_router(
+        self,
+        old: records.Port | None,
+        new: records.Port | None,
+        deltas: Deltas,
+        resync: set[str],
+    ) -> None:
+        """Interface and gateway ports make up their router's entry; an interface added or
+        removed changes which networks the router joins, so which hosts need which networks."""
+        old_interface, new_interface = (
+            _router_of(old, e.ROUTER_INTERFACE),
+            _router_of(new, e.ROUTER_INTERFACE),
+        )
+        if old_interface != new_interface:
+            if old is not None and old_interface:
+                self._interfaces[old_interface].discard(old.id)
+                _count(self._routers_on[old.network_id], old_interface, -1)
+                self._resync_router(old_interface, old.network_id, resync)
+            if new is not None and new_interface:
+                self._interfaces[new_interface].add(new.id)
+                _count(self._routers_on[new.network_id], new_interface, +1)
+                self._resync_router(new_interface, new.network_id, resync)
+        old_gateway, new_gateway = (
+            _router_of(old, e.ROUTER_GATEWAY),
+            _router_of(new, e.ROUTER_GATEWAY),
+        )
+        if (
+            old is not None
+            and old_gateway
+            and old_gateway != new_gateway
+            and self._gateways.get(old_gateway) == old.id
+        ):
+            del self._gateways[old_gateway]
+        if new is not None and new_gateway:
+            self._gateways[new_gateway] = new.id
+        for router_id in sorted({old_interface, new_interface, old_gateway, new_gateway} - {""}):
+            self._put_router(router_id, deltas)
+
+    def _resync_router(self, router_id: str, network_id: str, resync: set[str]) -> None:
+        networks = {self._ports[p].network_id for p in self._interfaces[router_id]} | {network_id}
+        for network in networks:
+            resync.update(self._network_hosts.get(network, ()))
+
+    def _on_router(
+        self, router: records.Router, deleted: bool, deltas: Deltas, resync: set[str]
+    ) -> None:
+        if deleted:
+            self._routers.pop(router.id, None)
+            self._drop(("router", router.id), keys.key("router", router.id), deltas)
+        else:
+            self._routers[router.id] = router
+            self._put_router(router.id, deltas)
+
+    def _put_router(self, router_id: str, deltas: Deltas) -> None:
+        router = self._routers.get(router_id)
+        if router is None:
+            return
+        gateway = self._ports.get(self._gateways.get(router_id, ""))
+        entry = e.router_entry(
+            router,
+            [self._ports[p] for p in self._interfaces.get(router_id, ())],
+            self._subnets,
+            gateway,
+            gateway_host_id="",
+            revision=self.revision,
+        )
+        self._put(("router", router_id), keys.key("router", router_id), entry, deltas)
+
+    def _on_security_group(
+        self, group: records.SecurityGroup, deleted: bool, deltas: Deltas, resync: set[str]
+    ) -> None:
+        if deleted:
+            self._groups.pop(group.id, None)
+            for rule_id in self._rules_of.pop(group.id, set()):
+                self._rules.pop(rule_id, None)
+            self._drop(("group", group.id), keys.key("security_group", group.id), deltas)
+        else:
+            self._groups[group.id] = group
+            self._put_group(group.id, deltas)
+
+    def _on_security_group_rule(
+        self, rule: records.SecurityGroupRule, deleted: bool, deltas: Deltas, resync: set[str]
+    ) -> None:
+        old = self._rules.pop(rule.id, None)
+        group_id = rule.security_group_id
+        if deleted:
+            self._rules_of[group_id].discard(rule.id)
+        else:
+            self._rules[rule.id] = rule
+            self._rules_of[group_id].add(rule.id)
+        self._put_group(group_id, deltas)
+        if rule.remote_group_id or (old is not None and old.remote_group_id):
+            resync.update(self._readers.get(("group", group_id), ()))
+
+    def _put_group(self, group_id: str, deltas: Deltas) -> None:
+        group = self._groups.get(group_id)
+        if group is None:
+            return
+        rules = [self._rules[r] for r in self._rules_of.get(group_id, ())]
+        entry = e.security_group_entry(group, rules, self.revision)
+        self._put(("group", group_id), keys.key("security_group", group_id), entry, deltas)
+
+    # --- topics ----------------------------------------------------------------------------
+
+    def _put(self, topic: Topic, key: str, entry: pb.Entry, deltas: Deltas) -> None:
+        if self._topics[topic].put(key, entry):
+            for host in self._readers.get(topic, ()):
+                deltas.add(host, key, entry)
+
+    def _drop(self, topic: Topic, key: str, deltas: Deltas) -> None:
+        if self._topics[topic].drop(key, self.revision):
+            removal = keys.removal(key, self.revision)
+            for host in self._readers.get(topic, ()):
+                deltas.add(host, key, removal)
+
+    def _topics_for(self, host: str) -> set[Topic]:
+        """The topics a host needs, from its own ports (see the module's docstring)."""
+        topics: set[Topic] = set()
+        for port_id in self._host_ports.get(host, ()):
+            port = self._ports[port_id]
+            topics.add(("network", port.network_id))
+            for router_id in self._routers_on.get(port.network_id, ()):
+                topics.add(("router", router_id))
+                for interface in self._interfaces[router_id]:
+                    topics.add(("network", self._ports[interface].network_id))
+            if port.port_security_enabled:
+                for group in port.security_groups:
+                    topics.add(("group", group))
+                    for rule_id in self._rules_of.get(group, ()):
+                        remote = self._rules[rule_id].remote_group_id
+                        if remote:
+                            topics.add(("members", remote))
+        return topics
+
+    def _resubscribe(self, host: str, deltas: Deltas) -> None:
+        wanted = self._topics_for(host)
+        held = self._subscribed[host]
+        for topic in sorted(held.keys() - wanted):
+            del held[topic]
+            self._readers[topic].discard(host)
+            self._unsubscribed[host][topic] = self.revision
+            for key in self._topics[topic].entries:
+                deltas.add(host, key, keys.removal(key, self.revision))
+        for topic in sorted(wanted - held.keys()):
+            held[topic] = self.revision
+            self._readers[topic].add(host)
+            self._unsubscribed[host].pop(topic, None)
+            for key, entry in self._topics[topic].entries.items():
+                deltas.add(host, key, e.restamped(entry, self.revision))

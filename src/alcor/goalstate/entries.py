@@ -1,0 +1,194 @@
+"""Stored records -> goal-state messages: what a host is told about each resource.
+
+Each function takes records and returns the protocol's message for one key of a host's goal
+state (keys as ``alcor.v1.keys`` names them).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from alcor.model import records
+from alcor.v1 import southbound_pb2 as pb
+
+ROUTER_INTERFACE = "network:router_interface"
+ROUTER_GATEWAY = "network:router_gateway"
+
+
+def restamped(entry: pb.Entry, revision: int) -> pb.Entry:
+    """The entry as of a later revision (a host that subscribes at ``revision`` must not take it
+    for older than a removal it received before)."""
+    if entry.revision >= revision:
+        return entry
+    copy = pb.Entry()
+    copy.CopyFrom(entry)
+    copy.revision = revision
+    return copy
+
+
+def is_own(port: records.Port) -> bool:
+    """Whether the port is an endpoint its host plugs (not a router's or a floating IP's)."""
+    return bool(port.binding_host_id) and not port.device_owner.startswith("network:")
+
+
+def addresses(port: records.Port) -> list[str]:
+    return [ip.ip_address for ip in port.fixed_ips]
+
+
+def port_entry(port: records.Port, revision: int) -> pb.Entry:
+    return pb.Entry(
+        revision=revision,
+        port=pb.Port(
+            id=port.id,
+            network_id=port.network_id,
+            mac_address=port.mac_address,
+            fixed_ips=[
+                pb.FixedIp(subnet_id=ip.subnet_id, ip_address=ip.ip_address)
+                for ip in port.fixed_ips
+            ],
+            admin_state_up=port.admin_state_up,
+            port_security_enabled=port.port_security_enabled,
+            security_group_ids=port.security_groups,
+            allowed_address_pairs=[
+                pb.AddressPair(ip_address=pair.ip_address, mac_address=pair.mac_address)
+                for pair in port.allowed_address_pairs
+            ],
+            device_owner=port.device_owner,
+            device_id=port.device_id,
+        ),
+    )
+
+
+def network_entry(network: records.Network, revision: int) -> pb.Entry:
+    return pb.Entry(
+        revision=revision,
+        network=pb.Network(
+            id=network.id,
+            network_type=network.network_type,
+            segmentation_id=network.segmentation_id or 0,
+            mtu=network.mtu,
+            admin_state_up=network.admin_state_up,
+            project_id=network.project_id,
+        ),
+    )
+
+
+def subnet_entry(subnet: records.Subnet, revision: int) -> pb.Entry:
+    return pb.Entry(
+        revision=revision,
+        subnet=pb.Subnet(
+            id=subnet.id,
+            network_id=subnet.network_id,
+            ip_version=subnet.ip_version,
+            cidr=subnet.cidr,
+            gateway_ip=subnet.gateway_ip or "",
+            enable_dhcp=subnet.enable_dhcp,
+            dns_nameservers=subnet.dns_nameservers,
+            host_routes=[
+                pb.Route(destination=r.destination, nexthop=r.nexthop) for r in subnet.host_routes
+            ],
+            ipv6_address_mode=subnet.ipv6_address_mode or "",
+            ipv6_ra_mode=subnet.ipv6_ra_mode or "",
+        ),
+    )
+
+
+def neighbor_entry(
+    port: records.Port, network: records.Network | None, host_ip: str, revision: int
+) -> pb.Entry:
+    return pb.Entry(
+        revision=revision,
+        neighbor=pb.Neighbor(
+            port_id=port.id,
+            network_id=port.network_id,
+            segmentation_id=(network.segmentation_id or 0) if network else 0,
+            mac_address=port.mac_address,
+            ip_addresses=addresses(port),
+            host_id=port.binding_host_id,
+            host_ip=host_ip,
+        ),
+    )
+
+
+def member_entry(group_id: str, port: records.Port, revision: int) -> pb.Entry:
+    """A remote group's member: the port's fixed addresses and its allowed address pairs (a
+    pair's address may be a CIDR), as Neutron's remote-group address sets hold them."""
+    ips = addresses(port) + [pair.ip_address for pair in port.allowed_address_pairs]
+    return pb.Entry(
+        revision=revision,
+        member=pb.Member(security_group_id=group_id, port_id=port.id, ip_addresses=ips),
+    )
+
+
+def security_group_entry(
+    group: records.SecurityGroup, rules: Iterable[records.SecurityGroupRule], revision: int
+) -> pb.Entry:
+    return pb.Entry(
+        revision=revision,
+        security_group=pb.SecurityGroup(
+            id=group.id,
+            stateful=group.stateful,
+            rules=[
+                pb.Rule(
+                    id=rule.id,
+                    direction=rule.direction,
+                    ethertype=rule.ethertype,
+                    protocol=rule.protocol or "",
+                    port_range_min=rule.port_range_min,
+                    port_range_max=rule.port_range_max,
+                    remote_ip_prefix=rule.remote_ip_prefix or "",
+                    remote_group_id=rule.remote_group_id or "",
+                )
+                for rule in sorted(rules, key=lambda r: r.id)
+            ],
+        ),
+    )
+
+
+def router_entry(
+    router: records.Router,
+    interfaces: Iterable[records.Port],
+    subnets: dict[str, records.Subnet],
+    gateway: records.Port | None,
+    gateway_host_id: str,
+    revision: int,
+) -> pb.Entry:
+    """The router with one interface per (interface port, fixed IP), each with its subnet's
+    prefix length, and its external gateway when it has one."""
+    shown = pb.Router(
+        id=router.id,
+        project_id=router.project_id,
+        admin_state_up=router.admin_state_up,
+        routes=[pb.Route(destination=r.destination, nexthop=r.nexthop) for r in router.routes],
+        gateway_host_id=gateway_host_id,
+    )
+    for port in sorted(interfaces, key=lambda p: p.id):
+        for ip in port.fixed_ips:
+            subnet = subnets.get(ip.subnet_id)
+            shown.interfaces.append(
+                pb.RouterInterface(
+                    port_id=port.id,
+                    network_id=port.network_id,
+                    subnet_id=ip.subnet_id,
+                    ip_address=ip.ip_address,
+                    mac_address=port.mac_address,
+                    prefix_length=(
+                        ipaddress.ip_network(subnet.cidr).prefixlen if subnet is not None else 0
+                    ),
+                )
+            )
+    if gateway is not None:
+        shown.gateway.CopyFrom(
+            pb.RouterGateway(
+                network_id=gateway.network_id,
+                port_id=gateway.id,
+                fixed_ips=[
+                    pb.FixedIp(subnet_id=ip.subnet_id, ip_address=ip.ip_address)
+                    for ip in gateway.fixed_ips
+                ],
+                mac_address=gateway.mac_address,
+                enable_snat=router.enable_snat,
+            )
+        )
+    return pb.Entry(revision=revision, router=shown)

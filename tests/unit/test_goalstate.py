@@ -1,0 +1,523 @@
+"""The goal-state engine: which hosts hear of a change, how much, and that what they hold always
+equals what they should hold, however the deltas arrive (in order, replayed, reordered, or as a
+resume from any earlier revision)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgspec
+import pytest
+
+from alcor.agent.state import HostState
+from alcor.goalstate.engine import Engine
+from alcor.model import records
+from alcor.v1 import keys
+from alcor.v1 import southbound_pb2 as pb
+
+NOW = "2026-11-30T00:00:00Z"
+
+
+class World:
+    """Drives an engine with records as the store would log them, and keeps every host's state
+    as an agent applying each delta in order would."""
+
+    def __init__(self) -> None:
+        self.engine = Engine()
+        self.revision = 0
+        self.records: dict[str, records.Record] = {}
+        self.log: list[tuple[int, dict[str, list[pb.Entry]]]] = []
+        self.hosts: dict[str, HostState] = {}
+
+    def _emit(self, record: records.Record, operation: str) -> dict[str, list[pb.Entry]]:
+        self.revision += 1
+        data: dict[str, Any] = msgspec.to_builtins(record)
+        deltas = self.engine.apply(self.revision, record.kind, operation, data)
+        self.log.append((self.revision, deltas))
+        for host, entries in deltas.items():
+            state = self.hosts.setdefault(host, HostState())
+            state.apply(pb.GoalState(revision=self.revision, entries=entries))
+        return deltas
+
+    def put(self, record: records.Record) -> dict[str, list[pb.Entry]]:
+        operation = "update" if record.id in self.records else "create"
+        self.records[record.id] = record
+        return self._emit(record, operation)
+
+    def delete(self, record_id: str) -> dict[str, list[pb.Entry]]:
+        return self._emit(self.records.pop(record_id), "delete")
+
+    def change(self, record_id: str, **changes: Any) -> dict[str, list[pb.Entry]]:
+        return self.put(msgspec.structs.replace(self.records[record_id], **changes))
+
+    # --- resources ---------------------------------------------------------------------------
+
+    def network(self, name: str, vni: int) -> str:
+        self.put(
+            records.Network(
+                id=name, project_id="p", created_at=NOW, updated_at=NOW, segmentation_id=vni
+            )
+        )
+        return name
+
+    def subnet(self, name: str, network: str, cidr: str) -> str:
+        self.put(
+            records.Subnet(
+                id=name,
+                project_id="p",
+                created_at=NOW,
+                updated_at=NOW,
+                network_id=network,
+                ip_version=4,
+                cidr=cidr,
+                gateway_ip=cidr.rsplit(".", 1)[0] + ".1",
+            )
+        )
+        return name
+
+    def port(
+        self,
+        name: str,
+        network: str,
+        host: str,
+        ip: str,
+        *,
+        groups: tuple[str, ...] = (),
+        owner: str = "compute:nova",
+        device: str = "",
+        subnet: str = "",
+    ) -> dict[str, list[pb.Entry]]:
+        return self.put(
+            records.Port(
+                id=name,
+                project_id="p",
+                created_at=NOW,
+                updated_at=NOW,
+                network_id=network,
+                mac_address=f"fa:16:3e:00:00:{len(self.records) % 256:02x}",
+                fixed_ips=[records.FixedIp(subnet_id=subnet or network + "-s", ip_address=ip)],
+                security_groups=list(groups),
+                binding_host_id=host,
+                device_owner=owner,
+                device_id=device,
+            )
+        )
+
+    def router(self, name: str) -> str:
+        self.put(records.Router(id=name, project_id="p", created_at=NOW, updated_at=NOW))
+        return name
+
+    def group(self, name: str) -> str:
+        self.put(records.SecurityGroup(id=name, project_id="p", created_at=NOW, updated_at=NOW))
+        return name
+
+    def rule(
+        self, name: str, group: str, *, remote_group: str | None = None
+    ) -> dict[str, list[pb.Entry]]:
+        return self.put(
+            records.SecurityGroupRule(
+                id=name,
+                project_id="p",
+                created_at=NOW,
+                updated_at=NOW,
+                security_group_id=group,
+                direction="ingress",
+                ethertype="IPv4",
+                protocol="tcp",
+                port_range_min=22,
+                port_range_max=22,
+                remote_group_id=remote_group,
+            )
+        )
+
+    # --- what hosts hold ---------------------------------------------------------------------
+
+    def held(self, host: str) -> dict[str, pb.Entry]:
+        return self.hosts[host].live() if host in self.hosts else {}
+
+    def should_hold(self, host: str) -> dict[str, pb.Entry]:
+        return {keys.entry_key(entry): entry for entry in self.engine.snapshot(host)}
+
+
+def contents(entries: dict[str, pb.Entry]) -> dict[str, bytes]:
+    """Entries compared by what they hold, not by the revision they carry."""
+    return {
+        key: getattr(entry, entry.WhichOneof("resource") or "").SerializeToString(
+            deterministic=True
+        )
+        for key, entry in entries.items()
+    }
+
+
+def assert_converged(world: World) -> None:
+    for host in set(world.hosts) | set(world.engine.hosts()):
+        assert contents(world.held(host)) == contents(world.should_hold(host)), host
+
+
+def keys_of(entries: list[pb.Entry]) -> set[str]:
+    return {keys.entry_key(entry) for entry in entries}
+
+
+def vpc(world: World, hosts: int, ports_per_host: int, network: str = "n1") -> None:
+    world.network(network, vni=100)
+    world.subnet(network + "-s", network, "10.1.0.0/16")
+    for h in range(hosts):
+        for i in range(ports_per_host):
+            world.port(f"{network}-h{h}-p{i}", network, f"h{h}", f"10.1.{h}.{i + 10}")
+
+
+# --- who hears what ----------------------------------------------------------------------------
+
+
+def test_a_hosts_first_port_brings_its_network_subnets_and_every_neighbor() -> None:
+    world = World()
+    vpc(world, hosts=3, ports_per_host=2)
+    deltas = world.port("new", "n1", "h9", "10.1.9.9")
+    assert keys_of(deltas["h9"]) == {
+        "port:new",
+        "network:n1",
+        "subnet:n1-s",
+        *(f"neighbor:n1-h{h}-p{i}" for h in range(3) for i in range(2)),
+        "neighbor:new",
+    }
+    neighbor = world.hosts["h9"].get("neighbor", "n1-h1-p0")
+    assert neighbor is not None
+    assert (neighbor.neighbor.host_id, list(neighbor.neighbor.ip_addresses)) == (
+        "h1",
+        ["10.1.1.10"],
+    )
+    assert neighbor.neighbor.segmentation_id == 100
+    assert_converged(world)
+
+
+def test_a_port_create_costs_one_entry_per_other_host_whatever_the_vpc_size() -> None:
+    world = World()
+    vpc(world, hosts=20, ports_per_host=50)
+    deltas = world.port("new", "n1", "h3", "10.1.3.200")
+    others = {host: entries for host, entries in deltas.items() if host != "h3"}
+    assert set(others) == {f"h{h}" for h in range(20)} - {"h3"}
+    assert all(keys_of(entries) == {"neighbor:new"} for entries in others.values())
+    assert keys_of(deltas["h3"]) == {"port:new", "neighbor:new"}
+
+
+def test_hosts_without_ports_on_the_network_hear_nothing() -> None:
+    world = World()
+    vpc(world, hosts=2, ports_per_host=1, network="n1")
+    vpc(world, hosts=0, ports_per_host=0, network="n2")
+    world.port("other", "n2", "h7", "10.2.0.5", subnet="n2-s")
+    deltas = world.port("new", "n1", "h0", "10.1.0.99")
+    assert set(deltas) == {"h0", "h1"}
+
+
+def test_port_delete_removes_its_neighbor_everywhere_and_the_port_from_its_host() -> None:
+    world = World()
+    vpc(world, hosts=4, ports_per_host=2)
+    deltas = world.delete("n1-h2-p0")
+    assert {
+        host for host, entries in deltas.items() if "neighbor:n1-h2-p0" in keys_of(entries)
+    } == {"h0", "h1", "h2", "h3"}
+    assert all(
+        e.WhichOneof("resource") == "removal" for entries in deltas.values() for e in entries
+    )
+    assert "port:n1-h2-p0" in keys_of(deltas["h2"])
+    for host in ("h0", "h1", "h2", "h3"):
+        assert world.hosts[host].get("neighbor", "n1-h2-p0") is None
+    assert_converged(world)
+
+
+def test_a_hosts_last_port_leaving_drops_the_network_from_it() -> None:
+    world = World()
+    vpc(world, hosts=2, ports_per_host=1)
+    world.delete("n1-h1-p0")
+    assert world.held("h1") == {}
+    assert "h1" not in world.engine.hosts()
+    assert world.engine.topics_of("h0") == {("network", "n1")}
+
+
+def test_a_port_moving_hosts_moves_its_endpoint_and_updates_its_neighbor() -> None:
+    world = World()
+    vpc(world, hosts=3, ports_per_host=1)
+    deltas = world.change("n1-h0-p0", binding_host_id="h2")
+    assert world.hosts["h0"].get("port", "n1-h0-p0") is None
+    assert world.hosts["h2"].get("port", "n1-h0-p0") is not None
+    moved = world.hosts["h1"].get("neighbor", "n1-h0-p0")
+    assert moved is not None
+    assert moved.neighbor.host_id == "h2"
+    assert keys_of(deltas["h1"]) == {"neighbor:n1-h0-p0"}
+    assert_converged(world)
+
+
+def test_a_change_nobody_holds_reaches_nobody() -> None:
+    world = World()
+    vpc(world, hosts=3, ports_per_host=1)
+    assert world.change("n1-h0-p0", name="renamed", description="only the API shows this") == {}
+
+
+def test_router_ports_are_not_endpoints_and_unbound_ports_are_nobodys() -> None:
+    world = World()
+    vpc(world, hosts=1, ports_per_host=1)
+    assert world.port("unbound", "n1", "", "10.1.0.50") == {}
+    world.router("r1")
+    deltas = world.port(
+        "r1-if", "n1", "", "10.1.0.1", owner="network:router_interface", device="r1"
+    )
+    assert "neighbor:r1-if" not in {k for entries in deltas.values() for k in keys_of(entries)}
+
+
+# --- routers -----------------------------------------------------------------------------------
+
+
+def two_subnets_one_router(world: World) -> None:
+    vpc(world, hosts=2, ports_per_host=2, network="n1")
+    world.network("n2", vni=200)
+    world.subnet("n2-s", "n2", "10.2.0.0/16")
+    world.port("n2-h5-p0", "n2", "h5", "10.2.5.10", subnet="n2-s")
+    world.router("r1")
+    world.port("r1-if1", "n1", "", "10.1.0.1", owner="network:router_interface", device="r1")
+    world.port(
+        "r1-if2", "n2", "", "10.2.0.1", owner="network:router_interface", device="r1", subnet="n2-s"
+    )
+
+
+def test_a_router_interface_gives_each_side_the_other_sides_neighbors() -> None:
+    world = World()
+    two_subnets_one_router(world)
+    assert world.engine.topics_of("h0") == {("network", "n1"), ("network", "n2"), ("router", "r1")}
+    assert world.hosts["h0"].get("neighbor", "n2-h5-p0") is not None
+    assert world.hosts["h5"].get("neighbor", "n1-h1-p1") is not None
+    router = world.hosts["h5"].get("router", "r1")
+    assert router is not None
+    assert sorted(
+        (i.subnet_id, i.ip_address, i.prefix_length) for i in router.router.interfaces
+    ) == [("n1-s", "10.1.0.1", 16), ("n2-s", "10.2.0.1", 16)]
+    assert_converged(world)
+
+
+def test_a_new_port_across_the_router_costs_one_entry_per_host() -> None:
+    world = World()
+    two_subnets_one_router(world)
+    deltas = world.port("n2-h5-p1", "n2", "h5", "10.2.5.11", subnet="n2-s")
+    assert keys_of(deltas["h0"]) == keys_of(deltas["h1"]) == {"neighbor:n2-h5-p1"}
+
+
+def test_removing_the_interface_takes_the_other_network_away() -> None:
+    world = World()
+    two_subnets_one_router(world)
+    world.delete("r1-if2")
+    assert world.engine.topics_of("h0") == {("network", "n1"), ("router", "r1")}
+    assert world.hosts["h0"].get("neighbor", "n2-h5-p0") is None
+    assert world.hosts["h5"].get("router", "r1") is None
+    assert world.hosts["h5"].get("neighbor", "n1-h0-p0") is None
+    assert_converged(world)
+
+
+# --- security groups ---------------------------------------------------------------------------
+
+
+def test_remote_group_members_reach_the_hosts_whose_rules_name_the_group() -> None:
+    world = World()
+    vpc(world, hosts=0, ports_per_host=0)
+    world.group("web")
+    world.group("db")
+    world.rule("db-from-web", "db", remote_group="web")
+    world.port("db1", "n1", "h1", "10.1.1.5", groups=("db",))
+    world.port("web1", "n1", "h2", "10.1.2.5", groups=("web",))
+    assert world.hosts["h1"].get("member", "web/web1") is not None  # h1 enforces db's rule
+    assert world.hosts["h2"].get("member", "web/web1") is None  # no rule on h2 names web
+    deltas = world.port("web2", "n1", "h3", "10.1.3.5", groups=("web",))
+    assert "member:web/web2" in keys_of(deltas["h1"])
+    world.change("web2", security_groups=[])
+    assert world.hosts["h1"].get("member", "web/web2") is None
+    assert_converged(world)
+
+
+def test_a_rule_naming_a_remote_group_subscribes_its_holders_and_removing_it_unsubscribes() -> None:
+    world = World()
+    vpc(world, hosts=0, ports_per_host=0)
+    world.group("web")
+    world.group("db")
+    world.port("db1", "n1", "h1", "10.1.1.5", groups=("db",))
+    world.port("web1", "n1", "h2", "10.1.2.5", groups=("web",))
+    deltas = world.rule("db-from-web", "db", remote_group="web")
+    assert keys_of(deltas["h1"]) == {"security_group:db", "member:web/web1"}
+    assert "h2" not in deltas
+    group = world.hosts["h1"].get("security_group", "db")
+    assert group is not None
+    assert [
+        (r.protocol, r.port_range_min, r.remote_group_id) for r in group.security_group.rules
+    ] == [("tcp", 22, "web")]
+    world.delete("db-from-web")
+    assert world.hosts["h1"].get("member", "web/web1") is None
+    assert_converged(world)
+
+
+def test_rules_of_icmp_type_zero_keep_their_zero() -> None:
+    world = World()
+    world.group("g")
+    world.put(
+        records.SecurityGroupRule(
+            id="echo-reply",
+            project_id="p",
+            created_at=NOW,
+            updated_at=NOW,
+            security_group_id="g",
+            direction="ingress",
+            ethertype="IPv4",
+            protocol="icmp",
+            port_range_min=0,
+            port_range_max=0,
+        )
+    )
+    vpc(world, hosts=0, ports_per_host=0)
+    world.port("p", "n1", "h1", "10.1.1.5", groups=("g",))
+    entry = world.hosts["h1"].get("security_group", "g")
+    assert entry is not None
+    rule = entry.security_group.rules[0]
+    assert rule.HasField("port_range_min")
+    assert rule.port_range_min == 0
+
+
+# --- convergence however deltas arrive ---------------------------------------------------------
+
+
+def random_world(seed: int, steps: int = 160) -> World:
+    """Random intent over a small world: ports appear, move, change groups and vanish; routers
+    join and leave networks; rules name remote groups and are dropped."""
+    rng = random.Random(seed)
+    world = World()
+    for n in range(3):
+        world.network(f"n{n}", vni=100 + n)
+        world.subnet(f"n{n}-s", f"n{n}", f"10.{n}.0.0/16")
+    for g in ("a", "b", "c"):
+        world.group(g)
+    world.router("r")
+    ports: list[str] = []
+    interfaces: dict[str, str] = {}
+    rules: list[str] = []
+    for step in range(steps):
+        action = rng.random()
+        if action < 0.35 or not ports:
+            n = rng.randrange(3)
+            name = f"p{step}"
+            world.port(
+                name,
+                f"n{n}",
+                f"h{rng.randrange(5)}",
+                f"10.{n}.0.{step % 250 + 2}",
+                groups=tuple(rng.sample(["a", "b", "c"], rng.randrange(3))),
+                subnet=f"n{n}-s",
+            )
+            ports.append(name)
+        elif action < 0.5:
+            world.change(
+                rng.choice(ports), binding_host_id=rng.choice(["", "h0", "h1", "h2", "h3", "h4"])
+            )
+        elif action < 0.6:
+            world.change(
+                rng.choice(ports), security_groups=rng.sample(["a", "b", "c"], rng.randrange(3))
+            )
+        elif action < 0.72:
+            world.delete(ports.pop(rng.randrange(len(ports))))
+        elif action < 0.82:
+            n = f"n{rng.randrange(3)}"
+            if n in interfaces:
+                world.delete(interfaces.pop(n))
+            else:
+                interfaces[n] = f"if-{n}-{step}"
+                world.port(
+                    interfaces[n],
+                    n,
+                    "",
+                    f"10.{n[1]}.0.1",
+                    owner="network:router_interface",
+                    device="r",
+                    subnet=f"{n}-s",
+                )
+        elif action < 0.92 or not rules:
+            rules.append(f"rule{step}")
+            world.rule(rules[-1], rng.choice("abc"), remote_group=rng.choice(["a", "b", "c", None]))
+        else:
+            world.delete(rules.pop(rng.randrange(len(rules))))
+    return world
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_deltas_in_order_converge_to_the_snapshot(seed: int) -> None:
+    assert_converged(random_world(seed))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_replayed_and_reordered_deltas_converge_to_the_same_state(seed: int) -> None:
+    world = random_world(seed)
+    rng = random.Random(seed)
+    goals = [
+        (host, pb.GoalState(revision=revision, entries=entries))
+        for revision, deltas in world.log
+        for host, entries in deltas.items()
+    ]
+    shuffled = goals + rng.sample(goals, len(goals) // 3)  # some delivered twice
+    rng.shuffle(shuffled)
+    states: dict[str, HostState] = {}
+    for host, goal in shuffled:
+        states.setdefault(host, HostState()).apply(goal)
+    for host, state in states.items():
+        assert contents(state.live()) == contents(world.should_hold(host)), host
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_host_resuming_from_any_revision_gets_exactly_what_it_lacks(seed: int) -> None:
+    """Replay the log up to revision R for a host, then apply delta_since(R): the host holds
+    its snapshot. This is a controller restart or a reconnect after a partition."""
+    world = random_world(seed)
+    for host in {h for _, deltas in world.log for h in deltas}:
+        for resume_at in range(0, world.revision + 1, 7):
+            state = HostState()
+            for revision, deltas in world.log:
+                if revision <= resume_at and host in deltas:
+                    state.apply(pb.GoalState(revision=revision, entries=deltas[host]))
+            missing = world.engine.delta_since(host, resume_at)
+            assert missing is not None
+            assert all(entry.revision > resume_at for entry in missing)
+            state.apply(pb.GoalState(revision=world.revision, entries=missing))
+            assert contents(state.live()) == contents(world.should_hold(host)), (host, resume_at)
+
+
+def test_a_resume_from_the_current_revision_is_empty_and_below_the_floor_is_a_snapshot() -> None:
+    world = random_world(3)
+    host = world.engine.hosts()[0]
+    assert world.engine.delta_since(host, world.revision) == []
+    world.engine.compact(world.revision - 10)
+    assert world.engine.delta_since(host, world.revision - 11) is None
+    assert world.engine.delta_since(host, world.revision - 10) is not None
+
+
+def test_a_snapshot_after_deltas_drops_what_the_host_should_no_longer_hold() -> None:
+    world = World()
+    vpc(world, hosts=2, ports_per_host=2)
+    state = HostState()
+    state.apply(pb.GoalState(revision=1, entries=[keys.removal("port:x", 1)]))
+    stale = pb.Entry(revision=2, neighbor=pb.Neighbor(port_id="gone", network_id="n1"))
+    state.apply(pb.GoalState(revision=2, entries=[stale]))
+    changes = state.apply(
+        pb.GoalState(revision=world.revision, snapshot=True, entries=world.engine.snapshot("h0"))
+    )
+    assert "neighbor:gone" in changes.removed
+    assert contents(state.live()) == contents(world.should_hold("h0"))
+    # a delta older than the snapshot cannot bring back what the snapshot left out
+    state.apply(pb.GoalState(revision=3, entries=[stale]))
+    assert state.get("neighbor", "gone") is None
+
+
+def test_changes_go_in_revision_order() -> None:
+    engine = Engine()
+    engine.apply(
+        5,
+        "security_group",
+        "create",
+        msgspec.to_builtins(
+            records.SecurityGroup(id="g", project_id="p", created_at=NOW, updated_at=NOW)
+        ),
+    )
+    with pytest.raises(ValueError, match="in order"):
+        engine.apply(5, "security_group", "update", {})
