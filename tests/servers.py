@@ -13,6 +13,14 @@ from pathlib import Path
 
 import httpx
 
+from alcor.model import quotas as quota_model
+
+# Quotas off, as in the reference Neutron's test kit: tests of other features make more than
+# Neutron's default limits allow. Quota tests pass ``quotas=()`` to keep Neutron's defaults.
+UNLIMITED_QUOTAS: tuple[str, ...] = tuple(
+    arg for resource in quota_model.RESOURCES for arg in ("--quota", f"{resource}=-1")
+)
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -21,13 +29,22 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """One ``alcor server`` child. ``start`` waits until it answers; ``kill`` is kill -9."""
+    """One ``alcor server`` child. ``start`` waits until it answers; ``kill`` is kill -9.
+    Its agents' streams are served on ``southbound`` (a free loopback port unless given)."""
 
-    def __init__(self, db_path: Path, *extra: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        *extra: str,
+        port: int | None = None,
+        southbound: str | None = None,
+        quotas: tuple[str, ...] = UNLIMITED_QUOTAS,
+    ) -> None:
         self.db_path = db_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.extra = extra
+        self.southbound = southbound or f"127.0.0.1:{free_port()}"
+        self.extra = (*quotas, *extra)
         self.log_path = db_path.with_suffix(".log")
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -41,6 +58,8 @@ class ServerProcess:
             f"127.0.0.1:{self.port}",
             "--db",
             f"sqlite:///{self.db_path}",
+            "--southbound",
+            self.southbound,
             "--log-level",
             "warning",
             *self.extra,

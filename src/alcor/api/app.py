@@ -7,7 +7,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alcor.api import discovery, openapi
+from alcor.api import discovery, host_status, openapi, quotas
 from alcor.api.collections import COLLECTIONS
 from alcor.api.dispatch import Dispatcher
 from alcor.api.routes import CollectionRoutes
@@ -23,4 +23,6 @@ def create_app(controller: Controller) -> Dispatcher:
     routes = [*discovery.ROUTES, ("GET", "/openapi.json", openapi_document)]
     for collection in COLLECTIONS:
         routes.extend(CollectionRoutes(collection, controller).routes())
+    routes.extend(quotas.QuotaRoutes(controller).routes())
+    routes.extend(host_status.HostStatusRoutes(controller).routes())
     return Dispatcher(routes)

@@ -81,6 +81,11 @@ def _common(**more: Attribute) -> dict[str, Attribute]:
     }
 
 
+def _unnamed(**more: Attribute) -> dict[str, Attribute]:
+    """The common attributes of a resource that has no name (rules, floating IPs)."""
+    return {name: attribute for name, attribute in _common(**more).items() if name != "name"}
+
+
 NETWORKS = Collection(
     singular="network",
     plural="networks",
@@ -172,20 +177,16 @@ SECURITY_GROUP_RULES = Collection(
     render=views.security_group_rule_view,
     manager=lambda c: c.security_group_rules,
     taggable=False,
-    attributes={
-        name: attribute
-        for name, attribute in _common(
-            security_group_id=Attribute("security_group_id"),
-            direction=Attribute("direction"),
-            ethertype=Attribute("ethertype"),
-            protocol=Attribute("protocol"),
-            port_range_min=Attribute("port_range_min", to_int),
-            port_range_max=Attribute("port_range_max", to_int),
-            remote_ip_prefix=Attribute("remote_ip_prefix"),
-            remote_group_id=Attribute("remote_group_id"),
-        ).items()
-        if name != "name"  # rules have no name
-    },
+    attributes=_unnamed(
+        security_group_id=Attribute("security_group_id"),
+        direction=Attribute("direction"),
+        ethertype=Attribute("ethertype"),
+        protocol=Attribute("protocol"),
+        port_range_min=Attribute("port_range_min", to_int),
+        port_range_max=Attribute("port_range_max", to_int),
+        remote_ip_prefix=Attribute("remote_ip_prefix"),
+        remote_group_id=Attribute("remote_group_id"),
+    ),
 )
 
 ROUTERS = Collection(
@@ -216,6 +217,25 @@ ROUTERS = Collection(
     ),
 )
 
+FLOATING_IPS = Collection(
+    singular="floatingip",
+    plural="floatingips",
+    record=records.FloatingIp,
+    create=requests.FloatingIpCreate,
+    update=requests.FloatingIpUpdate,
+    view=views.FloatingIpView,
+    render=views.floating_ip_view,
+    manager=lambda c: c.floating_ips,
+    attributes=_unnamed(
+        floating_ip_address=Attribute("floating_ip_address"),
+        floating_network_id=Attribute("floating_network_id"),
+        router_id=Attribute("router_id"),
+        port_id=Attribute("port_id"),
+        fixed_ip_address=Attribute("fixed_ip_address"),
+        status=Attribute("status"),
+    ),
+)
+
 COLLECTIONS: tuple[Collection, ...] = (
     NETWORKS,
     SUBNETS,
@@ -223,4 +243,5 @@ COLLECTIONS: tuple[Collection, ...] = (
     SECURITY_GROUPS,
     SECURITY_GROUP_RULES,
     ROUTERS,
+    FLOATING_IPS,
 )

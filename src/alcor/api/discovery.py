@@ -50,6 +50,11 @@ EXTENSIONS = [
         "Filter parameters validation",
         "Provides validation on filter parameters.",
     ),
+    Extension(
+        "fip-port-details",
+        "Floating IP Port Details Extension",
+        "Add port_details attribute to Floating IP resource",
+    ),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     Extension(
         "pagination", "Pagination support", "Extension that indicates that pagination is enabled."
@@ -62,6 +67,25 @@ EXTENSIONS = [
     ),
     Extension(
         "provider", "Provider Network", "Expose mapping of virtual networks to physical networks"
+    ),
+    Extension(
+        "quota-check-limit",
+        "Quota engine limit check",
+        "Support for checking the resource usage before applying a new quota limit",
+    ),
+    Extension(
+        "quota-check-limit-default",
+        "Quota engine limit check by default",
+        "By default, the Neutron quota engine checks the resource usage before applying a new "
+        "quota limit",
+    ),
+    Extension(
+        "quota_details",
+        "Quota details management support",
+        "Expose functions for quotas usage statistics per project",
+    ),
+    Extension(
+        "quotas", "Quota management support", "Expose functions for quotas management per project"
     ),
     Extension(
         "revision-if-match",

@@ -3,6 +3,8 @@
 Without identity headers (the default ``noauth`` mode) a request acts as admin of the default
 project, as Neutron's noauth does, so plain openstacksdk and CLI calls work. With
 ``X-Project-Id`` it acts as that project: a member unless ``X-Roles`` includes ``admin``.
+In ``keystone`` mode these headers are those auth_token set from the validated token, and a
+request reaches this edge only with a project (``api/keystone.py``).
 """
 
 from __future__ import annotations

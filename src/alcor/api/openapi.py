@@ -13,6 +13,7 @@ import msgspec
 
 from alcor.api.collections import COLLECTIONS, Collection
 from alcor.api.listing import Attribute, to_bool, to_int
+from alcor.model import quotas
 
 REF = "#/components/schemas/{name}"
 Schema = dict[str, Any]
@@ -40,6 +41,7 @@ def document() -> Schema:
     paths: dict[str, Schema] = {}
     for c in COLLECTIONS:
         paths.update(_collection_paths(c))
+    paths.update(_quota_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Alcor: Neutron v2.0 networking API", "version": "2.0"},
@@ -146,6 +148,56 @@ def _collection_paths(c: Collection) -> dict[str, Schema]:
             }
         }
     return paths
+
+
+def _quota_paths() -> dict[str, Schema]:
+    """``quotas`` and ``quota_details``: bodies keyed by resource name (see api/quotas.py)."""
+    integer: Schema = {"type": "integer"}
+    limits = _object(**dict.fromkeys(quotas.RESOURCES, integer))
+    usage = _object(limit=integer, used=integer, reserved=integer)
+    details = _object(**dict.fromkeys(quotas.RESOURCES, usage))
+    listed = _object(
+        **dict.fromkeys(quotas.RESOURCES, integer),
+        project_id={"type": "string"},
+        tenant_id={"type": "string"},
+    )
+    limit = {"type": "integer", "minimum": quotas.UNLIMITED, "maximum": quotas.MAX_LIMIT}
+    change = {
+        "type": "object",
+        "properties": {
+            **dict.fromkeys(quotas.RESOURCES, limit),
+            quotas.FORCE: {"type": "boolean"},
+            quotas.CHECK_LIMIT: {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+    project = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    read_errors = (*READ_ERRORS, 403)
+    base = "/v2.0/quotas"
+
+    def read(body: Schema) -> Schema:
+        return {"get": {"parameters": project, "responses": _responses(200, body, read_errors)}}
+
+    return {
+        base: {
+            "get": {
+                "responses": _responses(
+                    200, _object(quotas={"type": "array", "items": listed}), read_errors
+                )
+            }
+        },
+        base + "/{id}": {
+            **read(_object(quota=limits)),
+            "put": {
+                "parameters": project,
+                "requestBody": {"required": True, **_json(_object(quota=change))},
+                "responses": _responses(200, _object(quota=limits), WRITE_ERRORS),
+            },
+            "delete": {"parameters": project, "responses": _responses(204, None, WRITE_ERRORS)},
+        },
+        base + "/{id}/default": read(_object(quota=limits)),
+        base + "/{id}/details": read(_object(quota=details)),
+    }
 
 
 def _tag_paths(base: str, identified: list[Schema]) -> dict[str, Schema]:

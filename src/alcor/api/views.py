@@ -11,8 +11,9 @@ from typing import Any
 import msgspec
 
 from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
+from alcor.services.floating_ips import ShownFloatingIp
 from alcor.services.networks import ShownNetwork
-from alcor.services.ports import ShownPort
+from alcor.services.ports import ShownPort, status_of
 from alcor.services.routers import RouterInterface, ShownRouter
 from alcor.services.security_groups import ShownRule, ShownSecurityGroup
 from alcor.services.subnets import ShownSubnet
@@ -355,4 +356,72 @@ def router_interface_view(info: RouterInterface) -> RouterInterfaceView:
         network_id=info.network_id,
         subnet_id=info.subnet_id,
         subnet_ids=info.subnet_ids,
+    )
+
+
+class PortDetailsView(msgspec.Struct, frozen=True, gc=False):
+    """``fip-port-details``: the associated port, as a floating IP shows it."""
+
+    name: str
+    network_id: str
+    mac_address: str
+    admin_state_up: bool
+    status: str
+    device_id: str
+    device_owner: str
+
+
+class FloatingIpView(View, frozen=True, kw_only=True):
+    id: str
+    tenant_id: str
+    project_id: str
+    floating_ip_address: str
+    floating_network_id: str
+    router_id: str | None
+    port_id: str | None
+    fixed_ip_address: str | None
+    status: str
+    description: str
+    qos_policy_id: None = None
+    port_details: PortDetailsView | None
+    dns_domain: str = ""
+    dns_name: str = ""
+    port_forwardings: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    tags: list[str]
+    created_at: str
+    updated_at: str
+    revision_number: int
+
+
+def floating_ip_view(shown: ShownFloatingIp) -> FloatingIpView:
+    f, port = shown.record, shown.port
+    details = (
+        PortDetailsView(
+            name=port.name,
+            network_id=port.network_id,
+            mac_address=port.mac_address,
+            admin_state_up=port.admin_state_up,
+            status=status_of(port),
+            device_id=port.device_id,
+            device_owner=port.device_owner,
+        )
+        if port is not None
+        else None
+    )
+    return FloatingIpView(
+        id=f.id,
+        tenant_id=f.project_id,
+        project_id=f.project_id,
+        floating_ip_address=f.floating_ip_address,
+        floating_network_id=f.floating_network_id,
+        router_id=f.router_id,
+        port_id=f.port_id,
+        fixed_ip_address=f.fixed_ip_address,
+        status=f.status,
+        description=f.description,
+        port_details=details,
+        tags=shown.tags,
+        created_at=f.created_at,
+        updated_at=f.updated_at,
+        revision_number=f.revision_number,
     )

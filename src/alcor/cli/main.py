@@ -1,4 +1,5 @@
-"""``alcor``: run the controller (``alcor server``) and, later, agents and tools.
+"""``alcor``: run the controller (``alcor server``), host agents (``alcor agent``, ``alcor sim``)
+and, later, tools.
 
 Configuration is parsed once here into frozen settings and handed down; nothing below reads the
 command line or the environment.
@@ -7,17 +8,24 @@ command line or the environment.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import random
 import sys
 from collections.abc import Sequence
 
 import uvicorn
+from starlette.types import ASGIApp
 
+from alcor.api import keystone
 from alcor.api.app import create_app
+from alcor.cli import agents, southbound_options
+from alcor.model import errors, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
+from alcor.services.quota_limits import QuotaLimits
 from alcor.services.resources import Context, Settings
+from alcor.services.status import StatusBoard
 from alcor.store.committing import SqlStore, utc_now
 
 log = logging.getLogger("alcor")
@@ -36,6 +44,85 @@ def _range(text: str) -> tuple[int, int]:
         return int(first), int(last)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected FIRST:LAST, got {text!r}") from None
+
+
+def _quota(text: str) -> tuple[str, int]:
+    try:
+        return quotas.parse_default(text)
+    except errors.InvalidInput as error:
+        raise argparse.ArgumentTypeError(error.message) from None
+
+
+def _option(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def _add_auth_options(server: argparse.ArgumentParser) -> None:
+    auth = server.add_argument_group(
+        "authentication",
+        "noauth (default): no token; a request acts as the project in its X-Project-Id header "
+        "(with the roles in X-Roles), or as admin of --default-project without one. keystone: "
+        "every /v2.0 request needs an X-Auth-Token that keystonemiddleware's auth_token "
+        "validates against Keystone, as Neutron does; identity headers sent by clients are "
+        "ignored. auth_token's [keystone_authtoken] options (as in neutron.conf) come from "
+        "--keystone-config, then the options below override them.",
+    )
+    auth.add_argument("--auth-strategy", choices=("noauth", "keystone"), default="noauth")
+    auth.add_argument(
+        "--keystone-config",
+        metavar="FILE",
+        help="INI file with a [keystone_authtoken] section (auth_type, auth_url, username, "
+        "password, project_name, user_domain_name, project_domain_name, www_authenticate_uri, "
+        "memcached_servers, token_cache_time, ...)",
+    )
+    auth.add_argument(
+        "--keystone-url",
+        metavar="URL",
+        help="Keystone's identity endpoint (auth_url and www_authenticate_uri), "
+        "e.g. http://keystone:5000/v3",
+    )
+    auth.add_argument(
+        "--keystone-username", help="service user validating tokens (auth_type password)"
+    )
+    auth.add_argument(
+        "--keystone-password",
+        help="its password (visible to other local users: prefer --keystone-config)",
+    )
+    auth.add_argument("--keystone-project", help="its project (project_name), e.g. service")
+    auth.add_argument(
+        "--keystone-option",
+        metavar="NAME=VALUE",
+        type=_option,
+        action="append",
+        default=[],
+        help="any other [keystone_authtoken] option, repeatable "
+        "(e.g. memcached_servers=127.0.0.1:11211, user_domain_name=Default)",
+    )
+
+
+def keystone_settings_from(args: argparse.Namespace) -> keystone.KeystoneSettings:
+    options: list[tuple[str, str]] = []
+    if args.keystone_url:
+        options += [("auth_url", args.keystone_url), ("www_authenticate_uri", args.keystone_url)]
+    if args.keystone_username:
+        options += [
+            ("auth_type", "password"),
+            ("username", args.keystone_username),
+            ("user_domain_name", "Default"),
+            ("project_domain_name", "Default"),
+        ]
+    for name, value in (
+        ("password", args.keystone_password),
+        ("project_name", args.keystone_project),
+    ):
+        if value is not None:
+            options.append((name, value))
+    return keystone.KeystoneSettings(
+        config_file=args.keystone_config, options=(*options, *args.keystone_option)
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -63,30 +150,71 @@ def parser() -> argparse.ArgumentParser:
     server.add_argument("--mac-base", default="fa:16:3e:00:00:00")
     server.add_argument("--vni-range", type=_range, default=(1000, 16_777_215), help="FIRST:LAST")
     server.add_argument(
+        "--quota",
+        metavar="RESOURCE=N",
+        type=_quota,
+        action="append",
+        default=[],
+        help="default quota of every project for one resource, repeatable (-1: unlimited), "
+        "e.g. --quota port=1000 --quota router=-1. Resources and Neutron's defaults, used for "
+        "those not given: "
+        + ", ".join(f"{name} {limit}" for name, limit in quotas.NEUTRON_DEFAULTS.items())
+        + ". An admin overrides them per project with PUT /v2.0/quotas/PROJECT",
+    )
+    server.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error")
     )
+    southbound_options.add_options(server)
+    _add_auth_options(server)
+    agents.add_parsers(commands)
     return top
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
-        default_project=args.default_project, mac_base=args.mac_base, segment_range=args.vni_range
+        default_project=args.default_project,
+        mac_base=args.mac_base,
+        segment_range=args.vni_range,
+        quota_defaults=quotas.merged(quotas.NEUTRON_DEFAULTS, dict(args.quota)),
     )
 
 
-def build_controller(store: SqlStore, settings: Settings) -> Controller:
+def build_controller(
+    store: SqlStore, settings: Settings, *, board: StatusBoard | None = None
+) -> Controller:
     allocations = Allocations(
         mac_base=settings.mac_base, segment_range=settings.segment_range, rng=random.Random()
     )
-    return Controller(Context(store=store, allocations=allocations, settings=settings, now=utc_now))
+    return Controller(
+        Context(
+            store=store,
+            allocations=allocations,
+            settings=settings,
+            now=utc_now,
+            quotas=QuotaLimits(settings.quota_defaults),
+            status=board or StatusBoard(),
+        )
+    )
 
 
-async def serve(args: argparse.Namespace) -> None:
+async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None) -> None:
     store = SqlStore(args.db, synchronous=args.sync.upper())
-    controller = build_controller(store, settings_from(args))
+    board = southbound_options.board_from(args)
+    controller = build_controller(store, settings_from(args), board=board)
+    southbound = southbound_options.server_from(args, store=store, board=board)
+    if southbound is not None:
+        try:
+            southbound.start()
+        except RuntimeError as error:
+            await store.close()
+            log.error("southbound on %s: %s", args.southbound, error)
+            raise SystemExit(1) from None
+    app: ASGIApp = create_app(controller)
+    if tokens is not None:
+        app = keystone.KeystoneAuth(app, tokens)
     host, port = args.bind
     config = uvicorn.Config(
-        create_app(controller),
+        app,
         host=host,
         port=port,
         loop="none",
@@ -98,22 +226,36 @@ async def serve(args: argparse.Namespace) -> None:
         log_level=args.log_level,
         lifespan="off",
     )
-    log.info("alcor server on http://%s:%d, store %s", host, port, args.db)
+    log.info(
+        "alcor server on http://%s:%d, store %s, auth %s", host, port, args.db, args.auth_strategy
+    )
     try:
         await uvicorn.Server(config).serve()
     finally:
+        if southbound is not None:
+            await asyncio.to_thread(southbound.stop)
         await store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    if args.command in ("agent", "sim"):
+        return agents.main(args)
     if args.command == "server":
         import uvloop
 
-        uvloop.run(serve(args))
+        tokens = None
+        if args.auth_strategy == "keystone":
+            try:
+                conf = keystone.configuration(keystone_settings_from(args))
+            except ValueError as error:
+                command_line.error(f"keystone: {error}")
+            tokens = keystone.TokenValidator(conf)
+        uvloop.run(serve(args, tokens))
     return 0
 
 

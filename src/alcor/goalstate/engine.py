@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -43,6 +43,7 @@ from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
 Topic = tuple[str, str]
+K = TypeVar("K")
 
 
 class Content:
@@ -97,7 +98,7 @@ def _router_of(port: records.Port | None, device_owner: str) -> str:
     return port.device_id
 
 
-def _count(counter: Counter[str], key: str, step: int) -> None:
+def _count(counter: Counter[K], key: K, step: int) -> None:
     """Counts that never hold zeros, so their keys are exactly what is counted."""
     counter[key] += step
     if counter[key] <= 0:
@@ -115,6 +116,16 @@ class Deltas:
 
     def result(self) -> dict[str, list[pb.Entry]]:
         return {host: list(entries.values()) for host, entries in self.by_host.items() if entries}
+
+
+class Pending:
+    """Subscription work one change leaves: own ports whose topics may differ (cheap: one port's
+    topics), and hosts whose every port's topics may differ (a router joined or left one of
+    their networks, a rule naming a remote group changed in a group they hold)."""
+
+    def __init__(self) -> None:
+        self.ports: set[tuple[str, str]] = set()  # (host, port id)
+        self.hosts: set[str] = set()
 
 
 class Engine:
@@ -142,6 +153,8 @@ class Engine:
         self._own: defaultdict[str, Content] = defaultdict(Content)
         self._subscribed: defaultdict[str, dict[Topic, int]] = defaultdict(dict)
         self._unsubscribed: defaultdict[str, dict[Topic, int]] = defaultdict(dict)
+        self._port_topics: dict[tuple[str, str], frozenset[Topic]] = {}  # (host, port) ->
+        self._refs: defaultdict[str, Counter[Topic]] = defaultdict(Counter)  # host -> ports
 
     # --- the way in ------------------------------------------------------------------------
 
@@ -159,10 +172,9 @@ class Engine:
             return {}
         record = msgspec.convert(data, kind)
         deltas = Deltas()
-        resync: set[str] = set()
-        handler(record, operation == "delete", deltas, resync)
-        for host in sorted(resync):
-            self._resubscribe(host, deltas)
+        pending = Pending()
+        handler(record, operation == "delete", deltas, pending)
+        self._resubscribe(pending, deltas)
         return deltas.result()
 
     def set_host_ip(self, host: str, underlay_ip: str, revision: int) -> dict[str, list[pb.Entry]]:
@@ -235,7 +247,7 @@ class Engine:
     # --- resources -------------------------------------------------------------------------
 
     def _on_network(
-        self, network: records.Network, deleted: bool, deltas: Deltas, resync: set[str]
+        self, network: records.Network, deleted: bool, deltas: Deltas, pending: Pending
     ) -> None:
         topic = ("network", network.id)
         if deleted:
@@ -252,7 +264,7 @@ class Engine:
                 self._put_neighbor(self._ports[key.partition(":")[2]], deltas)
 
     def _on_subnet(
-        self, subnet: records.Subnet, deleted: bool, deltas: Deltas, resync: set[str]
+        self, subnet: records.Subnet, deleted: bool, deltas: Deltas, pending: Pending
     ) -> None:
         topic = ("network", subnet.network_id)
         if deleted:
@@ -264,23 +276,23 @@ class Engine:
                 topic, keys.key("subnet", subnet.id), e.subnet_entry(subnet, self.revision), deltas
             )
 
-    def _on_port(self, port: records.Port, deleted: bool, deltas: Deltas, resync: set[str]) -> None:
+    def _on_port(self, port: records.Port, deleted: bool, deltas: Deltas, pending: Pending) -> None:
         old = self._ports.get(port.id)
         new = None if deleted else port
         if new is None:
             self._ports.pop(port.id, None)
         else:
             self._ports[port.id] = new
-        self._port_as_endpoint(old, new, deltas, resync)
+        self._port_as_endpoint(old, new, deltas, pending)
         self._port_as_member(old, new, deltas)
-        self._port_of_router(old, new, deltas, resync)
+        self._port_of_router(old, new, deltas, pending)
 
     def _port_as_endpoint(
         self,
         old: records.Port | None,
         new: records.Port | None,
         deltas: Deltas,
-        resync: set[str],
+        pending: Pending,
     ) -> None:
         """An endpoint is its host's own port and everyone else's neighbor."""
         old_host = old.binding_host_id if old is not None and e.is_own(old) else ""
@@ -293,7 +305,7 @@ class Engine:
             _count(self._network_hosts[old.network_id], old_host, -1)
             if self._own[old_host].drop(port_key, self.revision):
                 deltas.add(old_host, port_key, keys.removal(port_key, self.revision))
-            resync.add(old_host)
+            pending.ports.add((old_host, port_id))
         if old_host and not new_host:
             assert old is not None
             self._drop(("network", old.network_id), keys.key("neighbor", port_id), deltas)
@@ -303,12 +315,12 @@ class Engine:
         if old_host != new_host:
             self._host_ports[new_host].add(port_id)
             _count(self._network_hosts[new.network_id], new_host, +1)
-            resync.add(new_host)
+            pending.ports.add((new_host, port_id))
         elif old is not None and (
             old.security_groups != new.security_groups
             or old.port_security_enabled != new.port_security_enabled
         ):
-            resync.add(new_host)
+            pending.ports.add((new_host, port_id))
         entry = e.port_entry(new, self.revision)
         if self._own[new_host].put(port_key, entry):
             deltas.add(new_host, port_key, entry)
@@ -348,7 +360,7 @@ class Engine:
         old: records.Port | None,
         new: records.Port | None,
         deltas: Deltas,
-        resync: set[str],
+        pending: Pending,
     ) -> None:
         """Interface and gateway ports make up their router's entry; an interface added or
         removed changes which networks the router joins, so which hosts need which networks."""
@@ -360,11 +372,11 @@ class Engine:
             if old is not None and old_interface:
                 self._interfaces[old_interface].discard(old.id)
                 _count(self._routers_on[old.network_id], old_interface, -1)
-                self._resync_router(old_interface, old.network_id, resync)
+                self._resync_router(old_interface, old.network_id, pending)
             if new is not None and new_interface:
                 self._interfaces[new_interface].add(new.id)
                 _count(self._routers_on[new.network_id], new_interface, +1)
-                self._resync_router(new_interface, new.network_id, resync)
+                self._resync_router(new_interface, new.network_id, pending)
         old_gateway, new_gateway = (
             _router_of(old, e.ROUTER_GATEWAY),
             _router_of(new, e.ROUTER_GATEWAY),
@@ -381,13 +393,13 @@ class Engine:
         for router_id in sorted({old_interface, new_interface, old_gateway, new_gateway} - {""}):
             self._put_router(router_id, deltas)
 
-    def _resync_router(self, router_id: str, network_id: str, resync: set[str]) -> None:
+    def _resync_router(self, router_id: str, network_id: str, pending: Pending) -> None:
         networks = {self._ports[p].network_id for p in self._interfaces[router_id]} | {network_id}
         for network in networks:
-            resync.update(self._network_hosts.get(network, ()))
+            pending.hosts.update(self._network_hosts.get(network, ()))
 
     def _on_router(
-        self, router: records.Router, deleted: bool, deltas: Deltas, resync: set[str]
+        self, router: records.Router, deleted: bool, deltas: Deltas, pending: Pending
     ) -> None:
         if deleted:
             self._routers.pop(router.id, None)
@@ -412,7 +424,7 @@ class Engine:
         self._put(("router", router_id), keys.key("router", router_id), entry, deltas)
 
     def _on_security_group(
-        self, group: records.SecurityGroup, deleted: bool, deltas: Deltas, resync: set[str]
+        self, group: records.SecurityGroup, deleted: bool, deltas: Deltas, pending: Pending
     ) -> None:
         if deleted:
             self._groups.pop(group.id, None)
@@ -424,7 +436,7 @@ class Engine:
             self._put_group(group.id, deltas)
 
     def _on_security_group_rule(
-        self, rule: records.SecurityGroupRule, deleted: bool, deltas: Deltas, resync: set[str]
+        self, rule: records.SecurityGroupRule, deleted: bool, deltas: Deltas, pending: Pending
     ) -> None:
         old = self._rules.pop(rule.id, None)
         group_id = rule.security_group_id
@@ -435,7 +447,7 @@ class Engine:
             self._rules_of[group_id].add(rule.id)
         self._put_group(group_id, deltas)
         if rule.remote_group_id or (old is not None and old.remote_group_id):
-            resync.update(self._readers.get(("group", group_id), ()))
+            pending.hosts.update(self._readers.get(("group", group_id), ()))
 
     def _put_group(self, group_id: str, deltas: Deltas) -> None:
         group = self._groups.get(group_id)
@@ -458,37 +470,59 @@ class Engine:
             for host in self._readers.get(topic, ()):
                 deltas.add(host, key, removal)
 
-    def _topics_for(self, host: str) -> set[Topic]:
-        """The topics a host needs, from its own ports (see the module's docstring)."""
-        topics: set[Topic] = set()
-        for port_id in self._host_ports.get(host, ()):
-            port = self._ports[port_id]
-            topics.add(("network", port.network_id))
-            for router_id in self._routers_on.get(port.network_id, ()):
-                topics.add(("router", router_id))
-                for interface in self._interfaces[router_id]:
-                    topics.add(("network", self._ports[interface].network_id))
-            if port.port_security_enabled:
-                for group in port.security_groups:
-                    topics.add(("group", group))
-                    for rule_id in self._rules_of.get(group, ()):
-                        remote = self._rules[rule_id].remote_group_id
-                        if remote:
-                            topics.add(("members", remote))
-        return topics
+    def _topics_of(self, port: records.Port) -> frozenset[Topic]:
+        """The topics one own port needs (see the module's docstring)."""
+        topics: set[Topic] = {("network", port.network_id)}
+        for router_id in self._routers_on.get(port.network_id, ()):
+            topics.add(("router", router_id))
+            for interface in self._interfaces[router_id]:
+                topics.add(("network", self._ports[interface].network_id))
+        if port.port_security_enabled:
+            for group in port.security_groups:
+                topics.add(("group", group))
+                for rule_id in self._rules_of.get(group, ()):
+                    remote = self._rules[rule_id].remote_group_id
+                    if remote:
+                        topics.add(("members", remote))
+        return frozenset(topics)
 
-    def _resubscribe(self, host: str, deltas: Deltas) -> None:
-        wanted = self._topics_for(host)
-        held = self._subscribed[host]
-        for topic in sorted(held.keys() - wanted):
-            del held[topic]
-            self._readers[topic].discard(host)
-            self._unsubscribed[host][topic] = self.revision
-            for key in self._topics[topic].entries:
-                deltas.add(host, key, keys.removal(key, self.revision))
-        for topic in sorted(wanted - held.keys()):
-            held[topic] = self.revision
-            self._readers[topic].add(host)
-            self._unsubscribed[host].pop(topic, None)
-            for key, entry in self._topics[topic].entries.items():
-                deltas.add(host, key, e.restamped(entry, self.revision))
+    def _resubscribe(self, pending: Pending, deltas: Deltas) -> None:
+        """Recount the topics of the ports (and hosts) the change touched; a host joins a topic
+        when its first port needs it and leaves when its last one stops. Joins go first, so a
+        topic one port drops and another takes up within one change is never left and rejoined.
+        """
+        work = set(pending.ports)
+        for host in pending.hosts:
+            work.update((host, port_id) for port_id in self._host_ports.get(host, ()))
+        dropped: list[tuple[str, Topic]] = []
+        for host, port_id in sorted(work):
+            port = self._ports.get(port_id)
+            owned = port is not None and port_id in self._host_ports.get(host, ())
+            wanted = self._topics_of(port) if owned and port is not None else frozenset()
+            held = self._port_topics.pop((host, port_id), frozenset())
+            if wanted:
+                self._port_topics[host, port_id] = wanted
+            refs = self._refs[host]
+            for topic in sorted(wanted - held):
+                refs[topic] += 1
+                if refs[topic] == 1:
+                    self._subscribe(host, topic, deltas)
+            dropped.extend((host, topic) for topic in held - wanted)
+        for host, topic in sorted(dropped):
+            _count(self._refs[host], topic, -1)
+            if topic not in self._refs[host]:
+                self._unsubscribe(host, topic, deltas)
+
+    def _subscribe(self, host: str, topic: Topic, deltas: Deltas) -> None:
+        self._subscribed[host][topic] = self.revision
+        self._readers[topic].add(host)
+        self._unsubscribed[host].pop(topic, None)
+        for key, entry in self._topics[topic].entries.items():
+            deltas.add(host, key, e.restamped(entry, self.revision))
+
+    def _unsubscribe(self, host: str, topic: Topic, deltas: Deltas) -> None:
+        del self._subscribed[host][topic]
+        self._readers[topic].discard(host)
+        self._unsubscribed[host][topic] = self.revision
+        for key in self._topics[topic].entries:
+            deltas.add(host, key, keys.removal(key, self.revision))

@@ -7,15 +7,23 @@ is a bug and becomes a 500.
     AlcorError
     ├── InvalidInput ............ 400  malformed body, bad value, unknown attribute or filter
     │   ├── InvalidAllocationPool 400
-    │   └── OverlappingCidr ..... 400  (Neutron's type: InvalidInput)
+    │   ├── OverlappingCidr ..... 400  (Neutron's type: InvalidInput)
+    │   └── (by type) ........... 400  BadRequest, InvalidIpForNetwork, InvalidIpForSubnet,
+    │                                  ExternalIpAddressExhausted
     ├── NotAuthorized ........... 403
     ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
+    │                                  FloatingIPNotFound, ExternalGatewayForFloatingIPNotFound
     ├── MethodNotAllowed ........ 405
     ├── Conflict ................ 409
     │   ├── InUse ............... 409  NetworkInUse, SubnetInUse, SecurityGroupInUse, ...
+    │   │                              ServicePortInUse, ExternalNetworkInUse,
+    │   │                              FloatingIPPortAlreadyAssociated,
+    │   │                              RouterInterfaceInUseByFloatingIP,
+    │   │                              RouterExternalGatewayInUseByFloatingIp
     │   ├── IpAddressAlreadyAllocated, IpAddressGenerationFailure, MacAddressInUse
     │   ├── OverlappingAllocationPools, GatewayConflictWithAllocationPools
-    │   └── NoNetworkAvailable .. 409  the segmentation-id range is exhausted
+    │   ├── NoNetworkAvailable .. 409  the segmentation-id range is exhausted
+    │   └── OverQuota ........... 409  a create would take a project beyond its quota
     ├── PreconditionFailed ...... 412  RevisionNumberConstraintFailed
     └── Unavailable ............. 503  the store cannot take writes right now
 """
@@ -59,6 +67,8 @@ class NotFound(AlcorError):
     @classmethod
     def resource(cls, kind: str, resource_id: str) -> NotFound:
         """``NotFound.resource("network", id)`` reads as Neutron's ``NetworkNotFound``."""
+        if kind == "floatingip":  # Neutron's spelling, and its message has no full stop
+            return cls(f"Floating IP {resource_id} could not be found", type="FloatingIPNotFound")
         name = "".join(part.capitalize() for part in kind.split("_"))
         return cls(f"{name} {resource_id} could not be found.", type=f"{name}NotFound")
 
@@ -105,6 +115,15 @@ class GatewayConflictWithAllocationPools(Conflict):
 
 class NoNetworkAvailable(Conflict):
     default_type = "NoNetworkAvailable"
+
+
+class OverQuota(Conflict):
+    default_type = "OverQuota"
+
+    @classmethod
+    def resources(cls, names: list[str]) -> OverQuota:
+        """Neutron's message: ``Quota exceeded for resources: ['port'].``"""
+        return cls(f"Quota exceeded for resources: {sorted(names)!r}.")
 
 
 class PreconditionFailed(AlcorError):

@@ -129,6 +129,24 @@ class Router(Record, frozen=True, kw_only=True):
     routes: list[HostRoute] = msgspec.field(default_factory=list)
 
 
+class FloatingIp(Record, frozen=True, kw_only=True):
+    """A floating IP: ``floating_ip_address`` held by its own port ``floating_port_id``
+    (device_owner ``network:floatingip``) on the external network ``floating_network_id``;
+    associated, it maps to ``fixed_ip_address`` of the port ``port_id`` through ``router_id``.
+    It has no name (``name`` stays empty and is not stored)."""
+
+    kind: ClassVar[str] = "floatingip"
+
+    floating_network_id: str
+    floating_ip_address: str
+    floating_port_id: str
+    port_id: str | None = None
+    fixed_ip_address: str | None = None
+    router_id: str | None = None
+    status: str = "DOWN"
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
-    cls.kind: cls for cls in (Network, Subnet, Port, SecurityGroup, SecurityGroupRule, Router)
+    cls.kind: cls
+    for cls in (Network, Subnet, Port, SecurityGroup, SecurityGroupRule, Router, FloatingIp)
 }

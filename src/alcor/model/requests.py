@@ -193,3 +193,24 @@ class RouterInterfaceRequest(Request, frozen=True, kw_only=True):
 
     subnet_id: str | Unset = UNSET
     port_id: str | Unset = UNSET
+
+
+# --- floating IPs -----------------------------------------------------------------------
+
+
+class FloatingIpUpdate(Request, frozen=True, kw_only=True):
+    """What may change: the association (``port_id`` null disassociates) and the description."""
+
+    port_id: str | Unset | None = UNSET
+    fixed_ip_address: str | Unset | None = UNSET
+    description: str | Unset = UNSET
+
+
+class FloatingIpCreate(FloatingIpUpdate, frozen=True, kw_only=True):
+    """Neutron takes no tags and no name here; ``floating_ip_address`` is admin-only."""
+
+    floating_network_id: str
+    floating_ip_address: str | Unset = UNSET
+    subnet_id: str | Unset = UNSET
+    project_id: str | Unset = UNSET
+    tenant_id: str | Unset = UNSET

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from alcor.services.floating_ips import FloatingIps
 from alcor.services.networks import Networks
 from alcor.services.ports import Ports
+from alcor.services.quotas import Quotas
 from alcor.services.resources import Context
 from alcor.services.routers import Routers
 from alcor.services.security_group_rules import SecurityGroupRules
@@ -22,3 +24,5 @@ class Controller:
         self.security_groups = SecurityGroups(context)
         self.security_group_rules = SecurityGroupRules(context)
         self.routers = Routers(context, self.ports)
+        self.quotas = Quotas(context)
+        self.floating_ips = FloatingIps(context, self.ports)

@@ -37,6 +37,8 @@ class Networks:
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownNetwork]:
+            quota_projects = resources.projects_of(caller, requests)
+            self.context.quotas.check(writer, Network.kind, quota_projects)
             records = []
             for request in requests:  # one by one: a flat network must see the earlier ones
                 records.append(self._new(writer, caller, request))
@@ -161,6 +163,8 @@ class Networks:
                     caller.require_admin(attribute)
             if "mtu" in changes:
                 _mtu(changes["mtu"])
+            if network.router_external and changes.get("router_external") is False:
+                _check_not_external_in_use(writer, network)
             updated = resources.revised(network, self.context.now(), **changes)
             writer.update([updated])
             return self._shown(writer, [updated])[0]
@@ -187,6 +191,22 @@ class Networks:
                 self.context.allocations.release_segment(writer, network.segmentation_id)
 
         await self.context.store.write(work)
+
+
+def _check_not_external_in_use(reader: Reader, network: Network) -> None:
+    """As Neutron: a network stays external while a router's gateway is on it. Neutron lets
+    floating IPs alone be stranded on an internal network; here they hold it external too."""
+    for owner, holders in (
+        ("network:router_gateway", "gateway ports"),
+        ("network:floatingip", "floating IPs"),
+    ):
+        query = Query(filters={"network_id": (network.id,), "device_owner": (owner,)})
+        if reader.count(Port, query):
+            raise errors.InUse(
+                f"External network {network.id} cannot be updated to be made non-external, "
+                f"since it has existing {holders}.",
+                type="ExternalNetworkInUse",
+            )
 
 
 def _mtu(value: object) -> int:

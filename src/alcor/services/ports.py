@@ -2,6 +2,8 @@
 
 A bulk create is one write: every port of it commits together or none does. Addresses come from
 the in-memory pools (``Allocations``), so a port costs no scan of its subnet.
+
+What the port API may not do to the ports of routers and floating IPs is ``service_ports``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import msgspec
 from alcor.model import addressing, errors
 from alcor.model.identifiers import normalize_mac
 from alcor.model.queries import Query
-from alcor.model.records import AddressPair, FixedIp, Network, Port, Router, Subnet
+from alcor.model.records import AddressPair, FixedIp, Network, Port, Subnet
 from alcor.model.requests import (
     UNSET,
     FixedIpRequest,
@@ -23,7 +25,7 @@ from alcor.model.requests import (
     PortUpdate,
     Unset,
 )
-from alcor.services import resources
+from alcor.services import resources, service_ports, status
 from alcor.services.callers import Caller
 from alcor.services.security_groups import PortGroups, check_address_pairs
 from alcor.services.tagging import check_tags
@@ -47,6 +49,8 @@ class Ports:
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownPort]:
+            quota_projects = resources.projects_of(caller, requests)
+            self.context.quotas.check(writer, Port.kind, quota_projects)
             networks: dict[str, Network] = {}
             subnets: dict[str, list[Subnet]] = {}
             groups = PortGroups(writer, caller, self.context)
@@ -71,8 +75,9 @@ class Ports:
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
+            board = self.context.status
             return [
-                ShownPort(r, sorted(set(q.tags or [])), "DOWN")
+                ShownPort(r, sorted(set(q.tags or [])), status_of(r, board))
                 for r, q in zip(records, requests, strict=True)
             ]
 
@@ -91,6 +96,7 @@ class Ports:
         project = caller.project_for(resources.requested_project(request))
         _check_attributes(caller, request)
         _check_network_owner(caller, network, request)
+        _check_network_project(caller, network, project)
         port_security = resources.value_or(
             request.port_security_enabled, network.port_security_enabled
         )
@@ -204,13 +210,16 @@ class Ports:
 
     async def show(self, caller: Caller, port_id: str) -> ShownPort:
         def work(reader: Reader) -> ShownPort:
-            return _shown(reader, [resources.find(reader, caller, Port, port_id)])[0]
+            found = resources.find(reader, caller, Port, port_id)
+            return _shown(reader, [found], self.context.status)[0]
 
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownPort]:
         scoped = resources.scoped(caller, query)
-        return await self.context.store.read(lambda r: _shown(r, r.select(Port, scoped)))
+        return await self.context.store.read(
+            lambda r: _shown(r, r.select(Port, scoped), self.context.status)
+        )
 
     async def update(
         self, caller: Caller, port_id: str, request: PortUpdate, *, if_match: int | None
@@ -219,6 +228,7 @@ class Ports:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
             _check_attributes(caller, request)
+            service_ports.check_owner_kept(writer, port, request)
             changes: dict[str, object] = {}
             for field in (
                 "name",
@@ -249,10 +259,13 @@ class Ports:
                     BOUND_VIF_TYPE if request.binding_host_id else "unbound"
                 )
             if request.fixed_ips is not UNSET:
-                changes["fixed_ips"] = self._reassign(writer, caller, port, request)
+                service_ports.check_floating_addresses_kept(writer, port, request.fixed_ips)
+                fixed_ips = self._reassign(writer, caller, port, request)
+                service_ports.check_interface_addresses_kept(writer, port, fixed_ips)
+                changes["fixed_ips"] = fixed_ips
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
-            return _shown(writer, [updated])[0]
+            return _shown(writer, [updated], self.context.status)[0]
 
         return await self.context.store.write(work)
 
@@ -294,7 +307,7 @@ class Ports:
         def work(writer: Writer) -> None:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
-            _check_not_router_port(writer, port)
+            service_ports.check_not_service_port(writer, port)
             self.remove(writer, [port])
 
         await self.context.store.write(work)
@@ -314,7 +327,9 @@ class Ports:
         return self._assign(writer, network, subnets, requested) + self._eui64(writer, subnets, mac)
 
     def remove(self, writer: Writer, ports: Sequence[Port]) -> None:
-        """Delete ports, giving their addresses and MACs back to the pools."""
+        """Delete ports, giving their addresses and MACs back to the pools. As Neutron does, the
+        floating IPs associated with a port are disassociated (not deleted) when it goes."""
+        service_ports.disassociate_floating_ips(writer, self.context.now(), ports)
         for port in ports:
             subnets = {s.id: s for s in writer.subnets_of(port.network_id)}
             for fixed in port.fixed_ips:
@@ -325,27 +340,17 @@ class Ports:
         writer.delete(ports)
 
 
-ROUTER_PORT_OWNERS = (
-    "network:router_interface",
-    "network:router_interface_distributed",
-    "network:ha_router_replicated_interface",
-    "network:router_gateway",
-)
+def status_of(port: Port, board: status.StatusBoard | None = None) -> str:
+    """What its host reported (``services.status``; without a board: DOWN); a floating IP's
+    port is N/A, as Neutron's."""
+    if port.device_owner == service_ports.FLOATING_IP_OWNER:
+        return "N/A"
+    return board.port_status(port.id, port.binding_host_id) if board is not None else status.DOWN
 
 
-def _check_not_router_port(reader: Reader, port: Port) -> None:
-    """As Neutron: a port of an existing router goes only through the router's API."""
-    if port.device_owner in ROUTER_PORT_OWNERS and reader.get(Router, port.device_id):
-        raise errors.InUse(
-            f"Port {port.id} cannot be deleted directly via the port API: has device owner "
-            f"{port.device_owner}.",
-            type="ServicePortInUse",
-        )
-
-
-def _shown(reader: Reader, records: list[Port]) -> list[ShownPort]:
+def _shown(reader: Reader, records: list[Port], board: status.StatusBoard) -> list[ShownPort]:
     tags = reader.tags_of([r.id for r in records])
-    return [ShownPort(r, tags.get(r.id, []), "DOWN") for r in records]
+    return [ShownPort(r, tags.get(r.id, []), status_of(r, board)) for r in records]
 
 
 def _auto_address(subnet: Subnet) -> bool:
@@ -364,12 +369,13 @@ def _subnet_for(
         if subnet is None:
             raise errors.InvalidInput(
                 f"Invalid input for operation: Failed to create port on network {network.id}, "
-                f"because fixed_ips included invalid subnet {entry.subnet_id}."
+                f"because fixed_ips included invalid subnet {entry.subnet_id}.",
+                type="InvalidInput",
             )
         if address is not None and address not in ipaddress.ip_network(subnet.cidr):
             raise errors.InvalidInput(
-                f"Invalid input for operation: IP address {address} is not a valid IP for the "
-                "specified subnet."
+                f"IP address {address} is not a valid IP for the specified subnet.",
+                type="InvalidIpForSubnet",
             )
         return subnet
     if address is None:
@@ -380,8 +386,8 @@ def _subnet_for(
         if address in ipaddress.ip_network(subnet.cidr):
             return subnet
     raise errors.InvalidInput(
-        f"Invalid input for operation: IP address {address} is not a valid IP for any of the "
-        f"subnets on network {network.id}."
+        f"IP address {address} is not a valid IP for any of the subnets on the specified network.",
+        type="InvalidIpForNetwork",
     )
 
 
@@ -395,6 +401,15 @@ def _check_attributes(caller: Caller, request: PortAttributes) -> None:
     if request.binding_vnic_type is not UNSET and request.binding_vnic_type not in VNIC_TYPES:
         raise addressing.invalid(
             "binding:vnic_type", f"'{request.binding_vnic_type}' is not in {list(VNIC_TYPES)}."
+        )
+
+
+def _check_network_project(caller: Caller, network: Network, project: str) -> None:
+    """As Neutron: a member's port goes on a network of its project or a shared one; an
+    external network that is not shared is not theirs to take addresses from."""
+    if not caller.is_admin and not network.shared and network.project_id != project:
+        raise errors.NotAuthorized(
+            f"Project {project} not allowed to create port on network {network.id}."
         )
 
 

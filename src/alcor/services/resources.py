@@ -8,17 +8,19 @@ reported as not found, never as forbidden, so its existence does not leak.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
 
-from alcor.model import errors
+from alcor.model import errors, quotas
 from alcor.model.queries import Query
 from alcor.model.records import Network, Record
 from alcor.model.requests import UNSET
 from alcor.services.allocation import Allocations
 from alcor.services.callers import Caller
+from alcor.services.quota_limits import QuotaLimits
+from alcor.services.status import StatusBoard
 from alcor.store.interface import Reader, Store
 
 R = TypeVar("R", bound=Record)
@@ -33,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     segment_range: tuple[int, int] = (1000, 16_777_215)
     network_mtu: int = 1450
     max_bulk: int = 10_000
+    quota_defaults: dict[str, int] = msgspec.field(
+        default_factory=lambda: dict(quotas.NEUTRON_DEFAULTS)
+    )
 
 
 class Context(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +48,8 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     settings: Settings
     now: Callable[[], str]
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    quotas: QuotaLimits = msgspec.field(default_factory=QuotaLimits)
+    status: StatusBoard = msgspec.field(default_factory=StatusBoard)  # what hosts report
 
 
 def scoped(caller: Caller, query: Query, *, shared: bool = False) -> Query:
@@ -116,6 +123,11 @@ def requested_project(request: object) -> str | None:
         raise errors.InvalidInput("'project_id' and 'tenant_id' do not match.")
     chosen = project if project is not UNSET else tenant
     return chosen if isinstance(chosen, str) else None
+
+
+def projects_of(caller: Caller, requests: Sequence[object]) -> list[str]:
+    """The project of each resource a create request asks for (for the quota check)."""
+    return [caller.project_for(requested_project(request)) for request in requests]
 
 
 def value_or(value: T | object, default: T) -> T:

@@ -8,8 +8,10 @@ one write, so the change log carries them together.
 
 Rules, as Neutron's: a subnet is attached to one router only and once; the subnets of a router
 (its gateway's included) do not overlap; an extra route's nexthop is an address (not the
-router's own) inside one of the router's subnets; an interface or gateway a route needs stays; a
-router with interfaces is not deleted; a router's ports are not deleted through ``/ports``.
+router's own) inside one of the router's subnets; an interface or gateway a route needs stays; so
+does an interface a floating IP's fixed address is on, and the gateway's network while floating
+IPs go through the router; a router with interfaces is not deleted; a router's ports are not
+deleted through ``/ports``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import msgspec
 
 from alcor.model import addressing, errors
 from alcor.model.queries import Query
-from alcor.model.records import FixedIp, HostRoute, Network, Port, Router, Subnet
+from alcor.model.records import FixedIp, FloatingIp, HostRoute, Network, Port, Router, Subnet
 from alcor.model.requests import (
     UNSET,
     GatewayRequest,
@@ -69,6 +71,8 @@ class Routers:
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownRouter]:
+            quota_projects = resources.projects_of(caller, requests)
+            self.context.quotas.check(writer, Router.kind, quota_projects)
             shown = []
             for request in requests:
                 router, gateway = self._new(writer, caller, request)
@@ -126,10 +130,10 @@ class Routers:
             if request.external_gateway_info is not UNSET:
                 router = self._regateway(writer, caller, router, request.external_gateway_info)
             if request.routes is not UNSET:
-                ports = _router_ports(writer, router.id)
+                ports = _router_ports(writer, router)
                 changes["routes"] = _routes(writer, router, ports, request.routes or [])
             elif request.external_gateway_info is not UNSET:
-                _check_routes_kept(writer, router, _router_ports(writer, router.id))
+                _check_routes_kept(writer, router, _router_ports(writer, router))
             updated = resources.revised(router, self.context.now(), **changes)
             writer.update([updated])
             return _shown(writer, [updated])[0]
@@ -149,6 +153,8 @@ class Routers:
             return msgspec.structs.replace(
                 router, enable_snat=resources.value_or(info.enable_snat, router.enable_snat)
             )
+        if wanted != router.gateway_network_id:
+            _check_gateway_not_floating(writer, router)
         old = writer.get(Port, router.gateway_port_id) if router.gateway_port_id else None
         if old is not None:
             self.ports.remove(writer, [old])
@@ -157,9 +163,7 @@ class Routers:
         )
         if info is None or info.network_id is UNSET:
             return cleared
-        interfaces = [
-            p for p in _router_ports(writer, router.id) if p.device_owner != ROUTER_GATEWAY
-        ]
+        interfaces = [p for p in _router_ports(writer, router) if p.device_owner != ROUTER_GATEWAY]
         gateway = self._gateway_port(writer, caller, cleared, info, interfaces=interfaces)
         writer.insert([gateway])
         return _with_gateway(cleared, gateway, info)
@@ -168,7 +172,7 @@ class Routers:
         def work(writer: Writer) -> None:
             router = resources.owned(writer, caller, Router, router_id)
             resources.check_revision(router, if_match)
-            ports = _router_ports(writer, router.id)
+            ports = _router_ports(writer, router)
             if any(p.device_owner != ROUTER_GATEWAY for p in ports):
                 raise errors.InUse(f"Router {router_id} still has ports", type="RouterInUse")
             self.ports.remove(writer, ports)
@@ -243,6 +247,11 @@ class Routers:
         self, writer: Writer, caller: Caller, router: Router, subnet_id: str
     ) -> Port:
         subnet = resources.find(writer, caller, Subnet, subnet_id)
+        if not caller.owns(subnet):  # as Neutron: a shared network's subnet is no one else's
+            raise _bad_request(
+                f"Cannot add interface to router because subnet {subnet.id} is not owned by "
+                "project making the request"
+            )
         if subnet.gateway_ip is None:
             raise errors.InvalidInput(
                 "Bad router request: Subnet for router interface must have a gateway IP.",
@@ -293,6 +302,7 @@ class Routers:
             router = resources.owned(writer, caller, Router, router_id)
             port = _attached_interface(writer, caller, router, request)
             _check_not_routed_through(writer, router, port)
+            _check_interface_not_floating(writer, router, port)
             self.ports.remove(writer, [port])
             writer.update([resources.revised(router, self.context.now())])
             return _interface_info(router, port)
@@ -317,8 +327,11 @@ def _shown(reader: Reader, records: list[Router]) -> list[ShownRouter]:
     ]
 
 
-def _router_ports(reader: Reader, router_id: str) -> list[Port]:
-    return reader.select(Port, Query(filters={"device_id": (router_id,)}))
+def _router_ports(reader: Reader, router: Router) -> list[Port]:
+    """The router's ports: its device_id, and its project's (or nobody's: the gateway). A port
+    of another project naming the router as its device (device_id is free text) is not one."""
+    mine = {"device_id": (router.id,), "project_id": (router.project_id, "")}
+    return reader.select(Port, Query(filters=mine))
 
 
 def _subnets(reader: Reader, fixed_ips: Sequence[FixedIp]) -> list[Subnet]:
@@ -371,7 +384,7 @@ def _check_one_of(request: RouterInterfaceRequest, *, both_allowed: bool = False
 
 def _check_attachable(writer: Writer, router: Router, subnets: list[Subnet]) -> None:
     """The subnets may become the router's: on no router yet, overlapping none of its own."""
-    ports = _router_ports(writer, router.id)
+    ports = _router_ports(writer, router)
     interfaces = [p for p in ports if p.device_owner == ROUTER_INTERFACE]
     attached = {f.subnet_id for port in interfaces for f in port.fixed_ips}
     for subnet in subnets:
@@ -407,7 +420,7 @@ def _overlap(cidr: addressing.Network, other: str) -> bool:
 def _attached_interface(
     writer: Writer, caller: Caller, router: Router, request: RouterInterfaceRequest
 ) -> Port:
-    interfaces = [p for p in _router_ports(writer, router.id) if p.device_owner == ROUTER_INTERFACE]
+    interfaces = [p for p in _router_ports(writer, router) if p.device_owner == ROUTER_INTERFACE]
     if isinstance(request.port_id, str):
         port = next((p for p in interfaces if p.id == request.port_id), None)
         if port is None:
@@ -442,6 +455,39 @@ def _check_not_routed_through(writer: Writer, router: Router, port: Port) -> Non
                 f"Router interface for subnet {subnet.id} on router {router.id} cannot be "
                 "deleted, as it is required by one or more routes.",
                 type="RouterInterfaceInUseByRoute",
+            )
+
+
+# --- floating IPs -----------------------------------------------------------------------
+
+
+def _floating_ips(reader: Reader, router: Router) -> list[FloatingIp]:
+    return reader.select(FloatingIp, Query(filters={"router_id": (router.id,)}))
+
+
+def _check_gateway_not_floating(reader: Reader, router: Router) -> None:
+    """As Neutron: the gateway's network stays while floating IPs go through the router."""
+    if router.gateway_network_id is not None and _floating_ips(reader, router):
+        raise errors.InUse(
+            f"Gateway cannot be updated for router {router.id}, since a gateway to external "
+            f"network {router.gateway_network_id} is required by one or more floating IPs.",
+            type="RouterExternalGatewayInUseByFloatingIp",
+        )
+
+
+def _check_interface_not_floating(reader: Reader, router: Router, port: Port) -> None:
+    """As Neutron: an interface stays while a floating IP maps to an address on its subnets."""
+    subnet_ids = {fixed.subnet_id for fixed in port.fixed_ips}
+    floating = _floating_ips(reader, router)
+    internal = reader.get_many(Port, {fip.port_id for fip in floating if fip.port_id})
+    for fip in floating:
+        held = internal[fip.port_id].fixed_ips if fip.port_id in internal else []
+        used = {f.subnet_id for f in held if f.ip_address == fip.fixed_ip_address}
+        if subnet := next(iter(used & subnet_ids), None):
+            raise errors.InUse(
+                f"Router interface for subnet {subnet} on router {router.id} cannot be "
+                "deleted, as it is required by one or more floating IPs.",
+                type="RouterInterfaceInUseByFloatingIP",
             )
 
 

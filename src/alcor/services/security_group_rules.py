@@ -82,6 +82,8 @@ class SecurityGroupRules:
                     }
                 record = self._new(writer, caller, group, request, existing[group.id])
                 created.append(record)
+            quota_projects = [rule.project_id for rule in created]
+            self.context.quotas.check(writer, SecurityGroupRule.kind, quota_projects)
             writer.insert(created)
             now = self.context.now()
             writer.update([resources.revised(group, now) for group in groups.values()])

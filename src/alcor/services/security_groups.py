@@ -53,9 +53,19 @@ def ensure_default(writer: Writer, context: resources.Context, project_id: str) 
     group = find_default(writer, project_id)
     if group is None:
         group = new_group(context, project_id, name=DEFAULT_NAME, description=DEFAULT_DESCRIPTION)
-        writer.insert([group])
-        writer.insert(group_rules(context, group, default_group=True))
+        insert_group(writer, context, group, default_group=True)
     return group
+
+
+def insert_group(
+    writer: Writer, context: resources.Context, group: SecurityGroup, *, default_group: bool
+) -> None:
+    """A new group with its template rules. As in Neutron, the project must have room for the
+    rules; the group itself counts toward its quota but is checked only by the API's create."""
+    template = group_rules(context, group, default_group=default_group)
+    context.quotas.check(writer, SecurityGroupRule.kind, [group.project_id] * len(template))
+    writer.insert([group])
+    writer.insert(template)
 
 
 def new_group(
@@ -143,6 +153,8 @@ class SecurityGroups:
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownSecurityGroup]:
+            quota_projects = resources.projects_of(caller, requests)
+            self.context.quotas.check(writer, SecurityGroup.kind, quota_projects)
             created = []
             for request in requests:
                 project = caller.project_for(resources.requested_project(request))
@@ -155,8 +167,7 @@ class SecurityGroups:
                     description=request.description or "",
                     stateful=resources.value_or(request.stateful, True),
                 )
-                writer.insert([group])
-                writer.insert(group_rules(self.context, group, default_group=False))
+                insert_group(writer, self.context, group, default_group=False)
                 if request.tags:
                     writer.set_tags(group.id, check_tags(request.tags))
                 created.append(group)

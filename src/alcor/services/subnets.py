@@ -33,6 +33,8 @@ class Subnets:
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownSubnet]:
+            quota_projects = resources.projects_of(caller, requests)
+            self.context.quotas.check(writer, Subnet.kind, quota_projects)
             shown = []
             for request in requests:  # one by one: a later subnet must not overlap an earlier one
                 record, network = self._new(writer, caller, request)

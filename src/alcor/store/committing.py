@@ -8,6 +8,10 @@ still commit. SQLite allows one writer anyway; many small transactions fighting 
 are slower than one that carries them all.
 
 Reads run on pooled connections; on SQLite in WAL mode they never wait for the writer.
+
+After each COMMIT the writer hands the commit's change-log rows to its followers (``follow``),
+before it answers the requests: the goal-state engine hears of a change as soon as it is
+durable, and never of one that was rolled back.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import sqlalchemy as sa
 from alcor.model import errors
 from alcor.store import migrations
 from alcor.store.caching import TopologyCache
-from alcor.store.interface import Reader, Writer
+from alcor.store.counting import ProjectCounts
+from alcor.store.interface import Follower, Reader, Writer
 from alcor.store.sql import SqlReader, SqlWriter
 from alcor.store.statements import Statements
 
@@ -102,11 +107,14 @@ class SqlStore:
         self._inline_reads = url.startswith("sqlite")
         migrations.upgrade(self._write_engine)
         self._cache = TopologyCache()
+        self._counts = ProjectCounts()
         self._statements = Statements(self._write_engine.dialect)
         self._readers = threading.local()
         self._reader_lock = threading.Lock()
         self._reader_connections: list[sa.Connection] = []
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._followers: tuple[Follower, ...] = ()
+        self._followers_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="alcor-store-writer", daemon=True)
         self._thread.start()
 
@@ -137,6 +145,27 @@ class SqlStore:
         result: T = await job.future
         return result
 
+    def follow(self, follower: Follower) -> Callable[[], None]:
+        with self._followers_lock:
+            self._followers = (*self._followers, follower)
+
+        def stop() -> None:
+            with self._followers_lock:
+                self._followers = tuple(f for f in self._followers if f is not follower)
+
+        return stop
+
+    def _publish(self, writer: SqlWriter) -> None:
+        followers = self._followers
+        if not followers or not writer.pending_changes:
+            return
+        changes = writer.logged_changes()
+        for follower in followers:
+            try:
+                follower(changes)
+            except Exception:
+                log.exception("a follower of the commit feed failed")
+
     async def close(self) -> None:
         self._jobs.put(None)
         await asyncio.to_thread(self._thread.join)
@@ -164,6 +193,7 @@ class SqlStore:
                     return
             except Exception:
                 self._cache.clear()
+                self._counts.clear()
                 time.sleep(0.1)
 
     def _next_batch(self) -> list[_Job] | None:
@@ -189,7 +219,11 @@ class SqlStore:
         try:
             with connection.begin():
                 writer = SqlWriter.begin(
-                    connection, now=self._now, cache=self._cache, statements=self._statements
+                    connection,
+                    now=self._now,
+                    cache=self._cache,
+                    counts=self._counts,
+                    statements=self._statements,
                 )
                 for job in batch:
                     outcomes.append(self._attempt(connection, writer, job, alone=len(batch) == 1))
@@ -205,6 +239,7 @@ class SqlStore:
             for job in batch:
                 job.settle(None, failure)
             return
+        self._publish(writer)
         for job, result, failed in outcomes:
             job.settle(result, failed)
 

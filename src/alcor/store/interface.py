@@ -9,7 +9,7 @@ in-memory state (address pools, MAC sets) is given back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 import msgspec
@@ -58,7 +58,23 @@ class Reader(Protocol):
 
     def used_segments(self, network_type: str) -> list[int]: ...
 
+    def quota_limits(self, project_id: str) -> dict[str, int]:
+        """The project's quota overrides: resource -> limit (none: the defaults apply)."""
+        ...
+
+    def all_quota_limits(self) -> dict[str, dict[str, int]]:
+        """The overrides of every project that has some, by project."""
+        ...
+
+    def resource_counts(self, project_id: str) -> dict[str, int]:
+        """How many resources of each kind the project has (counted in the database)."""
+        ...
+
     def revision(self) -> int: ...
+
+    def store_id(self) -> str:
+        """This store's identity, made once with its schema: revisions count in one store."""
+        ...
 
     def changes_since(self, revision: int, limit: int) -> list[Change]: ...
 
@@ -72,12 +88,32 @@ class Writer(Reader, Protocol):
 
     def set_tags(self, resource_id: str, tags: Iterable[str]) -> None: ...
 
+    def usage(self, project_id: str, kind: str) -> int:
+        """How many resources of the kind the project has, this write included: counted once
+        per project, then followed in memory on every insert and delete."""
+        ...
+
+    def set_quota_limits(self, project_id: str, limits: Mapping[str, int]) -> None:
+        """Replace the project's quota overrides (empty: back to the defaults), logged as a
+        change of resource type ``quota`` keyed by the project."""
+        ...
+
     def on_rollback(self, undo: Callable[[], None]) -> None: ...
+
+
+Follower = Callable[[list[Change]], None]
 
 
 class Store(Protocol):
     async def read(self, work: Callable[[Reader], T]) -> T: ...
 
     async def write(self, work: Callable[[Writer], T]) -> T: ...
+
+    def follow(self, follower: Follower) -> Callable[[], None]:
+        """Hand every commit's change-log rows (revision order) to ``follower``, after the
+        COMMIT and before the writes are answered; work rolled back is never handed over. It
+        runs in the writer's thread: it must be cheap and must not raise (pass the rows on to
+        its own thread). Returns the function that stops following."""
+        ...
 
     async def close(self) -> None: ...

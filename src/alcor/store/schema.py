@@ -148,12 +148,47 @@ routers = sa.Table(
     sa.Column("routes", DOCUMENT, nullable=False),
 )
 
+# A floating IP owns a port on the external network (``floating_port_id``); ``port_id`` and
+# ``fixed_ip_address`` are the internal address it is associated with (one FIP per fixed IP).
+floatingips = sa.Table(
+    "floatingips",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("project_id", sa.String(255), nullable=False, index=True),
+    sa.Column("description", sa.String(1024), nullable=False, default=""),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.Column("revision_number", sa.BigInteger, nullable=False),
+    sa.Column(
+        "floating_network_id", UUID, sa.ForeignKey("networks.id"), nullable=False, index=True
+    ),
+    sa.Column("floating_ip_address", sa.String(64), nullable=False),
+    sa.Column("floating_port_id", UUID, sa.ForeignKey("ports.id"), nullable=False),
+    sa.Column("port_id", UUID, sa.ForeignKey("ports.id"), nullable=True, index=True),
+    sa.Column("fixed_ip_address", sa.String(64), nullable=True),
+    sa.Column("router_id", UUID, sa.ForeignKey("routers.id"), nullable=True, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.UniqueConstraint("floating_port_id", name="uq_floatingip_port"),
+    sa.UniqueConstraint(
+        "floating_network_id", "port_id", "fixed_ip_address", name="uq_floatingip_fixed_ip"
+    ),
+)
+
 tags = sa.Table(
     "tags",
     metadata,
     sa.Column("resource_id", UUID, primary_key=True),
     sa.Column("tag", sa.String(255), primary_key=True),
     sa.Index("ix_tags_tag", "tag"),
+)
+
+# Per-project quota overrides (``quotas``): a resource without a row has the configured default.
+quotas = sa.Table(
+    "quotas",
+    metadata,
+    sa.Column("project_id", sa.String(255), primary_key=True),
+    sa.Column("resource", sa.String(255), primary_key=True),
+    sa.Column("limit", sa.Integer, nullable=False),
 )
 
 change_log = sa.Table(
@@ -177,6 +212,15 @@ store_revision = sa.Table(
     sa.Column("revision", sa.BigInteger, nullable=False),
 )
 
+# One row, made by a migration: this store's identity. Revisions count in one store; an agent
+# that applied revisions of another (a rebuilt or restored database) is sent a snapshot.
+store_identity = sa.Table(
+    "store_identity",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("store_id", sa.String(36), nullable=False),
+)
+
 RESOURCE_TABLES: dict[str, sa.Table] = {
     "network": networks,
     "subnet": subnets,
@@ -184,4 +228,5 @@ RESOURCE_TABLES: dict[str, sa.Table] = {
     "security_group": security_groups,
     "security_group_rule": security_group_rules,
     "router": routers,
+    "floatingip": floatingips,
 }

@@ -21,6 +21,7 @@ from alcor.model.queries import Query
 from alcor.model.records import RECORD_TYPES, Port, Record, Subnet
 from alcor.store import schema
 from alcor.store.caching import TopologyCache
+from alcor.store.counting import ProjectCounts
 from alcor.store.interface import Change
 from alcor.store.rows import RowCodec, document
 from alcor.store.statements import Prepared, Statements
@@ -135,35 +136,66 @@ class SqlReader:
         )
         return list(self.connection.execute(statement).scalars())
 
+    def quota_limits(self, project_id: str) -> dict[str, int]:
+        q = schema.quotas
+        statement = sa.select(q.c.resource, q.c["limit"]).where(q.c.project_id == project_id)
+        return {resource: int(limit) for resource, limit in self.connection.execute(statement)}
+
+    def all_quota_limits(self) -> dict[str, dict[str, int]]:
+        q = schema.quotas
+        found: dict[str, dict[str, int]] = {}
+        statement = sa.select(q.c.project_id, q.c.resource, q.c["limit"]).order_by(q.c.project_id)
+        for project_id, resource, limit in self.connection.execute(statement):
+            found.setdefault(project_id, {})[resource] = int(limit)
+        return found
+
+    def resource_counts(self, project_id: str) -> dict[str, int]:
+        counts = [
+            sa.select(sa.literal(kind), sa.func.count())
+            .select_from(table)
+            .where(table.c.project_id == project_id)
+            for kind, table in schema.RESOURCE_TABLES.items()
+        ]
+        return {kind: int(n) for kind, n in self.connection.execute(sa.union_all(*counts))}
+
     def revision(self) -> int:
         statement = sa.select(schema.store_revision.c.revision)
         return int(self.connection.execute(statement).scalar_one())
+
+    def store_id(self) -> str:
+        statement = sa.select(schema.store_identity.c.store_id)
+        return str(self.connection.execute(statement).scalar_one())
 
     def changes_since(self, revision: int, limit: int) -> list[Change]:
         log = schema.change_log
         statement = (
             sa.select(log).where(log.c.revision > revision).order_by(log.c.revision).limit(limit)
         )
-        return [
-            Change(
-                revision=row.revision,
-                resource_type=row.resource_type,
-                resource_id=row.resource_id,
-                operation=row.operation,
-                project_id=row.project_id,
-                data=msgspec.json.decode(row.data),
-                committed_at=row.committed_at,
-            )
-            for row in self.connection.execute(statement)
-        ]
+        return [_change(row._mapping) for row in self.connection.execute(statement)]
 
     def _marker_row(self, table: sa.Table, query: Query) -> sa.Row[Any] | None:
         if query.marker is None:
             return None
-        row = self.connection.execute(sa.select(table).where(table.c.id == query.marker)).first()
+        where = [table.c.id == query.marker]
+        if query.project_id is not None:  # a marker the caller cannot see is not found either
+            where.append(_scope(table, query.project_id, shared=query.shared_visible))
+        row = self.connection.execute(sa.select(table).where(*where)).first()
         if row is None:
             raise errors.InvalidInput(f"Marker {query.marker} could not be found.")
         return row
+
+
+def _change(row: Mapping[Any, Any]) -> Change:
+    """A change-log row (as read, or as the writer is about to write it) as a ``Change``."""
+    return Change(
+        revision=row["revision"],
+        resource_type=row["resource_type"],
+        resource_id=row["resource_id"],
+        operation=row["operation"],
+        project_id=row["project_id"],
+        data=msgspec.json.decode(row["data"]),
+        committed_at=row["committed_at"],
+    )
 
 
 def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
@@ -263,10 +295,12 @@ class SqlWriter(SqlReader):
         revision: int,
         now: Callable[[], str],
         cache: TopologyCache,
+        counts: ProjectCounts,
         statements: Statements,
     ) -> None:
         super().__init__(connection, statements)
         self._cache = cache
+        self._counts = counts
         self._revision = revision
         self.start = (revision, 0, 0)  # the mark to rewind to when the commit itself fails
         self._now = now
@@ -302,6 +336,7 @@ class SqlWriter(SqlReader):
             self._index_addresses(records)
             self._index_memberships(records)
         self._cache.remember(records, undo=self.on_rollback)
+        self._counts.follow(records, 1, undo=self.on_rollback)
         self._log("create", records)
 
     def update(self, records: Sequence[Record]) -> None:
@@ -328,12 +363,37 @@ class SqlWriter(SqlReader):
         self._run(self.statements.delete_where(schema.tags, "resource_id"), keys)
         self._run(self.statements.delete_where(_table(type(records[0])), "id"), keys)
         self._cache.forget(records, undo=self.on_rollback)
+        self._counts.follow(records, -1, undo=self.on_rollback)
         self._log("delete", records)
 
     def set_tags(self, resource_id: str, tags: Iterable[str]) -> None:
         self._run(self.statements.delete_where(schema.tags, "resource_id"), [{"key": resource_id}])
         rows = [{"resource_id": resource_id, "tag": tag} for tag in sorted(set(tags))]
         self._run(self.statements.insert(schema.tags), rows)
+
+    def usage(self, project_id: str, kind: str) -> int:
+        return self._counts.of(
+            project_id,
+            kind,
+            load=lambda: self.resource_counts(project_id),
+            undo=self.on_rollback,
+        )
+
+    def set_quota_limits(self, project_id: str, limits: Mapping[str, int]) -> None:
+        before = self.quota_limits(project_id)
+        self._run(self.statements.delete_where(schema.quotas, "project_id"), [{"key": project_id}])
+        rows = [{"project_id": project_id, "resource": r, "limit": n} for r, n in limits.items()]
+        self._run(self.statements.insert(schema.quotas), rows)
+        operation = "delete" if not limits else "update" if before else "create"
+        shown = {"project_id": project_id, "limits": dict(limits) if limits else before}
+        self._append_change(
+            kind="quota",
+            resource_id=project_id,
+            operation=operation,
+            project_id=project_id,
+            data=shown,
+            committed_at=self._now(),
+        )
 
     def on_rollback(self, undo: Callable[[], None]) -> None:
         self.undo_log.append(undo)
@@ -389,18 +449,37 @@ class SqlWriter(SqlReader):
     def _log(self, operation: str, records: Sequence[Record]) -> None:
         committed_at = self._now()
         for record in records:
-            self._revision += 1
-            self.pending_changes.append(
-                {
-                    "revision": self._revision,
-                    "resource_type": record.kind,
-                    "resource_id": record.id,
-                    "operation": operation,
-                    "project_id": record.project_id,
-                    "data": document(record),
-                    "committed_at": committed_at,
-                }
+            self._append_change(
+                kind=record.kind,
+                resource_id=record.id,
+                operation=operation,
+                project_id=record.project_id,
+                data=record,
+                committed_at=committed_at,
             )
+
+    def _append_change(
+        self,
+        *,
+        kind: str,
+        resource_id: str,
+        operation: str,
+        project_id: str,
+        data: object,
+        committed_at: str,
+    ) -> None:
+        self._revision += 1
+        self.pending_changes.append(
+            {
+                "revision": self._revision,
+                "resource_type": kind,
+                "resource_id": resource_id,
+                "operation": operation,
+                "project_id": project_id,
+                "data": document(data),
+                "committed_at": committed_at,
+            }
+        )
 
     @classmethod
     def begin(
@@ -409,6 +488,7 @@ class SqlWriter(SqlReader):
         *,
         now: Callable[[], str],
         cache: TopologyCache,
+        counts: ProjectCounts,
         statements: Statements,
     ) -> SqlWriter:
         """The writer of a transaction just begun. It locks the store's revision row first, so
@@ -416,7 +496,18 @@ class SqlWriter(SqlReader):
         reader = SqlReader(connection, statements)
         locked = reader._fetch_one(statements.lock_revision())
         assert locked is not None, "the store_revision row is made by the first migration"
-        return cls(connection, revision=int(locked[0]), now=now, cache=cache, statements=statements)
+        return cls(
+            connection,
+            revision=int(locked[0]),
+            now=now,
+            cache=cache,
+            counts=counts,
+            statements=statements,
+        )
+
+    def logged_changes(self) -> list[Change]:
+        """The change-log rows this transaction wrote, for the commit feed."""
+        return [_change(row) for row in self.pending_changes]
 
     def flush_changes(self) -> None:
         """Write the change-log rows and the new revision (once, before the commit)."""

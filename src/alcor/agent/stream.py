@@ -1,0 +1,301 @@
+"""The stream client: one host's side of ``Southbound.Connect``.
+
+An ``Agent`` opens the stream, says who it is and what it holds (``Hello``), applies every goal
+state the controller sends to its ``HostState``, hands what changed to its driver and
+acknowledges the revision with the resources that failed and the time programming took. Beside
+that it sends a heartbeat every ``heartbeat_interval``.
+
+Errors: any end of the stream (the controller restarted, the network broke, a bug in a driver)
+is temporary: the agent reconnects after a jittered, capped, exponential backoff and resumes
+from the revision it holds, so the controller answers with a delta (or a snapshot when it has
+compacted its log or is a different store). A ``Refusal`` is permanent: ``run`` raises
+``Refused`` and never retries. A driver that raises leaves the data plane unknown: the agent
+forgets its state, so the next session starts from a snapshot.
+
+An agent process keeps nothing across restarts: a new ``Agent`` says revision 0 and gets a
+snapshot, which its driver reconciles with what the data plane holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+
+import grpc
+import msgspec
+
+from alcor import __version__
+from alcor.agent import drivers
+from alcor.agent.state import Changes, HostState
+from alcor.v1 import keys
+from alcor.v1 import southbound_pb2 as pb
+from alcor.v1 import southbound_pb2_grpc as pb_grpc
+
+log = logging.getLogger("alcor.agent")
+
+Call = grpc.aio.StreamStreamCall[pb.AgentMessage, pb.ControllerMessage]
+
+MESSAGE_LIMIT = 1 << 30  # a snapshot of a host serving large VPCs is tens of MB, not 4
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    host_id: str
+    underlay_ip: str = ""
+    heartbeat_interval: float = 10.0
+    backoff_initial: float = 0.1
+    backoff_max: float = 10.0
+    agent_version: str = __version__
+
+
+class Refused(Exception):
+    """The controller refused this host (for example: not a known node); retrying cannot help."""
+
+    def __init__(self, host_id: str, reason: str) -> None:
+        super().__init__(f"the controller refused host {host_id!r}: {reason}")
+        self.host_id = host_id
+        self.reason = reason
+
+
+class StreamEnded(Exception):
+    """The controller closed the stream without an error (it is shutting down)."""
+
+
+def channel_target(address: str) -> str:
+    """A ``--controller`` address (``HOST:PORT`` or ``unix:PATH``) as a gRPC target."""
+    if address.startswith("unix:"):
+        if not address[len("unix:") :]:
+            raise ValueError(f"expected unix:PATH, got {address!r}")
+        return address
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT or unix:PATH, got {address!r}")
+    return address
+
+
+def open_channel(address: str, settings: Settings) -> grpc.aio.Channel:
+    """One channel to the controller; ``alcor sim`` shares it among all its hosts. gRPC's own
+    reconnect backoff follows the agent's, so a restarted controller is found as soon as the
+    agent retries."""
+    return grpc.aio.insecure_channel(
+        channel_target(address),
+        options=[
+            ("grpc.initial_reconnect_backoff_ms", int(settings.backoff_initial * 1000)),
+            ("grpc.min_reconnect_backoff_ms", int(settings.backoff_initial * 1000)),
+            ("grpc.max_reconnect_backoff_ms", int(settings.backoff_max * 1000)),
+            ("grpc.max_receive_message_length", MESSAGE_LIMIT),
+        ],
+    )
+
+
+class Backoff:
+    """Exponential backoff with full jitter: the n-th wait is uniform in [0, min(cap, initial *
+    2**n)], so hosts that lost one controller do not come back in step."""
+
+    def __init__(self, *, initial: float, cap: float, rng: random.Random) -> None:
+        self.initial = initial
+        self.cap = cap
+        self.rng = rng
+        self.attempts = 0
+
+    def ceiling(self) -> float:
+        return min(self.cap, self.initial * 2.0 ** min(self.attempts, 64))
+
+    def next_delay(self) -> float:
+        delay = self.rng.uniform(0.0, self.ceiling())
+        self.attempts += 1
+        return delay
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+@dataclasses.dataclass
+class Status:
+    """What an agent has done, for progress lines, status files and tests."""
+
+    connected: bool = False
+    sessions: int = 0  # streams opened (the first, then one per reconnect)
+    goal_states: int = 0
+    acks: int = 0
+    heartbeats: int = 0
+    last_error: str = ""
+    delays: collections.deque[float] = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=64)
+    )  # the backoff waits before reconnecting, oldest first
+
+
+class Failures:
+    """The resources failed as of the revision applied: a change to a key clears its failure
+    (the driver reports it again if it still fails), a removal clears it for good."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, drivers.Failure] = {}
+
+    def note(self, changes: Changes, failed: list[drivers.Failure]) -> None:
+        for entry in changes.set:
+            self._by_key.pop(keys.entry_key(entry), None)
+        for key in changes.removed:
+            self._by_key.pop(key, None)
+        for failure in failed:
+            self._by_key[keys.key(failure.kind, failure.id)] = failure
+
+    def statuses(self) -> list[pb.ResourceStatus]:
+        return [
+            pb.ResourceStatus(kind=keys.KINDS[f.kind], id=f.id, message=f.message)
+            for f in self._by_key.values()
+        ]
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def clear(self) -> None:
+        self._by_key.clear()
+
+
+class Agent:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        channel: grpc.aio.Channel,
+        driver: drivers.Driver,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.driver = driver
+        self.state = HostState()
+        self.status = Status()
+        self.failures = Failures()
+        self._stub = pb_grpc.SouthboundStub(channel)
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._started = clock()
+
+    async def run(self) -> None:
+        """Keep a stream to the controller until cancelled; raise ``Refused`` if refused."""
+        backoff = Backoff(
+            initial=self.settings.backoff_initial, cap=self.settings.backoff_max, rng=self._rng
+        )
+        while True:
+            try:
+                await self._session(backoff)
+            except (grpc.aio.AioRpcError, StreamEnded) as error:
+                self.status.last_error = _describe(error)
+                log.info("host %s: stream ended: %s", self.settings.host_id, _describe(error))
+            finally:
+                self.status.connected = False
+            delay = backoff.next_delay()
+            self.status.delays.append(delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self, backoff: Backoff) -> None:
+        """One stream, until it fails: goal states in; acks and heartbeats out."""
+        call = self._stub.Connect()
+        self.status.sessions += 1
+        writing = asyncio.Lock()  # acks and heartbeats share the stream
+        try:
+            await call.write(self.hello())
+            self.status.connected = True
+            tasks = {
+                asyncio.create_task(self._receive(call, writing, backoff)),
+                asyncio.create_task(self._beat(call, writing)),
+            }
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # neither returns: this raises why the session ended
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            call.cancel()
+
+    async def _receive(self, call: Call, writing: asyncio.Lock, backoff: Backoff) -> None:
+        while True:
+            message = await call.read()
+            if not isinstance(message, pb.ControllerMessage):  # grpc.aio.EOF
+                raise StreamEnded("the controller closed the stream")
+            if message.HasField("refusal"):
+                raise Refused(self.settings.host_id, message.refusal.reason)
+            if message.HasField("goal_state"):
+                ack = await self.apply(message.goal_state)
+                backoff.reset()  # after a good apply: a driver that keeps failing backs off
+                await _send(call, writing, ack)
+                self.status.acks += 1
+
+    def hello(self) -> pb.AgentMessage:
+        return pb.AgentMessage(
+            hello=pb.Hello(
+                host_id=self.settings.host_id,
+                applied_revision=self.state.revision,
+                store_id=self.state.store_id,
+                agent_version=self.settings.agent_version,
+                capabilities=self.driver.capabilities,
+                underlay_ip=self.settings.underlay_ip,
+            )
+        )
+
+    async def apply(self, goal: pb.GoalState) -> pb.AgentMessage:
+        """Apply one goal state; the Ack to send for it."""
+        started = time.perf_counter()
+        self.status.goal_states += 1
+        changes = self.state.apply(goal)
+        try:
+            failed = await self.driver.apply(changes, self.state) if changes else []
+        except Exception:
+            log.exception("host %s: the driver failed; resyncing", self.settings.host_id)
+            self.state = HostState()
+            self.failures.clear()
+            raise StreamEnded("the driver failed") from None
+        self.failures.note(changes, failed)
+        return pb.AgentMessage(
+            ack=pb.Ack(
+                revision=self.state.revision,
+                failed=self.failures.statuses(),
+                programming_micros=int((time.perf_counter() - started) * 1_000_000),
+            )
+        )
+
+    def heartbeat(self) -> pb.AgentMessage:
+        return pb.AgentMessage(
+            heartbeat=pb.Heartbeat(
+                agent_version=self.settings.agent_version,
+                uptime_seconds=int(self._clock() - self._started),
+                load1=os.getloadavg()[0],
+                resource_counts=self.driver.counts(),
+                dataplane_errors=len(self.failures),
+            )
+        )
+
+    async def _beat(self, call: Call, writing: asyncio.Lock) -> None:
+        """Heartbeats from a random phase on, so hosts that connected together spread out."""
+        interval = self.settings.heartbeat_interval
+        await asyncio.sleep(self._rng.uniform(0.0, interval))
+        while True:
+            await _send(call, writing, self.heartbeat())
+            self.status.heartbeats += 1
+            await asyncio.sleep(interval)
+
+
+async def _send(call: Call, writing: asyncio.Lock, message: pb.AgentMessage) -> None:
+    """Write on the stream (one writer at a time); a stream that has ended says why."""
+    async with writing:
+        try:
+            await call.write(message)
+        except asyncio.InvalidStateError:  # gRPC's "RPC already finished"
+            code = await call.code()
+            raise StreamEnded(f"{code.name}: {await call.details()}") from None
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, grpc.aio.AioRpcError):
+        return f"{error.code().name}: {error.details()}"
+    return str(error)

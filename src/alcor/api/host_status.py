@@ -1,0 +1,76 @@
+"""Goal-state delivery as observed, per host: read-only and admin-only, for operators and the
+benchmarks (status is observed state, kept in memory by ``services.status``):
+
+    GET /v2.0/goalstate               {"goalstate": {"revision", "ready", "hosts", "connected"}}
+    GET /v2.0/goalstate/hosts         {"hosts": [<host>, ...]}
+    GET /v2.0/goalstate/hosts/{host}  {"host": <host>}
+
+``revision`` is the last committed revision the goal-state engine has taken in, ``ready``
+whether it has replayed the change log since the controller started. A host shows its desired
+and acknowledged revisions and their difference (``lag``), its stream (connected since or
+disconnected since, peer, agent version), its last ack and programming time, its last heartbeat
+(uptime, load, resource counts, data-plane errors), the bound ports it holds, what was sent to it
+(messages, entries, snapshots) and the resources its agent failed to program, with the agent's
+messages.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from alcor.api import identity
+from alcor.api.dispatch import Handler
+from alcor.api.routes import json_response
+from alcor.model import errors
+from alcor.services.controller import Controller
+from alcor.services.status import StatusBoard
+
+
+class HostStatusRoutes:
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self.board: StatusBoard = controller.context.status
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        base = "/v2.0/goalstate"
+        return [
+            ("GET", base, self.summary),
+            ("GET", base + "/hosts", self.index),
+            ("GET", base + "/hosts/{host}", self.show),
+        ]
+
+    def _require_admin(self, request: Request) -> None:
+        caller = identity.caller_from(
+            request.headers, default_project=self.controller.context.settings.default_project
+        )
+        if not caller.is_admin:
+            raise errors.NotAuthorized("Goal-state status is shown to admins only.")
+
+    async def summary(self, request: Request) -> Response:
+        self._require_admin(request)
+        board = self.board
+        hosts = board.hosts()
+        return json_response(
+            {
+                "goalstate": {
+                    "revision": board.revision,
+                    "ready": board.ready,
+                    "hosts": len(hosts),
+                    "connected": board.connected_hosts(),
+                }
+            }
+        )
+
+    async def index(self, request: Request) -> Response:
+        self._require_admin(request)
+        reports = [self.board.report(host) for host in self.board.hosts()]
+        return json_response({"hosts": [report for report in reports if report is not None]})
+
+    async def show(self, request: Request) -> Response:
+        self._require_admin(request)
+        host = request.path_params["host"]
+        report = self.board.report(host)
+        if report is None:
+            raise errors.NotFound(f"Host {host} could not be found.")
+        return json_response({"host": report})

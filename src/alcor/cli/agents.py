@@ -1,0 +1,162 @@
+"""``alcor agent`` (one host agent) and ``alcor sim`` (N recording agents in one process): their
+options, parsed once into the agent's settings, and the wiring."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+from pathlib import Path
+
+from alcor.agent import running, stream
+from alcor.agent.drivers import recording
+
+DEFAULT_CONTROLLER = "127.0.0.1:9697"
+
+
+def _controller(text: str) -> str:
+    try:
+        return stream.channel_target(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _backoff(text: str) -> tuple[float, float]:
+    first, _, cap = text.partition(":")
+    try:
+        initial, maximum = float(first), float(cap)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN:MAX seconds, got {text!r}") from None
+    if not 0 < initial <= maximum:
+        raise argparse.ArgumentTypeError(f"expected 0 < MIN <= MAX, got {text!r}")
+    return initial, maximum
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
+    command.add_argument(
+        "--controller",
+        type=_controller,
+        default=DEFAULT_CONTROLLER,
+        metavar="ADDR",
+        help=f"the controller's southbound address, HOST:PORT or unix:PATH ({DEFAULT_CONTROLLER})",
+    )
+    command.add_argument(
+        "--heartbeat-interval", type=_positive, default=10.0, metavar="S", help="seconds (10)"
+    )
+    command.add_argument(
+        "--reconnect-backoff",
+        type=_backoff,
+        default=(0.1, 10.0),
+        metavar="MIN:MAX",
+        help="reconnect waits: full jitter over MIN * 2^n, capped at MAX seconds (0.1:10)",
+    )
+    command.add_argument(
+        "--fail-ports",
+        default="",
+        metavar="GLOB",
+        help="recording driver: fail the ports whose id or device_id matches (for ERROR tests)",
+    )
+    command.add_argument(
+        "--status-file",
+        type=Path,
+        metavar="PATH",
+        help="keep a JSON summary of the hosts here, replaced every --status-interval",
+    )
+    command.add_argument("--status-interval", type=_positive, default=1.0, metavar="S")
+    command.add_argument(
+        "--log-level", default=log_level, choices=("debug", "info", "warning", "error")
+    )
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    agent = commands.add_parser("agent", help="run a host agent")
+    agent.add_argument("--host-id", required=True, metavar="H")
+    agent.add_argument("--driver", required=True, choices=("recording",))
+    agent.add_argument("--underlay-ip", default="", metavar="IP", help="this host's VXLAN address")
+    _add_common(agent, log_level="info")
+    sim = commands.add_parser("sim", help="simulate N hosts with recording agents in one process")
+    sim.add_argument("--hosts", type=int, required=True, metavar="N")
+    sim.add_argument("--prefix", default="sim-", metavar="P", help="hosts are P0 .. P{N-1}")
+    sim.add_argument(
+        "--underlay-base",
+        default="10.255.0.0",
+        metavar="IP",
+        help="host i gets underlay address IP + 1 + i (10.255.0.0)",
+    )
+    sim.add_argument(
+        "--status-detail",
+        default="",
+        metavar="GLOB",
+        help="hosts whose recorded data plane the status file holds (none)",
+    )
+    sim.add_argument(
+        "--progress-interval", type=float, default=5.0, metavar="S", help="0: no progress lines"
+    )
+    _add_common(sim, log_level="warning")
+
+
+def _settings(args: argparse.Namespace, host_id: str, underlay_ip: str) -> stream.Settings:
+    initial, maximum = args.reconnect_backoff
+    return stream.Settings(
+        host_id=host_id,
+        underlay_ip=underlay_ip,
+        heartbeat_interval=args.heartbeat_interval,
+        backoff_initial=initial,
+        backoff_max=maximum,
+    )
+
+
+async def _run(
+    args: argparse.Namespace, hosts: list[tuple[str, str]], reporting: running.Reporting
+) -> None:
+    settings = [_settings(args, host_id, ip) for host_id, ip in hosts]
+    channel = stream.open_channel(args.controller, settings[0])
+    rng = random.Random()
+    agents = [
+        stream.Agent(
+            settings=host,
+            channel=channel,
+            driver=recording.RecordingDriver(host.host_id, fail_ports=args.fail_ports),
+            rng=rng,
+        )
+        for host in settings
+    ]
+    await running.run(agents, channel=channel, reporting=reporting)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``alcor agent`` or ``alcor sim``; 1 when the controller refused a host."""
+    if args.command == "agent":
+        hosts = [(args.host_id, args.underlay_ip)]
+        reporting = running.Reporting(
+            status_file=args.status_file, status_interval=args.status_interval, detail="*"
+        )
+    else:
+        if args.hosts < 1:
+            print("alcor sim: --hosts must be at least 1", file=sys.stderr)
+            return 2
+        try:
+            hosts = running.sim_hosts(args.prefix, args.hosts, args.underlay_base)
+        except ValueError as error:
+            print(f"alcor sim: {error}", file=sys.stderr)
+            return 2
+        reporting = running.Reporting(
+            status_file=args.status_file,
+            status_interval=args.status_interval,
+            detail=args.status_detail,
+            progress_interval=args.progress_interval,
+        )
+    try:
+        asyncio.run(_run(args, hosts, reporting))
+    except stream.Refused as refused:
+        print(f"alcor {args.command}: {refused}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,94 @@
+"""``alcor server``'s southbound options: where the agents' streams are served and how goal
+states are delivered, parsed once into ``SouthboundSettings`` and a ``StatusBoard``."""
+
+from __future__ import annotations
+
+import argparse
+
+from alcor.services.status import StatusBoard
+from alcor.southbound import serving
+from alcor.southbound.sessions import Delivery
+from alcor.store.interface import Store
+
+
+def _address(text: str) -> str:
+    if text == serving.OFF:
+        return text
+    if text.startswith("unix:"):
+        if len(text) == len("unix:"):
+            raise argparse.ArgumentTypeError("expected unix:PATH")
+        return text
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT or unix:PATH, got {text!r}")
+    return text
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected zero or more, got {text!r}")
+    return value
+
+
+def add_options(server: argparse.ArgumentParser) -> None:
+    group = server.add_argument_group(
+        "southbound", "the host agents' gRPC streams: goal states out, acks and heartbeats in"
+    )
+    group.add_argument(
+        "--southbound",
+        metavar="ADDR",
+        type=_address,
+        default=serving.DEFAULT_ADDRESS,
+        help=f"HOST:PORT, unix:PATH, or {serving.OFF} to serve no agents "
+        f"({serving.DEFAULT_ADDRESS})",
+    )
+    group.add_argument(
+        "--coalesce-ms",
+        type=_not_negative,
+        default=5.0,
+        metavar="MS",
+        help="a host is sent at most one message per window: the first change after a quiet "
+        "spell at once, what follows within the window together at its end (5)",
+    )
+    group.add_argument(
+        "--host-queue-limit",
+        type=_positive,
+        default=10_000,
+        metavar="ENTRIES",
+        help="entries waiting for one host beyond which it is resynced by a snapshot (10000)",
+    )
+    group.add_argument(
+        "--disconnect-grace",
+        type=_not_negative,
+        default=15.0,
+        metavar="SECONDS",
+        help="a host's ports keep their status this long after its stream ends, then are DOWN (15)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
+    return serving.SouthboundSettings(
+        address=args.southbound,
+        delivery=Delivery(window=args.coalesce_ms / 1000, limit=args.host_queue_limit),
+    )
+
+
+def board_from(args: argparse.Namespace) -> StatusBoard:
+    return StatusBoard(grace=args.disconnect_grace)
+
+
+def server_from(
+    args: argparse.Namespace, *, store: Store, board: StatusBoard
+) -> serving.SouthboundServer | None:
+    """The southbound server the options ask for (None: ``--southbound off``), not started."""
+    if args.southbound == serving.OFF:
+        return None
+    return serving.SouthboundServer(store=store, board=board, settings=settings_from(args))

@@ -1,0 +1,288 @@
+"""Observed state: what the hosts report back, kept in memory apart from intent.
+
+The southbound thread is the one writer: it tells the board which goal-state entry programs
+each port on which host (and at which revision), what each host acknowledged, which resources it
+failed, and when it connected, left or sent a heartbeat. The API threads read it to show a
+port's ``status`` and each host's lag.
+
+Nothing here is stored or logged: status is observed, not intended, so an ack neither wakes the
+goal-state engine nor bumps a port's ``revision_number`` (``If-Match`` keeps working). After a
+controller restart the board starts empty and fills as the agents reconnect and acknowledge.
+
+**Thread safety.** Every value the board holds is immutable (ints, tuples, frozen structs,
+mappings never changed once published) and each update is one assignment into a dict, so a
+reader sees either the old or the new value, never half of one, without a lock. Readers never
+iterate the writer's dicts without copying them first.
+
+A port is
+
+``ACTIVE``  when its host acknowledged a revision at or after the entry that programs it there;
+``ERROR``   when the host's latest ack lists it as failed (its message is on the host's report);
+``DOWN``    when it is unbound, not yet acknowledged, or its host left more than ``grace``
+            seconds ago.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+
+import msgspec
+
+ACTIVE = "ACTIVE"
+DOWN = "DOWN"
+ERROR = "ERROR"
+
+_NO_FAILURES: Mapping[str, Failure] = MappingProxyType({})
+
+
+class Failure(msgspec.Struct, frozen=True, gc=False):
+    """A resource the host could not program, as its agent said."""
+
+    kind: str
+    id: str
+    message: str
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What the host's agent said about itself in its last heartbeat."""
+
+    at: float = 0.0  # wall clock, seconds
+    agent_version: str = ""
+    uptime_seconds: int = 0
+    load1: float = 0.0
+    resource_counts: dict[str, int] = msgspec.field(default_factory=dict)
+    dataplane_errors: int = 0
+
+
+class Link(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The host's stream: up since ``since``, or down since ``since`` (monotonic seconds)."""
+
+    connected: bool
+    since: float
+    at: float  # the same moment, wall clock
+    agent_version: str = ""
+    peer: str = ""
+
+
+class Acked(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    revision: int
+    at: float  # wall clock
+    programming_micros: int = 0
+
+
+class Traffic(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What was sent to the host since this controller started."""
+
+    messages: int = 0
+    entries: int = 0
+    snapshots: int = 0
+
+
+class HostReport(msgspec.Struct, frozen=True, kw_only=True):
+    """One host as the API shows it (``GET /v2.0/goalstate/hosts/{host}``)."""
+
+    host: str
+    connected: bool
+    connected_since: str | None
+    disconnected_since: str | None
+    peer: str
+    agent_version: str
+    desired_revision: int
+    acknowledged_revision: int
+    lag: int
+    last_ack: str | None
+    last_programming_ms: float | None
+    last_heartbeat: str | None
+    uptime_seconds: int | None
+    load1: float | None
+    resource_counts: dict[str, int]
+    dataplane_errors: int
+    ports: int
+    messages_sent: int
+    entries_sent: int
+    snapshots_sent: int
+    failures: list[Failure]
+
+
+def _iso(wall: float | None) -> str | None:
+    if wall is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))
+
+
+class StatusBoard:
+    """Per port and per host, what the hosts reported (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *,
+        grace: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.grace = grace
+        self.revision = 0  # the last committed revision the goal-state engine has taken in
+        self.ready = False  # whether the engine has replayed the change log since start
+        self._clock = clock
+        self._wall = wall
+        self._programmed: dict[str, tuple[str, int]] = {}  # port -> (host, entry revision)
+        self._port_counts: dict[str, int] = {}
+        self._desired: dict[str, int] = {}
+        self._acked: dict[str, Acked] = {}
+        self._failures: dict[str, Mapping[str, Failure]] = {}  # by "<kind>:<id>"
+        self._links: dict[str, Link] = {}
+        self._health: dict[str, Health] = {}
+        self._traffic: dict[str, Traffic] = {}
+
+    # --- reading (any thread) -----------------------------------------------------------------
+
+    def port_status(self, port_id: str, host: str) -> str:
+        """The status of a port bound to ``host`` ('' when unbound)."""
+        programmed = self._programmed.get(port_id)
+        if not host or programmed is None or programmed[0] != host:
+            return DOWN
+        if not self._reachable(host):
+            return DOWN
+        if "port:" + port_id in self._failures.get(host, _NO_FAILURES):
+            return ERROR
+        acked = self._acked.get(host)
+        return ACTIVE if acked is not None and acked.revision >= programmed[1] else DOWN
+
+    def _reachable(self, host: str) -> bool:
+        link = self._links.get(host)
+        if link is None:
+            return False
+        return link.connected or self._clock() - link.since <= self.grace
+
+    def hosts(self) -> list[str]:
+        return sorted({*list(self._desired), *list(self._links)})
+
+    def connected_hosts(self) -> int:
+        return sum(link.connected for link in list(self._links.values()))
+
+    def now(self) -> float:
+        """The wall clock the board stamps reports with."""
+        return self._wall()
+
+    def report(self, host: str) -> HostReport | None:
+        link = self._links.get(host)
+        desired = self._desired.get(host)
+        if link is None and desired is None:
+            return None
+        acked = self._acked.get(host)
+        health = self._health.get(host)
+        traffic = self._traffic.get(host, Traffic())
+        acked_revision = acked.revision if acked is not None else 0
+        return HostReport(
+            host=host,
+            connected=link is not None and link.connected,
+            connected_since=_iso(link.at) if link is not None and link.connected else None,
+            disconnected_since=_iso(link.at) if link is not None and not link.connected else None,
+            peer=link.peer if link is not None else "",
+            agent_version=link.agent_version if link is not None else "",
+            desired_revision=desired or 0,
+            acknowledged_revision=acked_revision,
+            lag=max(0, (desired or 0) - acked_revision),
+            last_ack=_iso(acked.at) if acked is not None else None,
+            last_programming_ms=acked.programming_micros / 1000 if acked is not None else None,
+            last_heartbeat=_iso(health.at) if health is not None else None,
+            uptime_seconds=health.uptime_seconds if health is not None else None,
+            load1=health.load1 if health is not None else None,
+            resource_counts=dict(health.resource_counts) if health is not None else {},
+            dataplane_errors=health.dataplane_errors if health is not None else 0,
+            ports=self._port_counts.get(host, 0),
+            messages_sent=traffic.messages,
+            entries_sent=traffic.entries,
+            snapshots_sent=traffic.snapshots,
+            failures=list(self._failures.get(host, _NO_FAILURES).values()),
+        )
+
+    # --- writing (the southbound thread only) -------------------------------------------------
+
+    def desire(self, host: str, revision: int) -> None:
+        """The host was given (or owes) goal state up to ``revision``."""
+        if revision > self._desired.get(host, 0):
+            self._desired[host] = revision
+
+    def desire_all(self, hosts: Iterable[str], revision: int) -> None:
+        """``desire`` for many hosts at once, with a revision newer than any desired yet."""
+        self._desired.update(dict.fromkeys(hosts, revision))
+
+    def host_of(self, port_id: str) -> str:
+        """The host whose entry programs the port now ('' when none)."""
+        programmed = self._programmed.get(port_id)
+        return programmed[0] if programmed is not None else ""
+
+    def program(self, port_id: str, host: str, revision: int) -> None:
+        """The entry of ``revision`` programs the port on ``host``."""
+        held = self._programmed.get(port_id)
+        if held is None or held[0] != host:
+            if held is not None:
+                self._count(held[0], -1)
+            self._count(host, +1)
+        self._programmed[port_id] = (host, revision)
+
+    def unprogram(self, port_id: str, host: str) -> None:
+        """The port left ``host`` (another host may already hold it)."""
+        held = self._programmed.get(port_id)
+        if held is not None and held[0] == host:
+            del self._programmed[port_id]
+            self._count(host, -1)
+
+    def _count(self, host: str, step: int) -> None:
+        count = self._port_counts.get(host, 0) + step
+        if count:
+            self._port_counts[host] = count
+        else:
+            self._port_counts.pop(host, None)
+
+    def connected(
+        self, host: str, *, applied_revision: int, agent_version: str = "", peer: str = ""
+    ) -> None:
+        """The host opened a stream, holding goal state up to ``applied_revision`` (0: none
+        of this store's). Failures reported on an earlier stream no longer stand."""
+        self._links[host] = Link(
+            connected=True,
+            since=self._clock(),
+            at=self._wall(),
+            agent_version=agent_version,
+            peer=peer,
+        )
+        self._failures.pop(host, None)
+        self._acked[host] = Acked(revision=applied_revision, at=self._wall())
+
+    def disconnected(self, host: str) -> None:
+        link = self._links.get(host)
+        self._links[host] = Link(
+            connected=False,
+            since=self._clock(),
+            at=self._wall(),
+            agent_version=link.agent_version if link is not None else "",
+            peer=link.peer if link is not None else "",
+        )
+
+    def acknowledged(
+        self, host: str, revision: int, *, failures: list[Failure], programming_micros: int
+    ) -> None:
+        """The host applied everything up to ``revision`` except ``failures``: the resources
+        that stand failed now (each ack lists them all; one not listed again has recovered)."""
+        self._acked[host] = Acked(
+            revision=revision, at=self._wall(), programming_micros=programming_micros
+        )
+        if failures:
+            self._failures[host] = MappingProxyType({f"{f.kind}:{f.id}": f for f in failures})
+        else:
+            self._failures.pop(host, None)
+
+    def heartbeat(self, host: str, health: Health) -> None:
+        self._health[host] = health
+
+    def sent(self, host: str, *, entries: int, snapshot: bool) -> None:
+        traffic = self._traffic.get(host, Traffic())
+        self._traffic[host] = Traffic(
+            messages=traffic.messages + 1,
+            entries=traffic.entries + entries,
+            snapshots=traffic.snapshots + snapshot,
+        )

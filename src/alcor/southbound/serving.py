@@ -1,0 +1,188 @@
+"""The southbound server: gRPC streams to the host agents, in a thread of its own.
+
+``SouthboundServer.start`` runs a thread with its own asyncio event loop (the API's uvloop is
+left alone) that owns the goal-state engine: it binds the gRPC server, follows the store's
+change log (``following``) into the hub (``sessions``), and serves ``Southbound.Connect``, one
+stream per host. This module is also the one place where the protocol's conversations end in a
+gRPC status.
+
+A stream: the agent's first message is its Hello (a stream that says anything else, or nothing
+for ``hello_timeout`` seconds, is refused or ended); Hellos wait until the engine has replayed
+the change log after a start; then goal states flow one way and acks and heartbeats the other,
+until either side goes or a newer stream of the same host replaces this one (ABORTED).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+
+import grpc
+import grpc.aio
+import msgspec
+
+from alcor.services.status import StatusBoard
+from alcor.southbound.following import PAGE, Following
+from alcor.southbound.sessions import Delivery, Hub, Session
+from alcor.store.interface import Store
+from alcor.v1 import southbound_pb2 as pb
+from alcor.v1 import southbound_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ADDRESS = "127.0.0.1:9697"
+OFF = "off"  # serve no agents (an API-only controller)
+
+_OPTIONS = [
+    ("grpc.so_reuseport", 0),  # a second controller on the same address must fail, not share it
+    ("grpc.max_send_message_length", -1),  # a snapshot of a host in a large VPC is large
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 30_000),  # find agents that vanished without closing
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
+    ("grpc.http2.max_pings_without_data", 0),
+]
+
+
+class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """``address`` is ``HOST:PORT``, ``unix:PATH`` or ``off``."""
+
+    address: str = DEFAULT_ADDRESS
+    delivery: Delivery = msgspec.field(default_factory=Delivery)
+    hello_timeout: float = 30.0
+    replay_page: int = PAGE
+
+
+class SouthboundService(pb_grpc.SouthboundServicer):
+    def __init__(self, hub: Hub, ready: asyncio.Event, *, hello_timeout: float) -> None:
+        self._hub = hub
+        self._ready = ready
+        self._hello_timeout = hello_timeout
+
+    async def Connect(
+        self,
+        request_iterator: AsyncIterator[pb.AgentMessage],
+        context: grpc.aio.ServicerContext[pb.AgentMessage, pb.ControllerMessage],
+    ) -> AsyncIterator[pb.ControllerMessage]:
+        requests = aiter(request_iterator)
+        try:
+            first = await asyncio.wait_for(anext(requests), self._hello_timeout)
+        except (StopAsyncIteration, TimeoutError):
+            return
+        if first.WhichOneof("body") != "hello" or not first.hello.host_id:
+            reason = "the first message of a stream must be a Hello with a host_id"
+            yield pb.ControllerMessage(refusal=pb.Refusal(reason=reason))
+            return
+        await self._ready.wait()
+        session = self._hub.open(first.hello, peer=context.peer())
+        reading = asyncio.create_task(self._read(session, requests))
+        try:
+            async for goal in self._hub.goal_states(session):
+                yield pb.ControllerMessage(goal_state=goal)
+        finally:
+            reading.cancel()
+            self._hub.close(session)
+        if session.replaced:
+            await context.abort(
+                grpc.StatusCode.ABORTED, "replaced by a newer stream of the same host"
+            )
+
+    async def _read(self, session: Session, requests: AsyncIterator[pb.AgentMessage]) -> None:
+        try:
+            async for message in requests:
+                self._hub.receive(session, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the stream broke: the sender side ends it
+            log.debug("stream of host %s ended: %s", session.host, error)
+        finally:
+            self._hub.close(session)
+
+
+class SouthboundServer:
+    """The southbound thread: start it once, stop it once."""
+
+    def __init__(self, *, store: Store, board: StatusBoard, settings: SouthboundSettings) -> None:
+        self.settings = settings
+        self.port = 0  # the TCP port bound (useful when asked for port 0)
+        self._store = store
+        self._board = board
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="alcor-southbound", daemon=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Run the thread; return once the gRPC server listens (or raise why it cannot)."""
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise RuntimeError("the southbound server did not start")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self, timeout: float = 10.0) -> None:
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # already stopped
+                loop.call_soon_threadsafe(stopping.set)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main(loop))
+        except BaseException as error:
+            if self._started.is_set():  # else ``start`` raises it
+                log.exception("the southbound server failed")
+            self._error = error
+        finally:
+            self._started.set()
+            loop.close()
+
+    async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._stopping = asyncio.Event()
+        settings = self.settings
+        hub = Hub(board=self._board, delivery=settings.delivery, clock=loop.time)
+        ready = asyncio.Event()
+        server = grpc.aio.server(options=_OPTIONS)
+        pb_grpc.add_SouthboundServicer_to_server(
+            SouthboundService(hub, ready, hello_timeout=settings.hello_timeout), server
+        )
+        self.port = server.add_insecure_port(settings.address)
+        if self.port == 0 and not settings.address.startswith("unix:"):
+            raise RuntimeError(f"cannot listen on {settings.address}")
+        await server.start()
+        log.info("southbound on %s", settings.address)
+        self._started.set()
+        following = Following(self._store, hub.apply, loop=loop, page=settings.replay_page)
+
+        async def bootstrap_then_follow() -> None:
+            while not hub.store_id:
+                try:
+                    hub.store_id = await self._store.read(lambda reader: reader.store_id())
+                except Exception:
+                    log.exception("reading the store's id failed; retrying")
+                    await asyncio.sleep(1.0)
+
+            def on_ready() -> None:
+                log.info("goal-state engine at revision %d", following.revision)
+                self._board.ready = True
+                ready.set()
+
+            await following.run(on_ready)
+
+        task = asyncio.create_task(bootstrap_then_follow())
+        try:
+            await self._stopping.wait()
+        finally:
+            await server.stop(grace=1.0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

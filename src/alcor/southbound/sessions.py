@@ -1,0 +1,231 @@
+"""The hub: the goal-state engine, the hosts' open streams, and what flows between them.
+
+Everything here runs in the southbound loop's one thread, so the engine and the sessions need
+no locks. ``apply`` runs a committed change through the engine and drops each affected host's
+entries into that host's outbox (if it is connected; one that is not will ask for the delta
+when it comes back) and tells the status board what it programs. ``open`` answers a host's
+Hello: a snapshot when it holds nothing of this store (revision 0, another store's id, a
+revision the store never reached, or removals it would need were compacted away), otherwise the
+delta since its revision; always one goal state, so the agent knows it is current. A second
+stream of the same host replaces the first. ``goal_states`` is a session's sender: it waits for
+its outbox and yields one goal state for all that waited, at most one per coalescing window.
+
+No call here waits on a host: a host that reads slowly only fills its own outbox, and is
+dropped to a snapshot when that overflows (``outboxes``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import msgspec
+
+from alcor.goalstate.engine import Engine
+from alcor.services import status
+from alcor.southbound.outboxes import Outbox
+from alcor.store.interface import Change
+from alcor.v1 import keys
+from alcor.v1 import southbound_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """How goal states go out: the coalescing window (seconds; a host is sent at most one goal
+    state per window) and the per-host bound (entries waiting)."""
+
+    window: float = 0.005
+    limit: int = 10_000
+
+
+class Session:
+    """One host's open stream."""
+
+    __slots__ = ("closed", "first", "host", "outbox", "replaced", "sent", "wake")
+
+    def __init__(self, host: str, first: pb.GoalState, delivery: Delivery) -> None:
+        self.host = host
+        self.first = first
+        self.sent = first.revision  # the highest revision sent on this stream
+        self.outbox = Outbox(limit=delivery.limit, window=delivery.window)
+        self.wake = asyncio.Event()
+        self.closed = False
+        self.replaced = False  # by a newer stream of the same host
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+
+
+class Hub:
+    def __init__(
+        self,
+        *,
+        board: status.StatusBoard,
+        delivery: Delivery,
+        clock: Callable[[], float],
+        engine: Engine | None = None,
+    ) -> None:
+        self.engine = engine or Engine()
+        self.board = board
+        self.store_id = ""
+        self._delivery = delivery
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+
+    # --- intent in ---------------------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        try:
+            deltas = self.engine.apply(
+                change.revision, change.resource_type, change.operation, change.data
+            )
+        except Exception:
+            log.exception("the goal-state engine failed on revision %d", change.revision)
+            return
+        board = self.board
+        board.revision = change.revision
+        if not deltas:
+            return
+        board.desire_all(deltas, change.revision)  # every entry of a change carries its revision
+        if change.resource_type == "port":
+            self._note_port(change, deltas)
+        now = self._clock()
+        for host in deltas.keys() & self._sessions.keys():  # C loops over the smaller
+            session = self._sessions[host]
+            session.outbox.add(deltas[host], now)
+            session.wake.set()
+
+    def _note_port(self, change: Change, deltas: dict[str, list[pb.Entry]]) -> None:
+        """Tell the board which host now programs the port: only a port's own change moves
+        its entry, and only on the host it left and the host it joined."""
+        board = self.board
+        port_id = change.resource_id
+        bound = change.data.get("binding_host_id")
+        port_key = keys.key("port", port_id)
+        for host in {board.host_of(port_id), bound if isinstance(bound, str) else ""} - {""}:
+            for entry in deltas.get(host, ()):
+                if keys.entry_key(entry) != port_key:
+                    continue
+                if entry.HasField("port"):
+                    board.program(port_id, host, entry.revision)
+                else:
+                    board.unprogram(port_id, host)
+
+    # --- streams -----------------------------------------------------------------------------
+
+    def open(self, hello: pb.Hello, *, peer: str = "") -> Session:
+        """A host said Hello: its first goal state, and its session from now on."""
+        host = hello.host_id
+        engine = self.engine
+        resumable = (
+            hello.applied_revision
+            and hello.store_id == self.store_id
+            and hello.applied_revision <= engine.revision
+        )
+        delta = engine.delta_since(host, hello.applied_revision) if resumable else None
+        if delta is None:
+            first = self._snapshot(host)
+            applied = 0
+        else:
+            first = pb.GoalState(revision=engine.revision, store_id=self.store_id, entries=delta)
+            applied = hello.applied_revision
+        old = self._sessions.get(host)
+        if old is not None:
+            old.replaced = True
+            old.close()
+        session = Session(host, first, self._delivery)
+        self._sessions[host] = session
+        self.board.connected(
+            host, applied_revision=applied, agent_version=hello.agent_version, peer=peer
+        )
+        self.board.desire(host, first.revision)
+        self.board.sent(host, entries=len(first.entries), snapshot=first.snapshot)
+        return session
+
+    def _snapshot(self, host: str) -> pb.GoalState:
+        return pb.GoalState(
+            revision=self.engine.revision,
+            store_id=self.store_id,
+            snapshot=True,
+            entries=self.engine.snapshot(host),
+        )
+
+    def close(self, session: Session) -> None:
+        session.close()
+        if self._sessions.get(session.host) is session:
+            del self._sessions[session.host]
+            self.board.disconnected(session.host)
+
+    async def goal_states(self, session: Session) -> AsyncIterator[pb.GoalState]:
+        """What to send on the session's stream, as it comes, until the session is closed."""
+        yield session.first
+        while not session.closed:
+            await session.wake.wait()
+            session.wake.clear()
+            due = session.outbox.due_at()
+            if session.closed or due is None:
+                continue
+            delay = due - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                if session.closed:
+                    break
+            goal = self.take(session)
+            if goal is not None:
+                yield goal
+
+    def take(self, session: Session) -> pb.GoalState | None:
+        """Everything waiting for the session, as one goal state."""
+        batch = session.outbox.take(self._clock())
+        if batch is None:
+            return None
+        if batch.snapshot:
+            goal = self._snapshot(session.host)
+            self.board.desire(session.host, goal.revision)
+        else:
+            goal = pb.GoalState(
+                revision=batch.revision, store_id=self.store_id, entries=batch.entries
+            )
+        session.sent = max(session.sent, goal.revision)
+        self.board.sent(session.host, entries=len(goal.entries), snapshot=goal.snapshot)
+        return goal
+
+    # --- what hosts say ----------------------------------------------------------------------
+
+    def receive(self, session: Session, message: pb.AgentMessage) -> None:
+        if session.closed:
+            return  # a replaced stream's last words
+        which = message.WhichOneof("body")
+        if which == "ack":
+            ack = message.ack
+            self.board.acknowledged(
+                session.host,
+                min(ack.revision, session.sent),  # never more than it was sent
+                failures=[
+                    status.Failure(
+                        kind=keys.KIND_NAMES.get(failed.kind, "unknown"),
+                        id=failed.id,
+                        message=failed.message,
+                    )
+                    for failed in ack.failed
+                ],
+                programming_micros=ack.programming_micros,
+            )
+        elif which == "heartbeat":
+            beat = message.heartbeat
+            self.board.heartbeat(
+                session.host,
+                status.Health(
+                    at=self.board.now(),
+                    agent_version=beat.agent_version,
+                    uptime_seconds=beat.uptime_seconds,
+                    load1=beat.load1,
+                    resource_counts=dict(beat.resource_counts),
+                    dataplane_errors=beat.dataplane_errors,
+                ),
+            )
+        else:
+            log.warning("host %s sent an unexpected %s", session.host, which)

@@ -1,0 +1,576 @@
+"""The southbound end to end: a real ``alcor server`` process, real gRPC on loopback, and
+recording agents (``alcor.agent.stream.Agent`` with the recording driver) in this process.
+
+What every host should hold is computed here from the API's own listings, independently of the
+goal-state engine (its own ports; their networks, subnets and the networks one router away;
+every endpoint of those networks as a neighbor; the routers; its ports' security groups and
+the members of every group their rules name as remote group), and compared with what the
+agent holds. Each test works in its own project with its own host names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+
+from alcor.agent import stream
+from alcor.agent.drivers.recording import RecordingDriver
+from alcor.v1 import keys
+from alcor.v1 import southbound_pb2 as pb
+from alcor.v1 import southbound_pb2_grpc as pb_grpc
+from tests.servers import ServerProcess
+
+GRACE = 0.5  # --disconnect-grace of the module's server
+WINDOW = 0.005  # its --coalesce-ms (the default)
+WAIT = 15.0
+
+
+@pytest.fixture(scope="module")
+def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    db = Path(tmp_path_factory.mktemp("southbound")) / "alcor.db"
+    process = ServerProcess(db, "--disconnect-grace", str(GRACE)).start()
+    yield process
+    process.stop()
+    assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+class Recorder(stream.Agent):
+    """An agent that also keeps every goal state it was sent."""
+
+    def __init__(self, **arguments: Any) -> None:
+        super().__init__(**arguments)
+        self.received: list[pb.GoalState] = []
+
+    async def apply(self, goal: pb.GoalState) -> pb.AgentMessage:
+        self.received.append(goal)
+        return await super().apply(goal)
+
+
+class Host:
+    """One host's recording agent on real gRPC; ``stop`` and ``start`` again keep its state
+    (as an agent that lost its stream); ``move_to`` takes that state to another controller."""
+
+    def __init__(self, host_id: str, address: str, *, fail_ports: str = "") -> None:
+        self.id = host_id
+        self.settings = stream.Settings(
+            host_id=host_id, heartbeat_interval=0.5, backoff_initial=0.05, backoff_max=0.3
+        )
+        self.driver = RecordingDriver(host_id, fail_ports=fail_ports)
+        self._channel = stream.open_channel(address, self.settings)
+        self.agent = Recorder(settings=self.settings, channel=self._channel, driver=self.driver)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> Host:
+        self._task = asyncio.create_task(self.agent.run())
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def close(self) -> None:
+        await self.stop()
+        await self._channel.close()
+
+    async def move_to(self, address: str) -> None:
+        state = self.agent.state
+        await self.close()
+        self._channel = stream.open_channel(address, self.settings)
+        self.agent = Recorder(settings=self.settings, channel=self._channel, driver=self.driver)
+        self.agent.state = state
+
+    def held(self) -> set[str]:
+        return set(self.agent.state.live())
+
+    def received_since(self, count: int) -> list[pb.GoalState]:
+        return self.agent.received[count:]
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+# --- the API, and what each host should hold ---------------------------------------------------
+
+
+class Api:
+    """The API as admin of one project of its own."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def call(self, method: str, path: str, status: int, body: Any = None) -> Any:
+        response = await self.client.request(method, path, json=body)
+        assert response.status_code == status, response.text
+        return response.json() if response.content else None
+
+    async def network(self) -> str:
+        found = await self.call("POST", "/networks", 201, {"network": {"name": "n"}})
+        return str(found["network"]["id"])
+
+    async def subnet(self, network_id: str, cidr: str, **more: Any) -> dict[str, Any]:
+        body = {"subnet": {"network_id": network_id, "cidr": cidr, "ip_version": 4, **more}}
+        found: dict[str, Any] = (await self.call("POST", "/subnets", 201, body))["subnet"]
+        return found
+
+    async def port(self, network_id: str, host: str, **more: Any) -> dict[str, Any]:
+        body = {"port": {"network_id": network_id, "binding:host_id": host, **more}}
+        found: dict[str, Any] = (await self.call("POST", "/ports", 201, body))["port"]
+        return found
+
+    async def ports(self, network_id: str, hosts: list[str]) -> list[dict[str, Any]]:
+        body = {"ports": [{"network_id": network_id, "binding:host_id": h} for h in hosts]}
+        found: list[dict[str, Any]] = (await self.call("POST", "/ports", 201, body))["ports"]
+        return found
+
+    async def update(self, collection: str, resource_id: str, **changes: Any) -> dict[str, Any]:
+        singular = collection.removesuffix("s").replace("-", "_")
+        body = {singular: changes}
+        found = await self.call("PUT", f"/{collection}/{resource_id}", 200, body)
+        return dict(found[singular])
+
+    async def delete(self, collection: str, resource_id: str) -> None:
+        await self.call("DELETE", f"/{collection}/{resource_id}", 204)
+
+    async def listed(self, collection: str, key: str) -> list[dict[str, Any]]:
+        project = self.client.headers["x-project-id"]
+        found: list[dict[str, Any]] = (
+            await self.call("GET", f"/{collection}?project_id={project}", 200)
+        )[key]
+        return found
+
+    async def status_of(self, port_id: str) -> str:
+        return str((await self.call("GET", f"/ports/{port_id}", 200))["port"]["status"])
+
+    async def host_report(self, host: str) -> dict[str, Any]:
+        found: dict[str, Any] = (await self.call("GET", f"/goalstate/hosts/{host}", 200))["host"]
+        return found
+
+    async def should_hold(self, host: str) -> set[str]:
+        """The keys the host should hold, from the API's listings (see the module docstring)."""
+        ports = await self.listed("ports", "ports")
+        subnets = await self.listed("subnets", "subnets")
+        rules = await self.listed("security-group-rules", "security_group_rules")
+        routers = {router["id"] for router in await self.listed("routers", "routers")}
+        endpoints = [
+            p
+            for p in ports
+            if p["binding:host_id"] and not p["device_owner"].startswith("network:")
+        ]
+        own = [p for p in endpoints if p["binding:host_id"] == host]
+        interfaces = [p for p in ports if p["device_owner"] == "network:router_interface"]
+        networks = {p["network_id"] for p in own}
+        routed = {i["device_id"] for i in interfaces if i["network_id"] in networks} & routers
+        networks |= {i["network_id"] for i in interfaces if i["device_id"] in routed}
+        groups = {g for p in own if p["port_security_enabled"] for g in p["security_groups"]}
+        remote = {
+            r["remote_group_id"]
+            for r in rules
+            if r["security_group_id"] in groups and r["remote_group_id"]
+        }
+        return {
+            *(f"port:{p['id']}" for p in own),
+            *(f"network:{n}" for n in networks),
+            *(f"subnet:{s['id']}" for s in subnets if s["network_id"] in networks),
+            *(f"neighbor:{p['id']}" for p in endpoints if p["network_id"] in networks),
+            *(f"router:{r}" for r in routed),
+            *(f"security_group:{g}" for g in groups),
+            *(f"member:{g}/{p['id']}" for p in ports for g in p["security_groups"] if g in remote),
+        }
+
+    async def converged(self, *hosts: Host) -> None:
+        """Every host comes to hold exactly what it should."""
+        for host in hosts:
+            wanted = await self.should_hold(host.id)
+            await until(
+                lambda host=host, wanted=wanted: host.held() == wanted,  # type: ignore[misc]
+                f"{host.id} to hold {sorted(wanted - host.held())} "
+                f"and drop {sorted(host.held() - wanted)}",
+            )
+
+
+@asynccontextmanager
+async def project_api(controller: ServerProcess) -> AsyncIterator[Api]:
+    headers = {"X-Project-Id": "p-" + uuid.uuid4().hex[:12], "X-Roles": "admin"}
+    async with httpx.AsyncClient(
+        base_url=controller.url + "/v2.0", headers=headers, timeout=30.0
+    ) as client:
+        yield Api(client)
+
+
+def names(prefix: str, count: int) -> list[str]:
+    tag = uuid.uuid4().hex[:6]
+    return [f"{prefix}-{tag}-{i}" for i in range(count)]
+
+
+def run(scenario: Callable[[], Any]) -> None:
+    asyncio.run(scenario())
+
+
+# --- who hears what ----------------------------------------------------------------------------
+
+
+def test_ports_and_subnets_reach_exactly_the_hosts_that_need_them(
+    controller: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            a, b, c = (Host(name, controller.southbound) for name in names("h", 3))
+            hosts = [a.start(), b.start(), c.start()]
+            n1, n2 = await api.network(), await api.network()
+            s1 = await api.subnet(n1, "10.1.0.0/24")
+            await api.subnet(n2, "10.2.0.0/24")
+            pa = await api.port(n1, a.id)
+            pb_ = await api.port(n1, b.id)
+            await api.port(n2, c.id)
+            await api.converged(*hosts)
+            neighbor = a.agent.state.get("neighbor", pb_["id"])
+            assert neighbor is not None
+            assert neighbor.neighbor.host_id == b.id
+            assert list(neighbor.neighbor.ip_addresses) == [pb_["fixed_ips"][0]["ip_address"]]
+            assert c.agent.state.get("network", n1) is None  # c serves only n2
+
+            seen_by_c = len(c.agent.received)
+            updated = await api.update("ports", pb_["id"], allowed_address_pairs=[])
+            await api.update("ports", pa["id"], admin_state_up=False)
+            await api.update("subnets", s1["id"], dns_nameservers=["10.1.0.53"])
+            second = await api.subnet(n1, "10.1.1.0/24")
+            await api.converged(*hosts)
+            port_a = a.agent.state.get("port", pa["id"])
+            assert port_a is not None
+            assert not port_a.port.admin_state_up
+            subnet = b.agent.state.get("subnet", s1["id"])
+            assert subnet is not None
+            assert list(subnet.subnet.dns_nameservers) == ["10.1.0.53"]
+            assert updated["revision_number"] >= 2
+            assert c.received_since(seen_by_c) == []  # nothing of n1 reaches c
+
+            await api.delete("subnets", second["id"])
+            await api.delete("ports", pb_["id"])
+            await api.converged(*hosts)
+            assert f"neighbor:{pb_['id']}" not in a.held()
+            assert b.held() == set()  # its last port gone: nothing left
+            for host in hosts:
+                await host.close()
+
+    run(scenario)
+
+
+def test_a_router_joins_its_networks_on_every_host_that_serves_one(
+    controller: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            a, b = (Host(name, controller.southbound) for name in names("r", 2))
+            hosts = [a.start(), b.start()]
+            n1, n2 = await api.network(), await api.network()
+            s1 = await api.subnet(n1, "10.3.0.0/24")
+            s2 = await api.subnet(n2, "10.4.0.0/24")
+            await api.port(n1, a.id)
+            pb_ = await api.port(n2, b.id)
+            found = await api.call("POST", "/routers", 201, {"router": {"name": "r"}})
+            router = found["router"]["id"]
+            for subnet in (s1, s2):
+                body = {"subnet_id": subnet["id"]}
+                await api.call("PUT", f"/routers/{router}/add_router_interface", 200, body)
+            await api.converged(*hosts)
+            assert f"neighbor:{pb_['id']}" in a.held()  # one router hop away
+            entry = a.agent.state.get("router", router)
+            assert entry is not None
+            gateways = {i.ip_address for i in entry.router.interfaces}
+            assert gateways == {s1["gateway_ip"], s2["gateway_ip"]}
+
+            body = {"subnet_id": s2["id"]}
+            await api.call("PUT", f"/routers/{router}/remove_router_interface", 200, body)
+            await api.converged(*hosts)
+            assert f"network:{n2}" not in a.held()
+            body = {"subnet_id": s1["id"]}
+            await api.call("PUT", f"/routers/{router}/remove_router_interface", 200, body)
+            await api.delete("routers", router)
+            await api.converged(*hosts)
+            for host in hosts:
+                await host.close()
+
+    run(scenario)
+
+
+def test_security_groups_rules_and_remote_group_members_reach_their_hosts(
+    controller: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            a, b = (Host(name, controller.southbound) for name in names("g", 2))
+            hosts = [a.start(), b.start()]
+            web = (await api.call("POST", "/security-groups", 201, {"security_group": {}}))[
+                "security_group"
+            ]["id"]
+            db = (await api.call("POST", "/security-groups", 201, {"security_group": {}}))[
+                "security_group"
+            ]["id"]
+            network = await api.network()
+            await api.subnet(network, "10.5.0.0/24")
+            await api.port(network, a.id, security_groups=[db])
+            member = await api.port(network, b.id, security_groups=[web])
+            await api.converged(*hosts)
+            assert f"member:{web}/{member['id']}" not in a.held()
+
+            rule_body = {
+                "security_group_rule": {
+                    "security_group_id": db,
+                    "direction": "ingress",
+                    "protocol": "tcp",
+                    "port_range_min": 5432,
+                    "port_range_max": 5432,
+                    "remote_group_id": web,
+                }
+            }
+            rule = (await api.call("POST", "/security-group-rules", 201, rule_body))[
+                "security_group_rule"
+            ]["id"]
+            await api.converged(*hosts)
+            entry = a.agent.state.get("member", f"{web}/{member['id']}")
+            assert entry is not None
+            assert list(entry.member.ip_addresses) == [member["fixed_ips"][0]["ip_address"]]
+            group = a.agent.state.get("security_group", db)
+            assert group is not None
+            rules = {r.id: r for r in group.security_group.rules}
+            assert (rules[rule].remote_group_id, rules[rule].port_range_min) == (web, 5432)
+
+            await api.update("ports", member["id"], security_groups=[])
+            await api.converged(*hosts)
+            await api.delete("security-group-rules", rule)
+            await api.converged(*hosts)
+            assert not any(key.startswith(f"member:{web}/") for key in a.held())
+            for host in hosts:
+                await host.close()
+
+    run(scenario)
+
+
+# --- status back to the API --------------------------------------------------------------------
+
+
+def test_port_status_follows_acks_failures_and_the_hosts_presence(
+    controller: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            (name,) = names("s", 1)
+            network = await api.network()
+            await api.subnet(network, "10.6.0.0/24")
+            good = await api.port(network, name, device_id="vm-good")
+            bad = await api.port(network, name, device_id="fail-1")
+            unbound = await api.port(network, "")
+            assert await api.status_of(good["id"]) == "DOWN"  # nobody acknowledged it yet
+
+            host = Host(name, controller.southbound, fail_ports="fail-*").start()
+
+            async def status_is(port_id: str, wanted: str) -> None:
+                deadline = time.monotonic() + WAIT
+                while (found := await api.status_of(port_id)) != wanted:
+                    assert time.monotonic() < deadline, f"{port_id} stayed {found}, not {wanted}"
+                    await asyncio.sleep(0.02)
+
+            await status_is(good["id"], "ACTIVE")
+            await status_is(bad["id"], "ERROR")
+            assert await api.status_of(unbound["id"]) == "DOWN"
+            report = await api.host_report(name)
+            assert [(f["kind"], f["id"]) for f in report["failures"]] == [("port", bad["id"])]
+            assert report["failures"][0]["message"]
+            assert (report["connected"], report["lag"], report["ports"]) == (True, 0, 2)
+            shown = await api.call("GET", f"/ports/{good['id']}", 200)
+            assert shown["port"]["revision_number"] == good["revision_number"]  # observed only
+
+            await api.update("ports", bad["id"], device_id="vm-fixed")
+            await status_is(bad["id"], "ACTIVE")
+            await api.update("ports", good["id"], **{"binding:host_id": ""})
+            assert await api.status_of(good["id"]) == "DOWN"
+
+            await host.close()
+            await status_is(bad["id"], "DOWN")  # the host is lost beyond the grace period
+            report = await api.host_report(name)
+            assert not report["connected"]
+
+    run(scenario)
+
+
+# --- resync ------------------------------------------------------------------------------------
+
+
+def test_an_agent_that_reconnects_gets_only_the_delta(controller: ServerProcess) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            a, far = names("d", 2)
+            network = await api.network()
+            await api.subnet(network, "10.7.0.0/22")
+            await api.port(network, a)
+            await api.ports(network, [far] * 50)
+            host = Host(a, controller.southbound).start()
+            await api.converged(host)
+            (first,) = host.agent.received
+            assert first.snapshot
+            assert len(first.entries) > 50
+
+            await host.stop()  # the stream is lost; the agent keeps what it holds
+            new = await api.ports(network, [far] * 3)
+            seen = len(host.agent.received)
+            host.start()
+            await api.converged(host)
+            (resumed,) = host.received_since(seen)
+            assert not resumed.snapshot
+            # the three new neighbors and their addresses in the default group, nothing else
+            assert {keys.entry_key(entry) for entry in resumed.entries} == {
+                *(f"neighbor:{p['id']}" for p in new),
+                *(f"member:{g}/{p['id']}" for p in new for g in p["security_groups"]),
+            }
+            await host.close()
+
+    run(scenario)
+
+
+def test_bulk_creates_reach_a_host_coalesced(controller: ServerProcess) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            a, far = names("c", 2)
+            network = await api.network()
+            await api.subnet(network, "10.8.0.0/22")
+            await api.port(network, a)
+            host = Host(a, controller.southbound).start()
+            await api.converged(host)
+            seen = len(host.agent.received)
+            await api.ports(network, [far] * 200)  # one commit: one goal state
+            await api.converged(host)
+            (bulk,) = host.received_since(seen)
+            assert sum(entry.HasField("neighbor") for entry in bulk.entries) == 200
+
+            seen = len(host.agent.received)
+            started = time.monotonic()
+            await asyncio.gather(*(api.port(network, far) for _ in range(40)))
+            await api.converged(host)
+            elapsed = time.monotonic() - started
+            goals = host.received_since(seen)
+            neighbors = [
+                entry for goal in goals for entry in goal.entries if entry.HasField("neighbor")
+            ]
+            assert len(neighbors) == 40  # each exactly once
+            assert len(goals) <= 1 + elapsed / WINDOW  # at most one goal state per window
+            await host.close()
+
+    run(scenario)
+
+
+def test_a_controller_restart_converges_with_deltas_and_another_store_sends_a_snapshot(
+    tmp_path: Path,
+) -> None:
+    first = ServerProcess(tmp_path / "first.db").start()
+    other = ServerProcess(tmp_path / "other.db").start()
+    restarted: ServerProcess | None = None
+
+    async def scenario() -> None:
+        nonlocal restarted
+        async with project_api(first) as api:
+            a, b = (Host(name, first.southbound) for name in names("k", 2))
+            hosts = [a.start(), b.start()]
+            network = await api.network()
+            await api.subnet(network, "10.9.0.0/24")
+            port_a = await api.port(network, a.id)
+            await api.port(network, b.id)
+            await api.converged(*hosts)
+            seen = [len(host.agent.received) for host in hosts]
+
+            first.kill()
+            restarted = ServerProcess(
+                first.db_path, port=first.port, southbound=first.southbound
+            ).start()
+            await until(
+                lambda: all(
+                    h.agent.status.sessions >= 2 and h.agent.status.acks > s
+                    for h, s in zip(hosts, seen, strict=True)
+                ),
+                "the agents to come back",
+            )
+            for host, count in zip(hosts, seen, strict=True):
+                (resumed,) = host.received_since(count)
+                assert not resumed.snapshot, host.id
+                assert len(resumed.entries) == 0  # nothing changed: nothing to send
+            seen = [len(host.agent.received) for host in hosts]
+            port_c = await api.port(network, b.id)
+            await api.converged(*hosts)
+            for host, count in zip(hosts, seen, strict=True):
+                assert not any(goal.snapshot for goal in host.received_since(count)), host.id
+            assert f"neighbor:{port_c['id']}" in a.held()
+            while await api.status_of(port_a["id"]) != "ACTIVE":
+                await asyncio.sleep(0.02)
+
+            before = a.held()
+            await a.move_to(other.southbound)  # the same state, another store's controller
+            a.start()
+            await until(lambda: len(a.agent.received) == 1, "the other controller's answer")
+            (answer,) = a.agent.received
+            assert answer.snapshot
+            assert a.held() == set()  # nothing of the first store is kept
+            assert before
+            for host in hosts:
+                await host.close()
+
+    try:
+        run(scenario)
+    finally:
+        for process in (first, other, restarted):
+            if process is not None:
+                process.stop()
+                assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
+# --- the stream itself ---------------------------------------------------------------------------
+
+
+def test_a_second_stream_of_a_host_replaces_the_first_and_a_stream_must_open_with_hello(
+    controller: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        (name,) = names("x", 1)
+        hello = pb.AgentMessage(hello=pb.Hello(host_id=name))
+        async with grpc.aio.insecure_channel(controller.southbound) as channel:
+            stub = pb_grpc.SouthboundStub(channel)
+            first = stub.Connect()
+            await first.write(hello)
+            answer = await first.read()
+            assert isinstance(answer, pb.ControllerMessage)
+            assert answer.goal_state.snapshot
+            second = stub.Connect()
+            await second.write(hello)
+            answer = await second.read()
+            assert isinstance(answer, pb.ControllerMessage)
+            assert answer.goal_state.snapshot
+            with pytest.raises(grpc.aio.AioRpcError) as ended:
+                await first.read()
+            assert ended.value.code() == grpc.StatusCode.ABORTED
+            second.cancel()
+
+            rude = stub.Connect()
+            await rude.write(pb.AgentMessage(ack=pb.Ack(revision=1)))
+            answer = await rude.read()
+            assert isinstance(answer, pb.ControllerMessage)
+            assert answer.HasField("refusal")
+            assert await rude.read() == grpc.aio.EOF
+
+    run(scenario)

@@ -1,0 +1,122 @@
+"""The agent's pure pieces: reconnect backoff, controller addresses, the failures an Ack lists,
+what one goal state turns into, and sim's host names and underlay addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from alcor.agent import drivers, running, stream
+from alcor.agent.drivers import recording
+from alcor.v1 import southbound_pb2 as pb
+
+
+def test_backoff_grows_exponentially_to_its_cap_with_full_jitter() -> None:
+    backoff = stream.Backoff(initial=0.1, cap=10.0, rng=random.Random(7))
+    ceilings = []
+    for _ in range(12):
+        ceilings.append(backoff.ceiling())
+        assert 0.0 <= backoff.next_delay() <= ceilings[-1]
+    assert ceilings[:4] == [0.1, 0.2, 0.4, 0.8]
+    assert ceilings[-1] == 10.0
+    assert ceilings == sorted(ceilings)
+    backoff.reset()
+    assert backoff.ceiling() == 0.1
+
+
+def test_backoff_spreads_hosts_that_lost_the_controller_together() -> None:
+    rng = random.Random(1)
+    first_waits = [stream.Backoff(initial=1.0, cap=1.0, rng=rng).next_delay() for _ in range(500)]
+    assert 0.4 < sum(first_waits) / len(first_waits) < 0.6
+
+
+@pytest.mark.parametrize(
+    ("address", "valid"),
+    [
+        ("127.0.0.1:9697", True),
+        ("[::1]:9697", True),
+        ("controller.example:9697", True),
+        ("unix:/run/alcor/southbound.sock", True),
+        ("unix:", False),
+        ("127.0.0.1", False),
+        (":9697", False),
+    ],
+)
+def test_controller_addresses(address: str, valid: bool) -> None:
+    if valid:
+        assert stream.channel_target(address) == address
+    else:
+        with pytest.raises(ValueError, match="expected"):
+            stream.channel_target(address)
+
+
+def goal(revision: int, *entries: pb.Entry, snapshot: bool = False) -> pb.GoalState:
+    return pb.GoalState(revision=revision, store_id="s1", snapshot=snapshot, entries=entries)
+
+
+def a_port(port_id: str, revision: int, device: str = "") -> pb.Entry:
+    return pb.Entry(revision=revision, port=pb.Port(id=port_id, network_id="n1", device_id=device))
+
+
+def test_an_ack_lists_every_resource_failed_as_of_its_revision() -> None:
+    async def scenario() -> None:
+        channel = stream.open_channel("127.0.0.1:1", stream.Settings(host_id="h1"))
+        driver = recording.RecordingDriver("h1", fail_ports="bad*")
+        agent = stream.Agent(settings=stream.Settings(host_id="h1"), channel=channel, driver=driver)
+        ack = (await agent.apply(goal(3, a_port("p1", 3), a_port("bad1", 3)))).ack
+        assert ack.revision == 3
+        assert [(s.kind, s.id) for s in ack.failed] == [(pb.PORT, "bad1")]
+        ack = (await agent.apply(goal(4, a_port("p2", 4)))).ack
+        assert [s.id for s in ack.failed] == ["bad1"]  # still failed
+        ack = (await agent.apply(goal(5, a_port("bad1", 5, device="fixed")))).ack
+        assert [s.id for s in ack.failed] == ["bad1"]  # its id still matches
+        ack = (
+            await agent.apply(
+                goal(6, pb.Entry(revision=6, removal=pb.Removal(kind=pb.PORT, id="bad1")))
+            )
+        ).ack
+        assert (ack.revision, list(ack.failed)) == (6, [])
+        hello = agent.hello().hello
+        assert (hello.applied_revision, hello.store_id, list(hello.capabilities)) == (
+            6,
+            "s1",
+            ["recording"],
+        )
+        beat = agent.heartbeat().heartbeat
+        assert beat.resource_counts["ports"] == 2
+        assert beat.dataplane_errors == 0
+        await channel.close()
+
+    asyncio.run(scenario())
+
+
+class BrokenDriver(recording.RecordingDriver):
+    async def apply(self, changes: object, held: object) -> list[drivers.Failure]:
+        raise OSError("netlink went away")
+
+
+def test_a_driver_that_raises_makes_the_agent_start_over_from_a_snapshot() -> None:
+    async def scenario() -> None:
+        channel = stream.open_channel("127.0.0.1:1", stream.Settings(host_id="h1"))
+        agent = stream.Agent(
+            settings=stream.Settings(host_id="h1"), channel=channel, driver=BrokenDriver()
+        )
+        with pytest.raises(stream.StreamEnded):
+            await agent.apply(goal(3, a_port("p1", 3)))
+        assert agent.hello().hello.applied_revision == 0
+        await channel.close()
+
+    asyncio.run(scenario())
+
+
+def test_sim_hosts_are_named_from_the_prefix_with_addresses_above_the_base() -> None:
+    assert running.sim_hosts("P", 3, "10.255.0.0") == [
+        ("P0", "10.255.0.1"),
+        ("P1", "10.255.0.2"),
+        ("P2", "10.255.0.3"),
+    ]
+    assert running.sim_hosts("h", 300, "10.255.0.0")[-1] == ("h299", "10.255.1.44")
+    with pytest.raises(ValueError, match="do not fit"):
+        running.sim_hosts("h", 3, "255.255.255.254")
