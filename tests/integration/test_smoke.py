@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+
+from tests.servers import ServerProcess
 
 
 def test_versions_and_a_port_on_a_new_subnet(api: httpx.Client) -> None:
@@ -22,3 +26,18 @@ def test_versions_and_a_port_on_a_new_subnet(api: httpx.Client) -> None:
     assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "10.9.0.2"}]
     assert port["status"] == "DOWN"
     assert api.get(f"/ports/{port['id']}").json()["port"] == port
+
+
+def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
+    """A SIGTERM (what systemd and Kubernetes send) ends the server with status 0, the
+    southbound stopped and the store closed: SQLite checkpoints and removes its WAL file."""
+    server = ServerProcess(tmp_path / "alcor.db").start()
+    try:
+        with httpx.Client(base_url=server.url + "/v2.0") as api:
+            assert api.post("/networks", json={"network": {"name": "n"}}).status_code == 201
+    finally:
+        server.stop()
+    assert server.process is not None
+    assert server.process.returncode == 0, server.log_path.read_text()
+    assert not (tmp_path / "alcor.db-wal").exists()
+    assert "Traceback" not in server.log_path.read_text()

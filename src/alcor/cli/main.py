@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import random
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -197,6 +199,23 @@ def build_controller(
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that SIGTERM or SIGINT makes ``serve()`` return instead of being
+    raised again once it has stopped (uvicorn's way), so what ``serve`` started afterwards (the
+    southbound, the store) is closed too."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
 async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None) -> None:
     store = SqlStore(args.db, synchronous=args.sync.upper())
     board = southbound_options.board_from(args)
@@ -230,7 +249,7 @@ async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None
         "alcor server on http://%s:%d, store %s, auth %s", host, port, args.db, args.auth_strategy
     )
     try:
-        await uvicorn.Server(config).serve()
+        await _Server(config).serve()
     finally:
         if southbound is not None:
             await asyncio.to_thread(southbound.stop)
