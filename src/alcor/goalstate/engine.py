@@ -259,7 +259,9 @@ class Engine:
         self._put(
             topic, keys.key("network", network.id), e.network_entry(network, self.revision), deltas
         )
-        if old is not None and old.segmentation_id != network.segmentation_id:
+        if old is None or old.segmentation_id != network.segmentation_id:
+            # the neighbors carry the VNI (a network is normally new before its ports, but a
+            # compacted log replays each resource at its last change, in any order)
             for key in [k for k in self._topics[topic].entries if k.startswith("neighbor:")]:
                 self._put_neighbor(self._ports[key.partition(":")[2]], deltas)
 
@@ -275,6 +277,8 @@ class Engine:
             self._put(
                 topic, keys.key("subnet", subnet.id), e.subnet_entry(subnet, self.revision), deltas
             )
+        for router_id in sorted(self._routers_on.get(subnet.network_id, ())):
+            self._put_router(router_id, deltas)  # interfaces carry the subnet's prefix length
 
     def _on_port(self, port: records.Port, deleted: bool, deltas: Deltas, pending: Pending) -> None:
         old = self._ports.get(port.id)
