@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := src tests bench
 
-.PHONY: setup run test check unit integration system bench-api fmt clean proto
+.PHONY: setup run test check unit integration system bench-api bench-goalstate bench-nodes fmt clean proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,17 @@ unit: setup
 integration: setup
 	$(BIN)/python -m pytest tests/integration
 
+system: setup
+	$(BIN)/python -m pytest tests/system
+
 bench-api: setup
 	$(BIN)/python bench/api.py
+
+bench-goalstate: setup
+	$(BIN)/python bench/goalstate.py
+
+bench-nodes: setup
+	$(BIN)/python bench/nodes.py
 
 # The goal-state protocol's generated code (checked in; a unit test fails when it is stale).
 PROTO_OUT ?= src

@@ -1,8 +1,9 @@
-"""Port throughput of the Neutron API over real HTTP: ``make bench-api``.
+"""Throughput of the Neutron API over real HTTP: ``make bench-api``.
 
 Starts its own ``alcor server`` (a child process on a free loopback port, its SQLite file on disk
-in a fresh temporary directory, ``--sync full`` unless told otherwise), creates one network with
-a /16 subnet, then measures, each phase on the same network:
+in a fresh temporary directory, ``--sync full`` unless told otherwise), then measures:
+
+ports, every phase on one network with a /16 subnet:
 
     serial      one keep-alive client creating ports one POST at a time: once with httpx (the
                 client the reference Neutron was measured with) and once with the standard
@@ -12,20 +13,37 @@ a /16 subnet, then measures, each phase on the same network:
     list        GET /v2.0/ports?network_id=... of every port created (ports listed per second)
     delete      one keep-alive client deleting ports one DELETE at a time
 
-It prints a table with the reference Neutron's figures (measured on this machine, see
-/work/shared/neutron-reference/bench.txt) and the targets next to ours, the exact command and the
-machine. ``--json`` prints the same as one JSON object instead. ``--endpoint`` benchmarks a server
-that is already running (any Neutron API) instead of starting one.
+security group rules, each phase in groups of its own, R rules to a group (100, Neutron's
+default quota of rules per project): a new rule is compared with every rule of its group, so how
+full the groups are is part of what is measured (docs/benchmarks.md):
 
-Serial, concurrent and delete are timed by the wall clock, client included. Bulk and list time
-each HTTP exchange from sending the request to the last byte of the response; the client's JSON
-encoding of the 1,000-port bodies and its parsing of the multi-megabyte answers are left out (on
-this class of machine, parsing a 16,000-port listing costs the client as long as the server takes
-to produce it).
+    rule serial      one keep-alive client (httpx) creating rules one POST at a time
+    rule concurrent  C clients creating rules at once
+    rule bulk        POSTs of one group's R rules each ({"security_group_rules": [...]}; Neutron
+                     takes the rules of only one group in a POST)
 
-    .venv/bin/python bench/api.py                      # defaults: well under a minute
+router interfaces, on one router and N networks with a /24 subnet each (made beforehand with
+bulk POSTs, not timed):
+
+    interface add     one keep-alive client: add_router_interface by subnet_id, one PUT at a time
+    interface remove  the same with remove_router_interface, every interface in turn
+
+It prints a table with the reference Neutron's figures (NEUTRON: where each was measured)
+and the targets next to ours, the exact command and the machine. ``--json`` prints the same as
+one JSON object instead. ``--endpoint`` benchmarks a server that is already running (any Neutron
+API) instead of starting one: that is how the reference's rule and interface figures were taken.
+
+Serial, concurrent, delete and the interface phases are timed by the wall clock, client
+included. Bulk and list time each HTTP exchange from sending the request to the last byte of the
+response; the client's JSON encoding of the 1,000-item bodies and its parsing of the
+multi-megabyte answers are left out (on this class of machine, parsing a 16,000-port listing
+costs the client as long as the server takes to produce it).
+
+    .venv/bin/python bench/api.py                      # defaults: about 20 seconds
     .venv/bin/python bench/api.py --sync normal        # SQLite synchronous=NORMAL, to compare
     .venv/bin/python bench/api.py --serial 500 --json
+    .venv/bin/python bench/api.py --serial 0 --concurrent 0 --bulk 0 --list-repeat 0 \\
+        --delete 0 --warmup 0 --endpoint http://127.0.0.1:9696   # rules and interfaces only
 """
 
 from __future__ import annotations
@@ -42,9 +60,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,8 +77,10 @@ if str(ROOT) not in sys.path:
 
 from tests.servers import ServerProcess  # noqa: E402
 
-# The reference Neutron on this machine (median of 3 runs of 500 ports, bench.txt); concurrent
-# creation was not measured there.
+# The reference Neutron, in items (ports, rules, interfaces) per second. Ports: the median of 3
+# runs of 500 ports by its own bench.py (bench.txt); concurrent creation was not measured there.
+# Rules and interfaces: this script with --endpoint against it and the default counts, the best
+# of two runs on the 2-vCPU AMD EPYC machine (docs/benchmarks.md has the command and the runs).
 NEUTRON: dict[str, float | None] = {
     "serial": 13.652,
     "serial-lean": 13.652,
@@ -67,6 +88,11 @@ NEUTRON: dict[str, float | None] = {
     "bulk": 13.66,
     "list": 607.617,
     "delete": 17.916,
+    "rule-serial": 17.6,
+    "rule-concurrent": 13.8,
+    "rule-bulk": 27.0,
+    "interface-add": 1.0,
+    "interface-remove": 3.4,
 }
 TARGETS: dict[str, float | None] = {
     "serial": 500.0,
@@ -75,24 +101,31 @@ TARGETS: dict[str, float | None] = {
     "bulk": 10_000.0,
     "list": 20_000.0,
     "delete": None,
+    "rule-serial": None,
+    "rule-concurrent": None,
+    "rule-bulk": None,
+    "interface-add": None,
+    "interface-remove": None,
 }
 TIMEOUT = 120.0
 
 
 @dataclass
 class Phase:
-    """One measured phase: how many ports, how long, and per-request latencies (seconds)."""
+    """One measured phase: how many items (``unit``: ports, rules, interfaces), how long, and
+    per-request latencies (seconds)."""
 
     name: str
     label: str
-    ports: int
+    unit: str
+    count: int
     seconds: float
     requests: int
     latencies: list[float] = field(default_factory=list, repr=False)
 
     @property
     def per_second(self) -> float:
-        return self.ports / self.seconds if self.seconds > 0 else float("inf")
+        return self.count / self.seconds if self.seconds > 0 else float("inf")
 
     def latency_ms(self, quantile: float) -> float | None:
         if not self.latencies:
@@ -106,21 +139,41 @@ class Phase:
         return {
             "phase": self.name,
             "label": self.label,
-            "ports": self.ports,
+            "unit": self.unit,
+            "count": self.count,
             "requests": self.requests,
             "seconds": round(self.seconds, 4),
-            "ports_per_s": round(self.per_second, 1),
+            "per_s": round(self.per_second, 1),
             "p50_ms": _rounded(self.latency_ms(0.50)),
             "p99_ms": _rounded(self.latency_ms(0.99)),
-            "neutron_ports_per_s": reference,
+            "neutron_per_s": reference,
             "vs_neutron": None if reference is None else round(self.per_second / reference, 1),
-            "target_ports_per_s": target,
+            "target_per_s": target,
             "target_met": None if target is None else self.per_second >= target,
         }
 
 
 def _rounded(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A collection of the API: its URL and the keys of its bodies."""
+
+    path: str
+    singular: str
+    plural: str
+
+
+NETWORKS = Kind("/networks", "network", "networks")
+SUBNETS = Kind("/subnets", "subnet", "subnets")
+PORTS = Kind("/ports", "port", "ports")
+GROUPS = Kind("/security-groups", "security_group", "security_groups")
+RULES = Kind("/security-group-rules", "security_group_rule", "security_group_rules")
+ROUTERS = Kind("/routers", "router", "routers")
+
+Body = dict[str, object]
 
 
 class Api:
@@ -159,37 +212,106 @@ class Api:
         answer, _ = self.exchange(method, path, content, expect)
         return msgspec.json.decode(answer) if answer else None
 
+    def create(self, kind: Kind, body: Body) -> str:
+        """POST one resource; its id."""
+        answer = self.call("POST", kind.path, {kind.singular: body}, 201)
+        return str(answer[kind.singular]["id"])
+
+    def create_many(
+        self, kind: Kind, bodies: Sequence[Body], size: int
+    ) -> tuple[list[str], list[float]]:
+        """POSTs of ``size`` resources each, one after the other: the ids created and the seconds
+        of each exchange."""
+        ids: list[str] = []
+        latencies: list[float] = []
+        for first in range(0, len(bodies), size):
+            chunk = bodies[first : first + size]
+            content = msgspec.json.encode({kind.plural: chunk})
+            answer, elapsed = self.exchange("POST", kind.path, content, 201)
+            latencies.append(elapsed)
+            created = msgspec.json.decode(answer)[kind.plural]
+            if len(created) != len(chunk):
+                raise RuntimeError(
+                    f"bulk POST answered {len(created)} of {len(chunk)} {kind.plural}"
+                )
+            ids.extend(str(resource["id"]) for resource in created)
+        return ids, latencies
+
     def close(self) -> None:
         self.client.close()
         if self.lean is not None:
             self.lean.close()
 
 
-def create_port(api: Api, network_id: str, name: str) -> str:
-    port = api.call("POST", "/ports", {"port": {"network_id": network_id, "name": name}}, 201)
-    return str(port["port"]["id"])
+# A phase's i-th request, made with the client given: it answers the id it created or touched.
+Step = Callable[[Api, int], str]
 
 
-def serial_create(
-    api: Api, network_id: str, count: int, *, name: str = "serial", label: str = "httpx"
+def creating(kind: Kind, body: Callable[[int], Body]) -> Step:
+    """The step that creates the i-th resource, ``body(i)``."""
+    return lambda api, i: api.create(kind, body(i))
+
+
+def deleting(kind: Kind, ids: Sequence[str]) -> Step:
+    def step(api: Api, i: int) -> str:
+        api.call("DELETE", f"{kind.path}/{ids[i]}", expect=204)
+        return ids[i]
+
+    return step
+
+
+def interfacing(router_id: str, action: str, subnet_ids: Sequence[str]) -> Step:
+    """The step that adds (``add_router_interface``) or removes (``remove_router_interface``)
+    the router's interface on the i-th subnet; it answers the interface's port id."""
+
+    def step(api: Api, i: int) -> str:
+        answer = api.call("PUT", f"/routers/{router_id}/{action}", {"subnet_id": subnet_ids[i]})
+        return str(answer["port_id"])
+
+    return step
+
+
+def port(network_id: str, name: str) -> Body:
+    return {"network_id": network_id, "name": name}
+
+
+def rule(group_ids: Sequence[str], per_group: int, index: int) -> Body:
+    """The ``index``-th of as many different rules as wanted, ``per_group`` to a group in turn:
+    ingress TCP to one port from a /16."""
+    group, within = divmod(index, per_group)
+    number = within % 65535 + 1
+    return {
+        "security_group_id": group_ids[group],
+        "direction": "ingress",
+        "ethertype": "IPv4",
+        "protocol": "tcp",
+        "port_range_min": number,
+        "port_range_max": number,
+        "remote_ip_prefix": f"10.{within // 65535 % 256}.0.0/16",
+    }
+
+
+def serial(
+    api: Api, count: int, step: Step, *, name: str, label: str, unit: str
 ) -> tuple[Phase, list[str]]:
+    """``count`` steps one after the other on one keep-alive client."""
     ids: list[str] = []
     latencies: list[float] = []
     started = time.perf_counter()
     for i in range(count):
         sent = time.perf_counter()
-        ids.append(create_port(api, network_id, f"s{i}"))
+        ids.append(step(api, i))
         latencies.append(time.perf_counter() - sent)
     seconds = time.perf_counter() - started
-    phase = Phase(name, f"serial create (1 client, {label})", count, seconds, count, latencies)
-    return phase, ids
+    return Phase(name, label, unit, count, seconds, count, latencies), ids
 
 
-def concurrent_create(
-    url: str, network_id: str, count: int, clients: int
+def concurrent(
+    url: str, count: int, step: Step, *, clients: int, name: str, unit: str
 ) -> tuple[Phase, list[str]]:
-    """``clients`` threads, each with its own keep-alive connection, share ``count`` creates."""
+    """``clients`` threads, each with its own keep-alive connection, share ``count`` steps."""
     shares = [count // clients + (1 if i < count % clients else 0) for i in range(clients)]
+    firsts = [sum(shares[:i]) for i in range(clients)]
     apis = [Api(url) for _ in range(clients)]
     for api in apis:  # open every connection before the clock starts
         api.call("GET", "/networks?limit=1")
@@ -199,12 +321,12 @@ def concurrent_create(
     start = threading.Barrier(clients + 1)
 
     def client(index: int) -> None:
-        api, mine, created = apis[index], latencies[index], ids[index]
+        api, mine, done = apis[index], latencies[index], ids[index]
         start.wait()
         try:
-            for i in range(shares[index]):
+            for i in range(firsts[index], firsts[index] + shares[index]):
                 sent = time.perf_counter()
-                created.append(create_port(api, network_id, f"c{index}-{i}"))
+                done.append(step(api, i))
                 mine.append(time.perf_counter() - sent)
         except BaseException as error:
             failures.append(error)
@@ -223,24 +345,16 @@ def concurrent_create(
         raise RuntimeError(f"{len(failures)} client(s) failed, first: {failures[0]}")
     label = f"concurrent create ({clients} clients)"
     merged = [latency for per_client in latencies for latency in per_client]
-    phase = Phase("concurrent", label, count, seconds, count, merged)
-    return phase, [port_id for per_client in ids for port_id in per_client]
+    phase = Phase(name, label, unit, count, seconds, count, merged)
+    return phase, [made for per_client in ids for made in per_client]
 
 
-def bulk_create(api: Api, network_id: str, count: int, size: int) -> tuple[Phase, list[str]]:
-    latencies: list[float] = []
-    ids: list[str] = []
-    for first in range(0, count, size):
-        names = [f"b{i}" for i in range(first, min(count, first + size))]
-        body = {"ports": [{"network_id": network_id, "name": name} for name in names]}
-        answer, elapsed = api.exchange("POST", "/ports", msgspec.json.encode(body), 201)
-        latencies.append(elapsed)
-        created = msgspec.json.decode(answer)["ports"]
-        if len(created) != len(names):
-            raise RuntimeError(f"bulk POST answered {len(created)} of {len(names)} ports")
-        ids.extend(port["id"] for port in created)
+def bulk_create(
+    api: Api, kind: Kind, bodies: Sequence[Body], *, size: int, name: str, unit: str
+) -> tuple[Phase, list[str]]:
+    ids, latencies = api.create_many(kind, bodies, size)
     label = f"bulk create ({size}/POST)"
-    phase = Phase("bulk", label, count, sum(latencies), len(latencies), latencies)
+    phase = Phase(name, label, unit, len(ids), sum(latencies), len(latencies), latencies)
     return phase, ids
 
 
@@ -254,18 +368,117 @@ def list_ports(api: Api, network_id: str, expected: int, repeat: int) -> Phase:
         if len(listed) != expected:
             raise RuntimeError(f"listed {len(listed)} ports, expected {expected}")
     label = f"list ({expected} ports/GET)"
-    return Phase("list", label, expected, statistics.median(runs), 1, runs)
+    return Phase("list", label, "ports", expected, statistics.median(runs), 1, runs)
 
 
-def delete_ports(api: Api, ids: Sequence[str]) -> Phase:
-    latencies: list[float] = []
-    started = time.perf_counter()
-    for port_id in ids:
-        sent = time.perf_counter()
-        api.call("DELETE", f"/ports/{port_id}", expect=204)
-        latencies.append(time.perf_counter() - sent)
-    seconds = time.perf_counter() - started
-    return Phase("delete", "delete (1 client)", len(ids), seconds, len(ids), latencies)
+def port_phases(api: Api, url: str, args: argparse.Namespace) -> list[Phase]:
+    """Port create (serial, concurrent, bulk), list and delete, all on one new network."""
+    network_id = api.create(NETWORKS, {"name": f"bench-{int(time.time())}"})
+    subnet = {"network_id": network_id, "ip_version": 4, "cidr": args.cidr, "name": "bench"}
+    api.create(SUBNETS, subnet)
+    warm = [api.create(PORTS, port(network_id, f"w{i}")) for i in range(args.warmup)]
+
+    phases: list[Phase] = []
+    ids: list[str] = []
+    if args.serial:
+        lean = Api(url, lean=True)
+        step = creating(PORTS, lambda i: port(network_id, f"s{i}"))
+        for client, name, library in (
+            (api, "serial", "httpx"),
+            (lean, "serial-lean", "http.client"),
+        ):
+            label = f"serial create (1 client, {library})"
+            phase, more = serial(client, args.serial, step, name=name, label=label, unit="ports")
+            phases.append(phase)
+            ids += more
+        lean.close()
+    if args.concurrent:
+        step = creating(PORTS, lambda i: port(network_id, f"c{i}"))
+        phase, more = concurrent(
+            url, args.concurrent, step, clients=args.clients, name="concurrent", unit="ports"
+        )
+        phases.append(phase)
+        ids += more
+    if args.bulk:
+        bodies = [port(network_id, f"b{i}") for i in range(args.bulk)]
+        phase, more = bulk_create(
+            api, PORTS, bodies, size=args.bulk_size, name="bulk", unit="ports"
+        )
+        phases.append(phase)
+        ids += more
+    if args.list_repeat:
+        phases.append(list_ports(api, network_id, len(warm) + len(ids), args.list_repeat))
+    if args.delete:
+        step = deleting(PORTS, ids)
+        label = "delete (1 client)"
+        phase, _ = serial(
+            api, min(args.delete, len(ids)), step, name="delete", label=label, unit="ports"
+        )
+        phases.append(phase)
+    return phases
+
+
+def rule_phases(api: Api, url: str, args: argparse.Namespace) -> list[Phase]:
+    """Security group rule create (serial, concurrent, bulk), each phase in new groups."""
+    phases: list[Phase] = []
+    if args.rule_serial:
+        step = creating(RULES, rules_in_new_groups(api, args, args.rule_serial))
+        label = "serial create (1 client, httpx)"
+        phase, _ = serial(
+            api, args.rule_serial, step, name="rule-serial", label=label, unit="rules"
+        )
+        phases.append(phase)
+    if args.rule_concurrent:
+        step = creating(RULES, rules_in_new_groups(api, args, args.rule_concurrent))
+        phase, _ = concurrent(
+            url,
+            args.rule_concurrent,
+            step,
+            clients=args.clients,
+            name="rule-concurrent",
+            unit="rules",
+        )
+        phases.append(phase)
+    if args.rule_bulk:  # one group's rules to a POST: Neutron takes no more
+        body = rules_in_new_groups(api, args, args.rule_bulk)
+        bodies = [body(i) for i in range(args.rule_bulk)]
+        size = args.rules_per_group
+        phase, _ = bulk_create(api, RULES, bodies, size=size, name="rule-bulk", unit="rules")
+        phases.append(phase)
+    return phases
+
+
+def rules_in_new_groups(api: Api, args: argparse.Namespace, count: int) -> Callable[[int], Body]:
+    """The bodies of ``count`` rules, ``--rules-per-group`` to a group, in groups made here
+    (bulk POSTs, untimed): a new rule is checked against every rule of its group, so the
+    group's size is part of what is measured."""
+    needed = -(-count // args.rules_per_group)
+    groups: list[Body] = [{"name": f"bench-rules-{i}"} for i in range(needed)]
+    group_ids, _ = api.create_many(GROUPS, groups, args.bulk_size)
+    return partial(rule, group_ids, args.rules_per_group)
+
+
+def interface_phases(api: Api, args: argparse.Namespace) -> list[Phase]:
+    """Router interface add by subnet_id, then remove, on one router: ``args.interfaces``
+    networks with a /24 subnet each (10.x.y.0/24) are made beforehand in bulk, untimed."""
+    count = args.interfaces
+    if not count:
+        return []
+    router_id = api.create(ROUTERS, {"name": "bench-interfaces"})
+    networks: list[Body] = [{"name": f"bench-interface-{i}"} for i in range(count)]
+    network_ids, _ = api.create_many(NETWORKS, networks, args.bulk_size)
+    subnets: list[Body] = [
+        {"network_id": network_id, "ip_version": 4, "cidr": f"10.{i // 256}.{i % 256}.0/24"}
+        for i, network_id in enumerate(network_ids)
+    ]
+    subnet_ids, _ = api.create_many(SUBNETS, subnets, args.bulk_size)
+    phases: list[Phase] = []
+    for verb in ("add", "remove"):
+        step = interfacing(router_id, f"{verb}_router_interface", subnet_ids)
+        name, label = f"interface-{verb}", f"{verb} by subnet_id (1 client, httpx)"
+        phase, _ = serial(api, count, step, name=name, label=label, unit="interfaces")
+        phases.append(phase)
+    return phases
 
 
 def machine() -> dict[str, Any]:
@@ -332,36 +545,8 @@ def server_for(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, Any]]]
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with server_for(args) as (url, facts):
         api = Api(url)
-        stamp = int(time.time())
-        network = api.call("POST", "/networks", {"network": {"name": f"bench-{stamp}"}}, 201)
-        network_id = network["network"]["id"]
-        subnet = {"network_id": network_id, "ip_version": 4, "cidr": args.cidr, "name": "bench"}
-        api.call("POST", "/subnets", {"subnet": subnet}, 201)
-        warm = [create_port(api, network_id, f"w{i}") for i in range(args.warmup)]
-
-        phases: list[Phase] = []
-        ids: list[str] = []
-        if args.serial:
-            serial, ids = serial_create(api, network_id, args.serial)
-            lean = Api(url, lean=True)
-            serial_lean, more = serial_create(
-                lean, network_id, args.serial, name="serial-lean", label="http.client"
-            )
-            lean.close()
-            phases += [serial, serial_lean]
-            ids += more
-        if args.concurrent:
-            concurrent, more = concurrent_create(url, network_id, args.concurrent, args.clients)
-            phases.append(concurrent)
-            ids += more
-        if args.bulk:
-            bulk, more = bulk_create(api, network_id, args.bulk, args.bulk_size)
-            phases.append(bulk)
-            ids += more
-        if args.list_repeat:
-            phases.append(list_ports(api, network_id, len(warm) + len(ids), args.list_repeat))
-        if args.delete:
-            phases.append(delete_ports(api, ids[: args.delete]))
+        phases = port_phases(api, url, args) + rule_phases(api, url, args)
+        phases += interface_phases(api, args)
         api.close()
     return {
         "command": command_line(),
@@ -387,9 +572,9 @@ def _cell(value: object, suffix: str = "") -> str:
 def table(report: dict[str, Any]) -> str:
     header = (
         "phase",
-        "ports",
+        "count",
         "s",
-        "ports/s",
+        "per s",
         "p50 ms",
         "p99 ms",
         "Neutron",
@@ -400,14 +585,14 @@ def table(report: dict[str, Any]) -> str:
     rows = [
         (
             r["label"],
-            f"{r['ports']:,}",
+            f"{r['count']:,} {r['unit']}",
             f"{r['seconds']:.2f}",
-            _cell(r["ports_per_s"]),
+            _cell(r["per_s"]),
             _cell(r["p50_ms"]),
             _cell(r["p99_ms"]),
-            _cell(r["neutron_ports_per_s"]),
+            _cell(r["neutron_per_s"]),
             _cell(r["vs_neutron"], "x"),
-            _cell(r["target_ports_per_s"]),
+            _cell(r["target_per_s"]),
             _cell(r["target_met"]),
         )
         for r in report["results"]
@@ -431,17 +616,20 @@ def table(report: dict[str, Any]) -> str:
         line(["-" * w for w in widths]),
         *(line(row) for row in rows),
         "",
-        "Neutron: the reference Neutron 28.0.2 on this machine (one uwsgi worker, SQLite, 500",
-        "  ports, median of 3 runs; /work/shared/neutron-reference/bench.txt).",
-        "serial, concurrent, delete: wall clock, client included. bulk, list: the HTTP exchanges",
-        "  only (the client's JSON work left out); list: median of the GETs. p50/p99: per request.",
+        "Neutron: the reference Neutron 28.0.2 (one uwsgi worker, SQLite). Ports: 500 per phase,",
+        "  median of 3 runs (/work/shared/neutron-reference/bench.txt); rules and interfaces: this",
+        "  script with --endpoint and the default counts, best of 2 runs (docs/benchmarks.md).",
+        "serial, concurrent, delete, interfaces: wall clock, client included. bulk, list: the HTTP",
+        "  exchanges only (the client's JSON work left out); list: median of the GETs.",
+        f"  p50/p99: per request. Rules: {report['parameters']['rules_per_group']} to a new group.",
     ]
     return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="Port create/list/delete throughput of the Neutron API over real HTTP.",
+        description="Throughput of the Neutron API over real HTTP: ports, security group "
+        "rules, router interfaces.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--serial", type=int, default=2000, help="ports created one by one")
@@ -454,6 +642,17 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--delete", type=int, default=2000, help="ports deleted one by one (0: skip)")
     p.add_argument("--warmup", type=int, default=20, help="ports created before measuring")
+    p.add_argument("--rule-serial", type=int, default=1000, help="rules created one by one")
+    p.add_argument("--rule-concurrent", type=int, default=2000, help="rules created by --clients")
+    p.add_argument(
+        "--rule-bulk", type=int, default=10_000, help="rules created in bulk POSTs, one group each"
+    )
+    p.add_argument(
+        "--rules-per-group", type=int, default=100, help="rules created in each new group"
+    )
+    p.add_argument(
+        "--interfaces", type=int, default=200, help="router interfaces added, then removed"
+    )
     p.add_argument("--cidr", default="10.200.0.0/16", help="the subnet's CIDR")
     p.add_argument("--sync", choices=("full", "normal"), default="full", help="server's --sync")
     p.add_argument(
@@ -466,9 +665,24 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    counts = (args.serial, args.concurrent, args.bulk, args.list_repeat, args.delete, args.warmup)
-    if args.clients < 1 or args.bulk_size < 1 or min(counts) < 0:
-        parser().error("--clients and --bulk-size must be positive, the counts not negative")
+    counts = (
+        args.serial,
+        args.concurrent,
+        args.bulk,
+        args.list_repeat,
+        args.delete,
+        args.warmup,
+        args.rule_serial,
+        args.rule_concurrent,
+        args.rule_bulk,
+        args.interfaces,
+    )
+    if min(args.clients, args.bulk_size, args.rules_per_group) < 1 or min(counts) < 0:
+        parser().error(
+            "--clients, --bulk-size and --rules-per-group must be positive, the counts not negative"
+        )
+    if args.interfaces > 65_536:
+        parser().error("--interfaces: at most 65,536 (one 10.x.y.0/24 subnet each)")
     report = run(args)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -4,6 +4,7 @@ the product's own."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,25 @@ def create_port(api: httpx.Client, network_id: str, **attributes: Any) -> Any:
     response = post_port(api, network_id, **attributes)
     assert response.status_code == 201, response.text
     return response.json()["port"]
+
+
+def underlay_ip(name: str) -> str:
+    """An underlay address for a test host, derived from its name (in 198.18.0.0/15)."""
+    number = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4]) % (2**17 - 2) + 1
+    return str(ipaddress.IPv4Address("198.18.0.0") + number)
+
+
+def ensure_nodes(api: httpx.Client, *names: str) -> list[dict[str, Any]]:
+    """The nodes of these host names, created (in one bulk) where missing: ports may be bound
+    only to known nodes."""
+    query = [("name", name) for name in names]
+    existing = {n["name"]: n for n in api.get("/nodes", params=query).json()["nodes"]}
+    missing = [{"name": n, "underlay_ip": underlay_ip(n)} for n in names if n not in existing]
+    if missing:
+        response = api.post("/nodes", json={"nodes": missing})
+        assert response.status_code == 201, response.text
+        existing.update({n["name"]: n for n in response.json()["nodes"]})
+    return [existing[name] for name in names]
 
 
 def assert_error(response: httpx.Response, status: int, error_type: str | None = None) -> None:

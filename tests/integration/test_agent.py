@@ -410,6 +410,10 @@ def test_a_port_created_through_the_api_reaches_the_agents_data_plane(
         stderr=subprocess.PIPE,
     )
     try:
+        # the agent registers its host as a node on its first Hello; ports may then bind to it
+        wait_for(lambda: api.get("/nodes", params={"name": "e2e-host"}).json()["nodes"])
+        (node,) = api.get("/nodes", params={"name": "e2e-host"}).json()["nodes"]
+        assert (node["underlay_ip"], node["state"]) == ("192.0.2.10", "up")
         network = create_network(api, name="e2e")
         create_subnet(api, network["id"], "10.77.0.0/24")
         bound = {"binding:host_id": "e2e-host", "device_owner": "compute:nova"}
@@ -420,7 +424,12 @@ def test_a_port_created_through_the_api_reaches_the_agents_data_plane(
             found: dict[str, Any] = status_of(status_file).get("hosts", {}).get("e2e-host", {})
             return found.get("model", {})
 
-        wait_for(lambda: good["id"] in model().get("endpoints", {}))
+        wait_for(
+            lambda: (
+                good["id"] in model().get("endpoints", {})
+                and bad["id"] in model().get("failed", {})
+            )  # the two ports may come in two messages
+        )
         endpoint = model()["endpoints"][good["id"]]
         assert endpoint["ip_addresses"] == [good["fixed_ips"][0]["ip_address"]]
         assert model()["segments"] == {network["id"]: network["provider:segmentation_id"]}

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.neutron import assert_error
+from tests.integration.neutron import assert_error, ensure_nodes
 
 
 def as_member(project: str) -> dict[str, str]:
@@ -322,6 +322,7 @@ def test_member_cannot_set_port_binding(
     response = api.put(f"/ports/{port['id']}", json={"port": attributes}, headers=a)
     assert_error(response, 403, "HTTPForbidden")
     assert api.get(f"/ports/{port['id']}", headers=a).json()["port"] == port
+    ensure_nodes(api, "compute-1")
     admin = api.put(f"/ports/{port['id']}", json={"port": attributes})
     assert admin.status_code == 200, admin.text
 

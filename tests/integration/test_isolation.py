@@ -33,9 +33,12 @@ SUFFIX = uuid.uuid4().hex[:8]
 A = {"X-Project-Id": f"iso-a-{SUFFIX}", "X-Roles": "member"}
 B = {"X-Project-Id": f"iso-b-{SUFFIX}", "X-Roles": "member,reader"}
 ADMIN = {"X-Project-Id": f"iso-admin-{SUFFIX}", "X-Roles": "admin"}
-SERVED = {collection.url_name for collection in COLLECTIONS} | {
+SERVED = {collection.url_name for collection in COLLECTIONS if not collection.admin_only} | {
     "quotas" for extension in discovery.EXTENSIONS if extension.alias == "quotas"
 }
+# Collections of no project (nodes): every request of a member is refused (403), whoever owns
+# what, so they are not in the project matrix; test_admin_only_collections_refuse_members.
+ADMIN_ONLY = sorted(collection.url_name for collection in COLLECTIONS if collection.admin_only)
 TAG = f"a-tag-{SUFFIX}"
 
 
@@ -305,6 +308,23 @@ def test_another_project_cannot_reach(
 
 def test_the_matrix_covers_every_collection_served() -> None:
     assert {kind.path for kind in SERVED_KINDS} == SERVED - {"quotas"}
+
+
+@pytest.mark.parametrize("path", ADMIN_ONLY)
+def test_admin_only_collections_refuse_members(api: httpx.Client, path: str) -> None:
+    listed_by_admin = api.get(f"/{path}", headers=ADMIN).json()
+    valid = {"nodes": {"name": f"iso-{SUFFIX}", "underlay_ip": "192.0.2.1"}}[path]
+    for headers in (A, B):
+        for method, url, body in (
+            ("GET", f"/{path}", None),
+            ("GET", f"/{path}/some-id", None),
+            ("POST", f"/{path}", {path.removesuffix("s"): valid}),
+            ("PUT", f"/{path}/some-id", {path.removesuffix("s"): {"name": "x"}}),
+            ("DELETE", f"/{path}/some-id", None),
+        ):
+            response = api.request(method, url, json=body, headers=headers)
+            assert_error(response, 403, "HTTPForbidden")
+    assert api.get(f"/{path}", headers=ADMIN).json() == listed_by_admin
 
 
 QUOTAS = {  # project A's quotas, by B: Neutron's policy refuses them all (403)

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from alcor.api import discovery
@@ -173,6 +174,32 @@ def test_networks_subnets_and_ports_with_tags_and_filters(openstack: OpenStackCL
 
 
 @needs_floating_ips_and_quotas
+def test_network_agents_are_the_nodes(openstack: OpenStackCLI, api: httpx.Client) -> None:
+    made = api.post("/nodes", json={"node": {"name": "cli-host", "underlay_ip": "198.51.100.5"}})
+    assert made.status_code == 201, made.text
+    node = made.json()["node"]
+    listed = openstack.call("network agent list --host cli-host -f json")
+    assert listed == [
+        {
+            "ID": node["id"],
+            "Agent Type": "Alcor agent",
+            "Host": "cli-host",
+            "Availability Zone": None,
+            "Alive": False,  # no agent has connected for it
+            "State": True,
+            "Binary": "alcor-agent",
+        }
+    ]
+    assert node["id"] in {agent["ID"] for agent in openstack.call("network agent list -f json")}
+    shown = openstack.call(f"network agent show {node['id']} -f json")
+    assert (shown["host"], shown["configuration"]["underlay_ip"]) == ("cli-host", "198.51.100.5")
+    openstack.call(f"network agent set --disable --description drained {node['id']}")
+    after = api.get(f"/nodes/{node['id']}").json()["node"]
+    assert (after["admin_state_up"], after["description"]) == (False, "drained")
+    openstack.call(f"network agent delete {node['id']}")
+    assert openstack.call("network agent list --host cli-host -f json") == []
+
+
 def test_the_whole_user_workflow(openstack: OpenStackCLI) -> None:
     """Network, subnet, port, external network, router with gateway and interface, security
     group with a rule, a port in it, a floating IP associated and released, quotas shown and

@@ -175,6 +175,10 @@ def test_ports_with_fixed_ips(conn: Connection) -> None:
     prefix = subnet.cidr.rsplit(".", 2)[0]
     chosen = f"{prefix}.0.50"
 
+    made = conn.network.post(
+        "/nodes", json={"node": {"name": "host-1", "underlay_ip": "198.19.0.1"}}
+    )
+    assert made.status_code == 201, made.text
     port = conn.network.create_port(
         network_id=network.id,
         name="vm-1",
@@ -213,6 +217,30 @@ def test_ports_with_fixed_ips(conn: Connection) -> None:
     with pytest.raises(exceptions.NotFoundException):
         conn.network.get_port(port.id)
     conn.network.delete_network(network)
+
+
+def test_agents_are_the_nodes_seen_through_the_agent_api(conn: Connection) -> None:
+    body = {"node": {"name": "sdk-agent-host", "underlay_ip": "198.19.0.2"}}
+    made = conn.network.post("/nodes", json=body)
+    assert made.status_code == 201, made.text
+    node = made.json()["node"]
+    agents = list(conn.network.agents(host="sdk-agent-host"))
+    assert [
+        (a.id, a.host, a.agent_type, a.binary, a.is_alive, a.is_admin_state_up) for a in agents
+    ] == [(node["id"], "sdk-agent-host", "Alcor agent", "alcor-agent", False, True)]
+    assert node["id"] in {a.id for a in conn.network.agents()}
+    assert list(conn.network.agents(host="sdk-agent-host", agent_type="DHCP agent")) == []
+    agent = conn.network.get_agent(node["id"])
+    assert agent.configuration["underlay_ip"] == "198.19.0.2"
+    assert agent.last_heartbeat_at is None  # its agent never connected
+    updated = conn.network.update_agent(agent, is_admin_state_up=False, description="drained")
+    assert (updated.is_admin_state_up, updated.description) == (False, "drained")
+    shown = conn.network.get("/nodes/" + node["id"]).json()["node"]
+    assert (shown["admin_state_up"], shown["description"]) == (False, "drained")
+    conn.network.delete_agent(agent)
+    assert list(conn.network.agents(host="sdk-agent-host")) == []
+    with pytest.raises(exceptions.NotFoundException):
+        conn.network.get_agent(node["id"])
 
 
 def test_bulk_ports_are_created_together_or_not_at_all(conn: Connection) -> None:

@@ -17,6 +17,7 @@ from tests.integration.neutron import (
     create_network,
     create_port,
     create_subnet,
+    ensure_nodes,
     eui64,
     post_port,
 )
@@ -415,6 +416,7 @@ def test_bad_updates_are_400_and_change_nothing(
 
 
 def test_binding_host_sets_the_vif_type(api: httpx.Client, network: dict[str, Any]) -> None:
+    ensure_nodes(api, "compute-1", "compute-2")
     port = create_port(api, network["id"])
     assert port["binding:vif_type"] == "unbound"
     response = api.put(f"/ports/{port['id']}", json={"port": {"binding:host_id": "compute-1"}})

@@ -11,6 +11,7 @@ agent holds. Each test works in its own project with its own host names.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -27,6 +28,7 @@ from alcor.agent.drivers.recording import RecordingDriver
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 from alcor.v1 import southbound_pb2_grpc as pb_grpc
+from tests.integration.neutron import underlay_ip
 from tests.servers import ServerProcess
 
 GRACE = 0.5  # --disconnect-grace of the module's server
@@ -121,6 +123,12 @@ class Api:
         response = await self.client.request(method, path, json=body)
         assert response.status_code == status, response.text
         return response.json() if response.content else None
+
+    async def nodes(self, *hosts: str) -> None:
+        """The hosts as nodes, before their agents connect or ports are bound to them (these
+        agents send no underlay address, so they could not register themselves)."""
+        body = {"nodes": [{"name": host, "underlay_ip": underlay_ip(host)} for host in hosts]}
+        await self.call("POST", "/nodes", 201, body)
 
     async def network(self) -> str:
         found = await self.call("POST", "/networks", 201, {"network": {"name": "n"}})
@@ -234,6 +242,7 @@ def test_ports_and_subnets_reach_exactly_the_hosts_that_need_them(
     async def scenario() -> None:
         async with project_api(controller) as api:
             a, b, c = (Host(name, controller.southbound) for name in names("h", 3))
+            await api.nodes(a.id, b.id, c.id)
             hosts = [a.start(), b.start(), c.start()]
             n1, n2 = await api.network(), await api.network()
             s1 = await api.subnet(n1, "10.1.0.0/24")
@@ -280,6 +289,7 @@ def test_a_router_joins_its_networks_on_every_host_that_serves_one(
     async def scenario() -> None:
         async with project_api(controller) as api:
             a, b = (Host(name, controller.southbound) for name in names("r", 2))
+            await api.nodes(a.id, b.id)
             hosts = [a.start(), b.start()]
             n1, n2 = await api.network(), await api.network()
             s1 = await api.subnet(n1, "10.3.0.0/24")
@@ -318,6 +328,7 @@ def test_security_groups_rules_and_remote_group_members_reach_their_hosts(
     async def scenario() -> None:
         async with project_api(controller) as api:
             a, b = (Host(name, controller.southbound) for name in names("g", 2))
+            await api.nodes(a.id, b.id)
             hosts = [a.start(), b.start()]
             web = (await api.call("POST", "/security-groups", 201, {"security_group": {}}))[
                 "security_group"
@@ -374,6 +385,7 @@ def test_port_status_follows_acks_failures_and_the_hosts_presence(
     async def scenario() -> None:
         async with project_api(controller) as api:
             (name,) = names("s", 1)
+            await api.nodes(name)
             network = await api.network()
             await api.subnet(network, "10.6.0.0/24")
             good = await api.port(network, name, device_id="vm-good")
@@ -419,6 +431,7 @@ def test_an_agent_that_reconnects_gets_only_the_delta(controller: ServerProcess)
     async def scenario() -> None:
         async with project_api(controller) as api:
             a, far = names("d", 2)
+            await api.nodes(a, far)
             network = await api.network()
             await api.subnet(network, "10.7.0.0/22")
             await api.port(network, a)
@@ -450,6 +463,7 @@ def test_bulk_creates_reach_a_host_coalesced(controller: ServerProcess) -> None:
     async def scenario() -> None:
         async with project_api(controller) as api:
             a, far = names("c", 2)
+            await api.nodes(a, far)
             network = await api.network()
             await api.subnet(network, "10.8.0.0/22")
             await api.port(network, a)
@@ -488,6 +502,7 @@ def test_a_controller_restart_converges_with_deltas_and_another_store_sends_a_sn
         nonlocal restarted
         async with project_api(first) as api:
             a, b = (Host(name, first.southbound) for name in names("k", 2))
+            await api.nodes(a.id, b.id)
             hosts = [a.start(), b.start()]
             network = await api.network()
             await api.subnet(network, "10.9.0.0/24")
@@ -521,6 +536,8 @@ def test_a_controller_restart_converges_with_deltas_and_another_store_sends_a_sn
                 await asyncio.sleep(0.02)
 
             before = a.held()
+            async with project_api(other) as other_api:
+                await other_api.nodes(a.id)
             await a.move_to(other.southbound)  # the same state, another store's controller
             a.start()
             await until(lambda: len(a.agent.received) == 1, "the other controller's answer")
@@ -540,6 +557,84 @@ def test_a_controller_restart_converges_with_deltas_and_another_store_sends_a_sn
                 assert "Traceback" not in process.errors_logged(), process.errors_logged()
 
 
+def change_log(db: Path) -> tuple[int, int, int]:
+    """Rows in the change log, the store's revision, and the floor it is compacted through."""
+    connection = sqlite3.connect(db)
+    try:
+        (rows,) = connection.execute("SELECT count(*) FROM change_log").fetchone()
+        revision, floor = connection.execute(
+            "SELECT revision, compacted_through FROM store_revision"
+        ).fetchone()
+        return int(rows), int(revision), int(floor)
+    finally:
+        connection.close()
+
+
+def test_a_compacted_change_log_still_resumes_hosts_with_deltas_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """The controller folds its change log behind the last 30 revisions. After a kill -9 and a
+    restart on the folded log, a host that was current resumes with a delta; a host that fell
+    behind the floor gets a snapshot; both converge."""
+    options = ("--change-log-keep", "30", "--change-log-interval", "0.05")
+    first = ServerProcess(tmp_path / "alcor.db", *options).start()
+    restarted: ServerProcess | None = None
+
+    async def scenario() -> None:
+        nonlocal restarted
+        async with project_api(first) as api:
+            current, behind = (Host(name, first.southbound) for name in names("c", 2))
+            await api.nodes(current.id, behind.id)
+            current.start()
+            behind.start()
+            network = await api.network()
+            await api.subnet(network, "10.7.0.0/24")
+            await api.port(network, behind.id)
+            await api.converged(current, behind)
+            await behind.stop()  # it holds an early revision from now on
+            ports = [await api.port(network, current.id) for _ in range(30)]
+            for port in ports[:10]:
+                await api.update("ports", port["id"], name="renamed")
+            for port in ports[10:20]:
+                await api.delete("ports", port["id"])
+            await api.converged(current)
+            folded = current.agent.state.revision  # renames and deletes up to here fold away
+            await api.ports(network, [current.id] * 40)
+            await api.converged(current)
+            await until(lambda: change_log(first.db_path)[2] >= folded, "the log to be compacted")
+            rows, revision, _ = change_log(first.db_path)
+            assert rows <= revision - 30  # 10 superseded creates, 10 creates and 10 deletes
+            seen = len(current.agent.received)
+
+            first.kill()
+            restarted = ServerProcess(first.db_path, *options, southbound=first.southbound)
+            restarted.port = first.port
+            restarted.url = first.url
+            restarted.start()
+            await until(lambda: current.agent.status.sessions >= 2, "the current host to resume")
+            await until(lambda: len(current.agent.received) > seen, "its first answer")
+            resumed = current.received_since(seen)[0]
+            assert not resumed.snapshot
+            assert len(resumed.entries) == 0
+
+            behind_seen = len(behind.agent.received)
+            behind.start()
+            await until(lambda: len(behind.agent.received) > behind_seen, "the late host's answer")
+            assert behind.received_since(behind_seen)[0].snapshot
+            await api.port(network, behind.id)
+            await api.converged(current, behind)
+            await current.close()
+            await behind.close()
+
+    try:
+        run(scenario)
+    finally:
+        for process in (first, restarted):
+            if process is not None:
+                process.stop()
+                assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
 # --- the stream itself ---------------------------------------------------------------------------
 
 
@@ -548,6 +643,8 @@ def test_a_second_stream_of_a_host_replaces_the_first_and_a_stream_must_open_wit
 ) -> None:
     async def scenario() -> None:
         (name,) = names("x", 1)
+        async with project_api(controller) as api:
+            await api.nodes(name)
         hello = pb.AgentMessage(hello=pb.Hello(host_id=name))
         async with grpc.aio.insecure_channel(controller.southbound) as channel:
             stub = pb_grpc.SouthboundStub(channel)

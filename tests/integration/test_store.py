@@ -211,3 +211,38 @@ def test_the_writer_survives_a_failing_undo_and_keeps_serving(tmp_path: Path) ->
         await store.close()
 
     asyncio.run(scenario())
+
+
+def test_compacting_the_change_log_keeps_each_live_resources_last_change(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        await store.write(lambda w: w.insert([network("n1", 7), network("n2", 8)]))  # 1, 2
+        for number in range(2, 5):  # 3, 4, 5
+            renamed = msgspec.structs.replace(network("n1", 7), name=f"v{number}")
+            await store.write(lambda w, renamed=renamed: w.update([renamed]))
+        await store.write(lambda w: w.delete([network("n2", 8)]))  # 6
+        await store.write(lambda w: w.insert([network("n3", 9)]))  # 7
+        # through 4: n1's rows 1 and 3 go (its last up to 4 is 4); n2 still lives at 4
+        assert await store.write(lambda w: w.compact_changes(4)) == 2
+        changes = await store.read(lambda r: r.changes_since(0, 100))
+        assert [(c.revision, c.resource_id) for c in changes] == [
+            (2, "n2"),
+            (4, "n1"),
+            (5, "n1"),
+            (6, "n2"),
+            (7, "n3"),
+        ]
+        # through 6: n1@4 (superseded by 5), and n2 altogether (deleted at 6)
+        assert await store.write(lambda w: w.compact_changes(6)) == 3
+        changes = await store.read(lambda r: r.changes_since(0, 100))
+        assert [(c.revision, c.resource_id, c.operation) for c in changes] == [
+            (5, "n1", "update"),
+            (7, "n3", "create"),
+        ]
+        assert await store.read(lambda r: r.compacted_through()) == 6
+        assert await store.write(lambda w: w.compact_changes(5)) == 0  # never backwards
+        assert await store.write(lambda w: w.compact_changes(100)) == 0  # nothing beyond head
+        assert await store.read(lambda r: r.compacted_through()) == 7
+        await store.close()
+
+    asyncio.run(scenario())

@@ -7,7 +7,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alcor.api import discovery, host_status, openapi, quotas
+from alcor.api import agents, discovery, host_status, openapi, quotas
 from alcor.api.collections import COLLECTIONS
 from alcor.api.dispatch import Dispatcher
 from alcor.api.routes import CollectionRoutes
@@ -25,4 +25,5 @@ def create_app(controller: Controller) -> Dispatcher:
         routes.extend(CollectionRoutes(collection, controller).routes())
     routes.extend(quotas.QuotaRoutes(controller).routes())
     routes.extend(host_status.HostStatusRoutes(controller).routes())
+    routes.extend(agents.AgentRoutes(controller).routes())
     return Dispatcher(routes)

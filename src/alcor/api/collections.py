@@ -60,6 +60,7 @@ class Collection(msgspec.Struct, frozen=True, kw_only=True):
     attributes: dict[str, Attribute]
     manager: Callable[[Controller], Manager]
     taggable: bool = True
+    admin_only: bool = False  # a member's every request is a 403
     actions: tuple[Action, ...] = ()
 
     @property
@@ -236,6 +237,30 @@ FLOATING_IPS = Collection(
     ),
 )
 
+NODES = Collection(
+    singular="node",
+    plural="nodes",
+    record=records.Node,
+    create=requests.NodeCreate,
+    update=requests.NodeUpdate,
+    view=views.NodeView,
+    render=views.node_view,
+    manager=lambda c: c.nodes,
+    taggable=False,
+    admin_only=True,
+    attributes={
+        name: attribute
+        for name, attribute in _common(
+            underlay_ip=Attribute("underlay_ip"),
+            mac_address=Attribute("mac_address"),
+            admin_state_up=Attribute("admin_state_up", to_bool),
+            state=Attribute("state"),
+            state_changed_at=Attribute("state_changed_at"),
+        ).items()
+        if name not in ("project_id", "tenant_id")  # nodes belong to no project
+    },
+)
+
 COLLECTIONS: tuple[Collection, ...] = (
     NETWORKS,
     SUBNETS,
@@ -244,4 +269,5 @@ COLLECTIONS: tuple[Collection, ...] = (
     SECURITY_GROUP_RULES,
     ROUTERS,
     FLOATING_IPS,
+    NODES,
 )

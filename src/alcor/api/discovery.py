@@ -25,6 +25,7 @@ class Extension(msgspec.Struct, frozen=True):
 
 
 EXTENSIONS = [
+    Extension("agent", "agent", "The agent management extension."),
     Extension(
         "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
     ),

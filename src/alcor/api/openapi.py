@@ -11,9 +11,10 @@ from typing import Any
 
 import msgspec
 
+from alcor.api import agents
 from alcor.api.collections import COLLECTIONS, Collection
 from alcor.api.listing import Attribute, to_bool, to_int
-from alcor.model import quotas
+from alcor.model import quotas, requests
 
 REF = "#/components/schemas/{name}"
 Schema = dict[str, Any]
@@ -37,11 +38,13 @@ def document() -> Schema:
     for c in COLLECTIONS:
         types += [c.create, c.view] if c.update is None else [c.create, c.update, c.view]
         types += [t for action in c.actions for t in (action.request, action.view)]
+    types += [agents.AgentView, requests.AgentUpdate]
     _schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     paths: dict[str, Schema] = {}
     for c in COLLECTIONS:
         paths.update(_collection_paths(c))
     paths.update(_quota_paths())
+    paths.update(_agent_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Alcor: Neutron v2.0 networking API", "version": "2.0"},
@@ -109,11 +112,12 @@ def _collection_paths(c: Collection) -> dict[str, Schema]:
     identified = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
     if_match = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
     base = f"/v2.0/{c.url_name}"
+    read_errors = (*READ_ERRORS, 403) if c.admin_only else READ_ERRORS
     paths: dict[str, Schema] = {
         base: {
             "get": {
                 "parameters": _list_parameters(c),
-                "responses": _responses(200, listed, READ_ERRORS),
+                "responses": _responses(200, listed, read_errors),
             },
             "post": {
                 "requestBody": {"required": True, **_json(create_body)},
@@ -123,7 +127,7 @@ def _collection_paths(c: Collection) -> dict[str, Schema]:
         base + "/{id}": {
             "get": {
                 "parameters": identified,
-                "responses": _responses(200, _object(**{c.singular: one}), READ_ERRORS),
+                "responses": _responses(200, _object(**{c.singular: one}), read_errors),
             },
             "delete": {
                 "parameters": [*identified, if_match],
@@ -197,6 +201,47 @@ def _quota_paths() -> dict[str, Schema]:
         },
         base + "/{id}/default": read(_object(quota=limits)),
         base + "/{id}/details": read(_object(quota=details)),
+    }
+
+
+def _agent_paths() -> dict[str, Schema]:
+    """Neutron's agents, a view of the nodes (see api/agents.py): admin only."""
+    one, many = _ref(agents.AgentView), {"type": "array", "items": _ref(agents.AgentView)}
+    filters = [
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in ("host", "agent_type", "binary", "topic", "description", "id")
+    ]
+    filters += [
+        {"name": name, "in": "query", "schema": {"type": "boolean"}}
+        for name in ("alive", "admin_state_up")
+    ]
+    identified = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    read_errors = (*READ_ERRORS, 403)
+    return {
+        "/v2.0/agents": {
+            "get": {
+                "parameters": filters,
+                "responses": _responses(200, _object(agents=many), read_errors),
+            }
+        },
+        "/v2.0/agents/{id}": {
+            "get": {
+                "parameters": identified,
+                "responses": _responses(200, _object(agent=one), read_errors),
+            },
+            "put": {
+                "parameters": identified,
+                "requestBody": {
+                    "required": True,
+                    **_json(_object(agent=_ref(requests.AgentUpdate))),
+                },
+                "responses": _responses(200, _object(agent=one), WRITE_ERRORS),
+            },
+            "delete": {
+                "parameters": identified,
+                "responses": _responses(204, None, WRITE_ERRORS),
+            },
+        },
     }
 
 

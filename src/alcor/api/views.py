@@ -6,6 +6,7 @@ Attributes of extensions this controller does not implement are shown with their
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ import msgspec
 from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
 from alcor.services.floating_ips import ShownFloatingIp
 from alcor.services.networks import ShownNetwork
+from alcor.services.nodes import ShownNode
 from alcor.services.ports import ShownPort, status_of
 from alcor.services.routers import RouterInterface, ShownRouter
 from alcor.services.security_groups import ShownRule, ShownSecurityGroup
@@ -424,4 +426,44 @@ def floating_ip_view(shown: ShownFloatingIp) -> FloatingIpView:
         created_at=f.created_at,
         updated_at=f.updated_at,
         revision_number=f.revision_number,
+    )
+
+
+def iso_time(wall: float | None) -> str | None:
+    return None if wall is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))
+
+
+class NodeView(View, frozen=True, kw_only=True):
+    """A node (``/v2.0/nodes``): ``state`` and ``state_changed_at`` are stored on transitions;
+    ``last_heartbeat`` comes from memory (null when none since the controller started)."""
+
+    id: str
+    name: str
+    underlay_ip: str
+    mac_address: str
+    description: str
+    admin_state_up: bool
+    state: str
+    state_changed_at: str | None
+    last_heartbeat: str | None
+    created_at: str
+    updated_at: str
+    revision_number: int
+
+
+def node_view(shown: ShownNode) -> NodeView:
+    n = shown.record
+    return NodeView(
+        id=n.id,
+        name=n.name,
+        underlay_ip=n.underlay_ip,
+        mac_address=n.mac_address,
+        description=n.description,
+        admin_state_up=n.admin_state_up,
+        state=n.state,
+        state_changed_at=n.state_changed_at,
+        last_heartbeat=iso_time(shown.health.at) if shown.health is not None else None,
+        created_at=n.created_at,
+        updated_at=n.updated_at,
+        revision_number=n.revision_number,
     )

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 
 from alcor.api import keystone
 from alcor.api.app import create_app
-from alcor.cli import agents, southbound_options
+from alcor.cli import agents, nodes, southbound_options
 from alcor.model import errors, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
@@ -169,6 +169,7 @@ def parser() -> argparse.ArgumentParser:
     southbound_options.add_options(server)
     _add_auth_options(server)
     agents.add_parsers(commands)
+    nodes.add_parsers(commands)
     return top
 
 
@@ -220,7 +221,9 @@ async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None
     store = SqlStore(args.db, synchronous=args.sync.upper())
     board = southbound_options.board_from(args)
     controller = build_controller(store, settings_from(args), board=board)
-    southbound = southbound_options.server_from(args, store=store, board=board)
+    southbound = southbound_options.server_from(
+        args, store=store, board=board, nodes=controller.nodes
+    )
     if southbound is not None:
         try:
             southbound.start()
@@ -264,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command in ("agent", "sim"):
         return agents.main(args)
+    if args.command == "nodes":
+        return nodes.main(args)
     if args.command == "server":
         import uvloop
 

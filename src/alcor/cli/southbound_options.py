@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 
+from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
 from alcor.southbound import serving
+from alcor.southbound.compacting import Compaction
 from alcor.southbound.sessions import Delivery
 from alcor.store.interface import Store
 
@@ -26,6 +28,13 @@ def _address(text: str) -> str:
 
 def _positive(text: str) -> int:
     value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
@@ -51,6 +60,22 @@ def add_options(server: argparse.ArgumentParser) -> None:
         f"({serving.DEFAULT_ADDRESS})",
     )
     group.add_argument(
+        "--change-log-keep",
+        type=_not_negative_int,
+        default=Compaction().keep,
+        metavar="REVISIONS",
+        help="compact the change log behind the last REVISIONS (each resource's last change is "
+        "kept; hosts further behind get snapshots); 0 never compacts "
+        f"({Compaction().keep})",
+    )
+    group.add_argument(
+        "--change-log-interval",
+        type=_not_negative,
+        default=Compaction().interval,
+        metavar="SECONDS",
+        help=f"how often to look whether compaction is due ({Compaction().interval:g})",
+    )
+    group.add_argument(
         "--coalesce-ms",
         type=_not_negative,
         default=5.0,
@@ -72,12 +97,38 @@ def add_options(server: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="a host's ports keep their status this long after its stream ends, then are DOWN (15)",
     )
+    group.add_argument(
+        "--node-down-after",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="a node not heard from (heartbeat, ack, Hello) this long is marked down and its "
+        "ports DOWN, until it is heard again (30: three of the agents' default heartbeat "
+        "intervals)",
+    )
+    group.add_argument(
+        "--no-register-hosts",
+        dest="register_hosts",
+        action="store_false",
+        help="refuse agents whose host is not a node (default: register it on its first Hello, "
+        "with the underlay address the agent sends)",
+    )
+
+
+def _not_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected zero or more, got {text!r}")
+    return value
 
 
 def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
     return serving.SouthboundSettings(
         address=args.southbound,
         delivery=Delivery(window=args.coalesce_ms / 1000, limit=args.host_queue_limit),
+        register_hosts=args.register_hosts,
+        node_down_after=args.node_down_after,
+        compaction=Compaction(keep=args.change_log_keep, interval=args.change_log_interval),
     )
 
 
@@ -86,9 +137,11 @@ def board_from(args: argparse.Namespace) -> StatusBoard:
 
 
 def server_from(
-    args: argparse.Namespace, *, store: Store, board: StatusBoard
+    args: argparse.Namespace, *, store: Store, board: StatusBoard, nodes: Nodes
 ) -> serving.SouthboundServer | None:
     """The southbound server the options ask for (None: ``--southbound off``), not started."""
     if args.southbound == serving.OFF:
         return None
-    return serving.SouthboundServer(store=store, board=board, settings=settings_from(args))
+    return serving.SouthboundServer(
+        store=store, board=board, settings=settings_from(args), nodes=nodes
+    )

@@ -139,7 +139,8 @@ class Engine:
         self._routers: dict[str, records.Router] = {}
         self._groups: dict[str, records.SecurityGroup] = {}
         self._rules: dict[str, records.SecurityGroupRule] = {}
-        self._host_ips: dict[str, str] = {}
+        self._host_ips: dict[str, str] = {}  # host (node name) -> underlay address
+        self._node_names: dict[str, str] = {}  # node id -> name
         # indexes over it
         self._rules_of: defaultdict[str, set[str]] = defaultdict(set)
         self._host_ports: defaultdict[str, set[str]] = defaultdict(set)  # own ports by host
@@ -175,19 +176,6 @@ class Engine:
         pending = Pending()
         handler(record, operation == "delete", deltas, pending)
         self._resubscribe(pending, deltas)
-        return deltas.result()
-
-    def set_host_ip(self, host: str, underlay_ip: str, revision: int) -> dict[str, list[pb.Entry]]:
-        """A host's underlay address (from its node): the neighbors of its ports follow it."""
-        if revision <= self.revision:
-            raise ValueError(f"revision {revision} after {self.revision}: changes go in order")
-        self.revision = revision
-        if self._host_ips.get(host) == underlay_ip:
-            return {}
-        self._host_ips[host] = underlay_ip
-        deltas = Deltas()
-        for port_id in sorted(self._host_ports.get(host, ())):
-            self._put_neighbor(self._ports[port_id], deltas)
         return deltas.result()
 
     # --- what a host holds -----------------------------------------------------------------
@@ -264,6 +252,27 @@ class Engine:
             # compacted log replays each resource at its last change, in any order)
             for key in [k for k in self._topics[topic].entries if k.startswith("neighbor:")]:
                 self._put_neighbor(self._ports[key.partition(":")[2]], deltas)
+
+    def _on_node(self, node: records.Node, deleted: bool, deltas: Deltas, pending: Pending) -> None:
+        """A host's underlay address is its node's: the neighbors of its ports follow it. A
+        node renamed or deleted takes its address away from the old name. A node's up/down
+        transitions change nothing here (no host needs to hear of them)."""
+        old_name = self._node_names.pop(node.id, node.name)
+        if deleted or old_name != node.name:
+            self._set_host_ip(old_name, "", deltas)
+        if not deleted:
+            self._node_names[node.id] = node.name
+            self._set_host_ip(node.name, node.underlay_ip, deltas)
+
+    def _set_host_ip(self, host: str, underlay_ip: str, deltas: Deltas) -> None:
+        if self._host_ips.get(host, "") == underlay_ip:
+            return
+        if underlay_ip:
+            self._host_ips[host] = underlay_ip
+        else:
+            self._host_ips.pop(host, None)
+        for port_id in sorted(self._host_ports.get(host, ())):
+            self._put_neighbor(self._ports[port_id], deltas)
 
     def _on_subnet(
         self, subnet: records.Subnet, deleted: bool, deltas: Deltas, pending: Pending

@@ -12,14 +12,17 @@ is a bug and becomes a 500.
     │                                  ExternalIpAddressExhausted
     ├── NotAuthorized ........... 403
     ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
-    │                                  FloatingIPNotFound, ExternalGatewayForFloatingIPNotFound
+    │                                  FloatingIPNotFound, ExternalGatewayForFloatingIPNotFound,
+    │                                  NodeNotFound, AgentNotFound
     ├── MethodNotAllowed ........ 405
     ├── Conflict ................ 409
     │   ├── InUse ............... 409  NetworkInUse, SubnetInUse, SecurityGroupInUse, ...
     │   │                              ServicePortInUse, ExternalNetworkInUse,
     │   │                              FloatingIPPortAlreadyAssociated,
     │   │                              RouterInterfaceInUseByFloatingIP,
-    │   │                              RouterExternalGatewayInUseByFloatingIp
+    │   │                              RouterExternalGatewayInUseByFloatingIp,
+    │   │                              NodeInUse (ports are bound to the node)
+    │   ├── NodeNameInUse ....... 409  another node has that name (host id)
     │   ├── IpAddressAlreadyAllocated, IpAddressGenerationFailure, MacAddressInUse
     │   ├── OverlappingAllocationPools, GatewayConflictWithAllocationPools
     │   ├── NoNetworkAvailable .. 409  the segmentation-id range is exhausted

@@ -146,7 +146,27 @@ class FloatingIp(Record, frozen=True, kw_only=True):
     status: str = "DOWN"
 
 
+class Node(Record, frozen=True, kw_only=True):
+    """A host of the region (Alcor's node manager): ``name`` is the host id that ports name in
+    ``binding:host_id`` and its agent sends in its Hello (unique); ``underlay_ip`` is where
+    other hosts send its VXLAN traffic. Nodes belong to no project (``project_id`` is empty).
+
+    ``state`` is what the controller last concluded from its agent: ``up`` while it hears from
+    it, ``down`` once it missed its heartbeats for ``--node-down-after`` seconds (or before its
+    agent ever connected). Only transitions are stored, at ``state_changed_at``; a transition
+    changes neither ``revision_number`` nor ``updated_at`` (it is observed, not intended, so a
+    client's ``If-Match`` keeps working). Heartbeats themselves are kept in memory only."""
+
+    kind: ClassVar[str] = "node"
+
+    underlay_ip: str
+    mac_address: str = ""
+    admin_state_up: bool = True
+    state: str = "down"
+    state_changed_at: str | None = None
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.kind: cls
-    for cls in (Network, Subnet, Port, SecurityGroup, SecurityGroupRule, Router, FloatingIp)
+    for cls in (Network, Subnet, Port, SecurityGroup, SecurityGroupRule, Router, FloatingIp, Node)
 }

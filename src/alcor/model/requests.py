@@ -214,3 +214,32 @@ class FloatingIpCreate(FloatingIpUpdate, frozen=True, kw_only=True):
     subnet_id: str | Unset = UNSET
     project_id: str | Unset = UNSET
     tenant_id: str | Unset = UNSET
+
+
+# --- nodes (admin only) -----------------------------------------------------------------
+
+
+class NodeCreate(Request, frozen=True, kw_only=True):
+    """A host of the region. ``name`` is its host id (``binding:host_id``, the agent's
+    ``--host-id``)."""
+
+    name: str
+    underlay_ip: str
+    mac_address: str | Unset = UNSET
+    description: str | Unset = UNSET
+    admin_state_up: bool | Unset = UNSET
+
+
+class NodeUpdate(Request, frozen=True, kw_only=True):
+    name: str | Unset = UNSET
+    underlay_ip: str | Unset = UNSET
+    mac_address: str | Unset = UNSET
+    description: str | Unset = UNSET
+    admin_state_up: bool | Unset = UNSET
+
+
+class AgentUpdate(Request, frozen=True, kw_only=True):
+    """What Neutron lets an admin change on an agent: ``PUT /v2.0/agents/{id}``."""
+
+    admin_state_up: bool | Unset = UNSET
+    description: str | Unset | None = UNSET

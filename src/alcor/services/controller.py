@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alcor.services.floating_ips import FloatingIps
 from alcor.services.networks import Networks
+from alcor.services.nodes import Nodes
 from alcor.services.ports import Ports
 from alcor.services.quotas import Quotas
 from alcor.services.resources import Context
@@ -26,3 +27,4 @@ class Controller:
         self.routers = Routers(context, self.ports)
         self.quotas = Quotas(context)
         self.floating_ips = FloatingIps(context, self.ports)
+        self.nodes = Nodes(context)

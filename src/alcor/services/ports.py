@@ -25,7 +25,7 @@ from alcor.model.requests import (
     PortUpdate,
     Unset,
 )
-from alcor.services import resources, service_ports, status
+from alcor.services import nodes, resources, service_ports, status
 from alcor.services.callers import Caller
 from alcor.services.security_groups import PortGroups, check_address_pairs
 from alcor.services.tagging import check_tags
@@ -71,6 +71,7 @@ class Ports:
                         groups=groups,
                     )
                 )
+            nodes.check_bound_hosts(writer, {record.binding_host_id for record in records})
             writer.insert(records)
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
@@ -254,6 +255,8 @@ class Ports:
                 has_pairs=bool(changes.get("allowed_address_pairs", port.allowed_address_pairs)),
             )
             if request.binding_host_id is not UNSET:
+                if request.binding_host_id != port.binding_host_id:
+                    nodes.check_bound_hosts(writer, [request.binding_host_id])
                 changes["binding_host_id"] = request.binding_host_id
                 changes["binding_vif_type"] = (
                     BOUND_VIF_TYPE if request.binding_host_id else "unbound"

@@ -18,8 +18,13 @@ A port is
 
 ``ACTIVE``  when its host acknowledged a revision at or after the entry that programs it there;
 ``ERROR``   when the host's latest ack lists it as failed (its message is on the host's report);
-``DOWN``    when it is unbound, not yet acknowledged, or its host left more than ``grace``
-            seconds ago.
+``DOWN``    when it is unbound, not yet acknowledged, its host left more than ``grace``
+            seconds ago, or its host is *lost*: the node watch (``southbound.watching``) found
+            it silent (no heartbeat, ack or Hello) for ``--node-down-after`` seconds, until
+            it is heard from again.
+
+A host is *heard* on every Hello, ack and heartbeat: one clock read and one dict assignment,
+the whole cost of a heartbeat here (nothing is stored: the node's up/down transitions are).
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class HostReport(msgspec.Struct, frozen=True, kw_only=True):
 
     host: str
     connected: bool
+    lost: bool  # silent beyond --node-down-after: its ports are DOWN
     connected_since: str | None
     disconnected_since: str | None
     peer: str
@@ -135,6 +141,8 @@ class StatusBoard:
         self._links: dict[str, Link] = {}
         self._health: dict[str, Health] = {}
         self._traffic: dict[str, Traffic] = {}
+        self._heard: dict[str, float] = {}  # host -> when it was last heard (monotonic)
+        self._lost: dict[str, float] = {}  # host -> since when it is lost (monotonic)
 
     # --- reading (any thread) -----------------------------------------------------------------
 
@@ -151,6 +159,8 @@ class StatusBoard:
         return ACTIVE if acked is not None and acked.revision >= programmed[1] else DOWN
 
     def _reachable(self, host: str) -> bool:
+        if host in self._lost:
+            return False
         link = self._links.get(host)
         if link is None:
             return False
@@ -166,6 +176,24 @@ class StatusBoard:
         """The wall clock the board stamps reports with."""
         return self._wall()
 
+    def monotonic(self) -> float:
+        """The clock hosts are heard by (``last_heard``)."""
+        return self._clock()
+
+    def health_of(self, host: str) -> Health | None:
+        """What the host's agent said in its last heartbeat since this controller started."""
+        return self._health.get(host)
+
+    def link_of(self, host: str) -> Link | None:
+        return self._links.get(host)
+
+    def last_heard(self, host: str) -> float | None:
+        """When the host was last heard (monotonic), None if not since this controller started."""
+        return self._heard.get(host)
+
+    def is_lost(self, host: str) -> bool:
+        return host in self._lost
+
     def report(self, host: str) -> HostReport | None:
         link = self._links.get(host)
         desired = self._desired.get(host)
@@ -178,6 +206,7 @@ class StatusBoard:
         return HostReport(
             host=host,
             connected=link is not None and link.connected,
+            lost=host in self._lost,
             connected_since=_iso(link.at) if link is not None and link.connected else None,
             disconnected_since=_iso(link.at) if link is not None and not link.connected else None,
             peer=link.peer if link is not None else "",
@@ -252,6 +281,7 @@ class StatusBoard:
         )
         self._failures.pop(host, None)
         self._acked[host] = Acked(revision=applied_revision, at=self._wall())
+        self.heard(host)
 
     def disconnected(self, host: str) -> None:
         link = self._links.get(host)
@@ -275,9 +305,22 @@ class StatusBoard:
             self._failures[host] = MappingProxyType({f"{f.kind}:{f.id}": f for f in failures})
         else:
             self._failures.pop(host, None)
+        self.heard(host)
 
     def heartbeat(self, host: str, health: Health) -> None:
         self._health[host] = health
+        self.heard(host)
+
+    def heard(self, host: str) -> None:
+        """The host spoke (Hello, ack, heartbeat): it is alive, and no longer lost."""
+        self._heard[host] = self._clock()
+        if self._lost and host in self._lost:
+            del self._lost[host]
+
+    def lose(self, host: str) -> None:
+        """The host has been silent too long: its ports are DOWN until it is heard again."""
+        if host not in self._lost:
+            self._lost[host] = self._clock()
 
     def sent(self, host: str, *, entries: int, snapshot: bool) -> None:
         traffic = self._traffic.get(host, Traffic())

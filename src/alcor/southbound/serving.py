@@ -10,6 +10,11 @@ A stream: the agent's first message is its Hello (a stream that says anything el
 for ``hello_timeout`` seconds, is refused or ended); Hellos wait until the engine has replayed
 the change log after a start; then goal states flow one way and acks and heartbeats the other,
 until either side goes or a newer stream of the same host replaces this one (ABORTED).
+
+A Hello from a host that is not a node registers it through the node manager (with the Hello's
+``underlay_ip``), unless the controller runs with ``--no-register-hosts``: then, or when it
+cannot be registered, the stream gets a Refusal, which the agent does not retry. Every Hello,
+ack and heartbeat tells the node watch (``watching``) that its host is alive.
 """
 
 from __future__ import annotations
@@ -24,10 +29,14 @@ import grpc
 import grpc.aio
 import msgspec
 
+from alcor.model import errors
+from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
+from alcor.southbound.compacting import Compaction, compact_forever, stored_floor
 from alcor.southbound.following import PAGE, Following
 from alcor.southbound.sessions import Delivery, Hub, Session
-from alcor.store.interface import Store
+from alcor.southbound.watching import NodeWatch
+from alcor.store.interface import Change, Store
 from alcor.v1 import southbound_pb2 as pb
 from alcor.v1 import southbound_pb2_grpc as pb_grpc
 
@@ -55,13 +64,26 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     delivery: Delivery = msgspec.field(default_factory=Delivery)
     hello_timeout: float = 30.0
     replay_page: int = PAGE
+    register_hosts: bool = True  # a Hello from an unknown host makes its node
+    node_down_after: float = 30.0  # seconds without a word from a host: its node is down
+    compaction: Compaction = msgspec.field(default_factory=Compaction)
 
 
 class SouthboundService(pb_grpc.SouthboundServicer):
-    def __init__(self, hub: Hub, ready: asyncio.Event, *, hello_timeout: float) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        ready: asyncio.Event,
+        *,
+        hello_timeout: float,
+        watch: NodeWatch | None = None,
+        register_hosts: bool = True,
+    ) -> None:
         self._hub = hub
         self._ready = ready
         self._hello_timeout = hello_timeout
+        self._watch = watch
+        self._register_hosts = register_hosts
 
     async def Connect(
         self,
@@ -78,7 +100,13 @@ class SouthboundService(pb_grpc.SouthboundServicer):
             yield pb.ControllerMessage(refusal=pb.Refusal(reason=reason))
             return
         await self._ready.wait()
+        refusal = await self._admit(first.hello)
+        if refusal:
+            yield pb.ControllerMessage(refusal=pb.Refusal(reason=refusal))
+            return
         session = self._hub.open(first.hello, peer=context.peer())
+        if self._watch is not None:
+            self._watch.heard(session.host)
         reading = asyncio.create_task(self._read(session, requests))
         try:
             async for goal in self._hub.goal_states(session):
@@ -91,10 +119,27 @@ class SouthboundService(pb_grpc.SouthboundServicer):
                 grpc.StatusCode.ABORTED, "replaced by a newer stream of the same host"
             )
 
+    async def _admit(self, hello: pb.Hello) -> str:
+        """Why the host may not connect ('' if it may): it is a node, or becomes one now."""
+        watch = self._watch
+        if watch is None or watch.knows(hello.host_id):
+            return ""
+        try:
+            await watch.manager.register(
+                hello.host_id, hello.underlay_ip, create=self._register_hosts
+            )
+        except errors.AlcorError as error:
+            log.warning("refused host %s: %s", hello.host_id, error.message)
+            return error.message
+        return ""
+
     async def _read(self, session: Session, requests: AsyncIterator[pb.AgentMessage]) -> None:
+        heard = self._watch.heard if self._watch is not None else None
         try:
             async for message in requests:
                 self._hub.receive(session, message)
+                if heard is not None:
+                    heard(session.host)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the stream broke: the sender side ends it
@@ -106,11 +151,19 @@ class SouthboundService(pb_grpc.SouthboundServicer):
 class SouthboundServer:
     """The southbound thread: start it once, stop it once."""
 
-    def __init__(self, *, store: Store, board: StatusBoard, settings: SouthboundSettings) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        board: StatusBoard,
+        settings: SouthboundSettings,
+        nodes: Nodes | None = None,
+    ) -> None:
         self.settings = settings
         self.port = 0  # the TCP port bound (useful when asked for port 0)
         self._store = store
         self._board = board
+        self._nodes = nodes  # None: no node manager (no registration, no health watch)
         self._started = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -150,18 +203,40 @@ class SouthboundServer:
         self._stopping = asyncio.Event()
         settings = self.settings
         hub = Hub(board=self._board, delivery=settings.delivery, clock=loop.time)
+        watch = (
+            NodeWatch(
+                board=self._board,
+                manager=self._nodes,
+                down_after=settings.node_down_after,
+            )
+            if self._nodes is not None
+            else None
+        )
         ready = asyncio.Event()
         server = grpc.aio.server(options=_OPTIONS)
-        pb_grpc.add_SouthboundServicer_to_server(
-            SouthboundService(hub, ready, hello_timeout=settings.hello_timeout), server
+        service = SouthboundService(
+            hub,
+            ready,
+            hello_timeout=settings.hello_timeout,
+            watch=watch,
+            register_hosts=settings.register_hosts,
         )
+        pb_grpc.add_SouthboundServicer_to_server(service, server)
         self.port = server.add_insecure_port(settings.address)
         if self.port == 0 and not settings.address.startswith("unix:"):
             raise RuntimeError(f"cannot listen on {settings.address}")
         await server.start()
         log.info("southbound on %s", settings.address)
         self._started.set()
-        following = Following(self._store, hub.apply, loop=loop, page=settings.replay_page)
+
+        def apply(change: Change) -> None:
+            hub.apply(change)
+            if watch is not None:
+                watch.changed(change)
+
+        following = Following(self._store, apply, loop=loop, page=settings.replay_page)
+        watching: asyncio.Task[None] | None = None
+        compacting: asyncio.Task[None] | None = None
 
         async def bootstrap_then_follow() -> None:
             while not hub.store_id:
@@ -170,11 +245,19 @@ class SouthboundServer:
                 except Exception:
                     log.exception("reading the store's id failed; retrying")
                     await asyncio.sleep(1.0)
+            floor = await stored_floor(self._store)  # only this thread compacts: it holds
 
             def on_ready() -> None:
+                nonlocal watching, compacting
+                hub.engine.compact(floor)
                 log.info("goal-state engine at revision %d", following.revision)
+                compacting = asyncio.create_task(
+                    compact_forever(self._store, hub.engine, settings.compaction)
+                )
                 self._board.ready = True
                 ready.set()
+                if watch is not None:
+                    watching = asyncio.create_task(watch.run())
 
             await following.run(on_ready)
 
@@ -183,6 +266,8 @@ class SouthboundServer:
             await self._stopping.wait()
         finally:
             await server.stop(grace=1.0)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for running in (task, watching, compacting):
+                if running is not None:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running

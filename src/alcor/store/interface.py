@@ -78,6 +78,10 @@ class Reader(Protocol):
 
     def changes_since(self, revision: int, limit: int) -> list[Change]: ...
 
+    def compacted_through(self) -> int:
+        """The change log holds, up to this revision, only each live resource's last change."""
+        ...
+
 
 class Writer(Reader, Protocol):
     def insert(self, records: Sequence[Record]) -> None: ...
@@ -99,6 +103,11 @@ class Writer(Reader, Protocol):
         ...
 
     def on_rollback(self, undo: Callable[[], None]) -> None: ...
+
+    def compact_changes(self, through: int) -> int:
+        """Drop every change-log row up to ``through`` but each live resource's last (a
+        deleted resource's rows all go); returns how many rows went."""
+        ...
 
 
 Follower = Callable[[list[Change]], None]

@@ -174,6 +174,20 @@ floatingips = sa.Table(
     ),
 )
 
+# The hosts of the region (Alcor's node manager). ``name`` is the host id ports are bound to;
+# ``state`` changes only on up/down transitions (heartbeats are kept in memory, never here).
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    *_common_columns(),
+    sa.Column("underlay_ip", sa.String(64), nullable=False),
+    sa.Column("mac_address", sa.String(32), nullable=False),
+    sa.Column("admin_state_up", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("state_changed_at", TIMESTAMP, nullable=True),
+    sa.UniqueConstraint("name", name="uq_node_name"),
+)
+
 tags = sa.Table(
     "tags",
     metadata,
@@ -201,6 +215,7 @@ change_log = sa.Table(
     sa.Column("project_id", sa.String(255), nullable=False),
     sa.Column("data", DOCUMENT, nullable=False),
     sa.Column("committed_at", TIMESTAMP, nullable=False),
+    sa.Index("ix_change_log_resource", "resource_type", "resource_id", "revision"),
 )
 
 # One row: the highest revision ever committed. Locked by every writing transaction, so that
@@ -210,6 +225,8 @@ store_revision = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("revision", sa.BigInteger, nullable=False),
+    # the change log is compacted through this revision (see ``SqlWriter.compact_changes``)
+    sa.Column("compacted_through", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # One row, made by a migration: this store's identity. Revisions count in one store; an agent
@@ -229,4 +246,5 @@ RESOURCE_TABLES: dict[str, sa.Table] = {
     "security_group_rule": security_group_rules,
     "router": routers,
     "floatingip": floatingips,
+    "node": nodes,
 }

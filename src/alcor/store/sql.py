@@ -173,6 +173,10 @@ class SqlReader:
         )
         return [_change(row._mapping) for row in self.connection.execute(statement)]
 
+    def compacted_through(self) -> int:
+        statement = sa.select(schema.store_revision.c.compacted_through)
+        return int(self.connection.execute(statement).scalar_one())
+
     def _marker_row(self, table: sa.Table, query: Query) -> sa.Row[Any] | None:
         if query.marker is None:
             return None
@@ -208,7 +212,9 @@ def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
     if query.fixed_ips:
         a = schema.ip_allocations
         match = [a.c[field].in_(values) for field, values in query.fixed_ips.items()]
-        where.append(sa.exists().where(a.c.port_id == c.id, *match))
+        # uncorrelated, so the database reads the matching allocations by their key once
+        # (a correlated EXISTS probed them once per port of the whole store)
+        where.append(c.id.in_(sa.select(a.c.port_id).where(*match)))
     where.extend(_tag_conditions(c.id, query))
     return where
 
@@ -505,6 +511,37 @@ class SqlWriter(SqlReader):
             statements=statements,
         )
 
+    def compact_changes(self, through: int) -> int:
+        """Fold the change log up to ``through``. Only the rows after the last floor are read:
+        the resources they name lose their older rows (by the resource index), and the rows of
+        deletes go; everything before the last floor is folded already."""
+        log = schema.change_log
+        floor = self.compacted_through()
+        through = min(through, self._revision)
+        if through <= floor:
+            return 0
+        window = sa.and_(log.c.revision > floor, log.c.revision <= through)
+        last = (
+            sa.select(log.c.resource_type, log.c.resource_id, sa.func.max(log.c.revision))
+            .where(window)
+            .group_by(log.c.resource_type, log.c.resource_id)
+        )
+        superseded = sa.delete(log).where(
+            log.c.resource_type == sa.bindparam("kind"),
+            log.c.resource_id == sa.bindparam("rid"),
+            log.c.revision < sa.bindparam("last"),
+        )
+        rows = [
+            {"kind": kind, "rid": rid, "last": last_revision}
+            for kind, rid, last_revision in self.connection.execute(last)
+        ]
+        gone = self.connection.execute(superseded, rows).rowcount if rows else 0
+        gone += self.connection.execute(
+            sa.delete(log).where(window, log.c.operation == "delete")
+        ).rowcount
+        self.connection.execute(sa.update(schema.store_revision).values(compacted_through=through))
+        return gone
+
     def logged_changes(self) -> list[Change]:
         """The change-log rows this transaction wrote, for the commit feed."""
         return [_change(row) for row in self.pending_changes]
@@ -536,4 +573,6 @@ def _conflict(error: Exception) -> errors.Conflict:
         return errors.MacAddressInUse("The MAC address is in use on this network.")
     if "segmentation_id" in text or "uq_segment" in text:
         return errors.Conflict("The segmentation id is in use.", type="SegmentationIdInUse")
+    if "nodes.name" in text or "uq_node_name" in text:
+        return errors.Conflict("A node with this name exists.", type="NodeNameInUse")
     return errors.Conflict("The resource conflicts with one that exists.")

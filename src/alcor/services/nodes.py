@@ -1,0 +1,257 @@
+"""The node manager (Alcor's): the hosts of the region, admin only.
+
+A node's ``name`` is its host id: what ports name in ``binding:host_id`` and what its agent
+sends in its Hello. Rules: names are unique (409 ``NodeNameInUse``); ``underlay_ip`` is an IP
+address and ``mac_address`` (optional) a unicast MAC; a port may be bound only to a known node
+(400); a node with ports bound to it is neither deleted nor renamed (409 ``NodeInUse``, as
+Neutron refuses to drop what is still in use: unbind or delete the ports first).
+
+Nodes come from the API (one, or a bulk of up to ``--max-bulk``), from ``alcor nodes load``
+(the same bulk API), or from their agents: the southbound registers an unknown host on its
+first Hello (``register``) unless the controller runs with ``--no-register-hosts``.
+
+Health is observed, not intended: heartbeats stay in memory (``services.status``); the
+southbound's watch writes only the up/down transitions (``set_states``), which change neither
+``revision_number`` nor ``updated_at``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import msgspec
+
+from alcor.model import addressing, errors
+from alcor.model.identifiers import normalize_mac
+from alcor.model.queries import Query
+from alcor.model.records import Node, Port
+from alcor.model.requests import UNSET, NodeCreate, NodeUpdate
+from alcor.services import resources, status
+from alcor.services.callers import Caller
+from alcor.store.interface import Reader, Writer
+
+UP = "up"
+DOWN = "down"
+REGISTERED = "registered by its agent"
+_NAME = re.compile(r"^[^\s/?#%]{1,255}$")  # a host id; it appears in URLs, so no separators
+_CHUNK = 500
+
+
+class ShownNode(msgspec.Struct, frozen=True):
+    """A node with what its agent said lately (in memory: None when nothing since start)."""
+
+    record: Node
+    health: status.Health | None
+    link: status.Link | None
+
+
+def _require_admin(caller: Caller) -> None:
+    if not caller.is_admin:
+        raise errors.NotAuthorized("Nodes are shown to and changed by admins only.")
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise addressing.invalid(
+            "name",
+            f"'{name}' is not a valid host id (1 to 255 characters, no spaces, '/', '?', '#' "
+            "or '%').",
+        )
+    return name
+
+
+def check_underlay_ip(text: str) -> str:
+    return str(addressing.parse_address(text, "underlay_ip"))
+
+
+def check_mac(text: str) -> str:
+    return normalize_mac(text) if text else ""
+
+
+def by_names(reader: Reader, names: Iterable[str]) -> dict[str, Node]:
+    """The nodes of these names that exist, by name."""
+    wanted = list(dict.fromkeys(names))
+    found: dict[str, Node] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = tuple(wanted[start : start + _CHUNK])
+        for node in reader.select(Node, Query(filters={"name": chunk})):
+            found[node.name] = node
+    return found
+
+
+def check_bound_hosts(reader: Reader, hosts: Iterable[str]) -> None:
+    """Every host a port is bound to must be a known node (``binding:host_id``)."""
+    wanted = {host for host in hosts if host}
+    if not wanted:
+        return
+    missing = sorted(wanted - set(by_names(reader, wanted)))
+    if missing:
+        raise addressing.invalid(
+            "binding:host_id",
+            f"host '{missing[0]}' is not a known node: create it (POST /v2.0/nodes, "
+            "alcor nodes load) or let its agent register it.",
+        )
+
+
+def _duplicate(name: str) -> errors.Conflict:
+    return errors.Conflict(f"A node named '{name}' already exists.", type="NodeNameInUse")
+
+
+def _bound_ports(reader: Reader, name: str) -> bool:
+    return bool(reader.select(Port, Query(filters={"binding_host_id": (name,)}, limit=1)))
+
+
+def _found(reader: Reader, node_id: str, if_match: int | None) -> Node:
+    node = reader.get(Node, node_id)
+    if node is None:
+        raise errors.NotFound.resource(Node.kind, node_id)
+    resources.check_revision(node, if_match)
+    return node
+
+
+def _in_use(node: Node) -> errors.InUse:
+    return errors.InUse(
+        f"Node {node.id} ({node.name}) has ports bound to it: unbind or delete them first.",
+        type="NodeInUse",
+    )
+
+
+class Nodes:
+    def __init__(self, context: resources.Context) -> None:
+        self.context = context
+
+    def shown(self, nodes: Sequence[Node]) -> list[ShownNode]:
+        board = self.context.status
+        return [ShownNode(n, board.health_of(n.name), board.link_of(n.name)) for n in nodes]
+
+    # --- the API -------------------------------------------------------------------------
+
+    async def create(self, caller: Caller, requests: Sequence[NodeCreate]) -> list[ShownNode]:
+        _require_admin(caller)
+        resources.check_bulk(len(requests), self.context.settings)
+        nodes = [self._new(request) for request in requests]
+        seen: set[str] = set()
+        for node in nodes:
+            if node.name in seen:
+                raise _duplicate(node.name)
+            seen.add(node.name)
+
+        def work(writer: Writer) -> list[Node]:
+            existing = by_names(writer, seen)
+            if existing:
+                raise _duplicate(min(existing))
+            writer.insert(nodes)
+            return nodes
+
+        return self.shown(await self.context.store.write(work))
+
+    def _new(self, request: NodeCreate, *, state: str = DOWN) -> Node:
+        now = self.context.now()
+        return Node(
+            id=self.context.new_id(),
+            project_id="",
+            name=check_name(request.name),
+            description=resources.value_or(request.description, ""),
+            created_at=now,
+            updated_at=now,
+            underlay_ip=check_underlay_ip(request.underlay_ip),
+            mac_address=check_mac(resources.value_or(request.mac_address, "")),
+            admin_state_up=resources.value_or(request.admin_state_up, True),
+            state=state,
+            state_changed_at=now if state == UP else None,
+        )
+
+    async def show(self, caller: Caller, node_id: str) -> ShownNode:
+        _require_admin(caller)
+        node = await self.context.store.read(lambda reader: _found(reader, node_id, None))
+        return self.shown([node])[0]
+
+    async def query(self, caller: Caller, query: Query) -> list[ShownNode]:
+        _require_admin(caller)
+        return self.shown(await self.context.store.read(lambda r: r.select(Node, query)))
+
+    async def update(
+        self, caller: Caller, node_id: str, request: NodeUpdate, *, if_match: int | None
+    ) -> ShownNode:
+        _require_admin(caller)
+
+        def work(writer: Writer) -> Node:
+            node = _found(writer, node_id, if_match)
+            changes: dict[str, object] = {}
+            if request.name is not UNSET and request.name != node.name:
+                changes["name"] = check_name(request.name)
+                if by_names(writer, [request.name]):
+                    raise _duplicate(request.name)
+                if _bound_ports(writer, node.name):
+                    raise _in_use(node)
+            if request.underlay_ip is not UNSET:
+                changes["underlay_ip"] = check_underlay_ip(request.underlay_ip)
+            if request.mac_address is not UNSET:
+                changes["mac_address"] = check_mac(request.mac_address)
+            for field in ("description", "admin_state_up"):
+                if (value := getattr(request, field)) is not UNSET:
+                    changes[field] = value
+            updated = resources.revised(node, self.context.now(), **changes)
+            writer.update([updated])
+            return updated
+
+        return self.shown([await self.context.store.write(work)])[0]
+
+    async def delete(self, caller: Caller, node_id: str, *, if_match: int | None) -> None:
+        _require_admin(caller)
+
+        def work(writer: Writer) -> None:
+            node = _found(writer, node_id, if_match)
+            if _bound_ports(writer, node.name):
+                raise _in_use(node)
+            writer.delete([node])
+
+        await self.context.store.write(work)
+
+    # --- the southbound ------------------------------------------------------------------
+
+    async def register(self, host: str, underlay_ip: str, *, create: bool) -> Node:
+        """The node of a host whose agent said Hello; made (``up``) if it is unknown and
+        ``create``, else NotFound. Idempotent: a node made meanwhile is simply found."""
+        found = await self.context.store.read(lambda reader: by_names(reader, [host]))
+        if host in found:
+            return found[host]
+        if not create:
+            raise errors.NotFound(
+                f"Host {host} is not a known node and this controller does not register hosts.",
+                type="NodeNotFound",
+            )
+        if not underlay_ip:
+            raise errors.InvalidInput(
+                f"Host {host} is not a known node and its Hello has no underlay_ip to register "
+                "it with (start its agent with --underlay-ip, or create the node)."
+            )
+        node = self._new(
+            NodeCreate(name=host, underlay_ip=underlay_ip, description=REGISTERED), state=UP
+        )
+
+        def work(writer: Writer) -> Node:
+            existing = by_names(writer, [host])
+            if host in existing:
+                return existing[host]
+            writer.insert([node])
+            return node
+
+        return await self.context.store.write(work)
+
+    async def set_states(self, states: Mapping[str, str]) -> list[Node]:
+        """Write up/down transitions (one write for all of them): only nodes whose stored
+        state differs change; nodes gone meanwhile are skipped. Returns the changed nodes."""
+
+        def work(writer: Writer) -> list[Node]:
+            now = self.context.now()
+            changed = [
+                msgspec.structs.replace(node, state=states[name], state_changed_at=now)
+                for name, node in by_names(writer, states).items()
+                if node.state != states[name]
+            ]
+            writer.update(changed)
+            return changed
+
+        return await self.context.store.write(work)

@@ -1,0 +1,467 @@
+"""The node manager over real HTTP and real gRPC: nodes CRUD and bulk, validation, admin only,
+Neutron's agents view, ports bound only to known nodes, hosts registered by their agents' Hello
+(or refused with ``--no-register-hosts``), and health: a node silent beyond
+``--node-down-after`` goes down with its ports, and comes back up when it is heard again.
+
+The agents here are raw gRPC streams spoken by hand, so a test decides exactly when a host says
+Hello, acknowledges and sends a heartbeat, and when it falls silent with its stream still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+
+from alcor.v1 import southbound_pb2 as pb
+from alcor.v1 import southbound_pb2_grpc as pb_grpc
+from tests.integration.neutron import (
+    assert_error,
+    create_network,
+    create_port,
+    create_subnet,
+    post_port,
+)
+from tests.servers import ServerProcess
+
+DOWN_AFTER = 1.0  # --node-down-after of the module's server
+MEMBER = {"X-Project-Id": "nodes-member", "X-Roles": "member"}
+
+
+@pytest.fixture(scope="module")
+def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    db = Path(tmp_path_factory.mktemp("nodes")) / "alcor.db"
+    # a long disconnect grace: ports go DOWN here because their node is lost, not its stream
+    process = ServerProcess(
+        db, "--node-down-after", str(DOWN_AFTER), "--disconnect-grace", "60"
+    ).start()
+    yield process
+    process.stop()
+    assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
+@pytest.fixture
+def api(controller: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=controller.url + "/v2.0", timeout=30.0) as client:
+        yield client
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def node_body(name: str, ip: str = "198.51.100.7", **more: Any) -> dict[str, Any]:
+    return {"name": name, "underlay_ip": ip, **more}
+
+
+def create_node(api: httpx.Client, name: str, ip: str = "198.51.100.7", **more: Any) -> Any:
+    response = api.post("/nodes", json={"node": node_body(name, ip, **more)})
+    assert response.status_code == 201, response.text
+    return response.json()["node"]
+
+
+def nodes_named(api: httpx.Client, *names: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = api.get("/nodes", params=[("name", n) for n in names]).json()[
+        "nodes"
+    ]
+    return found
+
+
+# --- CRUD, bulk, validation --------------------------------------------------------------------
+
+
+def test_a_node_is_created_shown_listed_updated_and_deleted(api: httpx.Client) -> None:
+    name = unique("crud")
+    node = create_node(api, name, "198.51.100.1", mac_address="AA-BB-CC-00-11-22")
+    assert {k: node[k] for k in ("name", "underlay_ip", "mac_address", "state")} == {
+        "name": name,
+        "underlay_ip": "198.51.100.1",
+        "mac_address": "aa:bb:cc:00:11:22",  # as Neutron shows MACs
+        "state": "down",  # no agent has said anything yet
+    }
+    assert (node["last_heartbeat"], node["state_changed_at"], node["revision_number"]) == (
+        None,
+        None,
+        1,
+    )
+    assert node["admin_state_up"] is True
+    assert api.get(f"/nodes/{node['id']}").json()["node"] == node
+    assert nodes_named(api, name) == [node]
+
+    change = {"underlay_ip": "2001:db8::0:1", "description": "rack 7", "admin_state_up": False}
+    response = api.put(f"/nodes/{node['id']}", json={"node": change})
+    assert response.status_code == 200, response.text
+    updated = response.json()["node"]
+    assert (updated["underlay_ip"], updated["description"], updated["admin_state_up"]) == (
+        "2001:db8::1",
+        "rack 7",
+        False,
+    )
+    assert updated["revision_number"] == 2
+    stale = api.put(
+        f"/nodes/{node['id']}",
+        json={"node": {"description": "x"}},
+        headers={"If-Match": "revision_number=1"},
+    )
+    assert_error(stale, 412)
+    renamed = api.put(f"/nodes/{node['id']}", json={"node": {"name": name + "-b"}})
+    assert renamed.json()["node"]["name"] == name + "-b"
+
+    assert api.delete(f"/nodes/{node['id']}").status_code == 204
+    assert_error(api.get(f"/nodes/{node['id']}"), 404, "NodeNotFound")
+    assert_error(api.delete(f"/nodes/{node['id']}"), 404, "NodeNotFound")
+
+
+def test_lists_filter_sort_page_and_pick_fields(api: httpx.Client) -> None:
+    tag = unique("list")
+    made = api.post(
+        "/nodes",
+        json={"nodes": [node_body(f"{tag}-{i}", f"198.51.100.{20 + i}") for i in range(5)]},
+    )
+    assert made.status_code == 201, made.text
+    names = [f"{tag}-{i}" for i in range(5)]
+    query = [("name", n) for n in names]
+    listed = api.get("/nodes", params=[*query, ("sort_key", "name"), ("sort_dir", "desc")])
+    assert [n["name"] for n in listed.json()["nodes"]] == names[::-1]
+    by_ip = api.get("/nodes", params=[*query, ("underlay_ip", "198.51.100.22")]).json()["nodes"]
+    assert [n["name"] for n in by_ip] == [names[2]]
+    down = api.get("/nodes", params=[*query, ("state", "down")]).json()["nodes"]
+    assert len(down) == 5
+    picked = api.get("/nodes", params=[*query, ("fields", "name"), ("fields", "state")])
+    assert all(set(n) == {"name", "state"} for n in picked.json()["nodes"])
+    page = api.get("/nodes", params=[*query, ("sort_key", "name"), ("limit", "2")]).json()
+    assert [n["name"] for n in page["nodes"]] == names[:2]
+    assert [link["rel"] for link in page["nodes_links"]] == ["next"]
+    assert_error(api.get("/nodes", params={"colour": "blue"}), 400)
+
+
+def test_a_bulk_create_makes_all_its_nodes_or_none(api: httpx.Client) -> None:
+    tag = unique("bulk")
+    good = [node_body(f"{tag}-{i}", f"198.51.100.{40 + i}") for i in range(3)]
+    response = api.post("/nodes", json={"nodes": good})
+    assert response.status_code == 201, response.text
+    assert [n["name"] for n in response.json()["nodes"]] == [n["name"] for n in good]
+
+    bad_ip = [node_body(f"{tag}-x"), node_body(f"{tag}-y", "not-an-ip")]
+    assert_error(api.post("/nodes", json={"nodes": bad_ip}), 400)
+    twice = [node_body(f"{tag}-z"), node_body(f"{tag}-z")]
+    assert_error(api.post("/nodes", json={"nodes": twice}), 409, "NodeNameInUse")
+    existing = [node_body(f"{tag}-w"), node_body(f"{tag}-0")]
+    assert_error(api.post("/nodes", json={"nodes": existing}), 409, "NodeNameInUse")
+    assert nodes_named(api, f"{tag}-x", f"{tag}-y", f"{tag}-z", f"{tag}-w") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"name": "v-1", "underlay_ip": "10.0.0.300"}, 400),
+        ({"name": "v-2", "underlay_ip": "10.0.0.3", "mac_address": "zz:zz"}, 400),
+        ({"name": "v-3", "underlay_ip": "10.0.0.3", "mac_address": "01:00:5e:00:00:01"}, 400),
+        ({"name": "has space", "underlay_ip": "10.0.0.3"}, 400),
+        ({"name": "a/b", "underlay_ip": "10.0.0.3"}, 400),
+        ({"name": "", "underlay_ip": "10.0.0.3"}, 400),
+        ({"name": "v-4"}, 400),
+        ({"name": "v-5", "underlay_ip": "10.0.0.3", "colour": "blue"}, 400),
+        ({"name": "v-6", "underlay_ip": 7}, 400),
+    ],
+)
+def test_a_node_must_be_valid(api: httpx.Client, body: dict[str, Any], status: int) -> None:
+    assert_error(api.post("/nodes", json={"node": body}), status)
+    if body.get("name"):
+        assert nodes_named(api, body["name"]) == []
+
+
+def test_names_are_unique(api: httpx.Client) -> None:
+    first, second = create_node(api, unique("u")), create_node(api, unique("u"))
+    assert_error(api.post("/nodes", json={"node": node_body(first["name"])}), 409, "NodeNameInUse")
+    rename = api.put(f"/nodes/{second['id']}", json={"node": {"name": first["name"]}})
+    assert_error(rename, 409, "NodeNameInUse")
+    bad = api.put(f"/nodes/{second['id']}", json={"node": {"underlay_ip": "x"}})
+    assert_error(bad, 400)
+    assert api.get(f"/nodes/{second['id']}").json()["node"] == second
+
+
+def test_nodes_and_agents_are_for_admins_only(api: httpx.Client) -> None:
+    node = create_node(api, unique("adm"))
+    for method, path, body in [
+        ("GET", "/nodes", None),
+        ("GET", f"/nodes/{node['id']}", None),
+        ("POST", "/nodes", {"node": node_body(unique("m"))}),
+        ("PUT", f"/nodes/{node['id']}", {"node": {"description": "mine"}}),
+        ("DELETE", f"/nodes/{node['id']}", None),
+        ("GET", "/agents", None),
+        ("GET", f"/agents/{node['id']}", None),
+        ("PUT", f"/agents/{node['id']}", {"agent": {"admin_state_up": False}}),
+        ("DELETE", f"/agents/{node['id']}", None),
+    ]:
+        response = api.request(method, path, json=body, headers=MEMBER)
+        assert_error(response, 403, "HTTPForbidden")
+    assert api.get(f"/nodes/{node['id']}").json()["node"] == node
+
+
+# --- Neutron's agents ----------------------------------------------------------------------------
+
+
+def test_each_node_is_an_alcor_agent(api: httpx.Client) -> None:
+    node = create_node(api, unique("ag"), "198.51.100.60", mac_address="aa:bb:cc:00:00:60")
+    listed = api.get("/agents", params={"host": node["name"]}).json()["agents"]
+    assert len(listed) == 1
+    agent = listed[0]
+    assert {k: agent[k] for k in ("id", "host", "agent_type", "binary", "alive")} == {
+        "id": node["id"],
+        "host": node["name"],
+        "agent_type": "Alcor agent",
+        "binary": "alcor-agent",
+        "alive": False,
+    }
+    assert agent["configurations"]["underlay_ip"] == "198.51.100.60"
+    assert agent["heartbeat_timestamp"] is None
+    assert api.get(f"/agents/{node['id']}").json()["agent"] == agent
+    assert api.get("/agents", params={"host": node["name"], "alive": "true"}).json() == {
+        "agents": []
+    }
+    for key, value in (("agent_type", "L3 agent"), ("binary", "neutron-l3-agent")):
+        assert api.get("/agents", params={"host": node["name"], key: value}).json() == {
+            "agents": []
+        }
+    fields = api.get("/agents", params={"host": node["name"], "fields": "host"}).json()
+    assert fields == {"agents": [{"host": node["name"]}]}
+
+    response = api.put(f"/agents/{node['id']}", json={"agent": {"admin_state_up": False}})
+    assert response.status_code == 200, response.text
+    assert response.json()["agent"]["admin_state_up"] is False
+    assert api.get(f"/nodes/{node['id']}").json()["node"]["admin_state_up"] is False
+    assert_error(api.put(f"/agents/{node['id']}", json={"agent": {"host": "x"}}), 400)
+    assert api.delete(f"/agents/{node['id']}").status_code == 204
+    assert_error(api.get(f"/agents/{node['id']}"), 404, "AgentNotFound")
+
+
+def test_discovery_lists_the_agent_extension_and_the_nodes(api: httpx.Client) -> None:
+    aliases = {e["alias"] for e in api.get("/extensions").json()["extensions"]}
+    assert "agent" in aliases
+    assert api.get("/extensions/agent").status_code == 200
+    collections = {r["collection"] for r in api.get("").json()["resources"]}
+    assert "nodes" in collections
+
+
+# --- binding -------------------------------------------------------------------------------------
+
+
+def test_a_port_binds_only_to_a_known_node(api: httpx.Client) -> None:
+    network = create_network(api, name="binding")
+    create_subnet(api, network["id"], "10.91.0.0/24")
+    host = unique("bind")
+    response = post_port(api, network["id"], **{"binding:host_id": host})
+    assert_error(response, 400, "HTTPBadRequest")
+    message = response.json()["NeutronError"]["message"]
+    assert "binding:host_id" in message
+    assert host in message
+    bulk = api.post(
+        "/ports",
+        json={
+            "ports": [
+                {"network_id": network["id"]},
+                {"network_id": network["id"], "binding:host_id": host},
+            ]
+        },
+    )
+    assert_error(bulk, 400)
+    assert api.get("/ports", params={"network_id": network["id"]}).json()["ports"] == []
+    port = create_port(api, network["id"])
+    update = api.put(f"/ports/{port['id']}", json={"port": {"binding:host_id": host}})
+    assert_error(update, 400)
+
+    node = create_node(api, host)
+    bound = create_port(api, network["id"], **{"binding:host_id": host})
+    assert bound["binding:host_id"] == host
+    # a node with ports bound to it stays, and keeps its name
+    assert_error(api.delete(f"/nodes/{node['id']}"), 409, "NodeInUse")
+    rename = api.put(f"/nodes/{node['id']}", json={"node": {"name": host + "-b"}})
+    assert_error(rename, 409, "NodeInUse")
+    assert_error(api.delete(f"/agents/{node['id']}"), 409, "NodeInUse")
+    unbind = api.put(f"/ports/{bound['id']}", json={"port": {"binding:host_id": ""}})
+    assert unbind.status_code == 200, unbind.text
+    assert api.delete(f"/nodes/{node['id']}").status_code == 204
+
+
+# --- agents on the southbound --------------------------------------------------------------------
+
+
+class RawAgent:
+    """One host's stream, spoken by hand."""
+
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.aio.insecure_channel(address)
+        self.stub = pb_grpc.SouthboundStub(self.channel)
+        self.call: Any = None
+
+    async def hello(self, host: str, underlay_ip: str = "") -> pb.ControllerMessage:
+        self.call = self.stub.Connect()
+        hello = pb.Hello(host_id=host, underlay_ip=underlay_ip, agent_version="raw")
+        await self.call.write(pb.AgentMessage(hello=hello))
+        answer = await self.call.read()
+        assert isinstance(answer, pb.ControllerMessage)
+        return answer
+
+    async def ack(self, revision: int) -> None:
+        await self.call.write(pb.AgentMessage(ack=pb.Ack(revision=revision)))
+
+    async def heartbeat(self) -> None:
+        beat = pb.Heartbeat(agent_version="raw", uptime_seconds=1, resource_counts={"ports": 1})
+        await self.call.write(pb.AgentMessage(heartbeat=beat))
+
+    async def close(self) -> None:
+        if self.call is not None:
+            self.call.cancel()
+        await self.channel.close()
+
+
+@asynccontextmanager
+async def raw_agent(address: str) -> AsyncIterator[RawAgent]:
+    agent = RawAgent(address)
+    try:
+        yield agent
+    finally:
+        await agent.close()
+
+
+def test_an_agent_of_an_unknown_host_registers_it(
+    api: httpx.Client, controller: ServerProcess
+) -> None:
+    host = unique("reg")
+
+    async def scenario() -> None:
+        async with raw_agent(controller.southbound) as agent:
+            answer = await agent.hello(host, "198.51.100.80")
+            assert answer.HasField("goal_state")
+            assert answer.goal_state.snapshot
+        async with raw_agent(controller.southbound) as agent:  # a known host again: fine
+            assert (await agent.hello(host, "198.51.100.99")).HasField("goal_state")
+        async with raw_agent(controller.southbound) as agent:  # nothing to register it with
+            answer = await agent.hello(unique("noip"))
+            assert "underlay_ip" in answer.refusal.reason
+
+    asyncio.run(scenario())
+    (node,) = nodes_named(api, host)
+    assert (node["underlay_ip"], node["description"]) == (
+        "198.51.100.80",  # the node's own address stays: the operator's, or the first Hello's
+        "registered by its agent",
+    )
+    assert node["state_changed_at"] is not None  # registered up (down again once silent)
+
+
+def test_a_controller_that_does_not_register_hosts_refuses_unknown_ones(
+    tmp_path: Path,
+) -> None:
+    process = ServerProcess(tmp_path / "alcor.db", "--no-register-hosts").start()
+    try:
+        with httpx.Client(base_url=process.url + "/v2.0", timeout=30.0) as client:
+            create_node(client, "known-host")
+
+            async def scenario() -> None:
+                async with raw_agent(process.southbound) as agent:
+                    answer = await agent.hello("stranger", "198.51.100.81")
+                    assert answer.HasField("refusal")
+                    assert "stranger" in answer.refusal.reason
+                    assert "does not register hosts" in answer.refusal.reason
+                async with raw_agent(process.southbound) as agent:
+                    assert (await agent.hello("known-host")).HasField("goal_state")
+
+            asyncio.run(scenario())
+            assert nodes_named(client, "stranger") == []
+            deadline = time.monotonic() + 15  # written up within a period of the watch (1 s)
+            while nodes_named(client, "known-host")[0]["state"] != "up":
+                assert time.monotonic() < deadline, "the known host never came up"
+                time.sleep(0.05)
+    finally:
+        process.stop()
+    assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
+def test_a_silent_node_goes_down_with_its_ports_and_comes_back_when_heard(
+    controller: ServerProcess,
+) -> None:
+    host = unique("hb")
+
+    async def scenario() -> None:
+        async with (
+            httpx.AsyncClient(base_url=controller.url + "/v2.0", timeout=30.0) as client,
+            raw_agent(controller.southbound) as agent,
+        ):
+
+            async def get(path: str) -> Any:
+                response = await client.get(path)
+                assert response.status_code == 200, response.text
+                return response.json()
+
+            made = await client.post("/nodes", json={"node": node_body(host, "198.51.100.90")})
+            node = made.json()["node"]
+            network = (await client.post("/networks", json={"network": {}})).json()["network"]
+            subnet = {"subnet": {"network_id": network["id"], "cidr": "10.92.0.0/24"}}
+            await client.post("/subnets", json=subnet)
+            body = {"port": {"network_id": network["id"], "binding:host_id": host}}
+            port = (await client.post("/ports", json=body)).json()["port"]
+
+            async def node_now() -> dict[str, Any]:
+                shown: dict[str, Any] = (await get(f"/nodes/{node['id']}"))["node"]
+                return shown
+
+            async def port_status() -> str:
+                return str((await get(f"/ports/{port['id']}"))["port"]["status"])
+
+            first = await agent.hello(host)
+            await agent.ack(first.goal_state.revision)
+            await agent.heartbeat()
+            up = await until_async(node_now, lambda n: n["state"] == "up", "the node up")
+            assert up["last_heartbeat"] is not None
+            await until_async(port_status, lambda s: s == "ACTIVE", "the port ACTIVE")
+            await asyncio.sleep(0.3)  # the up transition's change reaches the engine too
+            revision = (await get("/goalstate"))["goalstate"]["revision"]
+
+            for _ in range(8):  # heartbeats well within --node-down-after: it stays up
+                await agent.heartbeat()
+                await asyncio.sleep(DOWN_AFTER / 4)
+            assert (await node_now())["state"] == "up"
+            assert (await get("/goalstate"))["goalstate"]["revision"] == revision  # no writes
+
+            silent_since = time.monotonic()
+            down = await until_async(node_now, lambda n: n["state"] == "down", "the node down")
+            assert time.monotonic() - silent_since >= DOWN_AFTER - 0.3
+            assert await port_status() == "DOWN"  # its stream is still open
+            assert down["revision_number"] == up["revision_number"]  # observed, not intended
+            assert down["state_changed_at"] is not None
+            agents = (await get(f"/agents?host={host}"))["agents"]
+            assert [a["alive"] for a in agents] == [False]
+            report = (await get(f"/goalstate/hosts/{host}"))["host"]
+            assert (report["connected"], report["lost"]) == (True, True)
+            await asyncio.sleep(DOWN_AFTER)
+            assert (await get("/goalstate"))["goalstate"]["revision"] == revision + 1  # once
+
+            await agent.heartbeat()
+            back = await until_async(node_now, lambda n: n["state"] == "up", "the node up again")
+            assert back["revision_number"] == up["revision_number"]
+            assert await port_status() == "ACTIVE"
+            assert [a["alive"] for a in (await get(f"/agents?host={host}"))["agents"]] == [True]
+
+    asyncio.run(scenario())
+
+
+async def until_async(
+    read: Callable[[], Any], check: Callable[[Any], bool], what: str, timeout: float = 15.0
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await read()
+        if check(found):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {found}")
+        await asyncio.sleep(0.05)
