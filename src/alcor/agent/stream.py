@@ -249,7 +249,10 @@ class Agent:
         self.status.goal_states += 1
         changes = self.state.apply(goal)
         try:
-            failed = await self.driver.apply(changes, self.state) if changes else []
+            # a snapshot goes to the driver even when it changes nothing here: a driver that
+            # keeps state outside the process (the kernel) reconciles with it
+            called = changes or goal.snapshot
+            failed = await self.driver.apply(changes, self.state) if called else []
         except Exception:
             log.exception("host %s: the driver failed; resyncing", self.settings.host_id)
             self.state = HostState()

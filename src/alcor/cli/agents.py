@@ -9,8 +9,8 @@ import random
 import sys
 from pathlib import Path
 
-from alcor.agent import running, stream
-from alcor.agent.drivers import recording
+from alcor.agent import drivers, running, stream
+from alcor.agent.drivers import linux, recording
 
 DEFAULT_CONTROLLER = "127.0.0.1:9697"
 
@@ -79,8 +79,21 @@ def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     agent = commands.add_parser("agent", help="run a host agent")
     agent.add_argument("--host-id", required=True, metavar="H")
-    agent.add_argument("--driver", required=True, choices=("recording",))
+    agent.add_argument("--driver", required=True, choices=("recording", "linux"))
     agent.add_argument("--underlay-ip", default="", metavar="IP", help="this host's VXLAN address")
+    agent.add_argument(
+        "--endpoint-mode",
+        choices=linux.ENDPOINT_MODES,
+        default="tap",
+        help="linux driver: attach the tap named after each port (Nova's), or make a network "
+        "namespace per port (tap)",
+    )
+    agent.add_argument(
+        "--netns-prefix",
+        default="",
+        metavar="P",
+        help="linux driver: the names of the namespaces it makes begin with P (alcor-<host id>-)",
+    )
     _add_common(agent, log_level="info")
     sim = commands.add_parser("sim", help="simulate N hosts with recording agents in one process")
     sim.add_argument("--hosts", type=int, required=True, metavar="N")
@@ -124,7 +137,7 @@ async def _run(
         stream.Agent(
             settings=host,
             channel=channel,
-            driver=recording.RecordingDriver(host.host_id, fail_ports=args.fail_ports),
+            driver=_driver(args, host),
             rng=rng,
         )
         for host in settings
@@ -132,9 +145,33 @@ async def _run(
     await running.run(agents, channel=channel, reporting=reporting)
 
 
+def _driver(args: argparse.Namespace, host: stream.Settings) -> drivers.Driver:
+    if getattr(args, "driver", "recording") == "linux":
+        return linux.create(
+            linux.HostSettings(
+                host_id=host.host_id,
+                underlay_ip=host.underlay_ip,
+                endpoint_mode=args.endpoint_mode,
+                netns_prefix=args.netns_prefix,
+            )
+        )
+    return recording.RecordingDriver(host.host_id, fail_ports=args.fail_ports)
+
+
+def _linux_unusable(args: argparse.Namespace) -> str:
+    if not args.underlay_ip:
+        return "--driver linux needs --underlay-ip"
+    missing = linux.missing_tools()
+    return f"--driver linux needs {', '.join(missing)} (not found)" if missing else ""
+
+
 def main(args: argparse.Namespace) -> int:
     """Run ``alcor agent`` or ``alcor sim``; 1 when the controller refused a host."""
     if args.command == "agent":
+        unusable = _linux_unusable(args) if args.driver == "linux" else ""
+        if unusable:
+            print(f"alcor agent: {unusable}", file=sys.stderr)
+            return 2
         hosts = [(args.host_id, args.underlay_ip)]
         reporting = running.Reporting(
             status_file=args.status_file, status_interval=args.status_interval, detail="*"

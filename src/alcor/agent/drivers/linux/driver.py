@@ -1,0 +1,398 @@
+"""The linux driver: a host's goal state programmed into the kernel it runs on.
+
+Per goal-state message, the driver
+
+1. works out which entries' kernel objects may have changed (the entries changed, and those
+   that depend on a network or subnet that changed: a port, a neighbor, a router's legs),
+   and lays them out again (``layouts``: entry -> kernel objects);
+2. compares what those entries wanted before with what they want now, and plans the
+   difference (``planning``): only what differs is touched;
+3. programs the security groups first, as one nftables transaction (``nft``; a new port is
+   filtered before it is plugged), then the planned netlink work as a few batches
+   (``executing``);
+4. returns the resources whose commands failed (``Failure``: the port that could not be plugged
+   and why); the stream client reports them in its acks until they change or go.
+
+**Reconcile.** Its first message after the agent starts (and the next one after anything
+failed) it reads what the kernel holds of its own (``Executor.observe``: devices and namespaces
+its names mark, the entries on its VXLAN devices), lays out everything the host holds and
+plans from the kernel's state instead of its memory: what is already right is left alone (an
+endpoint whose namespace, devices, addresses and routes are as wanted is not touched, so its
+traffic goes on), what is missing is made, what is left over is removed. The nftables tables
+are replaced in one transaction (conntrack state survives it, and each network keeps its
+conntrack zone, read back from the kernel), then kept up to date by deltas.
+
+An object wanted by two entries (which goal states should not produce) is programmed as the
+first of them (by key) wants it and stays while either wants it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+from alcor.agent import drivers, state
+from alcor.agent.drivers.linux import executing, layouts, names, nft, planning
+from alcor.agent.drivers.linux import kernel as k
+from alcor.v1 import keys
+from alcor.v1 import southbound_pb2 as pb
+
+log = logging.getLogger("alcor.agent.linux")
+
+LAID_OUT = ("network", "neighbor", "port", "router")
+SECURING = ("port", "security_group", "member", "network")
+CAPABILITIES = ("linux", "vxlan", "distributed-routing", "security-groups")
+
+
+class _Lookup:
+    """``layouts.Lookup`` over the applied goal state."""
+
+    def __init__(self, held: state.HostState) -> None:
+        self._held = held
+
+    def network(self, network_id: str) -> pb.Network | None:
+        entry = self._held.get("network", network_id)
+        return entry.network if entry is not None else None
+
+    def subnet(self, subnet_id: str) -> pb.Subnet | None:
+        entry = self._held.get("subnet", subnet_id)
+        return entry.subnet if entry is not None else None
+
+
+class LinuxDriver:
+    def __init__(self, host: layouts.HostSettings, executor: executing.Executor) -> None:
+        if host.endpoint_mode not in layouts.ENDPOINT_MODES:
+            raise ValueError(f"unknown endpoint mode {host.endpoint_mode!r}")
+        self.host = host
+        self._executor = executor
+        self._resync = True
+        # what each entry wants of the kernel, and who wants each object
+        self._layouts: dict[str, layouts.Layout] = {}
+        self._wanted: dict[k.Identity, dict[str, k.Object]] = {}
+        self._dependents: defaultdict[str, set[str]] = defaultdict(set)  # network -> keys
+        self._subnet_networks: dict[str, str] = {}
+        # the security groups' inputs (ids; messages are looked up in the goal state)
+        self._ports: set[str] = set()
+        self._members: defaultdict[str, set[str]] = defaultdict(set)  # group -> ports
+        self._marks: dict[str, int] = {}
+        self._zones: dict[str, int] = {}  # bridge -> conntrack zone
+        self._rules: nft.Ruleset | None = None
+        self._failed: dict[str, str] = {}  # key -> why, as last reported
+        self.timings: dict[str, float] = {}  # the last message's phases, in seconds
+
+    # --- the Driver protocol ---------------------------------------------------------------
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        return (*CAPABILITIES, f"endpoint-mode:{self.host.endpoint_mode}")
+
+    async def apply(self, changes: state.Changes, held: state.HostState) -> list[drivers.Failure]:
+        started = time.perf_counter()
+        self.timings = {}
+        try:
+            if self._resync:
+                failed = await self._reconcile(held)
+            else:
+                failed = await self._update(changes, held)
+        except BaseException:
+            self._resync = True
+            raise
+        self._resync = bool(failed)
+        self.timings["total"] = time.perf_counter() - started
+        return self._report(failed, held)
+
+    def counts(self) -> dict[str, int]:
+        counted: defaultdict[str, int] = defaultdict(int)
+        for key in self._layouts:
+            counted[key.partition(":")[0] + "s"] += 1
+        counted["kernel_objects"] = len(self._wanted)
+        counted["failed"] = len(self._failed)
+        return dict(counted)
+
+    def model(self) -> dict[str, Any]:
+        """What the driver programmed, for status files: segments, endpoints (with the
+        namespace made for each in netns mode), router namespaces, failures, timings."""
+        prefix = self.host.prefix
+        netns = self.host.endpoint_mode == "netns"
+        segments = {}
+        for key, layout in self._layouts.items():
+            kind, _, resource_id = key.partition(":")
+            if kind == "network" and layout.objects:
+                device = layout.objects[0]
+                assert isinstance(device, k.Link)
+                segments[resource_id] = device.name
+        return {
+            "segments": segments,
+            "endpoints": {
+                port_id: {
+                    "device": names.tap(port_id),
+                    "netns": names.endpoint_netns(prefix, port_id) if netns else "",
+                }
+                for port_id in sorted(self._ports)
+                if self._layouts.get(keys.key("port", port_id), _EMPTY).objects
+            },
+            "routers": {
+                key.partition(":")[2]: names.router_netns(prefix, key.partition(":")[2])
+                for key, layout in self._layouts.items()
+                if key.startswith("router:") and layout.objects
+            },
+            "neighbors": sum(1 for key in self._layouts if key.startswith("neighbor:")),
+            "failed": dict(self._failed),
+            "timings": dict(self.timings),
+        }
+
+    # --- reconciling with the kernel -------------------------------------------------------
+
+    async def _reconcile(self, held: state.HostState) -> list[executing.Failed]:
+        started = time.perf_counter()
+        observed = await self._executor.observe(self.host)
+        self.timings["observe"] = time.perf_counter() - started
+        live = held.live()
+        self._layouts.clear()
+        self._wanted.clear()
+        self._dependents.clear()
+        self._subnet_networks.clear()
+        self._ports.clear()
+        self._members.clear()
+        lookup = _Lookup(held)
+        for key, entry in live.items():
+            self._index(key, entry)
+        for key, entry in live.items():
+            if key.partition(":")[0] in LAID_OUT:
+                self._lay_out(key, entry, lookup)
+        wanted = {ident: self._effective(ident) for ident in self._wanted}
+        owners = {ident: self._owner(ident) for ident in self._wanted}
+        ops = planning.diff(k.objects(observed.objects), wanted, owners)
+        self._marks.clear()
+        self._zones = dict(observed.zones)
+        self._rules = None
+        return await self._program(ops, held, changed_ports=set(self._ports))
+
+    # --- following the goal state ----------------------------------------------------------
+
+    async def _update(
+        self, changes: state.Changes, held: state.HostState
+    ) -> list[executing.Failed]:
+        started = time.perf_counter()
+        lookup = _Lookup(held)
+        touched: set[str] = set()
+        for entry in changes.set:
+            key = keys.entry_key(entry)
+            self._index(key, entry)
+            touched |= self._affected(key, entry)
+        for key in changes.removed:
+            touched |= self._affected(key, None)
+            self._unindex(key)
+        before: dict[k.Identity, k.Object] = {}
+        owners: dict[k.Identity, str] = {}
+        for key in touched:
+            for obj in self._layouts.get(key, _EMPTY).objects:
+                ident = k.identity(obj)
+                if ident not in before:
+                    before[ident] = self._effective(ident)
+                    owners[ident] = self._owner(ident)
+        for key in touched:
+            kind, _, resource_id = key.partition(":")
+            self._lay_out(key, held.get(kind, resource_id), lookup)
+        idents = set(before)
+        for key in touched:
+            idents.update(k.identity(obj) for obj in self._layouts.get(key, _EMPTY).objects)
+        after: dict[k.Identity, k.Object] = {}
+        for ident in idents:
+            if ident in self._wanted:  # still wanted, maybe by an entry that did not change
+                after[ident] = self._effective(ident)
+                owners[ident] = self._owner(ident)
+        ops = planning.diff(before, after, owners)
+        self.timings["plan"] = time.perf_counter() - started
+        changed_ports = {
+            entry.port.id for entry in changes.set if entry.WhichOneof("resource") == "port"
+        }
+        secure = any(
+            key.partition(":")[0] in SECURING
+            for key in [*map(keys.entry_key, changes.set), *changes.removed]
+        )
+        return await self._program(ops, held, changed_ports=changed_ports, secure=secure)
+
+    def _affected(self, key: str, entry: pb.Entry | None) -> set[str]:
+        """The keys whose kernel objects a change of ``key`` may change."""
+        kind, _, resource_id = key.partition(":")
+        found = {key} if kind in LAID_OUT else set()
+        if kind == "network":
+            found |= self._dependents.get(resource_id, set())
+        elif kind == "subnet":
+            network_id = entry.subnet.network_id if entry is not None else ""
+            network_id = network_id or self._subnet_networks.get(resource_id, "")
+            found |= self._dependents.get(network_id, set())
+        return found
+
+    def _index(self, key: str, entry: pb.Entry) -> None:
+        kind, _, resource_id = key.partition(":")
+        if kind == "subnet":
+            self._subnet_networks[resource_id] = entry.subnet.network_id
+        elif kind == "port":
+            self._ports.add(resource_id)
+        elif kind == "member":
+            self._members[entry.member.security_group_id].add(entry.member.port_id)
+
+    def _unindex(self, key: str) -> None:
+        kind, _, resource_id = key.partition(":")
+        if kind == "subnet":
+            self._subnet_networks.pop(resource_id, None)
+        elif kind == "port":
+            self._ports.discard(resource_id)
+            self._marks.pop(resource_id, None)
+        elif kind == "member":
+            group_id, _, port_id = resource_id.partition("/")
+            self._members[group_id].discard(port_id)
+            if not self._members[group_id]:
+                del self._members[group_id]
+
+    def _lay_out(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> None:
+        """Replace what ``key`` wants of the kernel with what ``entry`` wants (None: nothing)."""
+        old = self._layouts.pop(key, _EMPTY)
+        for obj in old.objects:
+            ident = k.identity(obj)
+            versions = self._wanted.get(ident)
+            if versions is not None:
+                versions.pop(key, None)
+                if not versions:
+                    del self._wanted[ident]
+        for network_id in old.networks:
+            self._dependents[network_id].discard(key)
+        if entry is None:
+            return
+        layout = layouts.of_entry(entry, lookup, self.host)
+        self._layouts[key] = layout
+        for obj in layout.objects:
+            self._wanted.setdefault(k.identity(obj), {})[key] = obj
+        for network_id in layout.networks:
+            self._dependents[network_id].add(key)
+
+    def _effective(self, ident: k.Identity) -> k.Object:
+        versions = self._wanted[ident]
+        return versions[min(versions)]
+
+    def _owner(self, ident: k.Identity) -> str:
+        return min(self._wanted[ident])
+
+    # --- programming -----------------------------------------------------------------------
+
+    async def _program(
+        self,
+        ops: list[planning.Op],
+        held: state.HostState,
+        *,
+        changed_ports: set[str],
+        secure: bool = True,
+    ) -> list[executing.Failed]:
+        failed: list[executing.Failed] = []
+        if secure:
+            started = time.perf_counter()
+            failed = await self._secure(held, changed_ports)
+            self.timings["nft"] = time.perf_counter() - started
+            unsafe = {f.owner for f in failed}  # not plugged without their rules
+            ops = [op for op in ops if op.action == planning.REMOVE or op.owner not in unsafe]
+        started = time.perf_counter()
+        failed += await self._executor.execute(ops)
+        self.timings["netlink"] = time.perf_counter() - started
+        self.timings["operations"] = len(ops)
+        return failed
+
+    async def _secure(self, held: state.HostState, changed: set[str]) -> list[executing.Failed]:
+        """The security groups as the goal state has them now, in one transaction."""
+        new = self._ruleset(held)
+        error = await self._executor.transact(self._rules, new)
+        if not error:
+            self._rules = new
+            return []
+        reason = "security groups: " + error.splitlines()[-1]
+        ports = changed | _ports_changed(self._rules, new, self._ports)
+        log.warning("nftables transaction failed: %s", error)
+        return [executing.Failed(keys.key("port", port_id), reason) for port_id in sorted(ports)]
+
+    def _ruleset(self, held: state.HostState) -> nft.Ruleset:
+        policies = []
+        groups: dict[str, pb.SecurityGroup] = {}
+        for port_id in sorted(self._ports):
+            entry = held.get("port", port_id)
+            if entry is None or not entry.port.port_security_enabled:
+                self._marks.pop(port_id, None)
+                continue
+            policies.append(nft.PortPolicy(entry.port, self._mark(port_id)))
+            for group_id in entry.port.security_group_ids:
+                group = held.get("security_group", group_id)
+                if group is not None:
+                    groups[group_id] = group.security_group
+        members = {
+            group_id: [
+                ip
+                for port_id in sorted(ports)
+                if (member := held.get("member", keys.member_id(group_id, port_id))) is not None
+                for ip in member.member.ip_addresses
+            ]
+            for group_id, ports in self._members.items()
+        }
+        return nft.ruleset(ports=policies, groups=groups, members=members, zones=self._zone_map())
+
+    def _mark(self, port_id: str) -> int:
+        """The port's number in packet marks, kept while the port is filtered."""
+        if port_id not in self._marks:
+            used = set(self._marks.values())
+            self._marks[port_id] = next(m for m in range(1, nft.MAX_MARK + 1) if m not in used)
+        return self._marks[port_id]
+
+    def _zone_map(self) -> dict[str, int]:
+        """A conntrack zone per segment bridge, kept for as long as the bridge is (zones are
+        16 bits, VNIs 24: the VNI's low bits when free, else the first free zone)."""
+        bridges = {
+            obj.name
+            for key, layout in self._layouts.items()
+            if key.startswith("network:")
+            for obj in layout.objects
+            if isinstance(obj, k.Link) and obj.kind == "bridge"
+        }
+        self._zones = {name: zone for name, zone in self._zones.items() if name in bridges}
+        used = set(self._zones.values())
+        for name in sorted(bridges - self._zones.keys()):
+            vni = names.segment_vni(name) or 0
+            zone = vni & nft.MAX_MARK
+            if not zone or zone in used:
+                zone = next(z for z in range(1, nft.MAX_MARK + 1) if z not in used)
+            self._zones[name] = zone
+            used.add(zone)
+        return dict(self._zones)
+
+    def _report(
+        self, failed: list[executing.Failed], held: state.HostState
+    ) -> list[drivers.Failure]:
+        """Failures of resources the host still holds, one per resource."""
+        by_key: dict[str, list[str]] = defaultdict(list)
+        for failure in failed:
+            kind, _, resource_id = failure.owner.partition(":")
+            if not failure.owner or held.get(kind, resource_id) is None:
+                continue  # left over, or removed: logged, nothing to report
+            if failure.message not in by_key[failure.owner]:
+                by_key[failure.owner].append(failure.message)
+        self._failed = {key: "; ".join(messages) for key, messages in by_key.items()}
+        return [
+            drivers.Failure(kind=key.partition(":")[0], id=key.partition(":")[2], message=why)
+            for key, why in self._failed.items()
+        ]
+
+
+_EMPTY = layouts.Layout([], frozenset())
+
+
+def _ports_changed(old: nft.Ruleset | None, new: nft.Ruleset, port_ids: set[str]) -> set[str]:
+    """The ports whose chains differ between two rulesets (all when ``old`` is None)."""
+    if old is None:
+        return set(port_ids)
+    before, after = old.tables[1].chains, new.tables[1].chains
+    return {
+        port_id
+        for port_id in port_ids
+        for name in (f"eg-{nft.identifier(port_id)}", f"ing-{nft.identifier(port_id)}")
+        if before.get(name) != after.get(name)
+    }

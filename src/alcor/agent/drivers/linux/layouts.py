@@ -1,0 +1,264 @@
+"""What the kernel must hold for each goal-state entry: pure functions, entry -> kernel objects.
+
+The host's data plane, per kind of entry:
+
+- **network** (a segment): a Linux bridge and a VXLAN device on it (VNI from the network,
+  learning off on the device and on its bridge port, ``proxy``: ARP/ND requests for remote
+  addresses are answered on the host from the static neighbor entries, so nothing floods the
+  underlay). The bridge hands IPv4/IPv6 to the inet hooks (``nf_call_iptables``), where the
+  security groups are.
+- **neighbor** on another host: a static VXLAN forwarding entry (MAC -> that host's underlay
+  address), the bridge's static entry (MAC -> the VXLAN port) and a permanent neighbor entry
+  per address (what the proxy answers). Neighbors on this host need nothing: their endpoints
+  are plugged here. No all-zero (head-end replication) entries are made: nothing here needs
+  broadcast yet (DHCP, a later increment, will add them towards the hosts serving DHCP).
+- **port** (an endpoint bound here): in ``tap`` mode the existing ``tap<port:11>`` device is
+  attached to the segment's bridge; in ``netns`` mode a namespace per port with a veth pair
+  (``tap<port:11>`` on the bridge, ``eth0`` inside with the port's MAC and MTU, its fixed
+  addresses, a default route via each subnet's gateway and the subnets' host routes).
+- **router** (distributed): a namespace per router holding its interfaces' addresses and MACs,
+  the same on every host, each on a veth leg into the segment's bridge, with forwarding on and
+  the router's routes. Routing between subnets happens on the sending host; two projects with
+  the same CIDRs have different routers, hence different namespaces.
+
+Each function also says which networks its objects depend on (a network's VNI and MTU name and
+size the devices), so the driver recomputes them when such a network or one of its subnets
+changes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Protocol
+
+import msgspec
+
+from alcor.agent.drivers.linux import kernel as k
+from alcor.agent.drivers.linux import names
+from alcor.v1 import southbound_pb2 as pb
+
+FORWARDING = ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
+DEFAULT_MTU = 1450  # 1500 less the VXLAN overhead, when a network does not say
+VXLAN_PORT = 4789
+ENDPOINT_MODES = ("tap", "netns")
+
+
+class HostSettings(msgspec.Struct, frozen=True, kw_only=True):
+    host_id: str
+    underlay_ip: str
+    endpoint_mode: str = "tap"
+    netns_prefix: str = ""  # "" : names.default_prefix(host_id)
+    vxlan_port: int = VXLAN_PORT
+
+    @property
+    def prefix(self) -> str:
+        return self.netns_prefix or names.default_prefix(self.host_id)
+
+
+class Lookup(Protocol):
+    def network(self, network_id: str) -> pb.Network | None: ...
+
+    def subnet(self, subnet_id: str) -> pb.Subnet | None: ...
+
+
+class Layout(msgspec.Struct, frozen=True):
+    objects: list[k.Object]
+    networks: frozenset[str]  # the networks these objects depend on
+
+
+def segment(network: pb.Network) -> int:
+    """The VNI of a network the host can carry (0: none: not a VXLAN network)."""
+    if network.network_type not in ("", "vxlan"):
+        return 0
+    return network.segmentation_id
+
+
+def mtu(network: pb.Network) -> int:
+    return network.mtu or DEFAULT_MTU
+
+
+def of_network(network: pb.Network, host: HostSettings) -> Layout:
+    vni = segment(network)
+    if not vni:
+        return Layout([], frozenset())
+    bridge = names.bridge(vni)
+    return Layout(
+        [
+            k.Link(ns=k.HOST, name=bridge, kind="bridge", nf_call=True, ipv6_auto=False),
+            k.Link(
+                ns=k.HOST,
+                name=names.vxlan(vni),
+                kind="vxlan",
+                master=bridge,
+                mtu=mtu(network),
+                vxlan=k.Vxlan(vni=vni, local=host.underlay_ip, port=host.vxlan_port),
+                learning=False,
+                ipv6_auto=False,
+            ),
+        ],
+        frozenset(),
+    )
+
+
+def of_neighbor(neighbor: pb.Neighbor, lookup: Lookup, host: HostSettings) -> Layout:
+    depends = frozenset([neighbor.network_id])
+    network = lookup.network(neighbor.network_id)
+    remote = neighbor.host_ip and neighbor.host_ip != host.underlay_ip
+    if network is None or not segment(network) or not remote or neighbor.host_id == host.host_id:
+        return Layout([], depends)
+    device = names.vxlan(segment(network))
+    mac = neighbor.mac_address.lower()
+    found: list[k.Object] = [
+        k.Fdb(dev=device, mac=mac, dst=neighbor.host_ip),
+        k.Fdb(dev=device, mac=mac),
+    ]
+    found += [
+        k.Neigh(ns=k.HOST, dev=device, ip=canonical(ip), mac=mac) for ip in neighbor.ip_addresses
+    ]
+    return Layout(found, depends)
+
+
+def canonical(ip: str) -> str:
+    """An address as the kernel shows it (IPv4 from the controller already is)."""
+    return str(ipaddress.ip_address(ip)) if ":" in ip else ip
+
+
+def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
+    depends = frozenset([port.network_id])
+    network = lookup.network(port.network_id)
+    if network is None or not segment(network):
+        return Layout([], depends)
+    bridge, size = names.bridge(segment(network)), mtu(network)
+    tap = names.tap(port.id)
+    if host.endpoint_mode == "tap":
+        attached = k.Link(
+            ns=k.HOST, name=tap, kind="", master=bridge, mtu=size, up=port.admin_state_up
+        )
+        return Layout([attached], depends)
+    ns = names.endpoint_netns(host.prefix, port.id)
+    inside = names.ENDPOINT_DEVICE
+    found: list[k.Object] = [
+        k.Netns(ns),
+        k.Link(
+            ns=k.HOST,
+            name=tap,
+            kind="veth",
+            peer=inside,
+            peer_ns=ns,
+            master=bridge,
+            mtu=size,
+            ipv6_auto=False,
+        ),
+        k.Link(ns=ns, name="lo", kind=""),
+        *_inside(ns, inside, port.mac_address, size, up=port.admin_state_up),
+    ]
+    found += _addressing(ns, inside, port.fixed_ips, lookup)
+    return Layout(found, depends)
+
+
+def _inside(ns: str, name: str, mac: str, size: int, *, up: bool) -> list[k.Object]:
+    """A veth's end in a namespace with its MAC, and the link-local address that MAC gives,
+    made without duplicate address detection (the kernel's would be unusable for a second or
+    more after the link comes up, and a router's is the same on every host by design)."""
+    mac = mac.lower()
+    return [
+        k.Link(ns=ns, name=name, kind=k.PEER, mac=mac, mtu=size, up=up, ipv6_auto=False),
+        k.Address(ns, name, f"{link_local(mac)}/64"),
+    ]
+
+
+def link_local(mac: str) -> str:
+    """The EUI-64 link-local address of a MAC."""
+    octets = [int(part, 16) for part in mac.split(":")]
+    octets[0] ^= 0x02
+    eui = [*octets[:3], 0xFF, 0xFE, *octets[3:]]
+    return str(ipaddress.IPv6Address(bytes([0xFE, 0x80, 0, 0, 0, 0, 0, 0, *eui])))
+
+
+def _addressing(
+    ns: str, dev: str, fixed_ips: Iterable[pb.FixedIp], lookup: Lookup
+) -> list[k.Object]:
+    """An endpoint's addresses with its subnets' prefix lengths, a default route per address
+    family via the first subnet's gateway that has one, and the subnets' host routes."""
+    found: list[k.Object] = []
+    defaults: dict[int, str] = {}
+    for fixed in fixed_ips:
+        subnet = lookup.subnet(fixed.subnet_id)
+        if subnet is None:
+            continue
+        network = ipaddress.ip_network(subnet.cidr, strict=False)
+        address = ipaddress.ip_address(fixed.ip_address)
+        found.append(k.Address(ns, dev, f"{address}/{network.prefixlen}"))
+        if subnet.gateway_ip and subnet.gateway_ip != fixed.ip_address:
+            defaults.setdefault(network.version, subnet.gateway_ip)
+        found += [_route(ns, r) for r in subnet.host_routes]
+    found += [
+        k.Route(ns=ns, dst="0.0.0.0/0" if version == 4 else "::/0", via=gateway, dev=dev)
+        for version, gateway in defaults.items()
+    ]
+    return found
+
+
+def of_router(router: pb.Router, lookup: Lookup, host: HostSettings) -> Layout:
+    ns = names.router_netns(host.prefix, router.id)
+    depends = frozenset(i.network_id for i in router.interfaces)
+    found: list[k.Object] = [
+        k.Netns(ns),
+        k.Link(ns=ns, name="lo", kind=""),
+        *(k.Sysctl(ns, key, "1") for key in FORWARDING),
+    ]
+    legs: set[str] = set()
+    for interface in router.interfaces:
+        network = lookup.network(interface.network_id)
+        if network is None or not segment(network):
+            continue
+        inside = names.router_inside(interface.port_id)
+        if interface.port_id not in legs:
+            legs.add(interface.port_id)
+            found += _leg(interface, ns, inside, network)
+        address = ipaddress.ip_address(interface.ip_address)
+        length = interface.prefix_length or address.max_prefixlen
+        found.append(k.Address(ns, inside, f"{address}/{length}"))
+    found += [_route(ns, r) for r in router.routes]
+    return Layout(found, depends)
+
+
+def _route(ns: str, route: pb.Route) -> k.Route:
+    return k.Route(
+        ns=ns, dst=str(ipaddress.ip_network(route.destination, strict=False)), via=route.nexthop
+    )
+
+
+def _leg(
+    interface: pb.RouterInterface, ns: str, inside: str, network: pb.Network
+) -> list[k.Object]:
+    size = mtu(network)
+    return [
+        k.Link(
+            ns=k.HOST,
+            name=names.router_leg(interface.port_id),
+            kind="veth",
+            peer=inside,
+            peer_ns=ns,
+            master=names.bridge(segment(network)),
+            mtu=size,
+            ipv6_auto=False,
+        ),
+        *_inside(ns, inside, interface.mac_address, size, up=True),
+    ]
+
+
+def of_entry(entry: pb.Entry, lookup: Lookup, host: HostSettings) -> Layout:
+    """The kernel objects one entry wants (members, groups and floating IPs want none here:
+    security groups are nftables, floating IPs a later increment)."""
+    which = entry.WhichOneof("resource")
+    if which == "network":
+        return of_network(entry.network, host)
+    if which == "neighbor":
+        return of_neighbor(entry.neighbor, lookup, host)
+    if which == "port":
+        return of_port(entry.port, lookup, host)
+    if which == "router":
+        return of_router(entry.router, lookup, host)
+    return Layout([], frozenset())

@@ -1,0 +1,93 @@
+"""What the linux driver calls the things it makes, and how it knows them again.
+
+Devices live in the agent's own network namespace (the host's) and their names are bounded by
+the kernel to 15 characters (``IFNAMSIZ`` - 1), so they are derived from short ids:
+
+==================  =========================  ======================================
+``albr-<vni>``      a segment's Linux bridge   at most 13 characters (VNI < 2**24)
+``alvx-<vni>``      a segment's VXLAN device   same
+``alqr-<port:10>``  a router leg (host side)   the router interface port's first 10
+``tap<port:11>``    an endpoint (host side)    as Nova names a port's tap device
+==================  =========================  ======================================
+
+Namespaces share one directory (``/run/netns``) per machine, so theirs carry a prefix of the
+agent's (``--netns-prefix``; by default ``alcor-<host id>-``, which keeps the simulated hosts of
+a test apart): ``<prefix>qr-<router id>`` holds a router, ``<prefix>ep-<port id>`` an endpoint
+(``--endpoint-mode netns``), whose interface is ``eth0``; a router's leg inside its namespace is
+``qr-<port:11>``.
+
+Ownership: the driver removes only what these names mark as its own (``albr-``, ``alvx-``,
+``alqr-`` devices, namespaces ``<prefix>qr-``/``<prefix>ep-``); an endpoint's ``tap`` device
+is its own only in netns mode (it made it), otherwise it is attached and detached, never
+deleted.
+"""
+
+from __future__ import annotations
+
+import re
+
+BRIDGE = "albr-"
+VXLAN = "alvx-"
+ROUTER_LEG = "alqr-"
+TAP = "tap"
+ROUTER_NETNS = "qr-"
+ENDPOINT_NETNS = "ep-"
+ENDPOINT_DEVICE = "eth0"
+OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG)
+MAX_DEVICE = 15
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def bridge(vni: int) -> str:
+    return f"{BRIDGE}{vni}"
+
+
+def vxlan(vni: int) -> str:
+    return f"{VXLAN}{vni}"
+
+
+def router_leg(port_id: str) -> str:
+    """A router interface's leg on the segment's bridge."""
+    return ROUTER_LEG + port_id[:10]
+
+
+def router_inside(port_id: str) -> str:
+    """The same leg inside the router's namespace."""
+    return "qr-" + port_id[:11]
+
+
+def tap(port_id: str) -> str:
+    """The endpoint's device on the host, as Nova names it."""
+    return TAP + port_id[:11]
+
+
+def default_prefix(host_id: str) -> str:
+    return "alcor-" + _UNSAFE.sub("_", host_id) + "-"
+
+
+def router_netns(prefix: str, router_id: str) -> str:
+    return prefix + ROUTER_NETNS + router_id
+
+
+def endpoint_netns(prefix: str, port_id: str) -> str:
+    return prefix + ENDPOINT_NETNS + port_id
+
+
+def owns_device(name: str) -> bool:
+    return name.startswith(OWNED_DEVICES)
+
+
+def owns_netns(prefix: str, name: str) -> bool:
+    """Whether a namespace is one this agent made: its prefix, then a router or an endpoint."""
+    return name.startswith(prefix) and name[len(prefix) :].startswith(
+        (ROUTER_NETNS, ENDPOINT_NETNS)
+    )
+
+
+def segment_vni(name: str) -> int | None:
+    """The VNI in a bridge's or VXLAN device's name."""
+    for prefix in (BRIDGE, VXLAN):
+        if name.startswith(prefix) and name[len(prefix) :].isdigit():
+            return int(name[len(prefix) :])
+    return None

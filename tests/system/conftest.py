@@ -1,0 +1,34 @@
+"""System tests: real namespaces, a real controller, real agents programming the kernel. Each
+module marks its tests ``root`` and skips them, saying why, without root or the tools
+(``tests.system.lab.unusable``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ServerProcess
+from tests.system.lab import Lab
+
+
+@pytest.fixture(scope="module")
+def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real ``alcor server`` whose southbound listens on a unix socket."""
+    folder = Path(tmp_path_factory.mktemp("controller"))
+    process = ServerProcess(folder / "alcor.db", southbound=f"unix:{folder}/southbound.sock")
+    process.start()
+    yield process
+    process.stop()
+    assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
+@pytest.fixture
+def lab(controller: ServerProcess, tmp_path: Path) -> Iterator[Lab]:
+    made = Lab(controller, tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()
+        assert not made.namespaces(), made.namespaces()
