@@ -424,6 +424,58 @@ def test_port_status_follows_acks_failures_and_the_hosts_presence(
     run(scenario)
 
 
+def test_the_details_a_host_reports_show_in_the_ports_vif_details_until_it_leaves(
+    controller: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            (name,) = names("v", 1)
+            await api.nodes(name)
+            network = await api.network()
+            await api.subnet(network, "10.7.0.0/24")
+            port = await api.port(network, name)
+            other = await api.port(network, name)
+            stored = port["binding:vif_details"]
+            host = Host(name, controller.southbound)
+            host.driver.bind(port["id"], {"netns": "alns-test"})
+            host.start()
+
+            async def details_are(port_id: str, wanted: dict[str, Any]) -> dict[str, Any]:
+                deadline = time.monotonic() + WAIT
+                while True:
+                    shown: dict[str, Any] = (await api.call("GET", f"/ports/{port_id}", 200))[
+                        "port"
+                    ]
+                    if shown["binding:vif_details"] == wanted:
+                        return shown
+                    assert time.monotonic() < deadline, f"{port_id}: {shown}"
+                    await asyncio.sleep(0.02)
+
+            shown = await details_are(port["id"], {**stored, "netns": "alns-test"})
+            assert shown["revision_number"] == port["revision_number"]  # observed only
+            assert (await api.status_of(other["id"])) == "ACTIVE"
+            assert (await details_are(other["id"], other["binding:vif_details"])) is not None
+            listed = await api.listed("ports", "ports")
+            assert {p["id"]: p["binding:vif_details"] for p in listed}[port["id"]] == {
+                **stored,
+                "netns": "alns-test",
+            }
+
+            # a new stream reports everything again; a port reported later shows too
+            await host.stop()
+            host.driver.bind(other["id"], {"netns": "alns-other"})
+            host.start()
+            await details_are(other["id"], {**other["binding:vif_details"], "netns": "alns-other"})
+            await details_are(port["id"], {**stored, "netns": "alns-test"})
+
+            # unbound: the host's details go with it
+            await api.update("ports", port["id"], **{"binding:host_id": ""})
+            await details_are(port["id"], {})
+            await host.close()
+
+    run(scenario)
+
+
 # --- resync ------------------------------------------------------------------------------------
 
 

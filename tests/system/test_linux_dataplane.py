@@ -88,6 +88,9 @@ def test_one_vpc_two_subnets_on_two_hosts_all_pairs_ping(lab: Lab) -> None:
             what="the status file",
         )
         assert reported["netns"] == vpc.ns(name)
+        # ... and what the API shows in the port's binding:vif_details (the namespace pinged from)
+        details = lab.call("GET", f"/ports/{port}")["port"]["binding:vif_details"]
+        assert details["netns"] == vpc.ns(name)
         shown = run("ip", "-n", vpc.ns(name), "-br", "addr", "show", "dev", "eth0").stdout
         assert f"{ip}/24" in shown
     # no flooding: no all-zero (head-end replication) entries, learning off on the VXLAN ports

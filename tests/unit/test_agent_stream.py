@@ -92,6 +92,34 @@ def test_an_ack_lists_every_resource_failed_as_of_its_revision() -> None:
     asyncio.run(scenario())
 
 
+def test_acks_carry_the_binding_details_that_changed_and_a_new_stream_all_of_them() -> None:
+    async def scenario() -> None:
+        channel = stream.open_channel("127.0.0.1:1", stream.Settings(host_id="h1"))
+        driver = recording.RecordingDriver("h1")
+        agent = stream.Agent(settings=stream.Settings(host_id="h1"), channel=channel, driver=driver)
+
+        def bindings(ack: pb.Ack) -> dict[str, dict[str, str]]:
+            return {b.port_id: dict(b.vif_details) for b in ack.bindings}
+
+        driver.bind("p1", {"netns": "ns-1"})
+        driver.bind("p2", {"netns": "ns-2"})
+        ack = (await agent.apply(goal(3, a_port("p1", 3)))).ack
+        assert bindings(ack) == {"p1": {"netns": "ns-1"}}  # p2 is not plugged
+        ack = (await agent.apply(goal(4, a_port("p2", 4)))).ack
+        assert bindings(ack) == {"p2": {"netns": "ns-2"}}  # p1 did not change
+        ack = (await agent.apply(goal(5, a_port("p3", 5)))).ack
+        assert bindings(ack) == {}
+        removal = pb.Entry(revision=6, removal=pb.Removal(kind=pb.PORT, id="p1"))
+        ack = (await agent.apply(goal(6, removal))).ack
+        assert bindings(ack) == {"p1": {}}  # none any more
+        agent.bindings.clear()  # what a new stream does
+        ack = (await agent.apply(goal(7, a_port("p3", 7, device="d")))).ack
+        assert bindings(ack) == {"p2": {"netns": "ns-2"}}
+        await channel.close()
+
+    asyncio.run(scenario())
+
+
 class BrokenDriver(recording.RecordingDriver):
     async def apply(self, changes: object, held: object) -> list[drivers.Failure]:
         raise OSError("netlink went away")

@@ -345,6 +345,23 @@ def test_counts_and_model_describe_what_is_programmed() -> None:
     assert "endpoint-mode:netns" in h1.driver.capabilities
 
 
+def test_netns_endpoints_report_their_namespace_and_taps_report_nothing() -> None:
+    world = World()
+    h1 = Agent(world.cloud, "h1", executing.InMemory())
+    h1.start()
+    assert h1.driver.bindings() == {
+        world.a1: {"netns": h1.ns(world.a1)},
+        world.b1: {"netns": h1.ns(world.b1)},
+    }
+    world.cloud.delete(world.a1)
+    h1.follow()
+    assert h1.driver.bindings() == {world.b1: {"netns": h1.ns(world.b1)}}
+    taps = executing.InMemory(devices=[names.tap(world.b1)])
+    tap = Agent(world.cloud, "h1", taps, mode="tap")
+    tap.start()
+    assert tap.driver.bindings() == {}
+
+
 def test_an_object_two_entries_want_stays_while_one_still_wants_it() -> None:
     c = Cloud()
     c.host("h1", IP["h1"])

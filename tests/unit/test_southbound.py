@@ -12,8 +12,9 @@ import msgspec
 import pytest
 
 from alcor.agent.state import HostState
+from alcor.api import views
 from alcor.model import records
-from alcor.services import status
+from alcor.services import ports, status
 from alcor.southbound.following import Following
 from alcor.southbound.outboxes import Outbox
 from alcor.southbound.sessions import Delivery, Hub, Session
@@ -166,6 +167,50 @@ def test_a_port_moving_hosts_is_counted_on_its_new_host_whatever_the_order() -> 
     report = board.report("h2")
     assert report is not None
     assert (report.ports, report.desired_revision, report.lag) == (1, 4, 4)
+
+
+def test_observed_vif_details_follow_acks_and_go_with_the_port() -> None:
+    _clock, board = connected_board()
+    board.program("p1", "h1", 3)
+    board.program("p2", "h1", 3)
+    assert board.vif_details("p1", "h1") == {}
+    board.acknowledged(
+        "h1", 3, failures=[], programming_micros=1, bindings={"p1": {"netns": "ns-1"}}
+    )
+    assert board.vif_details("p1", "h1") == {"netns": "ns-1"}
+    assert board.vif_details("p1", "h2") == {}  # bound elsewhere since (the engine lags)
+    board.acknowledged("h1", 4, failures=[], programming_micros=1, bindings={"p2": {"x": "y"}})
+    assert board.vif_details("p1", "h1") == {"netns": "ns-1"}  # changes only
+    board.acknowledged("h1", 5, failures=[], programming_micros=1, bindings={"p2": {}})
+    assert board.vif_details("p2", "h1") == {}
+    # a new stream: its first ack replaces everything the host reported
+    board.connected("h1", applied_revision=5)
+    assert board.vif_details("p1", "h1") == {"netns": "ns-1"}  # until that first ack
+    board.acknowledged("h1", 5, failures=[], programming_micros=1, bindings={"p2": {"a": "b"}})
+    assert (board.vif_details("p1", "h1"), board.vif_details("p2", "h1")) == ({}, {"a": "b"})
+    # the port leaves the host (moved, unbound or deleted): its details go
+    board.unprogram("p2", "h1")
+    board.program("p2", "h1", 6)  # back again: nothing until the host reports it
+    assert board.vif_details("p2", "h1") == {}
+
+
+def test_a_port_shows_stored_vif_details_with_the_observed_ones_over_them() -> None:
+    record = records.Port(
+        id="p1",
+        network_id="n1",
+        project_id="t1",
+        created_at=NOW,
+        updated_at=NOW,
+        mac_address="fa:16:3e:00:00:01",
+        binding_vif_details={"port_filter": True, "netns": "stored"},
+    )
+    assert ports.ShownPort(record, [], "ACTIVE").vif_details() == record.binding_vif_details
+    shown = ports.ShownPort(record, [], "ACTIVE", {"netns": "ns-1", "extra": "x"})
+    details = shown.vif_details()
+    assert details == {"port_filter": True, "netns": "ns-1", "extra": "x"}
+    assert list(details) == ["port_filter", "netns", "extra"]
+    assert views.port_view(shown).binding_vif_details == details
+    assert record.binding_vif_details["netns"] == "stored"  # the record is untouched
 
 
 # --- the hub ---------------------------------------------------------------------------------

@@ -158,6 +158,31 @@ class Failures:
         self._by_key.clear()
 
 
+class Bindings:
+    """What the driver reported of its ports' binding details, as sent on this stream: each ack
+    carries the changes since the previous one (the first of a stream: everything)."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str, dict[str, str]] = {}
+
+    def changes(self, driver: drivers.Driver) -> list[pb.PortBinding]:
+        if not isinstance(driver, drivers.Binding):
+            return []
+        now = driver.bindings()
+        changed = [
+            pb.PortBinding(port_id=port_id, vif_details=details)
+            for port_id, details in now.items()
+            if self._sent.get(port_id) != details
+        ]
+        changed += [pb.PortBinding(port_id=port_id) for port_id in self._sent.keys() - now.keys()]
+        self._sent = {port_id: dict(details) for port_id, details in now.items()}
+        return changed
+
+    def clear(self) -> None:
+        """A new stream: the next ack reports every binding."""
+        self._sent = {}
+
+
 class Agent:
     def __init__(
         self,
@@ -173,6 +198,7 @@ class Agent:
         self.state = HostState()
         self.status = Status()
         self.failures = Failures()
+        self.bindings = Bindings()
         self._stub = pb_grpc.SouthboundStub(channel)
         self._rng = rng or random.Random()
         self._clock = clock
@@ -200,6 +226,7 @@ class Agent:
         call = self._stub.Connect()
         self.status.sessions += 1
         writing = asyncio.Lock()  # acks and heartbeats share the stream
+        self.bindings.clear()
         try:
             await call.write(self.hello())
             self.status.connected = True
@@ -264,6 +291,7 @@ class Agent:
                 revision=self.state.revision,
                 failed=self.failures.statuses(),
                 programming_micros=int((time.perf_counter() - started) * 1_000_000),
+                bindings=self.bindings.changes(self.driver),
             )
         )
 

@@ -194,7 +194,7 @@ def port_view(shown: ShownPort) -> PortView:
         binding_profile=p.binding_profile,
         binding_host_id=p.binding_host_id,
         binding_vif_type=p.binding_vif_type,
-        binding_vif_details=p.binding_vif_details,
+        binding_vif_details=shown.vif_details(),
         allowed_address_pairs=p.allowed_address_pairs,
         description=p.description,
         dns_assignment=[_dns(ip.ip_address) for ip in p.fixed_ips],

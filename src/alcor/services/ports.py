@@ -9,7 +9,8 @@ What the port API may not do to the ports of routers and floating IPs is ``servi
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import msgspec
 
@@ -39,6 +40,14 @@ class ShownPort(msgspec.Struct, frozen=True):
     record: Port
     tags: list[str]
     status: str
+    # what its host reported of it (``services.status``), shown over the stored vif_details
+    observed_vif_details: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+    def vif_details(self) -> dict[str, Any]:
+        """``binding:vif_details``: the stored keys first, the host's observed ones over them."""
+        if not self.observed_vif_details:
+            return self.record.binding_vif_details
+        return {**self.record.binding_vif_details, **self.observed_vif_details}
 
 
 class Ports:
@@ -78,7 +87,7 @@ class Ports:
                     writer.set_tags(record.id, check_tags(request.tags))
             board = self.context.status
             return [
-                ShownPort(r, sorted(set(q.tags or [])), status_of(r, board))
+                ShownPort(r, sorted(set(q.tags or [])), status_of(r, board), observed_of(r, board))
                 for r, q in zip(records, requests, strict=True)
             ]
 
@@ -351,9 +360,19 @@ def status_of(port: Port, board: status.StatusBoard | None = None) -> str:
     return board.port_status(port.id, port.binding_host_id) if board is not None else status.DOWN
 
 
+def observed_of(port: Port, board: status.StatusBoard | None = None) -> Mapping[str, str]:
+    """The vif_details its host reported (``services.status``), if any."""
+    if board is None or not port.binding_host_id:
+        return {}
+    return board.vif_details(port.id, port.binding_host_id)
+
+
 def _shown(reader: Reader, records: list[Port], board: status.StatusBoard) -> list[ShownPort]:
     tags = reader.tags_of([r.id for r in records])
-    return [ShownPort(r, tags.get(r.id, []), status_of(r, board)) for r in records]
+    return [
+        ShownPort(r, tags.get(r.id, []), status_of(r, board), observed_of(r, board))
+        for r in records
+    ]
 
 
 def _auto_address(subnet: Subnet) -> bool:

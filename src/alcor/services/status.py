@@ -23,6 +23,12 @@ A port is
             it silent (no heartbeat, ack or Hello) for ``--node-down-after`` seconds, until
             it is heard from again.
 
+Beside its status, a port shows what its host made of it (``vif_details``: in netns endpoint
+mode, the namespace the agent plugged it into), merged over the stored ``binding:vif_details``.
+Acks carry these as changes (the first ack of a stream: all of the host's, replacing what the
+board held); they are shown only while the port is programmed on the host that reported them,
+and dropped when the port leaves that host or is deleted.
+
 A host is *heard* on every Hello, ack and heartbeat: one clock read and one dict assignment,
 the whole cost of a heartbeat here (nothing is stored: the node's up/down transitions are).
 """
@@ -40,6 +46,8 @@ DOWN = "DOWN"
 ERROR = "ERROR"
 
 _NO_FAILURES: Mapping[str, Failure] = MappingProxyType({})
+_NO_DETAILS: Mapping[str, str] = MappingProxyType({})
+_NO_BINDINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 
 
 class Failure(msgspec.Struct, frozen=True, gc=False):
@@ -143,6 +151,9 @@ class StatusBoard:
         self._traffic: dict[str, Traffic] = {}
         self._heard: dict[str, float] = {}  # host -> when it was last heard (monotonic)
         self._lost: dict[str, float] = {}  # host -> since when it is lost (monotonic)
+        # host -> port -> the vif_details the host reported (each mapping read-only)
+        self._bindings: dict[str, dict[str, Mapping[str, str]]] = {}
+        self._rebind: set[str] = set()  # hosts whose next ack replaces their bindings
 
     # --- reading (any thread) -----------------------------------------------------------------
 
@@ -157,6 +168,14 @@ class StatusBoard:
             return ERROR
         acked = self._acked.get(host)
         return ACTIVE if acked is not None and acked.revision >= programmed[1] else DOWN
+
+    def vif_details(self, port_id: str, host: str) -> Mapping[str, str]:
+        """What ``host`` reported of the port (empty when it reported nothing, or the port is
+        not programmed there)."""
+        programmed = self._programmed.get(port_id)
+        if not host or programmed is None or programmed[0] != host:
+            return _NO_DETAILS
+        return self._bindings.get(host, _NO_BINDINGS).get(port_id, _NO_DETAILS)
 
     def _reachable(self, host: str) -> bool:
         if host in self._lost:
@@ -259,6 +278,9 @@ class StatusBoard:
         if held is not None and held[0] == host:
             del self._programmed[port_id]
             self._count(host, -1)
+        bound = self._bindings.get(host)
+        if bound is not None and port_id in bound:
+            del bound[port_id]
 
     def _count(self, host: str, step: int) -> None:
         count = self._port_counts.get(host, 0) + step
@@ -280,6 +302,7 @@ class StatusBoard:
             peer=peer,
         )
         self._failures.pop(host, None)
+        self._rebind.add(host)
         self._acked[host] = Acked(revision=applied_revision, at=self._wall())
         self.heard(host)
 
@@ -294,10 +317,23 @@ class StatusBoard:
         )
 
     def acknowledged(
-        self, host: str, revision: int, *, failures: list[Failure], programming_micros: int
+        self,
+        host: str,
+        revision: int,
+        *,
+        failures: list[Failure],
+        programming_micros: int,
+        bindings: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         """The host applied everything up to ``revision`` except ``failures``: the resources
-        that stand failed now (each ack lists them all; one not listed again has recovered)."""
+        that stand failed now (each ack lists them all; one not listed again has recovered).
+        ``bindings``: the ports whose vif_details changed (empty details: none any more); the
+        first ack after ``connected`` replaces all of the host's."""
+        if host in self._rebind:
+            self._rebind.discard(host)
+            self._bind(host, bindings or {}, replace=True)
+        elif bindings:
+            self._bind(host, bindings, replace=False)
         self._acked[host] = Acked(
             revision=revision, at=self._wall(), programming_micros=programming_micros
         )
@@ -306,6 +342,18 @@ class StatusBoard:
         else:
             self._failures.pop(host, None)
         self.heard(host)
+
+    def _bind(self, host: str, bindings: Mapping[str, Mapping[str, str]], *, replace: bool) -> None:
+        bound = {} if replace else self._bindings.get(host, {})
+        for port_id, details in bindings.items():
+            if details:
+                bound[port_id] = MappingProxyType(dict(details))
+            else:
+                bound.pop(port_id, None)
+        if bound:
+            self._bindings[host] = bound
+        else:
+            self._bindings.pop(host, None)
 
     def heartbeat(self, host: str, health: Health) -> None:
         self._health[host] = health

@@ -47,7 +47,7 @@ class Session:
 
     def __init__(self, host: str, first: pb.GoalState, delivery: Delivery) -> None:
         self.host = host
-        self.first = first
+        self.first: pb.GoalState | None = first  # until the sender takes it
         self.sent = first.revision  # the highest revision sent on this stream
         self.outbox = Outbox(limit=delivery.limit, window=delivery.window)
         self.wake = asyncio.Event()
@@ -161,7 +161,9 @@ class Hub:
 
     async def goal_states(self, session: Session) -> AsyncIterator[pb.GoalState]:
         """What to send on the session's stream, as it comes, until the session is closed."""
-        yield session.first
+        first, session.first = session.first, None  # a snapshot is not kept for the stream's life
+        if first is not None:
+            yield first
         while not session.closed:
             await session.wake.wait()
             session.wake.clear()
@@ -213,6 +215,7 @@ class Hub:
                     for failed in ack.failed
                 ],
                 programming_micros=ack.programming_micros,
+                bindings={b.port_id: dict(b.vif_details) for b in ack.bindings},
             )
         elif which == "heartbeat":
             beat = message.heartbeat

@@ -137,25 +137,79 @@ class Ack(_message.Message):
     REVISION_FIELD_NUMBER: _builtins.int
     FAILED_FIELD_NUMBER: _builtins.int
     PROGRAMMING_MICROS_FIELD_NUMBER: _builtins.int
+    BINDINGS_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     """everything up to this revision is applied (or failed, as listed)"""
     programming_micros: _builtins.int
     @_builtins.property
     def failed(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResourceStatus]: ...
+    @_builtins.property
+    def bindings(self) -> _containers.RepeatedCompositeFieldContainer[Global___PortBinding]:
+        """What the agent made of the ports it plugged, for the port's binding:vif_details (in netns
+        endpoint mode: {"netns": NAME}). Changes only: the ports whose details changed since the
+        previous ack on this stream; the first ack of a stream carries every port that has details
+        and replaces what the controller held for the host. A port listed with no vif_details has
+        none any more. Observed state: the controller keeps it in memory, never in the store.
+        """
+
     def __init__(
         self,
         *,
         revision: _builtins.int = ...,
         failed: _abc.Iterable[Global___ResourceStatus] | None = ...,
         programming_micros: _builtins.int = ...,
+        bindings: _abc.Iterable[Global___PortBinding] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["failed", b"failed", "programming_micros", b"programming_micros", "revision", b"revision"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bindings", b"bindings", "failed", b"failed", "programming_micros", b"programming_micros", "revision", b"revision"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Ack: _TypeAlias = Ack  # noqa: Y015
+
+@_typing.final
+class PortBinding(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class VifDetailsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    PORT_ID_FIELD_NUMBER: _builtins.int
+    VIF_DETAILS_FIELD_NUMBER: _builtins.int
+    port_id: _builtins.str
+    @_builtins.property
+    def vif_details(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        port_id: _builtins.str = ...,
+        vif_details: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["port_id", b"port_id", "vif_details", b"vif_details"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PortBinding: _TypeAlias = PortBinding  # noqa: Y015
 
 @_typing.final
 class ResourceStatus(_message.Message):

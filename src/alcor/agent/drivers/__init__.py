@@ -9,6 +9,10 @@ A driver is told what changed, with the whole applied state beside it for lookup
 keeps a second copy of the goal state to find a port's network or a rule's remote group. After
 an agent (re)start the first goal state is a snapshot: every key the host holds is in ``set``,
 which is where a driver that keeps state outside the process (the kernel) reconciles.
+
+A driver may also say what it made of the ports it plugged (``Binding``: in netns endpoint mode,
+the namespace of each); the stream client reports the changes in its acks and the controller
+shows them in the port's ``binding:vif_details``.
 """
 
 from __future__ import annotations
@@ -48,4 +52,14 @@ class Driver(Protocol):
 class Inspectable(Protocol):
     def model(self) -> dict[str, Any]:
         """What the driver programmed, as JSON-ready data (for status files and tests)."""
+        ...
+
+
+@runtime_checkable
+class Binding(Protocol):
+    """Optional: a driver that reports per-port binding details."""
+
+    def bindings(self) -> dict[str, dict[str, str]]:
+        """Port id -> the ``binding:vif_details`` it observed (ports plugged now, with details
+        only; a port left out has none)."""
         ...

@@ -9,6 +9,9 @@ thousands of hosts (``alcor sim``).
 
 To test error reporting it fails ports on purpose: those whose id or ``device_id`` matches the
 ``fail_ports`` pattern (a glob), and those named by ``fail``. A failed port is not plugged.
+
+To test binding reports, ``bind`` gives a port the ``binding:vif_details`` the driver reports
+while the port is plugged (by default it reports none).
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class RecordingDriver:
         self._tables: dict[str, dict[str, Message]] = {kind: {} for kind in keys.KINDS}
         self._failed: dict[str, str] = {}  # port id -> why
         self._to_fail: dict[str, str] = {}  # port id -> the message to fail it with
+        self._details: dict[str, dict[str, str]] = {}  # port id -> the details to report
 
     # --- the Driver protocol ---------------------------------------------------------------
 
@@ -106,6 +110,10 @@ class RecordingDriver:
         counted = {kind + "s": len(table) for kind, table in self._tables.items()}
         counted["failed_ports"] = len(self._failed)
         return counted
+
+    def bindings(self) -> dict[str, dict[str, str]]:
+        ports = self._tables["port"]
+        return {port_id: dict(d) for port_id, d in self._details.items() if port_id in ports}
 
     # --- programming -----------------------------------------------------------------------
 
@@ -137,6 +145,14 @@ class RecordingDriver:
 
     def heal(self, port_id: str) -> None:
         self._to_fail.pop(port_id, None)
+
+    def bind(self, port_id: str, vif_details: dict[str, str] | None) -> None:
+        """Report ``vif_details`` for the port whenever it is plugged (None: report nothing);
+        the next ack carries it."""
+        if vif_details:
+            self._details[port_id] = dict(vif_details)
+        else:
+            self._details.pop(port_id, None)
 
     def _failure_of(self, port: pb.Port) -> str:
         if port.id in self._to_fail:

@@ -111,6 +111,19 @@ class LinuxDriver:
         counted["failed"] = len(self._failed)
         return dict(counted)
 
+    def bindings(self) -> dict[str, dict[str, str]]:
+        """In netns mode, each plugged port's namespace (``{"netns": NAME}``); nothing in tap
+        mode, where the device is Nova's."""
+        if self.host.endpoint_mode != "netns":
+            return {}
+        prefix = self.host.prefix
+        return {
+            port_id: {"netns": names.endpoint_netns(prefix, port_id)}
+            for port_id in self._ports
+            if self._layouts.get(keys.key("port", port_id), _EMPTY).objects
+            and keys.key("port", port_id) not in self._failed
+        }
+
     def model(self) -> dict[str, Any]:
         """What the driver programmed, for status files: segments, endpoints (with the
         namespace made for each in netns mode), router namespaces, failures, timings."""
