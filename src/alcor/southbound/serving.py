@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -254,6 +255,9 @@ class SouthboundServer:
             def on_ready() -> None:
                 nonlocal watching, compacting
                 hub.engine.compact(floor)
+                # the replay built the engine's millions of long-lived objects: move them out
+                # of the collector's sight, so later full collections do not walk them all
+                gc.freeze()
                 log.info("goal-state engine at revision %d", following.revision)
                 compacting = asyncio.create_task(
                     compact_forever(self._store, hub.engine, settings.compaction)
