@@ -289,7 +289,17 @@ def test_a_port_binds_only_to_a_known_node(api: httpx.Client) -> None:
     assert_error(api.delete(f"/agents/{node['id']}"), 409, "NodeInUse")
     unbind = api.put(f"/ports/{bound['id']}", json={"port": {"binding:host_id": ""}})
     assert unbind.status_code == 200, unbind.text
+    # once free, it may be renamed: its old name binds nothing any more, its new one does
+    renamed = api.put(f"/nodes/{node['id']}", json={"node": {"name": host + "-b"}})
+    assert renamed.status_code == 200, renamed.text
+    rebind = api.put(f"/ports/{bound['id']}", json={"port": {"binding:host_id": host}})
+    assert_error(rebind, 400)
+    rebind = api.put(f"/ports/{bound['id']}", json={"port": {"binding:host_id": host + "-b"}})
+    assert rebind.status_code == 200, rebind.text
+    unbind = api.put(f"/ports/{bound['id']}", json={"port": {"binding:host_id": ""}})
     assert api.delete(f"/nodes/{node['id']}").status_code == 204
+    # and a deleted node binds nothing either
+    assert_error(post_port(api, network["id"], **{"binding:host_id": host + "-b"}), 400)
 
 
 # --- agents on the southbound --------------------------------------------------------------------

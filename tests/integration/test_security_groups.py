@@ -608,6 +608,33 @@ def test_a_failed_bulk_port_create_makes_no_default_group(
     assert changes == []
 
 
+def test_a_port_joins_the_new_default_group_after_an_admin_deleted_the_old_one(
+    api: httpx.Client, project: dict[str, str], network: dict[str, Any]
+) -> None:
+    first = api.post("/ports", json={"port": {"network_id": network["id"]}}, headers=project)
+    (old,) = first.json()["port"]["security_groups"]
+    api.delete(f"/ports/{first.json()['port']['id']}", headers=project)
+    assert api.delete(f"/security-groups/{old}").status_code == 204
+    second = api.post("/ports", json={"port": {"network_id": network["id"]}}, headers=project)
+    assert second.status_code == 201, second.text
+    (new,) = second.json()["port"]["security_groups"]
+    assert new != old
+    assert new == default_group(api, project)["id"]
+
+
+def test_after_a_failed_bulk_a_port_gets_a_default_group_that_exists(
+    api: httpx.Client, project: dict[str, str], network: dict[str, Any]
+) -> None:
+    """The group a rolled-back create made is not remembered as the project's default."""
+    elsewhere = {"fixed_ips": [{"ip_address": "10.99.0.5"}]}  # refused after the first port
+    ports = [{"network_id": network["id"]}, {"network_id": network["id"], **elsewhere}]
+    assert_error(api.post("/ports", json={"ports": ports}, headers=project), 400)
+    made = api.post("/ports", json={"port": {"network_id": network["id"]}}, headers=project)
+    assert made.status_code == 201, made.text
+    (group_id,) = made.json()["port"]["security_groups"]
+    assert api.get(f"/security-groups/{group_id}", headers=project).status_code == 200
+
+
 # --- projects ----------------------------------------------------------------------------
 
 

@@ -80,12 +80,17 @@ def by_names(reader: Reader, names: Iterable[str]) -> dict[str, Node]:
     return found
 
 
-def check_bound_hosts(reader: Reader, hosts: Iterable[str]) -> None:
-    """Every host a port is bound to must be a known node (``binding:host_id``)."""
-    wanted = {host for host in hosts if host}
+def check_bound_hosts(writer: Writer, context: resources.Context, hosts: Iterable[str]) -> None:
+    """Every host a port is bound to must be a known node (``binding:host_id``). A name found
+    once is remembered until its node is deleted or renamed (the lookup was a query on every
+    port create)."""
+    wanted = {host for host in hosts if host and context.node_names.get(host) is None}
     if not wanted:
         return
-    missing = sorted(wanted - set(by_names(reader, wanted)))
+    found = by_names(writer, wanted)
+    for name, node in found.items():
+        context.node_names.remember(writer, name, node.id)
+    missing = sorted(wanted - found.keys())
     if missing:
         raise addressing.invalid(
             "binding:host_id",
@@ -185,6 +190,7 @@ class Nodes:
                     raise _duplicate(request.name)
                 if _bound_ports(writer, node.name):
                     raise _in_use(node)
+                self.context.node_names.forget(writer, node.name)
             if request.underlay_ip is not UNSET:
                 changes["underlay_ip"] = check_underlay_ip(request.underlay_ip)
             if request.mac_address is not UNSET:
@@ -206,6 +212,7 @@ class Nodes:
             if _bound_ports(writer, node.name):
                 raise _in_use(node)
             writer.delete([node])
+            self.context.node_names.forget(writer, node.name)
 
         await self.context.store.write(work)
 

@@ -80,7 +80,9 @@ class Ports:
                         groups=groups,
                     )
                 )
-            nodes.check_bound_hosts(writer, {record.binding_host_id for record in records})
+            nodes.check_bound_hosts(
+                writer, self.context, {record.binding_host_id for record in records}
+            )
             writer.insert(records)
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
@@ -265,7 +267,7 @@ class Ports:
             )
             if request.binding_host_id is not UNSET:
                 if request.binding_host_id != port.binding_host_id:
-                    nodes.check_bound_hosts(writer, [request.binding_host_id])
+                    nodes.check_bound_hosts(writer, self.context, [request.binding_host_id])
                 changes["binding_host_id"] = request.binding_host_id
                 changes["binding_vif_type"] = (
                     BOUND_VIF_TYPE if request.binding_host_id else "unbound"

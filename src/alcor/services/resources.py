@@ -21,7 +21,7 @@ from alcor.services.allocation import Allocations
 from alcor.services.callers import Caller
 from alcor.services.quota_limits import QuotaLimits
 from alcor.services.status import StatusBoard
-from alcor.store.interface import Reader, Store
+from alcor.store.interface import Reader, Store, Writer
 
 R = TypeVar("R", bound=Record)
 T = TypeVar("T")
@@ -40,6 +40,39 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     )
 
 
+class Remembered:
+    """Names the writer looked up once and keeps between writes, instead of a query on every
+    request (a project's default security group, the known node names). Only the writer thread
+    touches it, and only from inside a write: what a rolled-back write taught it is forgotten,
+    and what it made it forget comes back."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self._values.get(key)
+
+    def remember(self, writer: Writer, key: str, value: str) -> None:
+        self._restore_on_rollback(writer, key)
+        self._values[key] = value
+
+    def forget(self, writer: Writer, key: str) -> None:
+        if key in self._values:
+            self._restore_on_rollback(writer, key)
+            del self._values[key]
+
+    def _restore_on_rollback(self, writer: Writer, key: str) -> None:
+        held = self._values.get(key)
+
+        def restore() -> None:
+            if held is None:
+                self._values.pop(key, None)
+            else:
+                self._values[key] = held
+
+        writer.on_rollback(restore)
+
+
 class Context(msgspec.Struct, frozen=True, kw_only=True):
     """The collaborators a manager is built with."""
 
@@ -50,6 +83,8 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
     quotas: QuotaLimits = msgspec.field(default_factory=QuotaLimits)
     status: StatusBoard = msgspec.field(default_factory=StatusBoard)  # what hosts report
+    default_groups: Remembered = msgspec.field(default_factory=Remembered)  # project -> id
+    node_names: Remembered = msgspec.field(default_factory=Remembered)  # name -> node id
 
 
 def scoped(caller: Caller, query: Query, *, shared: bool = False) -> Query:

@@ -48,13 +48,18 @@ def find_default(reader: Reader, project_id: str) -> SecurityGroup | None:
     return found[0] if found else None
 
 
-def ensure_default(writer: Writer, context: resources.Context, project_id: str) -> SecurityGroup:
-    """The project's default group, made with its rules if it has none yet."""
+def ensure_default(writer: Writer, context: resources.Context, project_id: str) -> str:
+    """The id of the project's default group, made with its rules if it has none yet. Known
+    once, it is remembered (a port create without groups asked the database every time)."""
+    remembered = context.default_groups.get(project_id)
+    if remembered is not None:
+        return remembered
     group = find_default(writer, project_id)
     if group is None:
         group = new_group(context, project_id, name=DEFAULT_NAME, description=DEFAULT_DESCRIPTION)
         insert_group(writer, context, group, default_group=True)
-    return group
+    context.default_groups.remember(writer, project_id, group.id)
+    return group.id
 
 
 def insert_group(
@@ -242,6 +247,8 @@ class SecurityGroups:
             )
             writer.delete(list({rule.id: rule for rule in [*own, *remote]}.values()))
             writer.delete([group])
+            if is_default(group):
+                self.context.default_groups.forget(writer, group.project_id)
 
         await self.context.store.write(work)
 
@@ -254,7 +261,6 @@ class PortGroups:
         self.writer = writer
         self.caller = caller
         self.context = context
-        self._defaults: dict[str, str] = {}
         self._checked: set[str] = set()
 
     def on_create(
@@ -270,10 +276,7 @@ class PortGroups:
         owner = request.device_owner if request.device_owner is not UNSET else ""
         if not port_security or owner.startswith(TRUSTED_OWNER_PREFIX):
             return []
-        if project_id not in self._defaults:
-            group = ensure_default(self.writer, self.context, project_id)
-            self._defaults[project_id] = group.id
-        return [self._defaults[project_id]]
+        return [ensure_default(self.writer, self.context, project_id)]
 
     def on_update(self, port: Port, request: PortAttributes) -> list[str]:
         """The port's groups after the update. Port security can be off only on a port without
