@@ -529,6 +529,51 @@ def test_a_compacted_log_replays_to_an_engine_every_host_above_the_floor_resumes
             assert contents(state.live()) == contents(world.should_hold(host)), (host, resume_at)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_an_engine_fed_quietly_then_loudly_is_the_engine_fed_loudly_throughout(seed: int) -> None:
+    """A restart's replay builds no deltas: the engine it leaves holds the same topics,
+    subscriptions, removals and own ports, so every host's snapshot and every resume are the
+    same, and the changes after it produce the same deltas."""
+    world = random_world(seed)
+    for split in (0, 1, world.revision // 3, world.revision // 2, world.revision):
+        engine = Engine()
+        for revision, kind, operation, data in world.changes[:split]:
+            assert engine.apply(revision, kind, operation, data, quiet=True) == {}
+        for (revision, kind, operation, data), (logged_at, deltas) in zip(
+            world.changes[split:], world.log[split:], strict=True
+        ):
+            assert revision == logged_at
+            assert engine.apply(revision, kind, operation, data) == deltas, (split, revision)
+        assert engine.revision == world.engine.revision
+        assert engine.hosts() == world.engine.hosts()
+        assert engine.known_hosts() == world.engine.known_hosts()
+        assert sorted(engine.programmed()) == sorted(world.engine.programmed())
+        for host in world.engine.known_hosts():
+            assert engine.snapshot(host) == world.engine.snapshot(host), (split, host)
+            assert engine.topics_of(host) == world.engine.topics_of(host)
+            for resume_at in range(0, world.revision + 1, 9):
+                assert sorted(
+                    engine.delta_since(host, resume_at) or [], key=pb.Entry.SerializeToString
+                ) == sorted(
+                    world.engine.delta_since(host, resume_at) or [],
+                    key=pb.Entry.SerializeToString,
+                ), (split, host, resume_at)
+
+
+def test_programmed_lists_each_hosts_own_ports_with_the_revision_of_their_entry() -> None:
+    world = World()
+    vpc(world, hosts=2, ports_per_host=2)  # revisions 1, 2, then ports at 3..6
+    world.change("n1-h0-p0", binding_host_id="h1")  # 7
+    world.delete("n1-h1-p1")  # 8
+    world.change("n1-h0-p1", binding_host_id="")  # 9
+    assert sorted(world.engine.programmed()) == [
+        ("n1-h0-p0", "h1", 7),
+        ("n1-h1-p0", "h1", 5),
+    ]
+    assert world.engine.known_hosts() == ["h0", "h1"]
+    assert world.engine.hosts() == ["h1"]
+
+
 def test_a_resume_from_the_current_revision_is_empty_and_below_the_floor_is_a_snapshot() -> None:
     world = random_world(3)
     host = world.engine.hosts()[0]

@@ -415,6 +415,58 @@ def test_the_board_follows_what_programs_each_port_and_the_acks() -> None:
     assert (report.acknowledged_revision, report.lag) == (3, 0)
 
 
+def test_a_quiet_replay_leaves_the_board_as_a_loud_one_once_ready() -> None:
+    """While replaying, the hub builds no deltas and tells the board nothing; ``ready`` then
+    tells it which host programs each port (at its entry's revision) and that every host the
+    engine knows owes the engine's revision. Changes after it go loud again."""
+    log = Log()
+    rows = [
+        log.put(network("n1", 100)),
+        log.put(port("p1", "n1", "h1", "10.0.0.5")),
+        log.put(port("p2", "n1", "h2", "10.0.0.6")),
+        log.put(port("p3", "n1", "h3", "10.0.0.7")),
+        log.put(port("p1", "n1", "h2", "10.0.0.5"), "update"),  # moved
+        log.put(port("p3", "n1", "", "10.0.0.7"), "update"),  # unbound
+        log.put(port("p4", "n1", "h1", "10.0.0.8")),
+        log.put(port("p4", "n1", "h1", "10.0.0.8"), "delete"),
+    ]
+    loud, _, _ = hub_with()
+    quiet, _, _ = hub_with()
+    quiet.replaying = True
+    for row in rows:
+        loud.apply(row)
+        quiet.apply(row)
+    assert quiet.board.revision == log.revision
+    assert quiet.board.hosts() == []  # nothing yet
+    quiet.ready()
+    assert not quiet.replaying
+    for board in (loud.board, quiet.board):
+        assert board.hosts() == ["h1", "h2", "h3"]
+        assert {p: board.host_of(p) for p in ("p1", "p2", "p3", "p4")} == {
+            "p1": "h2",
+            "p2": "h2",
+            "p3": "",
+            "p4": "",
+        }
+    for host in ("h1", "h2", "h3"):
+        loud_report, quiet_report = loud.board.report(host), quiet.board.report(host)
+        assert loud_report is not None
+        assert quiet_report is not None
+        assert quiet_report.ports == loud_report.ports
+        assert quiet_report.desired_revision == log.revision  # what a resume is first sent
+    # a host that resumes and acks its first goal state has its ports up
+    session = quiet.open(hello("h2", revision=3))
+    assert quiet.board.port_status("p1", "h2") == "DOWN"
+    quiet.receive(session, pb.AgentMessage(ack=pb.Ack(revision=session.first.revision)))
+    assert quiet.board.port_status("p1", "h2") == "ACTIVE"
+    assert quiet.board.port_status("p2", "h2") == "ACTIVE"
+    # and after the replay, changes reach the board and the sessions again
+    quiet.apply(log.put(port("p5", "n1", "h2", "10.0.0.9")))
+    assert quiet.board.host_of("p5") == "h2"
+    assert len(session.outbox) == 2  # its own port and its neighbor
+    assert quiet.board.port_status("p5", "h2") == "DOWN"
+
+
 # --- following the change log ----------------------------------------------------------------
 
 

@@ -106,13 +106,16 @@ def _count(counter: Counter[K], key: K, step: int) -> None:
 
 
 class Deltas:
-    """Per host, the entries one change produced, one per key (the last one wins)."""
+    """Per host, the entries one change produced, one per key (the last one wins). A quiet one
+    keeps nothing, and the fan-out that would fill it is skipped (``quiet`` is checked there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
         self.by_host: defaultdict[str, dict[str, pb.Entry]] = defaultdict(dict)
 
     def add(self, host: str, key: str, entry: pb.Entry) -> None:
-        self.by_host[host][key] = entry
+        if not self.quiet:
+            self.by_host[host][key] = entry
 
     def result(self) -> dict[str, list[pb.Entry]]:
         return {host: list(entries.values()) for host, entries in self.by_host.items() if entries}
@@ -160,10 +163,20 @@ class Engine:
     # --- the way in ------------------------------------------------------------------------
 
     def apply(
-        self, revision: int, resource_type: str, operation: str, data: dict[str, Any]
+        self,
+        revision: int,
+        resource_type: str,
+        operation: str,
+        data: dict[str, Any],
+        *,
+        quiet: bool = False,
     ) -> dict[str, list[pb.Entry]]:
         """One committed change (a change-log row: the record after a create or update, before a
-        delete) -> the entries each affected host must apply, all stamped ``revision``."""
+        delete) -> the entries each affected host must apply, all stamped ``revision``.
+
+        ``quiet``: update the engine's state exactly the same (topics, subscriptions and their
+        revisions, removals, own ports) but build no deltas and return {}: for a replay at start,
+        when no host is connected to receive them."""
         if revision <= self.revision:
             raise ValueError(f"revision {revision} after {self.revision}: changes go in order")
         self.revision = revision
@@ -172,7 +185,7 @@ class Engine:
         if kind is None or handler is None:
             return {}
         record = msgspec.convert(data, kind)
-        deltas = Deltas()
+        deltas = Deltas(quiet=quiet)
         pending = Pending()
         handler(record, operation == "delete", deltas, pending)
         self._resubscribe(pending, deltas)
@@ -219,6 +232,18 @@ class Engine:
     def hosts(self) -> list[str]:
         """Every host that holds anything."""
         return sorted(host for host, topics in self._subscribed.items() if topics)
+
+    def known_hosts(self) -> list[str]:
+        """Every host that holds or has held anything (since the engine started): the hosts
+        deltas would have gone to."""
+        return sorted(self._subscribed.keys() | self._own.keys())
+
+    def programmed(self) -> Iterator[tuple[str, str, int]]:
+        """(port id, host, revision of its entry) for every port some host programs now."""
+        for host, own in self._own.items():
+            for key, entry in own.entries.items():
+                if entry.HasField("port"):
+                    yield key.partition(":")[2], host, entry.revision
 
     def topics_of(self, host: str) -> set[Topic]:
         return set(self._subscribed.get(host, {}))
@@ -473,12 +498,12 @@ class Engine:
     # --- topics ----------------------------------------------------------------------------
 
     def _put(self, topic: Topic, key: str, entry: pb.Entry, deltas: Deltas) -> None:
-        if self._topics[topic].put(key, entry):
+        if self._topics[topic].put(key, entry) and not deltas.quiet:
             for host in self._readers.get(topic, ()):
                 deltas.add(host, key, entry)
 
     def _drop(self, topic: Topic, key: str, deltas: Deltas) -> None:
-        if self._topics[topic].drop(key, self.revision):
+        if self._topics[topic].drop(key, self.revision) and not deltas.quiet:
             removal = keys.removal(key, self.revision)
             for host in self._readers.get(topic, ()):
                 deltas.add(host, key, removal)
@@ -530,6 +555,8 @@ class Engine:
         self._subscribed[host][topic] = self.revision
         self._readers[topic].add(host)
         self._unsubscribed[host].pop(topic, None)
+        if deltas.quiet:
+            return
         for key, entry in self._topics[topic].entries.items():
             deltas.add(host, key, e.restamped(entry, self.revision))
 
@@ -537,5 +564,7 @@ class Engine:
         del self._subscribed[host][topic]
         self._readers[topic].discard(host)
         self._unsubscribed[host][topic] = self.revision
+        if deltas.quiet:
+            return
         for key in self._topics[topic].entries:
             deltas.add(host, key, keys.removal(key, self.revision))

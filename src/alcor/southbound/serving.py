@@ -254,6 +254,7 @@ class SouthboundServer:
 
             def on_ready() -> None:
                 nonlocal watching, compacting
+                hub.ready()
                 hub.engine.compact(floor)
                 # the replay built the engine's millions of long-lived objects: move them out
                 # of the collector's sight, so later full collections do not walk them all
@@ -267,6 +268,7 @@ class SouthboundServer:
                 if watch is not None:
                     watching = asyncio.create_task(watch.run())
 
+            hub.replaying = True  # until on_ready: no host is connected to hear of it
             await following.run(on_ready)
 
         task = asyncio.create_task(bootstrap_then_follow())

@@ -3,12 +3,16 @@
 Everything here runs in the southbound loop's one thread, so the engine and the sessions need
 no locks. ``apply`` runs a committed change through the engine and drops each affected host's
 entries into that host's outbox (if it is connected; one that is not will ask for the delta
-when it comes back) and tells the status board what it programs. ``open`` answers a host's
-Hello: a snapshot when it holds nothing of this store (revision 0, another store's id, a
-revision the store never reached, or removals it would need were compacted away), otherwise the
-delta since its revision; always one goal state, so the agent knows it is current. A second
-stream of the same host replaces the first. ``goal_states`` is a session's sender: it waits for
-its outbox and yields one goal state for all that waited, at most one per coalescing window.
+when it comes back) and tells the status board what it programs. While ``replaying`` (the
+change log, at start, before any host may connect) it applies quietly: the engine builds no
+deltas, and ``ready`` then tells the board at once what the replay programmed.
+
+``open`` answers a host's Hello: a snapshot when it holds nothing of this store (revision 0,
+another store's id, a revision the store never reached, or removals it would need were compacted
+away), otherwise the delta since its revision; always one goal state, so the agent knows it is
+current. A second stream of the same host replaces the first. ``goal_states`` is a session's
+sender: it waits for its outbox and yields one goal state for all that waited, at most one per
+coalescing window.
 
 No call here waits on a host: a host that reads slowly only fills its own outbox, and is
 dropped to a snapshot when that overflows (``outboxes``).
@@ -74,20 +78,26 @@ class Hub:
         self._delivery = delivery
         self._clock = clock
         self._sessions: dict[str, Session] = {}
+        self.replaying = False  # set while the change log is replayed at start, until ``ready``
 
     # --- intent in ---------------------------------------------------------------------------
 
     def apply(self, change: Change) -> None:
+        replaying = self.replaying
         try:
             deltas = self.engine.apply(
-                change.revision, change.resource_type, change.operation, change.data
+                change.revision,
+                change.resource_type,
+                change.operation,
+                change.data,
+                quiet=replaying,
             )
         except Exception:
             log.exception("the goal-state engine failed on revision %d", change.revision)
             return
         board = self.board
         board.revision = change.revision
-        if not deltas:
+        if not deltas or replaying:
             return
         board.desire_all(deltas, change.revision)  # every entry of a change carries its revision
         if change.resource_type == "port":
@@ -97,6 +107,17 @@ class Hub:
             session = self._sessions[host]
             session.outbox.add(deltas[host], now)
             session.wake.set()
+
+    def ready(self) -> None:
+        """The replay is over: tell the board what its deltas would have, then apply loudly. A
+        host's deltas would have gone no further than the engine's revision, and a host that
+        resumes is first sent a goal state at that revision."""
+        self.replaying = False
+        board, engine = self.board, self.engine
+        for port_id, host, revision in engine.programmed():
+            board.program(port_id, host, revision)
+        for host in engine.known_hosts():
+            board.desire(host, engine.revision)
 
     def _note_port(self, change: Change, deltas: dict[str, list[pb.Entry]]) -> None:
         """Tell the board which host now programs the port: only a port's own change moves
