@@ -124,9 +124,7 @@ class AgentRoutes:
         ]
 
     def caller(self, request: Request) -> Caller:
-        return identity.caller_from(
-            request.headers, default_project=self.controller.context.settings.default_project
-        )
+        return identity.caller_of(request, self.controller)
 
     async def index(self, request: Request) -> Response:
         caller = self.caller(request)

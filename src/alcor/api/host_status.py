@@ -41,10 +41,7 @@ class HostStatusRoutes:
         ]
 
     def _require_admin(self, request: Request) -> None:
-        caller = identity.caller_from(
-            request.headers, default_project=self.controller.context.settings.default_project
-        )
-        if not caller.is_admin:
+        if not identity.caller_of(request, self.controller).is_admin:
             raise errors.NotAuthorized("Goal-state status is shown to admins only.")
 
     async def summary(self, request: Request) -> Response:

@@ -10,8 +10,10 @@ request reaches this edge only with a project (``api/keystone.py``).
 from __future__ import annotations
 
 from starlette.datastructures import Headers
+from starlette.requests import Request
 
 from alcor.services.callers import Caller
+from alcor.services.controller import Controller
 
 
 def caller_from(headers: Headers, *, default_project: str) -> Caller:
@@ -22,3 +24,8 @@ def caller_from(headers: Headers, *, default_project: str) -> Caller:
         role.strip().lower() for role in headers.get("x-roles", "").split(",") if role.strip()
     )
     return Caller(project_id=project, user_id=headers.get("x-user-id", ""), roles=roles)
+
+
+def caller_of(request: Request, controller: Controller) -> Caller:
+    """The caller of a request, noauth's default project being the controller's."""
+    return caller_from(request.headers, default_project=controller.context.settings.default_project)

@@ -52,9 +52,7 @@ class QuotaRoutes:
         ]
 
     def caller(self, request: Request) -> Caller:
-        return identity.caller_from(
-            request.headers, default_project=self.controller.context.settings.default_project
-        )
+        return identity.caller_of(request, self.controller)
 
     async def index(self, request: Request) -> Response:
         listed = await self.quotas.query(self.caller(request))

@@ -56,9 +56,7 @@ class CollectionRoutes:
         self._update = msgspec.json.Decoder(collection.update or msgspec.Raw)
 
     def caller(self, request: Request) -> Caller:
-        return identity.caller_from(
-            request.headers, default_project=self.controller.context.settings.default_project
-        )
+        return identity.caller_of(request, self.controller)
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         base = f"/v2.0/{self.c.url_name}"
