@@ -8,8 +8,6 @@ snapshot did not hold is stale (the snapshot was complete) and is ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import msgspec
 
 from alcor.v1 import keys
@@ -17,9 +15,10 @@ from alcor.v1 import southbound_pb2 as pb
 
 
 class Changes(msgspec.Struct, frozen=True):
-    """What applying a goal state changed: entries set (new or different) and keys removed."""
+    """What applying a goal state changed: entries set (new or different) by key, and keys
+    removed. Keys come with the entries so that no one computes them again."""
 
-    set: list[pb.Entry]
+    set: dict[str, pb.Entry]
     removed: list[str]
 
     def __bool__(self) -> bool:
@@ -37,6 +36,7 @@ class HostState:
         if goal.snapshot:
             return self._replace(goal)
         changed: dict[str, pb.Entry] = {}
+        removed: dict[str, None] = {}  # in order, once each
         for entry in goal.entries:
             key = keys.entry_key(entry)
             held = self._held.get(key)
@@ -47,13 +47,15 @@ class HostState:
             self._held[key] = entry
             was_live = held is not None and held.WhichOneof("resource") != "removal"
             if entry.WhichOneof("resource") == "removal":
+                changed.pop(key, None)
                 if was_live:
-                    changed[key] = entry
+                    removed[key] = None
             elif held is None or not was_live or not keys.same(held, entry):
+                removed.pop(key, None)
                 changed[key] = entry
         self.revision = max(self.revision, goal.revision)
         self.store_id = goal.store_id or self.store_id
-        return _changes(changed.values())
+        return Changes(set=changed, removed=list(removed))
 
     def _replace(self, goal: pb.GoalState) -> Changes:
         before = self.live()
@@ -61,9 +63,9 @@ class HostState:
         self._floor = self.revision = goal.revision
         self.store_id = goal.store_id
         after = self.live()
-        changed = [
-            entry for key, entry in after.items() if not _same_or_none(before.get(key), entry)
-        ]
+        changed = {
+            key: entry for key, entry in after.items() if not _same_or_none(before.get(key), entry)
+        }
         return Changes(set=changed, removed=sorted(before.keys() - after.keys()))
 
     def live(self) -> dict[str, pb.Entry]:
@@ -87,13 +89,3 @@ class HostState:
 
 def _same_or_none(held: pb.Entry | None, entry: pb.Entry) -> bool:
     return held is not None and keys.same(held, entry)
-
-
-def _changes(entries: Iterable[pb.Entry]) -> Changes:
-    changed = list(entries)
-    return Changes(
-        set=[entry for entry in changed if entry.WhichOneof("resource") != "removal"],
-        removed=[
-            keys.entry_key(entry) for entry in changed if entry.WhichOneof("resource") == "removal"
-        ],
-    )

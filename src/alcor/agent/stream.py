@@ -138,9 +138,7 @@ class Failures:
         self._by_key: dict[str, drivers.Failure] = {}
 
     def note(self, changes: Changes, failed: list[drivers.Failure]) -> None:
-        for entry in changes.set:
-            self._by_key.pop(keys.entry_key(entry), None)
-        for key in changes.removed:
+        for key in [*changes.set, *changes.removed]:
             self._by_key.pop(key, None)
         for failure in failed:
             self._by_key[keys.key(failure.kind, failure.id)] = failure

@@ -125,8 +125,8 @@ class RecordingDriver:
             if kind == "port":
                 self._failed.pop(resource_id, None)
         failures = []
-        for entry in changes.set:
-            kind, _, resource_id = keys.entry_key(entry).partition(":")
+        for key, entry in changes.set.items():
+            kind, _, resource_id = key.partition(":")
             message = getattr(entry, kind)
             if kind == "port":
                 why = self._failure_of(message)

@@ -191,8 +191,7 @@ class LinuxDriver:
         started = time.perf_counter()
         lookup = _Lookup(held)
         touched: set[str] = set()
-        for entry in changes.set:
-            key = keys.entry_key(entry)
+        for key, entry in changes.set.items():
             self._index(key, entry)
             touched |= self._affected(key, entry)
         for key in changes.removed:
@@ -220,12 +219,11 @@ class LinuxDriver:
         ops = planning.diff(before, after, owners)
         self.timings["plan"] = time.perf_counter() - started
         changed_ports = {
-            entry.port.id for entry in changes.set if entry.WhichOneof("resource") == "port"
+            entry.port.id
+            for entry in changes.set.values()
+            if entry.WhichOneof("resource") == "port"
         }
-        secure = any(
-            key.partition(":")[0] in SECURING
-            for key in [*map(keys.entry_key, changes.set), *changes.removed]
-        )
+        secure = any(key.partition(":")[0] in SECURING for key in [*changes.set, *changes.removed])
         return await self._program(ops, held, changed_ports=changed_ports, secure=secure)
 
     def _affected(self, key: str, entry: pb.Entry | None) -> set[str]:
