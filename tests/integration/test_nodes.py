@@ -171,6 +171,9 @@ def test_a_bulk_create_makes_all_its_nodes_or_none(api: httpx.Client) -> None:
         ({"name": "v-4"}, 400),
         ({"name": "v-5", "underlay_ip": "10.0.0.3", "colour": "blue"}, 400),
         ({"name": "v-6", "underlay_ip": 7}, 400),
+        ({"name": "v-7", "underlay_ip": "10.0.0.3", "physical_networks": ["a b"]}, 400),
+        ({"name": "v-8", "underlay_ip": "10.0.0.3", "physical_networks": ["a:b"]}, 400),
+        ({"name": "v-9", "underlay_ip": "10.0.0.3", "physical_networks": "public"}, 400),
     ],
 )
 def test_a_node_must_be_valid(api: httpx.Client, body: dict[str, Any], status: int) -> None:
@@ -313,9 +316,16 @@ class RawAgent:
         self.stub = pb_grpc.SouthboundStub(self.channel)
         self.call: Any = None
 
-    async def hello(self, host: str, underlay_ip: str = "") -> pb.ControllerMessage:
+    async def hello(
+        self, host: str, underlay_ip: str = "", physical_networks: tuple[str, ...] = ()
+    ) -> pb.ControllerMessage:
         self.call = self.stub.Connect()
-        hello = pb.Hello(host_id=host, underlay_ip=underlay_ip, agent_version="raw")
+        hello = pb.Hello(
+            host_id=host,
+            underlay_ip=underlay_ip,
+            agent_version="raw",
+            physical_networks=physical_networks,
+        )
         await self.call.write(pb.AgentMessage(hello=hello))
         answer = await self.call.read()
         assert isinstance(answer, pb.ControllerMessage)
@@ -366,6 +376,32 @@ def test_an_agent_of_an_unknown_host_registers_it(
         "registered by its agent",
     )
     assert node["state_changed_at"] is not None  # registered up (down again once silent)
+
+
+def test_a_hosts_hello_says_which_physical_networks_it_maps(
+    api: httpx.Client, controller: ServerProcess
+) -> None:
+    host = unique("phys")
+    made = api.post(
+        "/nodes",
+        json={"node": {"name": host, "underlay_ip": "198.51.100.81", "physical_networks": ["x"]}},
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["node"]["physical_networks"] == ["x"]
+
+    async def hello(*physical_networks: str) -> None:
+        async with raw_agent(controller.southbound) as agent:
+            answer = await agent.hello(host, "198.51.100.81", physical_networks)
+            assert answer.HasField("goal_state")
+
+    asyncio.run(hello("public", "datacentre", "public"))
+    (node,) = nodes_named(api, host)
+    assert node["physical_networks"] == ["datacentre", "public"]
+    assert node["revision_number"] == 1  # observed, as up/down is: If-Match keeps working
+    (agent,) = [a for a in api.get("/agents").json()["agents"] if a["host"] == host]
+    assert agent["configurations"]["physical_networks"] == ["datacentre", "public"]
+    asyncio.run(hello())  # the agent's word is final: it maps none now
+    assert nodes_named(api, host)[0]["physical_networks"] == []
 
 
 def test_a_controller_that_does_not_register_hosts_refuses_unknown_ones(

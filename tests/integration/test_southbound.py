@@ -64,10 +64,22 @@ class Host:
     """One host's recording agent on real gRPC; ``stop`` and ``start`` again keep its state
     (as an agent that lost its stream); ``move_to`` takes that state to another controller."""
 
-    def __init__(self, host_id: str, address: str, *, fail_ports: str = "") -> None:
+    def __init__(
+        self,
+        host_id: str,
+        address: str,
+        *,
+        fail_ports: str = "",
+        physical_networks: tuple[str, ...] = (),
+    ) -> None:
         self.id = host_id
+        self.serves: set[str] = set()  # routers whose gateway the test expects it to serve
         self.settings = stream.Settings(
-            host_id=host_id, heartbeat_interval=0.5, backoff_initial=0.05, backoff_max=0.3
+            host_id=host_id,
+            heartbeat_interval=0.5,
+            backoff_initial=0.05,
+            backoff_max=0.3,
+            physical_networks=physical_networks,
         )
         self.driver = RecordingDriver(host_id, fail_ports=fail_ports)
         self._channel = stream.open_channel(address, self.settings)
@@ -172,8 +184,10 @@ class Api:
         found: dict[str, Any] = (await self.call("GET", f"/goalstate/hosts/{host}", 200))["host"]
         return found
 
-    async def should_hold(self, host: str) -> set[str]:
-        """The keys the host should hold, from the API's listings (see the module docstring)."""
+    async def should_hold(self, host: str, serves: frozenset[str] = frozenset()) -> set[str]:
+        """The keys the host should hold, from the API's listings (see the module docstring),
+        ``serves`` naming the routers whose gateway the test knows it serves (with their
+        networks and associated floating IPs)."""
         ports = await self.listed("ports", "ports")
         subnets = await self.listed("subnets", "subnets")
         rules = await self.listed("security-group-rules", "security_group_rules")
@@ -187,7 +201,13 @@ class Api:
         interfaces = [p for p in ports if p["device_owner"] == "network:router_interface"]
         networks = {p["network_id"] for p in own}
         routed = {i["device_id"] for i in interfaces if i["network_id"] in networks} & routers
+        routed |= serves
         networks |= {i["network_id"] for i in interfaces if i["device_id"] in routed}
+        floating = [
+            f["id"]
+            for f in await self.listed("floatingips", "floatingips")
+            if f["port_id"] and f["router_id"] in serves
+        ]
         groups = {g for p in own if p["port_security_enabled"] for g in p["security_groups"]}
         remote = {
             r["remote_group_id"]
@@ -202,12 +222,13 @@ class Api:
             *(f"router:{r}" for r in routed),
             *(f"security_group:{g}" for g in groups),
             *(f"member:{g}/{p['id']}" for p in ports for g in p["security_groups"] if g in remote),
+            *(f"floating_ip:{f}" for f in floating),
         }
 
     async def converged(self, *hosts: Host) -> None:
         """Every host comes to hold exactly what it should."""
         for host in hosts:
-            wanted = await self.should_hold(host.id)
+            wanted = await self.should_hold(host.id, frozenset(host.serves))
             await until(
                 lambda host=host, wanted=wanted: host.held() == wanted,  # type: ignore[misc]
                 f"{host.id} to hold {sorted(wanted - host.held())} "
@@ -316,6 +337,86 @@ def test_a_router_joins_its_networks_on_every_host_that_serves_one(
             await api.call("PUT", f"/routers/{router}/remove_router_interface", 200, body)
             await api.delete("routers", router)
             await api.converged(*hosts)
+            for host in hosts:
+                await host.close()
+
+    run(scenario)
+
+
+def test_a_routers_gateway_and_floating_ips_reach_the_host_that_maps_its_network(
+    controller: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            physnet = "phys-" + uuid.uuid4().hex[:8]
+            gateway_id, compute_id = names("gw", 2)
+            gateway = Host(gateway_id, controller.southbound, physical_networks=(physnet,))
+            compute = Host(compute_id, controller.southbound)
+            await api.nodes(gateway.id, compute.id)
+            hosts = [gateway.start(), compute.start()]
+            external = await api.call(
+                "POST",
+                "/networks",
+                201,
+                {
+                    "network": {
+                        "name": "public",
+                        "router:external": True,
+                        "provider:network_type": "flat",
+                        "provider:physical_network": physnet,
+                    }
+                },
+            )
+            external_id = external["network"]["id"]
+            await api.subnet(external_id, "198.18.0.0/24", enable_dhcp=False)
+            inside = await api.network()
+            subnet = await api.subnet(inside, "10.5.0.0/24")
+            port = await api.port(inside, compute.id)
+            found = await api.call("POST", "/routers", 201, {"router": {"name": "r"}})
+            router = found["router"]["id"]
+            body = {"subnet_id": subnet["id"]}
+            await api.call("PUT", f"/routers/{router}/add_router_interface", 200, body)
+            info = {"external_gateway_info": {"network_id": external_id}}
+            await api.update("routers", router, **info)
+            # once its node is up (its agent's Hello said it maps the physical network), the
+            # gateway host holds the router and the network behind it, with no port there
+            gateway.serves.add(router)
+            await api.converged(*hosts)
+            assert {f"router:{router}", f"network:{inside}", f"neighbor:{port['id']}"} <= (
+                gateway.held()
+            )
+            for host in hosts:
+                entry = host.agent.state.get("router", router)
+                assert entry is not None
+                assert (entry.router.gateway_host_id, entry.router.gateway_host_ip) == (
+                    gateway.id,
+                    underlay_ip(gateway.id),
+                )
+                assert entry.router.gateway.physical_network == physnet
+                (address,) = entry.router.gateway.addresses
+                assert (address.prefix_length, address.gateway_ip) == (24, "198.18.0.1")
+
+            fip = await api.call(
+                "POST",
+                "/floatingips",
+                201,
+                {"floatingip": {"floating_network_id": external_id, "port_id": port["id"]}},
+            )
+            fip_id = fip["floatingip"]["id"]
+            await api.converged(*hosts)
+            held = gateway.agent.state.get("floating_ip", fip_id)
+            assert held is not None
+            assert held.floating_ip.fixed_ip_address == port["fixed_ips"][0]["ip_address"]
+            assert f"floating_ip:{fip_id}" not in compute.held()
+
+            await api.update("floatingips", fip_id, port_id=None)
+            await api.update("routers", router, external_gateway_info={})
+            gateway.serves.clear()
+            await api.converged(*hosts)
+            assert gateway.held() == set()  # it served the gateway only
+            entry = compute.agent.state.get("router", router)
+            assert entry is not None
+            assert entry.router.gateway_host_id == ""
             for host in hosts:
                 await host.close()
 

@@ -110,6 +110,68 @@ class World:
         self.put(records.Router(id=name, project_id="p", created_at=NOW, updated_at=NOW))
         return name
 
+    def node(self, name: str, *, up: bool = True, physnets: tuple[str, ...] = ()) -> str:
+        """A node (its id is its name) with underlay address 192.0.2.<n>."""
+        self.put(
+            records.Node(
+                id=name,
+                project_id="",
+                name=name,
+                created_at=NOW,
+                updated_at=NOW,
+                underlay_ip=f"192.0.2.{sum(map(ord, name)) % 250 + 1}",
+                state="up" if up else "down",
+                physical_networks=list(physnets),
+            )
+        )
+        return name
+
+    def external(self, name: str, physnet: str = "public", cidr: str = "203.0.113.0/24") -> str:
+        """A flat external network with one subnet ``<name>-s``."""
+        self.put(
+            records.Network(
+                id=name,
+                project_id="admin",
+                created_at=NOW,
+                updated_at=NOW,
+                router_external=True,
+                network_type="flat",
+                physical_network=physnet,
+                mtu=1500,
+            )
+        )
+        self.subnet(name + "-s", name, cidr)
+        return name
+
+    def gateway(self, router: str, network: str, ip: str) -> str:
+        """The router's gateway port on an external network."""
+        name = f"gw-{router}"
+        self.port(name, network, "", ip, owner="network:router_gateway", device=router)
+        return name
+
+    def floating_ip(
+        self, name: str, address: str, *, port: str | None = None, router: str | None = None
+    ) -> dict[str, list[pb.Entry]]:
+        fixed = None
+        if port is not None:
+            held = self.records[port]
+            assert isinstance(held, records.Port)
+            fixed = held.fixed_ips[0].ip_address
+        return self.put(
+            records.FloatingIp(
+                id=name,
+                project_id="p",
+                created_at=NOW,
+                updated_at=NOW,
+                floating_network_id="ext",
+                floating_ip_address=address,
+                floating_port_id=f"fport-{name}",
+                port_id=port,
+                fixed_ip_address=fixed,
+                router_id=router if port is not None else None,
+            )
+        )
+
     def group(self, name: str) -> str:
         self.put(records.SecurityGroup(id=name, project_id="p", created_at=NOW, updated_at=NOW))
         return name
@@ -314,6 +376,135 @@ def test_removing_the_interface_takes_the_other_network_away() -> None:
     assert_converged(world)
 
 
+# --- gateways and floating IPs -----------------------------------------------------------------
+
+
+def gatewayed(world: World, *nodes: str) -> None:
+    """Two subnets joined by router r1 with a gateway on the flat external network "ext"
+    (physical network "public"), and nodes that map "public"."""
+    for node in nodes:
+        world.node(node, physnets=("public",))
+    two_subnets_one_router(world)
+    world.external("ext")
+    world.gateway("r1", "ext", "203.0.113.10")
+
+
+def gateway_host(world: World, router: str = "r1") -> str:
+    """The gateway host every holder of the router is told of (checked to agree)."""
+    told = set()
+    for host in world.hosts:
+        entry = world.hosts[host].get("router", router)
+        if entry is not None:
+            told.add((entry.router.gateway_host_id, entry.router.gateway_host_ip))
+    assert len(told) == 1, told
+    return told.pop()[0]
+
+
+def test_a_gateway_is_served_by_an_up_node_mapping_its_physical_network() -> None:
+    world = World()
+    world.node("g-down", up=False, physnets=("public",))
+    world.node("g-other", physnets=("elsewhere",))
+    gatewayed(world, "g1")
+    assert gateway_host(world) == "g1"
+    router = world.hosts["h0"].get("router", "r1")
+    assert router is not None
+    assert router.router.gateway_host_ip == world.engine._host_ips["g1"]
+    gateway = router.router.gateway
+    assert (gateway.network_type, gateway.physical_network, gateway.mtu) == ("flat", "public", 1500)
+    assert [(a.ip_address, a.prefix_length, a.gateway_ip) for a in gateway.addresses] == [
+        ("203.0.113.10", 24, "203.0.113.1")
+    ]
+    # the gateway host holds the router and every network behind it, though it has no port
+    assert world.engine.topics_of("g1") == {
+        ("router", "r1"),
+        ("gateway", "r1"),
+        ("network", "n1"),
+        ("network", "n2"),
+    }
+    assert world.hosts["g1"].get("neighbor", "n2-h5-p0") is not None
+    assert world.hosts["g1"].get("port", "n1-h0-p0") is None
+    assert_converged(world)
+
+
+def test_a_gateway_moves_when_its_host_goes_down_and_the_old_host_lets_go() -> None:
+    world = World()
+    gatewayed(world, "g1", "g2", "g3")
+    first = gateway_host(world)
+    world.change(first, state="down")
+    second = gateway_host(world)
+    assert second not in ("", first)
+    assert world.engine.topics_of(first) == set()
+    assert world.hosts[first].get("router", "r1") is None
+    assert world.hosts[first].get("neighbor", "n1-h0-p0") is None
+    assert world.hosts[second].get("router", "r1") is not None
+    # coming back up, it ranks first for the router again: the gateway returns to it
+    world.change(first, state="up")
+    assert gateway_host(world) == first
+    assert world.engine.topics_of(second) == set()
+    assert_converged(world)
+
+
+def test_nodes_that_do_not_rank_first_move_no_gateway() -> None:
+    world = World()
+    gatewayed(world, "g1", "g2")
+    first = gateway_host(world)
+    other = "g2" if first == "g1" else "g1"
+    deltas = world.change(other, state="down")
+    assert gateway_host(world) == first
+    assert deltas == {}
+
+
+def test_a_gateway_on_a_vxlan_network_or_without_a_mapping_node_has_no_host() -> None:
+    world = World()
+    two_subnets_one_router(world)
+    world.network("tenant-ext", vni=999)
+    world.gateway("r1", "tenant-ext", "10.9.0.5")
+    assert gateway_host(world) == ""
+    world.delete("gw-r1")
+    world.external("ext", physnet="nowhere")
+    world.gateway("r1", "ext", "203.0.113.10")
+    assert gateway_host(world) == ""
+    world.node("g1", physnets=("nowhere",))
+    assert gateway_host(world) == "g1"
+    assert_converged(world)
+
+
+def test_a_gateway_host_follows_interfaces_added_and_removed() -> None:
+    world = World()
+    gatewayed(world, "g1")
+    world.delete("r1-if2")
+    assert world.engine.topics_of("g1") == {("router", "r1"), ("gateway", "r1"), ("network", "n1")}
+    assert world.hosts["g1"].get("neighbor", "n2-h5-p0") is None
+    world.delete("gw-r1")
+    assert world.engine.topics_of("g1") == set()
+    assert gateway_host(world) == ""
+    assert_converged(world)
+
+
+def test_floating_ips_reach_only_the_gateway_host_of_their_router() -> None:
+    world = World()
+    gatewayed(world, "g1")
+    deltas = world.floating_ip("f1", "203.0.113.20", port="n2-h5-p0", router="r1")
+    assert {host: keys_of(entries) for host, entries in deltas.items()} == {
+        "g1": {"floating_ip:f1"}
+    }
+    held = world.hosts["g1"].get("floating_ip", "f1")
+    assert held is not None
+    assert (held.floating_ip.floating_ip_address, held.floating_ip.fixed_ip_address) == (
+        "203.0.113.20",
+        "10.2.5.10",
+    )
+    world.floating_ip("f2", "203.0.113.21")  # not associated: nobody holds it
+    assert world.hosts["g1"].get("floating_ip", "f2") is None
+    deltas = world.floating_ip("f1", "203.0.113.20")  # disassociated
+    assert world.hosts["g1"].get("floating_ip", "f1") is None
+    world.floating_ip("f1", "203.0.113.20", port="n1-h0-p0", router="r1")
+    world.change("g1", state="down")
+    world.node("g2", physnets=("public",))
+    assert world.hosts["g2"].get("floating_ip", "f1") is not None
+    assert_converged(world)
+
+
 # --- security groups ---------------------------------------------------------------------------
 
 
@@ -385,7 +576,8 @@ def test_rules_of_icmp_type_zero_keep_their_zero() -> None:
 
 def random_world(seed: int, steps: int = 160) -> World:
     """Random intent over a small world: ports appear, move, change groups and vanish; routers
-    join and leave networks; rules name remote groups and are dropped."""
+    join and leave networks; rules name remote groups and are dropped; the router's gateway
+    comes and goes, its hosts go down and up, floating IPs are associated and not."""
     rng = random.Random(seed)
     world = World()
     for n in range(3):
@@ -394,12 +586,31 @@ def random_world(seed: int, steps: int = 160) -> World:
     for g in ("a", "b", "c"):
         world.group(g)
     world.router("r")
+    world.external("ext")
+    for g in ("g0", "g1", "g2"):
+        world.node(g, physnets=("public",))
     ports: list[str] = []
     interfaces: dict[str, str] = {}
     rules: list[str] = []
     for step in range(steps):
         action = rng.random()
-        if action < 0.35 or not ports:
+        if action < 0.06:
+            if "gw-r" in world.records:
+                world.delete("gw-r")
+            else:
+                world.gateway("r", "ext", "203.0.113.10")
+        elif action < 0.1:
+            node = world.records[f"g{rng.randrange(3)}"]
+            assert isinstance(node, records.Node)
+            world.change(node.id, state="down" if node.state == "up" else "up")
+        elif action < 0.14 and ports:
+            world.floating_ip(
+                f"f{rng.randrange(3)}",
+                f"203.0.113.{rng.randrange(20, 23)}",
+                port=rng.choice([None, *ports]),
+                router="r",
+            )
+        elif action < 0.35 or not ports:
             n = rng.randrange(3)
             name = f"p{step}"
             world.port(

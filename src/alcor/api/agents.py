@@ -86,6 +86,7 @@ def agent_view(shown: ShownNode) -> AgentView:
     configurations: dict[str, Any] = {
         "underlay_ip": node.underlay_ip,
         "mac_address": node.mac_address,
+        "physical_networks": node.physical_networks,
     }
     if link is not None:
         configurations["connected"] = link.connected

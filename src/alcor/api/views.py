@@ -445,6 +445,7 @@ class NodeView(View, frozen=True, kw_only=True):
     admin_state_up: bool
     state: str
     state_changed_at: str | None
+    physical_networks: list[str]
     last_heartbeat: str | None
     created_at: str
     updated_at: str
@@ -462,6 +463,7 @@ def node_view(shown: ShownNode) -> NodeView:
         admin_state_up=n.admin_state_up,
         state=n.state,
         state_changed_at=n.state_changed_at,
+        physical_networks=n.physical_networks,
         last_heartbeat=iso_time(shown.health.at) if shown.health is not None else None,
         created_at=n.created_at,
         updated_at=n.updated_at,

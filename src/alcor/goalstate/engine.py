@@ -10,12 +10,20 @@ every host that needs it:
                     on any host: address, MAC, VNI, host underlay address);
 ``("router", R)``   a router with its interfaces, routes and gateway;
 ``("group", G)``    a security group with its rules;
-``("members", G)``  the addresses of the ports in group G (an address set for remote_group_id).
+``("members", G)``  the addresses of the ports in group G (an address set for remote_group_id);
+``("gateway", R)``  the floating IPs associated through router R.
 
 A host subscribes to the network of each of its ports, to the routers on those networks and the
 other networks of those routers (distributed routing: it routes across subnets itself, so it
 needs the neighbors of every network one router hop away), to its ports' groups, and to the
 members of every group those groups' rules name as remote group.
+
+**Gateways.** A router's external gateway (on a flat network) is served by one host: of the up
+nodes that map the network's physical network, the one that ranks first for the router
+(rendezvous hashing: a node that comes or goes moves only the routers it wins or held). That
+host holds the router, its floating IPs and every network of the router (it routes back to any
+of them), whether or not it has ports there; every other host holding the router sends to it
+what leaves the router's subnets (``Router.gateway_host_ip``).
 
 **Cost.** A change to a topic's content is one entry fanned out to the topic's readers: creating
 a port costs one neighbor entry per host serving its network, whatever the network's size. Only
@@ -31,6 +39,7 @@ reconnecting at revision R is the suffix after R of each topic it holds, not a r
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any, TypeVar
@@ -98,6 +107,25 @@ def _router_of(port: records.Port | None, device_owner: str) -> str:
     return port.device_id
 
 
+_GATEWAY = "gateway:"  # a host's subscriptions are held by its ports and by the gateways it serves
+
+
+def _gateway_holder(router_id: str) -> str:
+    return _GATEWAY + router_id
+
+
+def _rank(router_id: str, host: str) -> bytes:
+    """A host's rank for serving a router's gateway (the same in every process)."""
+    return hashlib.blake2b(f"{router_id}/{host}".encode(), digest_size=8).digest()
+
+
+def _serving(node: records.Node) -> frozenset[str]:
+    """The physical networks a node can serve gateways on now."""
+    if node.state != "up" or not node.admin_state_up:
+        return frozenset()
+    return frozenset(node.physical_networks)
+
+
 def _count(counter: Counter[K], key: K, step: int) -> None:
     """Counts that never hold zeros, so their keys are exactly what is counted."""
     counter[key] += step
@@ -122,12 +150,13 @@ class Deltas:
 
 
 class Pending:
-    """Subscription work one change leaves: own ports whose topics may differ (cheap: one port's
-    topics), and hosts whose every port's topics may differ (a router joined or left one of
-    their networks, a rule naming a remote group changed in a group they hold)."""
+    """Subscription work one change leaves: own ports (and served gateways) whose topics may
+    differ (cheap: one holder's topics), and hosts whose every holder's topics may differ (a
+    router joined or left one of their networks, a rule naming a remote group changed in a
+    group they hold)."""
 
     def __init__(self) -> None:
-        self.ports: set[tuple[str, str]] = set()  # (host, port id)
+        self.ports: set[tuple[str, str]] = set()  # (host, port id or gateway holder)
         self.hosts: set[str] = set()
 
 
@@ -144,6 +173,7 @@ class Engine:
         self._rules: dict[str, records.SecurityGroupRule] = {}
         self._host_ips: dict[str, str] = {}  # host (node name) -> underlay address
         self._node_names: dict[str, str] = {}  # node id -> name
+        self._floating_ips: dict[str, records.FloatingIp] = {}
         # indexes over it
         self._rules_of: defaultdict[str, set[str]] = defaultdict(set)
         self._host_ports: defaultdict[str, set[str]] = defaultdict(set)  # own ports by host
@@ -151,13 +181,18 @@ class Engine:
         self._interfaces: defaultdict[str, set[str]] = defaultdict(set)  # router -> ports
         self._routers_on: defaultdict[str, Counter[str]] = defaultdict(Counter)  # net -> routers
         self._gateways: dict[str, str] = {}  # router -> gateway port
+        self._external_routers: defaultdict[str, set[str]] = defaultdict(set)  # net -> routers
+        self._physnet_hosts: defaultdict[str, set[str]] = defaultdict(set)  # serving now
+        self._node_serves: dict[str, frozenset[str]] = {}  # host -> its physical networks
+        self._gateway_hosts: dict[str, str] = {}  # router -> the host serving its gateway
+        self._hosted: defaultdict[str, set[str]] = defaultdict(set)  # host -> those routers
         # what hosts hold
         self._topics: defaultdict[Topic, Content] = defaultdict(Content)
         self._readers: defaultdict[Topic, set[str]] = defaultdict(set)
         self._own: defaultdict[str, Content] = defaultdict(Content)
         self._subscribed: defaultdict[str, dict[Topic, int]] = defaultdict(dict)
         self._unsubscribed: defaultdict[str, dict[Topic, int]] = defaultdict(dict)
-        self._port_topics: dict[tuple[str, str], frozenset[Topic]] = {}  # (host, port) ->
+        self._port_topics: dict[tuple[str, str], frozenset[Topic]] = {}  # (host, holder) ->
         self._refs: defaultdict[str, Counter[Topic]] = defaultdict(Counter)  # host -> ports
 
     # --- the way in ------------------------------------------------------------------------
@@ -272,6 +307,14 @@ class Engine:
         self._put(
             topic, keys.key("network", network.id), e.network_entry(network, self.revision), deltas
         )
+        if old is None or (old.network_type, old.physical_network, old.mtu) != (
+            network.network_type,
+            network.physical_network,
+            network.mtu,
+        ):
+            for router_id in sorted(self._external_routers.get(network.id, ())):
+                self._place_gateway(router_id, deltas, pending)
+                self._put_router(router_id, deltas)  # its gateway carries the segment
         if old is None or old.segmentation_id != network.segmentation_id:
             # the neighbors carry the VNI (a network is normally new before its ports, but a
             # compacted log replays each resource at its last change, in any order)
@@ -285,9 +328,31 @@ class Engine:
         old_name = self._node_names.pop(node.id, node.name)
         if deleted or old_name != node.name:
             self._set_host_ip(old_name, "", deltas)
+            self._set_serving(old_name, frozenset(), deltas, pending)
         if not deleted:
             self._node_names[node.id] = node.name
             self._set_host_ip(node.name, node.underlay_ip, deltas)
+            self._set_serving(node.name, _serving(node), deltas, pending)
+
+    def _set_serving(
+        self, host: str, physnets: frozenset[str], deltas: Deltas, pending: Pending
+    ) -> None:
+        """A node's gateway duty changed (it came up or went down, was given other physical
+        networks): the gateways on those physical networks are placed again."""
+        old = self._node_serves.pop(host, frozenset())
+        if physnets:
+            self._node_serves[host] = physnets
+        if old == physnets:
+            return
+        for physnet in old - physnets:
+            self._physnet_hosts[physnet].discard(host)
+        for physnet in physnets - old:
+            self._physnet_hosts[physnet].add(host)
+        touched = old ^ physnets
+        for router_id in sorted(self._gateways):
+            network = self._external_network(router_id)
+            if network is not None and network.physical_network in touched:
+                self._place_gateway(router_id, deltas, pending)
 
     def _set_host_ip(self, host: str, underlay_ip: str, deltas: Deltas) -> None:
         if self._host_ips.get(host, "") == underlay_ip:
@@ -298,6 +363,8 @@ class Engine:
             self._host_ips.pop(host, None)
         for port_id in sorted(self._host_ports.get(host, ())):
             self._put_neighbor(self._ports[port_id], deltas)
+        for router_id in sorted(self._hosted.get(host, ())):
+            self._put_router(router_id, deltas)  # it carries its gateway host's address
 
     def _on_subnet(
         self, subnet: records.Subnet, deleted: bool, deltas: Deltas, pending: Pending
@@ -311,8 +378,11 @@ class Engine:
             self._put(
                 topic, keys.key("subnet", subnet.id), e.subnet_entry(subnet, self.revision), deltas
             )
-        for router_id in sorted(self._routers_on.get(subnet.network_id, ())):
-            self._put_router(router_id, deltas)  # interfaces carry the subnet's prefix length
+        routers = self._routers_on.get(subnet.network_id, {}).keys() | self._external_routers.get(
+            subnet.network_id, set()
+        )
+        for router_id in sorted(routers):
+            self._put_router(router_id, deltas)  # interfaces and gateways carry the subnets
 
     def _on_port(self, port: records.Port, deleted: bool, deltas: Deltas, pending: Pending) -> None:
         old = self._ports.get(port.id)
@@ -419,15 +489,20 @@ class Engine:
             _router_of(old, e.ROUTER_GATEWAY),
             _router_of(new, e.ROUTER_GATEWAY),
         )
+        moved = new is None or old is None or new.network_id != old.network_id
         if (
             old is not None
             and old_gateway
-            and old_gateway != new_gateway
+            and (old_gateway != new_gateway or moved)
             and self._gateways.get(old_gateway) == old.id
         ):
             del self._gateways[old_gateway]
+            self._external_routers[old.network_id].discard(old_gateway)
         if new is not None and new_gateway:
             self._gateways[new_gateway] = new.id
+            self._external_routers[new.network_id].add(new_gateway)
+        for router_id in sorted({old_gateway, new_gateway} - {""}):
+            self._place_gateway(router_id, deltas, pending)
         for router_id in sorted({old_interface, new_interface, old_gateway, new_gateway} - {""}):
             self._put_router(router_id, deltas)
 
@@ -435,6 +510,64 @@ class Engine:
         networks = {self._ports[p].network_id for p in self._interfaces[router_id]} | {network_id}
         for network in networks:
             pending.hosts.update(self._network_hosts.get(network, ()))
+        gateway_host = self._gateway_hosts.get(router_id)
+        if gateway_host:
+            pending.ports.add((gateway_host, _gateway_holder(router_id)))
+
+    # --- gateways --------------------------------------------------------------------------
+
+    def _external_network(self, router_id: str) -> records.Network | None:
+        port = self._ports.get(self._gateways.get(router_id, ""))
+        return self._networks.get(port.network_id) if port is not None else None
+
+    def _choose_gateway_host(self, router_id: str) -> str:
+        """The host to serve the router's gateway: '' when it has none, or it is not on a flat
+        network, or no up node maps that network's physical network."""
+        network = self._external_network(router_id)
+        if router_id not in self._routers or network is None:
+            return ""
+        if network.network_type != "flat" or not network.physical_network:
+            return ""
+        candidates = self._physnet_hosts.get(network.physical_network, ())
+        return max(candidates, key=lambda host: _rank(router_id, host), default="")
+
+    def _place_gateway(self, router_id: str, deltas: Deltas, pending: Pending) -> None:
+        old = self._gateway_hosts.get(router_id, "")
+        new = self._choose_gateway_host(router_id)
+        if old == new:
+            return
+        holder = _gateway_holder(router_id)
+        if old:
+            self._hosted[old].discard(router_id)
+            del self._gateway_hosts[router_id]
+            pending.ports.add((old, holder))
+        if new:
+            self._hosted[new].add(router_id)
+            self._gateway_hosts[router_id] = new
+            pending.ports.add((new, holder))
+        self._put_router(router_id, deltas)
+
+    def _gateway_topics(self, router_id: str) -> frozenset[Topic]:
+        """What the host serving a router's gateway holds for it."""
+        topics: set[Topic] = {("router", router_id), ("gateway", router_id)}
+        topics.update(("network", self._ports[p].network_id) for p in self._interfaces[router_id])
+        return frozenset(topics)
+
+    def _on_floatingip(
+        self, floating_ip: records.FloatingIp, deleted: bool, deltas: Deltas, pending: Pending
+    ) -> None:
+        """An associated floating IP is held by its router's gateway host."""
+        old = self._floating_ips.pop(floating_ip.id, None)
+        new = None if deleted else floating_ip
+        if new is not None:
+            self._floating_ips[new.id] = new
+        old_router = (old.router_id or "") if old is not None and old.port_id else ""
+        new_router = (new.router_id or "") if new is not None and new.port_id else ""
+        key = keys.key("floating_ip", floating_ip.id)
+        if old_router and old_router != new_router:
+            self._drop(("gateway", old_router), key, deltas)
+        if new is not None and new_router:
+            self._put(("gateway", new_router), key, e.floating_ip_entry(new, self.revision), deltas)
 
     def _on_router(
         self, router: records.Router, deleted: bool, deltas: Deltas, pending: Pending
@@ -445,18 +578,20 @@ class Engine:
         else:
             self._routers[router.id] = router
             self._put_router(router.id, deltas)
+        self._place_gateway(router.id, deltas, pending)
 
     def _put_router(self, router_id: str, deltas: Deltas) -> None:
         router = self._routers.get(router_id)
         if router is None:
             return
         gateway = self._ports.get(self._gateways.get(router_id, ""))
+        host = self._gateway_hosts.get(router_id, "")
         entry = e.router_entry(
             router,
             [self._ports[p] for p in self._interfaces.get(router_id, ())],
             self._subnets,
-            gateway,
-            gateway_host_id="",
+            e.Gateway(gateway, self._networks.get(gateway.network_id)) if gateway else None,
+            gateway_host=(host, self._host_ips.get(host, "")),
             revision=self.revision,
         )
         self._put(("router", router_id), keys.key("router", router_id), entry, deltas)
@@ -532,14 +667,13 @@ class Engine:
         work = set(pending.ports)
         for host in pending.hosts:
             work.update((host, port_id) for port_id in self._host_ports.get(host, ()))
+            work.update((host, _gateway_holder(r)) for r in self._hosted.get(host, ()))
         dropped: list[tuple[str, Topic]] = []
-        for host, port_id in sorted(work):
-            port = self._ports.get(port_id)
-            owned = port is not None and port_id in self._host_ports.get(host, ())
-            wanted = self._topics_of(port) if owned and port is not None else frozenset()
-            held = self._port_topics.pop((host, port_id), frozenset())
+        for host, holder in sorted(work):
+            wanted = self._wanted_by(host, holder)
+            held = self._port_topics.pop((host, holder), frozenset())
             if wanted:
-                self._port_topics[host, port_id] = wanted
+                self._port_topics[host, holder] = wanted
             refs = self._refs[host]
             for topic in sorted(wanted - held):
                 refs[topic] += 1
@@ -550,6 +684,17 @@ class Engine:
             _count(self._refs[host], topic, -1)
             if topic not in self._refs[host]:
                 self._unsubscribe(host, topic, deltas)
+
+    def _wanted_by(self, host: str, holder: str) -> frozenset[Topic]:
+        """The topics a host needs for one holder: an own port, or a gateway it serves."""
+        if holder.startswith(_GATEWAY):
+            router_id = holder.removeprefix(_GATEWAY)
+            served = self._gateway_hosts.get(router_id) == host
+            return self._gateway_topics(router_id) if served else frozenset()
+        port = self._ports.get(holder)
+        if port is None or holder not in self._host_ports.get(host, ()):
+            return frozenset()
+        return self._topics_of(port)
 
     def _subscribe(self, host: str, topic: Topic, deltas: Deltas) -> None:
         self._subscribed[host][topic] = self.revision

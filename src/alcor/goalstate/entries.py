@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+import msgspec
+
 from alcor.model import records
 from alcor.v1 import southbound_pb2 as pb
 
@@ -146,22 +148,31 @@ def security_group_entry(
     )
 
 
+class Gateway(msgspec.Struct, frozen=True):
+    """A router's gateway port and the external network it is on (None: not known yet)."""
+
+    port: records.Port
+    network: records.Network | None
+
+
 def router_entry(
     router: records.Router,
     interfaces: Iterable[records.Port],
     subnets: dict[str, records.Subnet],
-    gateway: records.Port | None,
-    gateway_host_id: str,
+    gateway: Gateway | None,
+    gateway_host: tuple[str, str],
     revision: int,
 ) -> pb.Entry:
     """The router with one interface per (interface port, fixed IP), each with its subnet's
-    prefix length, and its external gateway when it has one."""
+    prefix length, and its external gateway when it has one, with the host serving it
+    (``gateway_host``: its name and underlay address)."""
     shown = pb.Router(
         id=router.id,
         project_id=router.project_id,
         admin_state_up=router.admin_state_up,
         routes=[pb.Route(destination=r.destination, nexthop=r.nexthop) for r in router.routes],
-        gateway_host_id=gateway_host_id,
+        gateway_host_id=gateway_host[0],
+        gateway_host_ip=gateway_host[1],
     )
     for port in sorted(interfaces, key=lambda p: p.id):
         for ip in port.fixed_ips:
@@ -179,16 +190,47 @@ def router_entry(
                 )
             )
     if gateway is not None:
-        shown.gateway.CopyFrom(
-            pb.RouterGateway(
-                network_id=gateway.network_id,
-                port_id=gateway.id,
-                fixed_ips=[
-                    pb.FixedIp(subnet_id=ip.subnet_id, ip_address=ip.ip_address)
-                    for ip in gateway.fixed_ips
-                ],
-                mac_address=gateway.mac_address,
-                enable_snat=router.enable_snat,
+        shown.gateway.CopyFrom(_gateway(gateway, subnets, enable_snat=router.enable_snat))
+    return pb.Entry(revision=revision, router=shown)
+
+
+def _gateway(
+    gateway: Gateway, subnets: dict[str, records.Subnet], *, enable_snat: bool
+) -> pb.RouterGateway:
+    port, network = gateway.port, gateway.network
+    shown = pb.RouterGateway(
+        network_id=port.network_id,
+        port_id=port.id,
+        mac_address=port.mac_address,
+        enable_snat=enable_snat,
+    )
+    if network is not None:
+        shown.network_type = network.network_type
+        shown.physical_network = network.physical_network or ""
+        shown.segmentation_id = network.segmentation_id or 0
+        shown.mtu = network.mtu
+    for ip in port.fixed_ips:
+        subnet = subnets.get(ip.subnet_id)
+        shown.addresses.append(
+            pb.GatewayAddress(
+                subnet_id=ip.subnet_id,
+                ip_address=ip.ip_address,
+                prefix_length=ipaddress.ip_network(subnet.cidr).prefixlen if subnet else 0,
+                gateway_ip=(subnet.gateway_ip or "") if subnet else "",
             )
         )
-    return pb.Entry(revision=revision, router=shown)
+    return shown
+
+
+def floating_ip_entry(floating_ip: records.FloatingIp, revision: int) -> pb.Entry:
+    return pb.Entry(
+        revision=revision,
+        floating_ip=pb.FloatingIp(
+            id=floating_ip.id,
+            floating_ip_address=floating_ip.floating_ip_address,
+            floating_network_id=floating_ip.floating_network_id,
+            router_id=floating_ip.router_id or "",
+            port_id=floating_ip.port_id or "",
+            fixed_ip_address=floating_ip.fixed_ip_address or "",
+        ),
+    )

@@ -164,6 +164,10 @@ class Node(Record, frozen=True, kw_only=True):
     admin_state_up: bool = True
     state: str = "down"
     state_changed_at: str | None = None
+    # The physical networks the host maps to one of its bridges (its agent's
+    # ``--bridge-mapping``): a router's external gateway on a flat network is served by an up
+    # node that has that network's physical network.
+    physical_networks: list[str] = msgspec.field(default_factory=list)
 
 
 RECORD_TYPES: dict[str, type[Record]] = {

@@ -228,6 +228,7 @@ class NodeCreate(Request, frozen=True, kw_only=True):
     mac_address: str | Unset = UNSET
     description: str | Unset = UNSET
     admin_state_up: bool | Unset = UNSET
+    physical_networks: list[str] | Unset = UNSET
 
 
 class NodeUpdate(Request, frozen=True, kw_only=True):
@@ -236,6 +237,7 @@ class NodeUpdate(Request, frozen=True, kw_only=True):
     mac_address: str | Unset = UNSET
     description: str | Unset = UNSET
     admin_state_up: bool | Unset = UNSET
+    physical_networks: list[str] | Unset = UNSET
 
 
 class AgentUpdate(Request, frozen=True, kw_only=True):

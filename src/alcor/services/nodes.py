@@ -35,6 +35,7 @@ UP = "up"
 DOWN = "down"
 REGISTERED = "registered by its agent"
 _NAME = re.compile(r"^[^\s/?#%]{1,255}$")  # a host id; it appears in URLs, so no separators
+_PHYSICAL_NETWORK = re.compile(r"^[^\s:,]{1,64}$")
 _CHUNK = 500
 
 
@@ -63,6 +64,17 @@ def check_name(name: str) -> str:
 
 def check_underlay_ip(text: str) -> str:
     return str(addressing.parse_address(text, "underlay_ip"))
+
+
+def check_physical_networks(names: list[str]) -> list[str]:
+    for name in names:
+        if not _PHYSICAL_NETWORK.match(name):
+            raise addressing.invalid(
+                "physical_networks",
+                f"'{name}' is not a valid physical network name (1 to 64 characters, no spaces, "
+                "':' or ',').",
+            )
+    return sorted(set(names))
 
 
 def check_mac(text: str) -> str:
@@ -115,6 +127,17 @@ def _found(reader: Reader, node_id: str, if_match: int | None) -> Node:
     return node
 
 
+def _remap(writer: Writer, host: str, physical_networks: list[str]) -> Node:
+    found = by_names(writer, [host])
+    if host not in found:
+        raise errors.NotFound(f"Node {host} was deleted meanwhile.", type="NodeNotFound")
+    node = found[host]
+    if node.physical_networks != physical_networks:
+        node = msgspec.structs.replace(node, physical_networks=physical_networks)
+        writer.update([node])
+    return node
+
+
 def _in_use(node: Node) -> errors.InUse:
     return errors.InUse(
         f"Node {node.id} ({node.name}) has ports bound to it: unbind or delete them first.",
@@ -163,6 +186,9 @@ class Nodes:
             underlay_ip=check_underlay_ip(request.underlay_ip),
             mac_address=check_mac(resources.value_or(request.mac_address, "")),
             admin_state_up=resources.value_or(request.admin_state_up, True),
+            physical_networks=check_physical_networks(
+                resources.value_or(request.physical_networks, [])
+            ),
             state=state,
             state_changed_at=now if state == UP else None,
         )
@@ -195,6 +221,8 @@ class Nodes:
                 changes["underlay_ip"] = check_underlay_ip(request.underlay_ip)
             if request.mac_address is not UNSET:
                 changes["mac_address"] = check_mac(request.mac_address)
+            if request.physical_networks is not UNSET:
+                changes["physical_networks"] = check_physical_networks(request.physical_networks)
             for field in ("description", "admin_state_up"):
                 if (value := getattr(request, field)) is not UNSET:
                     changes[field] = value
@@ -218,12 +246,20 @@ class Nodes:
 
     # --- the southbound ------------------------------------------------------------------
 
-    async def register(self, host: str, underlay_ip: str, *, create: bool) -> Node:
+    async def register(
+        self, host: str, underlay_ip: str, physical_networks: list[str], *, create: bool
+    ) -> Node:
         """The node of a host whose agent said Hello; made (``up``) if it is unknown and
-        ``create``, else NotFound. Idempotent: a node made meanwhile is simply found."""
+        ``create``, else NotFound. Idempotent: a node made meanwhile is simply found. The
+        physical networks the agent maps are its to say: a node that held others is given
+        them (observed, like a state transition: neither ``revision_number`` nor
+        ``updated_at`` changes)."""
+        mapped = check_physical_networks(physical_networks)
         found = await self.context.store.read(lambda reader: by_names(reader, [host]))
         if host in found:
-            return found[host]
+            if found[host].physical_networks == mapped:
+                return found[host]
+            return await self.context.store.write(lambda writer: _remap(writer, host, mapped))
         if not create:
             raise errors.NotFound(
                 f"Host {host} is not a known node and this controller does not register hosts.",
@@ -235,7 +271,13 @@ class Nodes:
                 "it with (start its agent with --underlay-ip, or create the node)."
             )
         node = self._new(
-            NodeCreate(name=host, underlay_ip=underlay_ip, description=REGISTERED), state=UP
+            NodeCreate(
+                name=host,
+                underlay_ip=underlay_ip,
+                description=REGISTERED,
+                physical_networks=mapped,
+            ),
+            state=UP,
         )
 
         def work(writer: Writer) -> Node:

@@ -125,13 +125,15 @@ class SouthboundService(pb_grpc.SouthboundServicer):
             )
 
     async def _admit(self, hello: pb.Hello) -> str:
-        """Why the host may not connect ('' if it may): it is a node, or becomes one now."""
+        """Why the host may not connect ('' if it may): it is a node, or becomes one now (with
+        the physical networks its Hello says it maps)."""
         watch = self._watch
-        if watch is None or watch.knows(hello.host_id):
+        mapped = sorted(set(hello.physical_networks))
+        if watch is None or watch.maps(hello.host_id) == mapped:
             return ""
         try:
             await watch.manager.register(
-                hello.host_id, hello.underlay_ip, create=self._register_hosts
+                hello.host_id, hello.underlay_ip, mapped, create=self._register_hosts
             )
         except errors.AlcorError as error:
             log.warning("refused host %s: %s", hello.host_id, error.message)

@@ -46,6 +46,7 @@ class NodeWatch:
         self.period = min(1.0, down_after / 4)
         self._clock = board.monotonic
         self._stored: dict[str, str] = {}  # node name -> its state in the store
+        self._mapped: dict[str, list[str]] = {}  # node name -> its stored physical networks
         # The nodes stored up, or to be written up: when each was last heard, oldest first
         # (each word moves its host to the end), so a check reads only the silent ones.
         self._last: OrderedDict[str, float] = OrderedDict()
@@ -63,10 +64,13 @@ class NodeWatch:
             return
         if change.operation == "delete":
             self._stored.pop(name, None)
+            self._mapped.pop(name, None)
             self._pending.pop(name, None)
             self._last.pop(name, None)
             return
         self._stored[name] = state
+        mapped = change.data.get("physical_networks")
+        self._mapped[name] = list(mapped) if isinstance(mapped, list) else []
         pending = self._pending.get(name)
         if pending == state:
             del self._pending[name]
@@ -81,6 +85,10 @@ class NodeWatch:
 
     def knows(self, host: str) -> bool:
         return host in self._stored
+
+    def maps(self, host: str) -> list[str] | None:
+        """The physical networks the host's node holds (None: no such node)."""
+        return self._mapped.get(host)
 
     # --- what the hosts say ---------------------------------------------------------------
 

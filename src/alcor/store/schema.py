@@ -185,6 +185,7 @@ nodes = sa.Table(
     sa.Column("admin_state_up", sa.Boolean, nullable=False),
     sa.Column("state", sa.String(8), nullable=False),
     sa.Column("state_changed_at", TIMESTAMP, nullable=True),
+    sa.Column("physical_networks", DOCUMENT, nullable=False, server_default="[]"),
     sa.UniqueConstraint("name", name="uq_node_name"),
 )
 

@@ -101,6 +101,7 @@ class Hello(_message.Message):
     AGENT_VERSION_FIELD_NUMBER: _builtins.int
     CAPABILITIES_FIELD_NUMBER: _builtins.int
     UNDERLAY_IP_FIELD_NUMBER: _builtins.int
+    PHYSICAL_NETWORKS_FIELD_NUMBER: _builtins.int
     host_id: _builtins.str
     applied_revision: _builtins.int
     """The last revision whose goal state the host applied completely, with the store it came from
@@ -112,6 +113,12 @@ class Hello(_message.Message):
     """used when the host registers itself as a node"""
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def physical_networks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The physical networks the host maps to one of its bridges (flat external networks it can
+        serve routers' gateways on). What the agent says here replaces what its node held.
+        """
+
     def __init__(
         self,
         *,
@@ -121,10 +128,11 @@ class Hello(_message.Message):
         agent_version: _builtins.str = ...,
         capabilities: _abc.Iterable[_builtins.str] | None = ...,
         underlay_ip: _builtins.str = ...,
+        physical_networks: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_version", b"agent_version", "applied_revision", b"applied_revision", "capabilities", b"capabilities", "host_id", b"host_id", "store_id", b"store_id", "underlay_ip", b"underlay_ip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_version", b"agent_version", "applied_revision", b"applied_revision", "capabilities", b"capabilities", "host_id", b"host_id", "physical_networks", b"physical_networks", "store_id", b"store_id", "underlay_ip", b"underlay_ip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -682,32 +690,79 @@ class RouterInterface(_message.Message):
 Global___RouterInterface: _TypeAlias = RouterInterface  # noqa: Y015
 
 @_typing.final
+class GatewayAddress(_message.Message):
+    """An address of a router's external gateway, with what its subnet says."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBNET_ID_FIELD_NUMBER: _builtins.int
+    IP_ADDRESS_FIELD_NUMBER: _builtins.int
+    PREFIX_LENGTH_FIELD_NUMBER: _builtins.int
+    GATEWAY_IP_FIELD_NUMBER: _builtins.int
+    subnet_id: _builtins.str
+    ip_address: _builtins.str
+    prefix_length: _builtins.int
+    gateway_ip: _builtins.str
+    """the external subnet's gateway (empty: none)"""
+    def __init__(
+        self,
+        *,
+        subnet_id: _builtins.str = ...,
+        ip_address: _builtins.str = ...,
+        prefix_length: _builtins.int = ...,
+        gateway_ip: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway_ip", b"gateway_ip", "ip_address", b"ip_address", "prefix_length", b"prefix_length", "subnet_id", b"subnet_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GatewayAddress: _TypeAlias = GatewayAddress  # noqa: Y015
+
+@_typing.final
 class RouterGateway(_message.Message):
+    """A router's external gateway: its port on the external network, and that network's segment
+    (a flat network names the physical network a host maps to one of its bridges).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NETWORK_ID_FIELD_NUMBER: _builtins.int
     PORT_ID_FIELD_NUMBER: _builtins.int
-    FIXED_IPS_FIELD_NUMBER: _builtins.int
     MAC_ADDRESS_FIELD_NUMBER: _builtins.int
     ENABLE_SNAT_FIELD_NUMBER: _builtins.int
+    ADDRESSES_FIELD_NUMBER: _builtins.int
+    NETWORK_TYPE_FIELD_NUMBER: _builtins.int
+    PHYSICAL_NETWORK_FIELD_NUMBER: _builtins.int
+    SEGMENTATION_ID_FIELD_NUMBER: _builtins.int
+    MTU_FIELD_NUMBER: _builtins.int
     network_id: _builtins.str
     port_id: _builtins.str
     mac_address: _builtins.str
     enable_snat: _builtins.bool
+    network_type: _builtins.str
+    physical_network: _builtins.str
+    segmentation_id: _builtins.int
+    mtu: _builtins.int
     @_builtins.property
-    def fixed_ips(self) -> _containers.RepeatedCompositeFieldContainer[Global___FixedIp]: ...
+    def addresses(self) -> _containers.RepeatedCompositeFieldContainer[Global___GatewayAddress]: ...
     def __init__(
         self,
         *,
         network_id: _builtins.str = ...,
         port_id: _builtins.str = ...,
-        fixed_ips: _abc.Iterable[Global___FixedIp] | None = ...,
         mac_address: _builtins.str = ...,
         enable_snat: _builtins.bool = ...,
+        addresses: _abc.Iterable[Global___GatewayAddress] | None = ...,
+        network_type: _builtins.str = ...,
+        physical_network: _builtins.str = ...,
+        segmentation_id: _builtins.int = ...,
+        mtu: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["enable_snat", b"enable_snat", "fixed_ips", b"fixed_ips", "mac_address", b"mac_address", "network_id", b"network_id", "port_id", b"port_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addresses", b"addresses", "enable_snat", b"enable_snat", "mac_address", b"mac_address", "mtu", b"mtu", "network_id", b"network_id", "network_type", b"network_type", "physical_network", b"physical_network", "port_id", b"port_id", "segmentation_id", b"segmentation_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -716,7 +771,9 @@ Global___RouterGateway: _TypeAlias = RouterGateway  # noqa: Y015
 @_typing.final
 class Router(_message.Message):
     """A distributed router: every host with ports on its subnets holds its interfaces (same IP and MAC
-    everywhere). The gateway is programmed only by the host that serves it.
+    everywhere). The gateway is programmed only by the host that serves it (``gateway_host_id``,
+    chosen by the controller among the hosts that map the external network's physical network);
+    the other hosts send what leaves the router's subnets to that host (``gateway_host_ip``).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -728,10 +785,12 @@ class Router(_message.Message):
     ROUTES_FIELD_NUMBER: _builtins.int
     GATEWAY_FIELD_NUMBER: _builtins.int
     GATEWAY_HOST_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_HOST_IP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     project_id: _builtins.str
     admin_state_up: _builtins.bool
     gateway_host_id: _builtins.str
+    gateway_host_ip: _builtins.str
     @_builtins.property
     def interfaces(self) -> _containers.RepeatedCompositeFieldContainer[Global___RouterInterface]: ...
     @_builtins.property
@@ -748,10 +807,11 @@ class Router(_message.Message):
         routes: _abc.Iterable[Global___Route] | None = ...,
         gateway: Global___RouterGateway | None = ...,
         gateway_host_id: _builtins.str = ...,
+        gateway_host_ip: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "gateway", b"gateway", "gateway_host_id", b"gateway_host_id", "id", b"id", "interfaces", b"interfaces", "project_id", b"project_id", "routes", b"routes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "gateway", b"gateway", "gateway_host_id", b"gateway_host_id", "gateway_host_ip", b"gateway_host_ip", "id", b"id", "interfaces", b"interfaces", "project_id", b"project_id", "routes", b"routes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -907,6 +967,8 @@ Global___Member: _TypeAlias = Member  # noqa: Y015
 
 @_typing.final
 class FloatingIp(_message.Message):
+    """A floating IP associated with a port behind a router: held by the router's gateway host."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
