@@ -60,10 +60,13 @@ def eventually(probe: Callable[[], Any], *, timeout: float = WAIT, what: str = "
 
 
 class Host:
-    def __init__(self, lab: Lab, name: str, number: int, *, mode: str = "netns") -> None:
+    def __init__(
+        self, lab: Lab, name: str, number: int, *, mode: str = "netns", args: tuple[str, ...] = ()
+    ) -> None:
         self.lab = lab
         self.name = name
         self.mode = mode
+        self.args = args  # more agent options
         self.id = f"{lab.tag}-{name}"  # host id and namespace
         self.ns = self.id
         self.ip = UNDERLAY.format(10 + number)
@@ -94,6 +97,7 @@ class Host:
             "--status-interval=0.2",
             "--heartbeat-interval=1",
             "--reconnect-backoff=0.05:0.5",
+            *self.args,
         ]
         self.status_path.unlink(missing_ok=True)
         with self.log_path.open("ab") as log:
@@ -132,10 +136,14 @@ class Lab:
 
     # --- hosts ----------------------------------------------------------------------------------
 
-    def add_hosts(self, *names: str, mode: str = "netns") -> list[Host]:
+    def add_hosts(
+        self, *names: str, mode: str = "netns", args: tuple[str, ...] = (), start: bool = True
+    ) -> list[Host]:
+        """Hosts on the underlay, their agents started (unless not ``start``: the test makes
+        what the agent needs first, then calls ``start_agent`` and ``wait_connected``)."""
         made = []
         for name in names:
-            host = Host(self, name, len(self.hosts) + 1, mode=mode)
+            host = Host(self, name, len(self.hosts) + 1, mode=mode, args=args)
             self.hosts[name] = host
             run("ip", "netns", "add", host.ns)
             run(
@@ -146,10 +154,12 @@ class Lab:
             run("ip", "-n", host.ns, "addr", "add", f"{host.ip}/24", "dev", "eth0")
             run("ip", "-n", host.ns, "link", "set", "eth0", "up")
             run("ip", "-n", host.ns, "link", "set", "lo", "up")
-            host.start_agent()
+            if start:
+                host.start_agent()
             made.append(host)
         for host in made:
-            self.wait_connected(host)
+            if start:
+                self.wait_connected(host)
         return made
 
     def wait_connected(self, host: Host) -> None:

@@ -51,6 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     backoff_initial: float = 0.1
     backoff_max: float = 10.0
     agent_version: str = __version__
+    physical_networks: tuple[str, ...] = ()  # what the host maps to bridges (flat networks)
 
 
 class Refused(Exception):
@@ -265,6 +266,7 @@ class Agent:
                 agent_version=self.settings.agent_version,
                 capabilities=self.driver.capabilities,
                 underlay_ip=self.settings.underlay_ip,
+                physical_networks=self.settings.physical_networks,
             )
         )
 

@@ -33,6 +33,13 @@ def _backoff(text: str) -> tuple[float, float]:
     return initial, maximum
 
 
+def _bridge_mapping(text: str) -> tuple[str, str]:
+    physical_network, _, bridge = text.partition(":")
+    if not physical_network or not bridge or ":" in bridge:
+        raise argparse.ArgumentTypeError(f"expected PHYSNET:BRIDGE, got {text!r}")
+    return physical_network, bridge
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -41,6 +48,15 @@ def _positive(text: str) -> float:
 
 
 def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
+    command.add_argument(
+        "--bridge-mapping",
+        type=_bridge_mapping,
+        action="append",
+        default=[],
+        metavar="PHYSNET:BRIDGE",
+        help="the host's bridge for a flat physical network (repeatable): told to the controller, "
+        "which serves the external gateways of routers on that network from such hosts",
+    )
     command.add_argument(
         "--controller",
         type=_controller,
@@ -122,6 +138,7 @@ def _settings(args: argparse.Namespace, host_id: str, underlay_ip: str) -> strea
         host_id=host_id,
         underlay_ip=underlay_ip,
         heartbeat_interval=args.heartbeat_interval,
+        physical_networks=tuple(sorted({name for name, _ in args.bridge_mapping})),
         backoff_initial=initial,
         backoff_max=maximum,
     )
@@ -153,6 +170,7 @@ def _driver(args: argparse.Namespace, host: stream.Settings) -> drivers.Driver:
                 underlay_ip=host.underlay_ip,
                 endpoint_mode=args.endpoint_mode,
                 netns_prefix=args.netns_prefix,
+                bridge_mappings=dict(args.bridge_mapping),
             )
         )
     return recording.RecordingDriver(host.host_id, fail_ports=args.fail_ports)

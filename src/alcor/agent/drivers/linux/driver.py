@@ -3,7 +3,8 @@
 Per goal-state message, the driver
 
 1. works out which entries' kernel objects may have changed (the entries changed, and those
-   that depend on a network or subnet that changed: a port, a neighbor, a router's legs),
+   that depend on a network or subnet that changed: a port, a neighbor, a router's legs; or
+   on a router that changed: its floating IPs),
    and lays them out again (``layouts``: entry -> kernel objects);
 2. compares what those entries wanted before with what they want now, and plans the
    difference (``planning``): only what differs is touched;
@@ -41,9 +42,16 @@ from alcor.v1 import southbound_pb2 as pb
 
 log = logging.getLogger("alcor.agent.linux")
 
-LAID_OUT = ("network", "neighbor", "port", "router")
+LAID_OUT = ("network", "neighbor", "port", "router", "floating_ip")
 SECURING = ("port", "security_group", "member", "network")
-CAPABILITIES = ("linux", "vxlan", "distributed-routing", "security-groups")
+CAPABILITIES = (
+    "linux",
+    "vxlan",
+    "distributed-routing",
+    "security-groups",
+    "external-gateways",
+    "floating-ips",
+)
 
 
 class _Lookup:
@@ -55,6 +63,10 @@ class _Lookup:
     def network(self, network_id: str) -> pb.Network | None:
         entry = self._held.get("network", network_id)
         return entry.network if entry is not None else None
+
+    def router(self, router_id: str) -> pb.Router | None:
+        entry = self._held.get("router", router_id)
+        return entry.router if entry is not None else None
 
     def subnet(self, subnet_id: str) -> pb.Subnet | None:
         entry = self._held.get("subnet", subnet_id)
@@ -230,7 +242,7 @@ class LinuxDriver:
         """The keys whose kernel objects a change of ``key`` may change."""
         kind, _, resource_id = key.partition(":")
         found = {key} if kind in LAID_OUT else set()
-        if kind == "network":
+        if kind in ("network", "router"):
             found |= self._dependents.get(resource_id, set())
         elif kind == "subnet":
             network_id = entry.subnet.network_id if entry is not None else ""

@@ -157,6 +157,9 @@ class Processes:
         if batch.tool == "sysctl":
             argv = [*_in(batch.ns), "sysctl", "-qw", *(line.text for line in lines)]
             stdin = ""
+        elif batch.tool == "nft":  # one transaction per batch
+            argv = [*_in(batch.ns), "nft", "-f", "-"]
+            stdin = "".join(line.text + "\n" for line in lines)
         else:
             where = ["-n", batch.ns] if batch.ns and batch.tool == "ip" else []
             prefix = _in(batch.ns) if batch.ns and batch.tool != "ip" else []
@@ -309,8 +312,12 @@ def _owned(obj: k.Object, host: layouts.HostSettings) -> bool:
     """What ``Processes.observe`` would read of an object (``observing``'s rules)."""
     if isinstance(obj, k.Netns):
         return names.owns_netns(host.prefix, obj.name)
-    if isinstance(obj, k.Fdb | k.Neigh):
+    if isinstance(obj, k.Fdb):
         return obj.dev.startswith(names.VXLAN)
+    if isinstance(obj, k.Neigh):
+        return obj.ns == k.HOST and obj.dev.startswith(names.VXLAN)
+    if isinstance(obj, k.Nftables):  # tables are loaded whole, never read back
+        return False
     where = k.namespace(obj)
     if where:
         return names.owns_netns(host.prefix, where)

@@ -64,6 +64,7 @@ class Route(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     dst: str  # a prefix; the default route is 0.0.0.0/0 or ::/0
     via: str = ""
     dev: str = ""
+    onlink: bool = False  # ``via`` is on ``dev`` though no address of ``dev`` covers it
 
 
 class Neigh(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -90,7 +91,15 @@ class Sysctl(msgspec.Struct, frozen=True, gc=False):
     value: str
 
 
-Object: TypeAlias = Netns | Link | Address | Route | Neigh | Fdb | Sysctl
+class Nftables(msgspec.Struct, frozen=True, gc=False):
+    """A whole nftables table in a namespace (``family name``, its text), replaced at once."""
+
+    ns: str
+    table: str  # "ip alcor_nat"
+    text: str
+
+
+Object: TypeAlias = Netns | Link | Address | Route | Neigh | Fdb | Sysctl | Nftables
 Identity: TypeAlias = tuple[str, ...]
 Objects: TypeAlias = dict[Identity, Object]
 
@@ -109,6 +118,8 @@ def identity(obj: Object) -> Identity:
         return ("route", obj.ns, obj.dst)
     if isinstance(obj, Netns):
         return ("netns", obj.name)
+    if isinstance(obj, Nftables):
+        return ("nftables", obj.ns, obj.table)
     return ("sysctl", obj.ns, obj.key)
 
 

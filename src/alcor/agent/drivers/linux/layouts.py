@@ -20,14 +20,27 @@ The host's data plane, per kind of entry:
   the same on every host, each on a veth leg into the segment's bridge, with forwarding on and
   the router's routes. Routing between subnets happens on the sending host; two projects with
   the same CIDRs have different routers, hence different namespaces.
+- **router gateway**, on the one host serving it (``Router.gateway_host_id``): the ``qg`` leg
+  on the host's bridge for the external (flat) network's physical network
+  (``--bridge-mapping``), with the gateway port's MAC and addresses, the default route via the
+  external subnet's gateway, and SNAT of what leaves through it (``enable_snat``). A *transit*
+  leg ``sg`` on the bridge of the router's first IPv4 interface network takes what the other
+  hosts send out: its MAC (``transit_mac``, the same everywhere) is where their router
+  namespaces route anything their subnets do not hold (``default via 169.254.0.1 onlink``,
+  the next hop a permanent neighbor entry for that MAC, reached over VXLAN by static
+  forwarding entries towards the gateway host). No address is allocated for it.
+- **floating IP**, on its router's gateway host: its address on the ``qg`` leg and a table of
+  its own that DNATs what arrives for it and SNATs what its port sends out (before the
+  router's SNAT).
 
-Each function also says which networks its objects depend on (a network's VNI and MTU name and
-size the devices), so the driver recomputes them when such a network or one of its subnets
-changes.
+Each function also says which networks (or, for a floating IP, which router) its objects
+depend on (a network's VNI and MTU name and size the devices), so the driver recomputes them
+when such a network or one of its subnets (or the router) changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Iterable
 from typing import Protocol
@@ -42,6 +55,9 @@ FORWARDING = ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
 DEFAULT_MTU = 1450  # 1500 less the VXLAN overhead, when a network does not say
 VXLAN_PORT = 4789
 ENDPOINT_MODES = ("tap", "netns")
+TRANSIT_NEXT_HOP = "169.254.0.1"  # where non-gateway hosts route outbound traffic (onlink)
+SNAT_TABLE = "ip alcor_snat"
+EXTERNAL_MTU = 1500
 
 
 class HostSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +66,7 @@ class HostSettings(msgspec.Struct, frozen=True, kw_only=True):
     endpoint_mode: str = "tap"
     netns_prefix: str = ""  # "" : names.default_prefix(host_id)
     vxlan_port: int = VXLAN_PORT
+    bridge_mappings: dict[str, str] = {}  # physical network -> the host's bridge for it
 
     @property
     def prefix(self) -> str:
@@ -58,6 +75,8 @@ class HostSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 class Lookup(Protocol):
     def network(self, network_id: str) -> pb.Network | None: ...
+
+    def router(self, router_id: str) -> pb.Router | None: ...
 
     def subnet(self, subnet_id: str) -> pb.Subnet | None: ...
 
@@ -216,12 +235,164 @@ def of_router(router: pb.Router, lookup: Lookup, host: HostSettings) -> Layout:
         inside = names.router_inside(interface.port_id)
         if interface.port_id not in legs:
             legs.add(interface.port_id)
-            found += _leg(interface, ns, inside, network)
+            found += _leg(
+                names.router_leg(interface.port_id),
+                names.bridge(segment(network)),
+                ns,
+                inside,
+                interface.mac_address,
+                mtu(network),
+            )
         address = ipaddress.ip_address(interface.ip_address)
         length = interface.prefix_length or address.max_prefixlen
         found.append(k.Address(ns, inside, f"{address}/{length}"))
     found += [_route(ns, r) for r in router.routes]
+    transit = _transit(router, lookup)
+    if _serves(router, host):
+        found += _gateway(router, ns, transit, host)
+    elif router.gateway_host_ip and transit is not None and not _has_default(router):
+        found += _toward_gateway(router, ns, transit)
     return Layout(found, depends)
+
+
+def transit_mac(router_id: str) -> str:
+    """The MAC of a router's transit leg: the same on every host, locally administered and
+    outside the range ports get theirs from (fa:16:3e)."""
+    digest = hashlib.sha256(router_id.encode()).digest()
+    return "fa:16:3f:" + ":".join(f"{byte:02x}" for byte in digest[:3])
+
+
+def _serves(router: pb.Router, host: HostSettings) -> bool:
+    return router.gateway_host_id == host.host_id and router.HasField("gateway")
+
+
+def _external_bridge(gateway: pb.RouterGateway, host: HostSettings) -> str:
+    """The host's bridge for the external network ('' when it maps none)."""
+    if gateway.network_type != "flat":
+        return ""
+    return host.bridge_mappings.get(gateway.physical_network, "")
+
+
+def _has_default(router: pb.Router) -> bool:
+    return any(
+        ipaddress.ip_network(r.destination, strict=False).prefixlen == 0
+        and ":" not in r.destination
+        for r in router.routes
+    )
+
+
+Transit = tuple[pb.RouterInterface, pb.Network]
+
+
+def _transit(router: pb.Router, lookup: Lookup) -> Transit | None:
+    """The interface whose segment carries the router's outbound traffic between hosts: its
+    first IPv4 interface (by port) on a network the host carries."""
+    for interface in sorted(router.interfaces, key=lambda i: (i.port_id, i.ip_address)):
+        network = lookup.network(interface.network_id)
+        if network is not None and segment(network) and ":" not in interface.ip_address:
+            return interface, network
+    return None
+
+
+def _toward_gateway(router: pb.Router, ns: str, transit: Transit) -> list[k.Object]:
+    """On a host that does not serve the gateway: out through the gateway host's transit leg."""
+    interface, network = transit
+    inside = names.router_inside(interface.port_id)
+    mac = transit_mac(router.id)
+    device = names.vxlan(segment(network))
+    return [
+        k.Route(ns=ns, dst="0.0.0.0/0", via=TRANSIT_NEXT_HOP, dev=inside, onlink=True),
+        k.Neigh(ns=ns, dev=inside, ip=TRANSIT_NEXT_HOP, mac=mac),
+        k.Fdb(dev=device, mac=mac, dst=router.gateway_host_ip),
+        k.Fdb(dev=device, mac=mac),
+    ]
+
+
+def _gateway(
+    router: pb.Router, ns: str, transit: Transit | None, host: HostSettings
+) -> list[k.Object]:
+    """On the host serving the gateway: the qg leg, the default route, SNAT, the transit leg."""
+    gateway = router.gateway
+    bridge = _external_bridge(gateway, host)
+    if not bridge:
+        return []
+    inside = names.gateway_inside(gateway.port_id)
+    found = _leg(
+        names.router_leg(gateway.port_id),
+        bridge,
+        ns,
+        inside,
+        gateway.mac_address,
+        gateway.mtu or EXTERNAL_MTU,
+    )
+    snat_to = next_hop = ""
+    for address in gateway.addresses:
+        ip = ipaddress.ip_address(address.ip_address)
+        found.append(k.Address(ns, inside, f"{ip}/{address.prefix_length or ip.max_prefixlen}"))
+        if ip.version == 4 and not snat_to:
+            snat_to, next_hop = address.ip_address, address.gateway_ip
+    if next_hop and not _has_default(router):
+        found.append(k.Route(ns=ns, dst="0.0.0.0/0", via=next_hop, dev=inside))
+    if snat_to and gateway.enable_snat:
+        found.append(k.Nftables(ns, SNAT_TABLE, snat_table(inside, snat_to)))
+    if transit is not None:
+        found += _transit_leg(router, ns, transit)
+    return found
+
+
+def snat_table(device: str, address: str) -> str:
+    return (
+        f"table {SNAT_TABLE} {{\n"
+        "  chain postrouting {\n"
+        "    type nat hook postrouting priority srcnat; policy accept;\n"
+        f'    oifname "{device}" snat ip to {address}\n'
+        "  }\n"
+        "}\n"
+    )
+
+
+def _transit_leg(router: pb.Router, ns: str, transit: Transit) -> list[k.Object]:
+    """The leg the other hosts' outbound traffic arrives on. It has no address: it only
+    receives (packets for its MAC, routed on by the namespace), so reverse-path filtering is
+    off for it; the bridge knows its MAC statically (nothing floods the segment for it)."""
+    _, network = transit
+    leg, inside, mac = (
+        names.transit_leg(router.id),
+        names.transit_inside(router.id),
+        transit_mac(router.id),
+    )
+    return [
+        *_leg(leg, names.bridge(segment(network)), ns, inside, mac, mtu(network)),
+        k.Fdb(dev=leg, mac=mac),
+        k.Sysctl(ns, "net.ipv4.conf.all.rp_filter", "0"),
+        k.Sysctl(ns, f"net.ipv4.conf.{inside}.rp_filter", "0"),
+    ]
+
+
+def of_floating_ip(floating_ip: pb.FloatingIp, lookup: Lookup, host: HostSettings) -> Layout:
+    """A floating IP on the host serving its router's gateway: its address on the qg leg, and
+    its own NAT table (its SNAT runs before the router's, so its port goes out as itself)."""
+    depends = frozenset([floating_ip.router_id])
+    router = lookup.router(floating_ip.router_id)
+    if router is None or not _serves(router, host) or not _external_bridge(router.gateway, host):
+        return Layout([], depends)
+    ns = names.router_netns(host.prefix, router.id)
+    qg = names.gateway_inside(router.gateway.port_id)
+    table = f"ip alcor_fip_{floating_ip.id.replace('-', '_')}"
+    public, private = floating_ip.floating_ip_address, floating_ip.fixed_ip_address
+    text = (
+        f"table {table} {{\n"
+        "  chain prerouting {\n"
+        "    type nat hook prerouting priority dstnat; policy accept;\n"
+        f'    iifname "{qg}" ip daddr {public} dnat ip to {private}\n'
+        "  }\n"
+        "  chain postrouting {\n"
+        "    type nat hook postrouting priority srcnat - 1; policy accept;\n"
+        f'    oifname "{qg}" ip saddr {private} snat ip to {public}\n'
+        "  }\n"
+        "}\n"
+    )
+    return Layout([k.Address(ns, qg, f"{public}/32"), k.Nftables(ns, table, text)], depends)
 
 
 def _route(ns: str, route: pb.Route) -> k.Route:
@@ -230,28 +401,27 @@ def _route(ns: str, route: pb.Route) -> k.Route:
     )
 
 
-def _leg(
-    interface: pb.RouterInterface, ns: str, inside: str, network: pb.Network
-) -> list[k.Object]:
-    size = mtu(network)
+def _leg(name: str, bridge: str, ns: str, inside: str, mac: str, size: int) -> list[k.Object]:
+    """A veth from a host bridge (``name`` on ``bridge``) into a namespace (``inside``, with
+    ``mac``): how a router's interfaces, gateway and transit are wired."""
     return [
         k.Link(
             ns=k.HOST,
-            name=names.router_leg(interface.port_id),
+            name=name,
             kind="veth",
             peer=inside,
             peer_ns=ns,
-            master=names.bridge(segment(network)),
+            master=bridge,
             mtu=size,
             ipv6_auto=False,
         ),
-        *_inside(ns, inside, interface.mac_address, size, up=True),
+        *_inside(ns, inside, mac, size, up=True),
     ]
 
 
 def of_entry(entry: pb.Entry, lookup: Lookup, host: HostSettings) -> Layout:
-    """The kernel objects one entry wants (members, groups and floating IPs want none here:
-    security groups are nftables, floating IPs a later increment)."""
+    """The kernel objects one entry wants (members and groups want none here: security groups
+    are the nftables ruleset of ``nft``)."""
     which = entry.WhichOneof("resource")
     if which == "network":
         return of_network(entry.network, host)
@@ -261,4 +431,6 @@ def of_entry(entry: pb.Entry, lookup: Lookup, host: HostSettings) -> Layout:
         return of_port(entry.port, lookup, host)
     if which == "router":
         return of_router(entry.router, lookup, host)
+    if which == "floating_ip":
+        return of_floating_ip(entry.floating_ip, lookup, host)
     return Layout([], frozenset())

@@ -6,7 +6,8 @@ the kernel to 15 characters (``IFNAMSIZ`` - 1), so they are derived from short i
 ==================  =========================  ======================================
 ``albr-<vni>``      a segment's Linux bridge   at most 13 characters (VNI < 2**24)
 ``alvx-<vni>``      a segment's VXLAN device   same
-``alqr-<port:10>``  a router leg (host side)   the router interface port's first 10
+``alqr-<port:10>``  a router leg (host side)   the router interface (or gateway) port's
+``alsg-<rtr:10>``   a gateway's transit leg    the router's first 10 (on its gateway host)
 ``tap<port:11>``    an endpoint (host side)    as Nova names a port's tap device
 ==================  =========================  ======================================
 
@@ -14,7 +15,8 @@ Namespaces share one directory (``/run/netns``) per machine, so theirs carry a p
 agent's (``--netns-prefix``; by default ``alcor-<host id>-``, which keeps the simulated hosts of
 a test apart): ``<prefix>qr-<router id>`` holds a router, ``<prefix>ep-<port id>`` an endpoint
 (``--endpoint-mode netns``), whose interface is ``eth0``; a router's leg inside its namespace is
-``qr-<port:11>``.
+``qr-<port:11>``, its external gateway ``qg-<port:11>`` and, on the host serving the gateway,
+the transit leg the other hosts send outbound traffic to ``sg-<router:11>``.
 
 Ownership: the driver removes only what these names mark as its own (``albr-``, ``alvx-``,
 ``alqr-`` devices, namespaces ``<prefix>qr-``/``<prefix>ep-``); an endpoint's ``tap`` device
@@ -29,11 +31,12 @@ import re
 BRIDGE = "albr-"
 VXLAN = "alvx-"
 ROUTER_LEG = "alqr-"
+TRANSIT_LEG = "alsg-"
 TAP = "tap"
 ROUTER_NETNS = "qr-"
 ENDPOINT_NETNS = "ep-"
 ENDPOINT_DEVICE = "eth0"
-OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG)
+OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG, TRANSIT_LEG)
 MAX_DEVICE = 15
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -55,6 +58,20 @@ def router_leg(port_id: str) -> str:
 def router_inside(port_id: str) -> str:
     """The same leg inside the router's namespace."""
     return "qr-" + port_id[:11]
+
+
+def gateway_inside(port_id: str) -> str:
+    """A router's external gateway leg inside its namespace."""
+    return "qg-" + port_id[:11]
+
+
+def transit_leg(router_id: str) -> str:
+    """The gateway host's leg for a router's outbound traffic from other hosts."""
+    return TRANSIT_LEG + router_id[:10]
+
+
+def transit_inside(router_id: str) -> str:
+    return "sg-" + router_id[:11]
 
 
 def tap(port_id: str) -> str:

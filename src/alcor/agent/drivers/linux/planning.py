@@ -9,7 +9,8 @@ breaks:
 2. the host's ``ip`` batch of devices: new ones (bridges first), their settings;
 3. side by side: the host's ``ip`` batch of neighbor entries, its ``bridge`` batch (bridge-port
    learning off, static forwarding entries), one ``ip -n NS`` batch per namespace (its devices'
-   settings, addresses, routes, and what it no longer holds), the sysctls of new routers;
+   settings, addresses, routes, neighbor entries, and what it no longer holds), the sysctls of
+   new routers, and one ``nft -f -`` per nftables table to load (a router's NAT);
 4. side by side: the host's ``bridge`` batch of forwarding entries to remove, and its ``ip``
    batch of neighbor entries and devices to remove (taps that are not ours are only detached);
 5. namespaces to remove.
@@ -128,6 +129,7 @@ def stages(ops: list[Op]) -> list[Stage]:
     host = _HostLines()
     in_ns: defaultdict[str, _NsLines] = defaultdict(_NsLines)
     sysctls: defaultdict[str, list[Line]] = defaultdict(list)
+    tables: defaultdict[str, list[Line]] = defaultdict(list)
     netns_del: list[Line] = []
     for op in ops:
         obj, owner = op.obj, op.owner
@@ -142,7 +144,10 @@ def stages(ops: list[Op]) -> list[Stage]:
             elif isinstance(obj, k.Link):
                 _remove_link(obj, owner, host, in_ns, remade=(obj.ns, obj.name) in remade)
             elif isinstance(obj, k.Neigh):
-                host.removals.append(Line(f"neigh del {obj.ip} dev {obj.dev}", owner))
+                line = Line(f"neigh del {obj.ip} dev {obj.dev}", owner)
+                (host.removals if where == k.HOST else in_ns[where].removals).append(line)
+            elif isinstance(obj, k.Nftables):
+                tables[where].append(Line(f"delete table {obj.table}", owner))
             elif isinstance(obj, k.Address):
                 in_ns[where].address_removals.append(
                     Line(f"addr del {obj.cidr} dev {obj.dev}", owner)
@@ -157,7 +162,11 @@ def stages(ops: list[Op]) -> list[Stage]:
         elif isinstance(obj, k.Fdb):
             host.fdb.append(Line(_fdb_set(obj), owner))
         elif isinstance(obj, k.Neigh):
-            host.neighbors.append(Line(_neigh_set(obj), owner))
+            line = Line(_neigh_set(obj), owner)
+            (host.neighbors if obj.ns == k.HOST else in_ns[obj.ns].neighbors).append(line)
+        elif isinstance(obj, k.Nftables):  # declared, emptied and filled in one transaction
+            text = f"table {obj.table}\ndelete table {obj.table}\n{obj.text}"
+            tables[obj.ns].append(Line(text, owner))
         elif isinstance(obj, k.Sysctl):
             sysctls[obj.ns].append(Line(f"{obj.key}={obj.value}", owner))
         elif isinstance(obj, k.Address):
@@ -172,7 +181,8 @@ def stages(ops: list[Op]) -> list[Stage]:
             _batches("ip", {k.HOST: host.neighbors})
             + _batches("bridge", {k.HOST: host.bridging()})
             + _batches("ip", {ns: lines.all() for ns, lines in in_ns.items()})
-            + _batches("sysctl", sysctls),
+            + _batches("sysctl", sysctls)
+            + [Batch(tool="nft", ns=ns, lines=[line]) for ns in tables for line in tables[ns]],
             _batches("bridge", {k.HOST: host.fdb_removals})
             + _batches("ip", {k.HOST: host.breaking()}),
             _batches("ip", {k.HOST: netns_del}),
@@ -218,10 +228,18 @@ class _NsLines:
         self.address_removals: list[Line] = []
         self.addresses: list[Line] = []
         self.routes: list[Line] = []
+        self.neighbors: list[Line] = []
         self.removals: list[Line] = []
 
     def all(self) -> list[Line]:
-        return self.links + self.address_removals + self.addresses + self.routes + self.removals
+        return (
+            self.links
+            + self.address_removals
+            + self.addresses
+            + self.routes
+            + self.neighbors
+            + self.removals
+        )
 
 
 def _batches(tool: str, lines: Mapping[str, list[Line]]) -> list[Batch]:
@@ -333,7 +351,8 @@ def _address_set(address: k.Address) -> str:
 
 def _route_set(route: k.Route) -> str:
     device = f" dev {route.dev}" if route.dev else ""
-    return f"route replace {route.dst} via {route.via}{device}"
+    onlink = " onlink" if route.onlink else ""
+    return f"route replace {route.dst} via {route.via}{device}{onlink}"
 
 
 def _neigh_set(neigh: k.Neigh) -> str:
