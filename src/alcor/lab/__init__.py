@@ -1,6 +1,6 @@
 """Simulated hosts on one machine: network namespaces on an underlay bridge, each running
 ``alcor agent --driver linux`` against a real ``alcor server``, driven through its REST API and
-checked with real packets. The system tests (``tests/system``) are built on it.
+checked with real packets. The system tests (``tests/system``) and ``alcor demo`` are built on it.
 
 It drives the system from outside, as an operator would: processes, ``ip``/``nsenter`` and HTTP;
 it imports nothing else of ``alcor`` (import-linter checks it).
@@ -14,4 +14,6 @@ it imports nothing else of ``alcor`` (import-linter checks it).
     hosts        a simulated host: its namespace, its agent, its status file
     neutron      a small client of the REST API that waits until hosts acknowledged each change
     traffic      ping, many pings at once, a TCP server and client in a namespace
+    reference    the reference topology: one VPC, two subnets, four endpoints on two hosts
+    ping_matrix  the all-pairs ping results as a table
 """
