@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := src tests bench
 
-.PHONY: setup run test check unit integration system bench-api bench-goalstate bench-nodes fmt clean proto
+.PHONY: setup run test check unit integration system demo demo-down bench-api bench-goalstate bench-nodes fmt clean proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ integration: setup
 
 system: setup
 	$(BIN)/python -m pytest tests/system
+
+# root: simulated hosts, agents and one VPC on this machine (see README "See it work")
+demo: setup
+	$(BIN)/alcor demo
+
+demo-down: setup
+	$(BIN)/alcor demo --down
 
 bench-api: setup
 	$(BIN)/python bench/api.py

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from alcor.lab.controllers import free_port
 from alcor.model import quotas as quota_model
 
 # Quotas off, as in the reference Neutron's test kit: tests of other features make more than
@@ -20,12 +20,6 @@ from alcor.model import quotas as quota_model
 UNLIMITED_QUOTAS: tuple[str, ...] = tuple(
     arg for resource in quota_model.RESOURCES for arg in ("--quota", f"{resource}=-1")
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class ServerProcess:
