@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,20 +108,34 @@ def far_nodes(api: bench_api.Api, tag: str, count: int) -> list[str]:
     return names
 
 
-def port_body(
-    network_id: str, host: str, *fixed: tuple[str, str], bare: bool = False
-) -> bench_api.Body:
-    """A VM's port on ``host``; ``fixed``: (subnet, address) pairs (none: the API's choice);
-    ``bare``: no security groups, port security off."""
+@dataclass(frozen=True)
+class Vpc:
+    """A project of its own (so its default group holds only its ports), a network, a subnet."""
+
+    project: str
+    network: str
+    subnet: str
+
+
+def vpc(lab: labs.Lab, name: str, cidr: str) -> Vpc:
+    project = f"{lab.tag}-{name}"
+    network = lab.network(project=project)
+    return Vpc(project, network, lab.subnet(network, cidr, project=project))
+
+
+def port_body(where: Vpc, host: str, ip: str = "", *, bare: bool = False) -> bench_api.Body:
+    """A VM's port on ``host`` (``ip``: its address, else the API's choice); ``bare``: no
+    security groups, port security off."""
     body: bench_api.Body = {
-        "network_id": network_id,
+        "project_id": where.project,
+        "network_id": where.network,
         "binding:host_id": host,
         "device_owner": "compute:nova",
     }
+    if ip:
+        body["fixed_ips"] = [{"subnet_id": where.subnet, "ip_address": ip}]
     if bare:
         body |= {"security_groups": [], "port_security_enabled": False}
-    if fixed:
-        body["fixed_ips"] = [{"subnet_id": s, "ip_address": a} for s, a in fixed]
     return body
 
 
@@ -192,13 +207,12 @@ def kernel_entries(host: labs.Host) -> dict[str, int]:
 def part_neighbors(lab: labs.Lab, api: bench_api.Api, args: argparse.Namespace) -> dict[str, Any]:
     (one,) = lab.add_hosts("one")
     far = far_nodes(api, lab.tag + "-n", args.far_hosts)
-    network = lab.network()
-    lab.subnet(network, "10.64.0.0/16")
+    where = vpc(lab, "neighbors", "10.64.0.0/16")
     say(f"1: {args.neighbors:,} ports on {len(far)} nodes without agents")
-    bodies = [port_body(network, far[i % len(far)], bare=args.bare) for i in range(args.neighbors)]
+    bodies = [port_body(where, far[i % len(far)], bare=args.bare) for i in range(args.neighbors)]
     _, posts = api.create_many(bench_api.PORTS, bodies, BULK)
     settle(lab, api, args.timeout)
-    runs = [one_port(lab, api, one, network, args) for _ in range(args.repeat)]
+    runs = [one_port(lab, api, one, where, args) for _ in range(args.repeat)]
     return {
         "part": "1",
         "neighbors": args.neighbors,
@@ -210,13 +224,13 @@ def part_neighbors(lab: labs.Lab, api: bench_api.Api, args: argparse.Namespace) 
 
 
 def one_port(
-    lab: labs.Lab, api: bench_api.Api, one: labs.Host, network: str, args: argparse.Namespace
+    lab: labs.Lab, api: bench_api.Api, one: labs.Host, where: Vpc, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Create the port on ``one``, time it to ACTIVE, check the kernel; delete it, check again."""
     load = bench_goalstate.load_average()
     before = host_report(api, one)
     started = time.perf_counter()
-    port_id = api.create(bench_api.PORTS, port_body(network, one.id, bare=args.bare))
+    port_id = api.create(bench_api.PORTS, port_body(where, one.id, bare=args.bare))
     answered = time.perf_counter()
     active = wait_status(api, port_id, poll=args.poll_ms / 1000, timeout=args.timeout)
     settle(lab, api, args.timeout)
@@ -258,10 +272,9 @@ def one_port(
 
 def part_plug(lab: labs.Lab, api: bench_api.Api, args: argparse.Namespace) -> dict[str, Any]:
     (plug,) = lab.add_hosts("plug")
-    network = lab.network()
-    lab.subnet(network, "10.65.0.0/16")
+    where = vpc(lab, "plug", "10.65.0.0/16")
     load = bench_goalstate.load_average()
-    bodies = [port_body(network, plug.id) for _ in range(args.endpoints)]
+    bodies = [port_body(where, plug.id) for _ in range(args.endpoints)]
     say(f"2: {args.endpoints} ports on {plug.id} in one POST")
     before = host_report(api, plug)
     started = time.perf_counter()
@@ -269,7 +282,7 @@ def part_plug(lab: labs.Lab, api: bench_api.Api, args: argparse.Namespace) -> di
     answer, post = api.exchange("POST", "/ports", body, 201)
     ports = msgspec.json.decode(answer)["ports"]
     ids = {p["id"] for p in ports}
-    done = all_active(api, network, ids, poll=args.poll_ms / 1000, timeout=args.timeout)
+    done = all_active(api, where.network, ids, poll=args.poll_ms / 1000, timeout=args.timeout)
     seconds = done - started
     held = labs.eventually(
         lambda: len((m := model(plug)).get("endpoints", {})) >= len(ids) and applied(m),
@@ -336,11 +349,10 @@ REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from ")
 
 def part_ping(lab: labs.Lab, api: bench_api.Api, args: argparse.Namespace) -> dict[str, Any]:
     p1, p2 = lab.add_hosts("p1", "p2")
-    network = lab.network()
-    subnet = lab.subnet(network, "10.66.0.0/16")
-    group = lab.group({"protocol": None})  # ingress open: the figure is the data plane's
-    source = lab.port(subnet, "10.66.0.10", p1, groups=[group])
-    lab.port(subnet, "10.66.0.20", p2, groups=[group])  # p2 serves the network already
+    where = vpc(lab, "ping", "10.66.0.0/16")
+    group = lab.group({"protocol": None}, project=where.project)  # ingress open
+    source = lab.port(where.subnet, "10.66.0.10", p1, groups=[group], project=where.project)
+    lab.port(where.subnet, "10.66.0.20", p2, groups=[group], project=where.project)  # p2 joins
     pinger = p1.endpoint(source)
     # ARP retried every 5 ms and never given up (a failed resolution would end the ping)
     arp = ("net.ipv4.neigh.eth0.retrans_time_ms=5", "net.ipv4.neigh.eth0.mcast_solicit=100000")
@@ -348,7 +360,7 @@ def part_ping(lab: labs.Lab, api: bench_api.Api, args: argparse.Namespace) -> di
     load = bench_goalstate.load_average()
     say(f"3: {args.pings} endpoints on {p2.id}, each pinged from {p1.id} from the POST on")
     samples = [
-        first_ping(lab, api, (network, subnet), p2, pinger, f"10.66.1.{i + 1}", [group], args)
+        first_ping(lab, api, where, p2, pinger, f"10.66.1.{i + 1}", [group], args)
         for i in range(args.pings)
     ]
     return {
@@ -358,26 +370,28 @@ def part_ping(lab: labs.Lab, api: bench_api.Api, args: argparse.Namespace) -> di
         "api": latency([s[0] for s in samples]),
         "active": latency([s[1] for s in samples]),
         "first_ping": latency([s[2] for s in samples]),
+        "agent": latency([s[3] for s in samples]),
     }
 
 
 def first_ping(
     lab: labs.Lab,
     api: bench_api.Api,
-    where: tuple[str, str],
+    where: Vpc,
     host: labs.Host,
     pinger: str,
     ip: str,
     groups: list[str],
     args: argparse.Namespace,
-) -> tuple[float, float, float]:
-    """(API answer, ACTIVE, first echo reply), seconds after the POST was sent."""
+) -> tuple[float, float, float, float]:
+    """(API answer, ACTIVE, first echo reply), seconds after the POST was sent, and the
+    agent's programming time of the goal state that made the port ACTIVE."""
     command = ["ip", "netns", "exec", pinger, "ping", "-D", "-n", "-c", "1", "-i", "0.005"]
     command += ["-w", str(int(args.timeout)), ip]
     ping = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lab.processes.append(ping)
     time.sleep(0.05)  # pinging (unanswered) before the port exists
-    body = port_body(where[0], host.id, (where[1], ip)) | {"security_groups": groups}
+    body = port_body(where, host.id, ip) | {"security_groups": groups}
     started_wall, started = time.time(), time.perf_counter()
     port_id = api.create(bench_api.PORTS, body)
     answered = time.perf_counter() - started
@@ -389,7 +403,8 @@ def first_ping(
     reply = replies[0] - started_wall
     if reply <= 0:
         raise RuntimeError(f"{ip} answered before its port was created ({reply:.3f} s)")
-    return answered, active, reply
+    agent = host_report(api, host)["last_programming_ms"] / 1000
+    return answered, active, reply, agent
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -440,7 +455,8 @@ def text_3(part: dict[str, Any]) -> list[str]:
     return [
         f"3) API call -> first ping of a new endpoint, {part['pings']} times (load {part['load']})",
         f"   p50 / p99 / max ms: API answer {_ms(part['api'])}; ACTIVE {_ms(part['active'])}; "
-        f"first echo reply {_ms(part['first_ping'])}",
+        f"first echo reply {_ms(part['first_ping'])}; the agent's apply (acks' "
+        f"programming time) {_ms(part['agent'])}",
     ]
 
 
