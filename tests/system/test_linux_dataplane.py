@@ -21,13 +21,25 @@ pytestmark = [
 OPEN = ({"protocol": None},)  # ingress: anything (the group's default rules let all out)
 
 
-class Vpc:
-    """One VPC: two subnets joined by a router, two endpoints per subnet, one of each subnet on
-    each of two hosts (the reference topology of Alcor's end-to-end tests)."""
+# Where a VPC's endpoints go: name -> host. The letter is the subnet (a or b), the number n
+# gives the address .10+n in it.
+TWO_HOSTS = {"a1": "h1", "a2": "h2", "b1": "h1", "b2": "h2"}
 
-    def __init__(self, lab: Lab, *, project: str = "", cidrs: tuple[str, str] = ("", "")) -> None:
+
+class Vpc:
+    """One VPC: two subnets joined by a router, endpoints placed on the lab's hosts. By default
+    two endpoints per subnet, one of each subnet on each of two hosts (the reference topology
+    of Alcor's end-to-end tests)."""
+
+    def __init__(
+        self,
+        lab: Lab,
+        *,
+        project: str = "",
+        cidrs: tuple[str, str] = ("", ""),
+        placement: dict[str, str] | None = None,
+    ) -> None:
         self.lab = lab
-        self.h1, self.h2 = lab.hosts["h1"], lab.hosts["h2"]
         a, b = cidrs if all(cidrs) else ("10.0.1.0/24", "10.0.2.0/24")
         self.net_a = lab.network(project=project)
         self.net_b = lab.network(project=project)
@@ -35,14 +47,11 @@ class Vpc:
         self.sub_b = lab.subnet(self.net_b, b, project=project)
         self.router = lab.router(self.sub_a, self.sub_b, project=project)
         self.group = lab.group(*OPEN, project=project)
-        base_a, base_b = a.rsplit(".", 1)[0], b.rsplit(".", 1)[0]
+        subnets = {"a": (self.sub_a, a.rsplit(".", 1)[0]), "b": (self.sub_b, b.rsplit(".", 1)[0])}
         self.endpoints: dict[str, tuple[str, str, Host]] = {}  # name -> (port, ip, host)
-        for name, subnet, ip, host in (
-            ("a1", self.sub_a, f"{base_a}.11", self.h1),
-            ("a2", self.sub_a, f"{base_a}.12", self.h2),
-            ("b1", self.sub_b, f"{base_b}.11", self.h1),
-            ("b2", self.sub_b, f"{base_b}.12", self.h2),
-        ):
+        for name, host_name in (placement or TWO_HOSTS).items():
+            subnet, base = subnets[name[0]]
+            ip, host = f"{base}.{10 + int(name[1:])}", lab.hosts[host_name]
             port = lab.port(subnet, ip, host, groups=[self.group], project=project)
             self.endpoints[name] = (port, ip, host)
 
@@ -98,6 +107,25 @@ def test_one_vpc_two_subnets_on_two_hosts_all_pairs_ping(lab: Lab) -> None:
         assert "00:00:00:00:00:00" not in fdb_and_neighbors(host)
         links = run("ip", "netns", "exec", host.ns, "bridge", "-d", "link", "show").stdout
         assert all("learning off" in line for line in links.split("alvx-")[1:])
+
+
+# --- (2) one VPC, two subnets, four endpoints each, on four hosts ---------------------------------
+
+
+def test_one_vpc_two_subnets_on_four_hosts_all_pairs_ping(lab: Lab) -> None:
+    hosts = lab.add_hosts("h1", "h2", "h3", "h4")
+    # a<i> on h<i>, b<i> on the next host: every host has one endpoint of each subnet, so
+    # pairs cross hosts within a subnet and between subnets, and are routed on one host too
+    placement = {f"a{i}": f"h{i}" for i in range(1, 5)}
+    placement |= {f"b{i}": f"h{i % 4 + 1}" for i in range(1, 5)}
+    vpc = Vpc(lab, placement=placement)
+    results = vpc.all_pairs()
+    assert len(results) == 56
+    assert all(results.values()), {pair: ok for pair, ok in results.items() if not ok}
+    # the router is distributed: every host has its namespace
+    for host in hosts:
+        routers = eventually(lambda host=host: _model(host).get("routers"), what="routers")
+        assert vpc.router in routers, host.name
 
 
 def test_dual_stack_endpoints_reach_each_other_over_ipv6_too(lab: Lab) -> None:
