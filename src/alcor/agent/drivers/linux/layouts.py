@@ -15,7 +15,9 @@ The host's data plane, per kind of entry:
 - **port** (an endpoint bound here): in ``tap`` mode the existing ``tap<port:11>`` device is
   attached to the segment's bridge; in ``netns`` mode a namespace per port with a veth pair
   (``tap<port:11>`` on the bridge, ``eth0`` inside with the port's MAC and MTU, its fixed
-  addresses, a default route via each subnet's gateway and the subnets' host routes).
+  addresses, a default route via each subnet's gateway and the subnets' host routes). With
+  ``--endpoint-addressing dhcp`` the port's first IPv4 address on a subnet with DHCP (and that
+  subnet's routes) is left to DHCP: ``dhcp`` runs a client in the namespace.
 - **router** (distributed): a namespace per router holding its interfaces' addresses and MACs,
   the same on every host, each on a veth leg into the segment's bridge, with forwarding on and
   the router's routes. Routing between subnets happens on the sending host; two projects with
@@ -42,6 +44,8 @@ FORWARDING = ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
 DEFAULT_MTU = 1450  # 1500 less the VXLAN overhead, when a network does not say
 VXLAN_PORT = 4789
 ENDPOINT_MODES = ("tap", "netns")
+ENDPOINT_ADDRESSING = ("static", "dhcp")
+STATE_ROOT = "/run/alcor-agent"
 
 
 class HostSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,10 +54,16 @@ class HostSettings(msgspec.Struct, frozen=True, kw_only=True):
     endpoint_mode: str = "tap"
     netns_prefix: str = ""  # "" : names.default_prefix(host_id)
     vxlan_port: int = VXLAN_PORT
+    endpoint_addressing: str = "static"  # netns endpoints: "static" or "dhcp"
+    state_dir: str = ""  # "" : STATE_ROOT/<host id>; the DHCP servers' and clients' files
 
     @property
     def prefix(self) -> str:
         return self.netns_prefix or names.default_prefix(self.host_id)
+
+    @property
+    def state(self) -> str:
+        return self.state_dir or f"{STATE_ROOT}/{names.file_safe(self.host_id)}"
 
 
 class Lookup(Protocol):
@@ -151,13 +161,29 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
             ipv6_auto=False,
         ),
         k.Link(ns=ns, name="lo", kind=""),
-        *_inside(ns, inside, port.mac_address, size, up=port.admin_state_up),
+        *veth_inside(ns, inside, port.mac_address, size, up=port.admin_state_up),
     ]
-    found += _addressing(ns, inside, port.fixed_ips, lookup)
+    obtained = dhcp_address(port, lookup) if host.endpoint_addressing == "dhcp" else None
+    fixed = [fixed for fixed in port.fixed_ips if fixed != obtained]
+    found += _addressing(ns, inside, fixed, lookup)
     return Layout(found, depends)
 
 
-def _inside(ns: str, name: str, mac: str, size: int, *, up: bool) -> list[k.Object]:
+def dhcp_given(subnet: pb.Subnet) -> bool:
+    """Whether a subnet's addresses are served by DHCP here (IPv4 only, so far)."""
+    return subnet.enable_dhcp and ":" not in subnet.cidr
+
+
+def dhcp_address(port: pb.Port, lookup: Lookup) -> pb.FixedIp | None:
+    """The address a DHCP client on the port obtains: its first on a subnet with DHCP."""
+    for fixed in port.fixed_ips:
+        subnet = lookup.subnet(fixed.subnet_id)
+        if subnet is not None and dhcp_given(subnet):
+            return fixed
+    return None
+
+
+def veth_inside(ns: str, name: str, mac: str, size: int, *, up: bool) -> list[k.Object]:
     """A veth's end in a namespace with its MAC, and the link-local address that MAC gives,
     made without duplicate address detection (the kernel's would be unusable for a second or
     more after the link comes up, and a router's is the same on every host by design)."""
@@ -245,7 +271,7 @@ def _leg(
             mtu=size,
             ipv6_auto=False,
         ),
-        *_inside(ns, inside, interface.mac_address, size, up=True),
+        *veth_inside(ns, inside, interface.mac_address, size, up=True),
     ]
 
 

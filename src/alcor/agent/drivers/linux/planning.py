@@ -332,8 +332,9 @@ def _address_set(address: k.Address) -> str:
 
 
 def _route_set(route: k.Route) -> str:
+    gateway = f" via {route.via}" if route.via else ""
     device = f" dev {route.dev}" if route.dev else ""
-    return f"route replace {route.dst} via {route.via}{device}"
+    return f"route replace {route.dst}{gateway}{device}"
 
 
 def _neigh_set(neigh: k.Neigh) -> str:
