@@ -11,7 +11,7 @@ The host's data plane, per kind of entry:
   address), the bridge's static entry (MAC -> the VXLAN port) and a permanent neighbor entry
   per address (what the proxy answers). Neighbors on this host need nothing: their endpoints
   are plugged here. No all-zero (head-end replication) entries are made: nothing here needs
-  broadcast yet (DHCP, a later increment, will add them towards the hosts serving DHCP).
+  broadcast to leave the host (DHCP is answered by every host for its own ports: ``dhcp``).
 - **port** (an endpoint bound here): in ``tap`` mode the existing ``tap<port:11>`` device is
   attached to the segment's bridge; in ``netns`` mode a namespace per port with a veth pair
   (``tap<port:11>`` on the bridge, ``eth0`` inside with the port's MAC and MTU, its fixed
