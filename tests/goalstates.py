@@ -104,7 +104,13 @@ class Cloud:
         return network_id
 
     def subnet(
-        self, network_id: str, cidr: str, *, routes: tuple[tuple[str, str], ...] = ()
+        self,
+        network_id: str,
+        cidr: str,
+        *,
+        routes: tuple[tuple[str, str], ...] = (),
+        dhcp: bool = False,
+        dns: tuple[str, ...] = (),
     ) -> str:
         subnet_id = str(uuid.uuid4())
         network = ipaddress.ip_network(cidr)
@@ -118,7 +124,8 @@ class Cloud:
                 ip_version=network.version,
                 cidr=cidr,
                 gateway_ip=str(network.network_address + 1),
-                enable_dhcp=False,
+                enable_dhcp=dhcp,
+                dns_nameservers=list(dns),
                 host_routes=[records.HostRoute(destination=d, nexthop=n) for d, n in routes],
             )
         )

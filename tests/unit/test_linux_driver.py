@@ -8,7 +8,7 @@ import asyncio
 import re
 
 from alcor.agent import drivers
-from alcor.agent.drivers.linux import executing, layouts, names, nft, planning
+from alcor.agent.drivers.linux import executing, layouts, names, nft, planning, supervising
 from alcor.agent.drivers.linux import kernel as k
 from alcor.agent.drivers.linux.driver import LinuxDriver
 from alcor.agent.state import HostState
@@ -22,13 +22,23 @@ class Agent:
     """One host's state and linux driver over a kernel, applying the cloud's goal states."""
 
     def __init__(
-        self, cloud: Cloud, host: str, kernel: executing.InMemory, *, mode: str = "netns"
+        self,
+        cloud: Cloud,
+        host: str,
+        kernel: executing.InMemory,
+        *,
+        mode: str = "netns",
+        addressing: str = "static",
+        daemons: supervising.InMemory | None = None,
     ) -> None:
         self.cloud = cloud
         self.host = host
         self.kernel = kernel
-        self.settings = layouts.HostSettings(host_id=host, underlay_ip=IP[host], endpoint_mode=mode)
-        self.driver = LinuxDriver(self.settings, kernel)
+        self.daemons = daemons if daemons is not None else supervising.InMemory()
+        self.settings = layouts.HostSettings(
+            host_id=host, underlay_ip=IP[host], endpoint_mode=mode, endpoint_addressing=addressing
+        )
+        self.driver = LinuxDriver(self.settings, kernel, self.daemons)
         self.state = HostState()
         self.seen = 0
         self.failures: list[drivers.Failure] = []
@@ -401,7 +411,7 @@ def test_an_empty_snapshot_still_clears_what_a_previous_agent_left() -> None:
         agent = stream.Agent(
             settings=stream.Settings(host_id="h1"),
             channel=channel,
-            driver=LinuxDriver(settings, kernel),
+            driver=LinuxDriver(settings, kernel, supervising.InMemory()),
         )
         await agent.apply(pb.GoalState(revision=3, store_id="s", snapshot=True))
         await channel.close()

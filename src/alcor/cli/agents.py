@@ -105,6 +105,20 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "namespace per port (tap)",
     )
     agent.add_argument(
+        "--endpoint-addressing",
+        choices=linux.ENDPOINT_ADDRESSING,
+        default="static",
+        help="linux driver, netns endpoints: set the ports' addresses (static), or run a DHCP "
+        "client in each namespace for its address on a subnet with DHCP (dhcp)",
+    )
+    agent.add_argument(
+        "--state-dir",
+        default="",
+        metavar="DIR",
+        help="linux driver: where the DHCP servers and clients keep their files "
+        "(/run/alcor-agent/<host id>)",
+    )
+    agent.add_argument(
         "--netns-prefix",
         default="",
         metavar="P",
@@ -169,8 +183,10 @@ def _driver(args: argparse.Namespace, host: stream.Settings) -> drivers.Driver:
                 host_id=host.host_id,
                 underlay_ip=host.underlay_ip,
                 endpoint_mode=args.endpoint_mode,
+                endpoint_addressing=args.endpoint_addressing,
                 netns_prefix=args.netns_prefix,
                 bridge_mappings=dict(args.bridge_mapping),
+                state_dir=args.state_dir,
             )
         )
     return recording.RecordingDriver(host.host_id, fail_ports=args.fail_ports)

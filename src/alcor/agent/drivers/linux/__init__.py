@@ -7,14 +7,18 @@ kernel with VXLAN, Linux bridges, namespaces, static forwarding/neighbor entries
                 and how it tells its own from the rest
     kernel      kernel objects as values (identity + attributes)
     layouts     pure: goal-state entry -> the kernel objects it wants
+    dhcp        pure: the DHCP servers (dnsmasq per network) and clients (udhcpc per endpoint)
     nft         pure: security groups -> an nftables ruleset -> one transaction
     planning    pure: held vs wanted objects -> operations -> ordered ip/bridge batches
     observing   pure: iproute2/nft JSON -> kernel objects
-    executing   the only module that runs commands (``Processes``), and its fake (``InMemory``)
+    executing   runs the ip/bridge/nft commands (``Processes``), and its fake (``InMemory``)
+    supervising keeps daemons running in namespaces (``Processes``), and its fake (``InMemory``)
     driver      ``LinuxDriver``: the Driver protocol; reconcile, update, failures
 
 The agent runs in the host's network namespace and needs ``ip``/``bridge`` (iproute2), ``nft``
-(nftables) and, for router namespaces, ``sysctl`` (procps). Simulated hosts in tests are
+(nftables), for router namespaces ``sysctl`` (procps), for DHCP ``dnsmasq`` (dnsmasq-base) and,
+with ``--endpoint-addressing dhcp``, ``busybox`` (its ``udhcpc``): without them the networks'
+DHCP servers (the ports' clients) fail, saying why, and the rest works. Simulated hosts in tests are
 namespaces: run the agent with ``nsenter --net=/run/netns/HOST``, not ``ip netns exec HOST``,
 which gives the agent a mount namespace of its own, so the namespaces it makes under
 ``/run/netns`` would not be seen (or usable) outside it.
@@ -24,13 +28,21 @@ from __future__ import annotations
 
 import shutil
 
+from alcor.agent.drivers.linux import supervising
 from alcor.agent.drivers.linux.driver import LinuxDriver
 from alcor.agent.drivers.linux.executing import Processes
-from alcor.agent.drivers.linux.layouts import ENDPOINT_MODES, HostSettings
+from alcor.agent.drivers.linux.layouts import ENDPOINT_ADDRESSING, ENDPOINT_MODES, HostSettings
 
-TOOLS = ("ip", "bridge", "nft", "sysctl")
+TOOLS = ("ip", "bridge", "nft", "sysctl")  # without dnsmasq/busybox, DHCP fails (says why)
 
-__all__ = ["ENDPOINT_MODES", "HostSettings", "LinuxDriver", "create", "missing_tools"]
+__all__ = [
+    "ENDPOINT_ADDRESSING",
+    "ENDPOINT_MODES",
+    "HostSettings",
+    "LinuxDriver",
+    "create",
+    "missing_tools",
+]
 
 
 def missing_tools() -> list[str]:
@@ -39,4 +51,4 @@ def missing_tools() -> list[str]:
 
 def create(host: HostSettings) -> LinuxDriver:
     """The driver programming this machine's kernel."""
-    return LinuxDriver(host, Processes())
+    return LinuxDriver(host, Processes(), supervising.Processes(host.state))

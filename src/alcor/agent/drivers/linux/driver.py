@@ -11,7 +11,11 @@ Per goal-state message, the driver
 3. programs the security groups first, as one nftables transaction (``nft``; a new port is
    filtered before it is plugged), then the planned netlink work as a few batches
    (``executing``);
-4. returns the resources whose commands failed (``Failure``: the port that could not be plugged
+4. makes the daemons run as wanted (``dhcp``: a DHCP server per network with a DHCP subnet and
+   a port here, a DHCP client per endpoint with ``--endpoint-addressing dhcp``) through the
+   ``supervising.Supervisor``: new or changed ones are started or told to reread their files,
+   those no longer wanted are stopped;
+5. returns the resources whose commands failed (``Failure``: the port that could not be plugged
    and why); the stream client reports them in its acks until they change or go.
 
 **Reconcile.** Its first message after the agent starts (and the next one after anything
@@ -19,7 +23,8 @@ failed) it reads what the kernel holds of its own (``Executor.observe``: devices
 its names mark, the entries on its VXLAN devices), lays out everything the host holds and
 plans from the kernel's state instead of its memory: what is already right is left alone (an
 endpoint whose namespace, devices, addresses and routes are as wanted is not touched, so its
-traffic goes on), what is missing is made, what is left over is removed. The nftables tables
+traffic goes on, and a daemon running as wanted is kept), what is missing is made, what is left
+over is removed (daemons too: those with a folder in the state directory). The nftables tables
 are replaced in one transaction (conntrack state survives it, and each network keeps its
 conntrack zone, read back from the kernel), then kept up to date by deltas.
 
@@ -29,13 +34,14 @@ first of them (by key) wants it and stays while either wants it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import defaultdict
 from typing import Any
 
 from alcor.agent import drivers, state
-from alcor.agent.drivers.linux import executing, layouts, names, nft, planning
+from alcor.agent.drivers.linux import dhcp, executing, layouts, names, nft, planning, supervising
 from alcor.agent.drivers.linux import kernel as k
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
@@ -49,9 +55,11 @@ CAPABILITIES = (
     "vxlan",
     "distributed-routing",
     "security-groups",
+    "dhcp",
     "external-gateways",
     "floating-ips",
 )
+DHCP = "dhcp"  # a DHCP server's key (``dhcp:<network>``), reported as its network's
 
 
 class _Lookup:
@@ -74,11 +82,25 @@ class _Lookup:
 
 
 class LinuxDriver:
-    def __init__(self, host: layouts.HostSettings, executor: executing.Executor) -> None:
+    def __init__(
+        self,
+        host: layouts.HostSettings,
+        executor: executing.Executor,
+        supervisor: supervising.Supervisor,
+    ) -> None:
         if host.endpoint_mode not in layouts.ENDPOINT_MODES:
             raise ValueError(f"unknown endpoint mode {host.endpoint_mode!r}")
+        if host.endpoint_addressing not in layouts.ENDPOINT_ADDRESSING:
+            raise ValueError(f"unknown endpoint addressing {host.endpoint_addressing!r}")
         self.host = host
         self._executor = executor
+        self._supervisor = supervisor
+        # the DHCP servers (network -> service) and clients (port -> daemon) wanted, and the
+        # daemons made to run as they are (name -> daemon)
+        self._services: dict[str, dhcp.Service] = {}
+        self._clients: dict[str, supervising.Daemon] = {}
+        self._daemons: dict[str, supervising.Daemon] = {}
+        self._leases: dict[str, str] = {}  # port -> the address its client obtained
         self._resync = True
         # what each entry wants of the kernel, and who wants each object
         self._layouts: dict[str, layouts.Layout] = {}
@@ -124,13 +146,15 @@ class LinuxDriver:
         return dict(counted)
 
     def bindings(self) -> dict[str, dict[str, str]]:
-        """In netns mode, each plugged port's namespace (``{"netns": NAME}``); nothing in tap
-        mode, where the device is Nova's."""
+        """In netns mode, each plugged port's namespace (``{"netns": NAME}``, and the address
+        its DHCP client obtained, ``dhcp_address``, once it has); nothing in tap mode, where the
+        device is Nova's."""
         if self.host.endpoint_mode != "netns":
             return {}
         prefix = self.host.prefix
         return {
             port_id: {"netns": names.endpoint_netns(prefix, port_id)}
+            | ({"dhcp_address": self._leases[port_id]} if port_id in self._leases else {})
             for port_id in self._ports
             if self._layouts.get(keys.key("port", port_id), _EMPTY).objects
             and keys.key("port", port_id) not in self._failed
@@ -163,6 +187,7 @@ class LinuxDriver:
                 for key, layout in self._layouts.items()
                 if key.startswith("router:") and layout.objects
             },
+            "dhcp": {network_id: s.daemon.netns for network_id, s in self._services.items()},
             "neighbors": sum(1 for key in self._layouts if key.startswith("neighbor:")),
             "failed": dict(self._failed),
             "timings": dict(self.timings),
@@ -187,13 +212,17 @@ class LinuxDriver:
         for key, entry in live.items():
             if key.partition(":")[0] in LAID_OUT:
                 self._lay_out(key, entry, lookup)
+        self._services, self._clients = self._dhcp(held)
+        for network_id, service in self._services.items():
+            self._place(keys.key(DHCP, network_id), service.layout)
         wanted = {ident: self._effective(ident) for ident in self._wanted}
         owners = {ident: self._owner(ident) for ident in self._wanted}
         ops = planning.diff(k.objects(observed.objects), wanted, owners)
         self._marks.clear()
         self._zones = dict(observed.zones)
         self._rules = None
-        return await self._program(ops, held, changed_ports=set(self._ports))
+        failed = await self._program(ops, held, changed_ports=set(self._ports))
+        return failed + await self._supervise(ops, failed, everything=True)
 
     # --- following the goal state ----------------------------------------------------------
 
@@ -209,6 +238,13 @@ class LinuxDriver:
         for key in changes.removed:
             touched |= self._affected(key, None)
             self._unindex(key)
+        services, self._clients = self._dhcp(held)
+        touched |= {
+            keys.key(DHCP, network_id)
+            for network_id in services.keys() | self._services.keys()
+            if services.get(network_id) != self._services.get(network_id)
+        }
+        self._services = services
         before: dict[k.Identity, k.Object] = {}
         owners: dict[k.Identity, str] = {}
         for key in touched:
@@ -219,7 +255,11 @@ class LinuxDriver:
                     owners[ident] = self._owner(ident)
         for key in touched:
             kind, _, resource_id = key.partition(":")
-            self._lay_out(key, held.get(kind, resource_id), lookup)
+            if kind == DHCP:
+                service = self._services.get(resource_id)
+                self._place(key, service.layout if service is not None else None)
+            else:
+                self._lay_out(key, held.get(kind, resource_id), lookup)
         idents = set(before)
         for key in touched:
             idents.update(k.identity(obj) for obj in self._layouts.get(key, _EMPTY).objects)
@@ -236,7 +276,8 @@ class LinuxDriver:
             if entry.WhichOneof("resource") == "port"
         }
         secure = any(key.partition(":")[0] in SECURING for key in [*changes.set, *changes.removed])
-        return await self._program(ops, held, changed_ports=changed_ports, secure=secure)
+        failed = await self._program(ops, held, changed_ports=changed_ports, secure=secure)
+        return failed + await self._supervise(ops, failed, everything=False)
 
     def _affected(self, key: str, entry: pb.Entry | None) -> set[str]:
         """The keys whose kernel objects a change of ``key`` may change."""
@@ -274,6 +315,10 @@ class LinuxDriver:
 
     def _lay_out(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> None:
         """Replace what ``key`` wants of the kernel with what ``entry`` wants (None: nothing)."""
+        self._place(key, layouts.of_entry(entry, lookup, self.host) if entry is not None else None)
+
+    def _place(self, key: str, layout: layouts.Layout | None) -> None:
+        """Replace what ``key`` wants of the kernel with ``layout`` (None: nothing)."""
         old = self._layouts.pop(key, _EMPTY)
         for obj in old.objects:
             ident = k.identity(obj)
@@ -284,9 +329,8 @@ class LinuxDriver:
                     del self._wanted[ident]
         for network_id in old.networks:
             self._dependents[network_id].discard(key)
-        if entry is None:
+        if layout is None:
             return
-        layout = layouts.of_entry(entry, lookup, self.host)
         self._layouts[key] = layout
         for obj in layout.objects:
             self._wanted.setdefault(k.identity(obj), {})[key] = obj
@@ -299,6 +343,80 @@ class LinuxDriver:
 
     def _owner(self, ident: k.Identity) -> str:
         return min(self._wanted[ident])
+
+    # --- DHCP: servers and clients ---------------------------------------------------------
+
+    def _dhcp(
+        self, held: state.HostState
+    ) -> tuple[dict[str, dhcp.Service], dict[str, supervising.Daemon]]:
+        """The DHCP servers and clients the goal state wants (worked out again per message:
+        they depend on every port, subnet and network of the host)."""
+        lookup = _Lookup(held)
+        ports = [
+            entry.port
+            for port_id in sorted(self._ports)
+            if (entry := held.get("port", port_id)) is not None
+        ]
+        subnets = [
+            subnet
+            for subnet_id in sorted(self._subnet_networks)
+            if (subnet := lookup.subnet(subnet_id)) is not None
+        ]
+        return (
+            dhcp.services(ports=ports, subnets=subnets, lookup=lookup, host=self.host),
+            dhcp.clients(ports=ports, lookup=lookup, host=self.host),
+        )
+
+    async def _supervise(
+        self, ops: list[planning.Op], failed: list[executing.Failed], *, everything: bool
+    ) -> list[executing.Failed]:
+        """Stop the daemons no longer wanted, then make the servers run as wanted, then the
+        clients (they need their host's server): after a reconcile all of them, else those that
+        changed or whose namespace was made again; none whose kernel objects failed."""
+        servers = {
+            service.daemon.name: (keys.key(DHCP, network_id), service.daemon)
+            for network_id, service in self._services.items()
+        }
+        clients = {
+            daemon.name: (keys.key("port", port_id), daemon)
+            for port_id, daemon in self._clients.items()
+        }
+        known = set(self._daemons) | (set(self._supervisor.names()) if everything else set())
+        gone = sorted(known - servers.keys() - clients.keys())
+        await asyncio.gather(*(self._supervisor.stop(name) for name in gone))
+        for name in gone:
+            self._daemons.pop(name, None)
+        broken = {failure.owner for failure in failed}
+        remade = {
+            op.obj.name for op in ops if op.action == planning.ADD and isinstance(op.obj, k.Netns)
+        }
+        found: list[executing.Failed] = []
+        for stage in (servers, clients):
+            todo = [
+                (owner, daemon)
+                for owner, daemon in stage.values()
+                if owner not in broken
+                and (
+                    everything or daemon.netns in remade or self._daemons.get(daemon.name) != daemon
+                )
+            ]
+            errors = await asyncio.gather(*(self._supervisor.ensure(d) for _, d in todo))
+            for (owner, daemon), error in zip(todo, errors, strict=True):
+                if error:
+                    self._daemons.pop(daemon.name, None)
+                    found.append(executing.Failed(owner, f"DHCP: {error}"))
+                else:
+                    self._daemons[daemon.name] = daemon
+        self._leases = {
+            port_id: address
+            for port_id, daemon in self._clients.items()
+            if daemon.name in self._daemons
+            and (address := self._leases.get(port_id) or self._lease(daemon))
+        }
+        return found
+
+    def _lease(self, daemon: supervising.Daemon) -> str:
+        return dhcp.lease(self._supervisor.read(daemon.name, "lease")).get("ip", "")
 
     # --- programming -----------------------------------------------------------------------
 
@@ -394,6 +512,9 @@ class LinuxDriver:
         by_key: dict[str, list[str]] = defaultdict(list)
         for failure in failed:
             kind, _, resource_id = failure.owner.partition(":")
+            if kind == DHCP:  # a DHCP server is its network's
+                kind = "network"
+                failure = executing.Failed(keys.key(kind, resource_id), failure.message)
             if not failure.owner or held.get(kind, resource_id) is None:
                 continue  # left over, or removed: logged, nothing to report
             if failure.message not in by_key[failure.owner]:

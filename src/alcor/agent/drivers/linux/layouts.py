@@ -11,11 +11,13 @@ The host's data plane, per kind of entry:
   address), the bridge's static entry (MAC -> the VXLAN port) and a permanent neighbor entry
   per address (what the proxy answers). Neighbors on this host need nothing: their endpoints
   are plugged here. No all-zero (head-end replication) entries are made: nothing here needs
-  broadcast yet (DHCP, a later increment, will add them towards the hosts serving DHCP).
+  broadcast to leave the host (DHCP is answered by every host for its own ports: ``dhcp``).
 - **port** (an endpoint bound here): in ``tap`` mode the existing ``tap<port:11>`` device is
   attached to the segment's bridge; in ``netns`` mode a namespace per port with a veth pair
   (``tap<port:11>`` on the bridge, ``eth0`` inside with the port's MAC and MTU, its fixed
-  addresses, a default route via each subnet's gateway and the subnets' host routes).
+  addresses, a default route via each subnet's gateway and the subnets' host routes). With
+  ``--endpoint-addressing dhcp`` the port's first IPv4 address on a subnet with DHCP (and that
+  subnet's routes) is left to DHCP: ``dhcp`` runs a client in the namespace.
 - **router** (distributed): a namespace per router holding its interfaces' addresses and MACs,
   the same on every host, each on a veth leg into the segment's bridge, with forwarding on and
   the router's routes. Routing between subnets happens on the sending host; two projects with
@@ -25,7 +27,7 @@ The host's data plane, per kind of entry:
   (``--bridge-mapping``), with the gateway port's MAC and addresses, the default route via the
   external subnet's gateway, and SNAT of what leaves through it (``enable_snat``). A *transit*
   leg ``sg`` on the bridge of the router's first IPv4 interface network takes what the other
-  hosts send out: its MAC (``transit_mac``, the same everywhere) is where their router
+  hosts send out: its MAC (``shared_mac``, the same everywhere) is where their router
   namespaces route anything their subnets do not hold (``default via 169.254.0.1 onlink``,
   the next hop a permanent neighbor entry for that MAC, reached over VXLAN by static
   forwarding entries towards the gateway host). No address is allocated for it.
@@ -58,6 +60,8 @@ ENDPOINT_MODES = ("tap", "netns")
 TRANSIT_NEXT_HOP = "169.254.0.1"  # where non-gateway hosts route outbound traffic (onlink)
 SNAT_TABLE = "ip alcor_snat"
 EXTERNAL_MTU = 1500
+ENDPOINT_ADDRESSING = ("static", "dhcp")
+STATE_ROOT = "/run/alcor-agent"
 
 
 class HostSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,10 +71,16 @@ class HostSettings(msgspec.Struct, frozen=True, kw_only=True):
     netns_prefix: str = ""  # "" : names.default_prefix(host_id)
     vxlan_port: int = VXLAN_PORT
     bridge_mappings: dict[str, str] = {}  # physical network -> the host's bridge for it
+    endpoint_addressing: str = "static"  # netns endpoints: "static" or "dhcp"
+    state_dir: str = ""  # "" : STATE_ROOT/<host id>; the DHCP servers' and clients' files
 
     @property
     def prefix(self) -> str:
         return self.netns_prefix or names.default_prefix(self.host_id)
+
+    @property
+    def state(self) -> str:
+        return self.state_dir or f"{STATE_ROOT}/{names.file_safe(self.host_id)}"
 
 
 class Lookup(Protocol):
@@ -170,13 +180,29 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
             ipv6_auto=False,
         ),
         k.Link(ns=ns, name="lo", kind=""),
-        *_inside(ns, inside, port.mac_address, size, up=port.admin_state_up),
+        *veth_inside(ns, inside, port.mac_address, size, up=port.admin_state_up),
     ]
-    found += _addressing(ns, inside, port.fixed_ips, lookup)
+    obtained = dhcp_address(port, lookup) if host.endpoint_addressing == "dhcp" else None
+    fixed = [fixed for fixed in port.fixed_ips if fixed != obtained]
+    found += _addressing(ns, inside, fixed, lookup)
     return Layout(found, depends)
 
 
-def _inside(ns: str, name: str, mac: str, size: int, *, up: bool) -> list[k.Object]:
+def dhcp_given(subnet: pb.Subnet) -> bool:
+    """Whether a subnet's addresses are served by DHCP here (IPv4 only, so far)."""
+    return subnet.enable_dhcp and ":" not in subnet.cidr
+
+
+def dhcp_address(port: pb.Port, lookup: Lookup) -> pb.FixedIp | None:
+    """The address a DHCP client on the port obtains: its first on a subnet with DHCP."""
+    for fixed in port.fixed_ips:
+        subnet = lookup.subnet(fixed.subnet_id)
+        if subnet is not None and dhcp_given(subnet):
+            return fixed
+    return None
+
+
+def veth_inside(ns: str, name: str, mac: str, size: int, *, up: bool) -> list[k.Object]:
     """A veth's end in a namespace with its MAC, and the link-local address that MAC gives,
     made without duplicate address detection (the kernel's would be unusable for a second or
     more after the link comes up, and a router's is the same on every host by design)."""
@@ -235,7 +261,7 @@ def of_router(router: pb.Router, lookup: Lookup, host: HostSettings) -> Layout:
         inside = names.router_inside(interface.port_id)
         if interface.port_id not in legs:
             legs.add(interface.port_id)
-            found += _leg(
+            found += leg(
                 names.router_leg(interface.port_id),
                 names.bridge(segment(network)),
                 ns,
@@ -255,10 +281,11 @@ def of_router(router: pb.Router, lookup: Lookup, host: HostSettings) -> Layout:
     return Layout(found, depends)
 
 
-def transit_mac(router_id: str) -> str:
-    """The MAC of a router's transit leg: the same on every host, locally administered and
-    outside the range ports get theirs from (fa:16:3e)."""
-    digest = hashlib.sha256(router_id.encode()).digest()
+def shared_mac(resource_id: str) -> str:
+    """A MAC that is the same on every host for one resource (a router's transit leg, a
+    network's DHCP server): locally administered, outside the range ports get theirs from
+    (fa:16:3e), 3 bytes of the id's hash."""
+    digest = hashlib.sha256(resource_id.encode()).digest()
     return "fa:16:3f:" + ":".join(f"{byte:02x}" for byte in digest[:3])
 
 
@@ -298,7 +325,7 @@ def _toward_gateway(router: pb.Router, ns: str, transit: Transit) -> list[k.Obje
     """On a host that does not serve the gateway: out through the gateway host's transit leg."""
     interface, network = transit
     inside = names.router_inside(interface.port_id)
-    mac = transit_mac(router.id)
+    mac = shared_mac(router.id)
     device = names.vxlan(segment(network))
     return [
         k.Route(ns=ns, dst="0.0.0.0/0", via=TRANSIT_NEXT_HOP, dev=inside, onlink=True),
@@ -317,7 +344,7 @@ def _gateway(
     if not bridge:
         return []
     inside = names.gateway_inside(gateway.port_id)
-    found = _leg(
+    found = leg(
         names.router_leg(gateway.port_id),
         bridge,
         ns,
@@ -356,14 +383,14 @@ def _transit_leg(router: pb.Router, ns: str, transit: Transit) -> list[k.Object]
     receives (packets for its MAC, routed on by the namespace), so reverse-path filtering is
     off for it; the bridge knows its MAC statically (nothing floods the segment for it)."""
     _, network = transit
-    leg, inside, mac = (
+    outside, inside, mac = (
         names.transit_leg(router.id),
         names.transit_inside(router.id),
-        transit_mac(router.id),
+        shared_mac(router.id),
     )
     return [
-        *_leg(leg, names.bridge(segment(network)), ns, inside, mac, mtu(network)),
-        k.Fdb(dev=leg, mac=mac),
+        *leg(outside, names.bridge(segment(network)), ns, inside, mac, mtu(network)),
+        k.Fdb(dev=outside, mac=mac),
         k.Sysctl(ns, "net.ipv4.conf.all.rp_filter", "0"),
         k.Sysctl(ns, f"net.ipv4.conf.{inside}.rp_filter", "0"),
     ]
@@ -401,7 +428,7 @@ def _route(ns: str, route: pb.Route) -> k.Route:
     )
 
 
-def _leg(name: str, bridge: str, ns: str, inside: str, mac: str, size: int) -> list[k.Object]:
+def leg(name: str, bridge: str, ns: str, inside: str, mac: str, size: int) -> list[k.Object]:
     """A veth from a host bridge (``name`` on ``bridge``) into a namespace (``inside``, with
     ``mac``): how a router's interfaces, gateway and transit are wired."""
     return [
@@ -415,7 +442,7 @@ def _leg(name: str, bridge: str, ns: str, inside: str, mac: str, size: int) -> l
             mtu=size,
             ipv6_auto=False,
         ),
-        *_inside(ns, inside, mac, size, up=True),
+        *veth_inside(ns, inside, mac, size, up=True),
     ]
 
 

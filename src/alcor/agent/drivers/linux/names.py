@@ -9,19 +9,21 @@ the kernel to 15 characters (``IFNAMSIZ`` - 1), so they are derived from short i
 ``alqr-<port:10>``  a router leg (host side)   the router interface (or gateway) port's
 ``alsg-<rtr:10>``   a gateway's transit leg    the router's first 10 (on its gateway host)
 ``tap<port:11>``    an endpoint (host side)    as Nova names a port's tap device
+``aldh-<vni>``      a DHCP server's leg        at most 13 characters
 ==================  =========================  ======================================
 
 Namespaces share one directory (``/run/netns``) per machine, so theirs carry a prefix of the
 agent's (``--netns-prefix``; by default ``alcor-<host id>-``, which keeps the simulated hosts of
 a test apart): ``<prefix>qr-<router id>`` holds a router, ``<prefix>ep-<port id>`` an endpoint
-(``--endpoint-mode netns``), whose interface is ``eth0``; a router's leg inside its namespace is
+(``--endpoint-mode netns``), whose interface is ``eth0``, ``<prefix>dh-<network id>`` a
+network's DHCP server (its leg inside is ``dh0``); a router's leg inside its namespace is
 ``qr-<port:11>``, its external gateway ``qg-<port:11>`` and, on the host serving the gateway,
 the transit leg the other hosts send outbound traffic to ``sg-<router:11>``.
 
 Ownership: the driver removes only what these names mark as its own (``albr-``, ``alvx-``,
-``alqr-`` devices, namespaces ``<prefix>qr-``/``<prefix>ep-``); an endpoint's ``tap`` device
-is its own only in netns mode (it made it), otherwise it is attached and detached, never
-deleted.
+``alqr-``, ``aldh-`` devices, namespaces ``<prefix>qr-``/``<prefix>ep-``/``<prefix>dh-``); an
+endpoint's ``tap`` device is its own only in netns mode (it made it), otherwise it is attached
+and detached, never deleted.
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ TAP = "tap"
 ROUTER_NETNS = "qr-"
 ENDPOINT_NETNS = "ep-"
 ENDPOINT_DEVICE = "eth0"
-OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG, TRANSIT_LEG)
+DHCP_LEG = "aldh-"
+DHCP_NETNS = "dh-"
+DHCP_DEVICE = "dh0"
+OWNED_NETNS = (ROUTER_NETNS, ENDPOINT_NETNS, DHCP_NETNS)
+OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG, TRANSIT_LEG, DHCP_LEG)
 MAX_DEVICE = 15
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -79,8 +85,13 @@ def tap(port_id: str) -> str:
     return TAP + port_id[:11]
 
 
+def file_safe(text: str) -> str:
+    """An id as part of a file or namespace name."""
+    return _UNSAFE.sub("_", text)
+
+
 def default_prefix(host_id: str) -> str:
-    return "alcor-" + _UNSAFE.sub("_", host_id) + "-"
+    return "alcor-" + file_safe(host_id) + "-"
 
 
 def router_netns(prefix: str, router_id: str) -> str:
@@ -91,15 +102,23 @@ def endpoint_netns(prefix: str, port_id: str) -> str:
     return prefix + ENDPOINT_NETNS + port_id
 
 
+def dhcp_leg(vni: int) -> str:
+    """A network's DHCP server's leg on the segment's bridge."""
+    return f"{DHCP_LEG}{vni}"
+
+
+def dhcp_netns(prefix: str, network_id: str) -> str:
+    return prefix + DHCP_NETNS + network_id
+
+
 def owns_device(name: str) -> bool:
     return name.startswith(OWNED_DEVICES)
 
 
 def owns_netns(prefix: str, name: str) -> bool:
-    """Whether a namespace is one this agent made: its prefix, then a router or an endpoint."""
-    return name.startswith(prefix) and name[len(prefix) :].startswith(
-        (ROUTER_NETNS, ENDPOINT_NETNS)
-    )
+    """Whether a namespace is one this agent made: its prefix, then a router, an endpoint or
+    a DHCP server."""
+    return name.startswith(prefix) and name[len(prefix) :].startswith(OWNED_NETNS)
 
 
 def segment_vni(name: str) -> int | None:

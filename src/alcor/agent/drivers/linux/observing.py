@@ -4,7 +4,8 @@ objects the driver owns (pure parsers; the executor runs the commands).
 Only what the driver's names mark as its own is read (``alcor.agent.drivers.linux.names``):
 its devices, the forwarding and neighbor entries on its VXLAN devices, its namespaces with their
 devices, global and link-local addresses and routes (not the kernel's own: connected and
-link-local routes).
+link-local routes), and not what a DHCP client set (``dynamic`` addresses, ``proto dhcp``
+routes: ``dhcp``'s client script).
 Endpoint ``tap`` devices are read as the driver's own in netns mode (veths it made) and, in tap
 mode, when they are attached to one of its bridges (so a port removed is detached).
 """
@@ -122,8 +123,9 @@ def namespace(
     ns: str, links: list[Json], addresses: list[Json], routes: list[Json]
 ) -> list[k.Object]:
     """One of the driver's namespaces: its devices (``ip -j -d link show``), their global and
-    link-local addresses (``ip -j addr show``; the driver makes the link-local ones itself) and
-    the routes not made by the kernel (``ip -j route``)."""
+    link-local addresses (``ip -j addr show``; the driver makes the link-local ones itself; not
+    the dynamic ones a DHCP client set) and the routes made by neither the kernel nor a DHCP
+    client (``ip -j route``)."""
     found: list[k.Object] = []
     for link in links:
         name = link.get("ifname", "")
@@ -132,14 +134,17 @@ def namespace(
         found += [
             k.Address(ns, link.get("ifname", ""), f"{address['local']}/{address['prefixlen']}")
             for address in link.get("addr_info", ())
-            if address.get("scope") in ("global", "link")
+            if address.get("scope") in ("global", "link") and not address.get("dynamic")
         ]
     found += [_route(ns, route) for route in routes if _ours(route)]
     return found
 
 
 def _ours(route: Json) -> bool:
-    if route.get("protocol") in ("kernel", "ra") or route.get("type", "unicast") != "unicast":
+    if (
+        route.get("protocol") in ("kernel", "ra", "dhcp")
+        or route.get("type", "unicast") != "unicast"
+    ):
         return False
     return (
         route.get("dst") == "default"

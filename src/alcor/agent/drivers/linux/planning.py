@@ -350,9 +350,10 @@ def _address_set(address: k.Address) -> str:
 
 
 def _route_set(route: k.Route) -> str:
+    gateway = f" via {route.via}" if route.via else ""
     device = f" dev {route.dev}" if route.dev else ""
     onlink = " onlink" if route.onlink else ""
-    return f"route replace {route.dst} via {route.via}{device}{onlink}"
+    return f"route replace {route.dst}{gateway}{device}{onlink}"
 
 
 def _neigh_set(neigh: k.Neigh) -> str:

@@ -1,0 +1,242 @@
+"""DHCP, distributed: every host answers its own ports (pure: goal state -> namespaces and
+daemons).
+
+Per network that has an IPv4 subnet with ``enable_dhcp`` and a port bound to this host, a
+dnsmasq in namespace ``<prefix>dh-<network>``, on a veth leg into the segment's bridge
+(``aldh-<vni>`` on the host, ``dh0`` inside). ``dh0`` has the same MAC and address on every
+host (``fa:16:3f`` + three bytes of the network id's SHA-256; ``169.254.169.254/32``) and an
+on-link route per DHCP subnet, so the server can answer in any of them. It has no address in
+the subnets, so dnsmasq is told which subnets are on it (``--shared-network``) and hands out
+only what its hosts file lists (``--dhcp-range=...,static``): one line per fixed IPv4 address
+of the host's own ports on a DHCP subnet. Broadcasts stay on the host (nothing floods the
+underlay, ``layouts``), so each client hears exactly one server: its host's.
+
+Per subnet (tagged ``subnet-<id>``) the options file gives: classless static routes (option
+121) holding ``169.254.169.254/32`` on-link (renewals go to the server identifier, which is that
+address), the default route via the gateway (when the subnet has one and no host route is a
+default) and the host routes; the router (option 3, for clients without option 121; empty when
+there is no gateway, or dnsmasq would name itself); the DNS servers (option 6, when given: the
+server answers no DNS, ``--port=0``); the network's MTU (option 26). A change of ports or
+options rewrites the files and dnsmasq rereads them (``SIGHUP``); a change of subnets restarts
+it.
+
+Endpoints (``--endpoint-mode netns`` with ``--endpoint-addressing dhcp``) get their address by
+DHCP: ``busybox udhcpc`` runs in the endpoint's namespace with a hook script of ours that only
+sets addresses (``dynamic``: with the lease's lifetime), routes (``proto dhcp``) and the MTU in
+that namespace, and writes the lease to its folder; it never touches the host's
+``/etc/resolv.conf`` as Debian's default script would.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable
+
+import msgspec
+
+from alcor.agent.drivers.linux import kernel as k
+from alcor.agent.drivers.linux import layouts, names, supervising
+from alcor.v1 import southbound_pb2 as pb
+
+SERVER_ADDRESS = "169.254.169.254"
+LEASE = "86400s"
+SERVERS = "dhcp"  # the servers' folders: <state>/dhcp/<network>
+CLIENTS = "endpoints"  # the clients' folders: <state>/endpoints/<port>
+CLIENT_SCRIPT = """#!/bin/sh
+# udhcpc's hook for an alcor endpoint: addresses, routes and MTU of $interface in this namespace
+# only (never /etc/resolv.conf), and the lease written next to this script.
+lease_file="$(dirname "$0")/lease"
+case "$1" in
+deconfig)
+    ip -4 addr flush dev "$interface" dynamic
+    ip -4 route flush dev "$interface" proto dhcp
+    rm -f "$lease_file"
+    ;;
+bound|renew)
+    ip addr replace "$ip/${mask:-32}" dev "$interface" valid_lft "${lease:-forever}" \\
+        preferred_lft "${lease:-forever}"
+    [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
+    [ "$1" = bound ] && ip -4 route flush dev "$interface" proto dhcp
+    if [ -n "$staticroutes" ]; then
+        set -- $staticroutes
+        while [ $# -ge 2 ]; do
+            if [ "$2" = 0.0.0.0 ]; then
+                ip route replace "$1" dev "$interface" proto dhcp
+            else
+                ip route replace "$1" via "$2" dev "$interface" proto dhcp
+            fi
+            shift 2
+        done
+    elif [ -n "$router" ]; then
+        set -- $router
+        ip route replace default via "$1" dev "$interface" proto dhcp
+    fi
+    printf 'ip=%s/%s\\nrouter=%s\\nmtu=%s\\nroutes=%s\\ndns=%s\\nserver=%s\\nlease=%s\\n' \\
+        "$ip" "$mask" "$router" "$mtu" "$staticroutes" "$dns" "$serverid" "$lease" \\
+        > "$lease_file"
+    ;;
+esac
+exit 0
+"""
+
+
+class Service(msgspec.Struct, frozen=True):
+    """One network's DHCP server on this host: its kernel objects and its dnsmasq."""
+
+    layout: layouts.Layout
+    daemon: supervising.Daemon
+
+
+def services(
+    *,
+    ports: Iterable[pb.Port],
+    subnets: Iterable[pb.Subnet],
+    lookup: layouts.Lookup,
+    host: layouts.HostSettings,
+) -> dict[str, Service]:
+    """The DHCP servers this host runs: network id -> service. ``ports`` are the host's own,
+    ``subnets`` all it holds."""
+    served: defaultdict[str, list[pb.Subnet]] = defaultdict(list)
+    for subnet in subnets:
+        if layouts.dhcp_given(subnet):
+            served[subnet.network_id].append(subnet)
+    own: defaultdict[str, list[pb.Port]] = defaultdict(list)
+    for port in ports:
+        if port.network_id in served:
+            own[port.network_id].append(port)
+    found = {}
+    for network_id, local in sorted(own.items()):
+        network = lookup.network(network_id)
+        if network is None or not layouts.segment(network):
+            continue
+        found[network_id] = service(
+            network,
+            sorted(served[network_id], key=lambda subnet: subnet.id),
+            sorted(local, key=lambda port: port.id),
+            host,
+        )
+    return found
+
+
+def service(
+    network: pb.Network, subnets: list[pb.Subnet], ports: list[pb.Port], host: layouts.HostSettings
+) -> Service:
+    ns = names.dhcp_netns(host.prefix, network.id)
+    name = f"{SERVERS}/{names.file_safe(network.id)}"
+    folder = f"{host.state}/{name}"
+    inside = names.DHCP_DEVICE
+    size = layouts.mtu(network)
+    objects: list[k.Object] = [
+        k.Netns(ns),
+        *layouts.leg(
+            names.dhcp_leg(layouts.segment(network)),
+            names.bridge(layouts.segment(network)),
+            ns,
+            inside,
+            layouts.shared_mac(network.id),
+            size,
+        ),
+        k.Link(ns=ns, name="lo", kind=""),
+        k.Address(ns, inside, f"{SERVER_ADDRESS}/32"),
+    ]
+    argv = [
+        "dnsmasq", "--port=0", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+        "--bind-interfaces", f"--interface={inside}", "--except-interface=lo",
+        f"--pid-file={folder}/{supervising.PIDFILE}", f"--log-facility={folder}/{supervising.LOG}",
+        f"--dhcp-leasefile={folder}/leases", f"--dhcp-hostsfile={folder}/hosts",
+        f"--dhcp-optsfile={folder}/opts",
+    ]  # fmt: skip
+    options: list[str] = []
+    for subnet in subnets:
+        cidr = ipaddress.IPv4Network(subnet.cidr, strict=False)
+        tag = f"subnet-{names.file_safe(subnet.id)}"
+        objects.append(k.Route(ns=ns, dst=str(cidr), dev=inside))
+        argv += [
+            f"--shared-network={inside},{cidr.network_address}",
+            f"--dhcp-range=set:{tag},{cidr.network_address},static,{cidr.netmask},{LEASE}",
+        ]
+        options += subnet_options(subnet, tag=tag, mtu=size)
+    daemon = supervising.Daemon(
+        name=name,
+        netns=ns,
+        argv=tuple(argv),
+        files=(
+            supervising.File("hosts", "".join(line + "\n" for line in host_lines(subnets, ports))),
+            supervising.File("opts", "".join(line + "\n" for line in options)),
+        ),
+        rereads=True,
+    )
+    return Service(layouts.Layout(objects, frozenset()), daemon)  # the driver redoes it per message
+
+
+def host_lines(subnets: list[pb.Subnet], ports: list[pb.Port]) -> list[str]:
+    """dnsmasq's hosts file: ``MAC,IP,NAME`` per fixed address on one of ``subnets``."""
+    served = {subnet.id for subnet in subnets}
+    return [
+        f"{port.mac_address.lower()},{fixed.ip_address},host-{fixed.ip_address.replace('.', '-')}"
+        for port in ports
+        for fixed in port.fixed_ips
+        if fixed.subnet_id in served
+    ]
+
+
+def subnet_options(subnet: pb.Subnet, *, tag: str, mtu: int) -> list[str]:
+    """dnsmasq's options for one subnet (lines of ``--dhcp-optsfile``)."""
+    routes = [(f"{SERVER_ADDRESS}/32", "0.0.0.0")]
+    host_routes = [
+        (str(ipaddress.IPv4Network(route.destination, strict=False)), route.nexthop)
+        for route in subnet.host_routes
+        if ":" not in route.destination
+    ]
+    if subnet.gateway_ip and not any(dst == "0.0.0.0/0" for dst, _ in host_routes):
+        routes.append(("0.0.0.0/0", subnet.gateway_ip))
+    routes += host_routes
+    dns = [server for server in subnet.dns_nameservers if ":" not in server]
+    lines = [
+        f"tag:{tag},option:classless-static-route,"
+        + ",".join(f"{dst},{via}" for dst, via in routes),
+        f"tag:{tag},option:router" + (f",{subnet.gateway_ip}" if subnet.gateway_ip else ""),
+    ]
+    if dns:
+        lines.append(f"tag:{tag},option:dns-server," + ",".join(dns))
+    lines.append(f"tag:{tag},option:mtu,{mtu}")
+    return lines
+
+
+def clients(
+    *, ports: Iterable[pb.Port], lookup: layouts.Lookup, host: layouts.HostSettings
+) -> dict[str, supervising.Daemon]:
+    """The DHCP clients this host runs in its endpoints' namespaces: port id -> daemon (none
+    unless ``--endpoint-mode netns --endpoint-addressing dhcp``)."""
+    if host.endpoint_mode != "netns" or host.endpoint_addressing != "dhcp":
+        return {}
+    found = {}
+    for port in sorted(ports, key=lambda port: port.id):
+        fixed = layouts.dhcp_address(port, lookup)
+        network = lookup.network(port.network_id)
+        if fixed is None or network is None or not layouts.segment(network):
+            continue
+        name = f"{CLIENTS}/{names.file_safe(port.id)}"
+        folder = f"{host.state}/{name}"
+        found[port.id] = supervising.Daemon(
+            name=name,
+            netns=names.endpoint_netns(host.prefix, port.id),
+            argv=(
+                *("busybox", "udhcpc", "-i", names.ENDPOINT_DEVICE, "-b", "-r", fixed.ip_address),
+                *("-p", f"{folder}/{supervising.PIDFILE}", "-s", f"{folder}/script"),
+                *("-O", "mtu", "-O", "staticroutes", "-t", "3", "-T", "1", "-A", "2"),
+            ),
+            files=(supervising.File("script", CLIENT_SCRIPT, 0o755),),
+        )
+    return found
+
+
+def lease(text: str) -> dict[str, str]:
+    """A lease file written by the client's script: ``key=value`` lines."""
+    found = {}
+    for line in text.splitlines():
+        key, separator, value = line.partition("=")
+        if separator:
+            found[key] = value
+    return found
