@@ -553,6 +553,23 @@ def test_a_group_in_use_cannot_be_deleted_nor_change_statefulness(
     assert api.delete(url, headers=project).status_code == 204
 
 
+def test_a_port_has_stateful_or_stateless_groups_never_both(
+    api: httpx.Client, project: dict[str, str], network: dict[str, Any]
+) -> None:
+    stateful = create_group(api, project, name="tracked")
+    stateless = create_group(api, project, name="untracked", stateful=False)
+    both = post_port(api, network["id"], security_groups=[stateful["id"], stateless["id"]])
+    assert_error(both, 409, "SecurityGroupConflict")
+    assert "both stateful and stateless" in both.json()["NeutronError"]["message"]
+    port = create_port(api, network["id"], security_groups=[stateless["id"]])
+    url = f"/ports/{port['id']}"
+    mixed = api.put(url, json={"port": {"security_groups": [stateless["id"], stateful["id"]]}})
+    assert_error(mixed, 409, "SecurityGroupConflict")
+    assert api.get(url).json()["port"] == port  # nothing half-written
+    swapped = api.put(url, json={"port": {"security_groups": [stateful["id"]]}})
+    assert swapped.status_code == 200, swapped.text
+
+
 def test_ports_name_only_groups_that_exist(
     api: httpx.Client, project: dict[str, str], network: dict[str, Any]
 ) -> None:

@@ -86,6 +86,7 @@ def test_a_port_may_send_only_from_its_own_and_its_pairs_addresses() -> None:
 def test_default_deny_with_state_and_the_groups_rules() -> None:
     group = pb.SecurityGroup(
         id="g",
+        stateful=True,
         rules=[
             rule(protocol="tcp", port_range_min=22, port_range_max=22),
             rule(direction="egress"),
@@ -110,6 +111,21 @@ def test_default_deny_with_state_and_the_groups_rules() -> None:
     assert sets(made)["rg4-other"].elements == ("10.0.0.0/30", "10.0.0.7")
     assert sets(made)["rg6-other"].elements == ("2001:db8::1",)
     assert sets(made)["zones"].elements == ('"albr-100" : 100',)
+
+
+def test_a_port_in_stateless_groups_passes_replies_only_by_its_rules() -> None:
+    group = pb.SecurityGroup(id="g", stateful=False, rules=[rule(protocol="icmp")])
+    made = nft.ruleset(
+        ports=[nft.PortPolicy(port(security_group_ids=["g"]), 1)],
+        groups={"g": group},
+        members={},
+        zones={},
+    )
+    inet = chains(made, "inet")
+    for chain in (inet[f"ing-{PORT}"], inet[f"eg-{PORT}"]):
+        assert not [line for line in chain.rules if line.startswith("ct ")], chain.rules
+    assert inet[f"ing-{PORT}"].rules[-2:] == ("meta nfproto ipv4 meta l4proto 1 accept", "drop")
+    assert inet[f"eg-{PORT}"].rules[-1] == "drop"  # no egress rule: nothing out, replies neither
 
 
 def test_a_port_without_port_security_is_not_in_the_ruleset() -> None:

@@ -261,7 +261,7 @@ class PortGroups:
         self.writer = writer
         self.caller = caller
         self.context = context
-        self._checked: set[str] = set()
+        self._stateful: dict[str, bool] = {}  # group id -> whether it is stateful, as looked up
 
     def on_create(
         self, request: PortAttributes, *, project_id: str, port_security: bool
@@ -297,11 +297,18 @@ class PortGroups:
         return groups
 
     def _checked_groups(self, requested: list[str]) -> list[str]:
+        """The groups, each visible to the caller, all stateful or all stateless."""
         groups = list(dict.fromkeys(requested))
         for group_id in groups:
-            if group_id not in self._checked:
-                resources.find(self.writer, self.caller, SecurityGroup, group_id)
-                self._checked.add(group_id)
+            if group_id not in self._stateful:
+                found = resources.find(self.writer, self.caller, SecurityGroup, group_id)
+                self._stateful[group_id] = found.stateful
+        if len({self._stateful[group_id] for group_id in groups}) > 1:
+            raise errors.Conflict(
+                "Error Cannot apply both stateful and stateless security groups on the same "
+                "port at the same time while attempting the operation.",
+                type="SecurityGroupConflict",
+            )
         return groups
 
 

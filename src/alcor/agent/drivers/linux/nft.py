@@ -26,7 +26,9 @@ from one ruleset to the next, touching only the sets, maps and chains that diffe
 flushed and refilled, a set flushed and refilled). nft 1.0.6 quirks respected: a newline before
 each ``}``; no keywords (``fwd``) as names.
 
-Not here yet: stateless security groups are enforced as stateful ones.
+A port whose groups are stateless (``stateful: false``; Neutron lets a port have stateless or
+stateful groups, not both) gets chains without the conntrack matches: every packet, replies
+included, passes only by a rule.
 """
 
 from __future__ import annotations
@@ -113,17 +115,15 @@ def ruleset(
     for policy in ports:
         port, mark = policy.port, policy.mark
         pid, tap = identifier(port.id), names.tap(port.id)
-        rules = [
-            rule
-            for group_id in port.security_group_ids
-            for rule in (groups[group_id].rules if group_id in groups else ())
-        ]
+        held = [groups[group_id] for group_id in port.security_group_ids if group_id in groups]
+        rules = [rule for group in held for rule in group.rules]
+        stateful = all(group.stateful for group in held)
         remote_groups.update(rule.remote_group_id for rule in rules if rule.remote_group_id)
         bridge.chains[f"out-{pid}"] = Chain("", (f"meta mark set {mark << MARK_BITS:#010x}",
                                                  *_anti_spoofing(port)))  # fmt: skip
         bridge.chains[f"in-{pid}"] = Chain("", (f"meta mark set meta mark | {mark:#010x}",))
-        inet.chains[f"eg-{pid}"] = Chain("", _port_chain(rules, "egress"))
-        inet.chains[f"ing-{pid}"] = Chain("", _port_chain(rules, "ingress"))
+        inet.chains[f"eg-{pid}"] = Chain("", _port_chain(rules, "egress", stateful=stateful))
+        inet.chains[f"ing-{pid}"] = Chain("", _port_chain(rules, "ingress", stateful=stateful))
         _add_element(bridge, "ports_out", f'"{tap}" : jump out-{pid}')
         _add_element(bridge, "ports_in", f'"{tap}" : jump in-{pid}')
         _add_element(inet, "egress", f"{mark << MARK_BITS:#010x} : jump eg-{pid}")
@@ -249,14 +249,17 @@ _PASSING = {
 }
 
 
-def _port_chain(rules: Iterable[pb.Rule], direction: str) -> tuple[str, ...]:
-    """A port's chain for one direction: established and related pass, invalid is dropped, DHCP
-    and neighbor discovery pass, then the groups' rules, the rest is dropped. Egress passes by
-    ``return`` (the receiving port's ingress chain runs next), ingress by ``accept``."""
+def _port_chain(
+    rules: Iterable[pb.Rule], direction: str, *, stateful: bool = True
+) -> tuple[str, ...]:
+    """A port's chain for one direction: established and related pass, invalid is dropped (when
+    stateful), DHCP and neighbor discovery pass, then the groups' rules, the rest is dropped.
+    Egress passes by ``return`` (the receiving port's ingress chain runs next), ingress by
+    ``accept``."""
     verdict, dhcp, discovery = _PASSING[direction]
+    tracked = (f"ct state established,related {verdict}", "ct state invalid drop")
     return (
-        f"ct state established,related {verdict}",
-        "ct state invalid drop",
+        *(tracked if stateful else ()),
         f"{dhcp} {verdict}",
         f"{discovery} {verdict}",
         *_matches(rules, direction=direction, verdict=verdict),
