@@ -77,6 +77,7 @@ class Host:
         self.settings = stream.Settings(
             host_id=host_id,
             heartbeat_interval=0.5,
+            retry_interval=0.2,
             backoff_initial=0.05,
             backoff_max=0.3,
             physical_networks=physical_networks,
@@ -521,6 +522,36 @@ def test_port_status_follows_acks_failures_and_the_hosts_presence(
             await status_is(bad["id"], "DOWN")  # the host is lost beyond the grace period
             report = await api.host_report(name)
             assert not report["connected"]
+
+    run(scenario)
+
+
+def test_a_port_that_failed_becomes_active_once_its_host_programs_it_on_a_retry(
+    controller: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            (name,) = names("heal", 1)
+            await api.nodes(name)
+            network = await api.network()
+            await api.subnet(network, "10.6.1.0/24")
+            host = Host(name, controller.southbound)
+            port = await api.port(network, name)
+            host.driver.fail(port["id"], "no tap yet")
+            host.start()
+            await until(lambda: port["id"] in host.driver.failed(), "the port to fail")
+            deadline = time.monotonic() + WAIT
+            while await api.status_of(port["id"]) != "ERROR":
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.02)
+            revision = host.agent.state.revision
+            host.driver.heal(port["id"])  # what was missing is there now: nothing else changes
+            while await api.status_of(port["id"]) != "ACTIVE":
+                assert time.monotonic() < deadline, "the retry never reported the port healed"
+                await asyncio.sleep(0.02)
+            assert host.agent.state.revision == revision  # no goal state was needed
+            assert (await api.host_report(name))["failures"] == []
+            await host.close()
 
     run(scenario)
 

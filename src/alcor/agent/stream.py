@@ -3,7 +3,9 @@
 An ``Agent`` opens the stream, says who it is and what it holds (``Hello``), applies every goal
 state the controller sends to its ``HostState``, hands what changed to its driver and
 acknowledges the revision with the resources that failed and the time programming took. Beside
-that it sends a heartbeat every ``heartbeat_interval``.
+that it sends a heartbeat every ``heartbeat_interval``, and while anything stands failed it
+asks a driver that can (``drivers.Retrying``) to try again every ``retry_interval``, and acks
+the same revision again with what still fails (a port that recovered becomes ``ACTIVE``).
 
 Errors: any end of the stream (the controller restarted, the network broke, a bug in a driver)
 is temporary: the agent reconnects after a jittered, capped, exponential backoff and resumes
@@ -25,7 +27,8 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import grpc
 import msgspec
@@ -48,6 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host_id: str
     underlay_ip: str = ""
     heartbeat_interval: float = 10.0
+    retry_interval: float = 5.0
     backoff_initial: float = 0.1
     backoff_max: float = 10.0
     agent_version: str = __version__
@@ -150,6 +154,10 @@ class Failures:
             for f in self._by_key.values()
         ]
 
+    def replace(self, failed: list[drivers.Failure]) -> None:
+        """The whole truth from a driver that tried everything again."""
+        self._by_key = {keys.key(f.kind, f.id): f for f in failed}
+
     def __len__(self) -> int:
         return len(self._by_key)
 
@@ -198,6 +206,7 @@ class Agent:
         self.status = Status()
         self.failures = Failures()
         self.bindings = Bindings()
+        self._programming = asyncio.Lock()  # the driver does one thing at a time
         self._stub = pb_grpc.SouthboundStub(channel)
         self._rng = rng or random.Random()
         self._clock = clock
@@ -233,6 +242,8 @@ class Agent:
                 asyncio.create_task(self._receive(call, writing, backoff)),
                 asyncio.create_task(self._beat(call, writing)),
             }
+            if isinstance(self.driver, drivers.Retrying):
+                tasks.add(asyncio.create_task(self._retry(self.driver, call, writing)))
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -274,18 +285,16 @@ class Agent:
         """Apply one goal state; the Ack to send for it."""
         started = time.perf_counter()
         self.status.goal_states += 1
-        changes = self.state.apply(goal)
-        try:
+        async with self._programming:
+            changes = self.state.apply(goal)
             # a snapshot goes to the driver even when it changes nothing here: a driver that
             # keeps state outside the process (the kernel) reconciles with it
             called = changes or goal.snapshot
-            failed = await self.driver.apply(changes, self.state) if called else []
-        except Exception:
-            log.exception("host %s: the driver failed; resyncing", self.settings.host_id)
-            self.state = HostState()
-            self.failures.clear()
-            raise StreamEnded("the driver failed") from None
-        self.failures.note(changes, failed)
+            failed = await self._driving(self.driver.apply(changes, self.state)) if called else []
+            self.failures.note(changes, failed)
+            return self.ack(started)
+
+    def ack(self, started: float) -> pb.AgentMessage:
         return pb.AgentMessage(
             ack=pb.Ack(
                 revision=self.state.revision,
@@ -294,6 +303,31 @@ class Agent:
                 bindings=self.bindings.changes(self.driver),
             )
         )
+
+    async def _driving(
+        self, work: Coroutine[Any, Any, list[drivers.Failure]]
+    ) -> list[drivers.Failure]:
+        """What the driver says; a driver that raises leaves the data plane unknown."""
+        try:
+            return await work
+        except Exception:
+            log.exception("host %s: the driver failed; resyncing", self.settings.host_id)
+            self.state = HostState()
+            self.failures.clear()
+            raise StreamEnded("the driver failed") from None
+
+    async def _retry(self, driver: drivers.Retrying, call: Call, writing: asyncio.Lock) -> None:
+        """While anything stands failed, the driver tries again; what it says is acked."""
+        while True:
+            await asyncio.sleep(self.settings.retry_interval)
+            if not self.failures:
+                continue
+            async with self._programming:
+                started = time.perf_counter()
+                self.failures.replace(await self._driving(driver.retry(self.state)))
+                ack = self.ack(started)
+            await _send(call, writing, ack)
+            self.status.acks += 1
 
     def heartbeat(self) -> pb.AgentMessage:
         return pb.AgentMessage(

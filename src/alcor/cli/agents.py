@@ -86,6 +86,13 @@ def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
         metavar="PATH",
         help="keep a JSON summary of the hosts here, replaced every --status-interval",
     )
+    command.add_argument(
+        "--retry-interval",
+        type=_positive,
+        default=5.0,
+        metavar="S",
+        help="while resources stand failed, the driver tries them again every S seconds (5)",
+    )
     command.add_argument("--status-interval", type=_positive, default=1.0, metavar="S")
     command.add_argument(
         "--log-level", default=log_level, choices=("debug", "info", "warning", "error")
@@ -152,6 +159,7 @@ def _settings(args: argparse.Namespace, host_id: str, underlay_ip: str) -> strea
         host_id=host_id,
         underlay_ip=underlay_ip,
         heartbeat_interval=args.heartbeat_interval,
+        retry_interval=args.retry_interval,
         physical_networks=tuple(sorted({name for name, _ in args.bridge_mapping})),
         backoff_initial=initial,
         backoff_max=maximum,

@@ -61,6 +61,7 @@ class Host:
             f"--status-file={self.status_path}",
             "--status-interval=0.2",
             "--heartbeat-interval=1",
+            "--retry-interval=0.5",
             "--reconnect-backoff=0.05:0.5",
             *self.args,
         ]  # fmt: skip

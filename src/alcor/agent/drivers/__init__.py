@@ -56,6 +56,17 @@ class Inspectable(Protocol):
 
 
 @runtime_checkable
+class Retrying(Protocol):
+    """Optional: a driver that can try again what failed (a tap Nova made since, a transient
+    kernel error), asked by the agent every ``retry_interval`` while anything stands failed."""
+
+    async def retry(self, held: state.HostState) -> list[Failure]:
+        """Program ``held`` again where it failed; every resource failed now (the whole truth:
+        one not listed has recovered)."""
+        ...
+
+
+@runtime_checkable
 class Binding(Protocol):
     """Optional: a driver that reports per-port binding details."""
 

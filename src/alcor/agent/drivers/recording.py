@@ -139,6 +139,16 @@ class RecordingDriver:
             self._tables[kind][resource_id] = message
         return failures
 
+    async def retry(self, held: state.HostState) -> list[drivers.Failure]:
+        """Plug again the ports that failed (those healed since now succeed)."""
+        ports = {
+            keys.key("port", port_id): entry
+            for port_id in self._failed
+            if (entry := held.get("port", port_id)) is not None
+        }
+        self.record(state.Changes(set=ports, removed=[]))
+        return [drivers.Failure(kind="port", id=p, message=why) for p, why in self._failed.items()]
+
     def fail(self, port_id: str, message: str = "simulated failure") -> None:
         """Fail the port whenever it is programmed from now on."""
         self._to_fail[port_id] = message

@@ -38,6 +38,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Coroutine
 from typing import Any
 
 from alcor.agent import drivers, state
@@ -123,13 +124,22 @@ class LinuxDriver:
         return (*CAPABILITIES, f"endpoint-mode:{self.host.endpoint_mode}")
 
     async def apply(self, changes: state.Changes, held: state.HostState) -> list[drivers.Failure]:
+        if self._resync:
+            return await self.retry(held)
+        return await self._timed(self._update(changes, held), held)
+
+    async def retry(self, held: state.HostState) -> list[drivers.Failure]:
+        """A reconcile: what failed (or was left half done) is read back from the kernel and
+        programmed again, with everything else that differs."""
+        return await self._timed(self._reconcile(held), held)
+
+    async def _timed(
+        self, work: Coroutine[Any, Any, list[executing.Failed]], held: state.HostState
+    ) -> list[drivers.Failure]:
         started = time.perf_counter()
         self.timings = {}
         try:
-            if self._resync:
-                failed = await self._reconcile(held)
-            else:
-                failed = await self._update(changes, held)
+            failed = await work
         except BaseException:
             self._resync = True
             raise
