@@ -128,6 +128,13 @@ def test_a_port_in_stateless_groups_passes_replies_only_by_its_rules() -> None:
     assert inet[f"eg-{PORT}"].rules[-1] == "drop"  # no egress rule: nothing out, replies neither
 
 
+def test_member_addresses_become_canonical_sorted_elements() -> None:
+    found = ["10.0.0.10", "10.0.0.9", "10.0.0.0/30", "2001:DB8::1", "192.0.2.7/32", "10.0.0.9"]
+    v4, v6 = nft._addresses(found)
+    assert v4 == ["10.0.0.0/30", "10.0.0.9", "10.0.0.10", "192.0.2.7"]
+    assert v6 == ["2001:db8::1"]
+
+
 def test_a_port_without_port_security_is_not_in_the_ruleset() -> None:
     made = nft.ruleset(ports=[], groups={}, members={}, zones={})
     assert set(chains(made, "bridge")) == {"from_ports", "to_ports"}

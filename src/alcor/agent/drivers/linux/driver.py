@@ -68,10 +68,13 @@ class _Lookup:
 
     def __init__(self, held: state.HostState) -> None:
         self._held = held
+        self._networks: dict[str, pb.Network | None] = {}  # asked once per goal state each
 
     def network(self, network_id: str) -> pb.Network | None:
-        entry = self._held.get("network", network_id)
-        return entry.network if entry is not None else None
+        if network_id not in self._networks:
+            entry = self._held.get("network", network_id)
+            self._networks[network_id] = entry.network if entry is not None else None
+        return self._networks[network_id]
 
     def router(self, router_id: str) -> pb.Router | None:
         entry = self._held.get("router", router_id)
@@ -105,6 +108,8 @@ class LinuxDriver:
         self._resync = True
         # what each entry wants of the kernel, and who wants each object
         self._layouts: dict[str, layouts.Layout] = {}
+        self._idents: dict[str, list[k.Identity]] = {}  # of each layout's objects, in order
+        self._laid_out: defaultdict[str, set[str]] = defaultdict(set)  # kind -> ids laid out
         self._wanted: dict[k.Identity, dict[str, k.Object]] = {}
         self._dependents: defaultdict[str, set[str]] = defaultdict(set)  # network -> keys
         self._subnet_networks: dict[str, str] = {}
@@ -148,9 +153,7 @@ class LinuxDriver:
         return self._report(failed, held)
 
     def counts(self) -> dict[str, int]:
-        counted: defaultdict[str, int] = defaultdict(int)
-        for key in self._layouts:
-            counted[key.partition(":")[0] + "s"] += 1
+        counted = {kind + "s": len(ids) for kind, ids in self._laid_out.items()}
         counted["kernel_objects"] = len(self._wanted)
         counted["failed"] = len(self._failed)
         return dict(counted)
@@ -176,12 +179,11 @@ class LinuxDriver:
         prefix = self.host.prefix
         netns = self.host.endpoint_mode == "netns"
         segments = {}
-        for key, layout in self._layouts.items():
-            kind, _, resource_id = key.partition(":")
-            if kind == "network" and layout.objects:
-                device = layout.objects[0]
-                assert isinstance(device, k.Link)
-                segments[resource_id] = device.name
+        for network_id in self._laid_out["network"]:
+            objects = self._layouts[keys.key("network", network_id)].objects
+            if objects:
+                assert isinstance(objects[0], k.Link)
+                segments[network_id] = objects[0].name
         return {
             "segments": segments,
             "endpoints": {
@@ -193,12 +195,12 @@ class LinuxDriver:
                 if self._layouts.get(keys.key("port", port_id), _EMPTY).objects
             },
             "routers": {
-                key.partition(":")[2]: names.router_netns(prefix, key.partition(":")[2])
-                for key, layout in self._layouts.items()
-                if key.startswith("router:") and layout.objects
+                router_id: names.router_netns(prefix, router_id)
+                for router_id in self._laid_out["router"]
+                if self._layouts[keys.key("router", router_id)].objects
             },
             "dhcp": {network_id: s.daemon.netns for network_id, s in self._services.items()},
-            "neighbors": sum(1 for key in self._layouts if key.startswith("neighbor:")),
+            "neighbors": len(self._laid_out["neighbor"]),
             "failed": dict(self._failed),
             "timings": dict(self.timings),
         }
@@ -211,6 +213,8 @@ class LinuxDriver:
         self.timings["observe"] = time.perf_counter() - started
         live = held.live()
         self._layouts.clear()
+        self._idents.clear()
+        self._laid_out.clear()
         self._wanted.clear()
         self._dependents.clear()
         self._subnet_networks.clear()
@@ -258,8 +262,7 @@ class LinuxDriver:
         before: dict[k.Identity, k.Object] = {}
         owners: dict[k.Identity, str] = {}
         for key in touched:
-            for obj in self._layouts.get(key, _EMPTY).objects:
-                ident = k.identity(obj)
+            for ident in self._idents.get(key, ()):
                 if ident not in before:
                     before[ident] = self._effective(ident)
                     owners[ident] = self._owner(ident)
@@ -272,7 +275,7 @@ class LinuxDriver:
                 self._lay_out(key, held.get(kind, resource_id), lookup)
         idents = set(before)
         for key in touched:
-            idents.update(k.identity(obj) for obj in self._layouts.get(key, _EMPTY).objects)
+            idents.update(self._idents.get(key, ()))
         after: dict[k.Identity, k.Object] = {}
         for ident in idents:
             if ident in self._wanted:  # still wanted, maybe by an entry that did not change
@@ -330,8 +333,7 @@ class LinuxDriver:
     def _place(self, key: str, layout: layouts.Layout | None) -> None:
         """Replace what ``key`` wants of the kernel with ``layout`` (None: nothing)."""
         old = self._layouts.pop(key, _EMPTY)
-        for obj in old.objects:
-            ident = k.identity(obj)
+        for ident in self._idents.pop(key, ()):
             versions = self._wanted.get(ident)
             if versions is not None:
                 versions.pop(key, None)
@@ -339,11 +341,20 @@ class LinuxDriver:
                     del self._wanted[ident]
         for network_id in old.networks:
             self._dependents[network_id].discard(key)
+        kind, _, resource_id = key.partition(":")
         if layout is None:
+            self._laid_out[kind].discard(resource_id)
             return
+        self._laid_out[kind].add(resource_id)
         self._layouts[key] = layout
-        for obj in layout.objects:
-            self._wanted.setdefault(k.identity(obj), {})[key] = obj
+        idents = self._idents[key] = [k.identity(obj) for obj in layout.objects]
+        wanted = self._wanted
+        for ident, obj in zip(idents, layout.objects, strict=True):
+            versions = wanted.get(ident)
+            if versions is None:
+                wanted[ident] = {key: obj}
+            else:
+                versions[key] = obj
         for network_id in layout.networks:
             self._dependents[network_id].add(key)
 

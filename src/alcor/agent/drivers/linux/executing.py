@@ -313,7 +313,7 @@ def _owned(obj: k.Object, host: layouts.HostSettings) -> bool:
     if isinstance(obj, k.Netns):
         return names.owns_netns(host.prefix, obj.name)
     if isinstance(obj, k.Fdb):
-        return obj.dev.startswith(names.VXLAN)
+        return names.pins_macs(obj.dev)
     if isinstance(obj, k.Neigh):
         return obj.ns == k.HOST and obj.dev.startswith(names.VXLAN)
     if isinstance(obj, k.Nftables):  # tables are loaded whole, never read back

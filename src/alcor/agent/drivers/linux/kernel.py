@@ -49,6 +49,7 @@ class Link(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     peer: str = ""  # veth: the other end's name ...
     peer_ns: str = ""  # ... and namespace, at creation
     learning: bool | None = None  # as a bridge port
+    flood: bool | None = None  # as a bridge port: gets unknown unicast
     nf_call: bool | None = None  # bridge: hand IPv4/IPv6 to the inet hooks (br_netfilter)
     ipv6_auto: bool | None = None  # the kernel makes its IPv6 link-local address (with DAD)
 
@@ -170,7 +171,7 @@ def link_changes(held: Link, wanted: Link) -> dict[str, object]:
         value = getattr(wanted, name)
         if value and getattr(held, name) != value:
             found[name] = value
-    for name in ("up", "learning", "nf_call", "ipv6_auto"):
+    for name in ("up", "learning", "flood", "nf_call", "ipv6_auto"):
         value = getattr(wanted, name)
         if value is not None and getattr(held, name) != value:
             found[name] = value

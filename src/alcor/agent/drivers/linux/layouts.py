@@ -8,9 +8,13 @@ The host's data plane, per kind of entry:
   underlay). The bridge hands IPv4/IPv6 to the inet hooks (``nf_call_iptables``), where the
   security groups are.
 - **neighbor** on another host: a static VXLAN forwarding entry (MAC -> that host's underlay
-  address), the bridge's static entry (MAC -> the VXLAN port) and a permanent neighbor entry
-  per address (what the proxy answers). Neighbors on this host need nothing: their endpoints
-  are plugged here. No all-zero (head-end replication) entries are made: nothing here needs
+  address) and a permanent neighbor entry per address (what the proxy answers). The bridge
+  needs no entry for it: every other port of a segment bridge (endpoints' taps, router, DHCP
+  and transit legs) has unknown-unicast flooding off and a static entry for its own MAC, so
+  a frame for a MAC the bridge does not hold goes to the VXLAN port alone, which sends it to
+  the right host (or drops it). Two kernel entries a neighbor, not three; and no endpoint
+  sees another's unknown unicast. Neighbors on this host need nothing: their endpoints are
+  plugged here. No all-zero (head-end replication) entries are made: nothing here needs
   broadcast to leave the host (DHCP is answered by every host for its own ports: ``dhcp``).
 - **port** (an endpoint bound here): in ``tap`` mode the existing ``tap<port:11>`` device is
   attached to the segment's bridge; in ``netns`` mode a namespace per port with a veth pair
@@ -138,10 +142,7 @@ def of_neighbor(neighbor: pb.Neighbor, lookup: Lookup, host: HostSettings) -> La
         return Layout([], depends)
     device = names.vxlan(segment(network))
     mac = neighbor.mac_address.lower()
-    found: list[k.Object] = [
-        k.Fdb(dev=device, mac=mac, dst=neighbor.host_ip),
-        k.Fdb(dev=device, mac=mac),
-    ]
+    found: list[k.Object] = [k.Fdb(dev=device, mac=mac, dst=neighbor.host_ip)]
     found += [
         k.Neigh(ns=k.HOST, dev=device, ip=canonical(ip), mac=mac) for ip in neighbor.ip_addresses
     ]
@@ -160,11 +161,18 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
         return Layout([], depends)
     bridge, size = names.bridge(segment(network)), mtu(network)
     tap = names.tap(port.id)
+    pinned = k.Fdb(dev=tap, mac=port.mac_address.lower())
     if host.endpoint_mode == "tap":
         attached = k.Link(
-            ns=k.HOST, name=tap, kind="", master=bridge, mtu=size, up=port.admin_state_up
+            ns=k.HOST,
+            name=tap,
+            kind="",
+            master=bridge,
+            mtu=size,
+            up=port.admin_state_up,
+            flood=False,
         )
-        return Layout([attached], depends)
+        return Layout([attached, pinned], depends)
     ns = names.endpoint_netns(host.prefix, port.id)
     inside = names.ENDPOINT_DEVICE
     found: list[k.Object] = [
@@ -178,7 +186,9 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
             master=bridge,
             mtu=size,
             ipv6_auto=False,
+            flood=False,
         ),
+        pinned,
         k.Link(ns=ns, name="lo", kind=""),
         *veth_inside(ns, inside, port.mac_address, size, up=port.admin_state_up),
     ]
@@ -351,6 +361,7 @@ def _gateway(
         inside,
         gateway.mac_address,
         gateway.mtu or EXTERNAL_MTU,
+        segment=False,
     )
     snat_to = next_hop = ""
     for address in gateway.addresses:
@@ -390,7 +401,6 @@ def _transit_leg(router: pb.Router, ns: str, transit: Transit) -> list[k.Object]
     )
     return [
         *leg(outside, names.bridge(segment(network)), ns, inside, mac, mtu(network)),
-        k.Fdb(dev=outside, mac=mac),
         k.Sysctl(ns, "net.ipv4.conf.all.rp_filter", "0"),
         k.Sysctl(ns, f"net.ipv4.conf.{inside}.rp_filter", "0"),
     ]
@@ -428,10 +438,14 @@ def _route(ns: str, route: pb.Route) -> k.Route:
     )
 
 
-def leg(name: str, bridge: str, ns: str, inside: str, mac: str, size: int) -> list[k.Object]:
+def leg(
+    name: str, bridge: str, ns: str, inside: str, mac: str, size: int, *, segment: bool = True
+) -> list[k.Object]:
     """A veth from a host bridge (``name`` on ``bridge``) into a namespace (``inside``, with
-    ``mac``): how a router's interfaces, gateway and transit are wired."""
-    return [
+    ``mac``): how routers' interfaces, gateways and transit, and DHCP servers are wired. On a
+    segment bridge the leg gets no unknown unicast and the bridge a static entry for its MAC
+    (see the neighbors); an operator's external bridge is left as it is."""
+    found: list[k.Object] = [
         k.Link(
             ns=k.HOST,
             name=name,
@@ -441,9 +455,13 @@ def leg(name: str, bridge: str, ns: str, inside: str, mac: str, size: int) -> li
             master=bridge,
             mtu=size,
             ipv6_auto=False,
+            flood=False if segment else None,
         ),
         *veth_inside(ns, inside, mac, size, up=True),
     ]
+    if segment:
+        found.append(k.Fdb(dev=name, mac=mac.lower()))
+    return found
 
 
 def of_entry(entry: pb.Entry, lookup: Lookup, host: HostSettings) -> Layout:

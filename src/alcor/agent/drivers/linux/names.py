@@ -121,6 +121,12 @@ def owns_netns(prefix: str, name: str) -> bool:
     return name.startswith(prefix) and name[len(prefix) :].startswith(OWNED_NETNS)
 
 
+def pins_macs(device: str) -> bool:
+    """Whether the driver keeps static forwarding entries on a device: a VXLAN device, or a
+    port of a segment bridge (its legs, an endpoint's tap)."""
+    return owns_device(device) or device.startswith(TAP)
+
+
 def segment_vni(name: str) -> int | None:
     """The VNI in a bridge's or VXLAN device's name."""
     for prefix in (BRIDGE, VXLAN):

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
@@ -175,15 +176,27 @@ def _add_element(table: Table, name: str, element: str) -> None:
 
 def _addresses(found: Iterable[str]) -> tuple[list[str], list[str]]:
     """Addresses and CIDRs split by family, sorted, /32 and /128 shown as addresses."""
-    v4: set[ipaddress.IPv4Network] = set()
-    v6: set[ipaddress.IPv6Network] = set()
+    v4: dict[str, tuple[int, int]] = {}
+    v6: dict[str, tuple[int, int]] = {}
     for text in found:
-        network = ipaddress.ip_network(text, strict=False)
-        if isinstance(network, ipaddress.IPv4Network):
-            v4.add(network)
-        else:
-            v6.add(network)
-    return [_shown(n) for n in sorted(v4)], [_shown(n) for n in sorted(v6)]
+        version, shown, key = _element(text)
+        (v4 if version == 4 else v6)[shown] = key
+    return sorted(v4, key=v4.__getitem__), sorted(v6, key=v6.__getitem__)
+
+
+def _element(text: str) -> tuple[int, str, tuple[int, int]]:
+    """A member address as a set element: its version, how nft is given it, and its order
+    (network address, then prefix length). Plain IPv4 addresses, nearly all of them, skip
+    ``ipaddress``: a set of 10,000 members is parsed anew for every ruleset."""
+    if "/" not in text and ":" not in text:
+        try:
+            packed = socket.inet_aton(text)
+        except OSError:
+            packed = b""
+        if packed and socket.inet_ntoa(packed) == text:  # canonical (no "10.1", no "010.")
+            return 4, text, (int.from_bytes(packed, "big"), 32)
+    network = ipaddress.ip_network(text, strict=False)
+    return network.version, _shown(network), (int(network.network_address), network.prefixlen)
 
 
 def _shown(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:

@@ -77,6 +77,7 @@ def _link(ns: str, link: Json, *, kind: str) -> k.Link:
         up="UP" in link.get("flags", ()),
         vxlan=vxlan,
         learning=bool(port["learning"]) if "learning" in port else None,
+        flood=bool(port["flood"]) if "flood" in port else None,
         nf_call=(
             bool(data.get("nf_call_iptables")) and bool(data.get("nf_call_ip6tables"))
             if kind == "bridge"
@@ -89,12 +90,13 @@ def _link(ns: str, link: Json, *, kind: str) -> k.Link:
 
 
 def forwarding(entries: list[Json]) -> list[k.Object]:
-    """Static forwarding entries on the driver's VXLAN devices (``bridge -j fdb show``): the
-    device's own (``self``, with a destination) and the bridge's (``master``, static)."""
+    """Static forwarding entries the driver makes (``bridge -j fdb show``): a VXLAN device's
+    own (``self``, with a destination), and the bridge's (``master``, static) for the MACs of
+    the ports and legs on it."""
     found: list[k.Object] = []
     for entry in entries:
         device = entry.get("ifname", "")
-        if not device.startswith(names.VXLAN):
+        if not names.pins_macs(device):
             continue
         mac = entry.get("mac", "").lower()
         flags = entry.get("flags", ())

@@ -266,11 +266,12 @@ def _set_link(op: Op, host: _HostLines, in_ns: defaultdict[str, _NsLines]) -> No
                 owner,
             )
         )
-    learning = changes.pop("learning", None)
-    if learning is not None:
-        host.learning.append(
-            Line(f"link set dev {link.name} learning {'on' if learning else 'off'}", owner)
-        )
+    for flag in ("learning", "flood"):
+        value = changes.pop(flag, None)
+        if value is not None:
+            host.learning.append(
+                Line(f"link set dev {link.name} {flag} {'on' if value else 'off'}", owner)
+            )
     if not changes:
         return
     line = Line(f"link set dev {link.name} {_link_arguments(changes)}", owner)
@@ -287,7 +288,7 @@ def _all_settings(link: k.Link) -> dict[str, object]:
     for name in ("mtu", "mac"):
         if getattr(link, name):
             found[name] = getattr(link, name)
-    for name in ("up", "learning", "nf_call", "ipv6_auto"):
+    for name in ("up", "learning", "flood", "nf_call", "ipv6_auto"):
         if getattr(link, name) is not None:
             found[name] = getattr(link, name)
     return found
