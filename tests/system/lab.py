@@ -200,3 +200,4 @@ class Lab:
             processes.stop(process, wait=5)
         self.api.close()
         namespaces.remove(self.tag + "-")
+        processes.stop_daemons(self.tag + "-")

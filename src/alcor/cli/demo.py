@@ -188,6 +188,7 @@ class Demo:
         if self.controller is not None:
             processes.stop(self.controller.process)
         namespaces.remove(self.prefix)
+        processes.stop_daemons(self.prefix)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
@@ -295,6 +296,10 @@ def down(state_dir: Path, prefix: str) -> int:
         removed = namespaces.remove(each)
         if removed:
             print(f"removed {len(removed)} namespaces {each}*")
+            did = True
+        stopped = processes.stop_daemons(each)
+        if stopped:
+            print(f"stopped {len(stopped)} DHCP daemons of hosts {each}*")
             did = True
     if state_dir.exists():
         if not marker.exists() and any(state_dir.iterdir()):

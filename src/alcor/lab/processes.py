@@ -12,6 +12,7 @@ it is still that process.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -79,3 +80,40 @@ def find(marks: tuple[str, ...]) -> list[int]:
         if pid and pid != os.getpid() and running(pid, marks=marks):
             found.append(pid)
     return sorted(found)
+
+
+# The agents' DHCP daemons outlive their agents by design (an agent restart must not interrupt
+# DHCP), so whoever removes simulated hosts stops them too. They are found by their files,
+# under the agents' default --state-dir root and the host's id.
+AGENT_STATE = "/run/alcor-agent"
+DAEMONS = ("dnsmasq", "busybox", "udhcpc")
+
+
+def daemons(prefix: str) -> list[int]:
+    """The live DHCP daemons (servers and clients) of the hosts whose id begins with
+    ``prefix``."""
+    mark = f"{AGENT_STATE}/{prefix}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        program = os.path.basename(words[0]).decode(errors="replace")
+        if program in DAEMONS and any(mark in word for word in words):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def stop_daemons(prefix: str) -> list[int]:
+    """Stop the DHCP daemons of the hosts whose id begins with ``prefix`` and remove those
+    hosts' agent state; the pids stopped."""
+    if not prefix:
+        raise ValueError("an empty prefix would stop every host's daemons")
+    mark = f"{AGENT_STATE}/{prefix}"
+    stopped = [pid for pid in daemons(prefix) if stop_pid(pid, marks=(mark,), wait=2.0)]
+    for folder in Path(AGENT_STATE).glob(f"{prefix}*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    return stopped
