@@ -180,6 +180,19 @@ def test_the_executor_sends_namespaces_over_netlink_and_runs_the_hosts_batches()
     assert all_processes == stage
 
 
+def test_a_long_netns_add_batch_is_spread_over_processes() -> None:
+    lines = [planning.Line(f"netns add n{i}", f"port:{i}") for i in range(100)]
+    parts = executing._spread(planning.Batch(tool="ip", ns=k.HOST, lines=lines))
+    assert len(parts) == min(executing.NETNS_PROCESSES, 100 // executing.NETNS_PER_PROCESS)
+    assert sorted(line.text for part in parts for line in part.lines) == sorted(
+        line.text for line in lines
+    )
+    few = planning.Batch(tool="ip", ns=k.HOST, lines=lines[:3])
+    assert executing._spread(few) == [few]
+    mixed = planning.Batch(tool="ip", ns=k.HOST, lines=[*lines, planning.Line("link add", "x")])
+    assert executing._spread(mixed) == [mixed]
+
+
 # --- failures ------------------------------------------------------------------------------------
 
 

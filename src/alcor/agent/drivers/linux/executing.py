@@ -16,7 +16,8 @@ commands they would type. With ``-force`` a batch goes on past a failing line an
 Why netlink for the namespaces: an endpoint's namespace takes a handful of lines, and a process
 to carry them costs 2.5-5 ms, so 200 endpoints took 0.5-1 s of processes; the same requests on
 a socket per namespace take ~0.2 s (``netlinking``), and each failing request is still pinned
-to its line. ``netns add``/``netns del`` stay ``ip`` batches. ``nft -f -`` rather
+to its line. ``netns add``/``netns del`` stay ``ip`` batches (a long ``netns add`` batch is
+spread over a few processes: making namespaces scales with the cores). ``nft -f -`` rather
 than the python3-nftables binding: the same libnftables (36,000-41,000 rules per second either
 way), without a Debian package to graft into a virtual environment; one process per goal-state
 message is noise beside that.
@@ -54,6 +55,8 @@ log = logging.getLogger("alcor.agent.linux")
 
 NETNS_DIR = "/run/netns"
 PARALLEL = 8  # namespace batches running at once
+NETNS_PROCESSES = min(4, os.cpu_count() or 1)  # processes a long ``netns add`` batch is spread over
+NETNS_PER_PROCESS = 16  # ... each with at least this many lines
 _FAILED_LINE = re.compile(r"Command failed (?:-|\S+):(\d+)")
 
 
@@ -181,7 +184,7 @@ class Processes:
             if self._netlink is not None and batch.tool == "ip" and batch.ns:
                 requests = rtnetlink.translate(batch.lines)
             if requests is None:
-                processes.append(batch)
+                processes += _spread(batch)
             else:
                 inside.append((batch.ns, requests))
         return inside, processes
@@ -227,6 +230,22 @@ class Processes:
             return ""
         code, _, err = await self._run(["nft", "-f", "-"], text)
         return "" if code == 0 else (err.strip() or f"nft exited with {code}")
+
+
+def _spread(batch: planning.Batch) -> list[planning.Batch]:
+    """A long batch of ``netns add`` lines as a few run side by side: making a namespace is
+    the kernel's work and scales with the cores (200 on 2 cores: 0.12 s in one process, 0.07 s
+    in two); the lines do not depend on each other."""
+    lines = batch.lines
+    parts = min(NETNS_PROCESSES, len(lines) // NETNS_PER_PROCESS)
+    if batch.tool != "ip" or batch.ns or parts < 2:
+        return [batch]
+    if not all(line.text.startswith("netns add ") for line in lines):
+        return [batch]
+    return [
+        planning.Batch(tool=batch.tool, ns=batch.ns, lines=lines[start::parts])
+        for start in range(parts)
+    ]
 
 
 def _first(documents: list[observing.Json]) -> list[observing.Json]:
