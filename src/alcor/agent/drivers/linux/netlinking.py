@@ -5,18 +5,17 @@
 enters the namespace (``setns``: Python 3.11 has no ``os.setns``, so through libc), opens a
 NETLINK_ROUTE socket and looks up the devices the requests name (a socket stays in the
 namespace it was made in; so do the lookups), returns to the agent's namespace, then sends the
-requests in chunks and reads one acknowledgement per request. The kernel carries out the
-requests of a send one after the other and goes on past a failing one, as ``ip -force -batch``
-does; a request that fails is answered with the error (and the kernel's own words: extended
+requests in chunks, the last of each acknowledged. The kernel carries out the requests of a
+send one after the other and goes on past a failing one, as ``ip -force -batch`` does; a
+request that fails is answered with the error (and the kernel's own words: extended
 acknowledgements), which is pinned to its line, so to the resource it serves.
 
-Why threads: ``setns`` moves only the calling thread, and the agent's event loop must never
-find itself in another namespace. The work is the kernel's (under its rtnl lock) and pyroute2's
-encoding (~0.1 ms a request, under the GIL); with two threads sharing the namespaces one
-encodes while the other waits for the kernel. Measured on this machine kind (2 cores, the
-harness of ``docs/benchmarks.md``): 200 endpoint namespaces, 1,200 requests, in 0.19-0.34 s
-with two threads (0.31-0.34 s with one), against 0.52-0.58 s for 200 ``ip -n NS -batch``
-processes.
+Why a thread: ``setns`` moves only the calling thread, and the agent's event loop must never
+find itself in another namespace. One is enough: the work is the kernel's (under its rtnl
+lock) and pyroute2's encoding (~0.1 ms a request, under the GIL); two threads sharing the
+namespaces measured the same. Measured on this machine kind (2 cores, quiet; the driver alone
+in a host namespace, as in ``docs/benchmarks.md``): 200 endpoint namespaces, 1,200 requests,
+in 0.17-0.18 s, against 0.52-0.58 s for 200 ``ip -n NS -batch`` processes.
 """
 
 from __future__ import annotations
@@ -34,8 +33,7 @@ NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
 SOL_NETLINK = 270
 NETLINK_EXT_ACK = 11
-CHUNK = 64  # requests per send: their acknowledgements fit the socket's receive buffer
-THREADS = 2  # the namespaces are shared out between them (see the module's docstring)
+CHUNK = 64  # requests per send: their answers, all failed, fit the socket's receive buffer
 ANSWER_TIMEOUT = 10.0  # seconds to wait for the kernel's acknowledgements of a chunk
 
 Batch = tuple[str, list[rtnetlink.Request]]  # namespace, its requests in order
@@ -47,34 +45,23 @@ class Lost(RuntimeError):
 
 
 class Netlink:
-    def __init__(self, *, netns_dir: str = NETNS_DIR, threads: int = THREADS) -> None:
+    def __init__(self, *, netns_dir: str = NETNS_DIR) -> None:
         self._netns_dir = netns_dir
-        self._threads = threads
         self._thread: ThreadPoolExecutor | None = None
         self._libc = ctypes.CDLL(None, use_errno=True)
 
     async def run(self, batches: list[Batch]) -> list[Failure]:
         """Carry out each namespace's requests; those that failed, with why."""
         if self._thread is None:
-            self._thread = ThreadPoolExecutor(
-                max_workers=self._threads, thread_name_prefix="alcor-netns"
-            )
-        loop = asyncio.get_running_loop()
-        parts = [batches[start :: self._threads] for start in range(self._threads)]
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alcor-netns")
         try:
-            found = await asyncio.gather(
-                *(loop.run_in_executor(self._thread, self._all, part) for part in parts if part)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._all, batches
             )
-            return [failure for part in found for failure in part]
         except Lost:
             self._thread.shutdown(wait=False)
             self._thread = None
             raise
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._thread.shutdown(wait=True)
-            self._thread = None
 
     # --- in the thread -----------------------------------------------------------------------
 
