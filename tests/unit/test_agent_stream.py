@@ -4,7 +4,9 @@ what one goal state turns into, and sim's host names and underlay addresses."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import sys
 
 import pytest
 
@@ -148,3 +150,24 @@ def test_sim_hosts_are_named_from_the_prefix_with_addresses_above_the_base() -> 
     assert running.sim_hosts("h", 300, "10.255.0.0")[-1] == ("h299", "10.255.1.44")
     with pytest.raises(ValueError, match="do not fit"):
         running.sim_hosts("h", 3, "255.255.255.254")
+
+
+@pytest.mark.skipif(
+    sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"),
+    reason="3.12 has no child watchers to set; pidfds need Linux",
+)
+def test_the_agents_loop_waits_for_children_by_pidfd_and_puts_the_watcher_back() -> None:
+    async def main() -> tuple[object, int]:
+        restore = running._watch_children_by_pidfd(asyncio.get_running_loop())
+        try:
+            watcher = asyncio.get_child_watcher()
+            process = await asyncio.create_subprocess_exec("true")
+            return watcher, await process.wait()
+        finally:
+            restore()
+
+    before = asyncio.get_child_watcher()
+    watcher, code = asyncio.run(main())
+    assert code == 0
+    assert isinstance(watcher, asyncio.PidfdChildWatcher)
+    assert asyncio.get_child_watcher() is before

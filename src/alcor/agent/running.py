@@ -28,6 +28,7 @@ import ipaddress
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -128,12 +129,36 @@ async def _every(interval: float, work: Callable[[], object]) -> None:
         work()
 
 
+def _watch_children_by_pidfd(loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+    """Python 3.11 waits for each child process (the linux driver's ``ip``, ``bridge``, ``nft``)
+    in a thread started for it (``ThreadedChildWatcher``); a pidfd watcher waits in the event
+    loop instead (200 ``ip`` processes: ~0.1 s less). 3.12 does this itself and deprecates the
+    watchers, so only on 3.11, in the main thread, where pidfd_open works (Linux 5.3); returns
+    what puts the previous watcher back."""
+    if (
+        sys.version_info >= (3, 12)
+        or not hasattr(os, "pidfd_open")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return lambda: None
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:  # a kernel without pidfds, or a sandbox that forbids them
+        return lambda: None
+    previous = asyncio.get_child_watcher()
+    watcher = asyncio.PidfdChildWatcher()
+    watcher.attach_loop(loop)
+    asyncio.set_child_watcher(watcher)
+    return lambda: asyncio.set_child_watcher(previous)  # closes the pidfd watcher
+
+
 async def run(
     agents: Sequence[stream.Agent], *, channel: grpc.aio.Channel, reporting: Reporting
 ) -> None:
     """Run the agents until SIGTERM/SIGINT; raise ``stream.Refused`` when one is refused."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    restore = _watch_children_by_pidfd(loop)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     running = {asyncio.create_task(agent.run()) for agent in agents}
@@ -169,6 +194,7 @@ async def run(
         await channel.close()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+        restore()
         if path is not None:
             with contextlib.suppress(OSError):
                 write_status(path, agents, detail=reporting.detail)
