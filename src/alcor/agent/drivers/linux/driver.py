@@ -229,8 +229,10 @@ class LinuxDriver:
         self._services, self._clients = self._dhcp(held)
         for network_id, service in self._services.items():
             self._place(keys.key(DHCP, network_id), service.layout)
-        wanted = {ident: self._effective(ident) for ident in self._wanted}
-        owners = {ident: self._owner(ident) for ident in self._wanted}
+        wanted: dict[k.Identity, k.Object] = {}
+        owners: dict[k.Identity, str] = {}
+        for ident in self._wanted:
+            owners[ident], wanted[ident] = self._effective(ident)
         ops = planning.diff(k.objects(observed.objects), wanted, owners)
         self._marks.clear()
         self._zones = dict(observed.zones)
@@ -264,23 +266,24 @@ class LinuxDriver:
         for key in touched:
             for ident in self._idents.get(key, ()):
                 if ident not in before:
-                    before[ident] = self._effective(ident)
-                    owners[ident] = self._owner(ident)
+                    owners[ident], before[ident] = self._effective(ident)
         for key in touched:
             kind, _, resource_id = key.partition(":")
             if kind == DHCP:
                 service = self._services.get(resource_id)
                 self._place(key, service.layout if service is not None else None)
             else:
-                self._lay_out(key, held.get(kind, resource_id), lookup)
+                found = changes.set.get(key)  # as held now, without looking it up again
+                self._lay_out(
+                    key, found if found is not None else held.get(kind, resource_id), lookup
+                )
         idents = set(before)
         for key in touched:
             idents.update(self._idents.get(key, ()))
         after: dict[k.Identity, k.Object] = {}
         for ident in idents:
             if ident in self._wanted:  # still wanted, maybe by an entry that did not change
-                after[ident] = self._effective(ident)
-                owners[ident] = self._owner(ident)
+                owners[ident], after[ident] = self._effective(ident)
         ops = planning.diff(before, after, owners)
         self.timings["plan"] = time.perf_counter() - started
         changed_ports = {
@@ -358,12 +361,11 @@ class LinuxDriver:
         for network_id in layout.networks:
             self._dependents[network_id].add(key)
 
-    def _effective(self, ident: k.Identity) -> k.Object:
+    def _effective(self, ident: k.Identity) -> tuple[str, k.Object]:
+        """Who an object is programmed for, and as what: the first of its wanters (by key)."""
         versions = self._wanted[ident]
-        return versions[min(versions)]
-
-    def _owner(self, ident: k.Identity) -> str:
-        return min(self._wanted[ident])
+        owner = min(versions) if len(versions) > 1 else next(iter(versions))
+        return owner, versions[owner]
 
     # --- DHCP: servers and clients ---------------------------------------------------------
 
