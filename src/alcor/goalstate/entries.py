@@ -18,17 +18,6 @@ ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
 
 
-def restamped(entry: pb.Entry, revision: int) -> pb.Entry:
-    """The entry as of a later revision (a host that subscribes at ``revision`` must not take it
-    for older than a removal it received before)."""
-    if entry.revision >= revision:
-        return entry
-    copy = pb.Entry()
-    copy.CopyFrom(entry)
-    copy.revision = revision
-    return copy
-
-
 def is_own(port: records.Port) -> bool:
     """Whether the port is an endpoint its host plugs (not a router's or a floating IP's)."""
     return bool(port.binding_host_id) and not port.device_owner.startswith("network:")
