@@ -345,7 +345,7 @@ class Engine:
             network.mtu,
         ):
             for router_id in sorted(self._external_routers.get(network.id, ())):
-                self._place_gateway(router_id, deltas, pending)
+                self._place_gateway(router_id, pending)
                 self._put_router(router_id, deltas)  # its gateway carries the segment
         if old is None or old.segmentation_id != network.segmentation_id:
             # the neighbors carry the VNI (a network is normally new before its ports, but a
@@ -383,8 +383,9 @@ class Engine:
         touched = old ^ physnets
         for router_id in sorted(self._gateways):
             network = self._external_network(router_id)
-            if network is not None and network.physical_network in touched:
-                self._place_gateway(router_id, deltas, pending)
+            moves = network is not None and network.physical_network in touched
+            if moves and self._place_gateway(router_id, pending):
+                self._put_router(router_id, deltas)  # it names its gateway host
 
     def _set_host_ip(self, host: str, underlay_ip: str, deltas: Deltas) -> None:
         if self._host_ips.get(host, "") == underlay_ip:
@@ -534,7 +535,7 @@ class Engine:
             self._gateways[new_gateway] = new.id
             self._external_routers[new.network_id].add(new_gateway)
         for router_id in sorted({old_gateway, new_gateway} - {""}):
-            self._place_gateway(router_id, deltas, pending)
+            self._place_gateway(router_id, pending)
         for router_id in sorted({old_interface, new_interface, old_gateway, new_gateway} - {""}):
             self._put_router(router_id, deltas)
 
@@ -563,11 +564,13 @@ class Engine:
         candidates = self._physnet_hosts.get(network.physical_network, ())
         return max(candidates, key=lambda host: _rank(router_id, host), default="")
 
-    def _place_gateway(self, router_id: str, deltas: Deltas, pending: Pending) -> None:
+    def _place_gateway(self, router_id: str, pending: Pending) -> bool:
+        """Choose the router's gateway host again; whether it moved (the router's entry names
+        it: the caller puts the router again)."""
         old = self._gateway_hosts.get(router_id, "")
         new = self._choose_gateway_host(router_id)
         if old == new:
-            return
+            return False
         holder = _gateway_holder(router_id)
         if old:
             self._hosted[old].discard(router_id)
@@ -577,7 +580,7 @@ class Engine:
             self._hosted[new].add(router_id)
             self._gateway_hosts[router_id] = new
             pending.ports.add((new, holder))
-        self._put_router(router_id, deltas)
+        return True
 
     def _gateway_topics(self, router_id: str) -> frozenset[Topic]:
         """What the host serving a router's gateway holds for it."""
@@ -607,10 +610,11 @@ class Engine:
         if deleted:
             self._routers.pop(router.id, None)
             self._drop(("router", router.id), keys.key("router", router.id), deltas)
+            self._place_gateway(router.id, pending)
         else:
             self._routers[router.id] = router
+            self._place_gateway(router.id, pending)
             self._put_router(router.id, deltas)
-        self._place_gateway(router.id, deltas, pending)
 
     def _put_router(self, router_id: str, deltas: Deltas) -> None:
         router = self._routers.get(router_id)
