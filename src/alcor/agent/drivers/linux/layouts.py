@@ -340,8 +340,7 @@ def _toward_gateway(router: pb.Router, ns: str, transit: Transit) -> list[k.Obje
     return [
         k.Route(ns=ns, dst="0.0.0.0/0", via=TRANSIT_NEXT_HOP, dev=inside, onlink=True),
         k.Neigh(ns=ns, dev=inside, ip=TRANSIT_NEXT_HOP, mac=mac),
-        k.Fdb(dev=device, mac=mac, dst=router.gateway_host_ip),
-        k.Fdb(dev=device, mac=mac),
+        k.Fdb(dev=device, mac=mac, dst=router.gateway_host_ip),  # as a neighbor's: no bridge entry
     ]
 
 
@@ -361,7 +360,7 @@ def _gateway(
         inside,
         gateway.mac_address,
         gateway.mtu or EXTERNAL_MTU,
-        segment=False,
+        on_segment=False,
     )
     snat_to = next_hop = ""
     for address in gateway.addresses:
@@ -439,7 +438,7 @@ def _route(ns: str, route: pb.Route) -> k.Route:
 
 
 def leg(
-    name: str, bridge: str, ns: str, inside: str, mac: str, size: int, *, segment: bool = True
+    name: str, bridge: str, ns: str, inside: str, mac: str, size: int, *, on_segment: bool = True
 ) -> list[k.Object]:
     """A veth from a host bridge (``name`` on ``bridge``) into a namespace (``inside``, with
     ``mac``): how routers' interfaces, gateways and transit, and DHCP servers are wired. On a
@@ -455,11 +454,11 @@ def leg(
             master=bridge,
             mtu=size,
             ipv6_auto=False,
-            flood=False if segment else None,
+            flood=False if on_segment else None,
         ),
         *veth_inside(ns, inside, mac, size, up=True),
     ]
-    if segment:
+    if on_segment:
         found.append(k.Fdb(dev=name, mac=mac.lower()))
     return found
 
