@@ -60,6 +60,7 @@ CAPABILITIES = (
     "external-gateways",
     "floating-ips",
 )
+DHCP_INPUTS = ("port", "subnet", "network")  # what the DHCP servers and clients follow
 DHCP = "dhcp"  # a DHCP server's key (``dhcp:<network>``), reported as its network's
 
 
@@ -254,13 +255,14 @@ class LinuxDriver:
         for key in changes.removed:
             touched |= self._affected(key, None)
             self._unindex(key)
-        services, self._clients = self._dhcp(held)
-        touched |= {
-            keys.key(DHCP, network_id)
-            for network_id in services.keys() | self._services.keys()
-            if services.get(network_id) != self._services.get(network_id)
-        }
-        self._services = services
+        if any(key.partition(":")[0] in DHCP_INPUTS for key in [*changes.set, *changes.removed]):
+            services, self._clients = self._dhcp(held)
+            touched |= {
+                keys.key(DHCP, network_id)
+                for network_id in services.keys() | self._services.keys()
+                if services.get(network_id) != self._services.get(network_id)
+            }
+            self._services = services
         before: dict[k.Identity, k.Object] = {}
         owners: dict[k.Identity, str] = {}
         for key in touched:
