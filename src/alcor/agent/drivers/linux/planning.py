@@ -200,7 +200,7 @@ class _HostLines:
         self.quiet: list[Line] = []  # IPv6 link-local addresses made by us, not the kernel
         self.settings: list[Line] = []
         self.neighbors: list[Line] = []
-        self.learning: list[Line] = []
+        self.port_flags: list[Line] = []  # bridge ports' learning and flooding
         self.fdb: list[Line] = []
         self.fdb_removals: list[Line] = []
         self.removals: list[Line] = []
@@ -211,7 +211,7 @@ class _HostLines:
         return self.remakes + created + self.quiet + self.settings
 
     def bridging(self) -> list[Line]:
-        return self.learning + self.fdb
+        return self.port_flags + self.fdb
 
     def breaking(self) -> list[Line]:
         deleted = [line for _, line in sorted(self.deletions, key=lambda pair: pair[0])]
@@ -269,7 +269,7 @@ def _set_link(op: Op, host: _HostLines, in_ns: defaultdict[str, _NsLines]) -> No
     for flag in ("learning", "flood"):
         value = changes.pop(flag, None)
         if value is not None:
-            host.learning.append(
+            host.port_flags.append(
                 Line(f"link set dev {link.name} {flag} {'on' if value else 'off'}", owner)
             )
     if not changes:
@@ -282,16 +282,8 @@ def _set_link(op: Op, host: _HostLines, in_ns: defaultdict[str, _NsLines]) -> No
 
 
 def _all_settings(link: k.Link) -> dict[str, object]:
-    found: dict[str, object] = {}
-    if link.master:
-        found["master"] = link.master
-    for name in ("mtu", "mac"):
-        if getattr(link, name):
-            found[name] = getattr(link, name)
-    for name in ("up", "learning", "flood", "nf_call", "ipv6_auto"):
-        if getattr(link, name) is not None:
-            found[name] = getattr(link, name)
-    return found
+    """Every attribute a new link is to be set to: its changes from a link set to nothing."""
+    return k.link_changes(k.Link(ns=link.ns, name=link.name, kind=link.kind, up=None), link)
 
 
 def _link_arguments(changes: Mapping[str, object]) -> str:
