@@ -159,7 +159,7 @@ class AgentRoutes:
             if set(envelope) != {"agent"}:
                 raise errors.InvalidInput("Resource body required: expected 'agent'.")
             change = self._update.decode(envelope["agent"])
-        except msgspec.MsgspecError as error:
+        except faults.BODY_ERRORS as error:
             raise faults.bad_body(error) from None
         node_change = NodeUpdate(
             admin_state_up=change.admin_state_up,

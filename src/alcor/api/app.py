@@ -26,4 +26,4 @@ def create_app(controller: Controller) -> Dispatcher:
     routes.extend(quotas.QuotaRoutes(controller).routes())
     routes.extend(host_status.HostStatusRoutes(controller).routes())
     routes.extend(agents.AgentRoutes(controller).routes())
-    return Dispatcher(routes)
+    return Dispatcher(routes, max_body_size=controller.context.settings.limits.max_body_size)

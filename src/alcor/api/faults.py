@@ -3,8 +3,9 @@
     {"NeutronError": {"type": "PortNotFound", "message": "...", "detail": ""}}
 
 Client errors come from ``alcor.model.errors``; a body that does not decode, or decodes to the
-wrong types, is a 400. Anything else is a bug: logged with its traceback, answered with a 500
-that says nothing of the internals.
+wrong types, is a 400, whatever part of decoding refused it (``BODY_ERRORS``: msgspec, a body
+nested deeper than the decoder recurses, bytes that are not UTF-8). Anything else is a bug:
+logged with its traceback, answered with a 500 that says nothing of the internals.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from alcor.model import errors
 
 log = logging.getLogger(__name__)
 
+BODY_ERRORS = (msgspec.MsgspecError, RecursionError, UnicodeDecodeError)
+"""What decoding a request body may raise: all of them are the client's error."""
+
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
+_TOO_LONG = re.compile(r"Expected `str` of length <= (?P<limit>\d+) - at `\$(?P<path>[^`]*)`")
+_STEP = re.compile(r"\.(?P<key>[^.\[]+)|\[(?P<index>\d+)\]")
+_ECHOED = 1024  # a longer value is shown cut, not sent back whole
 
 
 def neutron_error(status: int, type_: str, message: str, detail: str = "") -> Response:
@@ -34,15 +41,60 @@ def from_error(error: errors.AlcorError) -> Response:
     return neutron_error(error.status, error.type, error.message, error.detail)
 
 
-def bad_body(error: msgspec.MsgspecError) -> errors.InvalidInput:
-    """A body msgspec refused: unknown attribute, wrong type, missing attribute, bad JSON."""
+def bad_body(error: Exception, body: bytes | msgspec.Raw | None = None) -> errors.InvalidInput:
+    """A body decoding refused (one of ``BODY_ERRORS``): unknown attribute, wrong type, missing
+    attribute, a string too long, bad JSON, nesting too deep, not UTF-8. ``body`` is what was
+    decoded: a string too long is quoted from it, as Neutron quotes it."""
+    if isinstance(error, RecursionError):
+        return errors.InvalidInput("Malformed request body: JSON nested too deeply.")
+    if isinstance(error, UnicodeDecodeError):
+        return errors.InvalidInput("Malformed request body: not valid UTF-8.")
     text = str(error)
     unknown = _UNKNOWN_FIELD.search(text)
     if unknown:
         return errors.InvalidInput(f"Unrecognized attribute(s) '{unknown.group('field')}'")
+    too_long = _TOO_LONG.search(text)
+    if too_long:
+        return _too_long(too_long.group("path"), int(too_long.group("limit")), body)
     if isinstance(error, msgspec.DecodeError) and not isinstance(error, msgspec.ValidationError):
         return errors.InvalidInput(f"Malformed request body: {text}")
     return errors.InvalidInput(f"Invalid input for operation: {text}.")
+
+
+def _too_long(path: str, limit: int, body: bytes | msgspec.Raw | None) -> errors.InvalidInput:
+    """Neutron's ``validate_string`` message, naming the top-level attribute at ``path``
+    (``$.name``, ``$[3].device_id``, ``$.tags[0]``) and quoting its value, cut if long."""
+    steps = [(m.group("key"), m.group("index")) for m in _STEP.finditer(path)]
+    attribute = next((key for key, _ in steps if key is not None), "operation")
+    value = _value_at(body, steps)
+    if value is None:
+        reason = f"the value exceeds maximum length of {limit}."
+    else:
+        shown = value if len(value) <= _ECHOED else value[:_ECHOED] + "..."
+        reason = f"'{shown}' exceeds maximum length of {limit}."
+    if attribute == "tags":  # Neutron's tag extension words it as an operation's input
+        return errors.InvalidInput(f"Invalid input for operation: {reason}", type="InvalidInput")
+    return errors.InvalidInput(f"Invalid input for {attribute}. Reason: {reason}")
+
+
+def _value_at(
+    body: bytes | msgspec.Raw | None, steps: list[tuple[str | None, str | None]]
+) -> str | None:
+    """The string at ``steps`` in the JSON ``body``, if it can be found there."""
+    if body is None:
+        return None
+    try:
+        node: object = msgspec.json.decode(body)
+    except BODY_ERRORS:
+        return None
+    for key, index in steps:
+        if key is not None and isinstance(node, dict):
+            node = node.get(key)
+        elif index is not None and isinstance(node, list) and int(index) < len(node):
+            node = node[int(index)]
+        else:
+            return None
+    return node if isinstance(node, str) else None
 
 
 def bug(request: Request, error: Exception) -> Response:

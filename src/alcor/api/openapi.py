@@ -20,7 +20,7 @@ REF = "#/components/schemas/{name}"
 Schema = dict[str, Any]
 
 READ_ERRORS = (400, 404)
-WRITE_ERRORS = (400, 403, 404, 409, 412, 503)
+WRITE_ERRORS = (400, 403, 404, 409, 412, 413, 503)
 
 
 class NeutronErrorBody(msgspec.Struct):

@@ -86,7 +86,7 @@ class QuotaRoutes:
             if set(envelope) != {"quota"}:
                 raise errors.InvalidInput("Resource body required: expected 'quota'.")
             body = _quota_body.decode(envelope["quota"])
-        except msgspec.MsgspecError as error:
+        except faults.BODY_ERRORS as error:
             raise faults.bad_body(error) from None
         limits = await self.quotas.update(self.caller(request), request.path_params["id"], body)
         return json_response({"quota": limits})

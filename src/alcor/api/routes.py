@@ -1,7 +1,8 @@
 """HTTP handlers for every collection: create (single and bulk), show, list, update, delete, tags.
 
 Handlers only translate: URL and body in, a call to a manager, a view out. Every rule lives in
-the services; every error is mapped in ``faults``.
+the services; every error is mapped in ``faults``. A decoded request is held to the configured
+limits (``alcor.model.limits``) before any manager sees it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from starlette.responses import Response
 from alcor.api import faults, identity, listing
 from alcor.api.collections import Action, Collection
 from alcor.api.dispatch import Handler
-from alcor.model import errors
+from alcor.model import errors, limits
+from alcor.model.requests import String
 from alcor.services.callers import Caller
 from alcor.services.controller import Controller
 
@@ -25,7 +27,7 @@ _IF_MATCH = re.compile(r"^\s*revision_number=(\d+)\s*$")
 
 
 class TagsBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    tags: list[str]
+    tags: list[String]
 
 
 def json_response(content: Any, status: int = 200) -> Response:
@@ -51,6 +53,7 @@ class CollectionRoutes:
         self.c = collection
         self.controller = controller
         self.manager = collection.manager(controller)
+        self.limits = controller.context.settings.limits
         self._create_one = msgspec.json.Decoder(collection.create)
         self._create_many = msgspec.json.Decoder(list[collection.create])  # type: ignore[name-defined]
         self._update = msgspec.json.Decoder(collection.update or msgspec.Raw)
@@ -82,6 +85,7 @@ class CollectionRoutes:
 
         async def handle(request: Request) -> Response:
             body = _decode(await request.body(), decoder)
+            limits.check_request(body, self.limits, resource_id=request.path_params["id"])
             result = await call(self.caller(request), request.path_params["id"], body)
             return json_response(action.render(result))
 
@@ -118,10 +122,13 @@ class CollectionRoutes:
         envelope = _decode(await request.body(), dict[str, msgspec.Raw])
         if set(envelope) == {self.c.singular}:
             one = _decode(envelope[self.c.singular], self._create_one)
+            limits.check_request(one, self.limits)
             created = await self.manager.create(self.caller(request), [one])
             return json_response({self.c.singular: self.c.render(created[0])}, 201)
         if set(envelope) == {self.c.plural}:
             many = _decode(envelope[self.c.plural], self._create_many)
+            for item in many:
+                limits.check_request(item, self.limits)
             created = await self.manager.create(self.caller(request), many)
             return json_response({self.c.plural: [self.c.render(s) for s in created]}, 201)
         raise errors.InvalidInput(
@@ -133,6 +140,7 @@ class CollectionRoutes:
         if set(envelope) != {self.c.singular}:
             raise errors.InvalidInput(f"Resource body required: expected '{self.c.singular}'.")
         change = _decode(envelope[self.c.singular], self._update)
+        limits.check_request(change, self.limits, resource_id=request.path_params["id"])
         shown = await self.manager.update(
             self.caller(request), request.path_params["id"], change, if_match=if_match(request)
         )
@@ -206,5 +214,5 @@ def _decode(body: bytes | msgspec.Raw, decoder: Any) -> Any:
         if isinstance(decoder, msgspec.json.Decoder):
             return decoder.decode(body)
         return msgspec.json.decode(body, type=decoder)
-    except msgspec.MsgspecError as error:
-        raise faults.bad_body(error) from None
+    except faults.BODY_ERRORS as error:
+        raise faults.bad_body(error, body) from None

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 from alcor.api import keystone
 from alcor.api.app import create_app
 from alcor.cli import agents, demo, nodes, southbound_options
-from alcor.model import errors, quotas
+from alcor.model import errors, limits, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
 from alcor.services.quota_limits import QuotaLimits
@@ -60,6 +60,45 @@ def _option(text: str) -> tuple[str, str]:
     if not equals or not name.strip():
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     return name.strip(), value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+_LIMIT_OPTIONS = {  # flag: help; the default and the attribute come from limits.Limits
+    "--max-body-size": "bytes of a request body; larger ones are refused with 413",
+    "--max-bulk": "resources in one bulk POST",
+    "--max-fixed-ips-per-port": "fixed IPs of a port (and of a router's gateway)",
+    "--max-allowed-address-pair": "allowed address pairs of a port (Neutron's option)",
+    "--max-dns-nameservers": "DNS nameservers of a subnet (Neutron's option)",
+    "--max-subnet-host-routes": "host routes of a subnet (Neutron's option)",
+    "--max-routes": "extra routes of a router (Neutron's option)",
+}
+
+
+def _limit_field(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
+def _add_limit_options(server: argparse.ArgumentParser) -> None:
+    group = server.add_argument_group(
+        "limits", "what one request may ask for; the defaults are Neutron's where it has one"
+    )
+    defaults = limits.Limits()
+    for flag, text in _LIMIT_OPTIONS.items():
+        default = getattr(defaults, _limit_field(flag))
+        group.add_argument(
+            flag, type=_positive, default=default, metavar="N", help=f"{text} ({default})"
+        )
+
+
+def limits_from(args: argparse.Namespace) -> limits.Limits:
+    return limits.Limits(
+        **{_limit_field(flag): getattr(args, _limit_field(flag)) for flag in _LIMIT_OPTIONS}
+    )
 
 
 def _add_auth_options(server: argparse.ArgumentParser) -> None:
@@ -166,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error")
     )
+    _add_limit_options(server)
     southbound_options.add_options(server)
     _add_auth_options(server)
     agents.add_parsers(commands)
@@ -180,6 +220,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         mac_base=args.mac_base,
         segment_range=args.vni_range,
         quota_defaults=quotas.merged(quotas.NEUTRON_DEFAULTS, dict(args.quota)),
+        limits=limits_from(args),
     )
 
 

@@ -9,7 +9,9 @@ is a bug and becomes a 500.
     │   ├── InvalidAllocationPool 400
     │   ├── OverlappingCidr ..... 400  (Neutron's type: InvalidInput)
     │   └── (by type) ........... 400  BadRequest, InvalidIpForNetwork, InvalidIpForSubnet,
-    │                                  ExternalIpAddressExhausted
+    │                                  ExternalIpAddressExhausted, AllowedAddressPairExhausted,
+    │                                  DNSNameServersExhausted, HostRoutesExhausted,
+    │                                  RoutesExhausted
     ├── NotAuthorized ........... 403
     ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
     │                                  FloatingIPNotFound, ExternalGatewayForFloatingIPNotFound,
@@ -28,6 +30,7 @@ is a bug and becomes a 500.
     │   ├── NoNetworkAvailable .. 409  the segmentation-id range is exhausted
     │   └── OverQuota ........... 409  a create would take a project beyond its quota
     ├── PreconditionFailed ...... 412  RevisionNumberConstraintFailed
+    ├── RequestTooLarge ......... 413  a body beyond the server's --max-body-size
     └── Unavailable ............. 503  the store cannot take writes right now
 """
 
@@ -132,6 +135,13 @@ class OverQuota(Conflict):
 class PreconditionFailed(AlcorError):
     status = 412
     default_type = "RevisionNumberConstraintFailed"
+
+
+class RequestTooLarge(AlcorError):
+    """webob's name for it (Neutron's errors are named after webob's), oslo's sizelimit text."""
+
+    status = 413
+    default_type = "HTTPRequestEntityTooLarge"
 
 
 class Unavailable(AlcorError):

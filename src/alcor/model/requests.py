@@ -3,18 +3,28 @@
 Decoding checks types and rejects unknown attributes (``forbid_unknown_fields``), so the
 services see only well-typed requests. ``UNSET`` marks an attribute the client did not send,
 which is not the same as one it sent as ``null``.
+
+Every string attribute is at most ``STRING_MAX`` (255) characters, checked while decoding:
+Neutron's column sizes for names, descriptions, ``device_id``, ``device_owner``, project ids,
+host ids and tags (``neutron_lib.db.constants``: NAME_FIELD_SIZE, DESCRIPTION_FIELD_SIZE,
+DEVICE_ID_FIELD_SIZE, DEVICE_OWNER_FIELD_SIZE, ...); ids, addresses and enumerations are
+shorter still, so the one cap refuses nothing Neutron takes. The limits an operator may change
+are in ``alcor.model.limits``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-__all__ = ["UNSET", "Unset"]
+__all__ = ["STRING_MAX", "UNSET", "String", "Unset"]
 
 Unset = UnsetType
+
+STRING_MAX = 255
+String = Annotated[str, msgspec.Meta(max_length=STRING_MAX)]
 
 
 class Request(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -22,11 +32,11 @@ class Request(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 class Owned(Request, frozen=True, kw_only=True):
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    project_id: str | Unset = UNSET
-    tenant_id: str | Unset = UNSET
-    tags: list[str] | Unset = UNSET
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
+    tags: list[String] | Unset = UNSET
 
 
 # --- networks ---------------------------------------------------------------------------
@@ -38,8 +48,8 @@ class NetworkCreate(Owned, frozen=True, kw_only=True):
     mtu: int | Unset = UNSET
     port_security_enabled: bool | Unset = UNSET
     router_external: bool | Unset = msgspec.field(default=UNSET, name="router:external")
-    network_type: str | Unset = msgspec.field(default=UNSET, name="provider:network_type")
-    physical_network: str | Unset | None = msgspec.field(
+    network_type: String | Unset = msgspec.field(default=UNSET, name="provider:network_type")
+    physical_network: String | Unset | None = msgspec.field(
         default=UNSET, name="provider:physical_network"
     )
     segmentation_id: int | Unset | None = msgspec.field(
@@ -48,8 +58,8 @@ class NetworkCreate(Owned, frozen=True, kw_only=True):
 
 
 class NetworkUpdate(Request, frozen=True, kw_only=True):
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
     admin_state_up: bool | Unset = UNSET
     shared: bool | Unset = UNSET
     mtu: int | Unset = UNSET
@@ -61,36 +71,36 @@ class NetworkUpdate(Request, frozen=True, kw_only=True):
 
 
 class PoolRequest(Request, frozen=True):
-    start: str
-    end: str
+    start: String
+    end: String
 
 
 class HostRouteRequest(Request, frozen=True):
-    destination: str
-    nexthop: str
+    destination: String
+    nexthop: String
 
 
 class SubnetCreate(Owned, frozen=True, kw_only=True):
-    network_id: str
-    cidr: str
+    network_id: String
+    cidr: String
     ip_version: int | Unset = UNSET
-    gateway_ip: str | Unset | None = UNSET
+    gateway_ip: String | Unset | None = UNSET
     allocation_pools: list[PoolRequest] | Unset = UNSET
     host_routes: list[HostRouteRequest] | Unset = UNSET
-    dns_nameservers: list[str] | Unset = UNSET
+    dns_nameservers: list[String] | Unset = UNSET
     enable_dhcp: bool | Unset = UNSET
-    ipv6_ra_mode: str | Unset | None = UNSET
-    ipv6_address_mode: str | Unset | None = UNSET
+    ipv6_ra_mode: String | Unset | None = UNSET
+    ipv6_address_mode: String | Unset | None = UNSET
     subnetpool_id: Unset | None = UNSET
 
 
 class SubnetUpdate(Request, frozen=True, kw_only=True):
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    gateway_ip: str | Unset | None = UNSET
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
+    gateway_ip: String | Unset | None = UNSET
     allocation_pools: list[PoolRequest] | Unset = UNSET
     host_routes: list[HostRouteRequest] | Unset = UNSET
-    dns_nameservers: list[str] | Unset = UNSET
+    dns_nameservers: list[String] | Unset = UNSET
     enable_dhcp: bool | Unset = UNSET
 
 
@@ -98,38 +108,38 @@ class SubnetUpdate(Request, frozen=True, kw_only=True):
 
 
 class FixedIpRequest(Request, frozen=True, kw_only=True):
-    subnet_id: str | Unset = UNSET
-    ip_address: str | Unset = UNSET
+    subnet_id: String | Unset = UNSET
+    ip_address: String | Unset = UNSET
 
 
 class AddressPairRequest(Request, frozen=True, kw_only=True):
-    ip_address: str
-    mac_address: str | Unset = UNSET
+    ip_address: String
+    mac_address: String | Unset = UNSET
 
 
 class PortAttributes(Request, frozen=True, kw_only=True):
     """What both create and update may set."""
 
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
     admin_state_up: bool | Unset = UNSET
     fixed_ips: list[FixedIpRequest] | Unset = UNSET
-    device_id: str | Unset = UNSET
-    device_owner: str | Unset = UNSET
-    security_groups: list[str] | Unset = UNSET
+    device_id: String | Unset = UNSET
+    device_owner: String | Unset = UNSET
+    security_groups: list[String] | Unset = UNSET
     port_security_enabled: bool | Unset = UNSET
     allowed_address_pairs: list[AddressPairRequest] | Unset = UNSET
-    binding_host_id: str | Unset = msgspec.field(default=UNSET, name="binding:host_id")
+    binding_host_id: String | Unset = msgspec.field(default=UNSET, name="binding:host_id")
     binding_profile: dict[str, Any] | Unset = msgspec.field(default=UNSET, name="binding:profile")
-    binding_vnic_type: str | Unset = msgspec.field(default=UNSET, name="binding:vnic_type")
+    binding_vnic_type: String | Unset = msgspec.field(default=UNSET, name="binding:vnic_type")
 
 
 class PortCreate(PortAttributes, frozen=True, kw_only=True):
-    network_id: str
-    mac_address: str | Unset = UNSET
-    project_id: str | Unset = UNSET
-    tenant_id: str | Unset = UNSET
-    tags: list[str] | Unset = UNSET
+    network_id: String
+    mac_address: String | Unset = UNSET
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
+    tags: list[String] | Unset = UNSET
 
 
 class PortUpdate(PortAttributes, frozen=True, kw_only=True):
@@ -144,24 +154,24 @@ class SecurityGroupCreate(Owned, frozen=True, kw_only=True):
 
 
 class SecurityGroupUpdate(Request, frozen=True, kw_only=True):
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
     stateful: bool | Unset = UNSET
 
 
 class SecurityGroupRuleCreate(Request, frozen=True, kw_only=True):
-    security_group_id: str
-    direction: str
-    ethertype: str | Unset = UNSET
-    protocol: str | int | Unset | None = UNSET
+    security_group_id: String
+    direction: String
+    ethertype: String | Unset = UNSET
+    protocol: String | int | Unset | None = UNSET
     port_range_min: int | Unset | None = UNSET
     port_range_max: int | Unset | None = UNSET
-    remote_ip_prefix: str | Unset | None = UNSET
-    remote_group_id: str | Unset | None = UNSET
+    remote_ip_prefix: String | Unset | None = UNSET
+    remote_group_id: String | Unset | None = UNSET
     remote_address_group_id: Unset | None = UNSET
-    description: str | Unset = UNSET
-    project_id: str | Unset = UNSET
-    tenant_id: str | Unset = UNSET
+    description: String | Unset = UNSET
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
 
 
 # --- routers ----------------------------------------------------------------------------
@@ -170,7 +180,7 @@ class SecurityGroupRuleCreate(Request, frozen=True, kw_only=True):
 class GatewayRequest(Request, frozen=True, kw_only=True):
     """``external_gateway_info``; an empty object (no ``network_id``) clears the gateway."""
 
-    network_id: str | Unset = UNSET
+    network_id: String | Unset = UNSET
     enable_snat: bool | Unset = UNSET
     external_fixed_ips: list[FixedIpRequest] | Unset = UNSET
 
@@ -181,8 +191,8 @@ class RouterCreate(Owned, frozen=True, kw_only=True):
 
 
 class RouterUpdate(Request, frozen=True, kw_only=True):
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
     admin_state_up: bool | Unset = UNSET
     external_gateway_info: GatewayRequest | Unset | None = UNSET
     routes: list[HostRouteRequest] | Unset | None = UNSET
@@ -191,8 +201,8 @@ class RouterUpdate(Request, frozen=True, kw_only=True):
 class RouterInterfaceRequest(Request, frozen=True, kw_only=True):
     """The body of ``add_router_interface`` / ``remove_router_interface``: one of the two."""
 
-    subnet_id: str | Unset = UNSET
-    port_id: str | Unset = UNSET
+    subnet_id: String | Unset = UNSET
+    port_id: String | Unset = UNSET
 
 
 # --- floating IPs -----------------------------------------------------------------------
@@ -201,19 +211,19 @@ class RouterInterfaceRequest(Request, frozen=True, kw_only=True):
 class FloatingIpUpdate(Request, frozen=True, kw_only=True):
     """What may change: the association (``port_id`` null disassociates) and the description."""
 
-    port_id: str | Unset | None = UNSET
-    fixed_ip_address: str | Unset | None = UNSET
-    description: str | Unset = UNSET
+    port_id: String | Unset | None = UNSET
+    fixed_ip_address: String | Unset | None = UNSET
+    description: String | Unset = UNSET
 
 
 class FloatingIpCreate(FloatingIpUpdate, frozen=True, kw_only=True):
     """Neutron takes no tags and no name here; ``floating_ip_address`` is admin-only."""
 
-    floating_network_id: str
-    floating_ip_address: str | Unset = UNSET
-    subnet_id: str | Unset = UNSET
-    project_id: str | Unset = UNSET
-    tenant_id: str | Unset = UNSET
+    floating_network_id: String
+    floating_ip_address: String | Unset = UNSET
+    subnet_id: String | Unset = UNSET
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
 
 
 # --- nodes (admin only) -----------------------------------------------------------------
@@ -223,25 +233,25 @@ class NodeCreate(Request, frozen=True, kw_only=True):
     """A host of the region. ``name`` is its host id (``binding:host_id``, the agent's
     ``--host-id``)."""
 
-    name: str
-    underlay_ip: str
-    mac_address: str | Unset = UNSET
-    description: str | Unset = UNSET
+    name: String
+    underlay_ip: String
+    mac_address: String | Unset = UNSET
+    description: String | Unset = UNSET
     admin_state_up: bool | Unset = UNSET
-    physical_networks: list[str] | Unset = UNSET
+    physical_networks: list[String] | Unset = UNSET
 
 
 class NodeUpdate(Request, frozen=True, kw_only=True):
-    name: str | Unset = UNSET
-    underlay_ip: str | Unset = UNSET
-    mac_address: str | Unset = UNSET
-    description: str | Unset = UNSET
+    name: String | Unset = UNSET
+    underlay_ip: String | Unset = UNSET
+    mac_address: String | Unset = UNSET
+    description: String | Unset = UNSET
     admin_state_up: bool | Unset = UNSET
-    physical_networks: list[str] | Unset = UNSET
+    physical_networks: list[String] | Unset = UNSET
 
 
 class AgentUpdate(Request, frozen=True, kw_only=True):
     """What Neutron lets an admin change on an agent: ``PUT /v2.0/agents/{id}``."""
 
     admin_state_up: bool | Unset = UNSET
-    description: str | Unset | None = UNSET
+    description: String | Unset | None = UNSET

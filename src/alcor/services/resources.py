@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from alcor.model import errors, quotas
+from alcor.model.limits import Limits
 from alcor.model.queries import Query
 from alcor.model.records import Network, Record
 from alcor.model.requests import UNSET
@@ -34,7 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mac_base: str = "fa:16:3e:00:00:00"
     segment_range: tuple[int, int] = (1000, 16_777_215)
     network_mtu: int = 1450
-    max_bulk: int = 10_000
+    limits: Limits = msgspec.field(default_factory=Limits)
     quota_defaults: dict[str, int] = msgspec.field(
         default_factory=lambda: dict(quotas.NEUTRON_DEFAULTS)
     )
@@ -144,9 +145,9 @@ def revised(record: R, now: str, **changes: Any) -> R:
 def check_bulk(count: int, settings: Settings) -> None:
     if count == 0:
         raise errors.InvalidInput("Bulk operation requires at least one resource.")
-    if count > settings.max_bulk:
+    if count > settings.limits.max_bulk:
         raise errors.InvalidInput(
-            f"A bulk request may create at most {settings.max_bulk} resources."
+            f"A bulk request may create at most {settings.limits.max_bulk} resources."
         )
 
 
