@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from tests.integration.neutron import (
     eui64,
     post_subnet,
 )
+from tests.servers import ServerProcess
 
 
 def pools(*ranges: tuple[str, str]) -> list[dict[str, str]]:
@@ -29,6 +32,14 @@ def pools(*ranges: tuple[str, str]) -> list[dict[str, str]]:
 @pytest.fixture
 def network(api: httpx.Client) -> dict[str, Any]:
     return create_network(api)
+
+
+@pytest.fixture
+def member_api(server: ServerProcess) -> Iterator[httpx.Client]:
+    """A client acting as a member (not admin) of a project of its own."""
+    headers = {"X-Project-Id": f"subnets-member-{uuid.uuid4().hex[:8]}", "X-Roles": "member"}
+    with httpx.Client(base_url=server.url + "/v2.0", headers=headers, timeout=30.0) as client:
+        yield client
 
 
 def test_ipv4_defaults(api: httpx.Client, network: dict[str, Any]) -> None:
@@ -171,9 +182,6 @@ def test_overlapping_cidr_in_one_network_is_400_in_another_is_fine(
 @pytest.mark.parametrize(
     ("cidr", "attributes"),
     [
-        ("10.12.0.5/24", {}),
-        ("10.12.0.0/24", {"ip_version": 6}),
-        ("fd00:12::/64", {"ip_version": 4}),
         ("10.12.0.0/24", {"ip_version": 5}),
         ("10.12.0.0", {}),
         ("10.12.0.0/33", {}),
@@ -198,9 +206,109 @@ def test_bad_cidr_version_or_modes_are_400(
     assert api.get("/subnets", params={"network_id": network["id"]}).json()["subnets"] == []
 
 
-def test_host_bits_error_suggests_the_network(api: httpx.Client, network: dict[str, Any]) -> None:
-    response = post_subnet(api, network["id"], "10.13.0.5/24")
-    assert "10.13.0.0/24" in response.json()["NeutronError"]["message"]
+def test_host_bits_are_cleared_as_neutron_does(api: httpx.Client, network: dict[str, Any]) -> None:
+    subnet = create_subnet(api, network["id"], "10.13.0.5/24")
+    assert (subnet["cidr"], subnet["gateway_ip"]) == ("10.13.0.0/24", "10.13.0.1")
+
+
+@pytest.mark.parametrize(("cidr", "ip_version"), [("10.12.0.0/24", 6), ("fd00:12::/64", 4)])
+def test_cidr_of_another_ip_version_is_400_as_neutron(
+    api: httpx.Client, network: dict[str, Any], cidr: str, ip_version: int
+) -> None:
+    response = post_subnet(api, network["id"], cidr, ip_version=ip_version)
+    assert_error(response, 400, "InvalidInput")
+    assert response.json()["NeutronError"]["message"] == (
+        f"Invalid input for operation: cidr '{cidr}' does not match the ip_version '{ip_version}'."
+    )
+    assert api.get("/subnets", params={"network_id": network["id"]}).json()["subnets"] == []
+
+
+# The attack (issue 10): a member makes subnets of the reserved ranges with DHCP on.
+# Neutron's answers, from the reference server (neutron 28.0.2).
+RESERVED = [
+    ("0.0.0.0/0", "First IP '0.0.0.0' of network is not supported if enable_dhcp is True.."),
+    ("127.0.0.0/8", "Loopback IP subnet is not supported if enable_dhcp is True."),
+    ("224.0.0.0/4", "Multicast IP subnet is not supported if enable_dhcp is True."),
+    ("::/0", "IPv6 subnet '::' is not supported."),
+    ("::1/128", "Subnet has a prefix length that is incompatible with DHCP service enabled."),
+    ("ff00::/8", "Multicast IP subnet is not supported if enable_dhcp is True."),
+]
+
+
+@pytest.mark.parametrize(("cidr", "reason"), RESERVED)
+def test_member_subnet_of_a_reserved_range_with_dhcp_is_400_and_nothing_is_made(
+    member_api: httpx.Client, cidr: str, reason: str
+) -> None:
+    network = create_network(member_api)
+    response = post_subnet(member_api, network["id"], cidr, enable_dhcp=True)
+    assert_error(response, 400, "InvalidInput")
+    assert response.json()["NeutronError"]["message"] == f"Invalid input for operation: {reason}"
+    listed = member_api.get("/subnets", params={"network_id": network["id"]}).json()["subnets"]
+    assert listed == []
+
+
+@pytest.mark.parametrize(
+    ("cidr", "status"),
+    [("127.0.0.0/8", 201), ("224.0.0.0/4", 201), ("::1/128", 201), ("0.0.0.0/0", 400)],
+)
+def test_reserved_ranges_without_dhcp_are_as_neutron(
+    api: httpx.Client, network: dict[str, Any], cidr: str, status: int
+) -> None:
+    """Neutron checks these ranges only for DHCP; a /0 it never takes."""
+    response = post_subnet(api, network["id"], cidr, enable_dhcp=False)
+    assert response.status_code == status, response.text
+
+
+def test_turning_dhcp_on_checks_the_range(api: httpx.Client, network: dict[str, Any]) -> None:
+    subnet = create_subnet(api, network["id"], "127.0.0.0/8", enable_dhcp=False)
+    response = api.put(f"/subnets/{subnet['id']}", json={"subnet": {"enable_dhcp": True}})
+    assert_error(response, 400, "InvalidInput")
+    assert api.get(f"/subnets/{subnet['id']}").json()["subnet"]["enable_dhcp"] is False
+    renamed = api.put(f"/subnets/{subnet['id']}", json={"subnet": {"name": "lo"}})
+    assert renamed.status_code == 200, renamed.text
+
+
+@pytest.mark.parametrize("cidr", ["10.14.0.0/30", "fd00:14::/126"])
+def test_smallest_subnets_dhcp_can_serve_are_taken(
+    api: httpx.Client, network: dict[str, Any], cidr: str
+) -> None:
+    assert create_subnet(api, network["id"], cidr)["enable_dhcp"] is True
+
+
+@pytest.mark.parametrize(
+    ("attribute", "items", "error_type"),
+    [
+        ("dns_nameservers", [f"10.15.0.{i}" for i in range(1, 7)], "DNSNameServersExhausted"),
+        (
+            "host_routes",
+            [{"destination": f"10.{i}.0.0/16", "nexthop": "10.15.0.9"} for i in range(100, 121)],
+            "HostRoutesExhausted",
+        ),
+    ],
+)
+def test_more_nameservers_or_host_routes_than_neutrons_limits_are_400(
+    api: httpx.Client,
+    network: dict[str, Any],
+    attribute: str,
+    items: list[Any],
+    error_type: str,
+) -> None:
+    response = post_subnet(api, network["id"], "10.15.0.0/24", **{attribute: items})
+    assert_error(response, 400, error_type)
+    assert "Unable to complete operation for new subnet." in response.text
+    subnet = create_subnet(api, network["id"], "10.15.0.0/24", **{attribute: items[:-1]})
+    assert len(subnet[attribute]) == len(items) - 1
+    update = api.put(f"/subnets/{subnet['id']}", json={"subnet": {attribute: items}})
+    assert_error(update, 400, error_type)
+    assert f"Unable to complete operation for {subnet['id']}." in update.text
+
+
+def test_nameserver_of_the_other_ip_version_is_400(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    response = post_subnet(api, network["id"], "10.16.0.0/24", dns_nameservers=["::1"])
+    assert_error(response, 400, "InvalidInput")
+    assert "dns_nameserver '::1' does not match the ip_version '4'" in response.text
 
 
 def test_subnet_on_unknown_network_is_404(api: httpx.Client) -> None:

@@ -66,11 +66,73 @@ def test_routes_must_match_the_subnets_version_and_not_repeat() -> None:
         addressing.check_host_routes(network, [("1.0.0.0/8", "10.0.0.9")] * 2)
 
 
-def test_nameservers_are_addresses_without_repeats() -> None:
-    addressing.check_nameservers(["8.8.8.8", "2001:4860:4860::8888"])
-    for bad in (["8.8.8.8", "8.8.8.8"], ["dns.example"]):
+def test_nameservers_are_addresses_of_the_subnets_version_without_repeats() -> None:
+    v4, v6 = addressing.parse_cidr("10.0.0.0/24"), addressing.parse_cidr("fd00::/64")
+    addressing.check_nameservers(v4, ["8.8.8.8", "8.8.4.4"])
+    addressing.check_nameservers(v6, ["2001:4860:4860::8888"])
+    for bad in (["8.8.8.8", "8.8.8.8"], ["dns.example"], ["2001:4860:4860::8888"]):
         with pytest.raises(errors.InvalidInput):
-            addressing.check_nameservers(bad)
+            addressing.check_nameservers(v4, bad)
+    with pytest.raises(errors.InvalidInput, match=re.escape("dns_nameserver '8.8.8.8' does not")):
+        addressing.check_nameservers(v6, ["8.8.8.8"])
+
+
+def test_a_subnets_host_bits_are_cleared_as_neutron_does() -> None:
+    assert str(addressing.parse_subnet_cidr("10.0.0.7/24")) == "10.0.0.0/24"
+    for text in ("10.0.0.0", "10.0.0.0/33", "banana/24", ""):
+        with pytest.raises(errors.InvalidInput):
+            addressing.parse_subnet_cidr(text)
+
+
+@pytest.mark.parametrize(
+    ("cidr", "reason"),
+    [
+        ("0.0.0.0/0", "First IP '0.0.0.0' of network is not supported"),
+        ("0.0.0.0/8", "First IP '0.0.0.0' of network is not supported"),
+        ("127.0.0.0/8", "Loopback IP subnet is not supported"),
+        ("224.0.0.0/4", "Multicast IP subnet is not supported"),
+        ("ff00::/8", "Multicast IP subnet is not supported"),
+        ("::/0", "IPv6 subnet '::' is not supported"),
+        ("::/64", "IPv6 subnet '::' is not supported"),
+        ("::1/128", "incompatible with DHCP service enabled"),
+        ("10.0.0.0/31", "incompatible with DHCP service enabled"),
+        ("10.0.0.0/32", "incompatible with DHCP service enabled"),
+        ("fd00::/127", "incompatible with DHCP service enabled"),
+    ],
+)
+def test_reserved_ranges_are_refused_with_dhcp_as_neutron_does(cidr: str, reason: str) -> None:
+    with pytest.raises(errors.InvalidInput, match=re.escape(reason)) as refused:
+        addressing.check_subnet_cidr(addressing.parse_cidr(cidr), enable_dhcp=True)
+    assert refused.value.type == "InvalidInput"
+    assert refused.value.message.startswith("Invalid input for operation: ")
+
+
+@pytest.mark.parametrize(
+    ("cidr", "taken"),
+    [
+        ("127.0.0.0/8", True),
+        ("224.0.0.0/4", True),
+        ("0.0.0.0/8", True),
+        ("10.0.0.0/32", True),
+        ("::1/128", True),
+        ("0.0.0.0/0", False),  # a /0 never: "0 is not allowed as CIDR prefix length"
+        ("::/0", False),
+    ],
+)
+def test_without_dhcp_neutron_takes_all_but_a_zero_prefix_and_ipv6_unspecified(
+    cidr: str, taken: bool
+) -> None:
+    network = addressing.parse_cidr(cidr)
+    if taken:
+        addressing.check_subnet_cidr(network, enable_dhcp=False)
+    else:
+        with pytest.raises(errors.InvalidInput):
+            addressing.check_subnet_cidr(network, enable_dhcp=False)
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/30", "10.0.0.0/8", "fd00::/126", "fd00::/64"])
+def test_ordinary_ranges_take_dhcp(cidr: str) -> None:
+    addressing.check_subnet_cidr(addressing.parse_cidr(cidr), enable_dhcp=True)
 
 
 def test_overlap_is_found_only_within_one_ip_version() -> None:

@@ -1,6 +1,12 @@
 """Pure checks and computations on subnet addressing: CIDRs, IPv6 modes, routes, DNS, EUI-64.
 
 Each check raises ``errors.InvalidInput`` with Neutron's wording, naming the attribute.
+
+A subnet's CIDR is checked as Neutron's ``_validate_subnet`` and ``_validate_subnet_cidr`` do
+(``check_subnet_cidr``): never the IPv6 network ``::`` nor a /0; and with DHCP on, never a
+prefix too long to leave DHCP an address (IPv4 beyond /30, IPv6 beyond /126), a multicast or
+loopback range, or an IPv4 range starting at 0.0.0.0. With DHCP off Neutron takes those, and
+so do we.
 """
 
 from __future__ import annotations
@@ -35,6 +41,47 @@ def parse_cidr(text: str, attribute: str = "cidr") -> Network:
         raise invalid(attribute, f"'{text}' isn't a recommended CIDR, use '{loose}'.") from None
 
 
+def parse_subnet_cidr(text: str) -> Network:
+    """A subnet's CIDR; host bits set are cleared, as Neutron does (10.0.0.5/24 is
+    10.0.0.0/24)."""
+    try:
+        if "/" not in text:
+            raise ValueError(text)
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise invalid("cidr", f"'{text}' is not a valid IP subnet.") from None
+
+
+def _operation(message: str) -> errors.InvalidInput:
+    """Neutron's ``InvalidInput`` exception (the plugin's checks, not the API's validators)."""
+    return errors.InvalidInput(f"Invalid input for operation: {message}", type="InvalidInput")
+
+
+def check_subnet_cidr(network: Network, *, enable_dhcp: bool) -> None:
+    """The CIDR of a new subnet, with or without DHCP (see the module docstring)."""
+    if network.version == 6 and int(network.network_address) == 0:
+        raise _operation("IPv6 subnet '::' is not supported.")
+    if enable_dhcp:
+        check_dhcp_cidr(network)
+    if network.prefixlen == 0:
+        raise _operation("0 is not allowed as CIDR prefix length.")
+
+
+def check_dhcp_cidr(network: Network) -> None:
+    """A CIDR DHCP can serve: checked when a subnet is made with DHCP on or DHCP is turned on."""
+    if network.prefixlen > (30 if network.version == 4 else 126):
+        raise _operation(
+            "Subnet has a prefix length that is incompatible with DHCP service enabled."
+        )
+    if network.is_multicast:
+        raise _operation("Multicast IP subnet is not supported if enable_dhcp is True.")
+    if network.is_loopback:
+        raise _operation("Loopback IP subnet is not supported if enable_dhcp is True.")
+    if network.version == 4 and int(network.network_address) == 0:
+        # Neutron's text, its doubled full stop included
+        raise _operation("First IP '0.0.0.0' of network is not supported if enable_dhcp is True..")
+
+
 def parse_address(text: str, attribute: str) -> Address:
     try:
         return ipaddress.ip_address(text)
@@ -48,7 +95,7 @@ def check_ip_version(network: Network, ip_version: int | None) -> int:
     if ip_version not in (4, 6):
         raise invalid("ip_version", f"{ip_version} is not in [4, 6].")
     if ip_version != network.version:
-        raise errors.InvalidInput("Cidr and IP version are incompatible.")
+        raise _operation(f"cidr '{network}' does not match the ip_version '{ip_version}'.")
     return ip_version
 
 
@@ -98,11 +145,17 @@ def check_host_routes(network: Network, routes: Sequence[tuple[str, str]]) -> No
         seen.add((destination, nexthop))
 
 
-def check_nameservers(servers: Sequence[str]) -> None:
-    if len(set(servers)) != len(servers):
-        raise invalid("dns_nameservers", "Duplicate nameserver.")
+def check_nameservers(network: Network, servers: Sequence[str]) -> None:
+    seen: set[str] = set()
     for server in servers:
-        parse_address(server, "dns_nameservers")
+        address = parse_address(server, "dns_nameservers")
+        if server in seen:
+            raise invalid("dns_nameservers", f"Duplicate nameserver '{server}'.")
+        seen.add(server)
+        if address.version != network.version:
+            raise _operation(
+                f"dns_nameserver '{server}' does not match the ip_version '{network.version}'."
+            )
 
 
 def overlapping(network: Network, others: Sequence[str]) -> str | None:

@@ -55,11 +55,12 @@ class Subnets:
             raise errors.NotAuthorized(
                 f"Policy doesn't allow creating a subnet on network {network.id}."
             )
-        cidr = addressing.parse_cidr(request.cidr)
+        cidr = addressing.parse_subnet_cidr(request.cidr)
         version = addressing.check_ip_version(cidr, resources.value_or(request.ip_version, None))
         ra_mode = resources.value_or(request.ipv6_ra_mode, None)
         address_mode = resources.value_or(request.ipv6_address_mode, None)
         enable_dhcp = resources.value_or(request.enable_dhcp, True)
+        addressing.check_subnet_cidr(cidr, enable_dhcp=enable_dhcp)
         addressing.check_ipv6_modes(cidr, ra_mode, address_mode, enable_dhcp=enable_dhcp)
         siblings = writer.subnets_of(network.id)
         clash = addressing.overlapping(cidr, [s.cidr for s in siblings])
@@ -84,7 +85,7 @@ class Subnets:
             gateway_ip=None if gateway is None else str(gateway),
             allocation_pools=pools,
             host_routes=_routes(cidr, request.host_routes),
-            dns_nameservers=_nameservers(request.dns_nameservers),
+            dns_nameservers=_nameservers(cidr, request.dns_nameservers),
             enable_dhcp=enable_dhcp,
             ipv6_ra_mode=ra_mode,
             ipv6_address_mode=address_mode,
@@ -125,6 +126,8 @@ class Subnets:
             for field in ("name", "description", "enable_dhcp"):
                 if (value := getattr(request, field)) is not UNSET:
                     changes[field] = value
+            if request.enable_dhcp and not subnet.enable_dhcp:  # as Neutron: when turned on
+                addressing.check_dhcp_cidr(cidr)
             if request.enable_dhcp is not UNSET:  # IPv6 modes need DHCP on
                 addressing.check_ipv6_modes(
                     cidr,
@@ -151,7 +154,7 @@ class Subnets:
             if request.host_routes is not UNSET:
                 changes["host_routes"] = _routes(cidr, request.host_routes)
             if request.dns_nameservers is not UNSET:
-                changes["dns_nameservers"] = _nameservers(request.dns_nameservers)
+                changes["dns_nameservers"] = _nameservers(cidr, request.dns_nameservers)
             updated = resources.revised(subnet, self.context.now(), **changes)
             writer.update([updated])
             return _shown(writer, [updated])[0]
@@ -243,9 +246,9 @@ def _routes(cidr: addressing.Network, requested: object) -> list[HostRoute]:
     return [HostRoute(r.destination, r.nexthop) for r in requested]
 
 
-def _nameservers(requested: object) -> list[str]:
+def _nameservers(cidr: addressing.Network, requested: object) -> list[str]:
     if requested is UNSET:
         return []
     assert isinstance(requested, list)
-    addressing.check_nameservers(requested)
+    addressing.check_nameservers(cidr, requested)
     return list(requested)
