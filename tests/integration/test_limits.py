@@ -20,6 +20,7 @@ from tests.integration.neutron import (
     create_port,
     create_subnet,
     post_port,
+    post_subnet,
 )
 from tests.servers import ServerProcess
 
@@ -329,13 +330,7 @@ def test_limits_are_the_servers_flags(tight: ServerProcess) -> None:
         network = create_network(api)
         create_subnet(api, network["id"], "10.44.0.0/24", dns_nameservers=["10.0.0.53"])
         dns = ["10.0.0.53", "10.0.0.54"]
-        response = api.post(
-            "/subnets",
-            json={
-                "subnet": {"network_id": network["id"], "cidr": "10.45.0.0/24"}
-                | {"dns_nameservers": dns}
-            },
-        )
+        response = post_subnet(api, network["id"], "10.45.0.0/24", dns_nameservers=dns)
         assert_error(response, 400, "DNSNameServersExhausted")
         pairs = [{"ip_address": f"10.44.0.{i}"} for i in range(10, 13)]
         response = post_port(api, network["id"], allowed_address_pairs=pairs)
