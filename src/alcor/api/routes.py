@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from alcor.api import faults, identity, listing
 from alcor.api.collections import Action, Collection
-from alcor.api.dispatch import Handler
+from alcor.api.dispatch import JSON_NUL, NUL_REFUSED, Handler
 from alcor.model import errors
 from alcor.services.callers import Caller
 from alcor.services.controller import Controller
@@ -202,6 +202,8 @@ def _only_fields(request: Request) -> QueryParams:
 
 
 def _decode(body: bytes | msgspec.Raw, decoder: Any) -> Any:
+    if JSON_NUL.search(body):
+        raise errors.InvalidInput(NUL_REFUSED)
     try:
         if isinstance(decoder, msgspec.json.Decoder):
             return decoder.decode(body)

@@ -45,11 +45,22 @@ def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def driver_url(url: str) -> str:
+    """``url`` with its driver named: a plain ``postgresql://`` means psycopg 3 (SQLAlchemy's own
+    default there is psycopg2, which we do not ship)."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
 def create_engine(url: str, *, synchronous: str = "FULL", writer: bool = False) -> sa.Engine:
     """An engine for ``url``. On SQLite: WAL, foreign keys, and explicit BEGIN (IMMEDIATE for
-    the writer) so that savepoints work and a write transaction holds the lock from its start."""
+    the writer) so that savepoints work and a write transaction holds the lock from its start.
+    On PostgreSQL: psycopg 3, and connections checked before use (a failed-over server)."""
+    url = driver_url(url)
     if not url.startswith("sqlite"):
-        return sa.create_engine(url)
+        return sa.create_engine(url, pool_pre_ping=True)
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
