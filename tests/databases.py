@@ -75,7 +75,11 @@ class PostgresCluster:
         return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120)
 
     def start(self) -> PostgresCluster:
-        self._run("initdb", "-D", str(self.data), "-U", SERVICE_USER, "-A", "trust", "-E", "UTF8")
+        """Start the server (made on first start; again on the same port after ``halt``)."""
+        if not self.data.exists():
+            self._run(
+                "initdb", "-D", str(self.data), "-U", SERVICE_USER, "-A", "trust", "-E", "UTF8"
+            )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=on -c max_connections=200"
@@ -100,7 +104,11 @@ class PostgresCluster:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{SERVICE_USER}@127.0.0.1:{self.port}/{database}"
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server at once, as a crash or a lost machine would; ``start`` brings it back."""
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.root, ignore_errors=True)

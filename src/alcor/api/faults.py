@@ -23,15 +23,20 @@ log = logging.getLogger(__name__)
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 
 
-def neutron_error(status: int, type_: str, message: str, detail: str = "") -> Response:
+def neutron_error(
+    status: int, type_: str, message: str, detail: str = "", headers: dict[str, str] | None = None
+) -> Response:
     body = msgspec.json.encode(
         {"NeutronError": {"type": type_, "message": message, "detail": detail}}
     )
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def from_error(error: errors.AlcorError) -> Response:
-    return neutron_error(error.status, error.type, error.message, error.detail)
+    headers = None
+    if isinstance(error, errors.Unavailable):
+        headers = {"Retry-After": str(error.retry_after)}
+    return neutron_error(error.status, error.type, error.message, error.detail, headers)
 
 
 def bad_body(error: msgspec.MsgspecError) -> errors.InvalidInput:
