@@ -2,25 +2,70 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests import databases
 from tests.servers import UNLIMITED_QUOTAS, ServerProcess
+
+DIALECTS = ("sqlite", "postgresql")
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[databases.PostgresCluster]:
+    """A private PostgreSQL server for the whole run. It skips where PostgreSQL is not
+    installed, except on CI, which installs it: there a missing server is a failure."""
+    reason = databases.unavailable()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL tests cannot run on CI: {reason}")
+        pytest.skip(reason)
+    cluster = databases.PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def database_url(request: pytest.FixtureRequest, folder: Path) -> str:
+    """A new empty store of the dialect ``request.param`` names."""
+    if request.param == "sqlite":
+        return f"sqlite:///{folder / 'alcor.db'}"
+    cluster: databases.PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.create_database(f"alcor_{next(_database_numbers)}")
+
+
+@pytest.fixture(params=DIALECTS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store for one test, on each dialect in turn."""
+    return database_url(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def server_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """An empty store for one module's server, on each dialect in turn."""
+    return database_url(request, Path(tmp_path_factory.mktemp("store")))
 
 
 @pytest.fixture(scope="module")
 def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_database: str,
 ) -> Iterator[ServerProcess]:
-    """A real ``alcor server`` on loopback with its own SQLite file, shared by one test module.
-    Tests keep out of each other's way by creating their own networks (or projects). Its quotas
-    are unlimited unless the module sets ``SERVER_QUOTAS`` (the ``--quota`` arguments)."""
+    """A real ``alcor server`` on loopback with a store of its own (an SQLite file, then a
+    PostgreSQL database), shared by one test module. Tests keep out of each other's way by
+    creating their own networks (or projects). Its quotas are unlimited unless the module sets
+    ``SERVER_QUOTAS`` (the ``--quota`` arguments)."""
     db = Path(tmp_path_factory.mktemp("alcor")) / "alcor.db"
     quotas = getattr(request.module, "SERVER_QUOTAS", UNLIMITED_QUOTAS)
-    process = ServerProcess(db, quotas=quotas).start()
+    process = ServerProcess(db, quotas=quotas, db_url=server_database).start()
     yield process
     process.stop()
     assert "Traceback" not in process.errors_logged(), process.errors_logged()

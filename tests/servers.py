@@ -1,5 +1,6 @@
 """Running the real ``alcor server`` for tests: a child process on a free loopback port with its
-own SQLite file, reached over real HTTP. Tests that kill it (crash tests) use it directly."""
+own SQLite file (or the PostgreSQL database ``db_url`` names; ``db_path`` then only places its
+log), reached over real HTTP. Tests that kill it (crash tests) use it directly."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from alcor.lab.controllers import free_port
 from alcor.model import quotas as quota_model
+from alcor.store.committing import driver_url
 
 # Quotas off, as in the reference Neutron's test kit: tests of other features make more than
 # Neutron's default limits allow. Quota tests pass ``quotas=()`` to keep Neutron's defaults.
@@ -33,8 +37,10 @@ class ServerProcess:
         port: int | None = None,
         southbound: str | None = None,
         quotas: tuple[str, ...] = UNLIMITED_QUOTAS,
+        db_url: str | None = None,
     ) -> None:
         self.db_path = db_path
+        self.db_url = db_url or f"sqlite:///{db_path}"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.southbound = southbound or f"127.0.0.1:{free_port()}"
@@ -51,7 +57,7 @@ class ServerProcess:
             "--bind",
             f"127.0.0.1:{self.port}",
             "--db",
-            f"sqlite:///{self.db_path}",
+            self.db_url,
             "--southbound",
             self.southbound,
             "--log-level",
@@ -85,6 +91,15 @@ class ServerProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of one SELECT on the server's store (either dialect; ``:name`` parameters)."""
+        engine = sa.create_engine(driver_url(self.db_url), poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(sa.text(sql), params)]
+        finally:
+            engine.dispose()
 
     def errors_logged(self) -> str:
         text = self.log_path.read_text() if self.log_path.exists() else ""

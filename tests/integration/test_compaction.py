@@ -4,7 +4,6 @@ floor follows the store's, and a restarted engine replaying the folded log resum
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from alcor.goalstate.engine import Engine
 from alcor.model.records import Network
@@ -32,9 +31,9 @@ async def replay(store: SqlStore, engine: Engine) -> None:
         engine.apply(change.revision, change.resource_type, change.operation, change.data)
 
 
-def test_compaction_folds_in_steps_and_a_restarted_engine_takes_the_floor(tmp_path: Path) -> None:
+def test_compaction_folds_in_steps_and_a_restarted_engine_takes_the_floor(store_url: str) -> None:
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
         await store.write(lambda w: w.insert([network(n) for n in range(10)]))  # 1..10
         for round_ in range(5):  # 11..60: every network renamed five times
             renamed = [network(n, f"r{round_}") for n in range(10)]
@@ -62,9 +61,9 @@ def test_compaction_folds_in_steps_and_a_restarted_engine_takes_the_floor(tmp_pa
     asyncio.run(scenario())
 
 
-def test_keep_zero_never_compacts(tmp_path: Path) -> None:
+def test_keep_zero_never_compacts(store_url: str) -> None:
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
         await store.write(lambda w: w.insert([network(n) for n in range(50)]))
         engine = Engine()
         await replay(store, engine)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 from typing import Any
 
 import httpx
@@ -659,12 +658,12 @@ def test_a_floating_ip_and_its_port_change_in_one_logged_write(
     fip = create_fip(api, floating_network_id=external["network"]["id"])
     port = fip_port(api, fip)
     assert api.delete(f"/floatingips/{fip['id']}").status_code == 204
-    with sqlite3.connect(server.db_path) as db:
-        rows = db.execute(
-            "SELECT revision, resource_type, operation FROM change_log "
-            "WHERE resource_id IN (?, ?) ORDER BY revision",
-            (fip["id"], port["id"]),
-        ).fetchall()
+    rows = server.query(
+        "SELECT revision, resource_type, operation FROM change_log "
+        "WHERE resource_id IN (:fip, :port) ORDER BY revision",
+        fip=fip["id"],
+        port=port["id"],
+    )
     assert [(kind, operation) for _, kind, operation in rows] == [
         ("port", "create"),
         ("floatingip", "create"),

@@ -400,3 +400,41 @@ def test_paging_on_a_nullable_sort_key_walks_every_item_once(
             break
         response = api.get("/subnets", params=parse_qsl(urlsplit(links["next"]).query))
     assert walked == everything
+
+
+def test_an_integer_filter_beyond_a_columns_range_matches_nothing(api: httpx.Client) -> None:
+    """``mtu`` is a 32-bit column: a larger filter value finds no network on either dialect
+    (PostgreSQL would refuse to compare it), and one that fits still filters."""
+    network = create_network(api, name="mtu-range")
+    for huge in ("2147483648", "-2147483649", "9223372036854775807"):
+        assert listed(api, "networks", {"mtu": huge}) == []
+        assert listed(api, "networks", [("mtu", huge), ("name", "mtu-range")]) == []
+    both = [("mtu", "99999999999"), ("mtu", str(network["mtu"])), ("name", "mtu-range")]
+    assert ids(listed(api, "networks", both)) == [network["id"]]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/networks/%00", None),
+        ("GET", "/networks?name=a%00", None),
+        ("GET", "/ports?fixed_ips=ip_address%3D%00", None),
+        ("GET", "/networks?marker=%00", None),
+        ("POST", "/networks", {"network": {"name": "a\u0000b"}}),
+        ("POST", "/networks", {"networks": [{"name": "ok"}, {"description": "\u0000"}]}),
+    ],
+)
+def test_a_null_character_anywhere_is_a_400_and_nothing_is_written(
+    api: httpx.Client, method: str, path: str, body: Any
+) -> None:
+    """PostgreSQL's text cannot hold NUL; no dialect stores it, and no request reaches the store
+    with one."""
+    before = len(listed(api, "networks", {}))
+    assert_400(api.request(method, path, json=body))
+    assert len(listed(api, "networks", {})) == before
+
+
+def test_an_escaped_backslash_before_u0000_is_no_null(api: httpx.Client) -> None:
+    response = api.post("/networks", json={"network": {"name": "\\u0000"}})
+    assert response.status_code == 201, response.text
+    assert response.json()["network"]["name"] == "\\u0000"

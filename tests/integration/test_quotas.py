@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -153,12 +152,11 @@ def test_an_override_is_a_logged_change(
     set_quota(api, project, network=7)
     set_quota(api, project, port=9)
     assert api.delete(f"/quotas/{project}").status_code == 204
-    with sqlite3.connect(server.db_path) as connection:
-        rows = connection.execute(
-            "SELECT operation, data FROM change_log WHERE resource_type = 'quota' "
-            "AND resource_id = ? ORDER BY revision",
-            (project,),
-        ).fetchall()
+    rows = server.query(
+        "SELECT operation, data FROM change_log WHERE resource_type = 'quota' "
+        "AND resource_id = :project ORDER BY revision",
+        project=project,
+    )
     assert [(operation, json.loads(data)["limits"]) for operation, data in rows] == [
         ("create", {"network": 7}),
         ("update", {"network": 7, "port": 9}),

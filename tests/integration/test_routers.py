@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 from typing import Any
 
 import httpx
@@ -502,12 +501,13 @@ def test_a_router_and_its_ports_change_in_one_logged_write(
     router = create_router(api, external_gateway_info=gateway)
     subnet = tenant_subnet(api)
     info = put_interface(api, router["id"], subnet_id=subnet["id"]).json()
-    with sqlite3.connect(server.db_path) as db:
-        rows = db.execute(
-            "SELECT revision, resource_type, resource_id, operation, committed_at "
-            "FROM change_log WHERE resource_id IN (?, ?) OR data LIKE ? ORDER BY revision",
-            (router["id"], info["port_id"], f'%"device_id":"{router["id"]}"%'),
-        ).fetchall()
+    rows = server.query(
+        "SELECT revision, resource_type, resource_id, operation, committed_at FROM change_log "
+        "WHERE resource_id IN (:router, :port) OR data LIKE :device ORDER BY revision",
+        router=router["id"],
+        port=info["port_id"],
+        device=f'%"device_id":"{router["id"]}"%',
+    )
     changes = [(kind, operation) for _, kind, _, operation, _ in rows]
     assert changes == [
         ("router", "create"),

@@ -6,7 +6,6 @@ the change log that the goal-state engine will follow."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from typing import Any
 
@@ -705,12 +704,13 @@ def test_rules_and_memberships_land_in_the_change_log(
     rule = create_rule(api, project, group["id"], direction="ingress", protocol="tcp")
     port = create_port(api, network["id"], security_groups=[group["id"]])
     api.put(f"/ports/{port['id']}", json={"port": {"security_groups": []}})
-    with sqlite3.connect(server.db_path) as connection:
-        rows = connection.execute(
-            "SELECT resource_type, resource_id, operation, data FROM change_log "
-            "WHERE resource_id IN (?, ?, ?) ORDER BY revision",
-            (group["id"], rule["id"], port["id"]),
-        ).fetchall()
+    rows = server.query(
+        "SELECT resource_type, resource_id, operation, data FROM change_log "
+        "WHERE resource_id IN (:group, :rule, :port) ORDER BY revision",
+        group=group["id"],
+        rule=rule["id"],
+        port=port["id"],
+    )
     logged = [(kind, operation) for kind, _id, operation, _data in rows]
     assert logged == [
         ("security_group", "create"),

@@ -5,7 +5,6 @@ database, not in memory), and grouped work commits together."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -47,9 +46,9 @@ def port(port_id: str, network_id: str, mac: str, *ips: tuple[str, str]) -> Port
     )
 
 
-def test_every_change_is_logged_with_a_growing_revision(tmp_path: Path) -> None:
+def test_every_change_is_logged_with_a_growing_revision(store_url: str) -> None:
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
         await store.write(lambda w: w.insert([network("n1", 7), network("n2", 8)]))
         renamed = msgspec.structs.replace(network("n1", 7), name="renamed", revision_number=2)
         await store.write(lambda w: w.update([renamed]))
@@ -70,7 +69,7 @@ def test_every_change_is_logged_with_a_growing_revision(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_failed_work_leaves_no_rows_no_log_and_runs_its_undo(tmp_path: Path) -> None:
+def test_failed_work_leaves_no_rows_no_log_and_runs_its_undo(store_url: str) -> None:
     undone: list[str] = []
 
     def half_then_fail(writer: Writer) -> None:
@@ -79,7 +78,7 @@ def test_failed_work_leaves_no_rows_no_log_and_runs_its_undo(tmp_path: Path) -> 
         raise errors.Conflict("changed my mind")
 
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
         await store.write(lambda w: w.insert([network("n1", 10)]))
         with pytest.raises(errors.Conflict):
             await store.write(half_then_fail)
@@ -94,9 +93,9 @@ def test_failed_work_leaves_no_rows_no_log_and_runs_its_undo(tmp_path: Path) -> 
     asyncio.run(scenario())
 
 
-def test_grouped_work_commits_together_and_a_failure_spoils_only_its_own(tmp_path: Path) -> None:
+def test_grouped_work_commits_together_and_a_failure_spoils_only_its_own(store_url: str) -> None:
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
 
         async def create(i: int) -> None:  # every second one reuses a taken segment id
             await store.write(lambda w: w.insert([network(f"n{i}", 100 + i % 50)]))
@@ -113,11 +112,11 @@ def test_grouped_work_commits_together_and_a_failure_spoils_only_its_own(tmp_pat
     asyncio.run(scenario())
 
 
-def test_an_address_is_allocated_once_even_past_the_in_memory_pools(tmp_path: Path) -> None:
+def test_an_address_is_allocated_once_even_past_the_in_memory_pools(store_url: str) -> None:
     """The database's unique constraints are the last line against duplicates."""
 
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
         await store.write(lambda w: (w.insert([network("n1", 1)]), w.insert([subnet("s1", "n1")])))
         await store.write(
             lambda w: w.insert([port("p1", "n1", "fa:16:3e:00:00:01", ("s1", "10.0.0.5"))])
@@ -136,16 +135,14 @@ def test_an_address_is_allocated_once_even_past_the_in_memory_pools(tmp_path: Pa
     asyncio.run(scenario())
 
 
-def test_a_reopened_store_keeps_everything_committed(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-
+def test_a_reopened_store_keeps_everything_committed(store_url: str) -> None:
     async def first() -> None:
-        store = SqlStore(f"sqlite:///{path}")
+        store = SqlStore(store_url)
         await store.write(lambda w: w.insert([network("n1", 3)]))
         await store.close()
 
     async def second() -> None:
-        store = SqlStore(f"sqlite:///{path}")
+        store = SqlStore(store_url)
         assert await store.read(lambda r: r.get(Network, "n1")) == network("n1", 3)
         await store.write(lambda w: w.insert([network("n2", 4)]))
         assert await store.read(lambda r: r.revision()) == 2
@@ -155,7 +152,7 @@ def test_a_reopened_store_keeps_everything_committed(tmp_path: Path) -> None:
     asyncio.run(second())
 
 
-def test_the_writers_cache_forgets_what_a_failed_write_did(tmp_path: Path) -> None:
+def test_the_writers_cache_forgets_what_a_failed_write_did(store_url: str) -> None:
     """Networks and subnets are served from the writer's cache; a rolled-back write (alone, or
     among others in one group commit) must leave the cache as the database is."""
     s1 = subnet("s1", "n1")
@@ -168,7 +165,7 @@ def test_the_writers_cache_forgets_what_a_failed_write_did(tmp_path: Path) -> No
         raise errors.Conflict("no")
 
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
         await store.write(lambda w: w.insert([network("n1", 1)]))
         with pytest.raises(errors.Conflict):
             await store.write(add_subnet_then_fail)
@@ -187,7 +184,7 @@ def test_the_writers_cache_forgets_what_a_failed_write_did(tmp_path: Path) -> No
     asyncio.run(scenario())
 
 
-def test_the_writer_survives_a_failing_undo_and_keeps_serving(tmp_path: Path) -> None:
+def test_the_writer_survives_a_failing_undo_and_keeps_serving(store_url: str) -> None:
     ran: list[str] = []
 
     def fail_twice_over(writer: Writer) -> None:
@@ -197,7 +194,7 @@ def test_the_writer_survives_a_failing_undo_and_keeps_serving(tmp_path: Path) ->
         raise errors.Conflict("rejected")
 
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
         for alone in (True, False):  # a batch of one, and a batch with company
             others = [] if alone else [store.write(lambda w: w.insert([network("n-ok", 10)]))]
             outcomes = await asyncio.gather(
@@ -213,9 +210,9 @@ def test_the_writer_survives_a_failing_undo_and_keeps_serving(tmp_path: Path) ->
     asyncio.run(scenario())
 
 
-def test_compacting_the_change_log_keeps_each_live_resources_last_change(tmp_path: Path) -> None:
+def test_compacting_the_change_log_keeps_each_live_resources_last_change(store_url: str) -> None:
     async def scenario() -> None:
-        store = SqlStore(f"sqlite:///{tmp_path / 's.db'}")
+        store = SqlStore(store_url)
         await store.write(lambda w: w.insert([network("n1", 7), network("n2", 8)]))  # 1, 2
         for number in range(2, 5):  # 3, 4, 5
             renamed = msgspec.structs.replace(network("n1", 7), name=f"v{number}")

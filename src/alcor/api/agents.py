@@ -19,9 +19,9 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alcor.api import faults, identity, listing
+from alcor.api import identity, listing
 from alcor.api.dispatch import Handler
-from alcor.api.routes import if_match, json_response
+from alcor.api.routes import decode, if_match, json_response
 from alcor.api.views import View, iso_time
 from alcor.model import errors
 from alcor.model.requests import UNSET, AgentUpdate, NodeUpdate
@@ -154,13 +154,10 @@ class AgentRoutes:
         return json_response({"agent": _item(shown, fields)})
 
     async def update(self, request: Request) -> Response:
-        try:
-            envelope = _envelope.decode(await request.body())
-            if set(envelope) != {"agent"}:
-                raise errors.InvalidInput("Resource body required: expected 'agent'.")
-            change = self._update.decode(envelope["agent"])
-        except faults.BODY_ERRORS as error:
-            raise faults.bad_body(error) from None
+        envelope = decode(await request.body(), _envelope)
+        if set(envelope) != {"agent"}:
+            raise errors.InvalidInput("Resource body required: expected 'agent'.")
+        change = decode(envelope["agent"], self._update)
         node_change = NodeUpdate(
             admin_state_up=change.admin_state_up,
             description=UNSET if change.description is UNSET else (change.description or ""),

@@ -14,6 +14,7 @@ answer is 413, in Neutron's error body.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.requests import Request
@@ -24,6 +25,11 @@ from alcor.api import faults
 from alcor.model import errors
 
 log = logging.getLogger(__name__)
+
+# No stored text may hold NUL (PostgreSQL's text cannot): refused in paths, queries and bodies.
+NUL_REFUSED = "Null characters are not allowed in a request."
+# How JSON writes NUL: a \u0000 escape whose backslash is not itself escaped.
+JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 Handler = Callable[[Request], Awaitable[Response]]
 Template = tuple[str, ...]
@@ -69,6 +75,8 @@ class Dispatcher:
         await response(scope, receive, send)
 
     async def _handle(self, request: Request, scope: Scope) -> Response:
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            raise errors.InvalidInput(NUL_REFUSED)
         parts = segments(scope["path"])
         found = None
         if parts and parts[-1].endswith(".json"):  # a format suffix, as Neutron takes it

@@ -30,15 +30,20 @@ _STEP = re.compile(r"\.(?P<key>[^.\[]+)|\[(?P<index>\d+)\]")
 _ECHOED = 1024  # a longer value is shown cut, not sent back whole
 
 
-def neutron_error(status: int, type_: str, message: str, detail: str = "") -> Response:
+def neutron_error(
+    status: int, type_: str, message: str, detail: str = "", headers: dict[str, str] | None = None
+) -> Response:
     body = msgspec.json.encode(
         {"NeutronError": {"type": type_, "message": message, "detail": detail}}
     )
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def from_error(error: errors.AlcorError) -> Response:
-    return neutron_error(error.status, error.type, error.message, error.detail)
+    headers = None
+    if isinstance(error, errors.Unavailable):
+        headers = {"Retry-After": str(error.retry_after)}
+    return neutron_error(error.status, error.type, error.message, error.detail, headers)
 
 
 def bad_body(error: Exception, body: bytes | msgspec.Raw | None = None) -> errors.InvalidInput:

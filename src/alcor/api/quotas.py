@@ -21,9 +21,9 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alcor.api import faults, identity
+from alcor.api import identity
 from alcor.api.dispatch import Handler
-from alcor.api.routes import json_response
+from alcor.api.routes import decode, json_response
 from alcor.model import errors
 from alcor.services.callers import Caller
 from alcor.services.controller import Controller
@@ -81,13 +81,10 @@ class QuotaRoutes:
         return json_response({"quota": usage})
 
     async def update(self, request: Request) -> Response:
-        try:
-            envelope = _envelope.decode(await request.body())
-            if set(envelope) != {"quota"}:
-                raise errors.InvalidInput("Resource body required: expected 'quota'.")
-            body = _quota_body.decode(envelope["quota"])
-        except faults.BODY_ERRORS as error:
-            raise faults.bad_body(error) from None
+        envelope = decode(await request.body(), _envelope)
+        if set(envelope) != {"quota"}:
+            raise errors.InvalidInput("Resource body required: expected 'quota'.")
+        body = decode(envelope["quota"], _quota_body)
         limits = await self.quotas.update(self.caller(request), request.path_params["id"], body)
         return json_response({"quota": limits})
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from alcor.api import faults, identity, listing
 from alcor.api.collections import Action, Collection
-from alcor.api.dispatch import Handler
+from alcor.api.dispatch import JSON_NUL, NUL_REFUSED, Handler
 from alcor.model import errors, limits
 from alcor.model.requests import String
 from alcor.services.callers import Caller
@@ -84,7 +84,7 @@ class CollectionRoutes:
         call = action.call(self.controller)
 
         async def handle(request: Request) -> Response:
-            body = _decode(await request.body(), decoder)
+            body = decode(await request.body(), decoder)
             limits.check_request(body, self.limits, resource_id=request.path_params["id"])
             result = await call(self.caller(request), request.path_params["id"], body)
             return json_response(action.render(result))
@@ -119,14 +119,14 @@ class CollectionRoutes:
         return json_response({self.c.singular: self._item(shown, fields)})
 
     async def create(self, request: Request) -> Response:
-        envelope = _decode(await request.body(), dict[str, msgspec.Raw])
+        envelope = decode(await request.body(), dict[str, msgspec.Raw])
         if set(envelope) == {self.c.singular}:
-            one = _decode(envelope[self.c.singular], self._create_one)
+            one = decode(envelope[self.c.singular], self._create_one)
             limits.check_request(one, self.limits)
             created = await self.manager.create(self.caller(request), [one])
             return json_response({self.c.singular: self.c.render(created[0])}, 201)
         if set(envelope) == {self.c.plural}:
-            many = _decode(envelope[self.c.plural], self._create_many)
+            many = decode(envelope[self.c.plural], self._create_many)
             for item in many:
                 limits.check_request(item, self.limits)
             created = await self.manager.create(self.caller(request), many)
@@ -136,10 +136,10 @@ class CollectionRoutes:
         )
 
     async def update(self, request: Request) -> Response:
-        envelope = _decode(await request.body(), dict[str, msgspec.Raw])
+        envelope = decode(await request.body(), dict[str, msgspec.Raw])
         if set(envelope) != {self.c.singular}:
             raise errors.InvalidInput(f"Resource body required: expected '{self.c.singular}'.")
-        change = _decode(envelope[self.c.singular], self._update)
+        change = decode(envelope[self.c.singular], self._update)
         limits.check_request(change, self.limits, resource_id=request.path_params["id"])
         shown = await self.manager.update(
             self.caller(request), request.path_params["id"], change, if_match=if_match(request)
@@ -159,7 +159,7 @@ class CollectionRoutes:
         return json_response({"tags": tags})
 
     async def tags_replace(self, request: Request) -> Response:
-        body = _decode(await request.body(), TagsBody)
+        body = decode(await request.body(), TagsBody)
         tags = await self.controller.tagging.replace(
             self.caller(request), self.c.record, request.path_params["id"], body.tags
         )
@@ -209,7 +209,10 @@ def _only_fields(request: Request) -> QueryParams:
     return QueryParams([(k, v) for k, v in request.query_params.multi_items() if k == "fields"])
 
 
-def _decode(body: bytes | msgspec.Raw, decoder: Any) -> Any:
+def decode(body: bytes | msgspec.Raw, decoder: Any) -> Any:
+    """``body`` decoded by ``decoder`` (a Decoder or a type); anything wrong with it is a 400."""
+    if JSON_NUL.search(body):
+        raise errors.InvalidInput(NUL_REFUSED)
     try:
         if isinstance(decoder, msgspec.json.Decoder):
             return decoder.decode(body)

@@ -31,7 +31,8 @@ is a bug and becomes a 500.
     │   └── OverQuota ........... 409  a create would take a project beyond its quota
     ├── PreconditionFailed ...... 412  RevisionNumberConstraintFailed
     ├── RequestTooLarge ......... 413  a body beyond the server's --max-body-size
-    └── Unavailable ............. 503  the store cannot take writes right now
+    └── Unavailable ............. 503  the store cannot be reached or take writes right now
+                                       (with a Retry-After hint)
 """
 
 from __future__ import annotations
@@ -145,5 +146,12 @@ class RequestTooLarge(AlcorError):
 
 
 class Unavailable(AlcorError):
+    """The store cannot take the work now (down, failing over, read-only); ``retry_after`` is
+    the seconds a client should wait before trying again."""
+
     status = 503
     default_type = "ServiceUnavailable"
+
+    def __init__(self, message: str, *, detail: str = "", retry_after: int = 1) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after

@@ -39,17 +39,49 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
+RECONNECT_PAUSE = 0.1
+MAX_RECONNECT_PAUSE = 2.0
+RETRY_AFTER = 1  # seconds: what a 503 tells a client to wait
+
+
+def outages(engine: sa.Engine) -> tuple[type[BaseException], ...]:
+    """The errors that mean the database cannot be reached or cannot take the work now (down,
+    failing over, read-only standby, locked): SQLAlchemy's, and the driver's own (raw cursors
+    raise those)."""
+    dbapi = engine.dialect.dbapi
+    driver = tuple(getattr(dbapi, name) for name in ("OperationalError", "InterfaceError"))
+    return (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.InternalError, *driver)
+
+
+def unreachable(error: BaseException) -> errors.Unavailable:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return errors.Unavailable(
+        "The store cannot be reached right now; try again.",
+        detail=first_line[:200],
+        retry_after=RETRY_AFTER,
+    )
 
 
 def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def driver_url(url: str) -> str:
+    """``url`` with its driver named: a plain ``postgresql://`` means psycopg 3 (SQLAlchemy's own
+    default there is psycopg2, which we do not ship)."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
 def create_engine(url: str, *, synchronous: str = "FULL", writer: bool = False) -> sa.Engine:
     """An engine for ``url``. On SQLite: WAL, foreign keys, and explicit BEGIN (IMMEDIATE for
-    the writer) so that savepoints work and a write transaction holds the lock from its start."""
+    the writer) so that savepoints work and a write transaction holds the lock from its start.
+    On PostgreSQL: psycopg 3, and connections checked before use (a failed-over server)."""
+    url = driver_url(url)
     if not url.startswith("sqlite"):
-        return sa.create_engine(url)
+        return sa.create_engine(url, pool_pre_ping=True)
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -105,6 +137,7 @@ class SqlStore:
             self._write_engine if shared_memory else create_engine(url, synchronous=synchronous)
         )
         self._inline_reads = url.startswith("sqlite")
+        self._outages = outages(self._read_engine)
         migrations.upgrade(self._write_engine)
         self._cache = TopologyCache()
         self._counts = ProjectCounts()
@@ -124,9 +157,17 @@ class SqlStore:
         return await asyncio.to_thread(self.read_now, work)
 
     def read_now(self, work: Callable[[Reader], T]) -> T:
-        connection = self._reading_connection()
-        with connection.begin():
-            return work(SqlReader(connection, self._statements))
+        try:
+            connection = self._reading_connection()
+            with connection.begin():
+                return work(SqlReader(connection, self._statements))
+        except self._outages as error:  # the next read on this thread connects anew
+            kept: sa.Connection | None = getattr(self._readers, "connection", None)
+            self._readers.connection = None
+            if kept is not None:
+                with contextlib.suppress(Exception):
+                    kept.invalidate()
+            raise unreachable(error) from error
 
     def _reading_connection(self) -> sa.Connection:
         """One connection per reading thread, kept open: checking one out of the pool for
@@ -178,23 +219,40 @@ class SqlStore:
     def _run(self) -> None:
         """Serve batches until closed. Nothing may end this loop but ``close``: a batch that
         fails in an unforeseen way is answered with Unavailable, and the connection renewed."""
+        pause = RECONNECT_PAUSE
         while True:
             try:
                 with self._write_engine.connect() as connection:
+                    pause = RECONNECT_PAUSE
                     while (batch := self._next_batch()) is not None:
                         try:
                             self._commit(connection, batch)
                         except BaseException as error:
-                            log.exception("store writer failed; renewing its connection")
+                            if not isinstance(error, self._outages):
+                                log.exception("store writer failed; renewing its connection")
                             failure = errors.Unavailable(f"The store could not commit: {error}")
                             for job in batch:
                                 job.settle(None, failure)
                             raise
                     return
-            except Exception:
+            except Exception as error:
                 self._cache.clear()
                 self._counts.clear()
-                time.sleep(0.1)
+                if not self._refuse_waiting(unreachable(error)):
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, MAX_RECONNECT_PAUSE)
+
+    def _refuse_waiting(self, failure: errors.Unavailable) -> bool:
+        """Answer the work waiting while the store is unreachable with ``failure``, rather than
+        let it hang; False once the store is closed."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                job = self._jobs.get_nowait()
+                if job is None:
+                    return False
+                job.settle(None, failure)
+        return True
 
     def _next_batch(self) -> list[_Job] | None:
         """Whatever work is waiting (at least one piece, at most MAX_BATCH); None once closed."""
@@ -232,12 +290,17 @@ class SqlStore:
             batch[0].settle(None, abandoned.error)
             return
         except Exception as error:  # the commit itself failed: nothing of the batch happened
-            log.exception("store commit failed")
+            if isinstance(error, self._outages):
+                log.warning("store unreachable, %d writes refused: %s", len(batch), error)
+            else:
+                log.exception("store commit failed")
             if writer is not None:
                 writer.rewind(writer.start)
-            failure = errors.Unavailable(f"The store could not commit: {error}")
+            failure = unreachable(error)
             for job in batch:
                 job.settle(None, failure)
+            if connection.invalidated or isinstance(error, self._outages):
+                raise  # a connection that failed is not trusted again: ``_run`` renews it
             return
         self._publish(writer)
         for job, result, failed in outcomes:
@@ -250,6 +313,8 @@ class SqlStore:
         savepoint = None if alone else connection.begin_nested()
         try:
             result = job.work(writer)
+        except self._outages:
+            raise  # not this work's fault: the whole batch is refused, the connection renewed
         except Exception as error:
             if not isinstance(error, errors.AlcorError):
                 log.exception("write failed")

@@ -208,7 +208,7 @@ def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
     if query.project_id is not None:
         where.append(_scope(table, query.project_id, shared=query.shared_visible))
     for field, values in query.filters.items():
-        where.append(c[field].in_(values) if len(values) > 1 else c[field] == values[0])
+        where.append(_matching(c[field], values))
     if query.fixed_ips:
         a = schema.ip_allocations
         match = [a.c[field].in_(values) for field, values in query.fixed_ips.items()]
@@ -217,6 +217,20 @@ def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
         where.append(c.id.in_(sa.select(a.c.port_id).where(*match)))
     where.extend(_tag_conditions(c.id, query))
     return where
+
+
+INT32 = 2**31
+
+
+def _matching(column: sa.Column[Any], values: tuple[Any, ...]) -> sa.ColumnElement[bool]:
+    """``column`` is one of ``values``. An integer that a 32-bit column cannot hold matches
+    nothing (PostgreSQL refuses to compare with it; SQLite would find no row either)."""
+    if isinstance(column.type, sa.Integer) and not isinstance(column.type, sa.BigInteger):
+        values = tuple(v for v in values if not isinstance(v, int) or -INT32 <= v < INT32)
+    match: sa.ColumnElement[bool] = (
+        column == values[0] if len(values) == 1 else column.in_(values)  # none: empty IN, false
+    )
+    return match
 
 
 def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElement[bool]:
