@@ -89,7 +89,12 @@ class World:
         owner: str = "compute:nova",
         device: str = "",
         subnet: str = "",
+        member: bool = True,
     ) -> dict[str, list[pb.Entry]]:
+        """A port; one whose owner is a router's interface or gateway is the router's (as the
+        router manager makes it) unless ``member`` is False: then it only names the router in
+        its device fields, as any project may write them."""
+        routed = member and owner in (records.ROUTER_INTERFACE, records.ROUTER_GATEWAY)
         return self.put(
             records.Port(
                 id=name,
@@ -103,6 +108,8 @@ class World:
                 binding_host_id=host,
                 device_owner=owner,
                 device_id=device,
+                router_id=device if routed else "",
+                router_port_type=owner if routed else "",
             )
         )
 
