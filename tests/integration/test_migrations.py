@@ -167,7 +167,7 @@ def test_0010_makes_a_routers_own_ports_its_members_and_leaves_spoofed_ones_iner
     assert all(operation != "delete" for _, _, operation in logged)
 
     goal_state, revision, floor = replayed(engine)
-    assert revision == floor == before + 2  # one new row per member port; everyone snapshots
+    assert revision == floor == before + 4  # a row per port naming a router; all snapshot
     assert goal_state.delta_since("mig-host-a", before) is None
     router = router_entry(goal_state, "mig-host-a", ids["router"])
     assert router is not None

@@ -8,9 +8,10 @@ its subnet on another project's router). Now ``ports.router_id`` / ``ports.route
 The repair: a router's gateway is its ``gateway_port_id``; its interfaces are the ports of its
 own project that name it with device_owner ``network:router_interface`` (what
 ``add_router_interface`` made). Every other port naming a router keeps its device fields and
-gets no router meaning. The change log's older rows carry no membership, so each member port
-gets a new row (a new revision) with it, and the log is folded through that revision, which
-becomes the floor: every agent, which may hold what a spoofing port gave it, is sent a snapshot.
+gets no router meaning. The change log's older rows carry no membership, so every port that
+names a router gets a new row (a new revision) saying what it is now, and the log is folded
+through the last of them, which becomes the floor: every agent, which may hold what a spoofing
+port gave it, is sent a snapshot.
 
 Revision ID: 0010
 Revises: 0009
@@ -92,7 +93,7 @@ def _repair(bind: sa.Connection) -> None:
                 for port_id, (router_id, port_type) in members.items()
             ],
         )
-    _log_and_fold(bind, [candidates[port_id] for port_id in sorted(members)])
+    _log_and_fold(bind, [candidates[port_id] for port_id in sorted(candidates)])
 
 
 def _members(
@@ -115,9 +116,9 @@ def _members(
     return members
 
 
-def _log_and_fold(bind: sa.Connection, members: list[dict[str, Any]]) -> None:
-    """A change-log row per member port (its record with the membership), then the log folded
-    through the last one (each live resource's last row kept), which becomes the floor."""
+def _log_and_fold(bind: sa.Connection, ports: list[dict[str, Any]]) -> None:
+    """A change-log row per port (its record as it is now), then the log folded through the
+    last one (each live resource's last row kept), which becomes the floor."""
     log = sa.table(
         "change_log",
         sa.column("revision", sa.BigInteger),
@@ -145,10 +146,9 @@ def _log_and_fold(bind: sa.Connection, members: list[dict[str, Any]]) -> None:
             "data": json.dumps(_record(port), separators=(",", ":")),
             "committed_at": now,
         }
-        for offset, port in enumerate(members, start=1)
+        for offset, port in enumerate(ports, start=1)
     ]
-    if rows:
-        bind.execute(sa.insert(log), rows)
+    bind.execute(sa.insert(log), rows)
     top += len(rows)
     latest = sa.select(sa.func.max(log.c.revision)).group_by(log.c.resource_type, log.c.resource_id)
     bind.execute(sa.delete(log).where(log.c.revision.not_in(latest)))
