@@ -134,13 +134,8 @@ def test_a_port_that_only_names_a_router_is_no_port_of_it_and_its_project_delete
     for router_id, headers in ((own_router["id"], B), (a_router["router"]["id"], as_b)):
         for owner in (INTERFACE, GATEWAY):
             port = {"network_id": mine["network_id"], "device_owner": owner}
-            spoofs.append(
-                made(
-                    client.post(
-                        "/ports", json={"port": {**port, "device_id": router_id}}, headers=headers
-                    )
-                )
-            )
+            port["device_id"] = router_id
+            spoofs.append(made(client.post("/ports", json={"port": port}, headers=headers)))
     url = f"/routers/{own_router['id']}"
     response = client.put(
         f"{url}/remove_router_interface", json={"port_id": spoofs[0]["id"]}, headers=B
