@@ -191,8 +191,10 @@ class Cloud:
         return self._port(
             subnet_id,
             subnet.gateway_ip,
-            device_owner="network:router_interface",
+            device_owner=records.ROUTER_INTERFACE,
             device_id=router_id,
+            router_id=router_id,
+            router_port_type=records.ROUTER_INTERFACE,
             port_security_enabled=False,
         )
 

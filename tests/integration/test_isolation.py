@@ -529,19 +529,27 @@ def test_another_project_cannot_use(api: httpx.Client, world: World, use: str) -
 
 
 def test_a_port_naming_a_router_is_not_the_routers(api: httpx.Client, world: World) -> None:
-    """device_id is free text: B's port naming A's router as its device is not A's router's
-    port. It neither blocks the router's deletion nor goes with it."""
+    """As Neutron, B may not make its port name A's router as its device (409
+    DeviceIDNotOwnedByTenant). A port of B's that names it all the same (an admin's, or one
+    made before the check) is not A's router's port: it neither blocks the router's deletion
+    nor goes with it, and B deletes it as any port of its own."""
     router = make(api, "routers", A, name="a-spare-router")
+    owners = ("network:router_interface", "network:router_gateway")
+    for owner in owners:
+        body = {"network_id": world.b["network"]["id"], "device_id": router["id"]}
+        response = post(api, "ports", B, {"port": {**body, "device_owner": owner}})
+        assert_error(response, 409, "DeviceIDNotOwnedByTenant")
     spoofs = [
         make(
             api,
             "ports",
-            B,
+            ADMIN,
+            project_id=B["X-Project-Id"],
             network_id=world.b["network"]["id"],
             device_id=router["id"],
             device_owner=owner,
         )
-        for owner in ("network:router_interface", "network:router_gateway")
+        for owner in owners
     ]
     response = action(api, router["id"], "remove_router_interface", A, port_id=spoofs[0]["id"])
     assert_error(response, 404, "RouterInterfaceNotFound")
@@ -559,6 +567,7 @@ def test_a_port_naming_a_router_is_not_the_routers(api: httpx.Client, world: Wor
     assert api.delete(f"/routers/{router['id']}", headers=A).status_code == 204
     for spoof in spoofs:
         assert api.get(f"/ports/{spoof['id']}", headers=B).status_code == 200
+        assert api.delete(f"/ports/{spoof['id']}", headers=B).status_code == 204
 
 
 # --- what everyone sees, what only the admin does ------------------------------------------

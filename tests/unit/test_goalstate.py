@@ -30,6 +30,7 @@ class World:
         self.log: list[tuple[int, dict[str, list[pb.Entry]]]] = []
         self.changes: list[tuple[int, str, str, dict[str, Any]]] = []  # the change log
         self.hosts: dict[str, HostState] = {}
+        self.spoofed: set[str] = set()  # ports that name a router without being in its records
 
     def _emit(self, record: records.Record, operation: str) -> dict[str, list[pb.Entry]]:
         self.revision += 1
@@ -89,7 +90,14 @@ class World:
         owner: str = "compute:nova",
         device: str = "",
         subnet: str = "",
+        member: bool = True,
     ) -> dict[str, list[pb.Entry]]:
+        """A port; one whose owner is a router's interface or gateway is the router's (as the
+        router manager makes it) unless ``member`` is False: then it only names the router in
+        its device fields, as any project may write them."""
+        routed = member and owner in (records.ROUTER_INTERFACE, records.ROUTER_GATEWAY)
+        if not member:
+            self.spoofed.add(name)
         return self.put(
             records.Port(
                 id=name,
@@ -103,6 +111,8 @@ class World:
                 binding_host_id=host,
                 device_owner=owner,
                 device_id=device,
+                router_id=device if routed else "",
+                router_port_type=owner if routed else "",
             )
         )
 
@@ -426,6 +436,40 @@ def test_a_gateway_is_served_by_an_up_node_mapping_its_physical_network() -> Non
     assert_converged(world)
 
 
+def test_a_port_that_only_names_a_router_changes_no_hosts_goal_state() -> None:
+    """Issue 10's attack on the engine: another project's ports whose device_owner and
+    device_id say "interface of r1" (on its own network, bound or not) and "gateway of r1" are
+    in no record of r1. No host hears of them, made, changed or deleted: r1 keeps its
+    interfaces and gateway, and the other network's host gets nothing of r1's."""
+    world = World()
+    gatewayed(world, "g1")
+    world.network("nb", vni=300)
+    world.subnet("nb-s", "nb", "10.9.0.0/16")
+    world.port("nb-h7-p0", "nb", "h7", "10.9.7.10", subnet="nb-s")
+    before = {host: contents(world.should_hold(host)) for host in world.engine.known_hosts()}
+    spoofs = {
+        "spoof-if": ("nb", "", "10.9.0.1", "network:router_interface"),
+        "spoof-bound-if": ("nb", "h7", "10.9.0.2", "network:router_interface"),
+        "spoof-gw": ("ext", "", "203.0.113.66", "network:router_gateway"),
+    }
+    for name, (network, host, ip, owner) in spoofs.items():
+        deltas = world.port(
+            name, network, host, ip, owner=owner, device="r1", subnet=network + "-s", member=False
+        )
+        assert deltas == {}, name
+    assert world.change("spoof-if", fixed_ips=[records.FixedIp("nb-s", "10.9.0.3")]) == {}
+    assert world.change("spoof-gw", device_id="r1", network_id="nb") == {}
+    for name in spoofs:
+        assert world.delete(name) == {}, name
+    assert {h: contents(world.should_hold(h)) for h in world.engine.known_hosts()} == before
+    assert world.hosts["h7"].get("router", "r1") is None
+    router = world.hosts["h0"].get("router", "r1")
+    assert router is not None
+    assert router.router.gateway.port_id == "gw-r1"
+    assert {i.port_id for i in router.router.interfaces} == {"r1-if1", "r1-if2"}
+    assert_converged(world)
+
+
 def test_a_gateway_moves_when_its_host_goes_down_and_the_old_host_lets_go() -> None:
     world = World()
     gatewayed(world, "g1", "g2", "g3")
@@ -577,7 +621,8 @@ def test_rules_of_icmp_type_zero_keep_their_zero() -> None:
 def random_world(seed: int, steps: int = 160) -> World:
     """Random intent over a small world: ports appear, move, change groups and vanish; routers
     join and leave networks; rules name remote groups and are dropped; the router's gateway
-    comes and goes, its hosts go down and up, floating IPs are associated and not."""
+    comes and goes, its hosts go down and up, floating IPs are associated and not; ports that
+    only name the router as their device (in none of its records) come and go."""
     rng = random.Random(seed)
     world = World()
     for n in range(3):
@@ -591,6 +636,7 @@ def random_world(seed: int, steps: int = 160) -> World:
         world.node(g, physnets=("public",))
     ports: list[str] = []
     interfaces: dict[str, str] = {}
+    spoofs: list[str] = []
     rules: list[str] = []
     for step in range(steps):
         action = rng.random()
@@ -647,7 +693,23 @@ def random_world(seed: int, steps: int = 160) -> World:
                     device="r",
                     subnet=f"{n}-s",
                 )
-        elif action < 0.85:
+        elif action < 0.84:
+            if spoofs and rng.random() < 0.4:
+                world.delete(spoofs.pop(rng.randrange(len(spoofs))))
+            else:
+                n = rng.choice(["n0", "n1", "n2", "ext"])
+                spoofs.append(f"spoof{step}")
+                world.port(
+                    spoofs[-1],
+                    n,
+                    rng.choice(["", "h0", "h3"]),
+                    f"10.{step % 250}.9.9",
+                    owner=rng.choice(["network:router_interface", "network:router_gateway"]),
+                    device="r",
+                    subnet=f"{n}-s",
+                    member=False,
+                )
+        elif action < 0.86:
             world.change(f"n{rng.randrange(3)}", mtu=rng.choice([1400, 1450]))
         elif action < 0.92 or not rules:
             rules.append(f"rule{step}")
@@ -660,6 +722,23 @@ def random_world(seed: int, steps: int = 160) -> World:
 @pytest.mark.parametrize("seed", range(12))
 def test_deltas_in_order_converge_to_the_snapshot(seed: int) -> None:
     assert_converged(random_world(seed))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ports_that_only_name_a_router_leave_every_host_as_without_them(seed: int) -> None:
+    """An engine fed the same log without the ports that name the router in none of its
+    records (issue 10's spoofs) holds the same for every host: they have no router meaning."""
+    world = random_world(seed)
+    assert world.spoofed
+    engine = Engine()
+    for revision, kind, operation, data in world.changes:
+        if data["id"] not in world.spoofed:
+            engine.apply(revision, kind, operation, data)
+    assert engine.known_hosts() == world.engine.known_hosts()
+    for host in world.engine.known_hosts():
+        assert contents({keys.entry_key(x): x for x in engine.snapshot(host)}) == contents(
+            world.should_hold(host)
+        ), host
 
 
 @pytest.mark.parametrize("seed", range(12))

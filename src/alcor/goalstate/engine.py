@@ -132,11 +132,11 @@ class Content:
             del self.removed[key]
 
 
-def _router_of(port: records.Port | None, device_owner: str) -> str:
-    """The router a port serves as ``device_owner`` (interface or gateway), or ''."""
-    if port is None or port.device_owner != device_owner:
+def _router_of(port: records.Port | None, port_type: str) -> str:
+    """The router whose ``port_type`` the port is by its router's records (not device_*), or ''."""
+    if port is None or port.router_port_type != port_type:
         return ""
-    return port.device_id
+    return port.router_id
 
 
 _GATEWAY = "gateway:"  # a host's subscriptions are held by its ports and by the gateways it serves
@@ -506,8 +506,8 @@ class Engine:
         """Interface and gateway ports make up their router's entry; an interface added or
         removed changes which networks the router joins, so which hosts need which networks."""
         old_interface, new_interface = (
-            _router_of(old, e.ROUTER_INTERFACE),
-            _router_of(new, e.ROUTER_INTERFACE),
+            _router_of(old, records.ROUTER_INTERFACE),
+            _router_of(new, records.ROUTER_INTERFACE),
         )
         if old_interface != new_interface:
             if old is not None and old_interface:
@@ -519,8 +519,8 @@ class Engine:
                 _count(self._routers_on[new.network_id], new_interface, +1)
                 self._resync_router(new_interface, new.network_id, pending)
         old_gateway, new_gateway = (
-            _router_of(old, e.ROUTER_GATEWAY),
-            _router_of(new, e.ROUTER_GATEWAY),
+            _router_of(old, records.ROUTER_GATEWAY),
+            _router_of(new, records.ROUTER_GATEWAY),
         )
         moved = new is None or old is None or new.network_id != old.network_id
         if (

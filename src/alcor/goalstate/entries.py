@@ -14,9 +14,6 @@ import msgspec
 from alcor.model import records
 from alcor.v1 import southbound_pb2 as pb
 
-ROUTER_INTERFACE = "network:router_interface"
-ROUTER_GATEWAY = "network:router_gateway"
-
 
 def is_own(port: records.Port) -> bool:
     """Whether the port is an endpoint its host plugs (not a router's or a floating IP's)."""

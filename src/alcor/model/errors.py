@@ -25,6 +25,7 @@ is a bug and becomes a 500.
     │   │                              RouterExternalGatewayInUseByFloatingIp,
     │   │                              NodeInUse (ports are bound to the node)
     │   ├── NodeNameInUse ....... 409  another node has that name (host id)
+    │   ├── (by type) ........... 409  DeviceIDNotOwnedByTenant: a port naming another's router
     │   ├── IpAddressAlreadyAllocated, IpAddressGenerationFailure, MacAddressInUse
     │   ├── OverlappingAllocationPools, GatewayConflictWithAllocationPools
     │   ├── NoNetworkAvailable .. 409  the segmentation-id range is exhausted

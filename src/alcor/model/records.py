@@ -91,6 +91,17 @@ class Port(Record, frozen=True, kw_only=True):
     binding_vnic_type: str = "normal"
     binding_vif_type: str = "unbound"
     binding_vif_details: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Router membership, Neutron's ``routerports``: the router whose interface or gateway this
+    # port is (``router_port_type``: ROUTER_INTERFACE or ROUTER_GATEWAY). Set only by the
+    # router manager (add_router_interface, external_gateway_info); the API neither sets nor
+    # shows it. ``device_owner``/``device_id`` are free text a tenant may write: they give a
+    # port no router meaning.
+    router_id: str = ""
+    router_port_type: str = ""
+
+
+ROUTER_INTERFACE = "network:router_interface"
+ROUTER_GATEWAY = "network:router_gateway"
 
 
 class SecurityGroup(Record, frozen=True, kw_only=True):
@@ -115,10 +126,10 @@ class SecurityGroupRule(Record, frozen=True, kw_only=True):
 
 
 class Router(Record, frozen=True, kw_only=True):
-    """A router. Its gateway is the port ``gateway_port_id`` (device_owner
-    ``network:router_gateway``) on ``gateway_network_id``; its interfaces are the ports whose
-    device_id is the router's and device_owner ``network:router_interface``. ``routes`` are the
-    extra routes (``extraroute``)."""
+    """A router. Its gateway is the port ``gateway_port_id`` on ``gateway_network_id``; its
+    interfaces and its gateway are the ports whose ``router_id`` is the router's (with
+    ``router_port_type`` ROUTER_INTERFACE or ROUTER_GATEWAY), never the ports that merely name
+    it in ``device_id``. ``routes`` are the extra routes (``extraroute``)."""
 
     kind: ClassVar[str] = "router"
 

@@ -23,7 +23,7 @@ import msgspec
 
 from alcor.model import addressing, errors
 from alcor.model.queries import Query
-from alcor.model.records import FixedIp, FloatingIp, Network, Port, Router, Subnet
+from alcor.model.records import ROUTER_INTERFACE, FixedIp, FloatingIp, Network, Port, Router, Subnet
 from alcor.model.requests import (
     UNSET,
     FixedIpRequest,
@@ -34,7 +34,7 @@ from alcor.model.requests import (
 from alcor.services import resources
 from alcor.services.callers import Caller
 from alcor.services.ports import Ports
-from alcor.services.service_ports import FLOATING_IP_OWNER, ROUTER_INTERFACE_OWNERS
+from alcor.services.service_ports import FLOATING_IP_OWNER
 from alcor.store.interface import Reader, Writer
 
 DHCP_OWNER = "network:dhcp"
@@ -253,20 +253,18 @@ def _router_for(reader: Reader, port: Port, fixed: FixedIp, network_id: str) -> 
     floating IP's network; the one whose interface holds the subnet's gateway IP first."""
     subnet = reader.get(Subnet, fixed.subnet_id)
     assert subnet is not None
-    interfaces = reader.select(
+    interfaces = reader.select(  # by the routers' records, never by device_owner/device_id
         Port,
         Query(
-            filters={"network_id": (port.network_id,), "device_owner": ROUTER_INTERFACE_OWNERS},
+            filters={"network_id": (port.network_id,), "router_port_type": (ROUTER_INTERFACE,)},
             fixed_ips={"subnet_id": (subnet.id,)},
         ),
     )
-    routers = reader.get_many(Router, {p.device_id for p in interfaces})
+    routers = reader.get_many(Router, {p.router_id for p in interfaces})
     found: list[str] = []
     for interface in interfaces:
-        router = routers.get(interface.device_id)
+        router = routers.get(interface.router_id)
         if router is None or router.gateway_network_id != network_id:
-            continue
-        if interface.project_id != router.project_id:  # another's port naming it: not its own
             continue
         if any(f.ip_address == subnet.gateway_ip for f in interface.fixed_ips):
             return router.id

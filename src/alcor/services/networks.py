@@ -12,7 +12,7 @@ import msgspec
 
 from alcor.model import errors
 from alcor.model.queries import Query
-from alcor.model.records import Network, Port, Subnet
+from alcor.model.records import ROUTER_GATEWAY, FloatingIp, Network, Port, Subnet
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
 from alcor.services import resources
 from alcor.services.callers import Caller
@@ -195,13 +195,15 @@ class Networks:
 
 def _check_not_external_in_use(reader: Reader, network: Network) -> None:
     """As Neutron: a network stays external while a router's gateway is on it. Neutron lets
-    floating IPs alone be stranded on an internal network; here they hold it external too."""
-    for owner, holders in (
-        ("network:router_gateway", "gateway ports"),
-        ("network:floatingip", "floating IPs"),
+    floating IPs alone be stranded on an internal network; here they hold it external too.
+    Both by their owners' records (a port's device_owner is free text)."""
+    gateways = Query(filters={"network_id": (network.id,), "router_port_type": (ROUTER_GATEWAY,)})
+    floating = Query(filters={"floating_network_id": (network.id,)})
+    for kind, query, holders in (
+        (Port, gateways, "gateway ports"),
+        (FloatingIp, floating, "floating IPs"),
     ):
-        query = Query(filters={"network_id": (network.id,), "device_owner": (owner,)})
-        if reader.count(Port, query):
+        if reader.count(kind, query):
             raise errors.InUse(
                 f"External network {network.id} cannot be updated to be made non-external, "
                 f"since it has existing {holders}.",

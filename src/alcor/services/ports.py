@@ -107,6 +107,13 @@ class Ports:
     ) -> Port:
         project = caller.project_for(resources.requested_project(request))
         _check_attributes(caller, request)
+        service_ports.check_device_owned(
+            writer,
+            caller,
+            project_id=project,
+            device_owner=resources.value_or(request.device_owner, ""),
+            device_id=resources.value_or(request.device_id, ""),
+        )
         _check_network_owner(caller, network, request)
         _check_network_project(caller, network, project)
         port_security = resources.value_or(
@@ -241,6 +248,14 @@ class Ports:
             resources.check_revision(port, if_match)
             _check_attributes(caller, request)
             service_ports.check_owner_kept(writer, port, request)
+            if request.device_owner is not UNSET or request.device_id is not UNSET:
+                service_ports.check_device_owned(
+                    writer,
+                    caller,
+                    project_id=port.project_id,
+                    device_owner=resources.value_or(request.device_owner, port.device_owner),
+                    device_id=resources.value_or(request.device_id, port.device_id),
+                )
             changes: dict[str, object] = {}
             for field in (
                 "name",

@@ -1,10 +1,12 @@
 """The router manager (extensions ``router``, ``extraroute``, ``ext-gw-mode``).
 
-A router's ports are ordinary ports whose device_id is the router's id: the gateway port
-(``network:router_gateway``) on an external network, with an address of it, and one interface
-port (``network:router_interface``) per attached subnet, holding that subnet's gateway address
-(or an existing port of the project, attached by ``port_id``). A router and its ports change in
-one write, so the change log carries them together.
+A router's ports are the ports this manager made its own (``Port.router_id``, Neutron's
+``routerports``): the gateway port (``network:router_gateway``) on an external network, with an
+address of it, and one interface port (``network:router_interface``) per attached subnet,
+holding that subnet's gateway address (or an existing port of the project, attached by
+``port_id``). Their device_owner and device_id say the same for the API's readers, but a port
+that only names a router there is no port of it. A router and its ports change in one write, so
+the change log carries them together.
 
 Rules, as Neutron's: a subnet is attached to one router only and once; the subnets of a router
 (its gateway's included) do not overlap; an extra route's nexthop is an address (not the
@@ -23,7 +25,17 @@ import msgspec
 
 from alcor.model import addressing, errors
 from alcor.model.queries import Query
-from alcor.model.records import FixedIp, FloatingIp, HostRoute, Network, Port, Router, Subnet
+from alcor.model.records import (
+    ROUTER_GATEWAY,
+    ROUTER_INTERFACE,
+    FixedIp,
+    FloatingIp,
+    HostRoute,
+    Network,
+    Port,
+    Router,
+    Subnet,
+)
 from alcor.model.requests import (
     UNSET,
     GatewayRequest,
@@ -38,8 +50,6 @@ from alcor.services.ports import Ports
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
-ROUTER_INTERFACE = "network:router_interface"
-ROUTER_GATEWAY = "network:router_gateway"
 MAX_ROUTES = 30
 
 
@@ -163,7 +173,7 @@ class Routers:
         )
         if info is None or info.network_id is UNSET:
             return cleared
-        interfaces = [p for p in _router_ports(writer, router) if p.device_owner != ROUTER_GATEWAY]
+        interfaces = _router_ports(writer, router, ROUTER_INTERFACE)
         gateway = self._gateway_port(writer, caller, cleared, info, interfaces=interfaces)
         writer.insert([gateway])
         return _with_gateway(cleared, gateway, info)
@@ -173,7 +183,7 @@ class Routers:
             router = resources.owned(writer, caller, Router, router_id)
             resources.check_revision(router, if_match)
             ports = _router_ports(writer, router)
-            if any(p.device_owner != ROUTER_GATEWAY for p in ports):
+            if any(p.router_port_type != ROUTER_GATEWAY for p in ports):
                 raise errors.InUse(f"Router {router_id} still has ports", type="RouterInUse")
             self.ports.remove(writer, ports)
             writer.delete([router])
@@ -221,6 +231,8 @@ class Routers:
             device_id=router.id,
             device_owner=owner,
             fixed_ips=fixed_ips,
+            router_id=router.id,
+            router_port_type=owner,
             port_security_enabled=network.port_security_enabled,
         )
 
@@ -288,7 +300,12 @@ class Routers:
             raise _bad_request("Cannot have multiple IPv4 subnets on router port.")
         _check_attachable(writer, router, subnets)
         updated = resources.revised(
-            port, self.context.now(), device_id=router.id, device_owner=ROUTER_INTERFACE
+            port,
+            self.context.now(),
+            device_id=router.id,
+            device_owner=ROUTER_INTERFACE,
+            router_id=router.id,
+            router_port_type=ROUTER_INTERFACE,
         )
         writer.update([updated])
         return updated
@@ -327,11 +344,13 @@ def _shown(reader: Reader, records: list[Router]) -> list[ShownRouter]:
     ]
 
 
-def _router_ports(reader: Reader, router: Router) -> list[Port]:
-    """The router's ports: its device_id, and its project's (or nobody's: the gateway). A port
-    of another project naming the router as its device (device_id is free text) is not one."""
-    mine = {"device_id": (router.id,), "project_id": (router.project_id, "")}
-    return reader.select(Port, Query(filters=mine))
+def _router_ports(reader: Reader, router: Router, port_type: str = "") -> list[Port]:
+    """The router's ports by its records (of ``port_type`` only, when given): never a port
+    that merely names the router in its device_id (free text)."""
+    filters: dict[str, tuple[str, ...]] = {"router_id": (router.id,)}
+    if port_type:
+        filters["router_port_type"] = (port_type,)
+    return reader.select(Port, Query(filters=filters))
 
 
 def _subnets(reader: Reader, fixed_ips: Sequence[FixedIp]) -> list[Subnet]:
@@ -385,18 +404,19 @@ def _check_one_of(request: RouterInterfaceRequest, *, both_allowed: bool = False
 def _check_attachable(writer: Writer, router: Router, subnets: list[Subnet]) -> None:
     """The subnets may become the router's: on no router yet, overlapping none of its own."""
     ports = _router_ports(writer, router)
-    interfaces = [p for p in ports if p.device_owner == ROUTER_INTERFACE]
+    interfaces = [p for p in ports if p.router_port_type == ROUTER_INTERFACE]
     attached = {f.subnet_id for port in interfaces for f in port.fixed_ips}
     for subnet in subnets:
         if subnet.id in attached:
             raise _bad_request(f"Router already has a port on subnet {subnet.id}.")
         holders = Query(
-            filters={"device_owner": (ROUTER_INTERFACE,)}, fixed_ips={"subnet_id": (subnet.id,)}
+            filters={"router_port_type": (ROUTER_INTERFACE,)},
+            fixed_ips={"subnet_id": (subnet.id,)},
         )
         if others := writer.select(Port, holders):
             raise errors.InUse(
                 f"Unable to complete operation on subnet {subnet.id}: it is attached to router "
-                f"{others[0].device_id}.",
+                f"{others[0].router_id}.",
                 type="SubnetInUse",
             )
     _check_no_overlap(subnets, _subnets_of_ports(writer, ports))
@@ -420,7 +440,7 @@ def _overlap(cidr: addressing.Network, other: str) -> bool:
 def _attached_interface(
     writer: Writer, caller: Caller, router: Router, request: RouterInterfaceRequest
 ) -> Port:
-    interfaces = [p for p in _router_ports(writer, router) if p.device_owner == ROUTER_INTERFACE]
+    interfaces = _router_ports(writer, router, ROUTER_INTERFACE)
     if isinstance(request.port_id, str):
         port = next((p for p in interfaces if p.id == request.port_id), None)
         if port is None:

@@ -1,10 +1,15 @@
 """The ports that routers and floating IPs own (service ports), under the port API.
 
-As Neutron: a port of an existing router or floating IP is deleted only through its owner's API
+As Neutron: a port of a router or floating IP is deleted only through its owner's API
 (``ServicePortInUse``), a router interface keeps its IPv4 addresses, a port keeps an address a
-floating IP maps to, and a deleted port's floating IPs are disassociated. Beyond Neutron: a
-service port keeps its device_owner and device_id (Neutron ties router ports to their router in
-a table of its own; here these attributes are the tie), and a floating IP's port its address.
+floating IP maps to, and a deleted port's floating IPs are disassociated. Which ports those are
+comes from the owners' records only: a router's from ``Port.router_id`` (Neutron's
+``routerports``), a floating IP's from its ``floating_port_id``. ``device_owner`` and
+``device_id`` are free text; as Neutron, a member may not make them name a router (or floating
+IP) of another project (``DeviceIDNotOwnedByTenant``), and a port that names one without being
+in its records (an admin's, or one made before the records) is an ordinary port. Beyond Neutron:
+a service port keeps its device_owner and device_id (so what the API shows stays true), and a
+floating IP's port its address.
 """
 
 from __future__ import annotations
@@ -14,27 +19,43 @@ from collections.abc import Sequence
 
 from alcor.model import errors
 from alcor.model.queries import Query
-from alcor.model.records import FixedIp, FloatingIp, Port, Router
+from alcor.model.records import ROUTER_INTERFACE, FixedIp, FloatingIp, Port, Router
 from alcor.model.requests import UNSET, FixedIpRequest, PortUpdate
 from alcor.services import resources
+from alcor.services.callers import Caller
 from alcor.store.interface import Reader, Writer
 
-ROUTER_INTERFACE_OWNERS = (
-    "network:router_interface",
-    "network:router_interface_distributed",
-    "network:ha_router_replicated_interface",
-)
-ROUTER_PORT_OWNERS = (*ROUTER_INTERFACE_OWNERS, "network:router_gateway")
 FLOATING_IP_OWNER = "network:floatingip"
 
 
 def is_service_port(reader: Reader, port: Port) -> bool:
-    """A port of an existing router or floating IP: it changes through their API only."""
-    if port.device_owner in ROUTER_PORT_OWNERS:
-        return reader.get(Router, port.device_id) is not None
+    """A port of a router or floating IP by their records: it changes through their API only."""
+    if port.router_id:
+        return True
     if port.device_owner == FLOATING_IP_OWNER:
-        return reader.get(FloatingIp, port.device_id) is not None
+        floating_ip = reader.get(FloatingIp, port.device_id)
+        return floating_ip is not None and floating_ip.floating_port_id == port.id
     return False
+
+
+def check_device_owned(
+    reader: Reader, caller: Caller, *, project_id: str, device_owner: str, device_id: str
+) -> None:
+    """As Neutron (``_enforce_device_owner_not_router_intf_or_device_id``), for a member: a
+    port of ``project_id`` whose device_owner is the network's (``network:*``) may not name as
+    its device a router or floating IP of another project. Neutron checks router interface
+    owners only and lets a spoofed gateway port be made inert; here no ``network:`` owner may
+    name another's device. Admins are exempt, as in Neutron (their ports get no router
+    meaning either)."""
+    if caller.is_admin or not device_owner.startswith("network:") or not device_id:
+        return
+    devices = (reader.get(Router, device_id), reader.get(FloatingIp, device_id))
+    if any(device is not None and device.project_id != project_id for device in devices):
+        raise errors.Conflict(
+            f"The following device_id {device_id} is not owned by your tenant or matches "
+            "another tenants router.",
+            type="DeviceIDNotOwnedByTenant",
+        )
 
 
 def check_not_service_port(reader: Reader, port: Port) -> None:
@@ -48,9 +69,8 @@ def check_not_service_port(reader: Reader, port: Port) -> None:
 
 
 def check_owner_kept(reader: Reader, port: Port, request: PortUpdate) -> None:
-    """A router's or floating IP's port keeps its owner. Neutron lets an admin change these
-    (it keeps router ports in a table of their own); here the owner is what ties the port to
-    its router or floating IP, so changing it would break them."""
+    """A router's or floating IP's port keeps its owner. Neutron lets an admin change these;
+    here they stay what the owner's records say, so that what the API shows stays true."""
     changed = [
         attribute
         for attribute in ("device_owner", "device_id")
@@ -67,7 +87,7 @@ def check_owner_kept(reader: Reader, port: Port, request: PortUpdate) -> None:
 def check_interface_addresses_kept(reader: Reader, port: Port, fixed_ips: list[FixedIp]) -> None:
     """As Neutron: a router interface keeps its IPv4 addresses; so does a floating IP's port
     here, as its address is the floating IP's."""
-    if port.device_owner not in (*ROUTER_INTERFACE_OWNERS, FLOATING_IP_OWNER):
+    if port.router_port_type != ROUTER_INTERFACE and port.device_owner != FLOATING_IP_OWNER:
         return
     if _ipv4(fixed_ips) != _ipv4(port.fixed_ips) and is_service_port(reader, port):
         raise errors.InvalidInput(

@@ -16,8 +16,6 @@ from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
-ROUTER_OWNER_PREFIX = "network:router"
-
 
 class ShownSubnet(msgspec.Struct, frozen=True):
     record: Subnet
@@ -170,7 +168,7 @@ class Subnets:
             # As Neutron: the EUI-64 addresses of a SLAAC subnet do not hold it, they go with it;
             # a router's port (its interface holds the gateway address) always holds it.
             ports = writer.select(Port, holders) if automatic else []
-            routed = any(p.device_owner.startswith(ROUTER_OWNER_PREFIX) for p in ports)
+            routed = any(p.router_id for p in ports)  # by the routers' records
             if routed or (not automatic and writer.count(Port, holders)):
                 raise errors.InUse(
                     f"Unable to complete operation on subnet {subnet_id}: "

@@ -81,6 +81,9 @@ ports = sa.Table(
     sa.Column("binding_vnic_type", sa.String(64), nullable=False),
     sa.Column("binding_vif_type", sa.String(64), nullable=False),
     sa.Column("binding_vif_details", DOCUMENT, nullable=False),
+    # router membership (Neutron's ``routerports``): set by the router manager only
+    sa.Column("router_id", UUID, nullable=False, server_default="", index=True),
+    sa.Column("router_port_type", sa.String(32), nullable=False, server_default=""),
     sa.UniqueConstraint("network_id", "mac_address", name="uq_port_mac"),
 )
 
