@@ -10,7 +10,8 @@ is a bug and becomes a 500.
     │   ├── OverlappingCidr ..... 400  (Neutron's type: InvalidInput)
     │   └── (by type) ........... 400  BadRequest, InvalidIpForNetwork, InvalidIpForSubnet,
     │                                  ExternalIpAddressExhausted
-    ├── NotAuthorized ........... 403
+    ├── NotAuthorized ........... 403  PolicyNotAuthorized (an admin-only attribute set by a
+    │                                  member), HTTPForbidden
     ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
     │                                  FloatingIPNotFound, ExternalGatewayForFloatingIPNotFound,
     │                                  NodeNotFound, AgentNotFound
