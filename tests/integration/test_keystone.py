@@ -138,7 +138,9 @@ def test_member_token_acts_as_its_project(
     network = create_network(api, a, name="mine")
     assert network["project_id"] == network["tenant_id"] == projects[0]
     assert_error(
-        api.post("/networks", json={"network": {"shared": True}}, headers=a), 403, "HTTPForbidden"
+        api.post("/networks", json={"network": {"shared": True}}, headers=a),
+        403,
+        "PolicyNotAuthorized",
     )
     listed = api.get("/networks", headers=a).json()["networks"]
     assert [n["id"] for n in listed if n["project_id"] == projects[0]] == [network["id"]]

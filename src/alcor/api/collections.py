@@ -61,6 +61,8 @@ class Collection(msgspec.Struct, frozen=True, kw_only=True):
     manager: Callable[[Controller], Manager]
     taggable: bool = True
     admin_only: bool = False  # a member's every request is a 403
+    # Shown, filtered on, sorted by and picked with ``fields`` by admins only (``api/policy``)
+    admin_only_attributes: frozenset[str] = frozenset()
     actions: tuple[Action, ...] = ()
 
     @property
@@ -96,6 +98,9 @@ NETWORKS = Collection(
     view=views.NetworkView,
     render=views.network_view,
     manager=lambda c: c.networks,
+    admin_only_attributes=frozenset(
+        {"provider:network_type", "provider:physical_network", "provider:segmentation_id"}
+    ),
     attributes=_common(
         admin_state_up=Attribute("admin_state_up", to_bool),
         shared=Attribute("shared", to_bool),
@@ -119,6 +124,7 @@ SUBNETS = Collection(
     view=views.SubnetView,
     render=views.subnet_view,
     manager=lambda c: c.subnets,
+    admin_only_attributes=frozenset({"segment_id"}),
     attributes=_common(
         network_id=Attribute("network_id"),
         ip_version=Attribute("ip_version", to_int),
@@ -139,6 +145,15 @@ PORTS = Collection(
     view=views.PortView,
     render=views.port_view,
     manager=lambda c: c.ports,
+    admin_only_attributes=frozenset(
+        {
+            "binding:host_id",
+            "binding:profile",
+            "binding:vif_type",
+            "binding:vif_details",
+            "resource_request",
+        }
+    ),
     attributes=_common(
         network_id=Attribute("network_id"),
         mac_address=Attribute("mac_address"),
@@ -199,6 +214,7 @@ ROUTERS = Collection(
     view=views.RouterView,
     render=views.router_view,
     manager=lambda c: c.routers,
+    admin_only_attributes=frozenset({"distributed", "ha"}),
     attributes=_common(admin_state_up=Attribute("admin_state_up", to_bool)),
     actions=(
         Action(

@@ -108,7 +108,7 @@ def _sort(params: QueryParams, attributes: Mapping[str, Attribute]) -> tuple[tup
     for index, key in enumerate(keys):
         attribute = attributes.get(key)
         if attribute is None or not attribute.sortable:
-            raise errors.InvalidInput(f"{key} is an invalid attribute for sort_key")
+            raise errors.InvalidInput(f"['{key}'] is invalid attribute for sort_keys")
         direction = directions[index] if directions else "asc"
         if direction not in ("asc", "desc"):
             raise errors.InvalidInput(

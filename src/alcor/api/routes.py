@@ -15,7 +15,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alcor.api import faults, identity, listing
+from alcor.api import faults, identity, listing, policy
 from alcor.api.collections import Action, Collection
 from alcor.api.dispatch import JSON_NUL, NUL_REFUSED, Handler
 from alcor.model import errors, limits
@@ -54,6 +54,7 @@ class CollectionRoutes:
         self.controller = controller
         self.manager = collection.manager(controller)
         self.limits = controller.context.settings.limits
+        self.policy = policy.ReadPolicy(collection)
         self._create_one = msgspec.json.Decoder(collection.create)
         self._create_many = msgspec.json.Decoder(list[collection.create])  # type: ignore[name-defined]
         self._update = msgspec.json.Decoder(collection.update or msgspec.Raw)
@@ -102,9 +103,10 @@ class CollectionRoutes:
         ]
 
     async def index(self, request: Request) -> Response:
-        query, fields = listing.parse(request.query_params, self.c.attributes)
-        shown = await self.manager.query(self.caller(request), query)
-        items = [self._item(s, fields) for s in shown]
+        caller = self.caller(request)
+        query, fields = listing.parse(request.query_params, self.policy.attributes(caller))
+        shown = await self.manager.query(caller, query)
+        items = [self._item(caller, s, fields) for s in shown]
         body: dict[str, Any] = {self.c.plural: items}
         page_links = listing.links(
             request.url, request.query_params, query, [s.record.id for s in shown]
@@ -114,23 +116,27 @@ class CollectionRoutes:
         return json_response(body)
 
     async def show(self, request: Request) -> Response:
+        caller = self.caller(request)
         _query, fields = listing.parse(_only_fields(request), self.c.attributes)
-        shown = await self.manager.show(self.caller(request), request.path_params["id"])
-        return json_response({self.c.singular: self._item(shown, fields)})
+        shown = await self.manager.show(caller, request.path_params["id"])
+        return json_response({self.c.singular: self._item(caller, shown, fields)})
 
     async def create(self, request: Request) -> Response:
         envelope = decode(await request.body(), dict[str, msgspec.Raw])
+        caller = self.caller(request)
         if set(envelope) == {self.c.singular}:
             one = decode(envelope[self.c.singular], self._create_one)
             limits.check_request(one, self.limits)
-            created = await self.manager.create(self.caller(request), [one])
-            return json_response({self.c.singular: self.c.render(created[0])}, 201)
+            created = await self.manager.create(caller, [one])
+            return json_response({self.c.singular: self._item(caller, created[0], None)}, 201)
         if set(envelope) == {self.c.plural}:
             many = decode(envelope[self.c.plural], self._create_many)
             for item in many:
                 limits.check_request(item, self.limits)
-            created = await self.manager.create(self.caller(request), many)
-            return json_response({self.c.plural: [self.c.render(s) for s in created]}, 201)
+            created = await self.manager.create(caller, many)
+            return json_response(
+                {self.c.plural: [self._item(caller, s, None) for s in created]}, 201
+            )
         raise errors.InvalidInput(
             f"Resource body required: expected '{self.c.singular}' or '{self.c.plural}'."
         )
@@ -141,10 +147,11 @@ class CollectionRoutes:
             raise errors.InvalidInput(f"Resource body required: expected '{self.c.singular}'.")
         change = decode(envelope[self.c.singular], self._update)
         limits.check_request(change, self.limits, resource_id=request.path_params["id"])
+        caller = self.caller(request)
         shown = await self.manager.update(
-            self.caller(request), request.path_params["id"], change, if_match=if_match(request)
+            caller, request.path_params["id"], change, if_match=if_match(request)
         )
-        return json_response({self.c.singular: self.c.render(shown)})
+        return json_response({self.c.singular: self._item(caller, shown, None)})
 
     async def delete(self, request: Request) -> Response:
         await self.manager.delete(
@@ -198,8 +205,9 @@ class CollectionRoutes:
         )
         return Response(status_code=204)
 
-    def _item(self, shown: Any, fields: list[str] | None) -> Any:
-        view = self.c.render(shown)
+    def _item(self, caller: Caller, shown: Any, fields: list[str] | None) -> Any:
+        """The view of one resource as the caller may see it, with only ``fields`` if given."""
+        view = self.policy.shown(caller, self.c.render(shown))
         if fields is None:
             return view
         return listing.select_fields(msgspec.to_builtins(view), fields)

@@ -2,6 +2,10 @@
 
 Attributes of extensions this controller does not implement are shown with their neutral values
 (``qos_policy_id: null``, ``availability_zones: []``...), because clients read them.
+
+The attributes Neutron's default policy shows to admins only (``provider:*``, ``binding:*``...)
+may be ``UNSET``: ``api/policy.py`` unsets them for everyone else, and an unset attribute is
+left out of the body, as Neutron leaves it out.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import time
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
 from alcor.services.floating_ips import ShownFloatingIp
@@ -39,9 +44,13 @@ class NetworkView(View, frozen=True, kw_only=True):
     qos_policy_id: None = None
     dns_domain: str = ""
     router_external: bool = msgspec.field(name="router:external")
-    network_type: str = msgspec.field(name="provider:network_type")
-    physical_network: str | None = msgspec.field(name="provider:physical_network")
-    segmentation_id: int | None = msgspec.field(name="provider:segmentation_id")
+    network_type: str | UnsetType = msgspec.field(default=UNSET, name="provider:network_type")
+    physical_network: str | UnsetType | None = msgspec.field(
+        default=UNSET, name="provider:physical_network"
+    )
+    segmentation_id: int | UnsetType | None = msgspec.field(
+        default=UNSET, name="provider:segmentation_id"
+    )
     vlan_transparent: bool = False
     qinq: bool = False
     is_default: bool = False
@@ -76,7 +85,7 @@ class SubnetView(View, frozen=True, kw_only=True):
     description: str
     router_external: bool = msgspec.field(name="router:external")
     service_types: list[str] = msgspec.field(default_factory=list)
-    segment_id: None = None
+    segment_id: UnsetType | None = None
     tags: list[str]
     created_at: str
     updated_at: str
@@ -105,10 +114,14 @@ class PortView(View, frozen=True, kw_only=True):
     qos_policy_id: None = None
     security_groups: list[str]
     binding_vnic_type: str = msgspec.field(name="binding:vnic_type")
-    binding_profile: dict[str, Any] = msgspec.field(name="binding:profile")
-    binding_host_id: str = msgspec.field(name="binding:host_id")
-    binding_vif_type: str = msgspec.field(name="binding:vif_type")
-    binding_vif_details: dict[str, Any] = msgspec.field(name="binding:vif_details")
+    binding_profile: dict[str, Any] | UnsetType = msgspec.field(
+        default=UNSET, name="binding:profile"
+    )
+    binding_host_id: str | UnsetType = msgspec.field(default=UNSET, name="binding:host_id")
+    binding_vif_type: str | UnsetType = msgspec.field(default=UNSET, name="binding:vif_type")
+    binding_vif_details: dict[str, Any] | UnsetType = msgspec.field(
+        default=UNSET, name="binding:vif_details"
+    )
     allowed_address_pairs: list[AddressPair]
     extra_dhcp_opts: list[dict[str, Any]] = msgspec.field(default_factory=list)
     description: str
@@ -116,7 +129,7 @@ class PortView(View, frozen=True, kw_only=True):
     dns_name: str = ""
     dns_assignment: list[DnsAssignment]
     ip_allocation: str = "immediate"
-    resource_request: None = None
+    resource_request: UnsetType | None = None
     tags: list[str]
     created_at: str
     updated_at: str
@@ -301,8 +314,8 @@ class RouterView(View, frozen=True, kw_only=True):
     external_gateway_info: ExternalGatewayInfoView | None
     description: str
     availability_zones: list[str] = msgspec.field(default_factory=list)
-    distributed: bool = False
-    ha: bool = False
+    distributed: bool | UnsetType = False
+    ha: bool | UnsetType = False
     availability_zone_hints: list[str] = msgspec.field(default_factory=list)
     routes: list[HostRoute]
     flavor_id: None = None

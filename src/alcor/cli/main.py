@@ -13,6 +13,7 @@ import contextlib
 import logging
 import random
 import signal
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -21,13 +22,14 @@ from starlette.types import ASGIApp
 
 from alcor.api import keystone
 from alcor.api.app import create_app
-from alcor.cli import agents, demo, nodes, southbound_options
+from alcor.cli import agents, demo, nodes, southbound_options, startup
 from alcor.model import errors, limits, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
 from alcor.services.quota_limits import QuotaLimits
 from alcor.services.resources import Context, Settings
 from alcor.services.status import StatusBoard
+from alcor.southbound import serving
 from alcor.store.committing import SqlStore, utc_now
 
 log = logging.getLogger("alcor")
@@ -260,7 +262,21 @@ class _Server(uvicorn.Server):
 
 
 async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None) -> None:
-    store = SqlStore(args.db, synchronous=args.sync.upper())
+    """Run the server until SIGTERM or SIGINT; ``startup.CannotStart`` if it cannot start."""
+    host, port = args.bind
+    listening = startup.listening_socket(host, port)
+    try:
+        await _serve(args, tokens, listening)
+    finally:
+        listening.close()
+
+
+async def _serve(
+    args: argparse.Namespace, tokens: keystone.TokenValidator | None, listening: socket.socket
+) -> None:
+    if args.southbound != serving.OFF:
+        startup.check_southbound(args.southbound)
+    store = startup.open_store(args.db, synchronous=args.sync.upper())
     board = southbound_options.board_from(args)
     controller = build_controller(store, settings_from(args), board=board)
     southbound = southbound_options.server_from(
@@ -269,10 +285,9 @@ async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None
     if southbound is not None:
         try:
             southbound.start()
-        except RuntimeError as error:
+        except (RuntimeError, OSError) as error:
             await store.close()
-            log.error("southbound on %s: %s", args.southbound, error)
-            raise SystemExit(1) from None
+            raise startup.southbound_failed(args.southbound, error) from None
     app: ASGIApp = create_app(controller)
     if tokens is not None:
         app = keystone.KeystoneAuth(app, tokens)
@@ -294,7 +309,7 @@ async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None
         "alcor server on http://%s:%d, store %s, auth %s", host, port, args.db, args.auth_strategy
     )
     try:
-        await _Server(config).serve()
+        await _Server(config).serve(sockets=[listening])
     finally:
         if southbound is not None:
             await asyncio.to_thread(southbound.stop)
@@ -323,7 +338,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ValueError as error:
                 command_line.error(f"keystone: {error}")
             tokens = keystone.TokenValidator(conf)
-        uvloop.run(serve(args, tokens))
+        try:
+            uvloop.run(serve(args, tokens))
+        except startup.CannotStart as error:
+            print(f"alcor server: error: {error}", file=sys.stderr)
+            return startup.EXIT_STATUS
     return 0
 
 

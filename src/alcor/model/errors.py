@@ -12,7 +12,8 @@ is a bug and becomes a 500.
     │                                  ExternalIpAddressExhausted, AllowedAddressPairExhausted,
     │                                  DNSNameServersExhausted, HostRoutesExhausted,
     │                                  RoutesExhausted
-    ├── NotAuthorized ........... 403
+    ├── NotAuthorized ........... 403  PolicyNotAuthorized (an admin-only attribute set by a
+    │                                  member), HTTPForbidden
     ├── NotFound ................ 404  NetworkNotFound, SubnetNotFound, PortNotFound, ...
     │                                  FloatingIPNotFound, ExternalGatewayForFloatingIPNotFound,
     │                                  NodeNotFound, AgentNotFound

@@ -65,6 +65,14 @@ class NetworkUpdate(Request, frozen=True, kw_only=True):
     mtu: int | Unset = UNSET
     port_security_enabled: bool | Unset = UNSET
     router_external: bool | Unset = msgspec.field(default=UNSET, name="router:external")
+    # Admin only, and only to the values the network has (no type here changes its segment)
+    network_type: str | Unset = msgspec.field(default=UNSET, name="provider:network_type")
+    physical_network: str | Unset | None = msgspec.field(
+        default=UNSET, name="provider:physical_network"
+    )
+    segmentation_id: int | Unset | None = msgspec.field(
+        default=UNSET, name="provider:segmentation_id"
+    )
 
 
 # --- subnets ----------------------------------------------------------------------------

@@ -30,8 +30,10 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
             )
         return requested
 
-    def require_admin(self, attribute: str) -> None:
-        if not self.is_admin:
-            raise errors.NotAuthorized(
-                f"Policy doesn't allow setting {attribute}: it is an admin-only attribute."
-            )
+    def require_admin(self, attribute: str, *, action: str = "") -> None:
+        """Refuse a member's setting of an admin-only attribute as Neutron's policy engine
+        does: ``action`` is the operation (``create_network``), whose rule names the refusal."""
+        if self.is_admin:
+            return
+        rule = f"(rule:{action} and rule:{action}:{attribute})" if action else f"rule:{attribute}"
+        raise errors.NotAuthorized(f"{rule} is disallowed by policy", type="PolicyNotAuthorized")

@@ -20,6 +20,12 @@ from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
 NETWORK_TYPES = ("vxlan", "flat")
+PROVIDER_FIELDS = ("network_type", "physical_network", "segmentation_id")
+UPDATE_ADMIN_ONLY = (
+    ("router_external", "router:external"),
+    ("shared", "shared"),
+    *((field, f"provider:{field}") for field in PROVIDER_FIELDS),
+)
 MIN_MTU, MAX_MTU = 68, 9000
 
 
@@ -65,7 +71,7 @@ class Networks:
             ("shared", request.shared or UNSET),
         ):
             if value is not UNSET:
-                caller.require_admin(attribute)
+                caller.require_admin(attribute, action="create_network")
         network_type = request.network_type if request.network_type is not UNSET else "vxlan"
         if network_type not in NETWORK_TYPES:
             raise errors.InvalidInput(
@@ -158,9 +164,10 @@ class Networks:
             resources.check_revision(network, if_match)
             sent = msgspec.structs.asdict(request)
             changes = {field: value for field, value in sent.items() if value is not UNSET}
-            for field, attribute in (("router_external", "router:external"), ("shared", "shared")):
+            for field, attribute in UPDATE_ADMIN_ONLY:
                 if field in changes:
-                    caller.require_admin(attribute)
+                    caller.require_admin(attribute, action="update_network")
+            _check_segment_kept(network, changes)
             if "mtu" in changes:
                 _mtu(changes["mtu"])
             if network.router_external and changes.get("router_external") is False:
@@ -208,6 +215,17 @@ def _check_not_external_in_use(reader: Reader, network: Network) -> None:
                 f"External network {network.id} cannot be updated to be made non-external, "
                 f"since it has existing {holders}.",
                 type="ExternalNetworkInUse",
+            )
+
+
+def _check_segment_kept(network: Network, changes: dict[str, object]) -> None:
+    """As Neutron's ML2 for the types here: an update may repeat a network's provider
+    attributes (they are dropped from ``changes``) but not change them."""
+    for field in PROVIDER_FIELDS:
+        if field in changes and changes.pop(field) != getattr(network, field):
+            raise errors.InvalidInput(
+                "Invalid input for operation: Only VLAN type networks can be updated..",
+                type="InvalidInput",
             )
 
 

@@ -106,7 +106,7 @@ class Ports:
         groups: PortGroups,
     ) -> Port:
         project = caller.project_for(resources.requested_project(request))
-        _check_attributes(caller, request)
+        _check_attributes(caller, request, action="create_port")
         service_ports.check_device_owned(
             writer,
             caller,
@@ -246,7 +246,7 @@ class Ports:
         def work(writer: Writer) -> ShownPort:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
-            _check_attributes(caller, request)
+            _check_attributes(caller, request, action="update_port")
             service_ports.check_owner_kept(writer, port, request)
             if request.device_owner is not UNSET or request.device_id is not UNSET:
                 service_ports.check_device_owned(
@@ -430,13 +430,13 @@ def _subnet_for(
     )
 
 
-def _check_attributes(caller: Caller, request: PortAttributes) -> None:
+def _check_attributes(caller: Caller, request: PortAttributes, *, action: str) -> None:
     for attribute, value in (
         ("binding:host_id", request.binding_host_id),
         ("binding:profile", request.binding_profile),
     ):
         if value is not UNSET:
-            caller.require_admin(attribute)
+            caller.require_admin(attribute, action=action)
     if request.binding_vnic_type is not UNSET and request.binding_vnic_type not in VNIC_TYPES:
         raise addressing.invalid(
             "binding:vnic_type", f"'{request.binding_vnic_type}' is not in {list(VNIC_TYPES)}."
