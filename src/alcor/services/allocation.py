@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Iterator, Mapping, Sequence
 
 from alcor.model.identifiers import MacAllocator, SegmentAllocator
 from alcor.model.ipam import IPAddress, SubnetAddresses
 from alcor.model.records import Subnet
-from alcor.store.interface import Writer
+from alcor.store.interface import Change, Writer
+
+
+def _fixed_ips(data: Mapping[str, object]) -> Iterator[str]:
+    """The subnet ids of a logged port's fixed IPs."""
+    fixed_ips = data.get("fixed_ips")
+    if isinstance(fixed_ips, list):
+        for fixed_ip in fixed_ips:
+            if isinstance(fixed_ip, dict):
+                yield str(fixed_ip.get("subnet_id", ""))
 
 
 class Allocations:
@@ -27,6 +37,27 @@ class Allocations:
         self._subnets: dict[str, SubnetAddresses] = {}
         self._macs: dict[str, MacAllocator] = {}
         self._segments: SegmentAllocator | None = None
+
+    def follow_others(self, changes: Sequence[Change] | None) -> None:
+        """Forget what other processes' writes may have taken (None: everything): the pools of
+        the subnets their ports hold addresses in, their networks' MACs, the segment ids. What
+        they gave back stays taken here until reloaded: wasted for a while, never handed out
+        twice."""
+        if changes is None:
+            self._subnets.clear()
+            self._macs.clear()
+            self._segments = None
+            return
+        for change in changes:
+            if change.resource_type == "port":
+                self._macs.pop(str(change.data.get("network_id", "")), None)
+                for fixed_ip in _fixed_ips(change.data):
+                    self._subnets.pop(fixed_ip, None)
+            elif change.resource_type == "subnet":
+                self._subnets.pop(change.resource_id, None)
+            elif change.resource_type == "network":
+                self._macs.pop(change.resource_id, None)
+                self._segments = None
 
     # --- addresses ------------------------------------------------------------------
 

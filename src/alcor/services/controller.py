@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from alcor.services.floating_ips import FloatingIps
 from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
@@ -13,11 +15,13 @@ from alcor.services.security_group_rules import SecurityGroupRules
 from alcor.services.security_groups import SecurityGroups
 from alcor.services.subnets import Subnets
 from alcor.services.tagging import Tagging
+from alcor.store.interface import Change
 
 
 class Controller:
     def __init__(self, context: Context) -> None:
         self.context = context
+        context.store.follow_others(self._follow_others)
         self.networks = Networks(context)
         self.subnets = Subnets(context)
         self.ports = Ports(context)
@@ -28,3 +32,12 @@ class Controller:
         self.quotas = Quotas(context)
         self.floating_ips = FloatingIps(context, self.ports)
         self.nodes = Nodes(context)
+
+    def _follow_others(self, changes: Sequence[Change] | None) -> None:
+        """What other processes wrote to the store: the writer's caches forget what it touched
+        (the store's own caches do likewise), so several API processes can write at once."""
+        self.context.allocations.follow_others(changes)
+        self.context.quotas.follow_others(changes)
+        if changes is None or changes:
+            self.context.default_groups.clear()
+            self.context.node_names.clear()

@@ -14,10 +14,10 @@ toward usage but never refused for the group's own quota.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from alcor.model import errors, quotas
-from alcor.store.interface import Writer
+from alcor.store.interface import Change, Writer
 
 
 class QuotaLimits:
@@ -31,6 +31,15 @@ class QuotaLimits:
             found = self._overrides[project_id] = writer.quota_limits(project_id)
             writer.on_rollback(lambda: self._forget(project_id))
         return found
+
+    def follow_others(self, changes: Sequence[Change] | None) -> None:
+        """Forget the overrides other processes changed (None: every project's)."""
+        if changes is None:
+            self._overrides.clear()
+            return
+        for change in changes:
+            if change.resource_type == "quota":
+                self._overrides.pop(change.resource_id, None)
 
     def _forget(self, project_id: str) -> None:
         self._overrides.pop(project_id, None)

@@ -53,6 +53,10 @@ class Remembered:
     def get(self, key: str) -> str | None:
         return self._values.get(key)
 
+    def clear(self) -> None:
+        """Forget every name (another process wrote: they are looked up again)."""
+        self._values.clear()
+
     def remember(self, writer: Writer, key: str, value: str) -> None:
         self._restore_on_rollback(writer, key)
         self._values[key] = value

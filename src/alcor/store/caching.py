@@ -3,7 +3,8 @@
 Every port create needs its network and that network's subnets. Every write passes through the
 one writer, so the writer can keep these coherent itself: it patches the cache on each insert,
 update and delete, and registers the inverse patch as an undo, so a rolled-back piece of work (or
-a failed commit) leaves the cache as the database is. Loaded lazily from the database.
+a failed commit) leaves the cache as the database is. Loaded lazily from the database. What other
+processes write to the same store it forgets (``follow_others``) before the next write.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from alcor.model.records import Network, Record, Subnet
+from alcor.store.interface import Change
 
 R = TypeVar("R", bound=Record)
 Undo = Callable[[Callable[[], None]], None]
@@ -28,6 +30,19 @@ class TopologyCache:
         self.networks.clear()
         self.subnets.clear()
         self.subnets_by_network.clear()
+
+    def follow_others(self, changes: Sequence[Change] | None) -> None:
+        """Forget what other processes changed (None: everything)."""
+        if changes is None:
+            self.clear()
+            return
+        for change in changes:
+            if change.resource_type == Network.kind:
+                self.networks.pop(change.resource_id, None)
+                self.subnets_by_network.pop(change.resource_id, None)
+            elif change.resource_type == Subnet.kind:
+                self.subnets.pop(change.resource_id, None)
+                self.subnets_by_network.pop(str(change.data.get("network_id", "")), None)
 
     @staticmethod
     def holds(kind: type[Record]) -> bool:

@@ -31,7 +31,7 @@ from alcor.model import errors
 from alcor.store import migrations
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
-from alcor.store.interface import Follower, Reader, Writer
+from alcor.store.interface import Change, Follower, OthersFollower, Reader, Writer
 from alcor.store.sql import SqlReader, SqlWriter
 from alcor.store.statements import Statements
 
@@ -39,6 +39,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
+# Beyond this many rows committed by other processes since our last write, the caches forget
+# everything rather than read them all.
+MAX_OTHERS_CHANGES = 10_000
 RECONNECT_PAUSE = 0.1
 MAX_RECONNECT_PAUSE = 2.0
 RETRY_AFTER = 1  # seconds: what a 503 tells a client to wait
@@ -148,6 +151,10 @@ class SqlStore:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._followers: tuple[Follower, ...] = ()
         self._followers_lock = threading.Lock()
+        self._others_followers: tuple[OthersFollower, ...] = ()
+        # The revision the store had after this process's last write (None: not known, so the
+        # caches are not trusted); written and read by the writer thread only.
+        self._seen: int | None = None
         self._thread = threading.Thread(target=self._run, name="alcor-store-writer", daemon=True)
         self._thread.start()
 
@@ -196,6 +203,28 @@ class SqlStore:
 
         return stop
 
+    def follow_others(self, follower: OthersFollower) -> None:
+        self._others_followers = (*self._others_followers, follower)
+
+    def _catch_up(self, connection: sa.Connection, revision: int) -> None:
+        """Make the caches forget what other processes committed since our last write: they
+        are true for the store at ``revision`` (this transaction's start) after this."""
+        if revision == self._seen:
+            return
+        changes = None if self._seen is None else self._others_changes(connection, revision)
+        self._cache.follow_others(changes)
+        self._counts.follow_others(changes)
+        for follower in self._others_followers:
+            follower(changes)
+        self._seen = revision
+
+    def _others_changes(self, connection: sa.Connection, revision: int) -> list[Change] | None:
+        assert self._seen is not None
+        reader = SqlReader(connection, self._statements)
+        if reader.compacted_through() > self._seen or revision - self._seen > MAX_OTHERS_CHANGES:
+            return None
+        return reader.changes_since(self._seen, MAX_OTHERS_CHANGES)
+
     def _publish(self, writer: SqlWriter) -> None:
         followers = self._followers
         if not followers or not writer.pending_changes:
@@ -236,8 +265,7 @@ class SqlStore:
                             raise
                     return
             except Exception as error:
-                self._cache.clear()
-                self._counts.clear()
+                self._seen = None  # every cache starts again from the store it reconnects to
                 if not self._refuse_waiting(unreachable(error)):
                     return
                 time.sleep(pause)
@@ -283,6 +311,7 @@ class SqlStore:
                     counts=self._counts,
                     statements=self._statements,
                 )
+                self._catch_up(connection, writer.start[0])
                 for job in batch:
                     outcomes.append(self._attempt(connection, writer, job, alone=len(batch) == 1))
                 writer.flush_changes()
@@ -290,6 +319,7 @@ class SqlStore:
             batch[0].settle(None, abandoned.error)
             return
         except Exception as error:  # the commit itself failed: nothing of the batch happened
+            self._seen = None  # did it commit? The caches cannot tell: they start again
             if isinstance(error, self._outages):
                 log.warning("store unreachable, %d writes refused: %s", len(batch), error)
             else:
@@ -302,6 +332,7 @@ class SqlStore:
             if connection.invalidated or isinstance(error, self._outages):
                 raise  # a connection that failed is not trusted again: ``_run`` renews it
             return
+        self._seen = writer.revision()
         self._publish(writer)
         for job, result, failed in outcomes:
             job.settle(result, failed)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from alcor.model.records import Record
+from alcor.store.interface import Change
 
 Undo = Callable[[Callable[[], None]], None]
 
@@ -33,6 +34,14 @@ class ProjectCounts:
             counts = self._projects[project_id] = Counter(load())
             undo(lambda: self._forget(project_id))
         return counts[kind]
+
+    def follow_others(self, changes: Sequence[Change] | None) -> None:
+        """Forget the counts of the projects other processes changed (None: every project)."""
+        if changes is None:
+            self.clear()
+            return
+        for change in changes:
+            self._projects.pop(change.project_id, None)
 
     def _forget(self, project_id: str) -> None:
         self._projects.pop(project_id, None)

@@ -111,6 +111,9 @@ class Writer(Reader, Protocol):
 
 
 Follower = Callable[[list[Change]], None]
+# What other processes committed since this one last wrote (None: more than can be told, or
+# compacted away: forget everything), handed to the caches that writes keep in memory.
+OthersFollower = Callable[[Sequence[Change] | None], None]
 
 
 class Store(Protocol):
@@ -123,6 +126,13 @@ class Store(Protocol):
         COMMIT and before the writes are answered; work rolled back is never handed over. It
         runs in the writer's thread: it must be cheap and must not raise (pass the rows on to
         its own thread). Returns the function that stops following."""
+        ...
+
+    def follow_others(self, follower: OthersFollower) -> None:
+        """Keep a writer's in-memory cache true when other processes write to the same store:
+        at the start of a write transaction (the revision row locked, before any work of it),
+        ``follower`` gets what others committed since this process last wrote. It runs in the
+        writer's thread and must only forget what those changes touched."""
         ...
 
     async def close(self) -> None: ...
