@@ -90,6 +90,25 @@ class PostgresCluster:
         )  # fmt: skip
         return self
 
+    def standby(self) -> PostgresCluster:
+        """A streaming standby of this server (``pg_basebackup -R``), started on a port of its
+        own; ``synchronous`` on this primary makes every commit wait for it."""
+        replica = PostgresCluster()
+        self._run(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", SERVICE_USER,
+            "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        return replica.start()
+
+    def synchronous(self) -> None:
+        """Acknowledge a commit only once a standby has it (``synchronous_commit`` is on)."""
+        self.sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        self.sql("SELECT pg_reload_conf()")
+
+    def promote(self) -> None:
+        """Make this standby the primary (what Patroni or CloudNativePG do on failover)."""
+        self._run("pg_ctl", "-D", str(self.data), "-w", "promote")
+
     def sql(self, statement: str, database: str = "postgres") -> str:
         return self._run(
             "psql", "-h", str(self.root), "-p", str(self.port), "-U", SERVICE_USER,

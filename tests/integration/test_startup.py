@@ -237,3 +237,15 @@ def test_a_url_whose_driver_is_missing_hides_its_password() -> None:
     line = assert_refused(start(db="mysql://alcor:s3cret@db.example/alcor"), "db.example")
     assert "driver is not installed" in line
     assert "s3cret" not in line
+
+
+def test_a_url_with_a_bad_port_is_refused_without_its_password() -> None:
+    line = assert_refused(start(db="postgresql://alcor:s3cret@db.example:notaport/alcor"), "--db")
+    assert "is not a database URL" in line
+    assert "s3cret" not in line
+
+
+def test_an_unreachable_failover_pair_is_named_without_its_password() -> None:
+    url = "postgresql://alcor:s3cret@127.0.0.1:1,127.0.0.1:2/alcor?target_session_attrs=read-write"
+    line = assert_refused(start(db=url), "host=127.0.0.1%3A1&host=127.0.0.1%3A2")
+    assert "s3cret" not in line

@@ -306,7 +306,11 @@ async def _serve(
         lifespan="off",
     )
     log.info(
-        "alcor server on http://%s:%d, store %s, auth %s", host, port, args.db, args.auth_strategy
+        "alcor server on http://%s:%d, store %s, auth %s",
+        host,
+        port,
+        startup.shown_database(args.db),
+        args.auth_strategy,
     )
     try:
         await _Server(config).serve(sockets=[listening])

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import socket
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from alcor.store import migrations
-from alcor.store.committing import SqlStore
+from alcor.store.committing import SqlStore, driver_url
 
 EXIT_STATUS = 2
 
@@ -65,20 +66,24 @@ def southbound_failed(address: str, error: BaseException) -> CannotStart:
     return CannotStart(f"cannot listen on {address} (--southbound): {error}")
 
 
+_PASSWORD = re.compile(r"(//[^:/@]*:)[^@]*@")  # the password of a URL too broken to parse
+
+
 def open_store(url: str, *, synchronous: str) -> SqlStore:
     """The store at ``url``, migrated to this code's schema, or ``CannotStart``."""
     try:
         return SqlStore(url, synchronous=synchronous)
     except migrations.SchemaMismatch as error:
-        raise CannotStart(f"database {_database(url)}: {error}") from None
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
-        raise CannotStart(f"--db {url!r} is not a database URL alcor can open: {error}") from None
+        raise CannotStart(f"database {shown_database(url)}: {error}") from None
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as error:
+        shown = _PASSWORD.sub(r"\1***@", url)
+        raise CannotStart(f"--db {shown!r} is not a database URL alcor can open: {error}") from None
     except ImportError as error:
         raise CannotStart(
-            f"--db {_database(url)}: its database driver is not installed ({error.name})"
+            f"--db {shown_database(url)}: its database driver is not installed ({error.name})"
         ) from None
     except sa.exc.DBAPIError as error:
-        raise CannotStart(f"database {_database(url)}: {_db_reason(url, error)}") from None
+        raise CannotStart(f"database {shown_database(url)}: {_db_reason(url, error)}") from None
 
 
 def _db_reason(url: str, error: sa.exc.DBAPIError) -> str:
@@ -113,23 +118,23 @@ def _unopenable(url: str) -> str:
 
 def _sqlite_path(url: str) -> Path | None:
     try:
-        parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
+        parsed = sa.engine.make_url(driver_url(url))
+    except (sa.exc.ArgumentError, ValueError):
         return None
     if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database).absolute()
 
 
-def _database(url: str) -> str:
-    """The file of an SQLite URL, else the URL without its password."""
+def shown_database(url: str) -> str:
+    """The file of an SQLite URL, else the URL without its password (fit for a log line)."""
     path = _sqlite_path(url)
     if path is not None:
         return str(path)
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return repr(url)
+        return sa.engine.make_url(driver_url(url)).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(an unreadable URL)"
 
 
 def _address(host: str, port: int) -> str:

@@ -22,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -71,11 +72,26 @@ def utc_now() -> str:
 
 def driver_url(url: str) -> str:
     """``url`` with its driver named: a plain ``postgresql://`` means psycopg 3 (SQLAlchemy's own
-    default there is psycopg2, which we do not ship)."""
+    default there is psycopg2, which we do not ship). libpq's several hosts
+    (``postgresql://user@h1:5432,h2:5432/db?target_session_attrs=read-write``, which SQLAlchemy
+    cannot parse) become SQLAlchemy's ``?host=h1:5432&host=h2:5432``."""
     for plain in ("postgresql://", "postgres://"):
         if url.startswith(plain):
-            return "postgresql+psycopg://" + url[len(plain) :]
-    return url
+            url = "postgresql+psycopg://" + url[len(plain) :]
+    if not url.startswith("postgresql"):
+        return url
+    parts = urllib.parse.urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return url
+    user = f"{credentials}@" if credentials else ""
+    query = "&".join(
+        [
+            *(f"host={urllib.parse.quote(host, safe=':[]')}" for host in hosts.split(",")),
+            parts.query,
+        ]
+    ).rstrip("&")
+    return f"{parts.scheme}://{user}{parts.path}?{query}"
 
 
 def create_engine(url: str, *, synchronous: str = "FULL", writer: bool = False) -> sa.Engine:
