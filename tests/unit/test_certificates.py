@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 
+from alcor.cli import agents, certs
 from alcor.southbound import certificates, credentials
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+def alcor(arguments: list[str]) -> int:
+    """``alcor certs`` / ``alcor agent`` as the command line runs them."""
+    parser = argparse.ArgumentParser(prog="alcor")
+    commands = parser.add_subparsers(dest="command", required=True)
+    certs.add_parsers(commands)
+    agents.add_parsers(commands)
+    args = parser.parse_args(arguments)
+    return certs.main(args) if args.command == "certs" else agents.main(args)
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +83,31 @@ def test_uris_that_only_look_like_a_hosts_name_none() -> None:
 )
 def test_only_loopback_and_unix_sockets_are_local(address: str, local: bool) -> None:
     assert credentials.local_only(address) is local
+
+
+def test_alcor_certs_writes_a_ca_and_certificates_with_private_keys_0600(tmp_path: Path) -> None:
+    folder = tmp_path / "pki"
+    assert alcor(["certs", "init", "--dir", str(folder)]) == 0
+    ca = (folder / "ca.pem").read_bytes()
+    assert alcor(["certs", "init", "--dir", str(folder)]) == 0  # kept, not replaced
+    assert (folder / "ca.pem").read_bytes() == ca
+    host = ["certs", "issue", "--dir", str(folder), "--host-id", "h1"]
+    assert alcor([*host, "--physical-network", "public", "--days", "2"]) == 0
+    controller = ["certs", "issue", "--dir", str(folder), "--controller", "ctl"]
+    assert alcor([*controller, "--san", "localhost", "--san", "10.0.0.5"]) == 0
+    for stem in ("ca", "host-h1", "controller-ctl"):
+        assert (folder / f"{stem}.key").stat().st_mode & 0o777 == 0o600
+        assert (folder / f"{stem}.pem").stat().st_mode & 0o777 == 0o644
+    issued = (folder / "host-h1.pem").read_bytes()
+    assert certificates.identity(certificates.uris_of(issued)) == certificates.Identity(
+        hosts=("h1",), physical_networks=("public",)
+    )
+    assert alcor(["certs", "issue", "--dir", str(folder), "--host-id", "../x"]) == 2
+    assert alcor(["certs", "issue", "--dir", str(tmp_path / "none"), "--host-id", "h"]) == 2
+
+
+def test_an_agent_given_part_of_its_tls_files_does_not_start(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(b"")
+    arguments = ["agent", "--host-id", "h1", "--driver", "recording", "--tls-ca", str(ca)]
+    assert alcor(arguments) == 2

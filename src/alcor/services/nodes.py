@@ -7,8 +7,12 @@ address and ``mac_address`` (optional) a unicast MAC; a port may be bound only t
 Neutron refuses to drop what is still in use: unbind or delete the ports first).
 
 Nodes come from the API (one, or a bulk of up to ``--max-bulk``), from ``alcor nodes load``
-(the same bulk API), or from their agents: the southbound registers an unknown host on its
-first Hello (``register``) unless the controller runs with ``--no-register-hosts``.
+(the same bulk API), or from their agents: the southbound registers an unknown host that
+authenticated on its first Hello (``register``), up to ``--register-hosts-limit`` such nodes,
+unless the controller runs with ``--no-register-hosts``. A node's underlay address and
+physical networks are the operator's (or, for a registered host, its certificate's): a Hello
+never changes them. Underlay addresses other hosts cannot reach (loopback, unspecified,
+multicast, link-local) are refused.
 
 Health is observed, not intended: heartbeats stay in memory (``services.status``); the
 southbound's watch writes only the up/down transitions (``set_states``), which change neither
