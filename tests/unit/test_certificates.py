@@ -111,3 +111,32 @@ def test_an_agent_given_part_of_its_tls_files_does_not_start(tmp_path: Path) -> 
     ca.write_bytes(b"")
     arguments = ["agent", "--host-id", "h1", "--driver", "recording", "--tls-ca", str(ca)]
     assert alcor(arguments) == 2
+
+
+def test_rotating_credentials_take_new_files_once_key_and_certificate_agree(
+    ca: certificates.Issued, tmp_path: Path
+) -> None:
+    def write(name: str, data: bytes) -> Path:
+        path = tmp_path / name
+        path.with_suffix(".new").write_bytes(data)
+        path.with_suffix(".new").replace(path)  # a new inode, as `alcor certs` writes
+        return path
+
+    first = certificates.issue_controller(ca, "ctl", sans=(), now=NOW, days=1)
+    files = credentials.TlsFiles(
+        ca=str(write("ca.pem", ca.certificate)),
+        cert=str(write("ctl.pem", first.certificate)),
+        key=str(write("ctl.key", first.key)),
+    )
+    rotating = credentials.Rotating(files)
+    assert rotating.fetch() is None  # nothing changed
+    second = certificates.issue_controller(ca, "ctl", sans=(), now=NOW, days=2)
+    write("ctl.pem", second.certificate)
+    assert rotating.fetch() is None  # caught between the two writes: the old pair serves
+    write("ctl.key", second.key)
+    assert rotating.fetch() is not None
+    assert rotating.fetch() is None
+    assert rotating.reloads == 1
+    write("ctl.key", first.key)
+    with pytest.raises(ValueError, match="is not the key of"):
+        credentials.Rotating(files)
