@@ -232,7 +232,7 @@ async def _run(
 
 
 def _agent_tls(args: argparse.Namespace) -> list[stream.ClientTls] | None:
-    """``alcor agent``'s TLS files, read ('' when none were given; ValueError if partial)."""
+    """``alcor agent``'s TLS files, read (None when none were given; ValueError if partial)."""
     given = (args.tls_ca, args.tls_cert, args.tls_key)
     if not any(given):
         return None
