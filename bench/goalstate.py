@@ -223,6 +223,19 @@ def controller(args: argparse.Namespace, directory: Path) -> Iterator[ServerProc
 
 
 @contextlib.contextmanager
+def nodes_then_sims(server: ServerProcess, sims: Sequence[Sim]) -> Iterator[list[dict[str, Any]]]:
+    """The sims' hosts made nodes first (a plaintext southbound registers no host), then the
+    sims started, as ``running_sims``."""
+    api = bench_api.Api(server.url)
+    try:
+        register_nodes(api, [host for sim in sims for host in sim.hosts])
+    finally:
+        api.close()
+    with running_sims(sims, server.southbound) as totals:
+        yield totals
+
+
+@contextlib.contextmanager
 def running_sims(sims: Sequence[Sim], southbound: str) -> Iterator[list[dict[str, Any]]]:
     """Start the sims; on the way out stop them and fill the list with their totals."""
     totals: list[dict[str, Any]] = []
@@ -466,9 +479,8 @@ def rate_run(
 
 def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     sim = Sim(prefix="a-", count=args.a_hosts, underlay_base="10.128.0.0", directory=directory)
-    with controller(args, directory) as server, running_sims([sim], server.southbound) as ends:
+    with controller(args, directory) as server, nodes_then_sims(server, [sim]) as ends:
         api = bench_api.Api(server.url)
-        register_nodes(api, sim.hosts)
         connect = wait_for(
             "hosts connected",
             lambda: summary(api)["connected"] >= args.a_hosts,
@@ -572,9 +584,8 @@ def part_b(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     serving, fresh = sim.hosts[: args.b_hosts], sim.hosts[args.b_hosts :]
     rows: list[dict[str, Any]] = []
     samples: list[Sample] = []
-    with controller(args, directory) as server, running_sims([sim], server.southbound) as ends:
+    with controller(args, directory) as server, nodes_then_sims(server, [sim]) as ends:
         api = bench_api.Api(server.url)
-        register_nodes(api, sim.hosts)
         wait_for("hosts", lambda: summary(api)["connected"] >= len(sim.hosts), timeout=args.settle)
         vpc = vpcs(api, 1, prefix="bench-b-", cidr=args.b_cidr)[0]
         have = 0

@@ -1,9 +1,14 @@
 """Running the real ``alcor server`` for tests: a child process on a free loopback port with its
 own SQLite file (or the PostgreSQL database ``db_url`` names; ``db_path`` then only places its
-log), reached over real HTTP. Tests that kill it (crash tests) use it directly."""
+log), reached over real HTTP. Tests that kill it (crash tests) use it directly.
+
+``Pki`` is a southbound CA in a folder with the controller's certificate and the hosts' (what
+``alcor certs`` writes, issued in this process); a server given one runs its southbound with
+mutual TLS."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import subprocess
@@ -15,8 +20,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from alcor.agent import stream
 from alcor.lab.controllers import free_port
 from alcor.model import quotas as quota_model
+from alcor.southbound import certificates
 from alcor.store.committing import driver_url
 
 # Quotas off, as in the reference Neutron's test kit: tests of other features make more than
@@ -26,9 +33,68 @@ UNLIMITED_QUOTAS: tuple[str, ...] = tuple(
 )
 
 
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Pki:
+    """A CA in ``folder`` (``ca.pem``), a controller certificate for 127.0.0.1 and localhost,
+    and host certificates on demand."""
+
+    def __init__(self, folder: Path, *, name: str = "test CA") -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.ca = certificates.new_ca(name=name, now=_now(), days=1)
+        self.ca_path = folder / "ca.pem"
+        self.ca_path.write_bytes(self.ca.certificate)
+        self.cert_path, self.key_path = self.write_controller(self.issue_controller())
+
+    def issue_controller(self, *, days: float = 1) -> certificates.Issued:
+        sans = ("127.0.0.1", "localhost")
+        return certificates.issue_controller(
+            self.ca, "controller", sans=sans, now=_now(), days=days
+        )
+
+    def write_controller(self, issued: certificates.Issued) -> tuple[Path, Path]:
+        """The controller's files, each replaced at once (as ``alcor certs`` does)."""
+        paths = (self.folder / "controller.pem", self.folder / "controller.key")
+        for path, data in zip(paths, (issued.certificate, issued.key), strict=True):
+            temporary = path.with_suffix(".new")
+            temporary.write_bytes(data)
+            temporary.replace(path)
+        return paths
+
+    def server_args(self) -> tuple[str, ...]:
+        return (
+            *("--southbound-tls-ca", str(self.ca_path)),
+            *("--southbound-tls-cert", str(self.cert_path)),
+            *("--southbound-tls-key", str(self.key_path)),
+        )
+
+    def host(
+        self, host_id: str, *, days: float = 1, physical_networks: tuple[str, ...] = ()
+    ) -> stream.ClientTls:
+        issued = certificates.issue_host(
+            self.ca, host_id, physical_networks=physical_networks, now=_now(), days=days
+        )
+        return stream.ClientTls(
+            ca=self.ca.certificate, certificate=issued.certificate, key=issued.key
+        )
+
+    def host_files(self, host_id: str) -> tuple[str, ...]:
+        """``alcor agent``'s TLS options for the host, its files written here."""
+        tls = self.host(host_id)
+        cert, key = self.folder / f"host-{host_id}.pem", self.folder / f"host-{host_id}.key"
+        cert.write_bytes(tls.certificate)
+        key.write_bytes(tls.key)
+        key.chmod(0o600)
+        return ("--tls-ca", str(self.ca_path), "--tls-cert", str(cert), "--tls-key", str(key))
+
+
 class ServerProcess:
     """One ``alcor server`` child. ``start`` waits until it answers; ``kill`` is kill -9.
-    Its agents' streams are served on ``southbound`` (a free loopback port unless given)."""
+    Its agents' streams are served on ``southbound`` (a free loopback port unless given), with
+    mutual TLS if given a ``pki``."""
 
     def __init__(
         self,
@@ -38,13 +104,15 @@ class ServerProcess:
         southbound: str | None = None,
         quotas: tuple[str, ...] = UNLIMITED_QUOTAS,
         db_url: str | None = None,
+        pki: Pki | None = None,
     ) -> None:
+        self.pki = pki
         self.db_path = db_path
         self.db_url = db_url or f"sqlite:///{db_path}"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.southbound = southbound or f"127.0.0.1:{free_port()}"
-        self.extra = (*quotas, *extra)
+        self.extra = (*quotas, *(pki.server_args() if pki is not None else ()), *extra)
         self.log_path = db_path.with_suffix(".log")
         self.process: subprocess.Popen[bytes] | None = None
 

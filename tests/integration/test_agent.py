@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from alcor.agent.drivers import recording
 from alcor.v1 import southbound_pb2 as pb
 from alcor.v1 import southbound_pb2_grpc as pb_grpc
 from tests.integration.neutron import create_network, create_port, create_subnet
-from tests.servers import ServerProcess, free_port
+from tests.servers import Pki, ServerProcess, free_port
 
 Answer = Callable[[pb.Hello], list[pb.ControllerMessage]]
 
@@ -396,9 +396,21 @@ def wait_for(condition: Callable[[], object], timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real ``alcor server`` whose southbound runs mutual TLS."""
+    process = ServerProcess(tmp_path / "alcor.db", pki=Pki(tmp_path / "pki")).start()
+    yield process
+    process.stop()
+    assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
 def test_a_port_created_through_the_api_reaches_the_agents_data_plane(
-    server: ServerProcess, api: httpx.Client, tmp_path: Path
+    tls_server: ServerProcess, tmp_path: Path
 ) -> None:
+    server = tls_server
+    assert server.pki is not None
+    api = httpx.Client(base_url=server.url + "/v2.0", timeout=30.0)
     status_file = tmp_path / "agent.json"
     agent = subprocess.Popen(
         [
@@ -406,11 +418,12 @@ def test_a_port_created_through_the_api_reaches_the_agents_data_plane(
             *("--controller", server.southbound, "--driver", "recording"),
             *("--underlay-ip", "192.0.2.10", "--fail-ports", "broken-*"),
             *("--status-file", str(status_file), "--status-interval", "0.05"),
+            *server.pki.host_files("e2e-host"),
         ],
         stderr=subprocess.PIPE,
     )
     try:
-        # the agent registers its host as a node on its first Hello; ports may then bind to it
+        # the agent, authenticated, registers its host on its first Hello; ports may then bind
         wait_for(lambda: api.get("/nodes", params={"name": "e2e-host"}).json()["nodes"])
         (node,) = api.get("/nodes", params={"name": "e2e-host"}).json()["nodes"]
         assert (node["underlay_ip"], node["state"]) == ("192.0.2.10", "up")
@@ -442,7 +455,38 @@ def test_a_port_created_through_the_api_reaches_the_agents_data_plane(
     finally:
         agent.send_signal(signal.SIGTERM)
         _, errors = agent.communicate(timeout=15)
+        api.close()
     assert agent.returncode == 0, errors.decode()
+
+
+def test_sim_hosts_with_certificates_it_issues_register_and_get_their_goal_states(
+    tls_server: ServerProcess, tmp_path: Path
+) -> None:
+    """``alcor sim`` given the CA's key: a certificate and a TLS stream per host."""
+    assert tls_server.pki is not None
+    ca_key = tmp_path / "ca.key"
+    ca_key.write_bytes(tls_server.pki.ca.key)
+    status_file = tmp_path / "sim.json"
+    sim = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "alcor.cli.main", "sim", "--hosts", "5", "--prefix", "t"),
+            *("--controller", tls_server.southbound, "--progress-interval", "0"),
+            *("--tls-ca", str(tls_server.pki.ca_path), "--tls-ca-key", str(ca_key)),
+            *("--status-file", str(status_file), "--status-interval", "0.05"),
+        ],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(lambda: status_of(status_file).get("totals", {}).get("acks", 0) >= 5)
+        with httpx.Client(base_url=tls_server.url + "/v2.0", timeout=30.0) as api:
+            found = api.get("/nodes", params={"description": "registered by its agent"})
+            assert sorted(node["name"] for node in found.json()["nodes"]) == [
+                f"t{i}" for i in range(5)
+            ]
+    finally:
+        sim.send_signal(signal.SIGTERM)
+        _, errors = sim.communicate(timeout=15)
+    assert sim.returncode == 0, errors.decode()
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,9 @@
 """The node manager over real HTTP and real gRPC: nodes CRUD and bulk, validation, admin only,
 Neutron's agents view, ports bound only to known nodes, hosts registered by their agents' Hello
-(or refused with ``--no-register-hosts``), and health: a node silent beyond
-``--node-down-after`` goes down with its ports, and comes back up when it is heard again.
+(authenticated ones only, up to a limit, or refused with ``--no-register-hosts``), a Hello that
+claims another underlay address or other physical networks changing nothing, and health: a
+node silent beyond ``--node-down-after`` goes down with its ports, and comes back up when it is
+heard again. The module's controller runs its southbound with mutual TLS.
 
 The agents here are raw gRPC streams spoken by hand, so a test decides exactly when a host says
 Hello, acknowledges and sends a heartbeat, and when it falls silent with its stream still open.
@@ -21,6 +23,7 @@ import grpc
 import httpx
 import pytest
 
+from alcor.agent import stream
 from alcor.v1 import southbound_pb2 as pb
 from alcor.v1 import southbound_pb2_grpc as pb_grpc
 from tests.integration.neutron import (
@@ -30,7 +33,7 @@ from tests.integration.neutron import (
     create_subnet,
     post_port,
 )
-from tests.servers import ServerProcess
+from tests.servers import Pki, ServerProcess
 
 DOWN_AFTER = 1.0  # --node-down-after of the module's server
 MEMBER = {"X-Project-Id": "nodes-member", "X-Roles": "member"}
@@ -41,7 +44,9 @@ def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     db = Path(tmp_path_factory.mktemp("nodes")) / "alcor.db"
     # a long disconnect grace: ports go DOWN here because their node is lost, not its stream
     process = ServerProcess(
-        db, "--node-down-after", str(DOWN_AFTER), "--disconnect-grace", "60"
+        db,
+        *("--node-down-after", str(DOWN_AFTER), "--disconnect-grace", "60"),
+        pki=Pki(db.parent / "pki"),
     ).start()
     yield process
     process.stop()
@@ -309,10 +314,13 @@ def test_a_port_binds_only_to_a_known_node(api: httpx.Client) -> None:
 
 
 class RawAgent:
-    """One host's stream, spoken by hand."""
+    """One host's stream, spoken by hand (with ``tls``: the host's certificate)."""
 
-    def __init__(self, address: str) -> None:
-        self.channel = grpc.aio.insecure_channel(address)
+    def __init__(self, address: str, tls: stream.ClientTls | None = None) -> None:
+        if tls is None:
+            self.channel = grpc.aio.insecure_channel(address)
+        else:
+            self.channel = stream.open_channel(address, stream.Settings(host_id="raw"), tls=tls)
         self.stub = pb_grpc.SouthboundStub(self.channel)
         self.call: Any = None
 
@@ -345,12 +353,21 @@ class RawAgent:
 
 
 @asynccontextmanager
-async def raw_agent(address: str) -> AsyncIterator[RawAgent]:
-    agent = RawAgent(address)
+async def raw_agent(controller: ServerProcess, host: str = "") -> AsyncIterator[RawAgent]:
+    """A stream to the controller, with ``host``'s certificate from its CA if it has one."""
+    pki = controller.pki
+    agent = RawAgent(controller.southbound, pki.host(host) if pki is not None and host else None)
     try:
         yield agent
     finally:
         await agent.close()
+
+
+async def hello(controller: ServerProcess, host: str, *claims: Any) -> pb.ControllerMessage:
+    """What the controller answers the host's Hello (``claims``: its underlay address and
+    physical networks), over a stream of the host's own."""
+    async with raw_agent(controller, host) as agent:
+        return await agent.hello(host, *claims)
 
 
 def test_an_agent_of_an_unknown_host_registers_it(
@@ -359,67 +376,174 @@ def test_an_agent_of_an_unknown_host_registers_it(
     host = unique("reg")
 
     async def scenario() -> None:
-        async with raw_agent(controller.southbound) as agent:
-            answer = await agent.hello(host, "198.51.100.80")
-            assert answer.HasField("goal_state")
-            assert answer.goal_state.snapshot
-        async with raw_agent(controller.southbound) as agent:  # a known host again: fine
-            assert (await agent.hello(host, "198.51.100.99")).HasField("goal_state")
-        async with raw_agent(controller.southbound) as agent:  # nothing to register it with
-            answer = await agent.hello(unique("noip"))
-            assert "underlay_ip" in answer.refusal.reason
+        answer = await hello(controller, host, "198.51.100.80")
+        assert answer.HasField("goal_state")
+        assert answer.goal_state.snapshot
+        # a known host again: fine, and its node keeps the address it was registered with
+        assert (await hello(controller, host, "198.51.100.99")).HasField("goal_state")
+        stranger = unique("noip")  # nothing to register it with
+        assert "underlay_ip" in (await hello(controller, stranger)).refusal.reason
 
     asyncio.run(scenario())
     (node,) = nodes_named(api, host)
-    assert (node["underlay_ip"], node["description"]) == (
-        "198.51.100.80",  # the node's own address stays: the operator's, or the first Hello's
+    assert (node["underlay_ip"], node["description"], node["physical_networks"]) == (
+        "198.51.100.80",
         "registered by its agent",
+        [],  # its certificate names none
     )
     assert node["state_changed_at"] is not None  # registered up (down again once silent)
 
 
-def test_a_hosts_hello_says_which_physical_networks_it_maps(
+def test_a_registered_host_maps_the_physical_networks_its_certificate_names(
     api: httpx.Client, controller: ServerProcess
 ) -> None:
-    host = unique("phys")
+    host = unique("certphys")
+    assert controller.pki is not None
+    tls = controller.pki.host(host, physical_networks=("public", "datacentre"))
+
+    async def scenario() -> None:
+        agent = RawAgent(controller.southbound, tls)
+        try:  # what the Hello claims is not what counts
+            assert (await agent.hello(host, "198.51.100.82", ("other",))).HasField("goal_state")
+        finally:
+            await agent.close()
+
+    asyncio.run(scenario())
+    assert nodes_named(api, host)[0]["physical_networks"] == ["datacentre", "public"]
+
+
+def test_a_hello_claiming_physical_networks_or_an_address_changes_no_node(
+    api: httpx.Client, controller: ServerProcess
+) -> None:
+    """The attack: a host's agent (or whoever holds its certificate) says Hello claiming the
+    external network, to take routers' gateways; or claiming none, to drop a gateway host's."""
+    gateway, compute = unique("gw"), unique("compute")
+    create_node(api, gateway, "198.51.100.83", physical_networks=["public"])
+    create_node(api, compute, "198.51.100.84")
+    network = api.post(
+        "/networks",
+        json={
+            "network": {
+                "router:external": True,
+                "provider:network_type": "flat",
+                "provider:physical_network": "public",
+            }
+        },
+    ).json()["network"]
+    create_subnet(api, network["id"], "203.0.113.0/24", enable_dhcp=False)
     made = api.post(
-        "/nodes",
-        json={"node": {"name": host, "underlay_ip": "198.51.100.81", "physical_networks": ["x"]}},
+        "/routers", json={"router": {"external_gateway_info": {"network_id": network["id"]}}}
     )
     assert made.status_code == 201, made.text
-    assert made.json()["node"]["physical_networks"] == ["x"]
 
-    async def hello(*physical_networks: str) -> None:
-        async with raw_agent(controller.southbound) as agent:
-            answer = await agent.hello(host, "198.51.100.81", physical_networks)
-            assert answer.HasField("goal_state")
+    async def scenario() -> None:
+        async with raw_agent(controller, gateway) as real:
+            assert (await real.hello(gateway, "198.51.100.83", ("public",))).HasField("goal_state")
+            claimed = await hello(controller, compute, "198.51.100.99", ("public",))
+            assert claimed.HasField("goal_state")  # admitted as itself, claiming nothing
+            assert not any(e.HasField("router") for e in claimed.goal_state.entries)
+            dropped = await hello(controller, gateway, "198.51.100.83", ())
+            assert dropped.HasField("goal_state")
 
-    asyncio.run(hello("public", "datacentre", "public"))
-    (node,) = nodes_named(api, host)
-    assert node["physical_networks"] == ["datacentre", "public"]
-    assert node["revision_number"] == 1  # observed, as up/down is: If-Match keeps working
-    (agent,) = [a for a in api.get("/agents").json()["agents"] if a["host"] == host]
-    assert agent["configurations"]["physical_networks"] == ["datacentre", "public"]
-    asyncio.run(hello())  # the agent's word is final: it maps none now
-    assert nodes_named(api, host)[0]["physical_networks"] == []
+    asyncio.run(scenario())
+    assert nodes_named(api, compute)[0]["physical_networks"] == []
+    assert nodes_named(api, compute)[0]["underlay_ip"] == "198.51.100.84"
+    assert nodes_named(api, gateway)[0]["physical_networks"] == ["public"]
+    for node in nodes_named(api, gateway, compute):
+        assert node["revision_number"] == 1
+    log = controller.log_path.read_text()
+    assert f"host {compute} says it maps physical networks ['public']" in log
+    assert f"host {gateway} says it maps physical networks []" in log
 
 
-def test_a_controller_that_does_not_register_hosts_refuses_unknown_ones(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "0.0.0.0", "224.0.0.1", "169.254.1.1", "::1", "::", "fe80::1"]
+)
+def test_an_underlay_address_nobody_can_reach_is_refused(
+    api: httpx.Client, controller: ServerProcess, address: str
 ) -> None:
-    process = ServerProcess(tmp_path / "alcor.db", "--no-register-hosts").start()
+    host = unique("ul")
+    assert_error(api.post("/nodes", json={"node": node_body(host, address)}), 400)
+    good = create_node(api, host + "-ok", "198.51.100.85")
+    change = api.put(f"/nodes/{good['id']}", json={"node": {"underlay_ip": address}})
+    assert_error(change, 400)
+    assert "underlay_ip" in change.json()["NeutronError"]["message"]
+
+    async def scenario() -> None:
+        registering = await hello(controller, host, address)  # an unknown host's Hello
+        assert "underlay_ip" in registering.refusal.reason
+        known = await hello(controller, host + "-ok", address)  # a known host's
+        assert "underlay_ip" in known.refusal.reason
+
+    asyncio.run(scenario())
+    assert nodes_named(api, host) == []
+    assert nodes_named(api, host + "-ok")[0]["underlay_ip"] == "198.51.100.85"
+
+
+def test_registration_stops_at_the_limit(tmp_path: Path) -> None:
+    """The attack: a stream per made-up host id registers nodes without end (10,000 streams
+    made 10,005 nodes). Beyond ``--register-hosts-limit`` an unknown host is refused; known
+    hosts still connect."""
+    process = ServerProcess(
+        tmp_path / "alcor.db", "--register-hosts-limit", "2", pki=Pki(tmp_path / "pki")
+    ).start()
+    try:
+        with httpx.Client(base_url=process.url + "/v2.0", timeout=30.0) as client:
+            create_node(client, "operators-host")
+
+            async def scenario() -> None:
+                for host in ("first", "second"):
+                    answer = await hello(process, host, "198.51.100.86")
+                    assert answer.HasField("goal_state"), host
+                third = await hello(process, "third", "198.51.100.86")
+                assert "2 hosts were registered" in third.refusal.reason
+                assert (await hello(process, "first")).HasField("goal_state")
+                assert (await hello(process, "operators-host")).HasField("goal_state")
+
+            asyncio.run(scenario())
+            assert nodes_named(client, "third") == []
+            assert len(client.get("/nodes").json()["nodes"]) == 3
+    finally:
+        process.stop()
+    assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
+def test_a_plaintext_southbound_registers_no_host(tmp_path: Path) -> None:
+    """Without TLS (loopback only) nobody proved who they are: known nodes connect, unknown
+    hosts are not registered."""
+    process = ServerProcess(tmp_path / "alcor.db").start()
     try:
         with httpx.Client(base_url=process.url + "/v2.0", timeout=30.0) as client:
             create_node(client, "known-host")
 
             async def scenario() -> None:
-                async with raw_agent(process.southbound) as agent:
-                    answer = await agent.hello("stranger", "198.51.100.81")
-                    assert answer.HasField("refusal")
-                    assert "stranger" in answer.refusal.reason
-                    assert "does not register hosts" in answer.refusal.reason
-                async with raw_agent(process.southbound) as agent:
-                    assert (await agent.hello("known-host")).HasField("goal_state")
+                answer = await hello(process, "stranger", "198.51.100.81")
+                assert "registers only hosts that authenticate" in answer.refusal.reason
+                assert (await hello(process, "known-host")).HasField("goal_state")
+
+            asyncio.run(scenario())
+            assert nodes_named(client, "stranger") == []
+    finally:
+        process.stop()
+    assert "plaintext" in process.log_path.read_text()
+
+
+def test_a_controller_that_does_not_register_hosts_refuses_unknown_ones(
+    tmp_path: Path,
+) -> None:
+    process = ServerProcess(
+        tmp_path / "alcor.db", "--no-register-hosts", pki=Pki(tmp_path / "pki")
+    ).start()
+    try:
+        with httpx.Client(base_url=process.url + "/v2.0", timeout=30.0) as client:
+            create_node(client, "known-host")
+
+            async def scenario() -> None:
+                answer = await hello(process, "stranger", "198.51.100.81")
+                assert answer.HasField("refusal")
+                assert "stranger" in answer.refusal.reason
+                assert "does not register hosts" in answer.refusal.reason
+                assert (await hello(process, "known-host")).HasField("goal_state")
 
             asyncio.run(scenario())
             assert nodes_named(client, "stranger") == []
@@ -440,7 +564,7 @@ def test_a_silent_node_goes_down_with_its_ports_and_comes_back_when_heard(
     async def scenario() -> None:
         async with (
             httpx.AsyncClient(base_url=controller.url + "/v2.0", timeout=30.0) as client,
-            raw_agent(controller.southbound) as agent,
+            raw_agent(controller, host) as agent,
         ):
 
             async def get(path: str) -> Any:

@@ -11,6 +11,7 @@ agent holds. Each test works in its own project with its own host names.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import sqlite3
 import time
 import uuid
@@ -25,11 +26,12 @@ import pytest
 
 from alcor.agent import stream
 from alcor.agent.drivers.recording import RecordingDriver
+from alcor.southbound import certificates
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 from alcor.v1 import southbound_pb2_grpc as pb_grpc
 from tests.integration.neutron import underlay_ip
-from tests.servers import ServerProcess
+from tests.servers import Pki, ServerProcess, free_port
 
 GRACE = 0.5  # --disconnect-grace of the module's server
 WINDOW = 0.005  # its --coalesce-ms (the default)
@@ -39,13 +41,19 @@ WAIT = 15.0
 @pytest.fixture(scope="module")
 def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     db = Path(tmp_path_factory.mktemp("southbound")) / "alcor.db"
-    process = ServerProcess(db, "--disconnect-grace", str(GRACE)).start()
+    pki = Pki(db.parent / "pki")
+    process = ServerProcess(db, "--disconnect-grace", str(GRACE), pki=pki).start()
     yield process
     process.stop()
     assert "Traceback" not in process.errors_logged(), process.errors_logged()
 
 
 # --- agents ----------------------------------------------------------------------------------
+
+
+def tls_of(controller: ServerProcess, host_id: str) -> stream.ClientTls | None:
+    """The host's certificate from the controller's CA (None: a plaintext controller)."""
+    return controller.pki.host(host_id) if controller.pki is not None else None
 
 
 class Recorder(stream.Agent):
@@ -71,8 +79,10 @@ class Host:
         *,
         fail_ports: str = "",
         physical_networks: tuple[str, ...] = (),
+        tls: stream.ClientTls | None = None,
     ) -> None:
         self.id = host_id
+        self.tls = tls
         self.serves: set[str] = set()  # routers whose gateway the test expects it to serve
         self.settings = stream.Settings(
             host_id=host_id,
@@ -83,7 +93,7 @@ class Host:
             physical_networks=physical_networks,
         )
         self.driver = RecordingDriver(host_id, fail_ports=fail_ports)
-        self._channel = stream.open_channel(address, self.settings)
+        self._channel = stream.open_channel(address, self.settings, tls=tls)
         self.agent = Recorder(settings=self.settings, channel=self._channel, driver=self.driver)
         self._task: asyncio.Task[None] | None = None
 
@@ -104,7 +114,7 @@ class Host:
     async def move_to(self, address: str) -> None:
         state = self.agent.state
         await self.close()
-        self._channel = stream.open_channel(address, self.settings)
+        self._channel = stream.open_channel(address, self.settings, tls=self.tls)
         self.agent = Recorder(settings=self.settings, channel=self._channel, driver=self.driver)
         self.agent.state = state
 
@@ -137,10 +147,13 @@ class Api:
         assert response.status_code == status, response.text
         return response.json() if response.content else None
 
-    async def nodes(self, *hosts: str) -> None:
+    async def nodes(self, *hosts: str, physical_networks: list[str] | None = None) -> None:
         """The hosts as nodes, before their agents connect or ports are bound to them (these
         agents send no underlay address, so they could not register themselves)."""
-        body = {"nodes": [{"name": host, "underlay_ip": underlay_ip(host)} for host in hosts]}
+        more = {} if physical_networks is None else {"physical_networks": physical_networks}
+        body = {
+            "nodes": [{"name": host, "underlay_ip": underlay_ip(host), **more} for host in hosts]
+        }
         await self.call("POST", "/nodes", 201, body)
 
     async def network(self) -> str:
@@ -263,7 +276,10 @@ def test_ports_and_subnets_reach_exactly_the_hosts_that_need_them(
 ) -> None:
     async def scenario() -> None:
         async with project_api(controller) as api:
-            a, b, c = (Host(name, controller.southbound) for name in names("h", 3))
+            a, b, c = (
+                Host(name, controller.southbound, tls=tls_of(controller, name))
+                for name in names("h", 3)
+            )
             await api.nodes(a.id, b.id, c.id)
             hosts = [a.start(), b.start(), c.start()]
             n1, n2 = await api.network(), await api.network()
@@ -310,7 +326,10 @@ def test_a_router_joins_its_networks_on_every_host_that_serves_one(
 ) -> None:
     async def scenario() -> None:
         async with project_api(controller) as api:
-            a, b = (Host(name, controller.southbound) for name in names("r", 2))
+            a, b = (
+                Host(name, controller.southbound, tls=tls_of(controller, name))
+                for name in names("r", 2)
+            )
             await api.nodes(a.id, b.id)
             hosts = [a.start(), b.start()]
             n1, n2 = await api.network(), await api.network()
@@ -351,9 +370,15 @@ def test_a_routers_gateway_and_floating_ips_reach_the_host_that_maps_its_network
         async with project_api(controller) as api:
             physnet = "phys-" + uuid.uuid4().hex[:8]
             gateway_id, compute_id = names("gw", 2)
-            gateway = Host(gateway_id, controller.southbound, physical_networks=(physnet,))
-            compute = Host(compute_id, controller.southbound)
-            await api.nodes(gateway.id, compute.id)
+            gateway = Host(
+                gateway_id,
+                controller.southbound,
+                physical_networks=(physnet,),
+                tls=tls_of(controller, gateway_id),
+            )
+            compute = Host(compute_id, controller.southbound, tls=tls_of(controller, compute_id))
+            await api.nodes(compute.id)
+            await api.nodes(gateway.id, physical_networks=[physnet])
             hosts = [gateway.start(), compute.start()]
             external = await api.call(
                 "POST",
@@ -379,8 +404,8 @@ def test_a_routers_gateway_and_floating_ips_reach_the_host_that_maps_its_network
             await api.call("PUT", f"/routers/{router}/add_router_interface", 200, body)
             info = {"external_gateway_info": {"network_id": external_id}}
             await api.update("routers", router, **info)
-            # once its node is up (its agent's Hello said it maps the physical network), the
-            # gateway host holds the router and the network behind it, with no port there
+            # once its node is up (its node maps the physical network), the gateway host
+            # holds the router and the network behind it, with no port there
             gateway.serves.add(router)
             await api.converged(*hosts)
             assert {f"router:{router}", f"network:{inside}", f"neighbor:{port['id']}"} <= (
@@ -429,7 +454,10 @@ def test_security_groups_rules_and_remote_group_members_reach_their_hosts(
 ) -> None:
     async def scenario() -> None:
         async with project_api(controller) as api:
-            a, b = (Host(name, controller.southbound) for name in names("g", 2))
+            a, b = (
+                Host(name, controller.southbound, tls=tls_of(controller, name))
+                for name in names("g", 2)
+            )
             await api.nodes(a.id, b.id)
             hosts = [a.start(), b.start()]
             web = (await api.call("POST", "/security-groups", 201, {"security_group": {}}))[
@@ -495,7 +523,9 @@ def test_port_status_follows_acks_failures_and_the_hosts_presence(
             unbound = await api.port(network, "")
             assert await api.status_of(good["id"]) == "DOWN"  # nobody acknowledged it yet
 
-            host = Host(name, controller.southbound, fail_ports="fail-*").start()
+            host = Host(
+                name, controller.southbound, tls=tls_of(controller, name), fail_ports="fail-*"
+            ).start()
 
             async def status_is(port_id: str, wanted: str) -> None:
                 deadline = time.monotonic() + WAIT
@@ -535,7 +565,7 @@ def test_a_port_that_failed_becomes_active_once_its_host_programs_it_on_a_retry(
             await api.nodes(name)
             network = await api.network()
             await api.subnet(network, "10.6.1.0/24")
-            host = Host(name, controller.southbound)
+            host = Host(name, controller.southbound, tls=tls_of(controller, name))
             port = await api.port(network, name)
             host.driver.fail(port["id"], "no tap yet")
             host.start()
@@ -568,7 +598,7 @@ def test_the_details_a_host_reports_show_in_the_ports_vif_details_until_it_leave
             port = await api.port(network, name)
             other = await api.port(network, name)
             stored = port["binding:vif_details"]
-            host = Host(name, controller.southbound)
+            host = Host(name, controller.southbound, tls=tls_of(controller, name))
             host.driver.bind(port["id"], {"netns": "alns-test"})
             host.start()
 
@@ -620,7 +650,7 @@ def test_an_agent_that_reconnects_gets_only_the_delta(controller: ServerProcess)
             await api.subnet(network, "10.7.0.0/22")
             await api.port(network, a)
             await api.ports(network, [far] * 50)
-            host = Host(a, controller.southbound).start()
+            host = Host(a, controller.southbound, tls=tls_of(controller, a)).start()
             await api.converged(host)
             (first,) = host.agent.received
             assert first.snapshot
@@ -651,7 +681,7 @@ def test_bulk_creates_reach_a_host_coalesced(controller: ServerProcess) -> None:
             network = await api.network()
             await api.subnet(network, "10.8.0.0/22")
             await api.port(network, a)
-            host = Host(a, controller.southbound).start()
+            host = Host(a, controller.southbound, tls=tls_of(controller, a)).start()
             await api.converged(host)
             seen = len(host.agent.received)
             await api.ports(network, [far] * 200)  # one commit: one goal state
@@ -830,7 +860,9 @@ def test_a_second_stream_of_a_host_replaces_the_first_and_a_stream_must_open_wit
         async with project_api(controller) as api:
             await api.nodes(name)
         hello = pb.AgentMessage(hello=pb.Hello(host_id=name))
-        async with grpc.aio.insecure_channel(controller.southbound) as channel:
+        settings = stream.Settings(host_id=name)
+        tls = tls_of(controller, name)
+        async with stream.open_channel(controller.southbound, settings, tls=tls) as channel:
             stub = pb_grpc.SouthboundStub(channel)
             first = stub.Connect()
             await first.write(hello)
@@ -855,3 +887,153 @@ def test_a_second_stream_of_a_host_replaces_the_first_and_a_stream_must_open_wit
             assert await rude.read() == grpc.aio.EOF
 
     run(scenario)
+
+
+# --- who may connect: mutual TLS bound to the host ---------------------------------------------
+
+
+async def first_answer(
+    address: str, host: str, tls: stream.ClientTls | None
+) -> pb.ControllerMessage:
+    """The controller's answer to ``host``'s Hello on a stream with ``tls`` (None: plaintext);
+    raises the stream's error."""
+    settings = stream.Settings(host_id=host)
+    if tls is None:
+        channel = grpc.aio.insecure_channel(address)
+    else:
+        channel = stream.open_channel(address, settings, tls=tls)
+    async with channel:
+        call = pb_grpc.SouthboundStub(channel).Connect()
+        await call.write(pb.AgentMessage(hello=pb.Hello(host_id=host, underlay_ip="198.18.7.7")))
+        answer = await call.read()
+        call.cancel()
+        assert isinstance(answer, pb.ControllerMessage)
+        return answer
+
+
+async def refused_code(address: str, host: str, tls: stream.ClientTls | None) -> grpc.StatusCode:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await first_answer(address, host, tls)
+    code: grpc.StatusCode = refused.value.code()
+    return code
+
+
+def test_a_stream_without_a_certificate_of_the_controllers_ca_is_refused(
+    controller: ServerProcess, tmp_path: Path
+) -> None:
+    """The attack: any process that reaches the port says Hello for a host and is sent its
+    goal state. Without a certificate, with one of another CA, or with an expired one, the
+    TLS handshake fails: no Hello is read, no node is made."""
+    assert controller.pki is not None
+    other_ca = Pki(tmp_path / "other")
+
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            victim, stranger = names("victim", 2)
+            await api.nodes(victim)
+            address = controller.southbound
+            assert await refused_code(address, victim, None) == grpc.StatusCode.UNAVAILABLE
+            foreign = other_ca.host(victim)
+            assert await refused_code(address, victim, foreign) == grpc.StatusCode.UNAVAILABLE
+            expired = controller.pki.host(victim, days=-1)
+            assert await refused_code(address, victim, expired) == grpc.StatusCode.UNAVAILABLE
+            foreign = other_ca.host(stranger)
+            assert await refused_code(address, stranger, foreign) == grpc.StatusCode.UNAVAILABLE
+            await api.call("GET", f"/goalstate/hosts/{victim}", 404)  # never connected
+            found = await api.call("GET", f"/nodes?name={stranger}", 200)
+            assert found["nodes"] == []
+            # the regression: the host's own certificate is admitted
+            answer = await first_answer(address, victim, controller.pki.host(victim))
+            assert answer.goal_state.snapshot
+
+    run(scenario)
+
+
+def test_a_hello_for_another_host_than_the_certificates_is_refused(
+    controller: ServerProcess,
+) -> None:
+    """The attack: host Y's agent (or whoever took Y's key) says Hello as host X, to read X's
+    goal state and cut X's agent off. PERMISSION_DENIED, logged; X's stream stays."""
+    assert controller.pki is not None
+
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            x_id, y_id = names("x", 2)
+            await api.nodes(x_id, y_id)
+            network = await api.network()
+            await api.subnet(network, "10.31.0.0/24")
+            await api.port(network, x_id)
+            x = Host(x_id, controller.southbound, tls=tls_of(controller, x_id)).start()
+            await api.converged(x)
+            sessions = x.agent.status.sessions
+            y_tls = controller.pki.host(y_id)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await first_answer(controller.southbound, x_id, y_tls)
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            details = refused.value.details() or ""
+            assert f"for {y_id}, not for host {x_id}" in details
+            # an agent so refused stops: retrying cannot help
+            impostor = Host(x_id, controller.southbound, tls=y_tls)
+            with pytest.raises(stream.Refused, match="not for host"):
+                await asyncio.wait_for(impostor.agent.run(), WAIT)
+            await impostor.close()
+            assert x.agent.status.connected
+            assert x.agent.status.sessions == sessions  # never cut off
+            assert (await api.host_report(x_id))["connected"] is True
+            await x.close()
+        log = controller.log_path.read_text()
+        assert f"refused a Hello for host {x_id}" in log
+
+    run(scenario)
+
+
+def test_the_controllers_certificate_is_replaced_without_a_restart(tmp_path: Path) -> None:
+    """Rotation: new files are used by the next handshake; streams open stay open. The first
+    certificate names 127.0.0.1 and localhost only; the new one also ``rotated.test``, which a
+    client may then ask for."""
+    pki = Pki(tmp_path / "pki")
+    process = ServerProcess(tmp_path / "alcor.db", pki=pki).start()
+
+    def asking_for(name: str) -> stream.ClientTls:
+        assert process.pki is not None
+        tls = process.pki.host("rotating")
+        return stream.ClientTls(
+            ca=tls.ca, certificate=tls.certificate, key=tls.key, server_name=name
+        )
+
+    async def scenario() -> None:
+        async with project_api(process) as api:
+            await api.nodes("rotating")
+        address = process.southbound
+        code = await refused_code(address, "rotating", asking_for("rotated.test"))
+        assert code == grpc.StatusCode.UNAVAILABLE  # the certificate does not name it
+        before = Host("rotating", address, tls=asking_for("localhost")).start()
+        await until(lambda: before.agent.status.acks > 0, "the first stream")
+
+        issued = certificates.issue_controller(
+            pki.ca,
+            "controller",
+            sans=("127.0.0.1", "localhost", "rotated.test"),
+            now=datetime.datetime.now(datetime.UTC),
+            days=1,
+        )
+        pki.write_controller(issued)
+        answer = await first_answer(address, "rotating", asking_for("rotated.test"))
+        assert answer.HasField("goal_state")
+        assert before.agent.status.sessions == 1  # the stream opened before stays
+        await before.close()
+
+    try:
+        run(scenario)
+    finally:
+        process.stop()
+
+
+def test_a_southbound_beyond_loopback_needs_tls_or_an_explicit_insecure(tmp_path: Path) -> None:
+    address = f"0.0.0.0:{free_port()}"
+    with pytest.raises(RuntimeError, match="--southbound-insecure"):
+        ServerProcess(tmp_path / "a.db", southbound=address).start()
+    insecure = ServerProcess(tmp_path / "b.db", "--southbound-insecure", southbound=address)
+    insecure.start().stop()
+    secure = ServerProcess(tmp_path / "c.db", southbound=address, pki=Pki(tmp_path / "pki"))
+    secure.start().stop()

@@ -9,16 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from alcor.lab import processes
+from alcor.lab import certificates, processes
 from tests.servers import ServerProcess
 from tests.system.lab import Lab
 
 
 @pytest.fixture(scope="module")
-def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A real ``alcor server`` whose southbound listens on a unix socket."""
+def pki(tmp_path_factory: pytest.TempPathFactory) -> certificates.Pki:
+    """The southbound's CA and the controller's certificate, made with ``alcor certs``."""
+    return certificates.Pki(Path(tmp_path_factory.mktemp("pki"))).init()
+
+
+@pytest.fixture(scope="module")
+def controller(
+    tmp_path_factory: pytest.TempPathFactory, pki: certificates.Pki
+) -> Iterator[ServerProcess]:
+    """A real ``alcor server`` whose southbound listens on a unix socket, with mutual TLS."""
     folder = Path(tmp_path_factory.mktemp("controller"))
-    process = ServerProcess(folder / "alcor.db", southbound=f"unix:{folder}/southbound.sock")
+    process = ServerProcess(
+        folder / "alcor.db", *pki.server_args(), southbound=f"unix:{folder}/southbound.sock"
+    )
     process.start()
     yield process
     process.stop()
@@ -26,8 +36,8 @@ def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
 
 
 @pytest.fixture
-def lab(controller: ServerProcess, tmp_path: Path) -> Iterator[Lab]:
-    made = Lab(controller, tmp_path)
+def lab(controller: ServerProcess, pki: certificates.Pki, tmp_path: Path) -> Iterator[Lab]:
+    made = Lab(controller, tmp_path, pki=pki)
     try:
         yield made
     finally:

@@ -1,6 +1,7 @@
 """A lab of simulated hosts for system tests: network namespaces on an underlay bridge, each
 running ``alcor agent --driver linux --endpoint-mode netns`` against a real ``alcor server``
-(reached over ``unix:PATH``), and a Neutron client for that server.
+(reached over ``unix:PATH`` with mutual TLS: each host's certificate is issued by ``alcor
+certs`` as it is added), and a Neutron client for that server.
 
 The machinery is ``alcor.lab`` (``alcor demo`` is built on it too); this is the tests' face of
 it: a failure is an ``AssertionError``, processes are waited for.
@@ -26,7 +27,17 @@ from typing import Any
 
 import httpx
 
-from alcor.lab import commands, errors, hosts, namespaces, neutron, processes, traffic, waiting
+from alcor.lab import (
+    certificates,
+    commands,
+    errors,
+    hosts,
+    namespaces,
+    neutron,
+    processes,
+    traffic,
+    waiting,
+)
 from tests.servers import ServerProcess
 
 TOOLS = (*commands.TOOLS, "socat")
@@ -56,24 +67,37 @@ def eventually(probe: Callable[[], Any], *, timeout: float = WAIT, what: str = "
 
 
 class Host(hosts.Host):
+    """A lab host; its agent has a certificate for its host id (and the physical networks it
+    maps, which its node is registered with)."""
+
     def __init__(
-        self, lab: Lab, name: str, number: int, *, mode: str = "netns", args: tuple[str, ...] = ()
+        self,
+        lab: Lab,
+        name: str,
+        number: int,
+        *,
+        mode: str = "netns",
+        args: tuple[str, ...] = (),
+        physical_networks: tuple[str, ...] = (),
     ) -> None:
+        host_id = f"{lab.tag}-{name}"  # host id and namespace
+        tls = lab.pki.host_args(host_id, physical_networks=physical_networks)
         super().__init__(
             name=name,
-            id=f"{lab.tag}-{name}",  # host id and namespace
+            id=host_id,
             ip=UNDERLAY.format(10 + number),
             controller=lab.server.southbound,
             folder=lab.tmp,
             mode=mode,
-            args=args,
+            args=(*tls, *args),
         )
         self.lab = lab
 
 
 class Lab:
-    def __init__(self, server: ServerProcess, tmp: Path) -> None:
+    def __init__(self, server: ServerProcess, tmp: Path, *, pki: certificates.Pki) -> None:
         self.server = server
+        self.pki = pki
         self.tmp = tmp
         self.tag = "t" + secrets.token_hex(3)
         self.underlay = f"{self.tag}-ul"
@@ -86,13 +110,25 @@ class Lab:
     # --- hosts ----------------------------------------------------------------------------------
 
     def add_hosts(
-        self, *names: str, mode: str = "netns", args: tuple[str, ...] = (), start: bool = True
+        self,
+        *names: str,
+        mode: str = "netns",
+        args: tuple[str, ...] = (),
+        physical_networks: tuple[str, ...] = (),
+        start: bool = True,
     ) -> list[Host]:
         """Hosts on the underlay, their agents started (unless not ``start``: the test makes
         what the agent needs first, then calls ``start_agent`` and ``wait_connected``)."""
         made = []
         for name in names:
-            host = Host(self, name, len(self.hosts) + 1, mode=mode, args=args)
+            host = Host(
+                self,
+                name,
+                len(self.hosts) + 1,
+                mode=mode,
+                args=args,
+                physical_networks=physical_networks,
+            )
             self.hosts[name] = host
             namespaces.plug_host(underlay=self.underlay, ns=host.ns, name=name, ip=host.ip)
             if start:

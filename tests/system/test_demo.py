@@ -108,6 +108,12 @@ def test_the_demo_pings_every_pair_stays_up_and_comes_down(place: Place) -> None
     pids = place.pids()
     assert len(pids) == 3
     assert all(processes.running(pid, marks=place.marks()) for pid in pids)
+    # over mutual TLS: the controller with the demo's CA, each agent with its host's certificate
+    pki = place.state / "pki"
+    assert all(processes.running(pid, marks=(f"{pki}/ca.pem",)) for pid in pids)
+    for host in ("h1", "h2"):
+        assert processes.find((f"--tls-cert={pki}/host-{place.prefix}{host}.pem",))
+    assert (pki / "ca.key").stat().st_mode & 0o777 == 0o600
 
     # a second demo over it is refused, and leaves the first alone
     again = alcor("demo", *place.options)

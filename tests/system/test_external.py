@@ -38,7 +38,12 @@ def outside_world(lab: Lab, gateway: Host) -> str:
 
 
 def test_snat_and_a_floating_ip_reach_the_outside_through_the_gateway_host(lab: Lab) -> None:
-    (gateway,) = lab.add_hosts("gw", args=("--bridge-mapping=public:br-ex",), start=False)
+    (gateway,) = lab.add_hosts(
+        "gw",
+        args=("--bridge-mapping=public:br-ex",),
+        physical_networks=("public",),  # its certificate says so; its node is registered so
+        start=False,
+    )
     outside = outside_world(lab, gateway)
     gateway.start_agent()
     lab.wait_connected(gateway)

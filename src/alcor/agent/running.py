@@ -15,7 +15,7 @@ read from outside the process::
 ``model`` (what the driver programmed: ``RecordingDriver.model``) is written for the hosts whose
 id matches the ``detail`` glob: every host of ``alcor agent``, none of ``alcor sim`` unless asked.
 
-SIGTERM and SIGINT stop every agent (their streams are cancelled, the channel closed) and end the
+SIGTERM and SIGINT stop every agent (their streams are cancelled, the channels closed) and end the
 run normally; a refusal of any host ends it with ``Refused``.
 """
 
@@ -153,9 +153,13 @@ def _watch_children_by_pidfd(loop: asyncio.AbstractEventLoop) -> Callable[[], No
 
 
 async def run(
-    agents: Sequence[stream.Agent], *, channel: grpc.aio.Channel, reporting: Reporting
+    agents: Sequence[stream.Agent],
+    *,
+    channels: Sequence[grpc.aio.Channel],
+    reporting: Reporting,
 ) -> None:
-    """Run the agents until SIGTERM/SIGINT; raise ``stream.Refused`` when one is refused."""
+    """Run the agents (over ``channels``: one shared, or one per host with TLS) until
+    SIGTERM/SIGINT; raise ``stream.Refused`` when one is refused."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     restore = _watch_children_by_pidfd(loop)
@@ -191,7 +195,8 @@ async def run(
         for task in [*running, *side, stopping]:
             task.cancel()
         await asyncio.gather(*running, *side, stopping, return_exceptions=True)
-        await channel.close()
+        for channel in channels:
+            await channel.close()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         restore()

@@ -10,9 +10,12 @@ the same revision again with what still fails (a port that recovered becomes ``A
 Errors: any end of the stream (the controller restarted, the network broke, a bug in a driver)
 is temporary: the agent reconnects after a jittered, capped, exponential backoff and resumes
 from the revision it holds, so the controller answers with a delta (or a snapshot when it has
-compacted its log or is a different store). A ``Refusal`` is permanent: ``run`` raises
-``Refused`` and never retries. A driver that raises leaves the data plane unknown: the agent
-forgets its state, so the next session starts from a snapshot.
+compacted its log or is a different store). A ``Refusal`` is permanent, and so is
+PERMISSION_DENIED (the host's certificate names another host): ``run`` raises ``Refused`` and
+never retries. A TLS handshake the controller refuses (a certificate of another CA, or
+expired) is UNAVAILABLE, like a controller that is away: retried, and said in
+``last_error``. A driver that raises leaves the data plane unknown: the agent forgets its
+state, so the next session starts from a snapshot.
 
 An agent process keeps nothing across restarts: a new ``Agent`` says revision 0 and gets a
 snapshot, which its driver reconciles with what the data plane holds.
@@ -58,6 +61,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     physical_networks: tuple[str, ...] = ()  # what the host maps to bridges (flat networks)
 
 
+class ClientTls(msgspec.Struct, frozen=True, kw_only=True):
+    """The host's side of mutual TLS, PEM: the CA that signed the controller's certificate, and
+    the host's certificate (naming its host id) and key. ``server_name`` is the name the
+    controller's certificate must carry ('': the address's host; ``localhost`` over a unix
+    socket)."""
+
+    ca: bytes
+    certificate: bytes
+    key: bytes
+    server_name: str = ""
+
+
 class Refused(Exception):
     """The controller refused this host (for example: not a known node); retrying cannot help."""
 
@@ -83,19 +98,27 @@ def channel_target(address: str) -> str:
     return address
 
 
-def open_channel(address: str, settings: Settings) -> grpc.aio.Channel:
-    """One channel to the controller; ``alcor sim`` shares it among all its hosts. gRPC's own
-    reconnect backoff follows the agent's, so a restarted controller is found as soon as the
-    agent retries."""
-    return grpc.aio.insecure_channel(
-        channel_target(address),
-        options=[
-            ("grpc.initial_reconnect_backoff_ms", int(settings.backoff_initial * 1000)),
-            ("grpc.min_reconnect_backoff_ms", int(settings.backoff_initial * 1000)),
-            ("grpc.max_reconnect_backoff_ms", int(settings.backoff_max * 1000)),
-            ("grpc.max_receive_message_length", MESSAGE_LIMIT),
-        ],
-    )
+def open_channel(
+    address: str, settings: Settings, *, tls: ClientTls | None = None
+) -> grpc.aio.Channel:
+    """One channel to the controller (plaintext without ``tls``); ``alcor sim`` shares it among
+    all its hosts. gRPC's own reconnect backoff follows the agent's, so a restarted controller
+    is found as soon as the agent retries."""
+    target = channel_target(address)
+    options: list[tuple[str, str | int]] = [
+        ("grpc.initial_reconnect_backoff_ms", int(settings.backoff_initial * 1000)),
+        ("grpc.min_reconnect_backoff_ms", int(settings.backoff_initial * 1000)),
+        ("grpc.max_reconnect_backoff_ms", int(settings.backoff_max * 1000)),
+        ("grpc.max_receive_message_length", MESSAGE_LIMIT),
+    ]
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=options)
+    # over a unix socket gRPC would check the socket's path against the certificate
+    server_name = tls.server_name or ("localhost" if target.startswith("unix:") else "")
+    if server_name:
+        options.append(("grpc.ssl_target_name_override", server_name))
+    credentials = grpc.ssl_channel_credentials(tls.ca, tls.key, tls.certificate)
+    return grpc.aio.secure_channel(target, credentials, options=options)
 
 
 class Backoff:
@@ -220,7 +243,12 @@ class Agent:
         while True:
             try:
                 await self._session(backoff)
-            except (grpc.aio.AioRpcError, StreamEnded) as error:
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.PERMISSION_DENIED:  # not this host's to ask
+                    raise Refused(self.settings.host_id, error.details() or "") from None
+                self.status.last_error = _describe(error)
+                log.info("host %s: stream ended: %s", self.settings.host_id, _describe(error))
+            except StreamEnded as error:
                 self.status.last_error = _describe(error)
                 log.info("host %s: stream ended: %s", self.settings.host_id, _describe(error))
             finally:

@@ -1,16 +1,26 @@
 """``alcor agent`` (one host agent) and ``alcor sim`` (N recording agents in one process): their
-options, parsed once into the agent's settings, and the wiring."""
+options, parsed once into the agent's settings, and the wiring.
+
+TLS: ``alcor agent`` reads its host's certificate and key and the CA (``--tls-*``) once, at
+start (a rotated certificate is taken by restarting the agent). ``alcor sim`` either runs
+plaintext over one shared channel (a controller on loopback or a unix socket, its hosts made
+nodes beforehand: plaintext hosts are not registered), or, given the CA's key
+(``--tls-ca-key``), issues each simulated host its own certificate in memory, valid for a day,
+and opens one TLS channel per host: a test tool that holds the CA's key can be any host, so
+it is for test controllers only."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import random
 import sys
 from pathlib import Path
 
 from alcor.agent import drivers, running, stream
 from alcor.agent.drivers import linux, recording
+from alcor.southbound import certificates
 
 DEFAULT_CONTROLLER = "127.0.0.1:9697"
 
@@ -95,6 +105,19 @@ def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
     )
     command.add_argument("--status-interval", type=_positive, default=1.0, metavar="S")
     command.add_argument(
+        "--tls-ca",
+        type=Path,
+        metavar="PEM",
+        help="mutual TLS: the CA that signed the controller's certificate (`alcor certs init`)",
+    )
+    command.add_argument(
+        "--tls-server-name",
+        default="",
+        metavar="NAME",
+        help="the name the controller's certificate must carry (default: the --controller "
+        "address's host; localhost over a unix socket)",
+    )
+    command.add_argument(
         "--log-level", default=log_level, choices=("debug", "info", "warning", "error")
     )
 
@@ -131,6 +154,13 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="P",
         help="linux driver: the names of the namespaces it makes begin with P (alcor-<host id>-)",
     )
+    agent.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="PEM",
+        help="this host's certificate (`alcor certs issue --host-id H`), with --tls-ca/--tls-key",
+    )
+    agent.add_argument("--tls-key", type=Path, metavar="PEM", help="this host's private key")
     _add_common(agent, log_level="info")
     sim = commands.add_parser("sim", help="simulate N hosts with recording agents in one process")
     sim.add_argument("--hosts", type=int, required=True, metavar="N")
@@ -150,6 +180,13 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     sim.add_argument(
         "--progress-interval", type=float, default=5.0, metavar="S", help="0: no progress lines"
     )
+    sim.add_argument(
+        "--tls-ca-key",
+        type=Path,
+        metavar="PEM",
+        help="with --tls-ca: the CA's key, to issue each simulated host a certificate of its own "
+        "in memory (one TLS channel per host); without: plaintext, one shared channel",
+    )
     _add_common(sim, log_level="warning")
 
 
@@ -167,10 +204,20 @@ def _settings(args: argparse.Namespace, host_id: str, underlay_ip: str) -> strea
 
 
 async def _run(
-    args: argparse.Namespace, hosts: list[tuple[str, str]], reporting: running.Reporting
+    args: argparse.Namespace,
+    hosts: list[tuple[str, str]],
+    reporting: running.Reporting,
+    tls: list[stream.ClientTls] | None,
 ) -> None:
     settings = [_settings(args, host_id, ip) for host_id, ip in hosts]
-    channel = stream.open_channel(args.controller, settings[0])
+    if tls is None:
+        shared = stream.open_channel(args.controller, settings[0])
+        channels = [shared] * len(settings)
+    else:  # a certificate is a connection's: one channel per host
+        channels = [
+            stream.open_channel(args.controller, host, tls=host_tls)
+            for host, host_tls in zip(settings, tls, strict=True)
+        ]
     rng = random.Random()
     agents = [
         stream.Agent(
@@ -179,9 +226,44 @@ async def _run(
             driver=_driver(args, host),
             rng=rng,
         )
-        for host in settings
+        for host, channel in zip(settings, channels, strict=True)
     ]
-    await running.run(agents, channel=channel, reporting=reporting)
+    await running.run(agents, channels=list(dict.fromkeys(channels)), reporting=reporting)
+
+
+def _agent_tls(args: argparse.Namespace) -> list[stream.ClientTls] | None:
+    """``alcor agent``'s TLS files, read (None when none were given; ValueError if partial)."""
+    given = (args.tls_ca, args.tls_cert, args.tls_key)
+    if not any(given):
+        return None
+    if not all(given):
+        raise ValueError("--tls-ca, --tls-cert and --tls-key go together")
+    ca, cert, key = (path.read_bytes() for path in given)
+    return [stream.ClientTls(ca=ca, certificate=cert, key=key, server_name=args.tls_server_name)]
+
+
+def _sim_tls(
+    args: argparse.Namespace, hosts: list[tuple[str, str]]
+) -> list[stream.ClientTls] | None:
+    """``alcor sim``'s certificates: one per host, issued here by the CA whose key it holds."""
+    if args.tls_ca is None and args.tls_ca_key is None:
+        return None
+    if args.tls_ca is None or args.tls_ca_key is None:
+        raise ValueError("--tls-ca and --tls-ca-key go together")
+    ca = certificates.Issued(key=args.tls_ca_key.read_bytes(), certificate=args.tls_ca.read_bytes())
+    now = datetime.datetime.now(datetime.UTC)
+    found = []
+    for host_id, _ in hosts:
+        issued = certificates.issue_host(ca, host_id, now=now, days=1)
+        found.append(
+            stream.ClientTls(
+                ca=ca.certificate,
+                certificate=issued.certificate,
+                key=issued.key,
+                server_name=args.tls_server_name,
+            )
+        )
+    return found
 
 
 def _driver(args: argparse.Namespace, host: stream.Settings) -> drivers.Driver:
@@ -234,7 +316,12 @@ def main(args: argparse.Namespace) -> int:
             progress_interval=args.progress_interval,
         )
     try:
-        asyncio.run(_run(args, hosts, reporting))
+        tls = _agent_tls(args) if args.command == "agent" else _sim_tls(args, hosts)
+    except (OSError, ValueError) as error:
+        print(f"alcor {args.command}: TLS: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_run(args, hosts, reporting, tls))
     except stream.Refused as refused:
         print(f"alcor {args.command}: {refused}", file=sys.stderr)
         return 1

@@ -1,11 +1,13 @@
 """``alcor demo`` (root): the whole system on one machine, to see it work.
 
-It starts a controller (``alcor server``, SQLite in the state directory, REST on loopback, the
-southbound on ``unix:<state dir>/southbound.sock``), makes an underlay namespace with a bridge and
-two host namespaces on it (every name begins with ``--prefix``), starts ``alcor agent --driver
-linux --endpoint-mode netns`` in each host, creates through the REST API the reference topology
-(one VPC: two subnets joined by a router, a security group letting ICMP in, two endpoints per
-subnet, one of each subnet per host), waits until the ports are ACTIVE and prints who pings whom.
+It issues the southbound's CA and certificates (``alcor certs``, in ``<state dir>/pki``),
+starts a controller (``alcor server``, SQLite in the state directory, REST on loopback, the
+southbound on ``unix:<state dir>/southbound.sock`` with mutual TLS), makes an underlay namespace
+with a bridge and two host namespaces on it (every name begins with ``--prefix``), starts
+``alcor agent --driver linux --endpoint-mode netns`` with its host's certificate in each host,
+creates through the REST API the reference topology (one VPC: two subnets joined by a router, a
+security group letting ICMP in, two endpoints per subnet, one of each subnet per host), waits
+until the ports are ACTIVE and prints who pings whom.
 
 The controller and the agents keep running after it returns, so one can try things: they are
 started in sessions of their own, their pids (``*.pid``) and logs (``*.log``) in the state
@@ -35,6 +37,7 @@ from typing import Any
 import msgspec
 
 from alcor.lab import (
+    certificates,
     commands,
     controllers,
     errors,
@@ -148,8 +151,12 @@ class Demo:
             shutil.rmtree(self.state_dir)  # a stale one: nothing runs, no namespaces
         self.state_dir.mkdir(parents=True)
         self.record(prefix=self.prefix)
+        _say(f"issuing the southbound's CA and certificates ({self.state_dir / 'pki'}) ...")
+        pki = certificates.Pki(self.state_dir / "pki").init()
         _say(f"starting the controller (state in {self.state_dir}) ...")
-        self.controller = controllers.start(self.state_dir, bind=api_bind, detach=True)
+        self.controller = controllers.start(
+            self.state_dir, bind=api_bind, detach=True, extra=pki.server_args()
+        )
         self._pid_file("controller", self.controller.process.pid)
         api = neutron.Neutron(self.controller.url, hosts=self._running_hosts)
         _say(f"making namespaces {self.prefix}* and starting an agent in each host ...")
@@ -162,6 +169,7 @@ class Demo:
                 ip=ip,
                 controller=self.controller.southbound,
                 folder=self.state_dir,
+                args=pki.host_args(f"{self.prefix}{name}"),
             )
             self.hosts.append(host)
             namespaces.plug_host(underlay=underlay, ns=host.ns, name=name, ip=ip)

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 
 from alcor.api import keystone
 from alcor.api.app import create_app
-from alcor.cli import agents, demo, nodes, southbound_options, startup
+from alcor.cli import agents, certs, demo, nodes, southbound_options, startup
 from alcor.model import errors, limits, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
@@ -212,6 +212,7 @@ def parser() -> argparse.ArgumentParser:
     _add_auth_options(server)
     agents.add_parsers(commands)
     nodes.add_parsers(commands)
+    certs.add_parsers(commands)
     demo.add_parsers(commands)
     return top
 
@@ -330,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return agents.main(args)
     if args.command == "nodes":
         return nodes.main(args)
+    if args.command == "certs":
+        return certs.main(args)
     if args.command == "demo":
         return demo.main(args)
     if args.command == "server":

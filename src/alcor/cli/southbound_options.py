@@ -7,7 +7,7 @@ import argparse
 
 from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
-from alcor.southbound import serving
+from alcor.southbound import credentials, serving
 from alcor.southbound.compacting import Compaction
 from alcor.southbound.sessions import Delivery
 from alcor.store.interface import Store
@@ -110,8 +110,34 @@ def add_options(server: argparse.ArgumentParser) -> None:
         "--no-register-hosts",
         dest="register_hosts",
         action="store_false",
-        help="refuse agents whose host is not a node (default: register it on its first Hello, "
-        "with the underlay address the agent sends)",
+        help="refuse agents whose host is not a node (default, with TLS only: register it on "
+        "its first Hello, with the underlay address the agent sends and the physical networks "
+        "its certificate names)",
+    )
+    group.add_argument(
+        "--register-hosts-limit",
+        type=_positive,
+        default=serving.SouthboundSettings().register_limit,
+        metavar="N",
+        help="at most N nodes registered by their agents; beyond, an unknown host is refused "
+        f"({serving.SouthboundSettings().register_limit})",
+    )
+    for name, what in (
+        ("ca", "the CA whose host certificates are admitted (`alcor certs init`)"),
+        ("cert", "the controller's certificate (`alcor certs issue --controller`)"),
+        ("key", "the controller's private key"),
+    ):
+        group.add_argument(
+            f"--southbound-tls-{name}",
+            metavar="PEM",
+            help=f"{what}; the three together turn mutual TLS on; files are read again when "
+            "they change (rotation without restart)",
+        )
+    group.add_argument(
+        "--southbound-insecure",
+        action="store_true",
+        help="allow plaintext on an address beyond loopback (default: a southbound on a "
+        "loopback address or unix socket may be plaintext, any other needs TLS)",
     )
 
 
@@ -122,11 +148,27 @@ def _not_negative_int(text: str) -> int:
     return value
 
 
+def _tls_files(args: argparse.Namespace) -> credentials.TlsFiles | None:
+    given = (args.southbound_tls_ca, args.southbound_tls_cert, args.southbound_tls_key)
+    if not any(given):
+        return None
+    if not all(given):
+        raise SystemExit(
+            "alcor server: --southbound-tls-ca, --southbound-tls-cert and --southbound-tls-key "
+            "go together"
+        )
+    ca, cert, key = given
+    return credentials.TlsFiles(ca=ca, cert=cert, key=key)
+
+
 def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
     return serving.SouthboundSettings(
         address=args.southbound,
         delivery=Delivery(window=args.coalesce_ms / 1000, limit=args.host_queue_limit),
         register_hosts=args.register_hosts,
+        register_limit=args.register_hosts_limit,
+        tls=_tls_files(args),
+        insecure=args.southbound_insecure,
         node_down_after=args.node_down_after,
         compaction=Compaction(keep=args.change_log_keep, interval=args.change_log_interval),
     )

@@ -9,6 +9,7 @@ it imports nothing else of ``alcor`` (import-linter checks it).
     commands     running ``ip`` and friends; whether this machine can run a lab at all
     waiting      eventually(): poll until something is true
     processes    starting and stopping the controller and agents, attached or detached
+    certificates the southbound's CA and certificates, made with ``alcor certs``: mutual TLS
     controllers  ``alcor server`` as a child process, on loopback, southbound on ``unix:PATH``
     namespaces   the underlay, hosts plugged into it, listing and removing namespaces by prefix
     hosts        a simulated host: its namespace, its agent, its status file

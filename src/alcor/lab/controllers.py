@@ -42,12 +42,19 @@ def command(*, folder: Path, bind: tuple[str, int], extra: tuple[str, ...] = ())
     ]  # fmt: skip
 
 
-def start(folder: Path, *, bind: tuple[str, int] | None = None, detach: bool = False) -> Controller:
-    """A started controller, once it answers HTTP (``NotStarted`` if it exits or does not)."""
+def start(
+    folder: Path,
+    *,
+    bind: tuple[str, int] | None = None,
+    detach: bool = False,
+    extra: tuple[str, ...] = (),
+) -> Controller:
+    """A started controller (``extra``: more options, such as its TLS files), once it answers
+    HTTP (``NotStarted`` if it exits or does not)."""
     host, port = bind or ("127.0.0.1", free_port())
     log_path = folder / "controller.log"
     process = processes.start(
-        command(folder=folder, bind=(host, port)), log=log_path, detach=detach
+        command(folder=folder, bind=(host, port), extra=extra), log=log_path, detach=detach
     )
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     controller = Controller(process, url, f"unix:{folder / 'southbound.sock'}", log_path)

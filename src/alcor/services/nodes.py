@@ -7,8 +7,12 @@ address and ``mac_address`` (optional) a unicast MAC; a port may be bound only t
 Neutron refuses to drop what is still in use: unbind or delete the ports first).
 
 Nodes come from the API (one, or a bulk of up to ``--max-bulk``), from ``alcor nodes load``
-(the same bulk API), or from their agents: the southbound registers an unknown host on its
-first Hello (``register``) unless the controller runs with ``--no-register-hosts``.
+(the same bulk API), or from their agents: the southbound registers an unknown host that
+authenticated on its first Hello (``register``), up to ``--register-hosts-limit`` such nodes,
+unless the controller runs with ``--no-register-hosts``. A node's underlay address and
+physical networks are the operator's (or, for a registered host, its certificate's): a Hello
+never changes them. Underlay addresses other hosts cannot reach (loopback, unspecified,
+multicast, link-local) are refused.
 
 Health is observed, not intended: heartbeats stay in memory (``services.status``); the
 southbound's watch writes only the up/down transitions (``set_states``), which change neither
@@ -63,7 +67,20 @@ def check_name(name: str) -> str:
 
 
 def check_underlay_ip(text: str) -> str:
-    return str(addressing.parse_address(text, "underlay_ip"))
+    """An address other hosts can send VXLAN to: not loopback, unspecified, multicast or
+    link-local (each would send a host's overlay traffic to itself, nowhere or everywhere)."""
+    address = addressing.parse_address(text, "underlay_ip")
+    for unusable, what in (
+        (address.is_loopback, "a loopback"),
+        (address.is_unspecified, "the unspecified"),
+        (address.is_multicast, "a multicast"),
+        (address.is_link_local, "a link-local"),
+    ):
+        if unusable:
+            raise addressing.invalid(
+                "underlay_ip", f"'{text}' is {what} address; other hosts cannot reach it."
+            )
+    return str(address)
 
 
 def check_physical_networks(names: list[str]) -> list[str]:
@@ -124,17 +141,6 @@ def _found(reader: Reader, node_id: str, if_match: int | None) -> Node:
     if node is None:
         raise errors.NotFound.resource(Node.kind, node_id)
     resources.check_revision(node, if_match)
-    return node
-
-
-def _remap(writer: Writer, host: str, physical_networks: list[str]) -> Node:
-    found = by_names(writer, [host])
-    if host not in found:
-        raise errors.NotFound(f"Node {host} was deleted meanwhile.", type="NodeNotFound")
-    node = found[host]
-    if node.physical_networks != physical_networks:
-        node = msgspec.structs.replace(node, physical_networks=physical_networks)
-        writer.update([node])
     return node
 
 
@@ -247,24 +253,17 @@ class Nodes:
     # --- the southbound ------------------------------------------------------------------
 
     async def register(
-        self, host: str, underlay_ip: str, physical_networks: list[str], *, create: bool
+        self,
+        host: str,
+        *,
+        underlay_ip: str,
+        physical_networks: Sequence[str],
+        limit: int,
     ) -> Node:
-        """The node of a host whose agent said Hello; made (``up``) if it is unknown and
-        ``create``, else NotFound. Idempotent: a node made meanwhile is simply found. The
-        physical networks the agent maps are its to say: a node that held others is given
-        them (observed, like a state transition: neither ``revision_number`` nor
-        ``updated_at`` changes)."""
-        mapped = check_physical_networks(physical_networks)
-        found = await self.context.store.read(lambda reader: by_names(reader, [host]))
-        if host in found:
-            if found[host].physical_networks == mapped:
-                return found[host]
-            return await self.context.store.write(lambda writer: _remap(writer, host, mapped))
-        if not create:
-            raise errors.NotFound(
-                f"Host {host} is not a known node and this controller does not register hosts.",
-                type="NodeNotFound",
-            )
+        """The node of an authenticated host whose agent said Hello and is not a node yet: made
+        (``up``) with the Hello's underlay address and the physical networks its certificate
+        names, unless ``limit`` nodes were registered so already (409 ``NodeLimitExceeded``).
+        Idempotent: a node made meanwhile is simply found, as it is."""
         if not underlay_ip:
             raise errors.InvalidInput(
                 f"Host {host} is not a known node and its Hello has no underlay_ip to register "
@@ -275,7 +274,7 @@ class Nodes:
                 name=host,
                 underlay_ip=underlay_ip,
                 description=REGISTERED,
-                physical_networks=mapped,
+                physical_networks=list(physical_networks),
             ),
             state=UP,
         )
@@ -284,6 +283,14 @@ class Nodes:
             existing = by_names(writer, [host])
             if host in existing:
                 return existing[host]
+            registered = writer.count(Node, Query(filters={"description": (REGISTERED,)}))
+            if registered >= limit:
+                raise errors.Conflict(
+                    f"Host {host} is not a known node and {registered} hosts were registered "
+                    f"by their agents already (the limit, --register-hosts-limit): create its "
+                    "node (POST /v2.0/nodes, alcor nodes load).",
+                    type="NodeLimitExceeded",
+                )
             writer.insert([node])
             return node
 

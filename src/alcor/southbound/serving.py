@@ -11,10 +11,22 @@ for ``hello_timeout`` seconds, is refused or ended); Hellos wait until the engin
 the change log after a start; then goal states flow one way and acks and heartbeats the other,
 until either side goes or a newer stream of the same host replaces this one (ABORTED).
 
-A Hello from a host that is not a node registers it through the node manager (with the Hello's
-``underlay_ip``), unless the controller runs with ``--no-register-hosts``: then, or when it
-cannot be registered, the stream gets a Refusal, which the agent does not retry. Every Hello,
-ack and heartbeat tells the node watch (``watching``) that its host is alive.
+Who may connect (see ``credentials``): with TLS (``--southbound-tls-*``) only a host with a
+certificate from the controller's CA, and only for the host id its certificate names: a Hello
+for another host ends the stream with PERMISSION_DENIED (logged), and since a stream's acks and
+heartbeats are its Hello's host's, none can speak for another host. Without TLS (loopback or a
+unix socket only, unless ``--southbound-insecure``) any local process may speak for any known
+node.
+
+Nodes are the operator's: a host that is a node connects with its node record as it is; a Hello
+whose underlay address or physical networks differ from the record changes nothing (the
+difference is logged). A host that is not a node is registered on its Hello (with the Hello's
+underlay address and the physical networks its certificate names) only if it authenticated
+(TLS), the controller registers hosts (not ``--no-register-hosts``) and fewer than
+``register_limit`` hosts registered so; otherwise its stream gets a Refusal, which the agent
+does not retry. A Hello with an underlay address nobody can reach (loopback, unspecified,
+multicast, link-local) is refused too. Every Hello, ack and heartbeat tells the node watch
+(``watching``) that its host is alive.
 """
 
 from __future__ import annotations
@@ -31,8 +43,10 @@ import grpc.aio
 import msgspec
 
 from alcor.model import errors
+from alcor.services import nodes
 from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
+from alcor.southbound import certificates, credentials
 from alcor.southbound.compacting import Compaction, compact_forever, stored_floor
 from alcor.southbound.following import PAGE, Following
 from alcor.southbound.sessions import Delivery, Hub, Session
@@ -69,7 +83,10 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     delivery: Delivery = msgspec.field(default_factory=Delivery)
     hello_timeout: float = 30.0
     replay_page: int = PAGE
-    register_hosts: bool = True  # a Hello from an unknown host makes its node
+    register_hosts: bool = True  # a Hello from an unknown authenticated host makes its node
+    register_limit: int = 1000  # nodes registered so, beyond which unknown hosts are refused
+    tls: credentials.TlsFiles | None = None  # None: plaintext (local addresses, or insecure)
+    insecure: bool = False  # plaintext allowed beyond loopback and unix sockets
     node_down_after: float = 30.0  # seconds without a word from a host: its node is down
     compaction: Compaction = msgspec.field(default_factory=Compaction)
 
@@ -83,12 +100,16 @@ class SouthboundService(pb_grpc.SouthboundServicer):
         hello_timeout: float,
         watch: NodeWatch | None = None,
         register_hosts: bool = True,
+        register_limit: int = 1000,
+        authenticated: bool = False,
     ) -> None:
         self._hub = hub
         self._ready = ready
         self._hello_timeout = hello_timeout
         self._watch = watch
         self._register_hosts = register_hosts
+        self._register_limit = register_limit
+        self._authenticated = authenticated  # TLS: every stream's peer has a CA's certificate
 
     async def Connect(
         self,
@@ -104,8 +125,23 @@ class SouthboundService(pb_grpc.SouthboundServicer):
             reason = "the first message of a stream must be a Hello with a host_id"
             yield pb.ControllerMessage(refusal=pb.Refusal(reason=reason))
             return
+        identity = None
+        if self._authenticated:  # the TLS handshake verified the certificate; whose is it?
+            identity = credentials.peer_identity(context.auth_context())
+        if identity is not None and first.hello.host_id not in identity.hosts:
+            named = ", ".join(identity.hosts) or "no host"
+            log.warning(
+                "refused a Hello for host %s from %s: its certificate is for %s",
+                first.hello.host_id,
+                context.peer(),
+                named,
+            )
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"this client certificate is for {named}, not for host {first.hello.host_id}",
+            )
         await self._ready.wait()
-        refusal = await self._admit(first.hello)
+        refusal = await self._admit(first.hello, identity)
         if refusal:
             yield pb.ControllerMessage(refusal=pb.Refusal(reason=refusal))
             return
@@ -124,20 +160,43 @@ class SouthboundService(pb_grpc.SouthboundServicer):
                 grpc.StatusCode.ABORTED, "replaced by a newer stream of the same host"
             )
 
-    async def _admit(self, hello: pb.Hello) -> str:
-        """Why the host may not connect ('' if it may): it is a node, or becomes one now (with
-        the physical networks its Hello says it maps)."""
-        watch = self._watch
-        mapped = sorted(set(hello.physical_networks))
-        if watch is None or watch.maps(hello.host_id) == mapped:
-            return ""
+    async def _admit(self, hello: pb.Hello, identity: certificates.Identity | None) -> str:
+        """Why the host may not connect ('' if it may): it is a node, or becomes one now."""
+        host = hello.host_id
+        refusal = ""
         try:
-            await watch.manager.register(
-                hello.host_id, hello.underlay_ip, mapped, create=self._register_hosts
-            )
+            if hello.underlay_ip:
+                nodes.check_underlay_ip(hello.underlay_ip)
+            refusal = await self._known_or_registered(hello, identity)
         except errors.AlcorError as error:
-            log.warning("refused host %s: %s", hello.host_id, error.message)
-            return error.message
+            refusal = error.message
+        if refusal:
+            log.warning("refused host %s: %s", host, refusal)
+        return refusal
+
+    async def _known_or_registered(
+        self, hello: pb.Hello, identity: certificates.Identity | None
+    ) -> str:
+        watch, host = self._watch, hello.host_id
+        if watch is None:
+            return ""
+        mapped = watch.maps(host)
+        if mapped is not None:
+            _note_claims(hello, mapped=mapped, underlay=watch.underlay(host) or "")
+            return ""
+        if not self._register_hosts:
+            return f"Host {host} is not a known node and this controller does not register hosts."
+        if identity is None:
+            return (
+                f"Host {host} is not a known node and this controller registers only hosts "
+                "that authenticate (TLS): create its node (POST /v2.0/nodes, alcor nodes load)."
+            )
+        await watch.manager.register(
+            host,
+            underlay_ip=hello.underlay_ip,
+            physical_networks=identity.physical_networks,
+            limit=self._register_limit,
+        )
         return ""
 
     async def _read(self, session: Session, requests: AsyncIterator[pb.AgentMessage]) -> None:
@@ -153,6 +212,27 @@ class SouthboundService(pb_grpc.SouthboundServicer):
             log.debug("stream of host %s ended: %s", session.host, error)
         finally:
             self._hub.close(session)
+
+
+def _note_claims(hello: pb.Hello, *, mapped: list[str], underlay: str) -> None:
+    """A known node's Hello claims nothing: what differs from its record is logged, no more."""
+    claimed = sorted(set(hello.physical_networks))
+    if claimed != mapped:
+        log.warning(
+            "host %s says it maps physical networks %s; its node holds %s, which stands "
+            "(change it through the node API)",
+            hello.host_id,
+            claimed,
+            mapped,
+        )
+    if hello.underlay_ip and underlay and hello.underlay_ip != underlay:
+        log.warning(
+            "host %s says its underlay address is %s; its node holds %s, which stands "
+            "(change it through the node API)",
+            hello.host_id,
+            hello.underlay_ip,
+            underlay,
+        )
 
 
 class SouthboundServer:
@@ -171,6 +251,7 @@ class SouthboundServer:
         self._store = store
         self._board = board
         self._nodes = nodes  # None: no node manager (no registration, no health watch)
+        self.rotating: credentials.Rotating | None = None  # the TLS files, when TLS is on
         self._started = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -206,6 +287,29 @@ class SouthboundServer:
             self._started.set()
             loop.close()
 
+    def _listen(self, server: grpc.aio.Server) -> int:
+        settings = self.settings
+        address = settings.address
+        if settings.tls is not None:
+            try:
+                self.rotating = credentials.Rotating(settings.tls)
+            except (OSError, ValueError) as error:
+                raise RuntimeError(f"TLS files unusable: {error}") from None
+            port = server.add_secure_port(address, self.rotating.credentials())
+            log.info("southbound on %s: mutual TLS, clients of CA %s", address, settings.tls.ca)
+            return port
+        if not credentials.local_only(address) and not settings.insecure:
+            raise RuntimeError(
+                "a southbound beyond loopback needs TLS (--southbound-tls-ca, "
+                "--southbound-tls-cert, --southbound-tls-key) or --southbound-insecure"
+            )
+        log.warning(
+            "southbound on %s in plaintext: any process that reaches it may speak for any "
+            "known node (no host is registered)",
+            address,
+        )
+        return server.add_insecure_port(address)
+
     async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
         self._stopping = asyncio.Event()
         settings = self.settings
@@ -227,13 +331,14 @@ class SouthboundServer:
             hello_timeout=settings.hello_timeout,
             watch=watch,
             register_hosts=settings.register_hosts,
+            register_limit=settings.register_limit,
+            authenticated=settings.tls is not None,
         )
         pb_grpc.add_SouthboundServicer_to_server(service, server)
-        self.port = server.add_insecure_port(settings.address)
+        self.port = self._listen(server)
         if self.port == 0 and not settings.address.startswith("unix:"):
             raise RuntimeError(f"cannot listen on {settings.address}")
         await server.start()
-        log.info("southbound on %s", settings.address)
         self._started.set()
 
         def apply(change: Change) -> None:

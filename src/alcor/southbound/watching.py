@@ -47,6 +47,7 @@ class NodeWatch:
         self._clock = board.monotonic
         self._stored: dict[str, str] = {}  # node name -> its state in the store
         self._mapped: dict[str, list[str]] = {}  # node name -> its stored physical networks
+        self._underlays: dict[str, str] = {}  # node name -> its stored underlay address
         # The nodes stored up, or to be written up: when each was last heard, oldest first
         # (each word moves its host to the end), so a check reads only the silent ones.
         self._last: OrderedDict[str, float] = OrderedDict()
@@ -65,12 +66,15 @@ class NodeWatch:
         if change.operation == "delete":
             self._stored.pop(name, None)
             self._mapped.pop(name, None)
+            self._underlays.pop(name, None)
             self._pending.pop(name, None)
             self._last.pop(name, None)
             return
         self._stored[name] = state
         mapped = change.data.get("physical_networks")
         self._mapped[name] = list(mapped) if isinstance(mapped, list) else []
+        underlay = change.data.get("underlay_ip")
+        self._underlays[name] = underlay if isinstance(underlay, str) else ""
         pending = self._pending.get(name)
         if pending == state:
             del self._pending[name]
@@ -89,6 +93,10 @@ class NodeWatch:
     def maps(self, host: str) -> list[str] | None:
         """The physical networks the host's node holds (None: no such node)."""
         return self._mapped.get(host)
+
+    def underlay(self, host: str) -> str | None:
+        """The underlay address the host's node holds (None: no such node)."""
+        return self._underlays.get(host)
 
     # --- what the hosts say ---------------------------------------------------------------
 

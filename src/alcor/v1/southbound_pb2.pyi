@@ -110,13 +110,14 @@ class Hello(_message.Message):
     store_id: _builtins.str
     agent_version: _builtins.str
     underlay_ip: _builtins.str
-    """used when the host registers itself as a node"""
+    """used when an authenticated host registers itself as a node"""
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def physical_networks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The physical networks the host maps to one of its bridges (flat external networks it can
-        serve routers' gateways on). What the agent says here replaces what its node held.
+        serve routers' gateways on). Said, not obeyed: the node's record (the operator's) stands
+        and the controller logs a difference.
         """
 
     def __init__(
