@@ -39,10 +39,15 @@ WAIT = 15.0
 
 
 @pytest.fixture(scope="module")
-def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def controller(
+    tmp_path_factory: pytest.TempPathFactory, server_database: str
+) -> Iterator[ServerProcess]:
+    """The module's controller, on each dialect in turn (``server_database``)."""
     db = Path(tmp_path_factory.mktemp("southbound")) / "alcor.db"
     pki = Pki(db.parent / "pki")
-    process = ServerProcess(db, "--disconnect-grace", str(GRACE), pki=pki).start()
+    process = ServerProcess(
+        db, "--disconnect-grace", str(GRACE), pki=pki, db_url=server_database
+    ).start()
     yield process
     process.stop()
     assert "Traceback" not in process.errors_logged(), process.errors_logged()
