@@ -198,8 +198,9 @@ def test_ports_naming_another_projects_router_give_no_host_anything_of_it(
             physnet = "phys-" + uuid.uuid4().hex[:8]
             ha_id, hb_id, g_id = names("rm", 3)
             ha, hb = Host(ha_id, controller.southbound), Host(hb_id, controller.southbound)
-            g = Host(g_id, controller.southbound, physical_networks=(physnet,))
-            await a.nodes(ha.id, hb.id, g.id)
+            g = Host(g_id, controller.southbound)
+            await a.nodes(ha.id, hb.id)
+            await a.nodes(g.id, physical_networks=[physnet])  # the operator's word, not g's
             hosts = [ha.start(), hb.start(), g.start()]
             external = await external_network(a, physnet)
             a_net, b_net = await a.network(), await b.network()
