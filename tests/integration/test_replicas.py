@@ -1,7 +1,8 @@
 """Several API processes writing to one PostgreSQL store at once: each keeps caches (free
 addresses, MACs, segment ids, quota counts, a project's default group) that must follow what
 the others commit. Requests go to both processes side by side; nothing may be handed out twice,
-no quota exceeded, no request refused for a stale cache."""
+no quota exceeded, no request refused for a stale cache. The first process also serves the
+southbound: what is written through the other reaches the hosts all the same."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import httpx
 import pytest
 
 from tests import databases
-from tests.servers import ServerProcess
+from tests.integration.test_southbound import Host, names, project_api, run, tls_of
+from tests.servers import Pki, ServerProcess
 
 PROCESSES = 2
 
@@ -29,7 +31,12 @@ def replicas(
     started: list[ServerProcess] = []
     try:
         for number in range(PROCESSES):  # one at a time: the first migrates the schema
-            server = ServerProcess(folder / f"api{number}.db", db_url=url, southbound="off")
+            # the first also serves the southbound (agents with its CA's certificates)
+            pki = Pki(folder / "pki") if number == 0 else None
+            southbound = None if number == 0 else "off"
+            server = ServerProcess(
+                folder / f"api{number}.db", db_url=url, southbound=southbound, pki=pki
+            )
             started.append(server.start())
         yield started
     finally:
@@ -146,3 +153,45 @@ def test_a_subnet_deleted_through_one_process_is_gone_for_the_other(
     again = created(first.post("/subnets", json=body), "subnet")
     renewed = created(second.post("/ports", json={"port": {"network_id": network["id"]}}), "port")
     assert [ip["subnet_id"] for ip in renewed["fixed_ips"]] == [again["id"]]
+
+
+def test_what_is_written_through_another_process_reaches_the_hosts(
+    replicas: list[ServerProcess],
+) -> None:
+    """The southbound's own process writes nothing here: it must read the others' commits from
+    the store's log, and its hosts converge to exactly their goal state."""
+    serving, writing = replicas[0], replicas[1]
+
+    async def scenario() -> None:
+        async with project_api(writing) as api:
+            a, b = (Host(n, serving.southbound, tls=tls_of(serving, n)) for n in names("r", 2))
+            await api.nodes(a.id, b.id)
+            hosts = [a.start(), b.start()]
+            network = await api.network()
+            await api.subnet(network, "10.5.0.0/24")
+            first = await api.port(network, a.id)
+            await api.ports(network, [a.id, b.id, b.id])
+            await api.converged(*hosts)
+            neighbor = b.agent.state.get("neighbor", first["id"])
+            assert neighbor is not None
+            assert neighbor.neighbor.host_id == a.id
+            await api.delete("ports", first["id"])
+            await api.converged(*hosts)
+            async with project_api(serving) as shown:  # status is the serving process's, for now
+                ports = await api.listed("ports", "ports")
+                for port in ports:
+                    await _until_active(shown, port["id"])
+            for host in hosts:
+                await host.close()
+
+    run(scenario)
+
+
+async def _until_active(api: Any, port_id: str) -> None:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + 15
+    while (status := await api.status_of(port_id)) != "ACTIVE":
+        assert time.monotonic() < deadline, f"port {port_id} is {status}"
+        await asyncio.sleep(0.05)

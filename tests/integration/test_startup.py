@@ -249,3 +249,12 @@ def test_an_unreachable_failover_pair_is_named_without_its_password() -> None:
     url = "postgresql://alcor:s3cret@127.0.0.1:1,127.0.0.1:2/alcor?target_session_attrs=read-write"
     line = assert_refused(start(db=url), "host=127.0.0.1%3A1&host=127.0.0.1%3A2")
     assert "s3cret" not in line
+
+
+def test_half_of_the_southbound_tls_options_is_refused(tmp_path: Path) -> None:
+    southbound = f"127.0.0.1:{free_port()}"
+    result = start(
+        "--southbound-tls-ca", str(tmp_path / "ca.pem"),
+        db=sqlite_url(tmp_path / "alcor.db"), southbound=southbound,
+    )  # fmt: skip
+    assert "go together" in assert_refused(result, "--southbound-tls-cert")

@@ -275,14 +275,18 @@ async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None
 async def _serve(
     args: argparse.Namespace, tokens: keystone.TokenValidator | None, listening: socket.socket
 ) -> None:
+    southbound_settings = None
     if args.southbound != serving.OFF:
+        southbound_settings = southbound_options.settings_from(args)  # checked before the store
         startup.check_southbound(args.southbound)
     store = startup.open_store(args.db, synchronous=args.sync.upper())
     board = southbound_options.board_from(args)
     controller = build_controller(store, settings_from(args), board=board)
-    southbound = southbound_options.server_from(
-        args, store=store, board=board, nodes=controller.nodes
-    )
+    southbound = None
+    if southbound_settings is not None:
+        southbound = serving.SouthboundServer(
+            store=store, board=board, settings=southbound_settings, nodes=controller.nodes
+        )
     if southbound is not None:
         try:
             southbound.start()

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from alcor.services.nodes import Nodes
+from alcor.cli import startup
 from alcor.services.status import StatusBoard
 from alcor.southbound import credentials, serving
 from alcor.southbound.compacting import Compaction
 from alcor.southbound.sessions import Delivery
-from alcor.store.interface import Store
 
 
 def _address(text: str) -> str:
@@ -153,9 +152,8 @@ def _tls_files(args: argparse.Namespace) -> credentials.TlsFiles | None:
     if not any(given):
         return None
     if not all(given):
-        raise SystemExit(
-            "alcor server: --southbound-tls-ca, --southbound-tls-cert and --southbound-tls-key "
-            "go together"
+        raise startup.CannotStart(
+            "--southbound-tls-ca, --southbound-tls-cert and --southbound-tls-key go together"
         )
     ca, cert, key = given
     return credentials.TlsFiles(ca=ca, cert=cert, key=key)
@@ -176,14 +174,3 @@ def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
 
 def board_from(args: argparse.Namespace) -> StatusBoard:
     return StatusBoard(grace=args.disconnect_grace)
-
-
-def server_from(
-    args: argparse.Namespace, *, store: Store, board: StatusBoard, nodes: Nodes
-) -> serving.SouthboundServer | None:
-    """The southbound server the options ask for (None: ``--southbound off``), not started."""
-    if args.southbound == serving.OFF:
-        return None
-    return serving.SouthboundServer(
-        store=store, board=board, settings=settings_from(args), nodes=nodes
-    )

@@ -252,6 +252,11 @@ class Nodes:
 
     # --- the southbound ------------------------------------------------------------------
 
+    async def named(self, host: str) -> Node | None:
+        """The node of ``host`` as the store has it now (a southbound that has not yet read a
+        node another process made asks here before it refuses or registers the host)."""
+        return (await self.context.store.read(lambda reader: by_names(reader, [host]))).get(host)
+
     async def register(
         self,
         host: str,

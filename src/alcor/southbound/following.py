@@ -9,6 +9,10 @@ way: there is no gap and no duplicate.
 
 The feed's callback runs in the store's writer thread; it only hands the batch to this loop
 (``call_soon_threadsafe``). Everything else runs in the loop that owns the engine.
+
+The feed carries only this process's commits. Other processes may write to the same store (API
+processes on PostgreSQL): so whenever the feed has been quiet for ``poll`` seconds the follower
+reads the store's log after its revision too, and applies what others committed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from alcor.store.interface import Change, Reader, Store
 log = logging.getLogger(__name__)
 
 PAGE = 2000
+POLL = 0.1  # seconds of a quiet feed after which the store's log is read for others' commits
 
 
 class Following:
@@ -33,6 +38,7 @@ class Following:
         *,
         loop: asyncio.AbstractEventLoop,
         page: int = PAGE,
+        poll: float = POLL,
         retry_after: float = 1.0,
     ) -> None:
         self.revision = 0  # the last change applied
@@ -40,6 +46,7 @@ class Following:
         self._apply = apply
         self._loop = loop
         self._page = page
+        self._poll = poll
         self._retry_after = retry_after
         self._queue: asyncio.Queue[list[Change]] = asyncio.Queue()
 
@@ -55,7 +62,11 @@ class Following:
             await self._retrying(self._catch_up)
             on_ready()
             while True:
-                changes = await self._queue.get()
+                try:
+                    changes = await asyncio.wait_for(self._queue.get(), self._poll)
+                except TimeoutError:  # quiet here: read what other processes committed
+                    await self._retrying(self._catch_up)
+                    continue
                 if changes[-1].revision <= self.revision:
                     continue  # the replay covered it
                 if changes[0].revision > self.revision + 1:

@@ -48,7 +48,7 @@ from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
 from alcor.southbound import certificates, credentials
 from alcor.southbound.compacting import Compaction, compact_forever, stored_floor
-from alcor.southbound.following import PAGE, Following
+from alcor.southbound.following import PAGE, POLL, Following
 from alcor.southbound.sessions import Delivery, Hub, Session
 from alcor.southbound.watching import NodeWatch
 from alcor.store.interface import Change, Store
@@ -83,6 +83,7 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     delivery: Delivery = msgspec.field(default_factory=Delivery)
     hello_timeout: float = 30.0
     replay_page: int = PAGE
+    log_poll: float = POLL  # seconds: how often a quiet southbound reads others' commits
     register_hosts: bool = True  # a Hello from an unknown authenticated host makes its node
     register_limit: int = 1000  # nodes registered so, beyond which unknown hosts are refused
     tls: credentials.TlsFiles | None = None  # None: plaintext (local addresses, or insecure)
@@ -183,6 +184,12 @@ class SouthboundService(pb_grpc.SouthboundServicer):
         mapped = watch.maps(host)
         if mapped is not None:
             _note_claims(hello, mapped=mapped, underlay=watch.underlay(host) or "")
+            return ""
+        stored = await watch.manager.named(host)  # made by another process, not yet followed
+        if stored is not None:
+            _note_claims(
+                hello, mapped=sorted(stored.physical_networks), underlay=stored.underlay_ip
+            )
             return ""
         if not self._register_hosts:
             return f"Host {host} is not a known node and this controller does not register hosts."
@@ -346,7 +353,9 @@ class SouthboundServer:
             if watch is not None:
                 watch.changed(change)
 
-        following = Following(self._store, apply, loop=loop, page=settings.replay_page)
+        following = Following(
+            self._store, apply, loop=loop, page=settings.replay_page, poll=settings.log_poll
+        )
         watching: asyncio.Task[None] | None = None
         compacting: asyncio.Task[None] | None = None
 
