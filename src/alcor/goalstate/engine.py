@@ -1,7 +1,7 @@
 """The goal-state engine: committed changes in, per-host goal-state deltas out.
 
-Pure and single-threaded: ``apply`` takes one change-log row and returns, for every host it
-affects, the entries that host must now set or remove. Nothing here does I/O.
+Pure and single-threaded: ``apply`` takes one committed change (its record, typed) and returns,
+for every host it affects, the entries that host must now set or remove. Nothing here does I/O.
 
 **Topics.** What a host holds, apart from its own ports, is a union of *topics*, each shared by
 every host that needs it:
@@ -42,9 +42,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from typing import Any, NamedTuple, TypeVar
-
-import msgspec
+from typing import NamedTuple, TypeVar
 
 from alcor.goalstate import entries as e
 from alcor.model import records
@@ -230,16 +228,11 @@ class Engine:
     # --- the way in ------------------------------------------------------------------------
 
     def apply(
-        self,
-        revision: int,
-        resource_type: str,
-        operation: str,
-        data: dict[str, Any],
-        *,
-        quiet: bool = False,
+        self, revision: int, operation: str, record: object, *, quiet: bool = False
     ) -> dict[str, list[pb.Entry]]:
-        """One committed change (a change-log row: the record after a create or update, before a
-        delete) -> the entries each affected host must apply, all stamped ``revision``.
+        """One committed change (a change-log row's record: after a create or update, before a
+        delete) -> the entries each affected host must apply, all stamped ``revision``. A
+        record of no kind hosts hold (a quota's limits) only moves the revision.
 
         ``quiet``: update the engine's state exactly the same (topics, subscriptions and their
         revisions, removals, own ports) but build no deltas and return {}: for a replay at start,
@@ -247,11 +240,11 @@ class Engine:
         if revision <= self.revision:
             raise ValueError(f"revision {revision} after {self.revision}: changes go in order")
         self.revision = revision
-        kind = records.RECORD_TYPES.get(resource_type)
-        handler = getattr(self, f"_on_{resource_type}", None)
-        if kind is None or handler is None:
+        if not isinstance(record, records.Record):
             return {}
-        record = msgspec.convert(data, kind)
+        handler = getattr(self, f"_on_{record.kind}", None)
+        if handler is None:
+            return {}
         deltas = Deltas(quiet=quiet)
         pending = Pending()
         handler(record, operation == "delete", deltas, pending)
