@@ -417,7 +417,7 @@ def test_a_gateway_is_served_by_an_up_node_mapping_its_physical_network() -> Non
     assert gateway_host(world) == "g1"
     router = world.hosts["h0"].get("router", "r1")
     assert router is not None
-    assert router.router.gateway_host_ip == world.engine._host_ips["g1"]
+    assert router.router.gateway_host_ip == world.engine.intent.host_ips["g1"]
     gateway = router.router.gateway
     assert (gateway.network_type, gateway.physical_network, gateway.mtu) == ("flat", "public", 1500)
     assert [(a.ip_address, a.prefix_length, a.gateway_ip) for a in gateway.addresses] == [
