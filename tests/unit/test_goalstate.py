@@ -12,7 +12,7 @@ import pytest
 
 from alcor.agent.state import HostState
 from alcor.goalstate.engine import Engine
-from alcor.model import records
+from alcor.model import quotas, records
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
@@ -895,3 +895,17 @@ def test_changes_go_in_revision_order() -> None:
     engine.apply(5, "create", group)
     with pytest.raises(ValueError, match="in order"):
         engine.apply(5, "update", group)
+
+
+def test_a_change_no_host_holds_only_moves_the_revision() -> None:
+    """A quota's limits go through the change log like any change: the engine takes their
+    revision (the next change must come after it) and no host hears of them."""
+    world = World()
+    vpc(world, hosts=2, ports_per_host=1)
+    before = {host: world.engine.snapshot(host) for host in world.engine.known_hosts()}
+    limits = quotas.Overrides(project_id="p", limits={"port": 5})
+    assert world.engine.apply(world.revision + 1, "create", limits) == {}
+    assert world.engine.revision == world.revision + 1
+    assert {host: world.engine.snapshot(host) for host in world.engine.known_hosts()} == before
+    with pytest.raises(ValueError, match="in order"):
+        world.engine.apply(world.revision + 1, "update", limits)
