@@ -76,6 +76,7 @@ from tests.servers import ServerProcess  # noqa: E402
 
 from alcor.agent import running  # noqa: E402
 from alcor.goalstate.engine import Engine  # noqa: E402
+from alcor.store.interface import LOGGED_TYPES  # noqa: E402
 
 # Alcor's published figures (its data plane manager, one port create as the VPC grows; the
 # issue quotes them): neighbors in the VPC -> milliseconds.
@@ -687,10 +688,11 @@ def engine_times(
             "SELECT revision, resource_type, resource_id, operation, data FROM change_log "
             "ORDER BY revision"
         )
+        decoders = {kind: msgspec.json.Decoder(t) for kind, t in LOGGED_TYPES.items()}
         for revision, resource_type, resource_id, operation, data in rows:
-            record = msgspec.json.decode(data)
+            record = decoders[resource_type].decode(data)
             started = time.perf_counter()
-            deltas = engine.apply(revision, resource_type, operation, record)
+            deltas = engine.apply(revision, operation, record)
             spent = time.perf_counter() - started
             total += spent
             changes += 1

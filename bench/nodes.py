@@ -292,6 +292,7 @@ class Generator:
 
 
 def unit_cost(nodes: int) -> dict[str, float]:
+    from alcor.model import records
     from alcor.services import status
     from alcor.southbound.sessions import Delivery, Hub
     from alcor.southbound.watching import NodeWatch
@@ -310,7 +311,15 @@ def unit_cost(nodes: int) -> dict[str, float]:
                 resource_id=str(i),
                 operation="create",
                 project_id="",
-                data={"name": host_name(i), "state": "up"},
+                record=records.Node(
+                    id=str(i),
+                    project_id="",
+                    name=host_name(i),
+                    underlay_ip="192.0.2.1",
+                    state="up",
+                    created_at="",
+                    updated_at="",
+                ),
                 committed_at="",
             )
         )

@@ -51,8 +51,7 @@ class Cloud:
 
     def _emit(self, record: records.Record, operation: str) -> int:
         self.revision += 1
-        data: dict[str, Any] = msgspec.to_builtins(record)
-        return self._deliver(self.engine.apply(self.revision, record.kind, operation, data))
+        return self._deliver(self.engine.apply(self.revision, operation, record))
 
     def put(self, record: records.Record) -> int:
         operation = "update" if record.id in self.records else "create"

@@ -28,7 +28,7 @@ async def replay(store: SqlStore, engine: Engine) -> None:
         return reader.changes_since(engine.revision, 100_000)
 
     for change in await store.read(everything):
-        engine.apply(change.revision, change.resource_type, change.operation, change.data)
+        engine.apply(change.revision, change.operation, change.record)
 
 
 def test_compaction_folds_in_steps_and_a_restarted_engine_takes_the_floor(store_url: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -14,6 +15,7 @@ from alembic.migration import MigrationContext
 
 from alcor.goalstate.engine import Engine
 from alcor.store import migrations, schema
+from alcor.store.interface import LOGGED_TYPES
 from alcor.v1 import southbound_pb2 as pb
 from tests.integration.neutron import ensure_nodes
 from tests.servers import ServerProcess
@@ -118,7 +120,8 @@ def replayed(engine: sa.Engine) -> tuple[Engine, int, int]:
         ).one()
     goal_state = Engine()
     for row in rows:
-        goal_state.apply(row[0], row[1], row[2], json.loads(row[3]), quiet=True)
+        record = msgspec.json.decode(row[3], type=LOGGED_TYPES[row[1]])
+        goal_state.apply(row[0], row[2], record, quiet=True)
     goal_state.compact(floor)
     return goal_state, revision, floor
 

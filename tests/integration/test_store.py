@@ -11,9 +11,10 @@ import pytest
 
 from alcor.model import errors
 from alcor.model.queries import Query
+from alcor.model.quotas import Overrides
 from alcor.model.records import FixedIp, Network, Port, Subnet
 from alcor.store.committing import SqlStore
-from alcor.store.interface import Writer
+from alcor.store.interface import Change, Writer
 
 
 def network(network_id: str, segment: int | None = None) -> Network:
@@ -61,7 +62,7 @@ def test_every_change_is_logged_with_a_growing_revision(store_url: str) -> None:
             (3, "n1", "update"),
             (4, "n2", "delete"),
         ]
-        assert changes[3].data["segmentation_id"] == 8, "a delete logs the record as it was"
+        assert changes[3].record == network("n2", 8), "a delete logs the record as it was"
         assert await store.read(lambda r: r.revision()) == 4
         assert [c.revision for c in await store.read(lambda r: r.changes_since(2, 100))] == [3, 4]
         await store.close()
@@ -107,6 +108,41 @@ def test_grouped_work_commits_together_and_a_failure_spoils_only_its_own(store_u
         networks = await store.read(lambda r: r.select(Network, Query()))
         assert sorted(n.segmentation_id or 0 for n in networks) == list(range(100, 150))
         assert await store.read(lambda r: r.revision()) == 50
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_change_carries_its_record_typed_as_written_and_as_read_back(store_url: str) -> None:
+    """The commit feed hands on the very records the writer wrote (a piece of work that failed
+    within a grouped commit leaves none of its own); read back from the log, each row is its
+    record again, of its type, quota limits included."""
+
+    async def scenario() -> None:
+        store = SqlStore(store_url)
+        fed: list[Change] = []
+        store.follow(fed.extend)
+        written: dict[str, Network] = {}
+
+        async def create(i: int) -> None:  # every second one reuses a taken segment id
+            record = network(f"n{i}", 100 + i % 10)
+            await store.write(lambda w: w.insert([record]))
+            written[record.id] = record
+
+        await asyncio.gather(*(create(i) for i in range(20)), return_exceptions=True)
+        assert len(written) == 10
+        await store.write(lambda w: w.set_quota_limits("p", {"port": 5}))
+        await store.write(lambda w: w.set_quota_limits("p", {}))
+        assert sorted(c.resource_id for c in fed[:10]) == sorted(written)
+        assert all(c.record is written[c.resource_id] for c in fed[:10]), "no JSON round trip"
+        limits = Overrides(project_id="p", limits={"port": 5})
+        assert [(c.operation, c.record) for c in fed[10:]] == [
+            ("create", limits),
+            ("delete", limits),
+        ]
+        read = await store.read(lambda r: r.changes_since(0, 100))
+        assert read == fed
+        assert [type(c.record) for c in read] == [Network] * 10 + [Overrides] * 2
         await store.close()
 
     asyncio.run(scenario())

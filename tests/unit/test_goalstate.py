@@ -12,7 +12,7 @@ import pytest
 
 from alcor.agent.state import HostState
 from alcor.goalstate.engine import Engine
-from alcor.model import records
+from alcor.model import quotas, records
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
@@ -28,15 +28,14 @@ class World:
         self.revision = 0
         self.records: dict[str, records.Record] = {}
         self.log: list[tuple[int, dict[str, list[pb.Entry]]]] = []
-        self.changes: list[tuple[int, str, str, dict[str, Any]]] = []  # the change log
+        self.changes: list[tuple[int, str, str, records.Record]] = []  # the change log
         self.hosts: dict[str, HostState] = {}
         self.spoofed: set[str] = set()  # ports that name a router without being in its records
 
     def _emit(self, record: records.Record, operation: str) -> dict[str, list[pb.Entry]]:
         self.revision += 1
-        data: dict[str, Any] = msgspec.to_builtins(record)
-        self.changes.append((self.revision, record.kind, operation, data))
-        deltas = self.engine.apply(self.revision, record.kind, operation, data)
+        self.changes.append((self.revision, record.kind, operation, record))
+        deltas = self.engine.apply(self.revision, operation, record)
         self.log.append((self.revision, deltas))
         for host, entries in deltas.items():
             state = self.hosts.setdefault(host, HostState())
@@ -418,7 +417,7 @@ def test_a_gateway_is_served_by_an_up_node_mapping_its_physical_network() -> Non
     assert gateway_host(world) == "g1"
     router = world.hosts["h0"].get("router", "r1")
     assert router is not None
-    assert router.router.gateway_host_ip == world.engine._host_ips["g1"]
+    assert router.router.gateway_host_ip == world.engine.intent.host_ips["g1"]
     gateway = router.router.gateway
     assert (gateway.network_type, gateway.physical_network, gateway.mtu) == ("flat", "public", 1500)
     assert [(a.ip_address, a.prefix_length, a.gateway_ip) for a in gateway.addresses] == [
@@ -731,9 +730,9 @@ def test_ports_that_only_name_a_router_leave_every_host_as_without_them(seed: in
     world = random_world(seed)
     assert world.spoofed
     engine = Engine()
-    for revision, kind, operation, data in world.changes:
-        if data["id"] not in world.spoofed:
-            engine.apply(revision, kind, operation, data)
+    for revision, _, operation, record in world.changes:
+        if record.id not in world.spoofed:
+            engine.apply(revision, operation, record)
     assert engine.known_hosts() == world.engine.known_hosts()
     for host in world.engine.known_hosts():
         assert contents({keys.entry_key(x): x for x in engine.snapshot(host)}) == contents(
@@ -778,14 +777,14 @@ def test_a_host_resuming_from_any_revision_gets_exactly_what_it_lacks(seed: int)
 
 
 def compacted(
-    changes: list[tuple[int, str, str, dict[str, Any]]], floor: int
-) -> list[tuple[int, str, str, dict[str, Any]]]:
+    changes: list[tuple[int, str, str, records.Record]], floor: int
+) -> list[tuple[int, str, str, records.Record]]:
     """The change log compacted through ``floor``: of the rows up to it, only each live
     resource's last one; every row after it."""
-    last: dict[tuple[str, str], tuple[int, str, str, dict[str, Any]]] = {}
+    last: dict[tuple[str, str], tuple[int, str, str, records.Record]] = {}
     for change in changes:
         if change[0] <= floor:
-            last[change[1], change[3]["id"]] = change
+            last[change[1], change[3].id] = change
     kept = [change for change in last.values() if change[2] != "delete"]
     return sorted(kept) + [change for change in changes if change[0] > floor]
 
@@ -800,8 +799,8 @@ def test_a_compacted_log_replays_to_an_engine_every_host_above_the_floor_resumes
     world = random_world(seed)
     floor = world.revision // 2
     engine = Engine()
-    for revision, kind, operation, data in compacted(world.changes, floor):
-        engine.apply(revision, kind, operation, data)
+    for revision, _, operation, record in compacted(world.changes, floor):
+        engine.apply(revision, operation, record)
     engine.compact(floor)
     assert engine.delta_since("h0", floor - 1) is None
     for host in {h for _, deltas in world.log for h in deltas}:
@@ -827,13 +826,13 @@ def test_an_engine_fed_quietly_then_loudly_is_the_engine_fed_loudly_throughout(s
     world = random_world(seed)
     for split in (0, 1, world.revision // 3, world.revision // 2, world.revision):
         engine = Engine()
-        for revision, kind, operation, data in world.changes[:split]:
-            assert engine.apply(revision, kind, operation, data, quiet=True) == {}
-        for (revision, kind, operation, data), (logged_at, deltas) in zip(
+        for revision, _, operation, record in world.changes[:split]:
+            assert engine.apply(revision, operation, record, quiet=True) == {}
+        for (revision, _, operation, record), (logged_at, deltas) in zip(
             world.changes[split:], world.log[split:], strict=True
         ):
             assert revision == logged_at
-            assert engine.apply(revision, kind, operation, data) == deltas, (split, revision)
+            assert engine.apply(revision, operation, record) == deltas, (split, revision)
         assert engine.revision == world.engine.revision
         assert engine.hosts() == world.engine.hosts()
         assert engine.known_hosts() == world.engine.known_hosts()
@@ -892,13 +891,21 @@ def test_a_snapshot_after_deltas_drops_what_the_host_should_no_longer_hold() -> 
 
 def test_changes_go_in_revision_order() -> None:
     engine = Engine()
-    engine.apply(
-        5,
-        "security_group",
-        "create",
-        msgspec.to_builtins(
-            records.SecurityGroup(id="g", project_id="p", created_at=NOW, updated_at=NOW)
-        ),
-    )
+    group = records.SecurityGroup(id="g", project_id="p", created_at=NOW, updated_at=NOW)
+    engine.apply(5, "create", group)
     with pytest.raises(ValueError, match="in order"):
-        engine.apply(5, "security_group", "update", {})
+        engine.apply(5, "update", group)
+
+
+def test_a_change_no_host_holds_only_moves_the_revision() -> None:
+    """A quota's limits go through the change log like any change: the engine takes their
+    revision (the next change must come after it) and no host hears of them."""
+    world = World()
+    vpc(world, hosts=2, ports_per_host=1)
+    before = {host: world.engine.snapshot(host) for host in world.engine.known_hosts()}
+    limits = quotas.Overrides(project_id="p", limits={"port": 5})
+    assert world.engine.apply(world.revision + 1, "create", limits) == {}
+    assert world.engine.revision == world.revision + 1
+    assert {host: world.engine.snapshot(host) for host in world.engine.known_hosts()} == before
+    with pytest.raises(ValueError, match="in order"):
+        world.engine.apply(world.revision + 1, "update", limits)

@@ -10,7 +10,6 @@ import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -38,8 +37,7 @@ class Log:
 
     def put(self, record: records.Record, operation: str = "create") -> dict[str, list[pb.Entry]]:
         self.revision += 1
-        data: dict[str, Any] = msgspec.to_builtins(record)
-        return self.engine.apply(self.revision, record.kind, operation, data)
+        return self.engine.apply(self.revision, operation, record)
 
 
 def node(name: str, ip: str, node_id: str = "") -> records.Node:
@@ -147,16 +145,13 @@ class FakeNodes:
 
 
 def change(name: str, state: str, revision: int, operation: str = "update") -> Change:
-    data: dict[str, Any] = msgspec.to_builtins(
-        msgspec.structs.replace(node(name, "192.0.2.1"), state=state)
-    )
     return Change(
         revision=revision,
         resource_type="node",
         resource_id="id-" + name,
         operation=operation,
         project_id="",
-        data=data,
+        record=msgspec.structs.replace(node(name, "192.0.2.1"), state=state),
         committed_at=NOW,
     )
 

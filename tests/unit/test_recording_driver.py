@@ -11,6 +11,7 @@ import pytest
 
 from alcor.agent.drivers import recording
 from alcor.agent.state import HostState
+from alcor.model import records
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 from tests.unit.test_goalstate import World, random_world, two_subnets_one_router, vpc
@@ -154,7 +155,7 @@ def test_rules_apply_per_port_with_remote_groups_resolved_to_addresses() -> None
 def test_a_router_brings_its_interfaces_and_routes() -> None:
     world = World()
     two_subnets_one_router(world)
-    world.change("r1", routes=[{"destination": "10.9.0.0/16", "nexthop": "10.1.0.254"}])
+    world.change("r1", routes=[records.HostRoute(destination="10.9.0.0/16", nexthop="10.1.0.254")])
     host = Host("h0")
     host.apply(world.revision, *world.engine.snapshot("h0"), snapshot=True)
     assert {

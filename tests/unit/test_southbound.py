@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import msgspec
 import pytest
 
 from alcor.agent.state import HostState
@@ -225,14 +224,13 @@ class Log:
 
     def put(self, record: records.Record, operation: str = "create") -> Change:
         self.revision += 1
-        data: dict[str, Any] = msgspec.to_builtins(record)
         change = Change(
             revision=self.revision,
             resource_type=record.kind,
             resource_id=record.id,
             operation=operation,
             project_id=record.project_id,
-            data=data,
+            record=record,
             committed_at=NOW,
         )
         self.rows.append(change)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import ClassVar
 
 import msgspec
 
@@ -38,6 +39,16 @@ RESOURCES: tuple[str, ...] = tuple(NEUTRON_DEFAULTS)
 # ``check_limit`` is accepted and ignored (the check is Neutron's default since 2025.1).
 FORCE = "force"
 CHECK_LIMIT = "check_limit"
+
+
+class Overrides(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A project's quota overrides as the change log holds them (resource type ``quota``,
+    keyed by the project): the limits set, or on a delete the limits that were."""
+
+    kind: ClassVar[str] = "quota"
+
+    project_id: str
+    limits: dict[str, int]
 
 
 class Update(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 
 from alcor.model.identifiers import MacAllocator, SegmentAllocator
 from alcor.model.ipam import IPAddress, SubnetAddresses
-from alcor.model.records import Subnet
+from alcor.model.records import Network, Port, Subnet
 from alcor.store.interface import Change, Writer
-
-
-def _fixed_ips(data: Mapping[str, object]) -> Iterator[str]:
-    """The subnet ids of a logged port's fixed IPs."""
-    fixed_ips = data.get("fixed_ips")
-    if isinstance(fixed_ips, list):
-        for fixed_ip in fixed_ips:
-            if isinstance(fixed_ip, dict):
-                yield str(fixed_ip.get("subnet_id", ""))
 
 
 class Allocations:
@@ -49,14 +40,15 @@ class Allocations:
             self._segments = None
             return
         for change in changes:
-            if change.resource_type == "port":
-                self._macs.pop(str(change.data.get("network_id", "")), None)
-                for fixed_ip in _fixed_ips(change.data):
-                    self._subnets.pop(fixed_ip, None)
-            elif change.resource_type == "subnet":
-                self._subnets.pop(change.resource_id, None)
-            elif change.resource_type == "network":
-                self._macs.pop(change.resource_id, None)
+            record = change.record
+            if isinstance(record, Port):
+                self._macs.pop(record.network_id, None)
+                for fixed_ip in record.fixed_ips:
+                    self._subnets.pop(fixed_ip.subnet_id, None)
+            elif isinstance(record, Subnet):
+                self._subnets.pop(record.id, None)
+            elif isinstance(record, Network):
+                self._macs.pop(record.id, None)
                 self._segments = None
 
     # --- addresses ------------------------------------------------------------------

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable
 import msgspec
 
 from alcor.goalstate.engine import Engine
+from alcor.model import records
 from alcor.services import status
 from alcor.southbound.outboxes import Outbox
 from alcor.store.interface import Change
@@ -87,9 +88,8 @@ class Hub:
         try:
             deltas = self.engine.apply(
                 change.revision,
-                change.resource_type,
                 change.operation,
-                change.data,
+                change.record,
                 quiet=replaying,
             )
         except Exception:
@@ -124,9 +124,10 @@ class Hub:
         its entry, and only on the host it left and the host it joined."""
         board = self.board
         port_id = change.resource_id
-        bound = change.data.get("binding_host_id")
+        port = change.record
+        bound = port.binding_host_id if isinstance(port, records.Port) else ""
         port_key = keys.key("port", port_id)
-        for host in {board.host_of(port_id), bound if isinstance(bound, str) else ""} - {""}:
+        for host in {board.host_of(port_id), bound} - {""}:
             for entry in deltas.get(host, ()):
                 if keys.entry_key(entry) != port_key:
                     continue

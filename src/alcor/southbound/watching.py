@@ -26,6 +26,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 
+from alcor.model import records
 from alcor.services import nodes, status
 from alcor.store.interface import Change
 
@@ -57,12 +58,10 @@ class NodeWatch:
     # --- what the change log says ---------------------------------------------------------
 
     def changed(self, change: Change) -> None:
-        if change.resource_type != "node":
+        node = change.record
+        if not isinstance(node, records.Node):
             return
-        name = change.data.get("name")
-        state = change.data.get("state")
-        if not isinstance(name, str) or not isinstance(state, str):
-            return
+        name, state = node.name, node.state
         if change.operation == "delete":
             self._stored.pop(name, None)
             self._mapped.pop(name, None)
@@ -71,10 +70,8 @@ class NodeWatch:
             self._last.pop(name, None)
             return
         self._stored[name] = state
-        mapped = change.data.get("physical_networks")
-        self._mapped[name] = list(mapped) if isinstance(mapped, list) else []
-        underlay = change.data.get("underlay_ip")
-        self._underlays[name] = underlay if isinstance(underlay, str) else ""
+        self._mapped[name] = list(node.physical_networks)
+        self._underlays[name] = node.underlay_ip
         pending = self._pending.get(name)
         if pending == state:
             del self._pending[name]

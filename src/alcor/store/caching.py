@@ -37,12 +37,13 @@ class TopologyCache:
             self.clear()
             return
         for change in changes:
-            if change.resource_type == Network.kind:
-                self.networks.pop(change.resource_id, None)
-                self.subnets_by_network.pop(change.resource_id, None)
-            elif change.resource_type == Subnet.kind:
-                self.subnets.pop(change.resource_id, None)
-                self.subnets_by_network.pop(str(change.data.get("network_id", "")), None)
+            record = change.record
+            if isinstance(record, Network):
+                self.networks.pop(record.id, None)
+                self.subnets_by_network.pop(record.id, None)
+            elif isinstance(record, Subnet):
+                self.subnets.pop(record.id, None)
+                self.subnets_by_network.pop(record.network_id, None)
 
     @staticmethod
     def holds(kind: type[Record]) -> bool:

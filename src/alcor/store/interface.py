@@ -15,21 +15,29 @@ from typing import Protocol, TypeVar
 import msgspec
 
 from alcor.model.queries import Query
-from alcor.model.records import Record, Subnet
+from alcor.model.quotas import Overrides
+from alcor.model.records import RECORD_TYPES, Record, Subnet
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
 
+# What a change-log row holds: a resource's record, or a project's quota limits.
+Logged = Record | Overrides
+LOGGED_TYPES: dict[str, type[Logged]] = {**RECORD_TYPES, Overrides.kind: Overrides}
+
 
 class Change(msgspec.Struct, frozen=True, kw_only=True):
-    """One change-log row: the resource after a create/update, before a delete."""
+    """One change-log row: the resource after a create/update, before a delete. ``record`` is
+    the row's document decoded once, typed by ``resource_type`` (``LOGGED_TYPES``): the very
+    object written, in the writer's own commit feed; decoded straight from the stored JSON into
+    its struct, when read back."""
 
     revision: int
     resource_type: str
     resource_id: str
     operation: str  # 'create' | 'update' | 'delete'
     project_id: str
-    data: dict[str, object]
+    record: Logged
     committed_at: str
 
 

@@ -18,11 +18,12 @@ import sqlalchemy as sa
 
 from alcor.model import errors
 from alcor.model.queries import Query
+from alcor.model.quotas import Overrides
 from alcor.model.records import RECORD_TYPES, Port, Record, Subnet
 from alcor.store import schema
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
-from alcor.store.interface import Change
+from alcor.store.interface import LOGGED_TYPES, Change, Logged
 from alcor.store.rows import RowCodec, document
 from alcor.store.statements import Prepared, Statements
 
@@ -171,7 +172,7 @@ class SqlReader:
         statement = (
             sa.select(log).where(log.c.revision > revision).order_by(log.c.revision).limit(limit)
         )
-        return [_change(row._mapping) for row in self.connection.execute(statement)]
+        return [_read_change(row._mapping) for row in self.connection.execute(statement)]
 
     def compacted_through(self) -> int:
         statement = sa.select(schema.store_revision.c.compacted_through)
@@ -189,7 +190,14 @@ class SqlReader:
         return row
 
 
-def _change(row: Mapping[Any, Any]) -> Change:
+# One typed decoder per kind of change-log document: the stored JSON becomes its struct in
+# one pass, with no generic dict in between.
+_LOGGED_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    kind: msgspec.json.Decoder(logged) for kind, logged in LOGGED_TYPES.items()
+}
+
+
+def _change(row: Mapping[Any, Any], record: Logged) -> Change:
     """A change-log row (as read, or as the writer is about to write it) as a ``Change``."""
     return Change(
         revision=row["revision"],
@@ -197,9 +205,23 @@ def _change(row: Mapping[Any, Any]) -> Change:
         resource_id=row["resource_id"],
         operation=row["operation"],
         project_id=row["project_id"],
-        data=msgspec.json.decode(row["data"]),
+        record=record,
         committed_at=row["committed_at"],
     )
+
+
+def _read_change(row: Mapping[Any, Any]) -> Change:
+    """A change-log row as read: its document decoded into the struct of its resource type."""
+    decoder = _LOGGED_DECODERS.get(row["resource_type"])
+    if decoder is None:
+        raise ValueError(f"a change-log row of unknown resource type {row['resource_type']!r}")
+    data = row["data"]
+    record: Logged = (
+        decoder.decode(data)
+        if isinstance(data, str | bytes)
+        else msgspec.convert(data, decoder.type)  # a driver that parsed JSON itself
+    )
+    return _change(row, record)
 
 
 def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
@@ -324,7 +346,8 @@ class SqlWriter(SqlReader):
         self._revision = revision
         self.start = (revision, 0, 0)  # the mark to rewind to when the commit itself fails
         self._now = now
-        self.pending_changes: list[dict[str, Any]] = []
+        self.pending_changes: list[dict[str, Any]] = []  # the change-log rows to write
+        self.pending_records: list[Logged] = []  # what each of them holds, as written
         self.undo_log: list[Callable[[], None]] = []
 
     def get(self, kind: type[R], resource_id: str) -> R | None:
@@ -405,7 +428,7 @@ class SqlWriter(SqlReader):
         rows = [{"project_id": project_id, "resource": r, "limit": n} for r, n in limits.items()]
         self._run(self.statements.insert(schema.quotas), rows)
         operation = "delete" if not limits else "update" if before else "create"
-        shown = {"project_id": project_id, "limits": dict(limits) if limits else before}
+        shown = Overrides(project_id=project_id, limits=dict(limits) if limits else before)
         self._append_change(
             kind="quota",
             resource_id=project_id,
@@ -428,7 +451,7 @@ class SqlWriter(SqlReader):
         logged without stopping the others (the database's constraints still guard it)."""
         self._revision, changes, undo = mark
         callbacks = self.undo_log[undo:]
-        del self.pending_changes[changes:], self.undo_log[undo:]
+        del self.pending_changes[changes:], self.pending_records[changes:], self.undo_log[undo:]
         for callback in reversed(callbacks):
             try:
                 callback()
@@ -485,10 +508,11 @@ class SqlWriter(SqlReader):
         resource_id: str,
         operation: str,
         project_id: str,
-        data: object,
+        data: Logged,
         committed_at: str,
     ) -> None:
         self._revision += 1
+        self.pending_records.append(data)
         self.pending_changes.append(
             {
                 "revision": self._revision,
@@ -557,8 +581,12 @@ class SqlWriter(SqlReader):
         return gone
 
     def logged_changes(self) -> list[Change]:
-        """The change-log rows this transaction wrote, for the commit feed."""
-        return [_change(row) for row in self.pending_changes]
+        """The change-log rows this transaction wrote, for the commit feed: each carries the
+        very record written (no JSON round trip)."""
+        return [
+            _change(row, record)
+            for row, record in zip(self.pending_changes, self.pending_records, strict=True)
+        ]
 
     def flush_changes(self) -> None:
         """Write the change-log rows and the new revision (once, before the commit)."""
