@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,16 +18,8 @@ _database_numbers = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[databases.PostgresCluster]:
-    """A private PostgreSQL server for the whole run. It skips where PostgreSQL is not
-    installed, except on CI, which installs it: there a missing server is a failure."""
-    reason = databases.unavailable()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL tests cannot run on CI: {reason}")
-        pytest.skip(reason)
-    cluster = databases.PostgresCluster().start()
-    yield cluster
-    cluster.stop()
+    """A private PostgreSQL server for the whole run."""
+    yield from databases.private_cluster()
 
 
 def database_url(request: pytest.FixtureRequest, folder: Path) -> str:

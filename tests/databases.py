@@ -17,7 +17,10 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from alcor.lab.controllers import free_port
 
@@ -50,6 +53,21 @@ def unavailable() -> str | None:
         except KeyError:
             return f"running as root needs the {SERVICE_USER!r} user (Debian's postgresql)"
     return None
+
+
+def private_cluster() -> Iterator[PostgresCluster]:
+    """A started cluster for a fixture, stopped after it; skips where PostgreSQL is not
+    installed, except on CI, which installs it: there a missing server is a failure."""
+    reason = unavailable()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL tests cannot run on CI: {reason}")
+        pytest.skip(reason)
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 class PostgresCluster:
