@@ -10,7 +10,8 @@ Runs each configuration on a fresh database, one after the other, in one run on 
 
 Every API process runs with ``--southbound off`` (API processes of a shared store serve no
 agents) and is started one at a time (the first migrates the schema). Ports, all on one network
-with a /16 subnet made through the first process:
+with a /16 subnet made through the first process (``--network-per-process``: one network for
+each process's clients, to tell apart what sharing a network costs):
 
     warm-up     ``--warmup`` ports through each process, one at a time (counted in the check)
     concurrent  ``--concurrent`` single-port POSTs by ``--clients`` threads, each with its own
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import signal
 import sys
@@ -69,6 +71,15 @@ from tests.servers import ServerProcess  # noqa: E402
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 STORE_NAMES = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
 Port = dict[str, Any]
+LISTED = "fields=id&fields=mac_address&fields=fixed_ips"
+
+
+@dataclass(frozen=True)
+class Target:
+    """An API process and the network its clients make ports on."""
+
+    url: str
+    network_id: str
 
 
 class Broken(RuntimeError):
@@ -154,15 +165,21 @@ def shares(count: int, parts: int) -> list[range]:
 
 
 def concurrent(
-    urls: Sequence[str], network_id: str, *, count: int, clients: int, name: str, before: int
+    targets: Sequence[Target], *, count: int, clients: int, name: str, before: int
 ) -> tuple[bench_api.Phase, list[Port]]:
-    """``count`` single-port POSTs by ``clients`` threads, client i to process i mod N, on a
-    network already holding ``before`` ports."""
+    """``count`` single-port POSTs by ``clients`` threads, client i to process i mod N (and
+    that process's network), the networks already holding ``before`` ports."""
     jobs = [
         (
-            urls[client % len(urls)],
+            targets[client % len(targets)].url,
             [
-                msgspec.json.encode({"port": bench_api.port(network_id, f"{name}-{i}")})
+                msgspec.json.encode(
+                    {
+                        "port": bench_api.port(
+                            targets[client % len(targets)].network_id, f"{name}-{i}"
+                        )
+                    }
+                )
                 for i in mine
             ],
         )
@@ -177,21 +194,22 @@ def concurrent(
     return phase, ports
 
 
-def bulk(
-    urls: Sequence[str], network_id: str, *, count: int, size: int
-) -> tuple[bench_api.Phase, list[Port]]:
-    """``count`` ports in POSTs of ``size``, one thread per process sending every N-th POST."""
+def bulk(targets: Sequence[Target], *, count: int, size: int) -> tuple[bench_api.Phase, list[Port]]:
+    """``count`` ports in POSTs of ``size``, one thread per process sending every N-th POST
+    (to that process's network)."""
     posts = [range(first, min(first + size, count)) for first in range(0, count, size)]
     jobs = [
         (
-            url,
+            target.url,
             [
-                msgspec.json.encode({"ports": [bench_api.port(network_id, f"b{i}") for i in post]})
-                for post in posts[number :: len(urls)]
+                msgspec.json.encode(
+                    {"ports": [bench_api.port(target.network_id, f"b{i}") for i in post]}
+                )
+                for post in posts[number :: len(targets)]
             ],
         )
-        for number, url in enumerate(urls)
-        if posts[number :: len(urls)]
+        for number, target in enumerate(targets)
+        if posts[number :: len(targets)]
     ]
     sent = send_at_once(jobs)
     ports: list[Port] = []
@@ -216,7 +234,9 @@ def duplicates(values: Sequence[str]) -> list[str]:
     return sorted(value for value, seen in Counter(values).items() if seen > 1)
 
 
-def check(apis: Sequence[bench_api.Api], network_id: str, made: Sequence[Port]) -> dict[str, int]:
+def check(
+    apis: Sequence[bench_api.Api], network_ids: Sequence[str], made: Sequence[Port]
+) -> dict[str, int]:
     """What was made is right (see the module's docstring); raises ``Broken`` if not."""
     problems: list[str] = []
     ids = [port["id"] for port in made]
@@ -230,8 +250,11 @@ def check(apis: Sequence[bench_api.Api], network_id: str, made: Sequence[Port]) 
     if unaddressed := [port["id"] for port in made if len(port["fixed_ips"]) != 1]:
         problems.append(f"{len(unaddressed)} ports without exactly one address")
     for number, api in enumerate(apis):
-        query = f"/ports?network_id={network_id}&fields=id&fields=mac_address&fields=fixed_ips"
-        listed = api.call("GET", query)["ports"]
+        listed = [
+            port
+            for network_id in network_ids
+            for port in api.call("GET", f"/ports?network_id={network_id}&{LISTED}")["ports"]
+        ]
         if sorted(port["id"] for port in listed) != sorted(ids):
             problems.append(
                 f"process {number} lists {len(listed)} ports on the network, {len(made)} made"
@@ -288,6 +311,44 @@ def postgres_facts(cluster: databases.PostgresCluster) -> dict[str, str]:
     return facts
 
 
+def networks(api: bench_api.Api, urls: Sequence[str], args: argparse.Namespace) -> list[Target]:
+    """A network with a subnet of ``--cidr``'s size for every process, made through the first
+    process: the same one, or with ``--network-per-process`` one each (the next CIDRs)."""
+    base = ipaddress.ip_network(args.cidr)
+    count = len(urls) if args.network_per_process else 1
+    made: list[str] = []
+    for number in range(count):
+        network_id = api.create(bench_api.NETWORKS, {"name": f"bench-replicas-{number}"})
+        first = int(base.network_address) + number * base.num_addresses
+        cidr = str(ipaddress.ip_network((first, base.prefixlen)))
+        api.create(bench_api.SUBNETS, {"network_id": network_id, "ip_version": 4, "cidr": cidr})
+        made.append(network_id)
+    return [Target(url, made[number % count]) for number, url in enumerate(urls)]
+
+
+def phases_on(
+    targets: Sequence[Target], args: argparse.Namespace, made: list[Port]
+) -> list[bench_api.Phase]:
+    """The measured phases, in order; the ports they make are added to ``made``."""
+    phases: list[bench_api.Phase] = []
+    for name, count in (
+        ("concurrent", args.concurrent),
+        ("bulk", args.bulk),
+        ("concurrent-full", args.concurrent_full),
+    ):
+        if not count:
+            continue
+        if name == "bulk":
+            phase, ports = bulk(targets, count=count, size=args.bulk_size)
+        else:
+            phase, ports = concurrent(
+                targets, count=count, clients=args.clients, name=name, before=len(made)
+            )
+        phases.append(phase)
+        made += ports
+    return phases
+
+
 def measure(
     setup: Setup, *, cluster: databases.PostgresCluster | None, args: argparse.Namespace, run: int
 ) -> dict[str, Any]:
@@ -300,41 +361,18 @@ def measure(
             assert cluster is not None
             db_url = cluster.create_database(f"bench_{run}_{setup.processes}")
         with api_processes(setup, db_url=db_url, directory=directory, sync=args.sync) as servers:
-            urls = [server.url for server in servers]
-            apis = [bench_api.Api(url) for url in urls]
+            apis = [bench_api.Api(server.url) for server in servers]
             try:
-                network_id = apis[0].create(bench_api.NETWORKS, {"name": "bench-replicas"})
-                subnet = {"network_id": network_id, "ip_version": 4, "cidr": args.cidr}
-                apis[0].create(bench_api.SUBNETS, subnet)
+                targets = networks(apis[0], [server.url for server in servers], args)
                 made: list[Port] = [
-                    apis[n].call("POST", "/ports", {"port": bench_api.port(network_id, "w")}, 201)[
+                    api.call("POST", "/ports", {"port": bench_api.port(t.network_id, "w")}, 201)[
                         "port"
                     ]
-                    for n in range(len(apis))
+                    for api, t in zip(apis, targets, strict=True)
                     for _ in range(args.warmup)
                 ]
-                phases: list[bench_api.Phase] = []
-                for name, count in (
-                    ("concurrent", args.concurrent),
-                    ("bulk", args.bulk),
-                    ("concurrent-full", args.concurrent_full),
-                ):
-                    if not count:
-                        continue
-                    if name == "bulk":
-                        phase, ports = bulk(urls, network_id, count=count, size=args.bulk_size)
-                    else:
-                        phase, ports = concurrent(
-                            urls,
-                            network_id,
-                            count=count,
-                            clients=args.clients,
-                            name=name,
-                            before=len(made),
-                        )
-                    phases.append(phase)
-                    made += ports
-                checked = check(apis, network_id, made)
+                phases = phases_on(targets, args, made)
+                checked = check(apis, sorted({t.network_id for t in targets}), made)
             finally:
                 for api in apis:
                     api.close()
@@ -477,8 +515,10 @@ def table(report: dict[str, Any]) -> str:
         *(line(row) for row in rows),
         "",
         f"Every API process with --southbound off; {p['warmup']} warm-up ports through each first.",
+        "Ports on "
+        + ("a network of each process's own." if p["network_per_process"] else "one network."),
         "concurrent: client i to process i mod N. bulk: one thread per process, every N-th POST.",
-        "  The second concurrent phase runs after the bulk one, on the network then that full.",
+        "  The second concurrent phase runs after the bulk one, on the networks it filled.",
         "  Wall clock, client included (bodies encoded before, answers decoded after);",
         "  p50/p99: per request." + (f" Median run of {p['runs']} by ports/s." if several else ""),
         "Checked: every port made once, no IP or MAC twice, every process lists exactly them.",
@@ -525,6 +565,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sync", choices=("full", "normal"), default="full", help="SQLite's --sync")
     p.add_argument("--runs", type=int, default=1, help="runs of every configuration, interleaved")
     p.add_argument("--cidr", default="10.200.0.0/16", help="the subnet's CIDR")
+    p.add_argument(
+        "--network-per-process",
+        action="store_true",
+        help="each process's clients make ports on a network of its own (the next CIDRs)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
     return p
 
