@@ -416,7 +416,8 @@ def setups(args: argparse.Namespace) -> list[Setup]:
 
 
 def medians(measured: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per configuration and phase: the median run's figures (by ports/s) and the spread."""
+    """Per configuration and phase: the median run's figures by ports/s (the lower middle one of
+    an even number) and the spread."""
     rows: list[dict[str, Any]] = []
     keys = dict.fromkeys((m["label"], p["phase"]) for m in measured for p in m["phases"])
     for label, name in keys:
