@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := src tests bench
 
-.PHONY: setup run test check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-dataplane fmt clean proto
+.PHONY: setup run test check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-dataplane fmt clean proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench-goalstate: setup
 
 bench-nodes: setup
 	$(BIN)/python bench/nodes.py
+
+# Needs PostgreSQL's server (Debian's postgresql): starts a private cluster of its own.
+bench-replicas: setup
+	$(BIN)/python bench/replicas.py
 
 # Needs root: network namespaces and real agents (docs/benchmarks.md).
 bench-dataplane: setup
