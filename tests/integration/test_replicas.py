@@ -195,3 +195,34 @@ async def _until_active(api: Any, port_id: str) -> None:
     while (status := await api.status_of(port_id)) != "ACTIVE":
         assert time.monotonic() < deadline, f"port {port_id} is {status}"
         await asyncio.sleep(0.05)
+
+
+def test_addresses_another_process_frees_are_handed_out_again(
+    replicas: list[ServerProcess],
+) -> None:
+    """A /29 has five addresses to give. What the other process frees by deleting a port comes
+    back at once; what it frees by an update (the log shows the port after, not before) comes
+    back when the pool runs out and is read again."""
+    first, second = clients(replicas)[:2]
+    network = created(first.post("/networks", json={"network": {"name": "f"}}), "network")
+    body = {"subnet": {"network_id": network["id"], "cidr": "10.4.0.0/29", "ip_version": 4}}
+    created(first.post("/subnets", json=body), "subnet")
+
+    def port(api: httpx.Client) -> httpx.Response:
+        return api.post("/ports", json={"port": {"network_id": network["id"]}})
+
+    ports = [created(port(first), "port") for _ in range(5)]
+    assert port(first).json()["NeutronError"]["type"] == "IpAddressGenerationFailure"
+    assert second.delete(f"/ports/{ports[0]['id']}").status_code == 204
+    again = created(port(first), "port")
+    assert again["fixed_ips"] == ports[0]["fixed_ips"]
+    emptied = second.put(f"/ports/{ports[1]['id']}", json={"port": {"fixed_ips": []}})
+    assert emptied.status_code == 200, emptied.text
+    last = created(port(first), "port")
+    assert last["fixed_ips"] == ports[1]["fixed_ips"]
+    addresses = [
+        ip["ip_address"]
+        for p in first.get("/ports", params={"network_id": network["id"]}).json()["ports"]
+        for ip in p["fixed_ips"]
+    ]
+    assert len(addresses) == len(set(addresses)) == 5

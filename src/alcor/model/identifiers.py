@@ -62,6 +62,10 @@ class MacAllocator:
     def release(self, mac: str) -> None:
         self._used.discard(mac)
 
+    def mark(self, mac: str) -> None:
+        """Note a MAC as used, whether or not it was (taken elsewhere: another process)."""
+        self._used.add(mac)
+
 
 class SegmentAllocator:
     """Segmentation ids from an inclusive range: the next free one after a moving cursor, so a
@@ -97,6 +101,11 @@ class SegmentAllocator:
                 type="TunnelIdInUse",
             )
         self._take(segment)
+
+    def mark(self, segment: int) -> None:
+        """Note a segment as used, whether or not it was (taken elsewhere: another process)."""
+        if segment not in self._used:
+            self._take(segment)
 
     def release(self, segment: int) -> None:
         if segment in self._used:

@@ -12,6 +12,7 @@ import ipaddress
 import random
 from collections.abc import Sequence
 
+from alcor.model import errors
 from alcor.model.identifiers import MacAllocator, SegmentAllocator
 from alcor.model.ipam import IPAddress, SubnetAddresses
 from alcor.model.records import Network, Port, Subnet
@@ -30,26 +31,56 @@ class Allocations:
         self._segments: SegmentAllocator | None = None
 
     def follow_others(self, changes: Sequence[Change] | None) -> None:
-        """Forget what other processes' writes may have taken (None: everything): the pools of
-        the subnets their ports hold addresses in, their networks' MACs, the segment ids. What
-        they gave back stays taken here until reloaded: wasted for a while, never handed out
-        twice."""
+        """Take into account what other processes' writes took and gave back (None: forget
+        everything, it is loaded again): the addresses and MACs of their ports, the segment ids
+        of their networks; a subnet they changed is loaded again. An address a port of theirs
+        let go by an update stays taken here (the log shows the port after, not before): wasted
+        until the subnet's pool is loaded again, which running out of addresses does; never
+        handed out twice."""
         if changes is None:
             self._subnets.clear()
             self._macs.clear()
             self._segments = None
             return
         for change in changes:
-            record = change.record
+            record, gone = change.record, change.operation == "delete"
             if isinstance(record, Port):
-                self._macs.pop(record.network_id, None)
-                for fixed_ip in record.fixed_ips:
-                    self._subnets.pop(fixed_ip.subnet_id, None)
+                self._follow_port(record, gone=gone)
             elif isinstance(record, Subnet):
                 self._subnets.pop(record.id, None)
             elif isinstance(record, Network):
-                self._macs.pop(record.id, None)
-                self._segments = None
+                if gone:
+                    self._macs.pop(record.id, None)
+                self._follow_segment(record, gone=gone)
+
+    def _follow_port(self, port: Port, *, gone: bool) -> None:
+        macs = self._macs.get(port.network_id)
+        if macs is not None:
+            if gone:
+                macs.release(port.mac_address)
+            else:
+                macs.mark(port.mac_address)
+        for fixed_ip in port.fixed_ips:
+            pool = self._subnets.get(fixed_ip.subnet_id)
+            if pool is None:
+                continue
+            address = ipaddress.ip_address(fixed_ip.ip_address)
+            try:
+                if gone and pool.is_allocated(address):
+                    pool.release(address)
+                elif not gone and not pool.is_allocated(address):
+                    pool.claim(address)
+            except (errors.AlcorError, ValueError):  # not what this pool knows: load it again
+                self._subnets.pop(fixed_ip.subnet_id, None)
+
+    def _follow_segment(self, network: Network, *, gone: bool) -> None:
+        segments, segment = self._segments, network.segmentation_id
+        if segments is None or network.network_type != "vxlan" or segment is None:
+            return
+        if gone:
+            segments.release(segment)
+        else:
+            segments.mark(segment)
 
     # --- addresses ------------------------------------------------------------------
 
@@ -76,7 +107,12 @@ class Allocations:
 
     def allocate_ip(self, writer: Writer, subnet: Subnet) -> IPAddress:
         pool = self.addresses(writer, subnet)
-        address = pool.allocate()
+        try:
+            address = pool.allocate()
+        except errors.IpAddressGenerationFailure:  # addresses others freed may wait here
+            self.forget_subnet(writer, subnet.id)
+            pool = self.addresses(writer, subnet)
+            address = pool.allocate()
         writer.on_rollback(lambda: pool.release(address))
         return address
 

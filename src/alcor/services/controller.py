@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alcor.model.records import Node, SecurityGroup
 from alcor.services.floating_ips import FloatingIps
 from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
@@ -38,6 +39,8 @@ class Controller:
         (the store's own caches do likewise), so several API processes can write at once."""
         self.context.allocations.follow_others(changes)
         self.context.quotas.follow_others(changes)
-        if changes is None or changes:
+        kinds = None if changes is None else {type(change.record) for change in changes}
+        if kinds is None or SecurityGroup in kinds:
             self.context.default_groups.clear()
+        if kinds is None or Node in kinds:
             self.context.node_names.clear()

@@ -36,12 +36,16 @@ class ProjectCounts:
         return counts[kind]
 
     def follow_others(self, changes: Sequence[Change] | None) -> None:
-        """Forget the counts of the projects other processes changed (None: every project)."""
+        """Count what other processes created and deleted (None: forget every project's
+        counts, they are counted again)."""
         if changes is None:
             self.clear()
             return
         for change in changes:
-            self._projects.pop(change.project_id, None)
+            counts = self._projects.get(change.project_id)
+            if counts is None or change.operation == "update":
+                continue
+            counts[change.resource_type] += -1 if change.operation == "delete" else 1
 
     def _forget(self, project_id: str) -> None:
         self._projects.pop(project_id, None)
