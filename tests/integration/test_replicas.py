@@ -201,8 +201,9 @@ def test_addresses_another_process_frees_are_handed_out_again(
     replicas: list[ServerProcess],
 ) -> None:
     """A /29 has five addresses to give. What the other process frees by deleting a port comes
-    back at once; what it frees by an update (the log shows the port after, not before) comes
-    back when the pool runs out and is read again."""
+    back at once. What it frees by an update that takes no other address (the log shows the
+    port after, not before) comes back once the pool is read again: the request that finds the
+    pool empty is refused, the next one gets it."""
     first, second = clients(replicas)[:2]
     network = created(first.post("/networks", json={"network": {"name": "f"}}), "network")
     body = {"subnet": {"network_id": network["id"], "cidr": "10.4.0.0/29", "ip_version": 4}}
@@ -218,6 +219,8 @@ def test_addresses_another_process_frees_are_handed_out_again(
     assert again["fixed_ips"] == ports[0]["fixed_ips"]
     emptied = second.put(f"/ports/{ports[1]['id']}", json={"port": {"fixed_ips": []}})
     assert emptied.status_code == 200, emptied.text
+    refused = port(first)
+    assert refused.json()["NeutronError"]["type"] == "IpAddressGenerationFailure", refused.text
     last = created(port(first), "port")
     assert last["fixed_ips"] == ports[1]["fixed_ips"]
     addresses = [

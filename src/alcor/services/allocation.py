@@ -33,9 +33,10 @@ class Allocations:
     def follow_others(self, changes: Sequence[Change] | None) -> None:
         """Take into account what other processes' writes took and gave back (None: forget
         everything, it is loaded again): the addresses and MACs of their ports, the segment ids
-        of their networks; a subnet they changed is loaded again. An address a port of theirs
-        let go by an update stays taken here (the log shows the port after, not before): wasted
-        until the subnet's pool is loaded again, which running out of addresses does; never
+        of their networks; a subnet they changed, or in which a port of theirs took other
+        addresses by an update, is loaded again. An address a port of theirs let go by an update
+        that took none in its place stays taken here (the log shows the port after, not before):
+        wasted until the pool is read again, which a request refused for it causes; never
         handed out twice."""
         if changes is None:
             self._subnets.clear()
@@ -45,7 +46,7 @@ class Allocations:
         for change in changes:
             record, gone = change.record, change.operation == "delete"
             if isinstance(record, Port):
-                self._follow_port(record, gone=gone)
+                self._follow_port(record, operation=change.operation)
             elif isinstance(record, Subnet):
                 self._subnets.pop(record.id, None)
             elif isinstance(record, Network):
@@ -53,7 +54,8 @@ class Allocations:
                     self._macs.pop(record.id, None)
                 self._follow_segment(record, gone=gone)
 
-    def _follow_port(self, port: Port, *, gone: bool) -> None:
+    def _follow_port(self, port: Port, *, operation: str) -> None:
+        gone = operation == "delete"
         macs = self._macs.get(port.network_id)
         if macs is not None:
             if gone:
@@ -68,9 +70,12 @@ class Allocations:
             try:
                 if gone and pool.is_allocated(address):
                     pool.release(address)
+                elif operation == "update" and not pool.is_allocated(address):
+                    # its addresses changed: the ones it let go are not in the log, read again
+                    self._subnets.pop(fixed_ip.subnet_id, None)
                 elif not gone and not pool.is_allocated(address):
                     pool.claim(address)
-            except (errors.AlcorError, ValueError):  # not what this pool knows: load it again
+            except (errors.AlcorError, ValueError):  # not what this pool knows: read it again
                 self._subnets.pop(fixed_ip.subnet_id, None)
 
     def _follow_segment(self, network: Network, *, gone: bool) -> None:
@@ -109,17 +114,26 @@ class Allocations:
         pool = self.addresses(writer, subnet)
         try:
             address = pool.allocate()
-        except errors.IpAddressGenerationFailure:  # addresses others freed may wait here
-            self.forget_subnet(writer, subnet.id)
-            pool = self.addresses(writer, subnet)
-            address = pool.allocate()
+        except errors.IpAddressGenerationFailure:
+            self._read_again(subnet.id)
+            raise
         writer.on_rollback(lambda: pool.release(address))
         return address
 
     def claim_ip(self, writer: Writer, subnet: Subnet, address: IPAddress) -> None:
         pool = self.addresses(writer, subnet)
-        pool.claim(address)
+        try:
+            pool.claim(address)
+        except errors.IpAddressAlreadyAllocated:
+            self._read_again(subnet.id)
+            raise
         writer.on_rollback(lambda: pool.release(address))
+
+    def _read_again(self, subnet_id: str) -> None:
+        """After a refusal, the subnet's pool is read from the store by the next request: an
+        address another process freed by an update may be free there (not within this work:
+        addresses it took are not in the store yet)."""
+        self._subnets.pop(subnet_id, None)
 
     def release_ip(self, writer: Writer, subnet: Subnet, address: IPAddress) -> None:
         pool = self.addresses(writer, subnet)
