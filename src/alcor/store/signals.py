@@ -102,8 +102,8 @@ class DataVersionSignal(_Watching):
                     if connection is None:
                         connection = sqlite3.connect(self._path, isolation_level=None)
                     version = int(connection.execute("PRAGMA data_version").fetchone()[0])
-                except sqlite3.Error:
-                    log.exception("reading SQLite's data_version failed; retrying")
+                except sqlite3.Error as error:
+                    log.warning("reading SQLite's data_version failed (%s); retrying", error)
                     if connection is not None:
                         connection.close()
                     connection, seen = None, None
@@ -134,6 +134,8 @@ class ListenSignal(_Watching):
                     self._listen(wake)
                     return
                 except Exception as error:
+                    if self._stopped.is_set():
+                        return  # stopped while its server went away: nothing to say
                     log.warning("listening for commits failed (%s); reconnecting", error)
                 if self._listening:  # it had worked: the first retry comes soon again
                     self._listening, pause = False, RECONNECT_PAUSE
