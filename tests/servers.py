@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -92,9 +93,10 @@ class Pki:
 
 
 class ServerProcess:
-    """One ``alcor server`` child. ``start`` waits until it answers; ``kill`` is kill -9.
-    Its agents' streams are served on ``southbound`` (a free loopback port unless given), with
-    mutual TLS if given a ``pki``."""
+    """One ``alcor server`` child. ``start`` waits until it answers (on HTTP; a ``--role
+    southbound`` process on its southbound address); ``kill`` is kill -9. Its agents' streams
+    are served on ``southbound`` (a free loopback port unless given), with mutual TLS if given a
+    ``pki``."""
 
     def __init__(
         self,
@@ -105,14 +107,21 @@ class ServerProcess:
         quotas: tuple[str, ...] = UNLIMITED_QUOTAS,
         db_url: str | None = None,
         pki: Pki | None = None,
+        role: str = "all",
     ) -> None:
         self.pki = pki
+        self.role = role
         self.db_path = db_path
         self.db_url = db_url or f"sqlite:///{db_path}"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.southbound = southbound or f"127.0.0.1:{free_port()}"
-        self.extra = (*quotas, *(pki.server_args() if pki is not None else ()), *extra)
+        self.extra = (
+            *quotas,
+            *(pki.server_args() if pki is not None else ()),
+            *(("--role", role) if role != "all" else ()),
+            *extra,
+        )
         self.log_path = db_path.with_suffix(".log")
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -138,13 +147,25 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()}")
-            try:
-                httpx.get(self.url + "/", timeout=1.0)
+            if self._answers():
                 return self
-            except httpx.TransportError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"server did not start: {self.log_path.read_text()}")
+
+    def _answers(self) -> bool:
+        if self.role == "southbound":
+            host, _, port = self.southbound.rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=1.0).close()
+                return True
+            except OSError:
+                return False
+        try:
+            httpx.get(self.url + "/", timeout=1.0)
+            return True
+        except httpx.TransportError:
+            return False
 
     def kill(self) -> None:
         """kill -9: no chance to flush or clean up, as in a crash."""

@@ -6,6 +6,7 @@ and nothing it acknowledged is lost."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import Counter
@@ -15,6 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from alcor.model import errors
+from alcor.model.records import Network
+from alcor.store.committing import SqlStore
 from tests import databases
 from tests.servers import ServerProcess
 
@@ -109,3 +113,38 @@ def test_promoting_the_standby_under_load_loses_nothing_acknowledged(
         server.stop()
     logged = [line for line in server.errors_logged().splitlines() if "alcor.api" in line]
     assert logged == []
+
+
+def test_a_listener_for_other_processes_commits_follows_the_promoted_standby(
+    primary: databases.PostgresCluster, standby: databases.PostgresCluster
+) -> None:
+    """The southbound's LISTEN connection dies with the primary: it connects again, to the
+    promoted standby, wakes once for what it may have missed, and hears the next commit."""
+    primary.create_database("listen")
+    wait_for(lambda: "listen" in standby.sql("SELECT datname FROM pg_database"), "replication")
+    primary.synchronous()
+    both = f"127.0.0.1:{primary.port},127.0.0.1:{standby.port}"
+    url = f"postgresql://postgres@{both}/listen?target_session_attrs=read-write"
+
+    async def scenario() -> None:
+        here, elsewhere = SqlStore(url), SqlStore(url)
+        loop = asyncio.get_running_loop()
+        wakes: asyncio.Queue[None] = asyncio.Queue()
+        stop = here.wakeups(lambda: loop.call_soon_threadsafe(wakes.put_nowait, None))
+        await asyncio.wait_for(wakes.get(), 60)  # listening (60 s: only a guard on a hang)
+        primary.halt()
+        standby.promote()
+        await asyncio.wait_for(wakes.get(), 60)  # nothing written: listening again
+        net = Network(id="n-after", project_id="p", created_at="t", updated_at="t")
+        while True:
+            try:
+                await elsewhere.write(lambda w: w.insert([net]))
+                break
+            except errors.Unavailable:  # its writer finds the new primary too
+                await asyncio.sleep(0.1)
+        await asyncio.wait_for(wakes.get(), 60)  # the NOTIFY of that commit
+        stop()
+        await here.close()
+        await elsewhere.close()
+
+    asyncio.run(scenario())

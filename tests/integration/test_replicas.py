@@ -1,8 +1,9 @@
-"""Several API processes writing to one PostgreSQL store at once: each keeps caches (free
-addresses, MACs, segment ids, quota counts, a project's default group) that must follow what
-the others commit. Requests go to both processes side by side; nothing may be handed out twice,
-no quota exceeded, no request refused for a stale cache. The first process also serves the
-southbound: what is written through the other reaches the hosts all the same."""
+"""Several API processes writing to one store at once (a PostgreSQL database, or one SQLite
+file): each keeps caches (free addresses, MACs, segment ids, quota counts, a project's default
+group) that must follow what the others commit. Requests go to both processes side by side;
+nothing may be handed out twice, no quota exceeded, no request refused for a stale cache. The
+first process also serves the southbound: what is written through the other reaches the hosts
+all the same, woken by the store's signal (its safety poll is set beyond the tests' length)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import databases
 from tests.integration.test_southbound import Host, names, project_api, run, tls_of
 from tests.servers import Pki, ServerProcess
 
 PROCESSES = 2
+# the southbound's safety poll of the change log, far beyond any test: only a wake-up (NOTIFY,
+# SQLite's data_version) can bring it another process's commits
+NEVER_POLL = ("--change-log-poll", "86400")
 
 
 @pytest.fixture(scope="module")
 def replicas(
-    postgres: databases.PostgresCluster, tmp_path_factory: pytest.TempPathFactory
+    server_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[ServerProcess]]:
-    url = postgres.create_database("replicas")
+    url = server_database  # on SQLite every process opens the same file
     folder = Path(tmp_path_factory.mktemp("replicas"))
     started: list[ServerProcess] = []
     try:
@@ -35,7 +38,11 @@ def replicas(
             pki = Pki(folder / "pki") if number == 0 else None
             southbound = None if number == 0 else "off"
             server = ServerProcess(
-                folder / f"api{number}.db", db_url=url, southbound=southbound, pki=pki
+                folder / f"api{number}.db",
+                *NEVER_POLL,
+                db_url=url,
+                southbound=southbound,
+                pki=pki,
             )
             started.append(server.start())
         yield started
@@ -158,8 +165,9 @@ def test_a_subnet_deleted_through_one_process_is_gone_for_the_other(
 def test_what_is_written_through_another_process_reaches_the_hosts(
     replicas: list[ServerProcess],
 ) -> None:
-    """The southbound's own process writes nothing here: it must read the others' commits from
-    the store's log, and its hosts converge to exactly their goal state."""
+    """The southbound's own process writes nothing here: woken by the store's signal, it must
+    read the others' commits from the store's log, and its hosts converge to exactly their goal
+    state."""
     serving, writing = replicas[0], replicas[1]
 
     async def scenario() -> None:

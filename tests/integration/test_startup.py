@@ -258,3 +258,23 @@ def test_half_of_the_southbound_tls_options_is_refused(tmp_path: Path) -> None:
         db=sqlite_url(tmp_path / "alcor.db"), southbound=southbound,
     )  # fmt: skip
     assert "go together" in assert_refused(result, "--southbound-tls-cert")
+
+
+def test_a_southbound_process_with_no_southbound_address(tmp_path: Path) -> None:
+    db = tmp_path / "alcor.db"
+    result = start("--role", "southbound", db=sqlite_url(db), southbound="off")
+    assert_refused(result, "--role southbound", "--southbound")
+    assert not db.exists()  # said before the store is touched
+
+
+def test_a_southbound_process_needs_no_http_address(tmp_path: Path, taken_port: int) -> None:
+    """``--bind`` is not used: a taken one does not stop it (it is stopped once it serves)."""
+    server = ServerProcess(
+        tmp_path / "alcor.db", "--bind", f"127.0.0.1:{taken_port}", role="southbound"
+    )
+    try:
+        server.start()
+    finally:
+        server.stop()
+    assert server.process is not None
+    assert server.process.returncode == 0  # stopped by SIGTERM, cleanly

@@ -279,3 +279,24 @@ def test_compacting_the_change_log_keeps_each_live_resources_last_change(store_u
         await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_commit_through_another_store_wakes_a_follower_of_the_signal(store_url: str) -> None:
+    """Two stores on one database, as two processes: the one that writes wakes the other
+    (NOTIFY on PostgreSQL, SQLite's data_version); the signal also wakes once on start."""
+
+    async def scenario() -> None:
+        here, elsewhere = SqlStore(store_url), SqlStore(store_url)
+        loop = asyncio.get_running_loop()
+        wakes: asyncio.Queue[None] = asyncio.Queue()
+        stop = here.wakeups(lambda: loop.call_soon_threadsafe(wakes.put_nowait, None))
+        await asyncio.wait_for(wakes.get(), 60)  # watching now (60 s: only a guard on a hang)
+        await elsewhere.write(lambda w: w.insert([network("n-elsewhere", 21)]))
+        await asyncio.wait_for(wakes.get(), 60)
+        changes = await here.read(lambda r: r.changes_since(0, 10))
+        assert [c.resource_id for c in changes] == ["n-elsewhere"]
+        stop()
+        await here.close()
+        await elsewhere.close()
+
+    asyncio.run(scenario())

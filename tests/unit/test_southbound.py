@@ -477,14 +477,18 @@ class FakeReader:
 
 
 class FakeStore:
-    """The change log in a list; the feed is whatever the test hands the follower."""
+    """The change log in a list; the feed is whatever the test hands the follower; ``wake``
+    is the signal of another process's commit."""
 
     def __init__(self, log: Log, on_read: Callable[[], None] = lambda: None) -> None:
         self.log = log
         self.followers: list[Follower] = []
+        self.wakes: list[Callable[[], None]] = []
         self.on_read = on_read
+        self.reads = 0
 
     async def read(self, work: Callable[[Any], T]) -> T:
+        self.reads += 1
         self.on_read()
         await asyncio.sleep(0)
         return work(FakeReader(self.log))
@@ -492,6 +496,17 @@ class FakeStore:
     def follow(self, follower: Follower) -> Callable[[], None]:
         self.followers.append(follower)
         return lambda: self.followers.remove(follower)
+
+    def wakeups(self, wake: Callable[[], None]) -> Callable[[], None]:
+        self.wakes.append(wake)
+        return lambda: self.wakes.remove(wake)
+
+    def commit_elsewhere(self, *records: records.Record) -> None:
+        """Another process's commit: in the log, never fed here; its signal wakes."""
+        for record in records:
+            self.log.put(record)
+        for wake in list(self.wakes):
+            wake()
 
     def commit(self, *records: records.Record) -> None:
         """Log records in one commit and feed it, as the store's writer does."""
@@ -534,3 +549,34 @@ def test_following_replays_then_takes_the_feed_without_gap_or_duplicate() -> Non
         return applied
 
     assert asyncio.run(scenario()) == list(range(1, 13))
+
+
+def test_another_processs_commit_is_read_when_the_signal_wakes_not_at_the_safety_poll() -> None:
+    async def scenario() -> tuple[list[int], int]:
+        log = Log()
+        log.put(network("n", 100))
+        applied: list[int] = []
+        store = FakeStore(log)
+        follower = Following(
+            store,  # type: ignore[arg-type]
+            lambda change: applied.append(change.revision),
+            loop=asyncio.get_running_loop(),
+            poll=3600.0,  # never, within this test
+        )
+        ready = asyncio.Event()
+        task = asyncio.create_task(follower.run(ready.set))
+        await ready.wait()
+        for i in range(5):  # wake-ups that pile up before the follower runs: one read
+            store.commit_elsewhere(network(f"o{i}", 200 + i))
+        reads = store.reads
+        while len(applied) < 6:
+            await asyncio.sleep(0)
+        reads = store.reads - reads
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert store.wakes == []
+        return applied, reads
+
+    applied, reads = asyncio.run(scenario())
+    assert applied == [1, 2, 3, 4, 5, 6]
+    assert reads == 1

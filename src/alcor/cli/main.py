@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 
 from alcor.api import keystone
 from alcor.api.app import create_app
-from alcor.cli import agents, certs, demo, nodes, southbound_options, startup
+from alcor.cli import agents, certs, demo, nodes, roles, southbound_options, startup
 from alcor.model import errors, limits, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
@@ -207,6 +207,7 @@ def parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error")
     )
+    roles.add_option(server)
     _add_limit_options(server)
     southbound_options.add_options(server)
     _add_auth_options(server)
@@ -265,6 +266,10 @@ class _Server(uvicorn.Server):
 async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None) -> None:
     """Run the server until SIGTERM or SIGINT; ``startup.CannotStart`` if it cannot start."""
     host, port = args.bind
+    if not roles.serves_api(args):
+        with roles.signalled() as stopping:
+            await _serve(args, tokens, stopping)
+        return
     listening = startup.listening_socket(host, port)
     try:
         await _serve(args, tokens, listening)
@@ -273,10 +278,14 @@ async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None
 
 
 async def _serve(
-    args: argparse.Namespace, tokens: keystone.TokenValidator | None, listening: socket.socket
+    args: argparse.Namespace,
+    tokens: keystone.TokenValidator | None,
+    until: socket.socket | asyncio.Event,
 ) -> None:
+    """Serve the API on ``until``, a listening socket; or, a southbound process, until the
+    event is set."""
     southbound_settings = None
-    if args.southbound != serving.OFF:
+    if roles.serves_southbound(args):
         southbound_settings = southbound_options.settings_from(args)  # checked before the store
         startup.check_southbound(args.southbound)
     store = startup.open_store(args.db, synchronous=args.sync.upper())
@@ -293,6 +302,26 @@ async def _serve(
         except (RuntimeError, OSError) as error:
             await store.close()
             raise startup.southbound_failed(args.southbound, error) from None
+    try:
+        if isinstance(until, asyncio.Event):  # --role southbound: no HTTP
+            log.info(
+                "alcor southbound on %s, store %s", args.southbound, startup.shown_database(args.db)
+            )
+            await until.wait()
+        else:
+            await _serve_api(args, tokens, controller, until)
+    finally:
+        if southbound is not None:
+            await asyncio.to_thread(southbound.stop)
+        await store.close()
+
+
+async def _serve_api(
+    args: argparse.Namespace,
+    tokens: keystone.TokenValidator | None,
+    controller: Controller,
+    listening: socket.socket,
+) -> None:
     app: ASGIApp = create_app(controller)
     if tokens is not None:
         app = keystone.KeystoneAuth(app, tokens)
@@ -317,12 +346,7 @@ async def _serve(
         startup.shown_database(args.db),
         args.auth_strategy,
     )
-    try:
-        await _Server(config).serve(sockets=[listening])
-    finally:
-        if southbound is not None:
-            await asyncio.to_thread(southbound.stop)
-        await store.close()
+    await _Server(config).serve(sockets=[listening])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -75,6 +75,15 @@ def add_options(server: argparse.ArgumentParser) -> None:
         help=f"how often to look whether compaction is due ({Compaction().interval:g})",
     )
     group.add_argument(
+        "--change-log-poll",
+        type=_positive_seconds,
+        default=serving.SouthboundSettings().log_poll,
+        metavar="SECONDS",
+        help="other processes' commits wake the southbound at once (NOTIFY on PostgreSQL, "
+        "SQLite's data_version); it also reads the change log after SECONDS without a word, in "
+        f"case a wake-up was missed ({serving.SouthboundSettings().log_poll:g})",
+    )
+    group.add_argument(
         "--coalesce-ms",
         type=_not_negative,
         default=5.0,
@@ -169,6 +178,7 @@ def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
         insecure=args.southbound_insecure,
         node_down_after=args.node_down_after,
         compaction=Compaction(keep=args.change_log_keep, interval=args.change_log_interval),
+        log_poll=args.change_log_poll,
     )
 
 

@@ -11,8 +11,11 @@ The feed's callback runs in the store's writer thread; it only hands the batch t
 (``call_soon_threadsafe``). Everything else runs in the loop that owns the engine.
 
 The feed carries only this process's commits. Other processes may write to the same store (API
-processes on PostgreSQL): so whenever the feed has been quiet for ``poll`` seconds the follower
-reads the store's log after its revision too, and applies what others committed.
+processes on PostgreSQL, or on the same SQLite file): the store's wake-ups (``Store.wakeups``:
+LISTEN/NOTIFY, SQLite's data_version) say when they may have, and the follower then reads the
+store's log after its revision and applies what they committed. Wake-ups are hints, coalesced
+here (one read for any number of them waiting); a missed one is made up for by a slow safety
+poll: whenever nothing came for ``poll`` seconds, the log is read all the same.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from alcor.store.interface import Change, Reader, Store
 log = logging.getLogger(__name__)
 
 PAGE = 2000
-POLL = 0.1  # seconds of a quiet feed after which the store's log is read for others' commits
+POLL = 1.0  # seconds of a quiet feed and no wake-up after which the store's log is read anyway
 
 
 class Following:
@@ -48,23 +51,40 @@ class Following:
         self._page = page
         self._poll = poll
         self._retry_after = retry_after
+        # the feed's batches; an empty one is a wake-up, queued while none is waiting
         self._queue: asyncio.Queue[list[Change]] = asyncio.Queue()
+        self._woken = False
 
     def feed(self, changes: list[Change]) -> None:
         """The store's writer thread hands over a commit's rows: queue them, nothing more."""
         with contextlib.suppress(RuntimeError):  # the loop is closed: we are shutting down
             self._loop.call_soon_threadsafe(self._queue.put_nowait, changes)
 
+    def wake(self) -> None:
+        """The store's signal says another process may have committed (from its thread)."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: we are shutting down
+            self._loop.call_soon_threadsafe(self._woken_up)
+
+    def _woken_up(self) -> None:
+        if not self._woken:
+            self._woken = True
+            self._queue.put_nowait([])
+
     async def run(self, on_ready: Callable[[], None]) -> None:
         """Replay, say so, then follow the feed until cancelled."""
         stop = self._store.follow(self.feed)
+        stop_waking = self._store.wakeups(self.wake)
         try:
             await self._retrying(self._catch_up)
             on_ready()
             while True:
                 try:
                     changes = await asyncio.wait_for(self._queue.get(), self._poll)
-                except TimeoutError:  # quiet here: read what other processes committed
+                except TimeoutError:  # quiet: read what a missed wake-up may have announced
+                    await self._retrying(self._catch_up)
+                    continue
+                if not changes:  # woken: read what other processes committed
+                    self._woken = False
                     await self._retrying(self._catch_up)
                     continue
                 if changes[-1].revision <= self.revision:
@@ -73,6 +93,7 @@ class Following:
                     await self._retrying(self._catch_up)  # a gap: read it from the store
                 self._take(changes)
         finally:
+            stop_waking()
             stop()
 
     async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:

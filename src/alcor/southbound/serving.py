@@ -83,7 +83,7 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     delivery: Delivery = msgspec.field(default_factory=Delivery)
     hello_timeout: float = 30.0
     replay_page: int = PAGE
-    log_poll: float = POLL  # seconds: how often a quiet southbound reads others' commits
+    log_poll: float = POLL  # seconds: a quiet southbound's safety poll of others' commits
     register_hosts: bool = True  # a Hello from an unknown authenticated host makes its node
     register_limit: int = 1000  # nodes registered so, beyond which unknown hosts are refused
     tls: credentials.TlsFiles | None = None  # None: plaintext (local addresses, or insecure)

@@ -11,7 +11,9 @@ Reads run on pooled connections; on SQLite in WAL mode they never wait for the w
 
 After each COMMIT the writer hands the commit's change-log rows to its followers (``follow``),
 before it answers the requests: the goal-state engine hears of a change as soon as it is
-durable, and never of one that was rolled back.
+durable, and never of one that was rolled back. Other processes' commits are news of another
+kind (``wakeups``, ``signals.py``): on PostgreSQL the writer also sends a NOTIFY in every
+transaction that logged changes.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ import queue
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from alcor.model import errors
-from alcor.store import migrations
+from alcor.store import migrations, signals
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
 from alcor.store.interface import Change, Follower, OthersFollower, Reader, Writer
@@ -156,6 +159,15 @@ class SqlStore:
             self._write_engine if shared_memory else create_engine(url, synchronous=synchronous)
         )
         self._inline_reads = url.startswith("sqlite")
+        self._shared_memory = shared_memory
+        # names this store's commits in its NOTIFYs (PostgreSQL), so that its own listener can
+        # leave them to the commit feed
+        self._token = uuid.uuid4().hex
+        self._notify = (
+            None
+            if self._write_engine.dialect.name == "sqlite"
+            else signals.notify_statement(self._token)
+        )
         self._outages = outages(self._read_engine)
         migrations.upgrade(self._write_engine)
         self._cache = TopologyCache()
@@ -218,6 +230,20 @@ class SqlStore:
                 self._followers = tuple(f for f in self._followers if f is not follower)
 
         return stop
+
+    def wakeups(self, wake: signals.Wake) -> Callable[[], None]:
+        signal = self._signal()
+        signal.start(wake)
+        return signal.stop
+
+    def _signal(self) -> signals.ChangeSignal:
+        if self._shared_memory:
+            return signals.NoSignal()
+        url = sa.engine.make_url(driver_url(self.url))
+        if url.get_backend_name() == "sqlite":
+            return signals.DataVersionSignal(url.database or "")
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        return signals.ListenSignal(engine, token=self._token)
 
     def follow_others(self, follower: OthersFollower) -> None:
         self._others_followers = (*self._others_followers, follower)
@@ -331,6 +357,8 @@ class SqlStore:
                 for job in batch:
                     outcomes.append(self._attempt(connection, writer, job, alone=len(batch) == 1))
                 writer.flush_changes()
+                if self._notify is not None and writer.pending_changes:
+                    connection.exec_driver_sql(self._notify)  # delivered at COMMIT
         except _Abandoned as abandoned:  # the only piece of work failed and was rolled back
             batch[0].settle(None, abandoned.error)
             return

@@ -136,6 +136,12 @@ class Store(Protocol):
         its own thread). Returns the function that stops following."""
         ...
 
+    def wakeups(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` (from a thread of its own) whenever another process may have committed
+        to this store, and once when it starts watching (``store/signals.py``): a hint to read
+        the change log, which stays the truth. Returns the function that stops it."""
+        ...
+
     def follow_others(self, follower: OthersFollower) -> None:
         """Keep a writer's in-memory cache true when other processes write to the same store:
         at the start of a write transaction (the revision row locked, before any work of it),

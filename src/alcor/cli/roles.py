@@ -1,0 +1,66 @@
+"""``alcor server --role``: which of the controller's two faces a process serves.
+
+``all`` (the default) serves the Neutron API on HTTP and the agents' gRPC southbound, as one
+process always has. ``api`` serves only the Neutron API (as ``--southbound off``). ``southbound``
+serves only the agents: no HTTP at all; it follows the change log other processes commit to
+the store (woken at once: ``store/signals.py``) and writes what the southbound writes itself
+(nodes registered by their agents, nodes' up and down, compaction). Status (ACTIVE, the hosts'
+reports, the agents' liveness) is still known only to the process that serves the southbound:
+see docs/architecture.md, "Roles".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+
+from alcor.cli import startup
+from alcor.southbound import serving
+
+ALL, API, SOUTHBOUND = "all", "api", "southbound"
+
+
+def add_option(server: argparse.ArgumentParser) -> None:
+    server.add_argument(
+        "--role",
+        choices=(ALL, API, SOUTHBOUND),
+        default=ALL,
+        help="all: the Neutron API and the agents' southbound (default); api: the Neutron API "
+        "only (--southbound is not served); southbound: the agents' southbound only (no HTTP, "
+        "--bind is not used), following what the API processes commit to the same --db; port "
+        "status stays with the southbound process for now (docs/operations.md)",
+    )
+
+
+def serves_api(args: argparse.Namespace) -> bool:
+    return bool(args.role != SOUTHBOUND)
+
+
+def serves_southbound(args: argparse.Namespace) -> bool:
+    """Whether this process serves the agents; a southbound process with nothing to serve on
+    cannot start."""
+    if args.role == API:
+        return False
+    if args.southbound == serving.OFF:
+        if args.role == SOUTHBOUND:
+            raise startup.CannotStart("--role southbound needs a --southbound address, not off")
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def signalled() -> Iterator[asyncio.Event]:
+    """An event set by the first SIGTERM or SIGINT, for a process with no HTTP server to wait
+    on; taken before the southbound listens, so that a signal as soon as it does stops it well."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        yield stopping
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
