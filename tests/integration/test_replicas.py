@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_southbound import Host, names, project_api, run, tls_of
+from tests.agents import Host, names, project_api, run, tls_of
 from tests.servers import Pki, ServerProcess
 
 PROCESSES = 2

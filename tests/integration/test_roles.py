@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.agents import Host, names, project_api, run, tls_of
 from tests.integration.test_replicas import NEVER_POLL
-from tests.integration.test_southbound import Host, names, project_api, run, tls_of
 from tests.servers import Pki, ServerProcess
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.agents import Api, Host, names, project_api, run
 from tests.integration.neutron import assert_error
-from tests.integration.test_southbound import Api, Host, names, project_api, run
 from tests.servers import ServerProcess
 
 SUFFIX = uuid.uuid4().hex[:8]
