@@ -430,13 +430,15 @@ def test_a_quiet_replay_leaves_the_board_as_a_loud_one_once_ready() -> None:
     ]
     loud, _, _ = hub_with()
     quiet, _, _ = hub_with()
-    quiet.replaying = True
+    quiet.replay()
     for row in rows:
         loud.apply(row)
         quiet.apply(row)
     assert quiet.board.revision == log.revision
     assert quiet.board.hosts() == []  # nothing yet
+    assert not quiet.is_ready
     quiet.ready()
+    assert quiet.is_ready
     assert not quiet.replaying
     for board in (loud.board, quiet.board):
         assert board.hosts() == ["h1", "h2", "h3"]

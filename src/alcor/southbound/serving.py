@@ -96,7 +96,6 @@ class SouthboundService(pb_grpc.SouthboundServicer):
     def __init__(
         self,
         hub: Hub,
-        ready: asyncio.Event,
         *,
         hello_timeout: float,
         watch: NodeWatch | None = None,
@@ -105,7 +104,6 @@ class SouthboundService(pb_grpc.SouthboundServicer):
         authenticated: bool = False,
     ) -> None:
         self._hub = hub
-        self._ready = ready
         self._hello_timeout = hello_timeout
         self._watch = watch
         self._register_hosts = register_hosts
@@ -141,7 +139,7 @@ class SouthboundService(pb_grpc.SouthboundServicer):
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"this client certificate is for {named}, not for host {first.hello.host_id}",
             )
-        await self._ready.wait()
+        await self._hub.until_ready()
         refusal = await self._admit(first.hello, identity)
         if refusal:
             yield pb.ControllerMessage(refusal=pb.Refusal(reason=refusal))
@@ -330,11 +328,9 @@ class SouthboundServer:
             if self._nodes is not None
             else None
         )
-        ready = asyncio.Event()
         server = grpc.aio.server(options=_OPTIONS)
         service = SouthboundService(
             hub,
-            ready,
             hello_timeout=settings.hello_timeout,
             watch=watch,
             register_hosts=settings.register_hosts,
@@ -380,11 +376,10 @@ class SouthboundServer:
                     compact_forever(self._store, hub.engine, settings.compaction)
                 )
                 self._board.ready = True
-                ready.set()
                 if watch is not None:
                     watching = asyncio.create_task(watch.run())
 
-            hub.replaying = True  # until on_ready: no host is connected to hear of it
+            hub.replay()
             await following.run(on_ready)
 
         task = asyncio.create_task(bootstrap_then_follow())

@@ -79,7 +79,24 @@ class Hub:
         self._delivery = delivery
         self._clock = clock
         self._sessions: dict[str, Session] = {}
-        self.replaying = False  # set while the change log is replayed at start, until ``ready``
+        # The lifecycle: ``replay`` (the change log is applied quietly: no host is connected to
+        # hear of it), then ``ready`` (apply loudly; streams are served from now:
+        # ``until_ready``). A hub built without ``replay`` applies loudly from the start.
+        self.replaying = False
+        self._ready = asyncio.Event()
+
+    def replay(self) -> None:
+        """The change log is about to be replayed from the start: apply it quietly."""
+        self.replaying = True
+        self._ready.clear()
+
+    @property
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def until_ready(self) -> None:
+        """Return once the replay is over (a stream waits here before it is served)."""
+        await self._ready.wait()
 
     # --- intent in ---------------------------------------------------------------------------
 
@@ -118,6 +135,7 @@ class Hub:
             board.program(port_id, host, revision)
         for host in engine.known_hosts():
             board.desire(host, engine.revision)
+        self._ready.set()
 
     def _note_port(self, change: Change, deltas: dict[str, list[pb.Entry]]) -> None:
         """Tell the board which host now programs the port: only a port's own change moves
