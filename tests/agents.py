@@ -22,7 +22,13 @@ from alcor.v1 import southbound_pb2 as pb
 from tests.integration.neutron import underlay_ip
 from tests.servers import ServerProcess
 
-WAIT = 15.0  # seconds a host is given to come to what it should hold
+WAIT = 15.0
+# the southbound's safety poll of the change log, far beyond any test: only a wake-up (NOTIFY,
+# SQLite's data_version) can bring it another process's commits
+NEVER_POLL = (
+    "--change-log-poll",
+    "86400",
+)  # seconds a host is given to come to what it should hold
 
 # --- agents ----------------------------------------------------------------------------------
 
@@ -167,6 +173,12 @@ class Api:
         )[key]
         return found
 
+    async def until_status(self, port_id: str, wanted: str) -> None:
+        deadline = time.monotonic() + WAIT
+        while (status := await self.status_of(port_id)) != wanted:
+            assert time.monotonic() < deadline, f"port {port_id} is {status}, not {wanted}"
+            await asyncio.sleep(0.02)
+
     async def status_of(self, port_id: str) -> str:
         return str((await self.call("GET", f"/ports/{port_id}", 200))["port"]["status"])
 
@@ -224,6 +236,26 @@ class Api:
                 f"{host.id} to hold {sorted(wanted - host.held())} "
                 f"and drop {sorted(host.held() - wanted)}",
             )
+
+
+async def hosts_follow_writes(api: Api, serving: ServerProcess, *, cidr: str) -> list[Host]:
+    """Two hosts on ``serving``'s southbound, and ports coming and going through ``api`` (which
+    may be another process's): a port, a bulk across both hosts, a delete. After each step the
+    hosts hold exactly what they should; they are left connected, for the caller to close."""
+    a, b = (Host(n, serving.southbound, tls=tls_of(serving, n)) for n in names("w", 2))
+    await api.nodes(a.id, b.id)
+    hosts = [a.start(), b.start()]
+    network = await api.network()
+    await api.subnet(network, cidr)
+    first = await api.port(network, a.id)
+    await api.ports(network, [a.id, b.id, b.id])
+    await api.converged(*hosts)
+    neighbor = b.agent.state.get("neighbor", first["id"])
+    assert neighbor is not None
+    assert neighbor.neighbor.host_id == a.id
+    await api.delete("ports", first["id"])
+    await api.converged(*hosts)
+    return hosts
 
 
 @asynccontextmanager

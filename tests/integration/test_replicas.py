@@ -16,13 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.agents import Host, names, project_api, run, tls_of
+from tests.agents import NEVER_POLL, hosts_follow_writes, project_api, run
 from tests.servers import Pki, ServerProcess
 
 PROCESSES = 2
-# the southbound's safety poll of the change log, far beyond any test: only a wake-up (NOTIFY,
-# SQLite's data_version) can bring it another process's commits
-NEVER_POLL = ("--change-log-poll", "86400")
 
 
 @pytest.fixture(scope="module")
@@ -172,37 +169,14 @@ def test_what_is_written_through_another_process_reaches_the_hosts(
 
     async def scenario() -> None:
         async with project_api(writing) as api:
-            a, b = (Host(n, serving.southbound, tls=tls_of(serving, n)) for n in names("r", 2))
-            await api.nodes(a.id, b.id)
-            hosts = [a.start(), b.start()]
-            network = await api.network()
-            await api.subnet(network, "10.5.0.0/24")
-            first = await api.port(network, a.id)
-            await api.ports(network, [a.id, b.id, b.id])
-            await api.converged(*hosts)
-            neighbor = b.agent.state.get("neighbor", first["id"])
-            assert neighbor is not None
-            assert neighbor.neighbor.host_id == a.id
-            await api.delete("ports", first["id"])
-            await api.converged(*hosts)
+            hosts = await hosts_follow_writes(api, serving, cidr="10.5.0.0/24")
             async with project_api(serving) as shown:  # status is the serving process's, for now
-                ports = await api.listed("ports", "ports")
-                for port in ports:
-                    await _until_active(shown, port["id"])
+                for port in await api.listed("ports", "ports"):
+                    await shown.until_status(port["id"], "ACTIVE")
             for host in hosts:
                 await host.close()
 
     run(scenario)
-
-
-async def _until_active(api: Any, port_id: str) -> None:
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + 15
-    while (status := await api.status_of(port_id)) != "ACTIVE":
-        assert time.monotonic() < deadline, f"port {port_id} is {status}"
-        await asyncio.sleep(0.05)
 
 
 def test_addresses_another_process_frees_are_handed_out_again(

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents import Host, names, project_api, run, tls_of
-from tests.integration.test_replicas import NEVER_POLL
+from tests.agents import NEVER_POLL, hosts_follow_writes, project_api, run
 from tests.servers import Pki, ServerProcess
 
 
@@ -65,20 +64,7 @@ def test_what_the_api_process_commits_reaches_the_southbound_processs_hosts(
 
     async def scenario() -> None:
         async with project_api(writing) as api:
-            a, b = (Host(n, serving.southbound, tls=tls_of(serving, n)) for n in names("s", 2))
-            await api.nodes(a.id, b.id)
-            hosts = [a.start(), b.start()]
-            network = await api.network()
-            await api.subnet(network, "10.4.0.0/24")
-            first = await api.port(network, a.id)
-            await api.ports(network, [a.id, b.id, b.id])
-            await api.converged(*hosts)
-            neighbor = b.agent.state.get("neighbor", first["id"])
-            assert neighbor is not None
-            assert neighbor.neighbor.host_id == a.id
-            await api.delete("ports", first["id"])
-            await api.converged(*hosts)
-            for host in hosts:
+            for host in await hosts_follow_writes(api, serving, cidr="10.4.0.0/24"):
                 await host.close()
 
     run(scenario)
