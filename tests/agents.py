@@ -22,13 +22,10 @@ from alcor.v1 import southbound_pb2 as pb
 from tests.integration.neutron import underlay_ip
 from tests.servers import ServerProcess
 
-WAIT = 15.0
+WAIT = 15.0  # seconds a host is given to come to what it should hold
 # the southbound's safety poll of the change log, far beyond any test: only a wake-up (NOTIFY,
 # SQLite's data_version) can bring it another process's commits
-NEVER_POLL = (
-    "--change-log-poll",
-    "86400",
-)  # seconds a host is given to come to what it should hold
+NEVER_POLL = ("--change-log-poll", "86400")
 
 # --- agents ----------------------------------------------------------------------------------
 
