@@ -23,7 +23,9 @@ after the same backoff. A ``Redirect`` (another replica owns this host now) send
 owner's address at once, with its revision, so it is sent a delta; it follows a redirect only
 to an address it would accept anyway (with TLS: any ``HOST:PORT``, verified with the same CA and
 server name; in plaintext, nothing verifies a peer, so only its own addresses); otherwise, or
-when the redirect names no address, it tries its next address. A redirect that follows a
+when the redirect names no address, it tries its next address. Its Hello says which address it
+last failed on (``unreachable``), so that a replica that would send it back to a dead owner
+holds it until that owner's lease runs out. A redirect that follows a
 redirect without a goal state between them waits the backoff first, so replicas that disagree
 for a moment about who owns the host cannot make it spin.
 
@@ -210,6 +212,7 @@ class Status:
     redirects: int = 0
     sessions: int = 0  # streams opened (the first, then one per reconnect)
     goal_states: int = 0
+    snapshots: int = 0  # of the goal states
     acks: int = 0
     heartbeats: int = 0
     last_error: str = ""
@@ -297,6 +300,7 @@ class Agent:
         self._channel = channel
         self.controllers = controllers
         self._hops = 0  # redirects since the last goal state
+        self._unreachable = ""  # the address last failed on, until a goal state (the Hello's)
         self._rng = rng or random.Random()
         self._clock = clock
         self._started = clock()
@@ -322,9 +326,11 @@ class Agent:
                 if error.code() == grpc.StatusCode.PERMISSION_DENIED:  # not this host's to ask
                     raise Refused(self.settings.host_id, error.details() or "") from None
                 self.status.last_error = _describe(error)
+                self._unreachable = address
                 log.info("host %s: stream ended: %s", self.settings.host_id, _describe(error))
             except StreamEnded as error:
                 self.status.last_error = _describe(error)
+                self._unreachable = address
                 log.info("host %s: stream ended: %s", self.settings.host_id, _describe(error))
             finally:
                 self.status.connected = False
@@ -400,6 +406,7 @@ class Agent:
                 raise Redirected(message.redirect.address, message.redirect.reason)
             if message.HasField("goal_state"):
                 self._hops = 0
+                self._unreachable = ""
                 ack = await self.apply(message.goal_state)
                 backoff.reset()  # after a good apply: a driver that keeps failing backs off
                 await _send(call, writing, ack)
@@ -415,6 +422,7 @@ class Agent:
                 capabilities=self.driver.capabilities,
                 underlay_ip=self.settings.underlay_ip,
                 physical_networks=self.settings.physical_networks,
+                unreachable=self._unreachable,
             )
         )
 
@@ -422,6 +430,7 @@ class Agent:
         """Apply one goal state; the Ack to send for it."""
         started = time.perf_counter()
         self.status.goal_states += 1
+        self.status.snapshots += goal.snapshot
         async with self._programming:
             changes = self.state.apply(goal)
             # a snapshot goes to the driver even when it changes nothing here: a driver that

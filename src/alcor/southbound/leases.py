@@ -25,6 +25,7 @@ harmless), and a replica cut off from the store leaves its hosts before anyone t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -86,6 +87,11 @@ class Sightings:
         self._seen = seen
         return live, gone
 
+    def moved_at(self, replica_id: str) -> float | None:
+        """When the replica's lease was last seen to move (None: unknown, or this one)."""
+        seen = self._seen.get(replica_id)
+        return seen[1] if seen is not None else None
+
 
 class Membership:
     """This replica's lease and its view of the live replicas; ``run`` keeps both."""
@@ -111,6 +117,8 @@ class Membership:
         self._fence_at = 0.0  # this replica's clock: when it must stop owning, unless renewed
         self._failing = False
         self._fence: asyncio.TimerHandle | None = None
+        self._joined = asyncio.Event()  # set by the first renewal that commits
+        self._viewed = asyncio.Event()  # set, and replaced, by each new view (or the fence)
         self.renewals = 0
 
     # --- what the server asks ----------------------------------------------------------------
@@ -129,6 +137,33 @@ class Membership:
 
     def owns(self, key: str) -> bool:
         return bool(self._members) and self.owner_of(key) == self.replica_id
+
+    async def until_joined(self) -> None:
+        """Return after the first renewal, or a lease later (a Hello then finds it fenced)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._joined.wait(), self.settings.lease)
+
+    def suspect(self, replica_id: str | None) -> bool:
+        """A live replica whose lease was not seen to move for two renewal periods: healthy,
+        it renews every period, so it is likely dead and about to be counted so."""
+        moved = self._sightings.moved_at(replica_id) if replica_id is not None else None
+        return moved is not None and self._clock() - moved > 2 * self.settings.period
+
+    def moved_since(self, replica_id: str | None, since: float) -> bool:
+        """Whether the replica's lease was seen to move after ``since`` (this clock's)."""
+        moved = self._sightings.moved_at(replica_id) if replica_id is not None else None
+        return moved is not None and moved > since
+
+    def now(self) -> float:
+        return self._clock()
+
+    async def next_view(self) -> None:
+        """Return after the next renewal's view of the replicas, or the fence."""
+        await self._viewed.wait()
+
+    def _pulse(self) -> None:
+        viewed, self._viewed = self._viewed, asyncio.Event()
+        viewed.set()
 
     def address_of(self, replica_id: str | None) -> str:
         """Where agents reach the replica ('': nowhere said, or not live)."""
@@ -176,6 +211,7 @@ class Membership:
 
     def _renewed(self, started: float, rows: list[Replica]) -> None:
         self.renewals += 1
+        self._joined.set()
         self._fence_at = started + self.settings.lease
         # a renewal that hangs (a store cut off) must not hold the fence back: it is a timer
         if self._fence is not None:
@@ -187,6 +223,7 @@ class Membership:
             rows, now=self._clock(), wall_ms=int(self._wall() * 1000)
         )
         self._set(live)
+        self._pulse()
 
     def check(self) -> None:
         """Fence if the lease could have run out for the others."""
@@ -197,6 +234,7 @@ class Membership:
                 self.settings.lease,
             )
             self._set({})
+            self._pulse()
 
     def _set(self, live: dict[str, str]) -> None:
         if live == self._members:

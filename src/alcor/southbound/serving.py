@@ -17,7 +17,9 @@ answered with a Redirect to that replica's advertised address, and so are the st
 hosts a replica stops owning when the live set changes (one joined, or one's lease ran out);
 the agent resumes there with a delta, since every replica follows the whole change log of the
 same store. One replica compacts the log (the owner of ``owners.COMPACTION``), and each marks
-down only the nodes it owns.
+down only the nodes it owns. A Hello is held rather than redirected while its owner looks
+dead (the agent says it failed on the owner's address, or the owner's lease stopped moving):
+those hosts are served the moment the owner's lease runs out, not sent back and forth.
 
 Who may connect (see ``credentials``): with TLS (``--southbound-tls-*``) only a host with a
 certificate from the controller's CA, and only for the host id its certificate names: a Hello
@@ -152,7 +154,7 @@ class SouthboundService(pb_grpc.SouthboundServicer):
                 f"this client certificate is for {named}, not for host {first.hello.host_id}",
             )
         await self._hub.until_ready()
-        elsewhere = self._elsewhere(first.hello.host_id)
+        elsewhere = await self._elsewhere(first.hello)
         if elsewhere is not None:
             yield pb.ControllerMessage(redirect=elsewhere)
             return
@@ -180,18 +182,28 @@ class SouthboundService(pb_grpc.SouthboundServicer):
                 grpc.StatusCode.ABORTED, "replaced by a newer stream of the same host"
             )
 
-    def _elsewhere(self, host: str) -> pb.Redirect | None:
-        """Where a host this replica does not own should go (None: it owns it)."""
-        membership = self._membership
-        if membership is None or membership.owns(host):
+    async def _elsewhere(self, hello: pb.Hello) -> pb.Redirect | None:
+        """Where a host this replica does not own should go (None: it owns it). A host whose
+        owner looks dead (the agent failed on its address, or ``Membership.suspect``) is held
+        until the owner's lease is seen to move or runs out, two leases at most, rather than
+        sent back to a replica that will not answer."""
+        membership, host = self._membership, hello.host_id
+        if membership is None:
             return None
-        if membership.fenced:
-            return pb.Redirect(reason="this southbound replica cannot renew its lease now")
-        owner = membership.owner_of(host)
-        return pb.Redirect(
-            address=membership.address_of(owner),
-            reason=f"southbound replica {owner} owns host {host}",
-        )
+        await membership.until_joined()
+        held = membership.now()  # a hold ends two leases on, or when the owner is seen alive
+        while not membership.owns(host):
+            if membership.fenced:
+                return pb.Redirect(reason="this southbound replica cannot renew its lease now")
+            owner = membership.owner_of(host)
+            address = membership.address_of(owner)
+            failed = bool(hello.unreachable) and address == hello.unreachable
+            dead = (failed or membership.suspect(owner)) and not membership.moved_since(owner, held)
+            if not dead or membership.now() > held + 2 * membership.settings.lease:
+                reason = f"southbound replica {owner} owns host {host}"
+                return pb.Redirect(address=address, reason=reason)
+            await membership.next_view()
+        return None
 
     async def _admit(self, hello: pb.Hello, identity: certificates.Identity | None) -> str:
         """Why the host may not connect ('' if it may): it is a node, or becomes one now."""

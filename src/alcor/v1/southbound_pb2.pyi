@@ -102,6 +102,7 @@ class Hello(_message.Message):
     CAPABILITIES_FIELD_NUMBER: _builtins.int
     UNDERLAY_IP_FIELD_NUMBER: _builtins.int
     PHYSICAL_NETWORKS_FIELD_NUMBER: _builtins.int
+    UNREACHABLE_FIELD_NUMBER: _builtins.int
     host_id: _builtins.str
     applied_revision: _builtins.int
     """The last revision whose goal state the host applied completely, with the store it came from
@@ -111,6 +112,11 @@ class Hello(_message.Message):
     agent_version: _builtins.str
     underlay_ip: _builtins.str
     """used when an authenticated host registers itself as a node"""
+    unreachable: _builtins.str
+    """The controller address the agent last failed on (a stream that could not open, or broke),
+    until it is sent a goal state. A southbound replica that does not own the host and would
+    redirect it there holds the Hello instead, while the owner's lease may be running out.
+    """
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -130,10 +136,11 @@ class Hello(_message.Message):
         capabilities: _abc.Iterable[_builtins.str] | None = ...,
         underlay_ip: _builtins.str = ...,
         physical_networks: _abc.Iterable[_builtins.str] | None = ...,
+        unreachable: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_version", b"agent_version", "applied_revision", b"applied_revision", "capabilities", b"capabilities", "host_id", b"host_id", "physical_networks", b"physical_networks", "store_id", b"store_id", "underlay_ip", b"underlay_ip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_version", b"agent_version", "applied_revision", b"applied_revision", "capabilities", b"capabilities", "host_id", b"host_id", "physical_networks", b"physical_networks", "store_id", b"store_id", "underlay_ip", b"underlay_ip", "unreachable", b"unreachable"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
