@@ -9,8 +9,9 @@ read from outside the process::
      "totals": {"hosts", "connected", "min_revision", "max_revision", "acks", "heartbeats",
                 "sessions", "failed"},
      "hosts": {"<host id>": {"connected", "controller", "redirects", "revision", "store_id",
-                             "sessions", "goal_states", "acks", "heartbeats", "last_error",
-                             "failed": [{kind, id, message}], "counts": {...}, "model": {...}}}}
+                             "sessions", "goal_states", "snapshots", "acks", "heartbeats",
+                             "last_error", "failed": [{kind, id, message}], "counts": {...},
+                             "model": {...}}}}
 
 ``model`` (what the driver programmed: ``RecordingDriver.model``) is written for the hosts whose
 id matches the ``detail`` glob: every host of ``alcor agent``, none of ``alcor sim`` unless asked.
@@ -66,6 +67,7 @@ def host_status(agent: stream.Agent, *, detail: bool) -> dict[str, Any]:
         "store_id": agent.state.store_id,
         "sessions": status.sessions,
         "goal_states": status.goal_states,
+        "snapshots": status.snapshots,
         "acks": status.acks,
         "heartbeats": status.heartbeats,
         "last_error": status.last_error,
