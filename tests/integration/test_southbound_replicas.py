@@ -4,7 +4,8 @@ addresses. Every host is served by the replica that owns it by rendezvous hashin
 lease rows, and holds exactly its goal state. A replica killed with SIGKILL: its hosts are
 served by the other once its lease runs out, resume with a delta (the recording agent keeps
 every goal state: no snapshot), and follow the writes after. A replica that starts later takes
-its share: only those hosts move, with a delta, and none misses a change made meanwhile."""
+its share: only those hosts move, with a delta, and none misses a change made meanwhile. With
+TLS, an agent given one replica's address only is sent to its owner, and follows."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 from alcor.southbound import owners
 from tests.agents import Api, Host, project_api, run, until
-from tests.servers import ServerProcess
+from tests.servers import Pki, ServerProcess
 
 LEASE = ("--southbound-lease", "2")
 TAKEOVER = 60.0  # seconds allowed for a takeover: generous, not a measurement (bench/ has one)
@@ -31,8 +32,10 @@ class Region:
         self.api = ServerProcess(folder / "api.db", db_url=url, role="api")
         self.started: list[ServerProcess] = []
 
-    def replica(self, name: str) -> ServerProcess:
-        return ServerProcess(self.folder / f"{name}.db", *LEASE, db_url=self.url, role="southbound")
+    def replica(self, name: str, *, pki: Pki | None = None) -> ServerProcess:
+        return ServerProcess(
+            self.folder / f"{name}.db", *LEASE, db_url=self.url, role="southbound", pki=pki
+        )
 
     def start(self, server: ServerProcess) -> ServerProcess:
         self.started.append(server.start())
@@ -166,5 +169,34 @@ def test_a_replica_that_starts_later_takes_its_share_and_no_change_is_lost(
                     assert host.agent.status.sessions == streams[host.id], host.id
             for host in hosts:
                 await host.close()
+
+    run(scenario)
+
+
+def test_with_tls_an_agent_given_one_address_is_sent_to_its_owner(
+    region: Region, tmp_path: Path
+) -> None:
+    pki = Pki(tmp_path / "pki")
+    first = region.start(region.replica("first", pki=pki))
+    second = region.start(region.replica("second", pki=pki))
+
+    async def scenario() -> None:
+        replicas = await both_live(region, {first.southbound, second.southbound})
+        name = next(
+            name
+            for name in (f"t-{uuid.uuid4().hex[:8]}" for _ in range(1000))
+            if owner_address(name, replicas) == second.southbound
+        )
+        async with project_api(region.api) as api:
+            await api.nodes(name)
+            host = Host(name, first.southbound, tls=pki.host(name)).start()  # not its owner
+            network = await api.network()
+            await api.subnet(network, "10.9.0.0/24")
+            await api.port(network, name)
+            await served_by_owners([host], replicas)  # redirected at its Hello, or moved
+            await api.converged(host)
+            assert host.agent.status.redirects == 1
+            assert snapshots(host, 0) == [host.agent.received[0].revision]  # its first only
+            await host.close()
 
     run(scenario)

@@ -194,3 +194,25 @@ def test_a_row_first_seen_gets_a_full_lease_unless_long_expired_by_its_own_clock
         [row("skewed", renewals=6, expires_ms=0)], now=61.9, wall_ms=wall_ms
     )
     assert live == {}  # unmoved for a lease on this reader's clock
+
+
+def test_a_replica_whose_lease_stops_moving_is_suspect_before_it_is_dead() -> None:
+    async def scenario() -> None:
+        store, clock, changes = Store(), Clock(), []
+        a, b = member(store, clock, "a", changes), member(store, clock, "b", changes)
+        await b.renew()
+        await a.renew()
+        held = clock.now
+        assert not a.suspect(b.replica_id)
+        assert not a.suspect(a.replica_id)  # never itself
+        clock.now += 2 * a.settings.period + 0.1  # two renewals missed, the lease not yet out
+        await a.renew()
+        assert a.suspect(b.replica_id)
+        assert b.replica_id in a.members
+        assert not a.moved_since(b.replica_id, held)
+        await b.renew()  # alive after all
+        await a.renew()
+        assert a.moved_since(b.replica_id, held)
+        assert not a.suspect(b.replica_id)
+
+    run(scenario)
