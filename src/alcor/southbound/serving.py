@@ -366,12 +366,20 @@ class SouthboundServer:
         settings = self.settings
         hub = Hub(board=self._board, delivery=settings.delivery, clock=loop.time)
 
+        server = grpc.aio.server(options=_OPTIONS)
+        self.port = self._listen(server)
+        if self.port == 0 and not settings.address.startswith("unix:"):
+            raise RuntimeError(f"cannot listen on {settings.address}")
+
         def moved() -> None:  # the live replicas changed: hand on the hosts no longer ours
             for host in hub.hosts():
                 if not membership.owns(host):
                     hub.move(host, membership.address_of(membership.owner_of(host)))
 
-        membership = Membership(self._store, settings.leases, on_change=moved)
+        leases = msgspec.structs.replace(
+            settings.leases, advertise=advertised(settings, port=self.port)
+        )
+        membership = Membership(self._store, leases, on_change=moved)
         watch = (
             NodeWatch(
                 board=self._board,
@@ -382,7 +390,6 @@ class SouthboundServer:
             if self._nodes is not None
             else None
         )
-        server = grpc.aio.server(options=_OPTIONS)
         service = SouthboundService(
             hub,
             hello_timeout=settings.hello_timeout,
@@ -393,12 +400,6 @@ class SouthboundServer:
             membership=membership,
         )
         pb_grpc.add_SouthboundServicer_to_server(service, server)
-        self.port = self._listen(server)
-        if self.port == 0 and not settings.address.startswith("unix:"):
-            raise RuntimeError(f"cannot listen on {settings.address}")
-        membership.settings = msgspec.structs.replace(
-            settings.leases, advertise=advertised(settings, port=self.port)
-        )
         await server.start()
         renewing = asyncio.create_task(membership.run())  # listening: its address may be sent
         self._started.set()
