@@ -216,3 +216,25 @@ def test_a_replica_whose_lease_stops_moving_is_suspect_before_it_is_dead() -> No
         assert not a.suspect(b.replica_id)
 
     run(scenario)
+
+
+def test_a_renewal_that_took_longer_than_the_lease_does_not_lift_the_fence() -> None:
+    async def scenario() -> None:
+        store, clock, changes = Store(), Clock(), []
+        a = member(store, clock, "a", changes)
+        link = a._store
+        assert isinstance(link, Link)
+
+        class Slow(Link):
+            async def write(self, work: Callable[[Any], T]) -> T:
+                clock.now += LEASE  # the commit comes back a lease after it began
+                return work(Rows(store.table))
+
+        a._store = Slow(store)  # type: ignore[assignment]
+        assert not await a.renew()
+        assert a.fenced
+        a._store = link
+        assert await a.renew()
+        assert not a.fenced
+
+    run(scenario)

@@ -189,6 +189,10 @@ class Membership:
                 log.warning("renewing replica %s's lease failed: %s", self.replica_id, error)
             self._failing = True
             return False
+        if self._clock() >= started + self.settings.lease:
+            # committed too late to count: the others may have counted it out meanwhile
+            log.warning("replica %s's renewal took longer than its lease", self.replica_id)
+            return False
         if self._failing:
             log.warning("replica %s renews its lease again", self.replica_id)
         self._failing = False
