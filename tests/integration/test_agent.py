@@ -498,6 +498,30 @@ def test_sim_runs_fifty_hosts_on_fifty_streams(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_sim_hosts_given_several_controllers_find_the_one_that_answers(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        controller, address = await serve(lambda hello: [goal(3, network(3), snapshot=True)])
+        away = f"127.0.0.1:{free_port()}"
+        status_file = tmp_path / "sim.json"
+        sim = await alcor(
+            *("sim", "--hosts", "5", "--prefix", "m"),
+            *("--controller", f"{away},unix:{tmp_path / 'none.sock'}", "--controller", address),
+            *("--reconnect-backoff", "0.02:0.1", "--progress-interval", "0"),
+            *("--status-file", str(status_file), "--status-interval", "0.1"),
+        )
+        await eventually(lambda: len(controller.acks) == 5, timeout=30)
+        await eventually(lambda: status_of(status_file).get("totals", {}).get("acks", 0) >= 5)
+        hosts = status_of(status_file)["hosts"]
+        assert {host["controller"] for host in hosts.values()} == {address}
+        assert all(host["sessions"] >= 3 for host in hosts.values())  # the two away, then it
+        sim.send_signal(signal.SIGTERM)
+        _, errors = await asyncio.wait_for(sim.communicate(), timeout=15)
+        assert sim.returncode == 0, errors.decode()
+        await controller.stop()
+
+    asyncio.run(scenario())
+
+
 # --- end to end: `alcor server` and `alcor agent` -----------------------------------------------
 
 
