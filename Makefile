@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := src tests bench
 
-.PHONY: setup run test check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-dataplane fmt clean proto
+.PHONY: setup run test check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-takeover bench-dataplane fmt clean proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench-nodes: setup
 # Needs PostgreSQL's server (Debian's postgresql): starts a private cluster of its own.
 bench-replicas: setup
 	$(BIN)/python bench/replicas.py
+
+# Needs PostgreSQL's server too (or --store sqlite): two southbound replicas, one killed.
+bench-takeover: setup
+	$(BIN)/python bench/takeover.py
 
 # Needs root: network namespaces and real agents (docs/benchmarks.md).
 bench-dataplane: setup

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -48,13 +48,14 @@ class Recorder(stream.Agent):
 
 
 class Host:
-    """One host's recording agent on real gRPC; ``stop`` and ``start`` again keep its state
-    (as an agent that lost its stream); ``move_to`` takes that state to another controller."""
+    """One host's recording agent on real gRPC, given one controller address or several
+    (southbound replicas); ``stop`` and ``start`` again keep its state (as an agent that lost
+    its stream); ``move_to`` takes that state to another controller."""
 
     def __init__(
         self,
         host_id: str,
-        address: str,
+        address: str | Sequence[str],
         *,
         fail_ports: str = "",
         physical_networks: tuple[str, ...] = (),
@@ -72,8 +73,10 @@ class Host:
             physical_networks=physical_networks,
         )
         self.driver = RecordingDriver(host_id, fail_ports=fail_ports)
-        self._channel = stream.open_channel(address, self.settings, tls=tls)
-        self.agent = Recorder(settings=self.settings, channel=self._channel, driver=self.driver)
+        self._controllers = self._controllers_at(address)
+        self.agent = Recorder(
+            settings=self.settings, controllers=self._controllers, driver=self.driver
+        )
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> Host:
@@ -88,14 +91,20 @@ class Host:
 
     async def close(self) -> None:
         await self.stop()
-        await self._channel.close()
+        await self._controllers.close()
 
     async def move_to(self, address: str) -> None:
         state = self.agent.state
         await self.close()
-        self._channel = stream.open_channel(address, self.settings, tls=self.tls)
-        self.agent = Recorder(settings=self.settings, channel=self._channel, driver=self.driver)
+        self._controllers = self._controllers_at(address)
+        self.agent = Recorder(
+            settings=self.settings, controllers=self._controllers, driver=self.driver
+        )
         self.agent.state = state
+
+    def _controllers_at(self, address: str | Sequence[str]) -> stream.Controllers:
+        addresses = [address] if isinstance(address, str) else list(address)
+        return stream.Controllers(addresses, self.settings, tls=self.tls)
 
     def held(self) -> set[str]:
         return set(self.agent.state.live())

@@ -254,6 +254,119 @@ def test_a_refusal_ends_the_agent() -> None:
     asyncio.run(scenario())
 
 
+# --- several controllers (southbound replicas) ------------------------------------------------
+
+
+def redirect(address: str) -> pb.ControllerMessage:
+    return pb.ControllerMessage(redirect=pb.Redirect(address=address, reason="not mine"))
+
+
+async def run_agent_on(
+    addresses: list[str], driver: recording.RecordingDriver
+) -> tuple[stream.Agent, asyncio.Task[None], stream.Controllers]:
+    agent_settings = settings()
+    controllers = stream.Controllers(addresses, agent_settings)
+    agent = stream.Agent(
+        settings=agent_settings, controllers=controllers, driver=driver, rng=MaxJitter()
+    )
+    return agent, asyncio.create_task(agent.run()), controllers
+
+
+def test_an_agent_moves_to_its_next_controller_when_one_is_away() -> None:
+    async def scenario() -> None:
+        controller, address = await serve(lambda hello: [goal(5, network(5), snapshot=True)])
+        away = f"127.0.0.1:{free_port()}"
+        agent, task, controllers = await run_agent_on(
+            [away, address], recording.RecordingDriver("h1")
+        )
+        await eventually(lambda: controller.acks["h1"])
+        assert agent.status.controller == address
+        await controller.stop()  # and back to the first, which is away, then this one again
+        await eventually(lambda: agent.status.sessions >= 4)
+        await controller.start(address)
+        await eventually(lambda: len(controller.hellos) == 2)
+        assert controller.hellos[1].applied_revision == 5
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await controllers.close()
+        await controller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_redirect_is_followed_at_once_and_the_host_resumes_there_with_its_revision() -> None:
+    async def scenario() -> None:
+        owner, owner_address = await serve(lambda hello: [goal(6, port("p2", 6))])
+        first, first_address = await serve(
+            lambda hello: [goal(5, network(5), port("p1", 5), snapshot=True)]
+        )
+        driver = recording.RecordingDriver("h1")
+        agent, task, controllers = await run_agent_on([first_address, owner_address], driver)
+        await eventually(lambda: first.acks["h1"])
+        first.send("h1", redirect(owner_address))
+        await eventually(lambda: owner.acks["h1"])
+        assert (owner.hellos[0].applied_revision, owner.hellos[0].store_id) == (5, "store-1")
+        assert set(driver.endpoints()) == {"p1", "p2"}
+        assert agent.status.redirects == 1
+        assert list(agent.status.delays) == []  # followed with no wait
+        assert agent.status.controller == owner_address
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await controllers.close()
+        for controller in (first, owner):
+            await controller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_replicas_that_send_a_host_to_each_other_make_it_back_off_not_spin() -> None:
+    async def scenario() -> None:
+        a_address, b_address = (f"127.0.0.1:{free_port()}" for _ in range(2))
+        a = FakeController(lambda hello: [redirect(b_address)])
+        b = FakeController(lambda hello: [redirect(a_address)])
+        await a.start(a_address)
+        await b.start(b_address)
+        agent, task, controllers = await run_agent_on(
+            [a_address, b_address], recording.RecordingDriver("h1")
+        )
+        await eventually(lambda: len(agent.status.delays) >= 6)
+        # the first redirect is followed at once, every next one waits the growing backoff
+        assert agent.status.redirects == len(agent.status.delays) + 1
+        assert list(agent.status.delays)[:5] == [0.02, 0.04, 0.08, 0.16, 0.16]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await controllers.close()
+        for controller in (a, b):
+            await controller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_plaintext_agent_follows_no_redirect_beyond_its_own_addresses() -> None:
+    async def scenario() -> None:
+        stranger, stranger_address = await serve(lambda hello: [goal(9, network(9))])
+        listed, listed_address = await serve(lambda hello: [goal(5, network(5), snapshot=True)])
+        first, first_address = await serve(lambda hello: [redirect(stranger_address)])
+        agent, task, controllers = await run_agent_on(
+            [first_address, listed_address], recording.RecordingDriver("h1")
+        )
+        await eventually(lambda: listed.acks["h1"])
+        assert stranger.hellos == []
+        assert agent.status.redirects == 1
+        assert not stream.Controllers([first_address], settings()).accepts(stranger_address)
+        tls = stream.ClientTls(ca=b"", certificate=b"", key=b"")
+        with_tls = stream.Controllers([first_address], settings(), tls=tls)
+        assert with_tls.accepts(stranger_address)  # verified by the same CA when it connects
+        assert not with_tls.accepts("unix:/elsewhere")
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await controllers.close()
+        for controller in (first, listed, stranger):
+            await controller.stop()
+
+    asyncio.run(scenario())
+
+
 # --- `alcor agent` and `alcor sim` processes ---------------------------------------------------
 
 
@@ -380,6 +493,30 @@ def test_sim_runs_fifty_hosts_on_fifty_streams(tmp_path: Path) -> None:
         assert "50/50 hosts connected" in output.decode()
         await eventually(lambda: len(controller.ended) == 50)
         assert status_of(status_file)["totals"]["connected"] == 0  # written once more on exit
+        await controller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_sim_hosts_given_several_controllers_find_the_one_that_answers(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        controller, address = await serve(lambda hello: [goal(3, network(3), snapshot=True)])
+        away = f"127.0.0.1:{free_port()}"
+        status_file = tmp_path / "sim.json"
+        sim = await alcor(
+            *("sim", "--hosts", "5", "--prefix", "m"),
+            *("--controller", f"{away},unix:{tmp_path / 'none.sock'}", "--controller", address),
+            *("--reconnect-backoff", "0.02:0.1", "--progress-interval", "0"),
+            *("--status-file", str(status_file), "--status-interval", "0.1"),
+        )
+        await eventually(lambda: len(controller.acks) == 5, timeout=30)
+        await eventually(lambda: status_of(status_file).get("totals", {}).get("acks", 0) >= 5)
+        hosts = status_of(status_file)["hosts"]
+        assert {host["controller"] for host in hosts.values()} == {address}
+        assert all(host["sessions"] >= 3 for host in hosts.values())  # the two away, then it
+        sim.send_signal(signal.SIGTERM)
+        _, errors = await asyncio.wait_for(sim.communicate(), timeout=15)
+        assert sim.returncode == 0, errors.decode()
         await controller.stop()
 
     asyncio.run(scenario())

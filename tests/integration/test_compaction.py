@@ -4,10 +4,12 @@ floor follows the store's, and a restarted engine replaying the folded log resum
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 from alcor.goalstate.engine import Engine
 from alcor.model.records import Network
-from alcor.southbound.compacting import Compaction, compact_once, stored_floor
+from alcor.southbound.compacting import Compaction, compact_forever, compact_once, stored_floor
 from alcor.store.committing import SqlStore
 from alcor.store.interface import Change, Reader
 
@@ -69,6 +71,46 @@ def test_keep_zero_never_compacts(store_url: str) -> None:
         await replay(store, engine)
         assert await compact_once(store, engine, Compaction(keep=0)) == 0
         assert len(await store.read(lambda r: r.changes_since(0, 1000))) == 50
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+async def eventually(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 15
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def test_one_replica_compacts_and_the_others_engines_follow_its_floor(store_url: str) -> None:
+    async def scenario() -> None:
+        store = SqlStore(store_url)
+        await store.write(lambda w: w.insert([network(n) for n in range(10)]))
+        for round_ in range(5):
+            renamed = [network(n, f"r{round_}") for n in range(10)]
+            await store.write(lambda w, renamed=renamed: w.update(renamed))
+        owner, other = Engine(), Engine()
+        for engine in (owner, other):
+            await replay(store, engine)
+        policy = Compaction(keep=15, interval=0.01)
+        looks = 0
+
+        def not_mine() -> bool:
+            nonlocal looks
+            looks += 1
+            return False
+
+        following = asyncio.create_task(compact_forever(store, other, policy, mine=not_mine))
+        await eventually(lambda: looks >= 5)
+        assert await stored_floor(store) == 0  # not its to compact
+        compacting = asyncio.create_task(compact_forever(store, owner, policy))
+        await eventually(lambda: other.floor == 45)
+        assert owner.floor == 45
+        assert other.delta_since("any-host", 44) is None  # it forgot what is below the floor
+        for task in (following, compacting):
+            task.cancel()
+        await asyncio.gather(following, compacting, return_exceptions=True)
         await store.close()
 
     asyncio.run(scenario())

@@ -166,6 +166,24 @@ def watch_with(stored: dict[str, str]) -> tuple[Clock, status.StatusBoard, FakeN
     return clock, board, manager, watch
 
 
+def test_a_replica_loses_only_the_nodes_it_owns_and_gives_the_others_a_whole_grace() -> None:
+    clock, board, manager, watch = watch_with({"mine": "up", "theirs": "up"})
+    owned = {"mine"}
+    watch.owns = lambda host: host in owned
+    clock.now += 31  # neither was heard here since start: only the owned one is lost
+    assert watch.check() == 1
+    asyncio.run(watch.flush())
+    assert manager.writes == [{"mine": "down"}]
+    assert not board.is_lost("theirs")
+    owned.add("theirs")  # its owner died: this replica owns it now
+    clock.now += 29
+    assert watch.check() == 0  # counted from when it was last found silent elsewhere
+    clock.now += 2
+    assert watch.check() == 1
+    asyncio.run(watch.flush())
+    assert manager.writes[-1] == {"theirs": "down"}
+
+
 def test_a_silent_node_goes_down_once_and_comes_back_up_when_heard() -> None:
     clock, board, manager, watch = watch_with({"h1": "up", "h2": "up"})
     board.connected("h1", applied_revision=0)

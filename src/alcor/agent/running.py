@@ -1,5 +1,5 @@
 """Running agents in one process until told to stop: ``alcor agent`` runs one, ``alcor sim`` runs
-N over one shared channel (hosts ``P0`` .. ``P{N-1}``, underlay addresses counted up from a base).
+N over shared channels (hosts ``P0`` .. ``P{N-1}``, underlay addresses counted up from a base).
 
 While they run it prints progress lines (``alcor sim``) and keeps a status file: a JSON document,
 replaced atomically every ``status_interval`` and once more on exit, that tests and benchmarks
@@ -8,9 +8,10 @@ read from outside the process::
     {"updated": <unix time>,
      "totals": {"hosts", "connected", "min_revision", "max_revision", "acks", "heartbeats",
                 "sessions", "failed"},
-     "hosts": {"<host id>": {"connected", "revision", "store_id", "sessions", "goal_states",
-                             "acks", "heartbeats", "last_error", "failed": [{kind, id, message}],
-                             "counts": {...}, "model": {...}}}}
+     "hosts": {"<host id>": {"connected", "controller", "redirects", "revision", "store_id",
+                             "sessions", "goal_states", "snapshots", "acks", "heartbeats",
+                             "last_error", "failed": [{kind, id, message}], "counts": {...},
+                             "model": {...}}}}
 
 ``model`` (what the driver programmed: ``RecordingDriver.model``) is written for the hosts whose
 id matches the ``detail`` glob: every host of ``alcor agent``, none of ``alcor sim`` unless asked.
@@ -34,7 +35,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import grpc
 import msgspec
 
 from alcor.agent import drivers, stream
@@ -61,10 +61,13 @@ def host_status(agent: stream.Agent, *, detail: bool) -> dict[str, Any]:
     status = agent.status
     found: dict[str, Any] = {
         "connected": status.connected,
+        "controller": status.controller,
+        "redirects": status.redirects,
         "revision": agent.state.revision,
         "store_id": agent.state.store_id,
         "sessions": status.sessions,
         "goal_states": status.goal_states,
+        "snapshots": status.snapshots,
         "acks": status.acks,
         "heartbeats": status.heartbeats,
         "last_error": status.last_error,
@@ -155,10 +158,10 @@ def _watch_children_by_pidfd(loop: asyncio.AbstractEventLoop) -> Callable[[], No
 async def run(
     agents: Sequence[stream.Agent],
     *,
-    channels: Sequence[grpc.aio.Channel],
+    controllers: Sequence[stream.Controllers],
     reporting: Reporting,
 ) -> None:
-    """Run the agents (over ``channels``: one shared, or one per host with TLS) until
+    """Run the agents (over ``controllers``: one shared, or one per host with TLS) until
     SIGTERM/SIGINT; raise ``stream.Refused`` when one is refused."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -195,8 +198,8 @@ async def run(
         for task in [*running, *side, stopping]:
             task.cancel()
         await asyncio.gather(*running, *side, stopping, return_exceptions=True)
-        for channel in channels:
-            await channel.close()
+        for serving in controllers:
+            await serving.close()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         restore()

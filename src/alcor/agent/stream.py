@@ -17,6 +17,18 @@ expired) is UNAVAILABLE, like a controller that is away: retried, and said in
 ``last_error``. A driver that raises leaves the data plane unknown: the agent forgets its
 state, so the next session starts from a snapshot.
 
+Several controllers (``Controllers``: southbound replicas sharing the hosts): the agent is given
+their addresses and uses one at a time; whenever a stream fails it moves to the next address,
+after the same backoff. A ``Redirect`` (another replica owns this host now) sends it to the
+owner's address at once, with its revision, so it is sent a delta; it follows a redirect only
+to an address it would accept anyway (with TLS: any ``HOST:PORT``, verified with the same CA and
+server name; in plaintext, nothing verifies a peer, so only its own addresses); otherwise, or
+when the redirect names no address, it tries its next address. Its Hello says which address it
+last failed on (``unreachable``), so that a replica that would send it back to a dead owner
+holds it until that owner's lease runs out. A redirect that follows a
+redirect without a goal state between them waits the backoff first, so replicas that disagree
+for a moment about who owns the host cannot make it spin.
+
 An agent process keeps nothing across restarts: a new ``Agent`` says revision 0 and gets a
 snapshot, which its driver reconciles with what the data plane holds.
 """
@@ -30,7 +42,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import grpc
@@ -82,6 +94,14 @@ class Refused(Exception):
         self.reason = reason
 
 
+class Redirected(Exception):
+    """The controller sent the host elsewhere (``address``; '': to its next address)."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"redirected to {address or 'the next controller'}: {reason}")
+        self.address = address
+
+
 class StreamEnded(Exception):
     """The controller closed the stream without an error (it is shutting down)."""
 
@@ -121,6 +141,46 @@ def open_channel(
     return grpc.aio.secure_channel(target, credentials, options=options)
 
 
+class Controllers:
+    """The controller addresses an agent may use, in order, and a channel to each (opened when
+    first used; shared by every agent given the same ``Controllers``: ``alcor sim``'s plaintext
+    hosts share one)."""
+
+    def __init__(
+        self, addresses: Sequence[str], settings: Settings, *, tls: ClientTls | None = None
+    ) -> None:
+        if not addresses:
+            raise ValueError("at least one controller address")
+        self.addresses = tuple(channel_target(address) for address in addresses)
+        self.settings = settings
+        self.tls = tls
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def channel(self, address: str) -> grpc.aio.Channel:
+        found = self._channels.get(address)
+        if found is None:
+            found = open_channel(address, self.settings, tls=self.tls)
+            self._channels[address] = found
+        return found
+
+    def accepts(self, address: str) -> bool:
+        """Whether a redirect to ``address`` is followed (see the module's docstring)."""
+        if address in self.addresses:
+            return True
+        if self.tls is None or address.startswith("unix:"):
+            return False
+        try:
+            channel_target(address)
+        except ValueError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        channels, self._channels = list(self._channels.values()), {}
+        for channel in channels:
+            await channel.close()
+
+
 class Backoff:
     """Exponential backoff with full jitter: the n-th wait is uniform in [0, min(cap, initial *
     2**n)], so hosts that lost one controller do not come back in step."""
@@ -148,8 +208,11 @@ class Status:
     """What an agent has done, for progress lines, status files and tests."""
 
     connected: bool = False
+    controller: str = ""  # the address of the latest stream
+    redirects: int = 0
     sessions: int = 0  # streams opened (the first, then one per reconnect)
     goal_states: int = 0
+    snapshots: int = 0  # of the goal states
     acks: int = 0
     heartbeats: int = 0
     last_error: str = ""
@@ -218,8 +281,9 @@ class Agent:
         self,
         *,
         settings: Settings,
-        channel: grpc.aio.Channel,
         driver: drivers.Driver,
+        channel: grpc.aio.Channel | None = None,
+        controllers: Controllers | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -230,7 +294,13 @@ class Agent:
         self.failures = Failures()
         self.bindings = Bindings()
         self._programming = asyncio.Lock()  # the driver does one thing at a time
-        self._stub = pb_grpc.SouthboundStub(channel)
+        # one of the two: a channel (one controller, no redirect followed), or the controllers
+        if (channel is None) == (controllers is None):
+            raise ValueError("an agent needs a channel or controllers, not both")
+        self._channel = channel
+        self.controllers = controllers
+        self._hops = 0  # redirects since the last goal state
+        self._unreachable = ""  # the address last failed on, until a goal state (the Hello's)
         self._rng = rng or random.Random()
         self._clock = clock
         self._started = clock()
@@ -240,27 +310,69 @@ class Agent:
         backoff = Backoff(
             initial=self.settings.backoff_initial, cap=self.settings.backoff_max, rng=self._rng
         )
+        addresses = self.controllers.addresses if self.controllers is not None else ("",)
+        turn = 0  # the address in use
+        redirected = ""  # where the last redirect sent it, if it follows it
         while True:
+            address = redirected or addresses[turn]
+            redirected = ""
+            at_once = False
             try:
-                await self._session(backoff)
+                await self._session(backoff, address)
+            except Redirected as redirect:
+                redirected = self._follow(redirect)
+                at_once = self._hops == 1  # the first since a goal state: no wait
             except grpc.aio.AioRpcError as error:
                 if error.code() == grpc.StatusCode.PERMISSION_DENIED:  # not this host's to ask
                     raise Refused(self.settings.host_id, error.details() or "") from None
                 self.status.last_error = _describe(error)
+                self._unreachable = address
                 log.info("host %s: stream ended: %s", self.settings.host_id, _describe(error))
             except StreamEnded as error:
                 self.status.last_error = _describe(error)
+                self._unreachable = address
                 log.info("host %s: stream ended: %s", self.settings.host_id, _describe(error))
             finally:
                 self.status.connected = False
+            if redirected in addresses:
+                turn = addresses.index(redirected)
+            elif not redirected:  # a stream that failed: the next address, after the backoff
+                turn = (turn + 1) % len(addresses)
+            if at_once:
+                continue
             delay = backoff.next_delay()
             self.status.delays.append(delay)
             await asyncio.sleep(delay)
 
-    async def _session(self, backoff: Backoff) -> None:
+    def _follow(self, redirect: Redirected) -> str:
+        """Where a redirect takes the agent ('': its next address)."""
+        self.status.redirects += 1
+        self.status.last_error = _describe(redirect)
+        log.info("host %s: %s", self.settings.host_id, _describe(redirect))
+        self._hops += 1
+        if self.controllers is None or not redirect.address:
+            return ""
+        if not self.controllers.accepts(redirect.address):
+            log.warning(
+                "host %s: not following a redirect to %s: not one of its controllers' "
+                "addresses, and in plaintext nothing would verify it",
+                self.settings.host_id,
+                redirect.address,
+            )
+            return ""
+        return redirect.address
+
+    def _channel_to(self, address: str) -> grpc.aio.Channel:
+        if self.controllers is not None:
+            return self.controllers.channel(address)
+        assert self._channel is not None
+        return self._channel
+
+    async def _session(self, backoff: Backoff, address: str) -> None:
         """One stream, until it fails: goal states in; acks and heartbeats out."""
-        call = self._stub.Connect()
+        call = pb_grpc.SouthboundStub(self._channel_to(address)).Connect()
         self.status.sessions += 1
+        self.status.controller = address
         writing = asyncio.Lock()  # acks and heartbeats share the stream
         self.bindings.clear()
         try:
@@ -290,7 +402,11 @@ class Agent:
                 raise StreamEnded("the controller closed the stream")
             if message.HasField("refusal"):
                 raise Refused(self.settings.host_id, message.refusal.reason)
+            if message.HasField("redirect"):
+                raise Redirected(message.redirect.address, message.redirect.reason)
             if message.HasField("goal_state"):
+                self._hops = 0
+                self._unreachable = ""
                 ack = await self.apply(message.goal_state)
                 backoff.reset()  # after a good apply: a driver that keeps failing backs off
                 await _send(call, writing, ack)
@@ -306,6 +422,7 @@ class Agent:
                 capabilities=self.driver.capabilities,
                 underlay_ip=self.settings.underlay_ip,
                 physical_networks=self.settings.physical_networks,
+                unreachable=self._unreachable,
             )
         )
 
@@ -313,6 +430,7 @@ class Agent:
         """Apply one goal state; the Ack to send for it."""
         started = time.perf_counter()
         self.status.goal_states += 1
+        self.status.snapshots += goal.snapshot
         async with self._programming:
             changes = self.state.apply(goal)
             # a snapshot goes to the driver even when it changes nothing here: a driver that

@@ -25,9 +25,9 @@ from alcor.southbound import certificates
 DEFAULT_CONTROLLER = "127.0.0.1:9697"
 
 
-def _controller(text: str) -> str:
+def _controllers(text: str) -> list[str]:
     try:
-        return stream.channel_target(text)
+        return [stream.channel_target(part.strip()) for part in text.split(",")]
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -69,10 +69,12 @@ def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
     )
     command.add_argument(
         "--controller",
-        type=_controller,
-        default=DEFAULT_CONTROLLER,
-        metavar="ADDR",
-        help=f"the controller's southbound address, HOST:PORT or unix:PATH ({DEFAULT_CONTROLLER})",
+        type=_controllers,
+        action="extend",
+        metavar="ADDR[,ADDR...]",
+        help="the controller's southbound address, HOST:PORT or unix:PATH; repeatable or a "
+        "comma list for several southbound replicas: a stream that fails moves to the next, "
+        f"a redirect from one replica to another is followed ({DEFAULT_CONTROLLER})",
     )
     command.add_argument(
         "--heartbeat-interval", type=_positive, default=10.0, metavar="S", help="seconds (10)"
@@ -114,8 +116,8 @@ def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
         "--tls-server-name",
         default="",
         metavar="NAME",
-        help="the name the controller's certificate must carry (default: the --controller "
-        "address's host; localhost over a unix socket)",
+        help="the name the controllers' certificates must carry (default: each address's "
+        "host; localhost over a unix socket)",
     )
     command.add_argument(
         "--log-level", default=log_level, choices=("debug", "info", "warning", "error")
@@ -210,25 +212,26 @@ async def _run(
     tls: list[stream.ClientTls] | None,
 ) -> None:
     settings = [_settings(args, host_id, ip) for host_id, ip in hosts]
+    addresses = args.controller or [DEFAULT_CONTROLLER]
     if tls is None:
-        shared = stream.open_channel(args.controller, settings[0])
-        channels = [shared] * len(settings)
-    else:  # a certificate is a connection's: one channel per host
-        channels = [
-            stream.open_channel(args.controller, host, tls=host_tls)
+        shared = stream.Controllers(addresses, settings[0])
+        controllers = [shared] * len(settings)
+    else:  # a certificate is a connection's: channels of its own for each host
+        controllers = [
+            stream.Controllers(addresses, host, tls=host_tls)
             for host, host_tls in zip(settings, tls, strict=True)
         ]
     rng = random.Random()
     agents = [
         stream.Agent(
             settings=host,
-            channel=channel,
+            controllers=serving,
             driver=_driver(args, host),
             rng=rng,
         )
-        for host, channel in zip(settings, channels, strict=True)
+        for host, serving in zip(settings, controllers, strict=True)
     ]
-    await running.run(agents, channels=list(dict.fromkeys(channels)), reporting=reporting)
+    await running.run(agents, controllers=list(dict.fromkeys(controllers)), reporting=reporting)
 
 
 def _agent_tls(args: argparse.Namespace) -> list[stream.ClientTls] | None:

@@ -9,6 +9,7 @@ from alcor.cli import startup
 from alcor.services.status import StatusBoard
 from alcor.southbound import credentials, serving
 from alcor.southbound.compacting import Compaction
+from alcor.southbound.leases import LeaseSettings
 from alcor.southbound.sessions import Delivery
 
 
@@ -23,6 +24,13 @@ def _address(text: str) -> str:
     if not host or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT or unix:PATH, got {text!r}")
     return text
+
+
+def _advertised(text: str) -> str:
+    address = _address(text)
+    if address == serving.OFF:
+        raise argparse.ArgumentTypeError("expected HOST:PORT or unix:PATH")
+    return address
 
 
 def _positive(text: str) -> int:
@@ -57,6 +65,23 @@ def add_options(server: argparse.ArgumentParser) -> None:
         default=serving.DEFAULT_ADDRESS,
         help=f"HOST:PORT, unix:PATH, or {serving.OFF} to serve no agents "
         f"({serving.DEFAULT_ADDRESS})",
+    )
+    group.add_argument(
+        "--southbound-advertise",
+        metavar="HOST:PORT",
+        type=_advertised,
+        default=None,
+        help="the address other southbound replicas send this one's agents to (default: "
+        "--southbound, unless it is a wildcard address)",
+    )
+    group.add_argument(
+        "--southbound-lease",
+        type=_positive_seconds,
+        default=LeaseSettings().lease,
+        metavar="SECONDS",
+        help="each southbound process holds a lease in the store, renewed every third of it; "
+        "the live ones share the hosts, and a dead one's hosts are taken over within about "
+        f"1.3 leases ({LeaseSettings().lease:g})",
     )
     group.add_argument(
         "--change-log-keep",
@@ -179,6 +204,9 @@ def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
         node_down_after=args.node_down_after,
         compaction=Compaction(keep=args.change_log_keep, interval=args.change_log_interval),
         log_poll=args.change_log_poll,
+        leases=LeaseSettings(
+            lease=args.southbound_lease, advertise=args.southbound_advertise or ""
+        ),
     )
 
 

@@ -10,13 +10,16 @@ resume property over random worlds). A host below the floor gets a snapshot.
 Policy: keep the last ``keep`` revisions whole. Every ``interval`` seconds, once the engine is
 ``keep + step`` revisions past the floor, fold through ``revision - keep`` in steps of ``step``
 revisions, one short write transaction each (writes queue behind a step, not behind the whole
-fold), and have the engine forget the removals below each new floor.
+fold), and have the engine forget the removals below each new floor. With several southbound
+replicas only one compacts (``mine``: it owns ``owners.COMPACTION``); the others' engines follow
+the floor it moves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import msgspec
 
@@ -66,11 +69,26 @@ async def compact_once(store: Store, engine: Engine, policy: Compaction) -> int:
     return dropped
 
 
-async def compact_forever(store: Store, engine: Engine, policy: Compaction) -> None:
+async def follow_floor(store: Store, engine: Engine) -> None:
+    """A replica that does not compact takes the floor another one moved, so that its engine
+    forgets the removals below it as well."""
+    floor = min(await stored_floor(store), engine.revision)
+    if floor > engine.floor:
+        engine.compact(floor)
+
+
+async def compact_forever(
+    store: Store, engine: Engine, policy: Compaction, *, mine: Callable[[], bool] = lambda: True
+) -> None:
+    """Compact every interval while ``mine()`` (one southbound replica compacts: the others
+    would fold the log under it), else follow the floor it moves."""
     while True:
         await asyncio.sleep(policy.interval)
         try:
-            await compact_once(store, engine, policy)
+            if mine():
+                await compact_once(store, engine, policy)
+            else:
+                await follow_floor(store, engine)
         except asyncio.CancelledError:
             raise
         except Exception:  # the store is unavailable for now: the next look tries again

@@ -11,6 +11,16 @@ for ``hello_timeout`` seconds, is refused or ended); Hellos wait until the engin
 the change log after a start; then goal states flow one way and acks and heartbeats the other,
 until either side goes or a newer stream of the same host replaces this one (ABORTED).
 
+Replicas (``leases``, ``owners``): every southbound process holds a lease in the store and the
+live ones share the hosts by rendezvous hashing. A Hello for a host another replica owns is
+answered with a Redirect to that replica's advertised address, and so are the streams of the
+hosts a replica stops owning when the live set changes (one joined, or one's lease ran out);
+the agent resumes there with a delta, since every replica follows the whole change log of the
+same store. One replica compacts the log (the owner of ``owners.COMPACTION``), and each marks
+down only the nodes it owns. A Hello is held rather than redirected while its owner looks
+dead (the agent says it failed on the owner's address, or the owner's lease stopped moving):
+those hosts are served the moment the owner's lease runs out, not sent back and forth.
+
 Who may connect (see ``credentials``): with TLS (``--southbound-tls-*``) only a host with a
 certificate from the controller's CA, and only for the host id its certificate names: a Hello
 for another host ends the stream with PERMISSION_DENIED (logged), and since a stream's acks and
@@ -46,9 +56,10 @@ from alcor.model import errors
 from alcor.services import nodes
 from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
-from alcor.southbound import certificates, credentials
+from alcor.southbound import certificates, credentials, owners
 from alcor.southbound.compacting import Compaction, compact_forever, stored_floor
 from alcor.southbound.following import PAGE, POLL, Following
+from alcor.southbound.leases import LeaseSettings, Membership
 from alcor.southbound.sessions import Delivery, Hub, Session
 from alcor.southbound.watching import NodeWatch
 from alcor.store.interface import Change, Store
@@ -90,6 +101,7 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     insecure: bool = False  # plaintext allowed beyond loopback and unix sockets
     node_down_after: float = 30.0  # seconds without a word from a host: its node is down
     compaction: Compaction = msgspec.field(default_factory=Compaction)
+    leases: LeaseSettings = msgspec.field(default_factory=LeaseSettings)
 
 
 class SouthboundService(pb_grpc.SouthboundServicer):
@@ -102,8 +114,10 @@ class SouthboundService(pb_grpc.SouthboundServicer):
         register_hosts: bool = True,
         register_limit: int = 1000,
         authenticated: bool = False,
+        membership: Membership | None = None,
     ) -> None:
         self._hub = hub
+        self._membership = membership  # None: the only southbound, owning every host
         self._hello_timeout = hello_timeout
         self._watch = watch
         self._register_hosts = register_hosts
@@ -140,6 +154,10 @@ class SouthboundService(pb_grpc.SouthboundServicer):
                 f"this client certificate is for {named}, not for host {first.hello.host_id}",
             )
         await self._hub.until_ready()
+        elsewhere = await self._elsewhere(first.hello)
+        if elsewhere is not None:
+            yield pb.ControllerMessage(redirect=elsewhere)
+            return
         refusal = await self._admit(first.hello, identity)
         if refusal:
             yield pb.ControllerMessage(refusal=pb.Refusal(reason=refusal))
@@ -154,10 +172,38 @@ class SouthboundService(pb_grpc.SouthboundServicer):
         finally:
             reading.cancel()
             self._hub.close(session)
-        if session.replaced:
+        if session.moved_to is not None:
+            reason = "another southbound replica owns this host now"
+            yield pb.ControllerMessage(
+                redirect=pb.Redirect(address=session.moved_to, reason=reason)
+            )
+        elif session.replaced:
             await context.abort(
                 grpc.StatusCode.ABORTED, "replaced by a newer stream of the same host"
             )
+
+    async def _elsewhere(self, hello: pb.Hello) -> pb.Redirect | None:
+        """Where a host this replica does not own should go (None: it owns it). A host whose
+        owner looks dead (the agent failed on its address, or ``Membership.suspect``) is held
+        until the owner's lease is seen to move or runs out, two leases at most, rather than
+        sent back to a replica that will not answer."""
+        membership, host = self._membership, hello.host_id
+        if membership is None:
+            return None
+        await membership.until_joined()
+        held = membership.now()  # a hold ends two leases on, or when the owner is seen alive
+        while not membership.owns(host):
+            if membership.fenced:
+                return pb.Redirect(reason="this southbound replica cannot renew its lease now")
+            owner = membership.owner_of(host)
+            address = membership.address_of(owner)
+            failed = bool(hello.unreachable) and address == hello.unreachable
+            dead = (failed or membership.suspect(owner)) and not membership.moved_since(owner, held)
+            if not dead or membership.now() > held + 2 * membership.settings.lease:
+                reason = f"southbound replica {owner} owns host {host}"
+                return pb.Redirect(address=address, reason=reason)
+            await membership.next_view()
+        return None
 
     async def _admit(self, hello: pb.Hello, identity: certificates.Identity | None) -> str:
         """Why the host may not connect ('' if it may): it is a node, or becomes one now."""
@@ -319,16 +365,31 @@ class SouthboundServer:
         self._stopping = asyncio.Event()
         settings = self.settings
         hub = Hub(board=self._board, delivery=settings.delivery, clock=loop.time)
+
+        server = grpc.aio.server(options=_OPTIONS)
+        self.port = self._listen(server)
+        if self.port == 0 and not settings.address.startswith("unix:"):
+            raise RuntimeError(f"cannot listen on {settings.address}")
+
+        def moved() -> None:  # the live replicas changed: hand on the hosts no longer ours
+            for host in hub.hosts():
+                if not membership.owns(host):
+                    hub.move(host, membership.address_of(membership.owner_of(host)))
+
+        leases = msgspec.structs.replace(
+            settings.leases, advertise=advertised(settings, port=self.port)
+        )
+        membership = Membership(self._store, leases, on_change=moved)
         watch = (
             NodeWatch(
                 board=self._board,
                 manager=self._nodes,
                 down_after=settings.node_down_after,
+                owns=membership.owns,
             )
             if self._nodes is not None
             else None
         )
-        server = grpc.aio.server(options=_OPTIONS)
         service = SouthboundService(
             hub,
             hello_timeout=settings.hello_timeout,
@@ -336,12 +397,11 @@ class SouthboundServer:
             register_hosts=settings.register_hosts,
             register_limit=settings.register_limit,
             authenticated=settings.tls is not None,
+            membership=membership,
         )
         pb_grpc.add_SouthboundServicer_to_server(service, server)
-        self.port = self._listen(server)
-        if self.port == 0 and not settings.address.startswith("unix:"):
-            raise RuntimeError(f"cannot listen on {settings.address}")
         await server.start()
+        renewing = asyncio.create_task(membership.run())  # listening: its address may be sent
         self._started.set()
 
         def apply(change: Change) -> None:
@@ -373,7 +433,12 @@ class SouthboundServer:
                 gc.freeze()
                 log.info("goal-state engine at revision %d", following.revision)
                 compacting = asyncio.create_task(
-                    compact_forever(self._store, hub.engine, settings.compaction)
+                    compact_forever(
+                        self._store,
+                        hub.engine,
+                        settings.compaction,
+                        mine=lambda: membership.owns(owners.COMPACTION),
+                    )
                 )
                 self._board.ready = True
                 if watch is not None:
@@ -386,9 +451,27 @@ class SouthboundServer:
         try:
             await self._stopping.wait()
         finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            await membership.leave()  # its hosts go to the others now, not a lease later
             await server.stop(grace=1.0)
             for running in (task, watching, compacting):
                 if running is not None:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await running
+
+
+def advertised(settings: SouthboundSettings, *, port: int) -> str:
+    """The address other replicas send this one's agents to: ``--southbound-advertise``, else
+    the bound address unless it is a wildcard (then none: agents try their next address)."""
+    if settings.leases.advertise:
+        return settings.leases.advertise
+    address = settings.address
+    if address.startswith("unix:"):
+        return address
+    host, _, _ = address.rpartition(":")
+    if host.strip("[]") in ("", "0.0.0.0", "::"):
+        return ""
+    return f"{host}:{port}" if port else address

@@ -48,7 +48,7 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
 class Session:
     """One host's open stream."""
 
-    __slots__ = ("closed", "first", "host", "outbox", "replaced", "sent", "wake")
+    __slots__ = ("closed", "first", "host", "moved_to", "outbox", "replaced", "sent", "wake")
 
     def __init__(self, host: str, first: pb.GoalState, delivery: Delivery) -> None:
         self.host = host
@@ -58,6 +58,7 @@ class Session:
         self.wake = asyncio.Event()
         self.closed = False
         self.replaced = False  # by a newer stream of the same host
+        self.moved_to: str | None = None  # another replica owns the host now: where it is
 
     def close(self) -> None:
         self.closed = True
@@ -192,6 +193,17 @@ class Hub:
             snapshot=True,
             entries=self.engine.snapshot(host),
         )
+
+    def hosts(self) -> list[str]:
+        """The hosts with an open stream."""
+        return list(self._sessions)
+
+    def move(self, host: str, address: str) -> None:
+        """Another replica owns the host now: end its stream, which tells it ``address``."""
+        session = self._sessions.get(host)
+        if session is not None:
+            session.moved_to = address
+            self.close(session)
 
     def close(self, session: Session) -> None:
         session.close()

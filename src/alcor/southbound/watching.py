@@ -18,6 +18,10 @@ moves its host to the end), so a check reads the silent ones and stops at the fi
 not: it costs nothing while every host beats. A heartbeat costs a clock read and two dict
 operations, and the store sees one write per period at most, however many nodes there are. A
 failed write is retried at the next period.
+
+With several southbound replicas each hears only the hosts it owns, so each loses only those
+(``owns``): a silent host another replica owns is counted from now again, so that it has a
+whole grace should it become this replica's.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 
 from alcor.model import records
 from alcor.services import nodes, status
@@ -40,8 +45,10 @@ class NodeWatch:
         board: status.StatusBoard,
         manager: nodes.Nodes,
         down_after: float,
+        owns: Callable[[str], bool] = lambda host: True,
     ) -> None:
         self.board = board
+        self.owns = owns  # the southbound replica owns this host: only the owner loses it
         self.manager = manager
         self.down_after = down_after
         self.period = min(1.0, down_after / 4)
@@ -126,6 +133,11 @@ class NodeWatch:
             if heard >= deadline:
                 break
             silent.append(host)
+        now = self._clock()
+        for host in [host for host in silent if not self.owns(host)]:  # its owner hears it
+            silent.remove(host)
+            self._last[host] = now  # a full grace from now, should it become ours
+            self._last.move_to_end(host)
         for host in silent:
             del self._last[host]
             self.board.lose(host)

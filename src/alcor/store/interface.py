@@ -41,6 +41,18 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
     committed_at: str
 
 
+class Replica(msgspec.Struct, frozen=True, kw_only=True):
+    """A southbound process's lease (``southbound/leases.py``): where its agents reach it, how
+    long its lease lasts, how many times it renewed it, and when it expires by its own wall
+    clock (milliseconds since the epoch)."""
+
+    replica_id: str
+    address: str
+    lease_ms: int
+    renewals: int = 0
+    expires_ms: int = 0
+
+
 class Reader(Protocol):
     def get(self, kind: type[R], resource_id: str) -> R | None: ...
 
@@ -90,6 +102,10 @@ class Reader(Protocol):
         """The change log holds, up to this revision, only each live resource's last change."""
         ...
 
+    def replicas(self) -> list[Replica]:
+        """Every southbound replica's lease row, live or not."""
+        ...
+
 
 class Writer(Reader, Protocol):
     def insert(self, records: Sequence[Record]) -> None: ...
@@ -115,6 +131,15 @@ class Writer(Reader, Protocol):
     def compact_changes(self, through: int) -> int:
         """Drop every change-log row up to ``through`` but each live resource's last (a
         deleted resource's rows all go); returns how many rows went."""
+        ...
+
+    def renew_replica(self, replica: Replica) -> None:
+        """Write the replica's lease row (made on its first renewal), ``renewals`` one more
+        than stored; never logged."""
+        ...
+
+    def drop_replicas(self, replica_ids: Iterable[str]) -> None:
+        """Delete these replicas' lease rows (leases seen expired)."""
         ...
 
 

@@ -242,6 +242,21 @@ store_identity = sa.Table(
     sa.Column("store_id", sa.String(36), nullable=False),
 )
 
+# The southbound replicas' leases (``southbound/leases.py``): one row per running southbound
+# process, renewed every third of its lease; hosts are shared among the live ones by rendezvous
+# hashing. Not intent: never in the change log. ``renewals`` counts renewals (others judge a
+# lease by watching it move on their own clocks); ``expires_ms`` is the holder's wall clock, for
+# people and for a replica that first sees a row long dead.
+southbound_replicas = sa.Table(
+    "southbound_replicas",
+    metadata,
+    sa.Column("replica_id", sa.String(36), primary_key=True),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("lease_ms", sa.Integer, nullable=False),
+    sa.Column("renewals", sa.BigInteger, nullable=False),
+    sa.Column("expires_ms", sa.BigInteger, nullable=False),
+)
+
 RESOURCE_TABLES: dict[str, sa.Table] = {
     "network": networks,
     "subnet": subnets,

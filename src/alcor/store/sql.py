@@ -23,7 +23,7 @@ from alcor.model.records import RECORD_TYPES, Port, Record, Subnet
 from alcor.store import schema
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
-from alcor.store.interface import LOGGED_TYPES, Change, Logged
+from alcor.store.interface import LOGGED_TYPES, Change, Logged, Replica
 from alcor.store.rows import RowCodec, document
 from alcor.store.statements import Prepared, Statements
 
@@ -177,6 +177,20 @@ class SqlReader:
     def compacted_through(self) -> int:
         statement = sa.select(schema.store_revision.c.compacted_through)
         return int(self.connection.execute(statement).scalar_one())
+
+    def replicas(self) -> list[Replica]:
+        table = schema.southbound_replicas
+        rows = self.connection.execute(sa.select(table).order_by(table.c.replica_id))
+        return [
+            Replica(
+                replica_id=row.replica_id,
+                address=row.address,
+                lease_ms=int(row.lease_ms),
+                renewals=int(row.renewals),
+                expires_ms=int(row.expires_ms),
+            )
+            for row in rows
+        ]
 
     def _marker_row(self, table: sa.Table, query: Query) -> sa.Row[Any] | None:
         if query.marker is None:
@@ -579,6 +593,29 @@ class SqlWriter(SqlReader):
         ).rowcount
         self.connection.execute(sa.update(schema.store_revision).values(compacted_through=through))
         return gone
+
+    def renew_replica(self, replica: Replica) -> None:
+        table = schema.southbound_replicas
+        values = {
+            "address": replica.address,
+            "lease_ms": replica.lease_ms,
+            "expires_ms": replica.expires_ms,
+        }
+        renewed = self.connection.execute(
+            sa.update(table)
+            .where(table.c.replica_id == replica.replica_id)
+            .values(renewals=table.c.renewals + 1, **values)
+        )
+        if renewed.rowcount == 0:
+            self.connection.execute(
+                sa.insert(table).values(replica_id=replica.replica_id, renewals=1, **values)
+            )
+
+    def drop_replicas(self, replica_ids: Iterable[str]) -> None:
+        table = schema.southbound_replicas
+        gone = list(replica_ids)
+        if gone:
+            self.connection.execute(sa.delete(table).where(table.c.replica_id.in_(gone)))
 
     def logged_changes(self) -> list[Change]:
         """The change-log rows this transaction wrote, for the commit feed: each carries the

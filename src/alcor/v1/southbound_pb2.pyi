@@ -102,6 +102,7 @@ class Hello(_message.Message):
     CAPABILITIES_FIELD_NUMBER: _builtins.int
     UNDERLAY_IP_FIELD_NUMBER: _builtins.int
     PHYSICAL_NETWORKS_FIELD_NUMBER: _builtins.int
+    UNREACHABLE_FIELD_NUMBER: _builtins.int
     host_id: _builtins.str
     applied_revision: _builtins.int
     """The last revision whose goal state the host applied completely, with the store it came from
@@ -111,6 +112,11 @@ class Hello(_message.Message):
     agent_version: _builtins.str
     underlay_ip: _builtins.str
     """used when an authenticated host registers itself as a node"""
+    unreachable: _builtins.str
+    """The controller address the agent last failed on (a stream that could not open, or broke),
+    until it is sent a goal state. A southbound replica that does not own the host and would
+    redirect it there holds the Hello instead, while the owner's lease may be running out.
+    """
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -130,10 +136,11 @@ class Hello(_message.Message):
         capabilities: _abc.Iterable[_builtins.str] | None = ...,
         underlay_ip: _builtins.str = ...,
         physical_networks: _abc.Iterable[_builtins.str] | None = ...,
+        unreachable: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_version", b"agent_version", "applied_revision", b"applied_revision", "capabilities", b"capabilities", "host_id", b"host_id", "physical_networks", b"physical_networks", "store_id", b"store_id", "underlay_ip", b"underlay_ip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_version", b"agent_version", "applied_revision", b"applied_revision", "capabilities", b"capabilities", "host_id", b"host_id", "physical_networks", b"physical_networks", "store_id", b"store_id", "underlay_ip", b"underlay_ip", "unreachable", b"unreachable"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -305,21 +312,25 @@ class ControllerMessage(_message.Message):
 
     GOAL_STATE_FIELD_NUMBER: _builtins.int
     REFUSAL_FIELD_NUMBER: _builtins.int
+    REDIRECT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def goal_state(self) -> Global___GoalState: ...
     @_builtins.property
     def refusal(self) -> Global___Refusal: ...
+    @_builtins.property
+    def redirect(self) -> Global___Redirect: ...
     def __init__(
         self,
         *,
         goal_state: Global___GoalState | None = ...,
         refusal: Global___Refusal | None = ...,
+        redirect: Global___Redirect | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "goal_state", b"goal_state", "refusal", b"refusal"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "goal_state", b"goal_state", "redirect", b"redirect", "refusal", b"refusal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "goal_state", b"goal_state", "refusal", b"refusal"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "goal_state", b"goal_state", "redirect", b"redirect", "refusal", b"refusal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["goal_state", "refusal"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["goal_state", "refusal", "redirect"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -374,6 +385,35 @@ class Refusal(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Refusal: _TypeAlias = Refusal  # noqa: Y015
+
+@_typing.final
+class Redirect(_message.Message):
+    """Another southbound replica owns this host now (the replicas share the hosts by rendezvous
+    hashing over their leases): the stream ends after this message, and the agent connects to
+    ``address`` (HOST:PORT, verified as its own controller addresses are) with its revision, so it
+    is sent a delta. An empty address: this replica serves no host now (it cannot renew its
+    lease); try the next controller address.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    address: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        address: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Redirect: _TypeAlias = Redirect  # noqa: Y015
 
 @_typing.final
 class Entry(_message.Message):
