@@ -28,6 +28,11 @@ bulk POSTs, not timed):
     interface add     one keep-alive client: add_router_interface by subnet_id, one PUT at a time
     interface remove  the same with remove_router_interface, every interface in turn
 
+``--roles`` says how the controller started here serves the agents: ``all`` (one process, the
+default), ``off`` (``--southbound off``) or ``split`` (an ``--role api`` process benchmarked, a
+``--role southbound`` process following it on the same file); a comma list runs each in turn on
+a fresh database and ends with every phase's rate as a share of the first's.
+
 It prints a table with the reference Neutron's figures (NEUTRON: where each was measured)
 and the targets next to ours, the exact command and the machine. ``--json`` prints the same as
 one JSON object instead. ``--endpoint`` benchmarks a server that is already running (any Neutron
@@ -42,6 +47,7 @@ costs the client as long as the server takes to produce it).
     .venv/bin/python bench/api.py                      # defaults: about 20 seconds
     .venv/bin/python bench/api.py --sync normal        # SQLite synchronous=NORMAL, to compare
     .venv/bin/python bench/api.py --serial 500 --json
+    .venv/bin/python bench/api.py --roles off,split    # roles split against --southbound off
     .venv/bin/python bench/api.py --serial 0 --concurrent 0 --bulk 0 --list-repeat 0 \\
         --delete 0 --warmup 0 --endpoint http://127.0.0.1:9696   # rules and interfaces only
 """
@@ -517,8 +523,47 @@ def command_line() -> str:
     return shlex.join([str(shown), *sys.argv])
 
 
+ROLES = ("all", "off", "split")  # --roles: how the controller started here serves the agents
+
+
 @contextmanager
-def server_for(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, Any]]]:
+def controller_processes(
+    db: Path, *extra: str, roles: str = "all"
+) -> Iterator[list[ServerProcess]]:
+    """The controller on the SQLite file ``db``, as ``roles`` says: ``all``, one process serving
+    the API and the southbound; ``off``, one with ``--southbound off``; ``split``, an ``--role
+    api`` process and a ``--role southbound`` process following it on the same file. The API
+    process comes first, and started first (it migrates the schema); all are stopped at the end
+    and any error they logged is printed."""
+    if roles not in ROLES:
+        raise ValueError(f"roles: one of {', '.join(ROLES)}, not {roles!r}")
+    api_role = {"all": "all", "off": "all", "split": "api"}[roles]
+    off = ("--southbound", "off") if roles == "off" else ()
+    servers = [ServerProcess(db, *extra, *off, role=api_role)]
+    if roles == "split":
+        servers.append(
+            ServerProcess(
+                db.with_name(db.stem + "-southbound.db"),
+                *extra,
+                db_url=f"sqlite:///{db}",
+                role="southbound",
+            )
+        )
+    started: list[ServerProcess] = []
+    try:
+        for server in servers:
+            started.append(server.start(timeout=120))
+        yield servers
+    finally:
+        for server in reversed(started):
+            server.stop()
+            errors = server.errors_logged()
+            if errors:
+                print(f"{server.role} server logged errors:\n{errors[:4000]}", file=sys.stderr)
+
+
+@contextmanager
+def server_for(args: argparse.Namespace, roles: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """The URL to benchmark and facts about the server: ours, started here, or ``--endpoint``."""
     if args.endpoint:
         yield args.endpoint.rstrip("/"), {"server": args.endpoint, "sync": "unknown"}
@@ -526,24 +571,21 @@ def server_for(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, Any]]]
     parent = Path(args.dir).resolve() if args.dir else None
     with tempfile.TemporaryDirectory(prefix="alcor-bench-", dir=parent) as directory:
         db = Path(directory) / "alcor.db"
-        server = ServerProcess(db, "--sync", args.sync).start()
-        facts = {
-            "server": "alcor (started here)",
-            "sync": args.sync,
-            "db": str(db),
-            "filesystem": filesystem_of(db.parent),
-        }
-        try:
-            yield server.url, facts
-        finally:
-            server.stop()
-            errors = server.errors_logged()
-            if errors:
-                print(f"server logged errors:\n{errors}", file=sys.stderr)
+        with controller_processes(db, "--sync", args.sync, roles=roles) as servers:
+            yield (
+                servers[0].url,
+                {
+                    "server": "alcor (started here)",
+                    "roles": roles,
+                    "sync": args.sync,
+                    "db": str(db),
+                    "filesystem": filesystem_of(db.parent),
+                },
+            )
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    with server_for(args) as (url, facts):
+def run(args: argparse.Namespace, roles: str) -> dict[str, Any]:
+    with server_for(args, roles) as (url, facts):
         api = Api(url)
         phases = port_phases(api, url, args) + rule_phases(api, url, args)
         phases += interface_phases(api, args)
@@ -557,6 +599,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "results": [phase.summary() for phase in phases],
     }
+
+
+def ratios(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """Each phase's rate under every --roles after the first, as a share of the first's."""
+    if len(reports) < 2:
+        return []
+    first = reports[0]
+    lines = [f"rate as a share of --roles {first['server']['roles']}'s, same run:"]
+    for report in reports[1:]:
+        lines.append(f"  {report['server']['roles']}:")
+        for this, base in zip(report["results"], first["results"], strict=True):
+            if this["per_s"] and base["per_s"]:
+                share = this["per_s"] / base["per_s"]
+                lines.append(f"    {this['label']} ({this['unit']}): {share:.0%}")
+    return lines
 
 
 def _cell(value: object, suffix: str = "") -> str:
@@ -609,7 +666,7 @@ def table(report: dict[str, Any]) -> str:
         f"command:  {report['command']}",
         f"machine:  {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, "
         f"SQLite {m['sqlite']}, Linux {m['kernel']}",
-        f"server:   {s['server']}, sync {s['sync']}"
+        f"server:   {s['server']}, roles {s.get('roles', '-')}, sync {s['sync']}"
         + (f", db on {s['filesystem']}" if "filesystem" in s else ""),
         "",
         line(header),
@@ -658,6 +715,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dir", default=None, help="where the temporary database goes (default: $TMPDIR)"
     )
+    p.add_argument(
+        "--roles",
+        default="all",
+        help="how the controller serves the agents, a comma list run one after the other: all "
+        "(one process), off (--southbound off), split (an api and a southbound process)",
+    )
     p.add_argument("--endpoint", default=None, help="benchmark this running server instead")
     p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
     return p
@@ -683,11 +746,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.interfaces > 65_536:
         parser().error("--interfaces: at most 65,536 (one 10.x.y.0/24 subnet each)")
-    report = run(args)
+    roles = args.roles.split(",")
+    if not set(roles) <= set(ROLES) or (args.endpoint and len(roles) > 1):
+        parser().error(f"--roles: a comma list of {', '.join(ROLES)} (one with --endpoint)")
+    reports = [run(args, role) for role in roles]
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     else:
-        print(table(report))
+        print("\n\n".join([*(table(report) for report in reports), "\n".join(ratios(reports))]))
     return 0
 
 

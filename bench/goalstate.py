@@ -131,11 +131,11 @@ def socket_bytes(port: int) -> dict[str, int]:
     return {"sockets": sockets, "sent": sent, "received": received}
 
 
-def resident(server: ServerProcess, sims: Sequence[Sim]) -> dict[str, float]:
-    """The resident memory of the controller and of the sims (together), in MiB."""
-    assert server.process is not None
+def resident(servers: Sequence[ServerProcess], sims: Sequence[Sim]) -> dict[str, float]:
+    """The resident memory of the controller's processes and of the sims (each together), in
+    MiB."""
     return {
-        "server_mb": proc_mb(server.process.pid),
+        "server_mb": round(sum(proc_mb(s.process.pid) for s in servers if s.process), 1),
         "sim_mb": round(sum(proc_mb(sim.pid) for sim in sims), 1),
     }
 
@@ -212,27 +212,28 @@ def sims_for(count: int, *, processes: int, prefix: str, base: str, directory: P
 
 
 @contextlib.contextmanager
-def controller(args: argparse.Namespace, directory: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(directory / "alcor.db", "--sync", args.sync).start(timeout=120)
-    try:
-        yield server
-    finally:
-        server.stop()
-        errors = server.errors_logged()
-        if errors:
-            print(f"server logged errors:\n{errors[:4000]}", file=sys.stderr)
+def controller(
+    args: argparse.Namespace, directory: Path, *, roles: str = "all"
+) -> Iterator[list[ServerProcess]]:
+    """The controller's processes (``bench_api.controller_processes``): the API's first, the
+    southbound's last (one process serving both, unless ``roles`` is ``split``)."""
+    db = directory / "alcor.db"
+    with bench_api.controller_processes(db, "--sync", args.sync, roles=roles) as servers:
+        yield servers
 
 
 @contextlib.contextmanager
-def nodes_then_sims(server: ServerProcess, sims: Sequence[Sim]) -> Iterator[list[dict[str, Any]]]:
+def nodes_then_sims(
+    servers: Sequence[ServerProcess], sims: Sequence[Sim]
+) -> Iterator[list[dict[str, Any]]]:
     """The sims' hosts made nodes first (a plaintext southbound registers no host), then the
-    sims started, as ``running_sims``."""
-    api = bench_api.Api(server.url)
+    sims started, as ``running_sims``, on the southbound of the controller's ``servers``."""
+    api = bench_api.Api(servers[0].url)
     try:
         register_nodes(api, [host for sim in sims for host in sim.hosts])
     finally:
         api.close()
-    with running_sims(sims, server.southbound) as totals:
+    with running_sims(sims, servers[-1].southbound) as totals:
         yield totals
 
 
@@ -480,7 +481,11 @@ def rate_run(
 
 def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     sim = Sim(prefix="a-", count=args.a_hosts, underlay_base="10.128.0.0", directory=directory)
-    with controller(args, directory) as server, nodes_then_sims(server, [sim]) as ends:
+    with (
+        controller(args, directory, roles=args.a_roles) as servers,
+        nodes_then_sims(servers, [sim]) as ends,
+    ):
+        server = servers[0]
         api = bench_api.Api(server.url)
         connect = wait_for(
             "hosts connected",
@@ -496,10 +501,11 @@ def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         before = traffic(host_reports(api))
         creates, seconds, watcher = rate_run(server.url, bodies[warm:], args)
         after = traffic(host_reports(api))
-        memory = resident(server, [sim])
+        memory = resident(servers, [sim])
         api.close()
     return {
         "part": "a",
+        "roles": args.a_roles,
         "hosts": args.a_hosts,
         "vpcs": args.a_vpcs,
         "rate": args.a_rate,
@@ -585,7 +591,8 @@ def part_b(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     serving, fresh = sim.hosts[: args.b_hosts], sim.hosts[args.b_hosts :]
     rows: list[dict[str, Any]] = []
     samples: list[Sample] = []
-    with controller(args, directory) as server, nodes_then_sims(server, [sim]) as ends:
+    with controller(args, directory) as servers, nodes_then_sims(servers, [sim]) as ends:
+        server = servers[0]
         api = bench_api.Api(server.url)
         wait_for("hosts", lambda: summary(api)["connected"] >= len(sim.hosts), timeout=args.settle)
         vpc = vpcs(api, 1, prefix="bench-b-", cidr=args.b_cidr)[0]
@@ -598,7 +605,7 @@ def part_b(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 rows.append(row)
                 samples += row.pop("samples")
             poll = watcher.resolution()
-        memory = resident(server, [sim])
+        memory = resident(servers, [sim])
         api.close()
     say("b: replaying the change log into an Engine to time it")
     engine, replay = engine_times(directory / "alcor.db", {s.port_id: s.size for s in samples})
@@ -769,7 +776,7 @@ def part_c(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     hosts = [host for sim in sims for host in sim.hosts]
     found: dict[str, Any] = {"part": "c", "hosts": args.c_hosts, "ports": args.c_ports}
     with contextlib.ExitStack() as stack:
-        server = stack.enter_context(controller(args, directory))
+        server = stack.enter_context(controller(args, directory))[0]
         api = bench_api.Api(server.url)
         found["load_s"] = round(load_scale(api, hosts, args), 1)
         assert server.process is not None
@@ -844,6 +851,7 @@ def text_a(a: dict[str, Any]) -> list[str]:
     d = a["delivered"]
     return [
         f"a) {a['ports']:,} ports at {a['rate']:,.0f}/s, open loop, across {a['hosts']:,} hosts "
+        f"(roles {a.get('roles', 'all')}) "
         f"in {a['vpcs']:,} VPCs (after {a['warmup_ports']:,} warm-up ports); achieved "
         f"{a['achieved_per_s']:,.1f}/s; {a['create_errors']} create errors, "
         f"{a['not_active']} never ACTIVE",
@@ -986,6 +994,7 @@ PART_OPTIONS: dict[str, list[tuple[str, Any, object, str]]] = {
         ("--a-seconds", float, 20.0, "measured seconds"),
         ("--a-warmup", float, 2.0, "seconds at the rate before"),
         ("--a-clients", int, 32, "client threads"),
+        ("--a-roles", str, "all", "all: one controller process; split: an api and a southbound"),
     ],
     "b: one create as the VPC grows": [
         ("--b-hosts", int, 20, "hosts the VPC's ports spread over"),
@@ -1039,6 +1048,8 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
                 setattr(args, name, value)
     if set(args.parts) - set("abc") or not args.parts:
         p.error("--parts: letters among a, b, c")
+    if args.a_roles not in ("all", "split"):
+        p.error("--a-roles: all or split")
     return args
 
 
