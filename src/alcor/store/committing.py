@@ -163,10 +163,12 @@ class SqlStore:
         # names this store's commits in its NOTIFYs (PostgreSQL), so that its own listener can
         # leave them to the commit feed
         self._token = uuid.uuid4().hex
-        self._notify = (
-            None
-            if self._write_engine.dialect.name == "sqlite"
-            else signals.notify_statement(self._token)
+        postgresql = self._write_engine.dialect.name != "sqlite"
+        self._notify = signals.notify_statement(self._token) if postgresql else None
+        self._notify_status = (
+            signals.notify_statement(self._token, channel=signals.STATUS_CHANNEL)
+            if postgresql
+            else None
         )
         self._outages = outages(self._read_engine)
         migrations.upgrade(self._write_engine)
@@ -236,14 +238,19 @@ class SqlStore:
         signal.start(wake)
         return signal.stop
 
-    def _signal(self) -> signals.ChangeSignal:
+    def status_wakeups(self, wake: signals.Wake) -> Callable[[], None]:
+        signal = self._signal(channel=signals.STATUS_CHANNEL)
+        signal.start(wake)
+        return signal.stop
+
+    def _signal(self, *, channel: str = signals.CHANNEL) -> signals.ChangeSignal:
         if self._shared_memory:
             return signals.NoSignal()
         url = sa.engine.make_url(driver_url(self.url))
         if url.get_backend_name() == "sqlite":
             return signals.DataVersionSignal(url.database or "")
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        return signals.ListenSignal(engine, token=self._token)
+        return signals.ListenSignal(engine, token=self._token, channel=channel)
 
     def follow_others(self, follower: OthersFollower) -> None:
         self._others_followers = (*self._others_followers, follower)
@@ -359,6 +366,8 @@ class SqlStore:
                 writer.flush_changes()
                 if self._notify is not None and writer.pending_changes:
                     connection.exec_driver_sql(self._notify)  # delivered at COMMIT
+                if self._notify_status is not None and writer.status_written:
+                    connection.exec_driver_sql(self._notify_status)
         except _Abandoned as abandoned:  # the only piece of work failed and was rolled back
             batch[0].settle(None, abandoned.error)
             return

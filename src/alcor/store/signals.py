@@ -14,8 +14,10 @@ last read and the moment the signal started to watch is then not left to the saf
 - ``ListenSignal`` (PostgreSQL): the store's writer sends ``NOTIFY alcor_changes`` in every
   transaction that logged changes (delivered at COMMIT, never for a rollback), its payload the
   writing store's token; a dedicated connection LISTENs, and a notification from another token
-  wakes. When that connection fails (the server restarts or fails over) it connects again, to
-  the read-write server of a several-host URL, and wakes once more, for what it may have missed.
+  wakes. Status rows (``store/statuses.py``) notify ``STATUS_CHANNEL`` instead, listened for
+  on a connection of their own. When that connection fails (the server restarts or fails over)
+  it connects again, to the read-write server of a several-host URL, and wakes once more, for
+  what it may have missed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sqlalchemy as sa
 log = logging.getLogger(__name__)
 
 CHANNEL = "alcor_changes"
+STATUS_CHANNEL = "alcor_status"  # status rows written (``store/statuses.py``), not the log
 DATA_VERSION_INTERVAL = 0.005  # seconds between two reads of SQLite's data_version
 LISTEN_TIMEOUT = 0.5  # seconds a listener waits for notifications before it looks for stop
 RECONNECT_PAUSE = 0.1
@@ -49,10 +52,11 @@ class ChangeSignal(Protocol):
     def stop(self) -> None: ...
 
 
-def notify_statement(token: str) -> str:
-    """What a PostgreSQL writer runs in a transaction that logged changes."""
+def notify_statement(token: str, *, channel: str = CHANNEL) -> str:
+    """What a PostgreSQL writer runs in a transaction that logged changes (or, on
+    ``STATUS_CHANNEL``, wrote status rows)."""
     assert token.isalnum()  # made by the store itself (hex): safe to inline
-    return f"NOTIFY {CHANNEL}, '{token}'"
+    return f"NOTIFY {channel}, '{token}'"
 
 
 class NoSignal:
@@ -119,11 +123,12 @@ class DataVersionSignal(_Watching):
 
 
 class ListenSignal(_Watching):
-    def __init__(self, engine: sa.Engine, *, token: str) -> None:
+    def __init__(self, engine: sa.Engine, *, token: str, channel: str = CHANNEL) -> None:
         """``engine``: one of the listener's own (no pool), for the store's URL."""
         super().__init__("alcor-store-listen")
         self._engine = engine
         self._token = token
+        self._channel = channel
         self._listening = False
 
     def _watch(self, wake: Wake) -> None:
@@ -149,7 +154,7 @@ class ListenSignal(_Watching):
         try:
             connection: Any = pooled.driver_connection  # psycopg's own
             connection.autocommit = True
-            connection.execute(f"LISTEN {CHANNEL}")
+            connection.execute(f"LISTEN {self._channel}")
             self._listening = True
             wake()  # listening from here: what came before is read once
             while not self._stopped.is_set():
