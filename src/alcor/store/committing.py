@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -182,6 +183,8 @@ class SqlStore:
         self._followers: tuple[Follower, ...] = ()
         self._followers_lock = threading.Lock()
         self._others_followers: tuple[OthersFollower, ...] = ()
+        self._signals: dict[str, signals.Shared] = {}
+        self._signals_lock = threading.Lock()
         # The revision the store had after this process's last write (None: not known, so the
         # caches are not trusted); written and read by the writer thread only.
         self._seen: int | None = None
@@ -234,21 +237,29 @@ class SqlStore:
         return stop
 
     def wakeups(self, wake: signals.Wake) -> Callable[[], None]:
-        signal = self._signal()
-        signal.start(wake)
-        return signal.stop
+        return self._signal(signals.CHANNEL).add(wake)
 
     def status_wakeups(self, wake: signals.Wake) -> Callable[[], None]:
-        signal = self._signal(channel=signals.STATUS_CHANNEL)
-        signal.start(wake)
-        return signal.stop
+        return self._signal(signals.STATUS_CHANNEL).add(wake)
 
-    def _signal(self, *, channel: str = signals.CHANNEL) -> signals.ChangeSignal:
-        if self._shared_memory:
-            return signals.NoSignal()
+    def _signal(self, channel: str) -> signals.Shared:
+        """One signal per channel; SQLite's ``data_version`` has no channels: one for all."""
         url = sa.engine.make_url(driver_url(self.url))
-        if url.get_backend_name() == "sqlite":
-            return signals.DataVersionSignal(url.database or "")
+        sqlite = url.get_backend_name() == "sqlite"
+        key = "" if sqlite else channel
+        with self._signals_lock:
+            shared = self._signals.get(key)
+            if shared is None:
+                if self._shared_memory:
+                    make: Callable[[], signals.ChangeSignal] = signals.NoSignal
+                elif sqlite:
+                    make = functools.partial(signals.DataVersionSignal, url.database or "")
+                else:
+                    make = functools.partial(self._listener, url, channel)
+                shared = self._signals[key] = signals.Shared(make)
+        return shared
+
+    def _listener(self, url: sa.URL, channel: str) -> signals.ChangeSignal:
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         return signals.ListenSignal(engine, token=self._token, channel=channel)
 

@@ -10,7 +10,8 @@ last read and the moment the signal started to watch is then not left to the saf
 - ``DataVersionSignal`` (SQLite): SQLite cannot notify, but ``PRAGMA data_version`` on a
   connection of its own changes whenever another connection has committed; it is read every
   ``interval`` seconds (5 ms: about 6 µs a read, and about 2% of a core idle on the machine of
-  docs/benchmarks.md, most of it the thread's wake-ups, not SQLite).
+  docs/benchmarks.md, most of it the thread's wake-ups, not SQLite); one such thread serves a
+  process's every watcher (``Shared``): the log's and the status rows'.
 - ``ListenSignal`` (PostgreSQL): the store's writer sends ``NOTIFY alcor_changes`` in every
   transaction that logged changes (delivered at COMMIT, never for a rollback), its payload the
   writing store's token; a dedicated connection LISTENs, and a notification from another token
@@ -57,6 +58,40 @@ def notify_statement(token: str, *, channel: str = CHANNEL) -> str:
     ``STATUS_CHANNEL``, wrote status rows)."""
     assert token.isalnum()  # made by the store itself (hex): safe to inline
     return f"NOTIFY {channel}, '{token}'"
+
+
+class Shared:
+    """One signal for several watchers: started with the first, stopped with the last; a
+    watcher that comes later is woken once at once, as if the signal had just started."""
+
+    def __init__(self, make: Callable[[], ChangeSignal]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._wakes: tuple[Wake, ...] = ()
+        self._signal: ChangeSignal | None = None
+
+    def add(self, wake: Wake) -> Callable[[], None]:
+        """Watch; returns the function that stops watching."""
+        with self._lock:
+            self._wakes = (*self._wakes, wake)
+            if self._signal is None:
+                self._signal = self._make()
+                self._signal.start(self._wake)
+            else:
+                wake()
+
+        def stop() -> None:
+            with self._lock:
+                self._wakes = tuple(w for w in self._wakes if w is not wake)
+                if not self._wakes and self._signal is not None:
+                    self._signal.stop()
+                    self._signal = None
+
+        return stop
+
+    def _wake(self) -> None:
+        for wake in self._wakes:
+            wake()
 
 
 class NoSignal:
