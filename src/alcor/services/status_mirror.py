@@ -262,11 +262,11 @@ class Combined:
         self.mirror = mirror
 
     def _of(self, host: str) -> status.StatusView:
-        link = self.board.link_of(host)
-        if link is None:
-            return self.mirror if self.mirror.link_of(host) is not None else self.board
         written = self.mirror.written_at(host)
-        return self.mirror if written is not None and written > link.at else self.board
+        if written is None:  # no other process wrote of it: the path of every own host
+            return self.board
+        link = self.board.link_of(host)
+        return self.mirror if link is None or written > link.at else self.board
 
     @property
     def revision(self) -> int:
