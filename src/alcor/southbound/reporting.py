@@ -15,9 +15,10 @@ Whatever was touched while a write was on its way goes in the next write, so und
 rows of many changes share one write (each table one statement). A write that fails is tried
 again with everything touched since.
 
-At start, before any row of its own, ``disown`` marks disconnected (as of now) every host
-that a row says is connected: those rows are an earlier process's, and a host is connected
-to this one only once its agent is back (docs/architecture.md, "Roles": what a reader trusts).
+At start, before any row of its own, ``disown`` marks disconnected every host that a row says
+is connected, as of that row's last write (the last word of the host that process passed on):
+those rows are an earlier process's, and a host is connected to this one only once its agent
+is back (docs/architecture.md, "Roles": what a reader trusts).
 """
 
 from __future__ import annotations
@@ -106,9 +107,8 @@ class Reporter:
             self._woken.set()
 
     async def disown(self) -> int:
-        """Mark every host a row says is connected disconnected as of now; drop the rows of
-        ports no longer programmed. Returns how many hosts it marked."""
-        now = self.board.now()
+        """Mark every host a row says is connected disconnected, as of the row's last write;
+        drop the rows of ports no longer programmed. Returns how many hosts it marked."""
 
         def work(writer: Writer) -> int:
             rows = writer.status_since(0)
@@ -118,9 +118,7 @@ class Reporter:
                     continue  # a host that came to this process already
                 held = _REPORTED.decode(row.report)
                 if held.connected:
-                    gone = msgspec.structs.replace(
-                        held, connected=False, link_at=now, written_at=now
-                    )
+                    gone = msgspec.structs.replace(held, connected=False, link_at=held.written_at)
                     marked.append(
                         statuses.HostRow(host=row.host, writer=row.writer, report=_encode_str(gone))
                     )
