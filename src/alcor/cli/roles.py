@@ -37,7 +37,7 @@ def add_option(server: argparse.ArgumentParser) -> None:
         help="all: the Neutron API and the agents' southbound (default); api: the Neutron API "
         "only (--southbound is not served); southbound: the agents' southbound only (no HTTP, "
         "--bind is not used), following what the API processes commit to the same --db; port "
-        "status stays with the southbound process for now (docs/operations.md)",
+        "status reaches the API processes through the store (docs/operations.md)",
     )
 
 
