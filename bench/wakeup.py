@@ -11,6 +11,11 @@ is from the create's answer to the poll that first showed it ACTIVE (its resolut
 cycle). The southbound's safety poll is set far beyond the run, so only the wake-up can bring it
 the second process's commits.
 
+Status goes the other way: once the first process shows the port ACTIVE, the second process's
+API (which serves no hosts: it reads the status rows the first writes, ``services.status_mirror``)
+is polled the same way; that time (``status rows``) is one status write plus the second's
+wake-up and read of the rows.
+
     .venv/bin/python bench/wakeup.py                         # SQLite, 300 ports
     .venv/bin/python bench/wakeup.py --db postgresql://postgres@127.0.0.1:5432/bench
 """
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace, directory: Path) -> dict[str, dict[str, object
     sim = goalstate.Sim(
         prefix="wake-", count=args.hosts, underlay_base="10.250.0.1", directory=directory
     )
-    times: dict[str, list[float]] = {"own feed": [], "wake-up": []}
+    times: dict[str, list[float]] = {"own feed": [], "wake-up": [], "status rows": []}
     try:
         writing.start(timeout=120)
         apis = {"own feed": bench_api.Api(serving.url), "wake-up": bench_api.Api(writing.url)}
@@ -75,6 +80,10 @@ def run(args: argparse.Namespace, directory: Path) -> dict[str, dict[str, object
                 answered = time.perf_counter()
                 active = until_active(shown, port_id, every=args.poll_ms / 1000, timeout=60)
                 times[path].append(active - answered)
+                other = until_active(
+                    apis["wake-up"], port_id, every=args.poll_ms / 1000, timeout=60
+                )
+                times["status rows"].append(other - active)
         for api in apis.values():
             api.close()
     finally:
@@ -95,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         figures = run(args, Path(folder))
     print(f"create answered -> ACTIVE in the serving process, {args.ports} ports, one at a time")
     for path, figure in figures.items():
-        print(f"  {path:9} {figure}")
+        if path != "status rows":
+            print(f"  {path:9} {figure}")
+    print("ACTIVE in the serving process -> ACTIVE in the other (the status rows)")
+    print(f"  {figures['status rows']}")
     print(f"load average: {goalstate.load_average()}")
     return 0
 

@@ -13,6 +13,7 @@ from alcor.model import errors
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
 from alcor.model.records import FixedIp, Network, Port, Subnet
+from alcor.store import statuses
 from alcor.store.committing import SqlStore
 from alcor.store.interface import Change, Writer
 
@@ -295,6 +296,43 @@ def test_a_commit_through_another_store_wakes_a_follower_of_the_signal(store_url
         await asyncio.wait_for(wakes.get(), 60)
         changes = await here.read(lambda r: r.changes_since(0, 10))
         assert [c.resource_id for c in changes] == ["n-elsewhere"]
+        stop()
+        await here.close()
+        await elsewhere.close()
+
+    asyncio.run(scenario())
+
+
+def test_status_rows_written_through_another_store_wake_and_reach_a_reader(
+    store_url: str,
+) -> None:
+    """Status rows are observed state: writing them logs nothing and bumps no revision. A
+    reader on another store is woken for them (on PostgreSQL a channel of their own) and reads
+    only what was written after the counter it holds, and none of the rows it names as its own."""
+
+    async def scenario() -> None:
+        here, elsewhere = SqlStore(store_url), SqlStore(store_url)
+        loop = asyncio.get_running_loop()
+        wakes: asyncio.Queue[None] = asyncio.Queue()
+        stop = here.status_wakeups(lambda: loop.call_soon_threadsafe(wakes.put_nowait, None))
+        await asyncio.wait_for(wakes.get(), 60)  # watching now
+        held = (await here.read(lambda r: r.status_since(0))).revision
+        ports = [statuses.PortRow(port_id=f"p{i}", host="h1", revision=3) for i in range(3)]
+        host = statuses.HostRow(host="h1", writer="sb", report="{}")
+        await elsewhere.write(lambda w: w.write_status(writer="sb", ports=ports, hosts=[host]))
+        await asyncio.wait_for(wakes.get(), 60)
+        rows = await here.read(lambda r: r.status_since(held))
+        assert sorted(p.port_id for p in rows.ports) == ["p0", "p1", "p2"]
+        assert [h.host for h in rows.hosts] == ["h1"]
+        assert await here.read(lambda r: (r.revision(), r.changes_since(0, 10))) == (0, [])
+        gone = statuses.PortRow(port_id="p1", host="h1", revision=statuses.NOT_PROGRAMMED)
+        await elsewhere.write(lambda w: w.write_status(writer="sb", ports=[gone]))
+        later = await here.read(lambda r: r.status_since(rows.revision))
+        assert [(p.port_id, p.revision) for p in later.ports] == [("p1", 0)]
+        assert later.hosts == []
+        others = await here.read(lambda r: r.status_since(0, excluding="sb"))
+        assert (others.ports, others.hosts) == ([], [])
+        assert await elsewhere.write(lambda w: w.forget_unprogrammed_status()) == 1
         stop()
         await here.close()
         await elsewhere.close()

@@ -162,6 +162,7 @@ PORTS = Collection(
         device_owner=Attribute("device_owner"),
         port_security_enabled=Attribute("port_security_enabled", to_bool),
         fixed_ips=Attribute("fixed_ips", sortable=False),
+        status=Attribute("status", sortable=False),  # observed: filtered in services/ports.py
         **{
             "binding:host_id": Attribute("binding_host_id"),
             "binding:vnic_type": Attribute("binding_vnic_type"),

@@ -1,5 +1,6 @@
 """Goal-state delivery as observed, per host: read-only and admin-only, for operators and the
-benchmarks (status is observed state, kept in memory by ``services.status``):
+benchmarks (status is observed state: the board of the process serving the hosts, or the
+status rows the southbound processes write, ``services.status_mirror``):
 
     GET /v2.0/goalstate               {"goalstate": {"revision", "ready", "hosts", "connected"}}
     GET /v2.0/goalstate/hosts         {"hosts": [<host>, ...]}
@@ -24,13 +25,13 @@ from alcor.api.dispatch import Handler
 from alcor.api.routes import json_response
 from alcor.model import errors
 from alcor.services.controller import Controller
-from alcor.services.status import StatusBoard
+from alcor.services.status import StatusView
 
 
 class HostStatusRoutes:
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
-        self.board: StatusBoard = controller.context.status
+        self.board: StatusView = controller.context.status
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         base = "/v2.0/goalstate"

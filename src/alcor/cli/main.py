@@ -28,7 +28,7 @@ from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
 from alcor.services.quota_limits import QuotaLimits
 from alcor.services.resources import Context, Settings
-from alcor.services.status import StatusBoard
+from alcor.services.status import StatusBoard, StatusView
 from alcor.southbound import serving
 from alcor.store.committing import SqlStore, utc_now
 
@@ -229,7 +229,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def build_controller(
-    store: SqlStore, settings: Settings, *, board: StatusBoard | None = None
+    store: SqlStore, settings: Settings, *, board: StatusView | None = None
 ) -> Controller:
     allocations = Allocations(
         mac_base=settings.mac_base, segment_range=settings.segment_range, rng=random.Random()
@@ -290,11 +290,17 @@ async def _serve(
         startup.check_southbound(args.southbound)
     store = startup.open_store(args.db, synchronous=args.sync.upper())
     board = southbound_options.board_from(args)
-    controller = build_controller(store, settings_from(args), board=board)
+    serves_agents = southbound_settings is not None
+    status = roles.StatusPath(store=store, board=board, serving=serves_agents)
+    controller = build_controller(store, settings_from(args), board=status.view)
     southbound = None
     if southbound_settings is not None:
         southbound = serving.SouthboundServer(
-            store=store, board=board, settings=southbound_settings, nodes=controller.nodes
+            store=store,
+            board=board,
+            settings=southbound_settings,
+            nodes=controller.nodes,
+            reporter=status.reporter,
         )
     if southbound is not None:
         try:
@@ -302,6 +308,7 @@ async def _serve(
         except (RuntimeError, OSError) as error:
             await store.close()
             raise startup.southbound_failed(args.southbound, error) from None
+    stop_mirror = None if isinstance(until, asyncio.Event) else status.follow()
     try:
         if isinstance(until, asyncio.Event):  # --role southbound: no HTTP
             log.info(
@@ -311,6 +318,8 @@ async def _serve(
         else:
             await _serve_api(args, tokens, controller, until)
     finally:
+        if stop_mirror is not None:
+            await asyncio.to_thread(stop_mirror)
         if southbound is not None:
             await asyncio.to_thread(southbound.stop)
         await store.close()

@@ -4,9 +4,12 @@
 process always has. ``api`` serves only the Neutron API (as ``--southbound off``). ``southbound``
 serves only the agents: no HTTP at all; it follows the change log other processes commit to
 the store (woken at once: ``store/signals.py``) and writes what the southbound writes itself
-(nodes registered by their agents, nodes' up and down, compaction). Status (ACTIVE, the hosts'
-reports, the agents' liveness) is still known only to the process that serves the southbound:
-see docs/architecture.md, "Roles".
+(nodes registered by their agents, nodes' up and down, compaction).
+
+Status (ACTIVE, the hosts' reports, the agents' liveness) takes one path whatever the mix of
+processes (``StatusPath``; docs/architecture.md, "Roles"): a process serving the southbound
+writes status rows (``southbound.reporting``); one serving the API reads them into a mirror
+(``services.status_mirror``), and, serving both, reads its own board for the hosts it serves.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import argparse
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 
 from alcor.cli import startup
-from alcor.southbound import serving
+from alcor.services import status, status_mirror
+from alcor.southbound import reporting, serving
+from alcor.store.committing import SqlStore
 
 ALL, API, SOUTHBOUND = "all", "api", "southbound"
 
@@ -31,7 +37,7 @@ def add_option(server: argparse.ArgumentParser) -> None:
         help="all: the Neutron API and the agents' southbound (default); api: the Neutron API "
         "only (--southbound is not served); southbound: the agents' southbound only (no HTTP, "
         "--bind is not used), following what the API processes commit to the same --db; port "
-        "status stays with the southbound process for now (docs/operations.md)",
+        "status reaches the API processes through the store (docs/operations.md)",
     )
 
 
@@ -64,3 +70,28 @@ def signalled() -> Iterator[asyncio.Event]:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+class StatusPath:
+    """How status goes from the process serving a host to every process serving the API."""
+
+    def __init__(
+        self,
+        *,
+        store: SqlStore,
+        board: status.StatusBoard,
+        serving: bool,
+    ) -> None:
+        writer = uuid.uuid4().hex  # names this process on the rows it writes
+        self.store = store
+        self.mirror = status_mirror.StatusMirror(excluding=writer if serving else "")
+        self.view: status.StatusView = (
+            status_mirror.Combined(board, self.mirror) if serving else self.mirror
+        )
+        self.reporter = (
+            reporting.Reporter(board=board, store=store, writer=writer) if serving else None
+        )
+
+    def follow(self) -> Callable[[], None]:
+        """Start the mirror following the status rows; returns the function that stops it."""
+        return self.mirror.follow(self.store.read_now, self.store.status_wakeups)

@@ -236,9 +236,24 @@ class Ports:
 
     async def query(self, caller: Caller, query: Query) -> list[ShownPort]:
         scoped = resources.scoped(caller, query)
-        return await self.context.store.read(
-            lambda r: _shown(r, r.select(Port, scoped), self.context.status)
-        )
+        wanted = scoped.filters.get("status")
+        if wanted is None:
+            return await self.context.store.read(
+                lambda r: _shown(r, r.select(Port, scoped), self.context.status)
+            )
+        # status is observed, not stored: the other filters select, status filters what they
+        # select, and the page is cut after it
+        filters = {k: v for k, v in scoped.filters.items() if k != "status"}
+        every = msgspec.structs.replace(scoped, filters=filters, limit=None)
+        board = self.context.status
+
+        def work(reader: Reader) -> list[ShownPort]:
+            found = [p for p in reader.select(Port, every) if status_of(p, board) in wanted]
+            if scoped.limit is not None:
+                found = found[-scoped.limit :] if scoped.page_reverse else found[: scoped.limit]
+            return _shown(reader, found, board)
+
+        return await self.context.store.read(work)
 
     async def update(
         self, caller: Caller, port_id: str, request: PortUpdate, *, if_match: int | None
@@ -369,7 +384,7 @@ class Ports:
         writer.delete(ports)
 
 
-def status_of(port: Port, board: status.StatusBoard | None = None) -> str:
+def status_of(port: Port, board: status.StatusView | None = None) -> str:
     """What its host reported (``services.status``; without a board: DOWN); a floating IP's
     port is N/A, as Neutron's."""
     if port.device_owner == service_ports.FLOATING_IP_OWNER:
@@ -377,14 +392,14 @@ def status_of(port: Port, board: status.StatusBoard | None = None) -> str:
     return board.port_status(port.id, port.binding_host_id) if board is not None else status.DOWN
 
 
-def observed_of(port: Port, board: status.StatusBoard | None = None) -> Mapping[str, str]:
+def observed_of(port: Port, board: status.StatusView | None = None) -> Mapping[str, str]:
     """The vif_details its host reported (``services.status``), if any."""
     if board is None or not port.binding_host_id:
         return {}
     return board.vif_details(port.id, port.binding_host_id)
 
 
-def _shown(reader: Reader, records: list[Port], board: status.StatusBoard) -> list[ShownPort]:
+def _shown(reader: Reader, records: list[Port], board: status.StatusView) -> list[ShownPort]:
     tags = reader.tags_of([r.id for r in records])
     return [
         ShownPort(r, tags.get(r.id, []), status_of(r, board), observed_of(r, board))

@@ -21,7 +21,7 @@ from alcor.model.requests import UNSET
 from alcor.services.allocation import Allocations
 from alcor.services.callers import Caller
 from alcor.services.quota_limits import QuotaLimits
-from alcor.services.status import StatusBoard
+from alcor.services.status import StatusBoard, StatusView
 from alcor.store.interface import Reader, Store, Writer
 
 R = TypeVar("R", bound=Record)
@@ -87,7 +87,7 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     now: Callable[[], str]
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
     quotas: QuotaLimits = msgspec.field(default_factory=QuotaLimits)
-    status: StatusBoard = msgspec.field(default_factory=StatusBoard)  # what hosts report
+    status: StatusView = msgspec.field(default_factory=StatusBoard)  # what hosts report
     default_groups: Remembered = msgspec.field(default_factory=Remembered)  # project -> id
     node_names: Remembered = msgspec.field(default_factory=Remembered)  # name -> node id
 

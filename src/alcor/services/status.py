@@ -31,6 +31,13 @@ and dropped when the port leaves that host or is deleted.
 
 A host is *heard* on every Hello, ack and heartbeat: one clock read and one dict assignment,
 the whole cost of a heartbeat here (nothing is stored: the node's up/down transitions are).
+
+**Other processes.** The API reads status through ``StatusView``: the board is the view of the
+process that serves the hosts; ``services.status_mirror`` is the view of any process, following
+the status rows the southbound processes write (``southbound.reporting``). For those, a board
+with ``on_touch`` set notes what each change touched (a port on a host; a host, ``urgent``
+when its status or link changed rather than a counter) and calls ``on_touch``; the reporter
+takes the notes (``take_touched``) and writes the rows.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
+from typing import Protocol
 
 import msgspec
 
@@ -120,6 +128,40 @@ class HostReport(msgspec.Struct, frozen=True, kw_only=True):
     failures: list[Failure]
 
 
+class StatusView(Protocol):
+    """What the API reads of status: the board of the process serving the hosts, or a mirror of
+    the status rows the southbound processes write (``services.status_mirror``)."""
+
+    @property
+    def revision(self) -> int:
+        """The last committed revision the goal-state engine has taken in (as far as known)."""
+        ...
+
+    @property
+    def ready(self) -> bool: ...
+
+    def port_status(self, port_id: str, host: str) -> str: ...
+
+    def vif_details(self, port_id: str, host: str) -> Mapping[str, str]: ...
+
+    def hosts(self) -> list[str]: ...
+
+    def connected_hosts(self) -> int: ...
+
+    def health_of(self, host: str) -> Health | None: ...
+
+    def link_of(self, host: str) -> Link | None: ...
+
+    def report(self, host: str) -> HostReport | None: ...
+
+
+class Touched(msgspec.Struct, kw_only=True):
+    """What changed on a board since the reporter last took it."""
+
+    ports: set[tuple[str, str]]  # (port, host)
+    hosts: dict[str, bool]  # host -> urgent (its status or link changed, not a counter)
+
+
 def _iso(wall: float | None) -> str | None:
     if wall is None:
         return None
@@ -154,6 +196,8 @@ class StatusBoard:
         # host -> port -> the vif_details the host reported (each mapping read-only)
         self._bindings: dict[str, dict[str, Mapping[str, str]]] = {}
         self._rebind: set[str] = set()  # hosts whose next ack replaces their bindings
+        self.on_touch: Callable[[], None] | None = None  # set: note what changes touch
+        self._touched = Touched(ports=set(), hosts={})
 
     # --- reading (any thread) -----------------------------------------------------------------
 
@@ -247,15 +291,66 @@ class StatusBoard:
             failures=list(self._failures.get(host, _NO_FAILURES).values()),
         )
 
+    # --- what changed, for the reporter (the southbound thread only) --------------------------
+
+    def take_touched(self) -> Touched:
+        touched, self._touched = self._touched, Touched(ports=set(), hosts={})
+        return touched
+
+    def programmed_on(self, port_id: str, host: str) -> int:
+        """The revision of the entry that programs the port on ``host`` (0: none does)."""
+        programmed = self._programmed.get(port_id)
+        return programmed[1] if programmed is not None and programmed[0] == host else 0
+
+    def reported_of(self, port_id: str, host: str) -> Mapping[str, str]:
+        """What ``host`` reported of the port, programmed there or not."""
+        return self._bindings.get(host, _NO_BINDINGS).get(port_id, _NO_DETAILS)
+
+    def desired_of(self, host: str) -> int:
+        return self._desired.get(host, 0)
+
+    def acked_of(self, host: str) -> Acked | None:
+        return self._acked.get(host)
+
+    def traffic_of(self, host: str) -> Traffic:
+        return self._traffic.get(host, Traffic())
+
+    def failures_of(self, host: str) -> list[Failure]:
+        return list(self._failures.get(host, _NO_FAILURES).values())
+
+    def ports_on(self, host: str) -> int:
+        return self._port_counts.get(host, 0)
+
+    def _touch_port(self, port_id: str, host: str) -> None:
+        if self.on_touch is not None:
+            self._touched.ports.add((port_id, host))
+            self.on_touch()
+
+    def _touch_host(self, host: str, *, urgent: bool) -> None:
+        if self.on_touch is not None:
+            hosts = self._touched.hosts
+            hosts[host] = urgent or hosts.get(host, False)
+            self.on_touch()
+
+    def _lag_was_zero(self, host: str) -> bool:
+        acked = self._acked.get(host)
+        return self._desired.get(host, 0) <= (acked.revision if acked is not None else 0)
+
     # --- writing (the southbound thread only) -------------------------------------------------
 
     def desire(self, host: str, revision: int) -> None:
         """The host was given (or owes) goal state up to ``revision``."""
         if revision > self._desired.get(host, 0):
+            if self.on_touch is not None:
+                self._touch_host(host, urgent=self._lag_was_zero(host))
             self._desired[host] = revision
 
     def desire_all(self, hosts: Iterable[str], revision: int) -> None:
         """``desire`` for many hosts at once, with a revision newer than any desired yet."""
+        if self.on_touch is not None:
+            hosts = list(hosts)
+            for host in hosts:
+                self._touch_host(host, urgent=self._lag_was_zero(host))
         self._desired.update(dict.fromkeys(hosts, revision))
 
     def host_of(self, port_id: str) -> str:
@@ -269,8 +364,10 @@ class StatusBoard:
         if held is None or held[0] != host:
             if held is not None:
                 self._count(held[0], -1)
+                self._touch_port(port_id, held[0])
             self._count(host, +1)
         self._programmed[port_id] = (host, revision)
+        self._touch_port(port_id, host)
 
     def unprogram(self, port_id: str, host: str) -> None:
         """The port left ``host`` (another host may already hold it)."""
@@ -278,11 +375,14 @@ class StatusBoard:
         if held is not None and held[0] == host:
             del self._programmed[port_id]
             self._count(host, -1)
+            self._touch_port(port_id, host)
         bound = self._bindings.get(host)
         if bound is not None and port_id in bound:
             del bound[port_id]
+            self._touch_port(port_id, host)
 
     def _count(self, host: str, step: int) -> None:
+        self._touch_host(host, urgent=False)
         count = self._port_counts.get(host, 0) + step
         if count:
             self._port_counts[host] = count
@@ -305,6 +405,7 @@ class StatusBoard:
         self._rebind.add(host)
         self._acked[host] = Acked(revision=applied_revision, at=self._wall())
         self.heard(host)
+        self._touch_host(host, urgent=True)
 
     def disconnected(self, host: str) -> None:
         link = self._links.get(host)
@@ -315,6 +416,7 @@ class StatusBoard:
             agent_version=link.agent_version if link is not None else "",
             peer=link.peer if link is not None else "",
         )
+        self._touch_host(host, urgent=True)
 
     def acknowledged(
         self,
@@ -342,8 +444,12 @@ class StatusBoard:
         else:
             self._failures.pop(host, None)
         self.heard(host)
+        self._touch_host(host, urgent=True)
 
     def _bind(self, host: str, bindings: Mapping[str, Mapping[str, str]], *, replace: bool) -> None:
+        if self.on_touch is not None:
+            for port_id in {*bindings, *(self._bindings.get(host, {}) if replace else ())}:
+                self._touch_port(port_id, host)
         bound = {} if replace else self._bindings.get(host, {})
         for port_id, details in bindings.items():
             if details:
@@ -358,17 +464,20 @@ class StatusBoard:
     def heartbeat(self, host: str, health: Health) -> None:
         self._health[host] = health
         self.heard(host)
+        self._touch_host(host, urgent=False)
 
     def heard(self, host: str) -> None:
         """The host spoke (Hello, ack, heartbeat): it is alive, and no longer lost."""
         self._heard[host] = self._clock()
         if self._lost and host in self._lost:
             del self._lost[host]
+            self._touch_host(host, urgent=True)
 
     def lose(self, host: str) -> None:
         """The host has been silent too long: its ports are DOWN until it is heard again."""
         if host not in self._lost:
             self._lost[host] = self._clock()
+            self._touch_host(host, urgent=True)
 
     def sent(self, host: str, *, entries: int, snapshot: bool) -> None:
         traffic = self._traffic.get(host, Traffic())
@@ -377,3 +486,4 @@ class StatusBoard:
             entries=traffic.entries + entries,
             snapshots=traffic.snapshots + snapshot,
         )
+        self._touch_host(host, urgent=False)

@@ -60,6 +60,7 @@ from alcor.southbound import certificates, credentials, owners
 from alcor.southbound.compacting import Compaction, compact_forever, stored_floor
 from alcor.southbound.following import PAGE, POLL, Following
 from alcor.southbound.leases import LeaseSettings, Membership
+from alcor.southbound.reporting import Reporter
 from alcor.southbound.sessions import Delivery, Hub, Session
 from alcor.southbound.watching import NodeWatch
 from alcor.store.interface import Change, Store
@@ -296,8 +297,10 @@ class SouthboundServer:
         board: StatusBoard,
         settings: SouthboundSettings,
         nodes: Nodes | None = None,
+        reporter: Reporter | None = None,
     ) -> None:
         self.settings = settings
+        self._reporter = reporter  # None: status stays in this process (no status rows)
         self.port = 0  # the TCP port bound (useful when asked for port 0)
         self._store = store
         self._board = board
@@ -414,6 +417,7 @@ class SouthboundServer:
         )
         watching: asyncio.Task[None] | None = None
         compacting: asyncio.Task[None] | None = None
+        reporting = None if self._reporter is None else asyncio.create_task(self._reporter.run())
 
         async def bootstrap_then_follow() -> None:
             while not hub.store_id:
@@ -456,7 +460,7 @@ class SouthboundServer:
                 await renewing
             await membership.leave()  # its hosts go to the others now, not a lease later
             await server.stop(grace=1.0)
-            for running in (task, watching, compacting):
+            for running in (task, watching, compacting, reporting):
                 if running is not None:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -163,10 +164,12 @@ class SqlStore:
         # names this store's commits in its NOTIFYs (PostgreSQL), so that its own listener can
         # leave them to the commit feed
         self._token = uuid.uuid4().hex
-        self._notify = (
-            None
-            if self._write_engine.dialect.name == "sqlite"
-            else signals.notify_statement(self._token)
+        postgresql = self._write_engine.dialect.name != "sqlite"
+        self._notify = signals.notify_statement(self._token) if postgresql else None
+        self._notify_status = (
+            signals.notify_statement(self._token, channel=signals.STATUS_CHANNEL)
+            if postgresql
+            else None
         )
         self._outages = outages(self._read_engine)
         migrations.upgrade(self._write_engine)
@@ -180,6 +183,8 @@ class SqlStore:
         self._followers: tuple[Follower, ...] = ()
         self._followers_lock = threading.Lock()
         self._others_followers: tuple[OthersFollower, ...] = ()
+        self._signals: dict[str, signals.Shared] = {}
+        self._signals_lock = threading.Lock()
         # The revision the store had after this process's last write (None: not known, so the
         # caches are not trusted); written and read by the writer thread only.
         self._seen: int | None = None
@@ -232,18 +237,31 @@ class SqlStore:
         return stop
 
     def wakeups(self, wake: signals.Wake) -> Callable[[], None]:
-        signal = self._signal()
-        signal.start(wake)
-        return signal.stop
+        return self._signal(signals.CHANNEL).add(wake)
 
-    def _signal(self) -> signals.ChangeSignal:
-        if self._shared_memory:
-            return signals.NoSignal()
+    def status_wakeups(self, wake: signals.Wake) -> Callable[[], None]:
+        return self._signal(signals.STATUS_CHANNEL).add(wake)
+
+    def _signal(self, channel: str) -> signals.Shared:
+        """One signal per channel; SQLite's ``data_version`` has no channels: one for all."""
         url = sa.engine.make_url(driver_url(self.url))
-        if url.get_backend_name() == "sqlite":
-            return signals.DataVersionSignal(url.database or "")
+        sqlite = url.get_backend_name() == "sqlite"
+        key = "" if sqlite else channel
+        with self._signals_lock:
+            shared = self._signals.get(key)
+            if shared is None:
+                if self._shared_memory:
+                    make: Callable[[], signals.ChangeSignal] = signals.NoSignal
+                elif sqlite:
+                    make = functools.partial(signals.DataVersionSignal, url.database or "")
+                else:
+                    make = functools.partial(self._listener, url, channel)
+                shared = self._signals[key] = signals.Shared(make)
+        return shared
+
+    def _listener(self, url: sa.URL, channel: str) -> signals.ChangeSignal:
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        return signals.ListenSignal(engine, token=self._token)
+        return signals.ListenSignal(engine, token=self._token, channel=channel)
 
     def follow_others(self, follower: OthersFollower) -> None:
         self._others_followers = (*self._others_followers, follower)
@@ -359,6 +377,8 @@ class SqlStore:
                 writer.flush_changes()
                 if self._notify is not None and writer.pending_changes:
                     connection.exec_driver_sql(self._notify)  # delivered at COMMIT
+                if self._notify_status is not None and writer.status_written:
+                    connection.exec_driver_sql(self._notify_status)
         except _Abandoned as abandoned:  # the only piece of work failed and was rolled back
             batch[0].settle(None, abandoned.error)
             return

@@ -17,6 +17,7 @@ import msgspec
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
 from alcor.model.records import RECORD_TYPES, Record, Subnet
+from alcor.store import statuses
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -106,6 +107,11 @@ class Reader(Protocol):
         """Every southbound replica's lease row, live or not."""
         ...
 
+    def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
+        """The status rows written after counter value ``revision`` (``store/statuses.py``),
+        but those the process ``excluding`` wrote."""
+        ...
+
 
 class Writer(Reader, Protocol):
     def insert(self, records: Sequence[Record]) -> None: ...
@@ -127,6 +133,21 @@ class Writer(Reader, Protocol):
         ...
 
     def on_rollback(self, undo: Callable[[], None]) -> None: ...
+
+    def write_status(
+        self,
+        *,
+        writer: str,
+        ports: Sequence[statuses.PortRow] = (),
+        hosts: Sequence[statuses.HostRow] = (),
+    ) -> int:
+        """Write status rows (observed state: no revision, nothing logged) under a new status
+        counter value, and wake the processes following it; returns the value."""
+        ...
+
+    def forget_unprogrammed_status(self) -> int:
+        """Drop the status rows of ports no longer programmed where they were."""
+        ...
 
     def compact_changes(self, through: int) -> int:
         """Drop every change-log row up to ``through`` but each live resource's last (a
@@ -165,6 +186,10 @@ class Store(Protocol):
         """Call ``wake`` (from a thread of its own) whenever another process may have committed
         to this store, and once when it starts watching (``store/signals.py``): a hint to read
         the change log, which stays the truth. Returns the function that stops it."""
+        ...
+
+    def status_wakeups(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """As ``wakeups``, for another process's status writes (``Writer.write_status``)."""
         ...
 
     def follow_others(self, follower: OthersFollower) -> None:

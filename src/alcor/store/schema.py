@@ -257,6 +257,35 @@ southbound_replicas = sa.Table(
     sa.Column("expires_ms", sa.BigInteger, nullable=False),
 )
 
+# Observed state, outside the change log (``store/statuses.py``, migration 0011): what the
+# southbound processes report of their hosts and ports, for every API process to read.
+status_ports = sa.Table(
+    "status_ports",
+    metadata,
+    sa.Column("port_id", UUID, primary_key=True),
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("writer", sa.String(32), nullable=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),  # 0: no longer programmed there
+    sa.Column("vif_details", DOCUMENT, nullable=False),
+    sa.Column("status_revision", sa.BigInteger, nullable=False, index=True),
+)
+
+status_hosts = sa.Table(
+    "status_hosts",
+    metadata,
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("writer", sa.String(32), nullable=False),
+    sa.Column("report", DOCUMENT, nullable=False),
+    sa.Column("status_revision", sa.BigInteger, nullable=False, index=True),
+)
+
+status_revision = sa.Table(
+    "status_revision",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+)
+
 RESOURCE_TABLES: dict[str, sa.Table] = {
     "network": networks,
     "subnet": subnets,

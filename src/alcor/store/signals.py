@@ -10,12 +10,15 @@ last read and the moment the signal started to watch is then not left to the saf
 - ``DataVersionSignal`` (SQLite): SQLite cannot notify, but ``PRAGMA data_version`` on a
   connection of its own changes whenever another connection has committed; it is read every
   ``interval`` seconds (5 ms: about 6 µs a read, and about 2% of a core idle on the machine of
-  docs/benchmarks.md, most of it the thread's wake-ups, not SQLite).
+  docs/benchmarks.md, most of it the thread's wake-ups, not SQLite); one such thread serves a
+  process's every watcher (``Shared``): the log's and the status rows'.
 - ``ListenSignal`` (PostgreSQL): the store's writer sends ``NOTIFY alcor_changes`` in every
   transaction that logged changes (delivered at COMMIT, never for a rollback), its payload the
   writing store's token; a dedicated connection LISTENs, and a notification from another token
-  wakes. When that connection fails (the server restarts or fails over) it connects again, to
-  the read-write server of a several-host URL, and wakes once more, for what it may have missed.
+  wakes. Status rows (``store/statuses.py``) notify ``STATUS_CHANNEL`` instead, listened for
+  on a connection of their own. When that connection fails (the server restarts or fails over)
+  it connects again, to the read-write server of a several-host URL, and wakes once more, for
+  what it may have missed.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import sqlalchemy as sa
 log = logging.getLogger(__name__)
 
 CHANNEL = "alcor_changes"
+STATUS_CHANNEL = "alcor_status"  # status rows written (``store/statuses.py``), not the log
 DATA_VERSION_INTERVAL = 0.005  # seconds between two reads of SQLite's data_version
 LISTEN_TIMEOUT = 0.5  # seconds a listener waits for notifications before it looks for stop
 RECONNECT_PAUSE = 0.1
@@ -49,10 +53,45 @@ class ChangeSignal(Protocol):
     def stop(self) -> None: ...
 
 
-def notify_statement(token: str) -> str:
-    """What a PostgreSQL writer runs in a transaction that logged changes."""
+def notify_statement(token: str, *, channel: str = CHANNEL) -> str:
+    """What a PostgreSQL writer runs in a transaction that logged changes (or, on
+    ``STATUS_CHANNEL``, wrote status rows)."""
     assert token.isalnum()  # made by the store itself (hex): safe to inline
-    return f"NOTIFY {CHANNEL}, '{token}'"
+    return f"NOTIFY {channel}, '{token}'"
+
+
+class Shared:
+    """One signal for several watchers: started with the first, stopped with the last; a
+    watcher that comes later is woken once at once, as if the signal had just started."""
+
+    def __init__(self, make: Callable[[], ChangeSignal]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._wakes: tuple[Wake, ...] = ()
+        self._signal: ChangeSignal | None = None
+
+    def add(self, wake: Wake) -> Callable[[], None]:
+        """Watch; returns the function that stops watching."""
+        with self._lock:
+            self._wakes = (*self._wakes, wake)
+            if self._signal is None:
+                self._signal = self._make()
+                self._signal.start(self._wake)
+            else:
+                wake()
+
+        def stop() -> None:
+            with self._lock:
+                self._wakes = tuple(w for w in self._wakes if w is not wake)
+                if not self._wakes and self._signal is not None:
+                    self._signal.stop()
+                    self._signal = None
+
+        return stop
+
+    def _wake(self) -> None:
+        for wake in self._wakes:
+            wake()
 
 
 class NoSignal:
@@ -119,11 +158,12 @@ class DataVersionSignal(_Watching):
 
 
 class ListenSignal(_Watching):
-    def __init__(self, engine: sa.Engine, *, token: str) -> None:
+    def __init__(self, engine: sa.Engine, *, token: str, channel: str = CHANNEL) -> None:
         """``engine``: one of the listener's own (no pool), for the store's URL."""
         super().__init__("alcor-store-listen")
         self._engine = engine
         self._token = token
+        self._channel = channel
         self._listening = False
 
     def _watch(self, wake: Wake) -> None:
@@ -149,7 +189,7 @@ class ListenSignal(_Watching):
         try:
             connection: Any = pooled.driver_connection  # psycopg's own
             connection.autocommit = True
-            connection.execute(f"LISTEN {CHANNEL}")
+            connection.execute(f"LISTEN {self._channel}")
             self._listening = True
             wake()  # listening from here: what came before is read once
             while not self._stopped.is_set():

@@ -20,7 +20,7 @@ from alcor.model import errors
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
 from alcor.model.records import RECORD_TYPES, Port, Record, Subnet
-from alcor.store import schema
+from alcor.store import schema, statuses
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
 from alcor.store.interface import LOGGED_TYPES, Change, Logged, Replica
@@ -191,6 +191,9 @@ class SqlReader:
             )
             for row in rows
         ]
+
+    def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
+        return statuses.since(self.connection, revision, excluding=excluding)
 
     def _marker_row(self, table: sa.Table, query: Query) -> sa.Row[Any] | None:
         if query.marker is None:
@@ -363,6 +366,7 @@ class SqlWriter(SqlReader):
         self.pending_changes: list[dict[str, Any]] = []  # the change-log rows to write
         self.pending_records: list[Logged] = []  # what each of them holds, as written
         self.undo_log: list[Callable[[], None]] = []
+        self.status_written = False  # whether to tell the status readers (NOTIFY)
 
     def get(self, kind: type[R], resource_id: str) -> R | None:
         if not self._cache.holds(kind):
@@ -451,6 +455,19 @@ class SqlWriter(SqlReader):
             data=shown,
             committed_at=self._now(),
         )
+
+    def write_status(
+        self,
+        *,
+        writer: str,
+        ports: Sequence[statuses.PortRow] = (),
+        hosts: Sequence[statuses.HostRow] = (),
+    ) -> int:
+        self.status_written = True
+        return statuses.write(self.connection, writer=writer, ports=ports, hosts=hosts)
+
+    def forget_unprogrammed_status(self) -> int:
+        return statuses.forget_unprogrammed(self.connection)
 
     def on_rollback(self, undo: Callable[[], None]) -> None:
         self.undo_log.append(undo)

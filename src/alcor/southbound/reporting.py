@@ -1,0 +1,207 @@
+"""Reporting status to the store, for the processes that do not serve the hosts.
+
+Runs in the southbound loop. The board notes what each change touched (``services.status``:
+a port on a host, a host); the reporter writes the rows of what was touched, as the board holds
+it at the moment of writing (``store/statuses.py``; read by ``services.status_mirror``):
+
+- at once, when a port's programming or reported details changed, or a host's link, lost
+  state, acknowledged revision, failures, or lag from zero to not or back (an ack that makes
+  500 ports ACTIVE changes one host row: a port row holds the revision that programs it, the
+  host row what the host acknowledged);
+- at most once every ``counters_every`` seconds, when only counters changed (heartbeats,
+  messages sent, desired revisions of hosts already behind, ports held).
+
+Whatever was touched while a write was on its way goes in the next write, so under load the
+rows of many changes share one write (each table one statement). A write that fails is tried
+again with everything touched since.
+
+At start, before any row of its own, ``disown`` marks disconnected every host that a row says
+is connected, as of that row's last write (the last word of the host that process passed on):
+those rows are an earlier process's, and a host is connected to this one only once its agent
+is back (docs/architecture.md, "Roles": what a reader trusts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from alcor.services import status, status_mirror
+from alcor.store import statuses
+from alcor.store.interface import Store, Writer
+
+log = logging.getLogger(__name__)
+
+CHUNK = 5000  # port rows per write: a restart re-reports every port, in turns with the API
+COUNTERS_EVERY = 1.0  # seconds
+RETRY = 1.0  # seconds before a failed write is tried again
+
+_encode = msgspec.json.encode
+_REPORTED = msgspec.json.Decoder(status_mirror.Reported)
+
+
+def reported(board: status.StatusBoard, host: str, *, at: float) -> status_mirror.Reported:
+    """The host's row as the board holds it now."""
+    link = board.link_of(host)
+    acked = board.acked_of(host)
+    return status_mirror.Reported(
+        connected=link is not None and link.connected,
+        link_at=link.at if link is not None else None,
+        agent_version=link.agent_version if link is not None else "",
+        peer=link.peer if link is not None else "",
+        lost=board.is_lost(host),
+        grace=board.grace,
+        desired=board.desired_of(host),
+        acked=acked.revision if acked is not None else 0,
+        acked_at=acked.at if acked is not None else None,
+        programming_micros=acked.programming_micros if acked is not None else 0,
+        failures=board.failures_of(host),
+        health=board.health_of(host),
+        traffic=board.traffic_of(host),
+        ports=board.ports_on(host),
+        written_at=at,
+    )
+
+
+def port_row(board: status.StatusBoard, port_id: str, host: str) -> statuses.PortRow:
+    details = board.reported_of(port_id, host)
+    return statuses.PortRow(
+        port_id=port_id,
+        host=host,
+        revision=board.programmed_on(port_id, host),
+        vif_details=_encode(dict(details)).decode() if details else "{}",
+    )
+
+
+class Reporter:
+    def __init__(
+        self,
+        *,
+        board: status.StatusBoard,
+        store: Store,
+        writer: str,
+        counters_every: float = COUNTERS_EVERY,
+        chunk: int = CHUNK,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.board = board
+        self.store = store
+        self.writer = writer  # this process, named on its rows
+        self.counters_every = counters_every
+        self.chunk = chunk
+        self.writes = 0  # since start
+        self._clock = clock
+        self._ports: set[tuple[str, str]] = set()
+        self._hosts: dict[str, bool] = {}  # host -> urgent
+        self._last_hosts = -counters_every  # when host rows were last written (monotonic)
+        self._woken: asyncio.Event | None = None
+        self._later: asyncio.TimerHandle | None = None
+
+    def touched(self) -> None:
+        """The board's ``on_touch``: runs in the southbound loop, on every noted change."""
+        if self._woken is not None:
+            self._woken.set()
+
+    async def disown(self) -> int:
+        """Mark every host a row says is connected disconnected, as of the row's last write;
+        drop the rows of ports no longer programmed. Returns how many hosts it marked."""
+
+        def work(writer: Writer) -> int:
+            rows = writer.status_since(0)
+            marked = []
+            for row in rows.hosts:
+                if row.writer == self.writer:
+                    continue  # a host that came to this process already
+                held = _REPORTED.decode(row.report)
+                if held.connected:
+                    gone = msgspec.structs.replace(held, connected=False, link_at=held.written_at)
+                    marked.append(
+                        statuses.HostRow(host=row.host, writer=row.writer, report=_encode_str(gone))
+                    )
+            writer.forget_unprogrammed_status()
+            if marked:
+                writer.write_status(writer=self.writer, hosts=marked)  # the hosts keep theirs
+            return len(marked)
+
+        return await self.store.write(work)
+
+    async def run(self) -> None:
+        """Disown, then write what the board touches, until cancelled."""
+        self._woken = asyncio.Event()
+        self.board.on_touch = self.touched
+        while True:
+            try:
+                marked = await self.disown()
+                break
+            except Exception:
+                log.exception("marking the hosts of an earlier process disconnected failed")
+                await asyncio.sleep(RETRY)
+        if marked:
+            log.info("%d host(s) an earlier process served: disconnected until they return", marked)
+        self._woken.set()
+        while True:
+            await self._woken.wait()
+            self._woken.clear()
+            await self.step()
+
+    async def step(self) -> None:
+        """Take what the board touched; write it if due, or wake when the counters are."""
+        touched = self.board.take_touched()
+        self._ports |= touched.ports
+        for host, urgent in touched.hosts.items():
+            self._hosts[host] = urgent or self._hosts.get(host, False)
+        if not self._ports and not self._hosts:
+            return
+        wait = self._last_hosts + self.counters_every - self._clock()
+        if not self._ports and not any(self._hosts.values()) and wait > 0:
+            if self._later is None:
+                self._later = asyncio.get_running_loop().call_later(wait, self._due)
+            return
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("writing status rows failed; retrying")
+            await asyncio.sleep(RETRY)
+            self.touched()
+
+    def _due(self) -> None:
+        self._later = None
+        self.touched()
+
+    async def flush(self) -> None:
+        """Write the rows of everything touched, a chunk of ports per write."""
+        while self._ports or self._hosts:
+            keys = [self._ports.pop() for _ in range(min(self.chunk, len(self._ports)))]
+            hosts, self._hosts = self._hosts, {}
+            board, at = self.board, self.board.now()
+            ports = [port_row(board, port_id, host) for port_id, host in keys]
+            rows = [
+                statuses.HostRow(
+                    host=host,
+                    writer=self.writer,
+                    report=_encode_str(reported(board, host, at=at)),
+                )
+                for host in hosts
+            ]
+            try:
+                await self.store.write(
+                    lambda writer, p=ports, h=rows: writer.write_status(  # type: ignore[misc]
+                        writer=self.writer, ports=p, hosts=h
+                    )
+                )
+            except BaseException:
+                self._ports.update(keys)
+                for host, urgent in hosts.items():
+                    self._hosts[host] = urgent or self._hosts.get(host, False)
+                raise
+            self.writes += 1
+            if rows:
+                self._last_hosts = self._clock()
+
+
+def _encode_str(reported: status_mirror.Reported) -> str:
+    return _encode(reported).decode()

@@ -1,0 +1,242 @@
+"""Status across processes, without processes: a board's changes go through the reporter into
+status rows (an in-memory fake of the store's status tables), a mirror follows the rows, and
+the mirror answers as the board does; what is written when, and what a mirror reads again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from alcor.services import status
+from alcor.services.status_mirror import Combined, StatusMirror
+from alcor.southbound.reporting import Reporter
+from alcor.store import statuses
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class StatusTables:
+    """``store/statuses.py`` in memory: the counter, rows keyed by what they describe, each
+    stamped with the counter of its write; doubles as the store and its reader and writer."""
+
+    def __init__(self) -> None:
+        self.revision = 0
+        self.ports: dict[tuple[str, str], tuple[statuses.PortRow, str, int]] = {}
+        self.hosts: dict[str, tuple[statuses.HostRow, int]] = {}
+        self.writes = 0
+
+    def write_status(
+        self,
+        *,
+        writer: str,
+        ports: Any = (),
+        hosts: Any = (),
+    ) -> int:
+        self.revision += 1
+        self.writes += 1
+        for port in ports:
+            self.ports[port.port_id, port.host] = (port, writer, self.revision)
+        for host in hosts:
+            self.hosts[host.host] = (host, self.revision)
+        return self.revision
+
+    def forget_unprogrammed_status(self) -> int:
+        gone = [k for k, (row, _w, _r) in self.ports.items() if not row.revision]
+        for key in gone:
+            del self.ports[key]
+        return len(gone)
+
+    def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
+        return statuses.StatusRows(
+            revision=self.revision,
+            ports=[p for p, w, r in self.ports.values() if r > revision and w != excluding],
+            hosts=[h for h, r in self.hosts.values() if r > revision and h.writer != excluding],
+        )
+
+    async def write(self, work: Callable[[Any], Any]) -> Any:
+        return work(self)
+
+
+def setup(writer: str = "sb1") -> tuple[Clock, status.StatusBoard, Reporter, StatusTables]:
+    clock = Clock()
+    board = status.StatusBoard(grace=5.0, clock=clock, wall=clock)
+    tables = StatusTables()
+    reporter = Reporter(board=board, store=tables, writer=writer, clock=clock)  # type: ignore[arg-type]
+    board.on_touch = reporter.touched
+    return clock, board, reporter, tables
+
+
+def report(reporter: Reporter) -> None:
+    asyncio.run(reporter.step())
+
+
+def mirrored(tables: StatusTables, mirror: StatusMirror) -> StatusMirror:
+    mirror.take(mirror.read(tables))  # type: ignore[arg-type]
+    return mirror
+
+
+def same(board: status.StatusBoard, mirror: StatusMirror, ports: list[str], host: str) -> None:
+    for port in ports:
+        assert mirror.port_status(port, host) == board.port_status(port, host), port
+        assert dict(mirror.vif_details(port, host)) == dict(board.vif_details(port, host)), port
+    assert mirror.report(host) == board.report(host)
+    assert mirror.health_of(host) == board.health_of(host)
+
+
+def test_a_mirror_of_the_rows_answers_as_the_board_through_a_hosts_life() -> None:
+    clock, board, reporter, tables = setup()
+    mirror = StatusMirror(clock=clock, wall=clock)
+    ports = ["p1", "p2", "p3"]
+    steps: list[Callable[[], None]] = [
+        lambda: board.connected("h1", applied_revision=0, agent_version="1.0", peer="ipv4:x"),
+        lambda: [board.program(p, "h1", 7) for p in ports] and None,
+        lambda: board.desire("h1", 7),
+        lambda: board.acknowledged(
+            "h1",
+            7,
+            failures=[status.Failure(kind="port", id="p3", message="no device")],
+            programming_micros=1500,
+            bindings={"p1": {"netns": "ns-1"}},
+        ),
+        lambda: board.acknowledged("h1", 7, failures=[], programming_micros=10),
+        lambda: board.program("p2", "h1", 9),  # changed: DOWN until acknowledged again
+        lambda: board.unprogram("p1", "h1"),  # gone from the host, details with it
+        lambda: board.disconnected("h1"),
+    ]
+    for step in steps:
+        step()
+        report(reporter)
+        same(board, mirrored(tables, mirror), ports, "h1")
+    assert mirror.port_status("p3", "h1") == "ACTIVE"
+    clock.now += 5.1  # beyond the writer's grace: the same on both sides, with no new row
+    assert mirror.port_status("p3", "h1") == board.port_status("p3", "h1") == "DOWN"
+
+
+def test_an_ack_making_many_ports_active_writes_one_host_row() -> None:
+    _clock, board, reporter, tables = setup()
+    board.connected("h1", applied_revision=0)
+    for index in range(500):
+        board.program(f"p{index}", "h1", 3)
+    report(reporter)
+    mirror = mirrored(tables, StatusMirror())
+    assert mirror.port_status("p0", "h1") == "DOWN"
+    before = tables.status_since(tables.revision)
+    board.acknowledged("h1", 3, failures=[], programming_micros=10)
+    report(reporter)
+    rows = tables.status_since(tables.revision - 1)
+    assert (len(rows.ports), len(rows.hosts), before.ports) == (0, 1, [])
+    mirrored(tables, mirror)
+    assert {mirror.port_status(f"p{i}", "h1") for i in range(500)} == {"ACTIVE"}
+
+
+def test_counters_alone_wait_for_their_period_and_an_ack_does_not() -> None:
+    clock, board, reporter, tables = setup()
+    board.connected("h1", applied_revision=0)
+    report(reporter)
+    written = tables.writes
+    board.heartbeat("h1", status.Health(at=clock.now, uptime_seconds=5))
+    board.sent("h1", entries=3, snapshot=False)
+
+    async def counters_wait() -> None:
+        await reporter.step()
+        assert tables.writes == written  # not yet: less than a second since the last
+        board.acknowledged("h1", 1, failures=[], programming_micros=10)
+        await reporter.step()  # an ack is written at once, with the counters touched before
+        assert tables.writes == written + 1
+
+    asyncio.run(counters_wait())
+    mirror = mirrored(tables, StatusMirror(clock=clock, wall=clock))
+    same(board, mirror, [], "h1")
+    clock.now += 1.0
+    board.heartbeat("h1", status.Health(at=clock.now, uptime_seconds=6))
+    report(reporter)
+    assert tables.writes == written + 2
+
+
+def test_a_mirror_reads_only_what_was_written_after_what_it_holds() -> None:
+    _clock, board, reporter, tables = setup()
+    board.connected("h1", applied_revision=0)
+    board.program("p1", "h1", 2)
+    report(reporter)
+    mirror = mirrored(tables, StatusMirror())
+    assert mirror.read(tables) == statuses.StatusRows(  # type: ignore[arg-type]
+        revision=mirror.held, ports=[], hosts=[]
+    )
+    board.program("p2", "h1", 3)
+    report(reporter)
+    rows = mirror.read(tables)  # type: ignore[arg-type]
+    assert [p.port_id for p in rows.ports] == ["p2"]
+    own = mirrored(tables, StatusMirror(excluding="sb1"))
+    assert own.hosts() == []
+    assert own.port_status("p1", "h1") == "DOWN"
+
+
+def test_a_host_silent_too_long_is_lost_in_every_mirror() -> None:
+    _clock, board, reporter, tables = setup()
+    board.connected("h1", applied_revision=0)
+    board.program("p1", "h1", 2)
+    board.acknowledged("h1", 2, failures=[], programming_micros=10)
+    report(reporter)
+    mirror = mirrored(tables, StatusMirror())
+    assert mirror.port_status("p1", "h1") == "ACTIVE"
+    board.lose("h1")  # the node watch
+    report(reporter)
+    assert mirrored(tables, mirror).port_status("p1", "h1") == "DOWN"
+    assert mirror.report("h1") is not None
+    assert mirror.report("h1").lost
+
+
+def test_a_southbound_that_starts_disconnects_the_hosts_an_earlier_one_left_connected() -> None:
+    clock, board, reporter, tables = setup("old")
+    board.connected("h1", applied_revision=0)
+    board.program("p1", "h1", 2)
+    board.acknowledged("h1", 2, failures=[], programming_micros=10)
+    report(reporter)  # then the process dies
+    _c, _b, successor, _t = setup("new")
+    successor.store = tables  # type: ignore[assignment]
+    successor.board = status.StatusBoard(grace=5.0, clock=clock, wall=clock)
+    assert asyncio.run(successor.disown()) == 1
+    mirror = mirrored(tables, StatusMirror(clock=clock, wall=clock))
+    assert mirror.port_status("p1", "h1") == "ACTIVE"  # within the grace, as a stream's end
+    clock.now += 5.1
+    assert mirror.port_status("p1", "h1") == "DOWN"
+    assert asyncio.run(successor.disown()) == 0  # nothing left connected
+
+
+def test_a_serving_process_reads_its_board_for_its_hosts_and_the_rows_for_the_others() -> None:
+    clock, board, _reporter, tables = setup("me")
+    other_clock, other, other_reporter, _t = setup("other")
+    other_reporter.store = tables  # type: ignore[assignment]
+    other.on_touch = other_reporter.touched
+    board.connected("h1", applied_revision=0)
+    board.program("p1", "h1", 2)
+    board.acknowledged("h1", 2, failures=[], programming_micros=10)
+    other.connected("h2", applied_revision=0)
+    other.program("p2", "h2", 2)
+    report(other_reporter)
+    view = Combined(board, mirrored(tables, StatusMirror(excluding="me", clock=clock, wall=clock)))
+    assert view.port_status("p1", "h1") == "ACTIVE"  # from the board
+    assert view.port_status("p2", "h2") == "DOWN"  # from the rows: h2 has not acknowledged
+    other.acknowledged("h2", 2, failures=[], programming_micros=10)
+    report(other_reporter)
+    mirrored(tables, view.mirror)
+    assert (view.port_status("p1", "h1"), view.port_status("p2", "h2")) == ("ACTIVE", "ACTIVE")
+    assert view.hosts() == ["h1", "h2"]
+    assert view.connected_hosts() == 2
+    board.disconnected("h1")  # h1 moves to the other process, which writes of it later
+    other_clock.now += 1
+    other.connected("h1", applied_revision=2)
+    other.program("p1", "h1", 2)
+    report(other_reporter)
+    mirrored(tables, view.mirror)
+    link = view.link_of("h1")
+    assert link is not None
+    assert link.connected
+    assert view.port_status("p1", "h1") == "ACTIVE"
