@@ -17,6 +17,7 @@ import msgspec
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
 from alcor.model.records import RECORD_TYPES, Record, Subnet
+from alcor.store.checkpoints import Checkpoint
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -90,6 +91,14 @@ class Reader(Protocol):
         """The change log holds, up to this revision, only each live resource's last change."""
         ...
 
+    def newest_checkpoint(self) -> Checkpoint | None:
+        """The complete engine checkpoint of the highest revision (any store id or format)."""
+        ...
+
+    def checkpoint_pieces(self, revision: int, first: int, limit: int) -> list[bytes]:
+        """Up to ``limit`` pieces of the checkpoint at ``revision``, from piece ``first``."""
+        ...
+
 
 class Writer(Reader, Protocol):
     def insert(self, records: Sequence[Record]) -> None: ...
@@ -115,6 +124,18 @@ class Writer(Reader, Protocol):
     def compact_changes(self, through: int) -> int:
         """Drop every change-log row up to ``through`` but each live resource's last (a
         deleted resource's rows all go); returns how many rows went."""
+        ...
+
+    def put_checkpoint_pieces(self, revision: int, first: int, data: Sequence[bytes]) -> None:
+        """Pieces ``first``.. of the checkpoint being written at ``revision``."""
+        ...
+
+    def complete_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """The checkpoint's row (with its last pieces): it is complete, the older rows go."""
+        ...
+
+    def drop_checkpoint_pieces(self, keep: int, limit: int) -> int:
+        """Drop up to ``limit`` pieces of every checkpoint but ``keep``'s; how many went."""
         ...
 
 

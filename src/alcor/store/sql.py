@@ -20,7 +20,7 @@ from alcor.model import errors
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
 from alcor.model.records import RECORD_TYPES, Port, Record, Subnet
-from alcor.store import schema
+from alcor.store import checkpoints, schema
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
 from alcor.store.interface import LOGGED_TYPES, Change, Logged
@@ -177,6 +177,12 @@ class SqlReader:
     def compacted_through(self) -> int:
         statement = sa.select(schema.store_revision.c.compacted_through)
         return int(self.connection.execute(statement).scalar_one())
+
+    def newest_checkpoint(self) -> checkpoints.Checkpoint | None:
+        return checkpoints.newest(self.connection)
+
+    def checkpoint_pieces(self, revision: int, first: int, limit: int) -> list[bytes]:
+        return checkpoints.pieces(self.connection, revision, first, limit)
 
     def _marker_row(self, table: sa.Table, query: Query) -> sa.Row[Any] | None:
         if query.marker is None:
@@ -579,6 +585,15 @@ class SqlWriter(SqlReader):
         ).rowcount
         self.connection.execute(sa.update(schema.store_revision).values(compacted_through=through))
         return gone
+
+    def put_checkpoint_pieces(self, revision: int, first: int, data: Sequence[bytes]) -> None:
+        checkpoints.put_pieces(self.connection, revision, first, data)
+
+    def complete_checkpoint(self, checkpoint: checkpoints.Checkpoint) -> None:
+        checkpoints.complete(self.connection, checkpoint)
+
+    def drop_checkpoint_pieces(self, keep: int, limit: int) -> int:
+        return checkpoints.drop_pieces(self.connection, keep, limit)
 
     def logged_changes(self) -> list[Change]:
         """The change-log rows this transaction wrote, for the commit feed: each carries the
