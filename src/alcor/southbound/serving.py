@@ -46,8 +46,9 @@ from alcor.model import errors
 from alcor.services import nodes
 from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
-from alcor.southbound import certificates, credentials
-from alcor.southbound.compacting import Compaction, compact_forever, stored_floor
+from alcor.southbound import certificates, checkpointing, credentials
+from alcor.southbound.checkpointing import Checkpointer, Checkpointing
+from alcor.southbound.compacting import Compaction, stored_floor
 from alcor.southbound.following import PAGE, POLL, Following
 from alcor.southbound.sessions import Delivery, Hub, Session
 from alcor.southbound.watching import NodeWatch
@@ -90,6 +91,7 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     insecure: bool = False  # plaintext allowed beyond loopback and unix sockets
     node_down_after: float = 30.0  # seconds without a word from a host: its node is down
     compaction: Compaction = msgspec.field(default_factory=Compaction)
+    checkpoints: Checkpointing = msgspec.field(default_factory=Checkpointing)
 
 
 class SouthboundService(pb_grpc.SouthboundServicer):
@@ -372,14 +374,26 @@ class SouthboundServer:
                 # of the collector's sight, so later full collections do not walk them all
                 gc.freeze()
                 log.info("goal-state engine at revision %d", following.revision)
-                compacting = asyncio.create_task(
-                    compact_forever(self._store, hub.engine, settings.compaction)
+                checkpointer = Checkpointer(
+                    self._store,
+                    hub.engine,
+                    store_id=hub.store_id,
+                    policy=settings.checkpoints,
+                    compaction=settings.compaction,
                 )
+                compacting = asyncio.create_task(checkpointer.run())
                 self._board.ready = True
                 if watch is not None:
                     watching = asyncio.create_task(watch.run())
 
             hub.replay()
+            restored = await checkpointing.restore(self._store, store_id=hub.store_id, floor=floor)
+            if restored is not None:  # only the log after it is replayed
+                hub.engine = restored
+                following.revision = restored.revision
+                if watch is not None:
+                    for node in await self._store.read(checkpointing.nodes):
+                        watch.changed(node)
             await following.run(on_ready)
 
         task = asyncio.create_task(bootstrap_then_follow())
