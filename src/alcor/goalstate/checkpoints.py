@@ -119,9 +119,11 @@ class Readers(msgspec.Struct, tag="readers", array_like=True, frozen=True):
 
 
 class Held(msgspec.Struct, tag="held", array_like=True, frozen=True):
-    """What each holder (host, own port or gateway holder) wants, as counted."""
+    """What each holder (a host's own port or gateway holder) wants, as counted: (host, the
+    topics, every holder of the host that wants exactly those). Most of a host's ports want
+    the same topics: one set for them all, here and in the restored engine (frozen: shared)."""
 
-    items: list[tuple[str, str, list[Topic]]]
+    items: list[tuple[str, list[Topic], list[str]]]
 
 
 Piece = (
@@ -265,8 +267,17 @@ def pieces(captured: Captured, size: int = SIZE) -> Iterator[Piece]:
         yield Owns(items=owns)
     for readers in _slices(captured.readers, size):
         yield Readers(items=readers)
-    for held in _slices(captured.held, size):
-        yield Held(items=[(host, holder, list(topics)) for (host, holder), topics in held])
+    for held in _slices(_grouped(captured.held), max(1, size // 10)):
+        yield Held(items=[(host, list(topics), holders) for (host, topics), holders in held])
+
+
+def _grouped(
+    held: list[tuple[tuple[str, str], frozenset[Topic]]],
+) -> list[tuple[tuple[str, frozenset[Topic]], list[str]]]:
+    by_wants: dict[tuple[str, frozenset[Topic]], list[str]] = {}
+    for (host, holder), topics in held:
+        by_wants.setdefault((host, topics), []).append(holder)
+    return list(by_wants.items())
 
 
 def encode(piece: Piece) -> bytes:
@@ -318,9 +329,10 @@ class Restoring:
             for topic, hosts in piece.items:
                 readers[topic] = set(hosts)
         elif isinstance(piece, Held):
-            engine.subscriptions.held.update(
-                ((host, holder), frozenset(topics)) for host, holder, topics in piece.items
-            )
+            held = engine.subscriptions.held
+            for host, topics, holders in piece.items:
+                wanted = frozenset(topics)
+                held.update(((host, holder), wanted) for holder in holders)
         elif isinstance(piece, Names | Sets | Counts | TopicRevisions):
             self._put_named(piece)
         else:
