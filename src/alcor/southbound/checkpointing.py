@@ -22,8 +22,9 @@ few at a time. Changes keep flowing meanwhile; the checkpoint is of revision R, 
 engine applies while it is written.
 
 **Policy** (``Checkpointing``): every ``interval`` seconds (the compaction's), once the engine is
-``every`` revisions past the newest checkpoint and ``spacing`` seconds after the last one,
-take one; then compact, no further than the newest checkpoint. ``every`` 0: never (no
+``every`` revisions past the newest checkpoint (a tenth of that if it did not move since the
+previous look: a burst of writes is over), and ``spacing`` seconds after the last one, take
+one; then compact, no further than the newest checkpoint. ``every`` 0: never (no
 checkpoint, compaction as before, a start replays the log). One process compacts and
 checkpoints a store; a checkpoint is one process's, a restore any process's.
 """
@@ -241,13 +242,19 @@ class Checkpointer:
         self.newest: int | None = None  # unknown until read
         self._clock = clock
         self._last = -float("inf")
+        self._looked_at = -1  # the engine's revision at the previous look
 
     def due(self) -> bool:
-        policy = self.policy
+        """``every`` revisions past the newest checkpoint, or a tenth of that once the engine
+        stood still since the previous look (a burst of writes is over: checkpoint it, so a
+        restart has next to nothing to replay); never sooner than ``spacing`` after the last."""
+        policy, revision = self.policy, self.engine.revision
+        still, self._looked_at = revision == self._looked_at, revision
         if policy.every <= 0 or self.newest is None:
             return False
-        far = self.engine.revision - self.newest >= policy.every
-        return far and self._clock() - self._last >= policy.spacing
+        behind = revision - self.newest
+        enough = behind >= policy.every or (still and behind >= max(1, policy.every // 10))
+        return enough and self._clock() - self._last >= policy.spacing
 
     async def once(self) -> None:
         """Take a checkpoint if one is due, then compact what is due (no further than it)."""
