@@ -107,6 +107,7 @@ async def restore(store: Store, *, store_id: str, floor: int) -> Engine | None:
         )
         return None
     finally:
+        gc.freeze()  # what was restored lives on: out of the collector's sight, as after a replay
         if collecting:
             gc.enable()
     log.info(
