@@ -211,9 +211,15 @@ def sims_for(count: int, *, processes: int, prefix: str, base: str, directory: P
     return sims
 
 
+def server_options(args: argparse.Namespace) -> tuple[str, ...]:
+    every = getattr(args, "c_checkpoint_every", None)
+    checkpoints = () if every is None else ("--checkpoint-every", str(every))
+    return ("--sync", args.sync, *checkpoints)
+
+
 @contextlib.contextmanager
 def controller(args: argparse.Namespace, directory: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(directory / "alcor.db", "--sync", args.sync).start(timeout=120)
+    server = ServerProcess(directory / "alcor.db", *server_options(args)).start(timeout=120)
     try:
         yield server
     finally:
@@ -780,10 +786,12 @@ def part_c(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         found["connect"] = all_in(api, len(hosts), every=2.0, timeout=args.c_timeout)
         found["connect"] |= connection_figures(api, server, sims, southbound_port)
         say(f"c: all connected and acknowledged: {found['connect']}")
+        found["checkpoint"] = checkpoint_at_head(server.db_path, wait=args.c_checkpoint_wait)
+        say(f"c: engine checkpoint: {found['checkpoint']}")
         server.kill()
         killed = time.perf_counter()
         again = ServerProcess(
-            server.db_path, "--sync", args.sync, port=server.port, southbound=server.southbound
+            server.db_path, *server_options(args), port=server.port, southbound=server.southbound
         )
         stack.callback(again.stop)
         again.start(timeout=args.c_timeout)
@@ -797,6 +805,30 @@ def part_c(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         api.close()
     found["sim"] = ends
     return found
+
+
+def checkpoint_at_head(db: Path, *, wait: float) -> dict[str, Any]:
+    """Wait up to ``wait`` seconds for the server's newest engine checkpoint to be at the
+    store's revision (a restart then restores it and replays nothing); what there is then."""
+
+    def now() -> tuple[int, int]:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+            (revision,) = connection.execute("SELECT revision FROM store_revision").fetchone()
+            (newest,) = connection.execute(
+                "SELECT coalesce(max(revision), 0) FROM engine_checkpoints"
+            ).fetchone()
+        return int(revision), int(newest)
+
+    started = time.perf_counter()
+    revision, newest = now()
+    while newest < revision and time.perf_counter() - started < wait:
+        time.sleep(1.0)
+        revision, newest = now()
+    return {
+        "revision": revision,
+        "checkpoint_revision": newest,
+        "waited_s": round(time.perf_counter() - started, 1),
+    }
 
 
 def connection_figures(
@@ -934,7 +966,9 @@ def text_c(c: dict[str, Any]) -> list[str]:
         f"c) {c['hosts']:,} hosts, {c['ports']:,} ports: loaded (nodes, VPCs, ports; no agent "
         f"connected) in {c['load_s']} s; server {c['server_mb_loaded']:,} MiB",
         _phase("connect (from the sims' start)", c["connect"]),
-        f"   restart (kill -9, from the kill): HTTP answers {r['http_s']} s, engine replayed "
+        f"   engine checkpoint before the kill: revision {c['checkpoint']['checkpoint_revision']:,}"
+        f" of {c['checkpoint']['revision']:,} (waited {c['checkpoint']['waited_s']} s)",
+        f"   restart (kill -9, from the kill): HTTP answers {r['http_s']} s, engine ready "
         f"{r['ready_s']} s",
         _phase("resync (from the kill)", r),
     ]
@@ -1002,6 +1036,13 @@ PART_OPTIONS: dict[str, list[tuple[str, Any, object, str]]] = {
         ("--c-vpc-hosts", int, 10, "hosts a VPC's ports go to"),
         ("--c-sims", int, 2, "alcor sim processes sharing the hosts"),
         ("--c-timeout", float, 1800.0, "seconds for each phase"),
+        ("--c-checkpoint-every", int, None, "the server's --checkpoint-every (its default)"),
+        (
+            "--c-checkpoint-wait",
+            float,
+            150.0,
+            "seconds to wait before the kill for an engine checkpoint at the store's revision",
+        ),
     ],
 }
 

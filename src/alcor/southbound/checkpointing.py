@@ -15,7 +15,7 @@ revision (the restored engine holds the removals since its own floor, and forget
 the store's), one below it a snapshot.
 
 **Taking one** (``take``), in the loop that owns the engine: ``capture`` copies the engine's
-containers (the loop is held for that copy only: ~0.1 s per 100,000 ports); a thread cuts and
+containers (the loop is held for that copy only: ~1 s per 1,000,000 ports); a thread cuts and
 encodes the copy into pieces, and each few pieces are one short write through the store's
 writer; the checkpoint's row is written last, then the older checkpoints' pieces are dropped a
 few at a time. Changes keep flowing meanwhile; the checkpoint is of revision R, whatever the
@@ -24,9 +24,9 @@ engine applies while it is written.
 **Policy** (``Checkpointing``): every ``interval`` seconds (the compaction's), once the engine is
 ``every`` revisions past the newest checkpoint (a tenth of that if it did not move since the
 previous look: a burst of writes is over), and ``spacing`` seconds after the last one, take
-one; then compact, no further than the newest checkpoint. ``every`` 0: never (no
-checkpoint, compaction as before, a start replays the log). One process compacts and
-checkpoints a store; a checkpoint is one process's, a restore any process's.
+one; then compact, no further than the newest checkpoint. ``every`` 0: never (compaction as
+without checkpoints; a start still restores one left in the store while the floor has not
+passed it). One process compacts and checkpoints a store; any process may restore.
 """
 
 from __future__ import annotations
