@@ -211,6 +211,12 @@ def sims_for(count: int, *, processes: int, prefix: str, base: str, directory: P
     return sims
 
 
+def server_options(args: argparse.Namespace) -> tuple[str, ...]:
+    every = getattr(args, "c_checkpoint_every", None)
+    checkpoints = () if every is None else ("--checkpoint-every", str(every))
+    return ("--sync", args.sync, *checkpoints)
+
+
 @contextlib.contextmanager
 def controller(
     args: argparse.Namespace, directory: Path, *, roles: str = "all"
@@ -218,7 +224,7 @@ def controller(
     """The controller's processes (``bench_api.controller_processes``): the API's first, the
     southbound's last (one process serving both, unless ``roles`` is ``split``)."""
     db = directory / "alcor.db"
-    with bench_api.controller_processes(db, "--sync", args.sync, roles=roles) as servers:
+    with bench_api.controller_processes(db, *server_options(args), roles=roles) as servers:
         yield servers
 
 
@@ -770,40 +776,75 @@ def all_in(api: bench_api.Api, hosts: int, *, every: float, timeout: float) -> d
 
 
 def part_c(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    """With ``--c-sims 0`` no host connects: the restart is the server's alone (ready only)."""
+    alone = args.c_sims == 0
     sims = sims_for(
-        args.c_hosts, processes=args.c_sims, prefix="c", base="10.64.0.0", directory=directory
+        args.c_hosts,
+        processes=max(1, args.c_sims),
+        prefix="c",
+        base="10.64.0.0",
+        directory=directory,
     )
     hosts = [host for sim in sims for host in sim.hosts]
     found: dict[str, Any] = {"part": "c", "hosts": args.c_hosts, "ports": args.c_ports}
+    ends: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(controller(args, directory))[0]
         api = bench_api.Api(server.url)
         found["load_s"] = round(load_scale(api, hosts, args), 1)
         assert server.process is not None
         found["server_mb_loaded"] = proc_mb(server.process.pid)
-        say(f"c: loaded in {found['load_s']} s; starting {len(sims)} sims")
-        ends = stack.enter_context(running_sims(sims, server.southbound))
         southbound_port = int(server.southbound.rpartition(":")[2])
-        found["connect"] = all_in(api, len(hosts), every=2.0, timeout=args.c_timeout)
-        found["connect"] |= connection_figures(api, server, sims, southbound_port)
-        say(f"c: all connected and acknowledged: {found['connect']}")
+        if not alone:
+            say(f"c: loaded in {found['load_s']} s; starting {len(sims)} sims")
+            ends = stack.enter_context(running_sims(sims, server.southbound))
+            found["connect"] = all_in(api, len(hosts), every=2.0, timeout=args.c_timeout)
+            found["connect"] |= connection_figures(api, server, sims, southbound_port)
+            say(f"c: all connected and acknowledged: {found['connect']}")
+        found["checkpoint"] = checkpoint_at_head(server.db_path, wait=args.c_checkpoint_wait)
+        say(f"c: engine checkpoint: {found['checkpoint']}")
         server.kill()
         killed = time.perf_counter()
         again = ServerProcess(
-            server.db_path, "--sync", args.sync, port=server.port, southbound=server.southbound
+            server.db_path, *server_options(args), port=server.port, southbound=server.southbound
         )
         stack.callback(again.stop)
         again.start(timeout=args.c_timeout)
         http_s = time.perf_counter() - killed
         ready_s = http_s + wait_for("ready", lambda: summary(api)["ready"], timeout=args.c_timeout)
         found["resync"] = {"http_s": round(http_s, 2), "ready_s": round(ready_s, 2)}
-        resync = all_in(api, len(hosts), every=2.0, timeout=args.c_timeout)
-        found["resync"] |= {k: round(v + ready_s, 2) for k, v in resync.items()}
-        found["resync"] |= connection_figures(api, again, sims, southbound_port)
-        say(f"c: resynced after the restart: {found['resync']}")
+        if not alone:
+            resync = all_in(api, len(hosts), every=2.0, timeout=args.c_timeout)
+            found["resync"] |= {k: round(v + ready_s, 2) for k, v in resync.items()}
+            found["resync"] |= connection_figures(api, again, sims, southbound_port)
+        say(f"c: after the restart: {found['resync']}")
         api.close()
     found["sim"] = ends
     return found
+
+
+def checkpoint_at_head(db: Path, *, wait: float) -> dict[str, Any]:
+    """Wait up to ``wait`` seconds for the server's newest engine checkpoint to be at the
+    store's revision (a restart then restores it and replays nothing); what there is then."""
+
+    def now() -> tuple[int, int]:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+            (revision,) = connection.execute("SELECT revision FROM store_revision").fetchone()
+            (newest,) = connection.execute(
+                "SELECT coalesce(max(revision), 0) FROM engine_checkpoints"
+            ).fetchone()
+        return int(revision), int(newest)
+
+    started = time.perf_counter()
+    revision, newest = now()
+    while newest < revision and time.perf_counter() - started < wait:
+        time.sleep(1.0)
+        revision, newest = now()
+    return {
+        "revision": revision,
+        "checkpoint_revision": newest,
+        "waited_s": round(time.perf_counter() - started, 1),
+    }
 
 
 def connection_figures(
@@ -941,10 +982,12 @@ def text_c(c: dict[str, Any]) -> list[str]:
     return [
         f"c) {c['hosts']:,} hosts, {c['ports']:,} ports: loaded (nodes, VPCs, ports; no agent "
         f"connected) in {c['load_s']} s; server {c['server_mb_loaded']:,} MiB",
-        _phase("connect (from the sims' start)", c["connect"]),
-        f"   restart (kill -9, from the kill): HTTP answers {r['http_s']} s, engine replayed "
+        *([_phase("connect (from the sims' start)", c["connect"])] if "connect" in c else []),
+        f"   engine checkpoint before the kill: revision {c['checkpoint']['checkpoint_revision']:,}"
+        f" of {c['checkpoint']['revision']:,} (waited {c['checkpoint']['waited_s']} s)",
+        f"   restart (kill -9, from the kill): HTTP answers {r['http_s']} s, engine ready "
         f"{r['ready_s']} s",
-        _phase("resync (from the kill)", r),
+        *([_phase("resync (from the kill)", r)] if "acked_s" in r else []),
     ]
 
 
@@ -1009,8 +1052,15 @@ PART_OPTIONS: dict[str, list[tuple[str, Any, object, str]]] = {
         ("--c-ports", int, 100_000, "ports (the issue's 1,000,000: docs/benchmarks.md)"),
         ("--c-vpc-ports", int, 100, "ports in each VPC"),
         ("--c-vpc-hosts", int, 10, "hosts a VPC's ports go to"),
-        ("--c-sims", int, 2, "alcor sim processes sharing the hosts"),
+        ("--c-sims", int, 2, "alcor sim processes sharing the hosts (0: none, a restart alone)"),
         ("--c-timeout", float, 1800.0, "seconds for each phase"),
+        ("--c-checkpoint-every", int, None, "the server's --checkpoint-every (its default)"),
+        (
+            "--c-checkpoint-wait",
+            float,
+            150.0,
+            "seconds to wait before the kill for an engine checkpoint at the store's revision",
+        ),
     ],
 }
 

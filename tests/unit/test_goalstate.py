@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from alcor.agent.state import HostState
+from alcor.goalstate import checkpoints
 from alcor.goalstate.engine import Engine
 from alcor.model import quotas, records
 from alcor.v1 import keys
@@ -818,6 +819,28 @@ def test_a_compacted_log_replays_to_an_engine_every_host_above_the_floor_resumes
             assert contents(state.live()) == contents(world.should_hold(host)), (host, resume_at)
 
 
+def assert_same_engine(engine: Engine, expected: Engine, label: object) -> None:
+    """The two engines serve every host the same: snapshot, topics, and the resume from every
+    revision (None below the floor alike)."""
+    assert engine.revision == expected.revision
+    assert engine.floor == expected.floor
+    assert engine.hosts() == expected.hosts()
+    assert engine.known_hosts() == expected.known_hosts()
+    assert sorted(engine.programmed()) == sorted(expected.programmed())
+    for host in expected.known_hosts():
+        assert engine.snapshot(host) == expected.snapshot(host), (label, host)
+        assert engine.topics_of(host) == expected.topics_of(host)
+        for resume_at in range(0, expected.revision + 1, 9):
+            found, wanted = (
+                engine.delta_since(host, resume_at),
+                expected.delta_since(host, resume_at),
+            )
+            assert (found is None) == (wanted is None), (label, host, resume_at)
+            assert sorted(found or [], key=pb.Entry.SerializeToString) == sorted(
+                wanted or [], key=pb.Entry.SerializeToString
+            ), (label, host, resume_at)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_an_engine_fed_quietly_then_loudly_is_the_engine_fed_loudly_throughout(seed: int) -> None:
     """A restart's replay builds no deltas: the engine it leaves holds the same topics,
@@ -833,20 +856,52 @@ def test_an_engine_fed_quietly_then_loudly_is_the_engine_fed_loudly_throughout(s
         ):
             assert revision == logged_at
             assert engine.apply(revision, operation, record) == deltas, (split, revision)
-        assert engine.revision == world.engine.revision
-        assert engine.hosts() == world.engine.hosts()
-        assert engine.known_hosts() == world.engine.known_hosts()
-        assert sorted(engine.programmed()) == sorted(world.engine.programmed())
-        for host in world.engine.known_hosts():
-            assert engine.snapshot(host) == world.engine.snapshot(host), (split, host)
-            assert engine.topics_of(host) == world.engine.topics_of(host)
-            for resume_at in range(0, world.revision + 1, 9):
-                assert sorted(
-                    engine.delta_since(host, resume_at) or [], key=pb.Entry.SerializeToString
-                ) == sorted(
-                    world.engine.delta_since(host, resume_at) or [],
-                    key=pb.Entry.SerializeToString,
-                ), (split, host, resume_at)
+        assert_same_engine(engine, world.engine, split)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_engine_restored_from_a_checkpoint_then_fed_the_rest_is_the_engine_fed_it_all(
+    seed: int,
+) -> None:
+    """A restart from a checkpoint at any revision (its floor wherever compaction left it):
+    the restored engine, fed the log after the checkpoint, produces the same deltas as the
+    engine that saw everything, and ends serving every host the same. The checkpoint is of the
+    revision it was captured at, whatever the engine applied while it was encoded."""
+    world = random_world(seed)
+    for split in (0, 1, world.revision // 3, world.revision // 2, world.revision):
+        floor = split // 2
+        live = Engine()
+        for revision, _, operation, record in world.changes[:split]:
+            live.apply(revision, operation, record)
+        live.compact(floor)
+        captured = checkpoints.capture(live)
+        for revision, _, operation, record in world.changes[split:]:  # the engine goes on
+            live.apply(revision, operation, record)
+        restored = checkpoints.restore(checkpoints.encoded(captured, size=7))
+        assert restored.revision == split
+        for (revision, _, operation, record), (_, deltas) in zip(
+            world.changes[split:], world.log[split:], strict=True
+        ):
+            assert restored.apply(revision, operation, record) == deltas, (split, revision)
+        world.engine.compact(floor)  # what the live engine forgot, the restored forgot too
+        assert_same_engine(restored, world.engine, split)
+        assert_same_engine(live, world.engine, split)
+
+
+def test_a_checkpoint_that_does_not_make_an_engine_is_refused() -> None:
+    world = random_world(1)
+    pieces = list(checkpoints.encoded(checkpoints.capture(world.engine)))
+    with pytest.raises(checkpoints.Unusable, match="first"):
+        checkpoints.restore(pieces[1:])
+    with pytest.raises(checkpoints.Unusable, match="once"):
+        checkpoints.restore([pieces[0], *pieces])
+    with pytest.raises(checkpoints.Unusable, match="decode"):
+        checkpoints.restore([pieces[0], b"\x93not a piece"])
+    foreign = checkpoints.encode(checkpoints.Names(name="intent.__class__", items={}))
+    with pytest.raises(checkpoints.Unusable, match=r"intent\.__class__"):
+        checkpoints.restore([pieces[0], foreign])
+    with pytest.raises(checkpoints.Unusable, match="no piece"):
+        checkpoints.restore([])
 
 
 def test_programmed_lists_each_hosts_own_ports_with_the_revision_of_their_entry() -> None:

@@ -8,6 +8,7 @@ import argparse
 from alcor.cli import startup
 from alcor.services.status import StatusBoard
 from alcor.southbound import credentials, serving
+from alcor.southbound.checkpointing import Checkpointing
 from alcor.southbound.compacting import Compaction
 from alcor.southbound.leases import LeaseSettings
 from alcor.southbound.sessions import Delivery
@@ -98,6 +99,15 @@ def add_options(server: argparse.ArgumentParser) -> None:
         default=Compaction().interval,
         metavar="SECONDS",
         help=f"how often to look whether compaction is due ({Compaction().interval:g})",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=_not_negative_int,
+        default=Checkpointing().every,
+        metavar="REVISIONS",
+        help="checkpoint the goal-state engine whenever it is REVISIONS past the last "
+        "checkpoint, so that a restart replays only the change log after it; 0 never "
+        f"checkpoints (a restart replays the whole log) ({Checkpointing().every})",
     )
     group.add_argument(
         "--change-log-poll",
@@ -203,6 +213,7 @@ def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
         insecure=args.southbound_insecure,
         node_down_after=args.node_down_after,
         compaction=Compaction(keep=args.change_log_keep, interval=args.change_log_interval),
+        checkpoints=Checkpointing(every=args.checkpoint_every),
         log_poll=args.change_log_poll,
         leases=LeaseSettings(
             lease=args.southbound_lease, advertise=args.southbound_advertise or ""

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from typing import NamedTuple, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
 Topic = tuple[str, str]  # ("network" | "router" | "group" | "members" | "gateway", id)
+# the fields of Entry's ``resource`` oneof a topic keeps (a Literal: decoded, one shared string)
+Kind = Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member",
+               "floating_ip"]  # fmt: skip
 K = TypeVar("K")
 
 
@@ -27,13 +30,13 @@ class Stored(NamedTuple):
     serialized. Entries are made again (``entry_of``) when a host joins or resumes."""
 
     revision: int
-    kind: str  # the field of Entry's ``resource`` oneof
+    kind: Kind
     body: bytes
 
 
 def stored(entry: pb.Entry) -> Stored:
     kind = entry.WhichOneof("resource")
-    if kind is None:
+    if kind is None or kind == "removal":
         raise ValueError("an entry without a resource")
     body = getattr(entry, kind).SerializeToString(deterministic=True)
     return Stored(entry.revision, kind, body)

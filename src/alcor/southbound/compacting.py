@@ -10,16 +10,15 @@ resume property over random worlds). A host below the floor gets a snapshot.
 Policy: keep the last ``keep`` revisions whole. Every ``interval`` seconds, once the engine is
 ``keep + step`` revisions past the floor, fold through ``revision - keep`` in steps of ``step``
 revisions, one short write transaction each (writes queue behind a step, not behind the whole
-fold), and have the engine forget the removals below each new floor. With several southbound
-replicas only one compacts (``mine``: it owns ``owners.COMPACTION``); the others' engines follow
-the floor it moves.
+fold), and have the engine forget the removals below each new floor. The loop that looks is
+``checkpointing.Checkpointer``'s: it never folds beyond the newest engine checkpoint, whose
+restore needs every row after it. With several southbound replicas only one compacts (it owns
+``owners.COMPACTION``); the others' engines follow the floor it moves (``follow_floor``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 
 import msgspec
 
@@ -49,11 +48,16 @@ async def stored_floor(store: Store) -> int:
     return await store.read(floor)
 
 
-async def compact_once(store: Store, engine: Engine, policy: Compaction) -> int:
-    """Fold what is due; returns the change-log rows dropped."""
+async def compact_once(
+    store: Store, engine: Engine, policy: Compaction, *, ceiling: int | None = None
+) -> int:
+    """Fold what is due, never beyond ``ceiling`` (the newest engine checkpoint, whose restore
+    needs every row after it: ``checkpointing``); returns the change-log rows dropped."""
     if policy.keep <= 0:
         return 0
     target = engine.revision - policy.keep
+    if ceiling is not None:
+        target = min(target, ceiling)
     if target - engine.floor < policy.step:
         return 0
     dropped = 0
@@ -75,21 +79,3 @@ async def follow_floor(store: Store, engine: Engine) -> None:
     floor = min(await stored_floor(store), engine.revision)
     if floor > engine.floor:
         engine.compact(floor)
-
-
-async def compact_forever(
-    store: Store, engine: Engine, policy: Compaction, *, mine: Callable[[], bool] = lambda: True
-) -> None:
-    """Compact every interval while ``mine()`` (one southbound replica compacts: the others
-    would fold the log under it), else follow the floor it moves."""
-    while True:
-        await asyncio.sleep(policy.interval)
-        try:
-            if mine():
-                await compact_once(store, engine, policy)
-            else:
-                await follow_floor(store, engine)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the store is unavailable for now: the next look tries again
-            log.exception("compacting the change log failed")

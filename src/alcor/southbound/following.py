@@ -96,6 +96,11 @@ class Following:
             stop_waking()
             stop()
 
+    async def catch_up(self) -> None:
+        """Apply what the store has after ``revision``, up to its head (before ``run``: the
+        replay), retrying while the store is away."""
+        await self._retrying(self._catch_up)
+
     async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
         while True:
             try:

@@ -52,12 +52,14 @@ import grpc
 import grpc.aio
 import msgspec
 
+from alcor.goalstate.engine import Engine
 from alcor.model import errors
 from alcor.services import nodes
 from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
-from alcor.southbound import certificates, credentials, owners
-from alcor.southbound.compacting import Compaction, compact_forever, stored_floor
+from alcor.southbound import certificates, checkpointing, credentials, owners
+from alcor.southbound.checkpointing import Checkpointer, Checkpointing
+from alcor.southbound.compacting import Compaction, stored_floor
 from alcor.southbound.following import PAGE, POLL, Following
 from alcor.southbound.leases import LeaseSettings, Membership
 from alcor.southbound.reporting import Reporter
@@ -103,6 +105,7 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     node_down_after: float = 30.0  # seconds without a word from a host: its node is down
     compaction: Compaction = msgspec.field(default_factory=Compaction)
     leases: LeaseSettings = msgspec.field(default_factory=LeaseSettings)
+    checkpoints: Checkpointing = msgspec.field(default_factory=Checkpointing)
 
 
 class SouthboundService(pb_grpc.SouthboundServicer):
@@ -426,7 +429,7 @@ class SouthboundServer:
                 except Exception:
                     log.exception("reading the store's id failed; retrying")
                     await asyncio.sleep(1.0)
-            floor = await stored_floor(self._store)  # only this thread compacts: it holds
+            floor = await stored_floor(self._store)
 
             def on_ready() -> None:
                 nonlocal watching, compacting
@@ -436,19 +439,24 @@ class SouthboundServer:
                 # of the collector's sight, so later full collections do not walk them all
                 gc.freeze()
                 log.info("goal-state engine at revision %d", following.revision)
-                compacting = asyncio.create_task(
-                    compact_forever(
-                        self._store,
-                        hub.engine,
-                        settings.compaction,
-                        mine=lambda: membership.owns(owners.COMPACTION),
-                    )
+                checkpointer = Checkpointer(
+                    self._store,
+                    hub.engine,
+                    store_id=hub.store_id,
+                    policy=settings.checkpoints,
+                    compaction=settings.compaction,
+                    mine=lambda: membership.owns(owners.COMPACTION),
                 )
+                compacting = asyncio.create_task(checkpointer.run())
                 self._board.ready = True
                 if watch is not None:
                     watching = asyncio.create_task(watch.run())
 
             hub.replay()
+            floor = await self._rebuild(hub, following, floor=floor)
+            if hub.engine.revision and watch is not None:  # restored: the nodes it did not see
+                for node in await self._store.read(checkpointing.nodes):
+                    watch.changed(node)
             await following.run(on_ready)
 
         task = asyncio.create_task(bootstrap_then_follow())
@@ -465,6 +473,31 @@ class SouthboundServer:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await running
+
+    async def _rebuild(self, hub: Hub, following: Following, *, floor: int) -> int:
+        """The engine up to the log's head, quietly: from the newest usable checkpoint and the
+        log after it, else from the whole log; returns the store's floor. Another replica may
+        compact while this one reads: a fold beyond where this replay stood consistent (the
+        floor it started from, or its checkpoint) may have taken rows not read yet (a deleted
+        resource's create read, its delete folded away with it), so then the replay is done
+        again, from the checkpoint that fold implies (compaction never passes the newest)."""
+        while True:
+            store_id = hub.store_id
+            restored = await checkpointing.restore(self._store, store_id=store_id, floor=floor)
+            hub.engine = restored if restored is not None else Engine()
+            following.revision = hub.engine.revision
+            start = max(floor, following.revision)
+            await following.catch_up()
+            folded = await stored_floor(self._store)
+            if folded <= start:
+                return folded
+            log.warning(
+                "the change log was compacted through revision %d while this replica replayed "
+                "it from revision %d: replaying again",
+                folded,
+                start,
+            )
+            floor = folded
 
 
 def advertised(settings: SouthboundSettings, *, port: int) -> str:

@@ -18,6 +18,7 @@ from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
 from alcor.model.records import RECORD_TYPES, Record, Subnet
 from alcor.store import statuses
+from alcor.store.checkpoints import Checkpoint
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -112,6 +113,14 @@ class Reader(Protocol):
         but those the process ``excluding`` wrote."""
         ...
 
+    def newest_checkpoint(self) -> Checkpoint | None:
+        """The complete engine checkpoint of the highest revision (any store id or format)."""
+        ...
+
+    def checkpoint_pieces(self, revision: int, first: int, limit: int) -> list[bytes]:
+        """Up to ``limit`` pieces of the checkpoint at ``revision``, from piece ``first``."""
+        ...
+
 
 class Writer(Reader, Protocol):
     def insert(self, records: Sequence[Record]) -> None: ...
@@ -161,6 +170,18 @@ class Writer(Reader, Protocol):
 
     def drop_replicas(self, replica_ids: Iterable[str]) -> None:
         """Delete these replicas' lease rows (leases seen expired)."""
+        ...
+
+    def put_checkpoint_pieces(self, revision: int, first: int, data: Sequence[bytes]) -> None:
+        """Pieces ``first``.. of the checkpoint being written at ``revision``."""
+        ...
+
+    def complete_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """The checkpoint's row (with its last pieces): it is complete, the older rows go."""
+        ...
+
+    def drop_checkpoint_pieces(self, keep: int, limit: int) -> int:
+        """Drop up to ``limit`` pieces of every checkpoint but ``keep``'s; how many went."""
         ...
 
 

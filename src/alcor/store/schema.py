@@ -286,6 +286,27 @@ status_revision = sa.Table(
     sa.Column("revision", sa.BigInteger, nullable=False),
 )
 
+# Checkpoints of the goal-state engine (``store/checkpoints.py``): a row per complete one,
+# written with its last pieces; the pieces, a few MB each, in their order.
+engine_checkpoints = sa.Table(
+    "engine_checkpoints",
+    metadata,
+    sa.Column("revision", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("store_id", sa.String(36), nullable=False),
+    sa.Column("format", sa.Integer, nullable=False),
+    sa.Column("pieces", sa.Integer, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("taken_at", TIMESTAMP, nullable=False),
+)
+
+engine_checkpoint_pieces = sa.Table(
+    "engine_checkpoint_pieces",
+    metadata,
+    sa.Column("revision", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("piece", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
 RESOURCE_TABLES: dict[str, sa.Table] = {
     "network": networks,
     "subnet": subnets,

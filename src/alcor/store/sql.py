@@ -20,7 +20,7 @@ from alcor.model import errors
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
 from alcor.model.records import RECORD_TYPES, Port, Record, Subnet
-from alcor.store import schema, statuses
+from alcor.store import checkpoints, schema, statuses
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
 from alcor.store.interface import LOGGED_TYPES, Change, Logged, Replica
@@ -194,6 +194,12 @@ class SqlReader:
 
     def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
         return statuses.since(self.connection, revision, excluding=excluding)
+
+    def newest_checkpoint(self) -> checkpoints.Checkpoint | None:
+        return checkpoints.newest(self.connection)
+
+    def checkpoint_pieces(self, revision: int, first: int, limit: int) -> list[bytes]:
+        return checkpoints.pieces(self.connection, revision, first, limit)
 
     def _marker_row(self, table: sa.Table, query: Query) -> sa.Row[Any] | None:
         if query.marker is None:
@@ -633,6 +639,15 @@ class SqlWriter(SqlReader):
         gone = list(replica_ids)
         if gone:
             self.connection.execute(sa.delete(table).where(table.c.replica_id.in_(gone)))
+
+    def put_checkpoint_pieces(self, revision: int, first: int, data: Sequence[bytes]) -> None:
+        checkpoints.put_pieces(self.connection, revision, first, data)
+
+    def complete_checkpoint(self, checkpoint: checkpoints.Checkpoint) -> None:
+        checkpoints.complete(self.connection, checkpoint)
+
+    def drop_checkpoint_pieces(self, keep: int, limit: int) -> int:
+        return checkpoints.drop_pieces(self.connection, keep, limit)
 
     def logged_changes(self) -> list[Change]:
         """The change-log rows this transaction wrote, for the commit feed: each carries the
