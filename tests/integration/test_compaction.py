@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from alcor.goalstate.engine import Engine
 from alcor.model.records import Network
-from alcor.southbound.compacting import Compaction, compact_forever, compact_once, stored_floor
+from alcor.southbound.checkpointing import Checkpointer, Checkpointing
+from alcor.southbound.compacting import Compaction, compact_once, stored_floor
 from alcor.store.committing import SqlStore
 from alcor.store.interface import Change, Reader
 
@@ -101,10 +102,21 @@ def test_one_replica_compacts_and_the_others_engines_follow_its_floor(store_url:
             looks += 1
             return False
 
-        following = asyncio.create_task(compact_forever(store, other, policy, mine=not_mine))
+        def looking(engine: Engine, mine: Callable[[], bool]) -> asyncio.Task[None]:
+            checkpointer = Checkpointer(
+                store,
+                engine,
+                store_id="s",
+                policy=Checkpointing(every=0),  # compaction alone
+                compaction=policy,
+                mine=mine,
+            )
+            return asyncio.create_task(checkpointer.run())
+
+        following = looking(other, not_mine)
         await eventually(lambda: looks >= 5)
         assert await stored_floor(store) == 0  # not its to compact
-        compacting = asyncio.create_task(compact_forever(store, owner, policy))
+        compacting = looking(owner, lambda: True)
         await eventually(lambda: other.floor == 45)
         assert owner.floor == 45
         assert other.delta_since("any-host", 44) is None  # it forgot what is below the floor
