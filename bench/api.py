@@ -528,27 +528,43 @@ ROLES = ("all", "off", "split")  # --roles: how the controller started here serv
 
 @contextmanager
 def controller_processes(
-    db: Path, *extra: str, roles: str = "all"
+    db: Path,
+    *extra: str,
+    roles: str = "all",
+    apis: int = 1,
+    southbounds: int = 1,
+    db_url: str | None = None,
 ) -> Iterator[list[ServerProcess]]:
-    """The controller on the SQLite file ``db``, as ``roles`` says: ``all``, one process serving
-    the API and the southbound; ``off``, one with ``--southbound off``; ``split``, an ``--role
-    api`` process and a ``--role southbound`` process following it on the same file. The API
-    process comes first, and started first (it migrates the schema); all are stopped at the end
-    and any error they logged is printed."""
+    """The controller on the SQLite file ``db`` (or the database ``db_url`` names), as ``roles``
+    says: ``all``, one process serving the API and the southbound; ``off``, one with
+    ``--southbound off``; ``split``, ``apis`` processes with ``--role api`` and ``southbounds``
+    with ``--role southbound`` following them on the same store. The API processes come first,
+    and are started first (the first migrates the schema); all are stopped at the end and any
+    error they logged is printed."""
     if roles not in ROLES:
         raise ValueError(f"roles: one of {', '.join(ROLES)}, not {roles!r}")
+    if roles != "split" and (apis, southbounds) != (1, 1):
+        raise ValueError("several API or southbound processes: roles split")
     api_role = {"all": "all", "off": "all", "split": "api"}[roles]
     off = ("--southbound", "off") if roles == "off" else ()
-    servers = [ServerProcess(db, *extra, *off, role=api_role)]
-    if roles == "split":
-        servers.append(
-            ServerProcess(
-                db.with_name(db.stem + "-southbound.db"),
-                *extra,
-                db_url=f"sqlite:///{db}",
-                role="southbound",
-            )
+    url = db_url or f"sqlite:///{db}"
+    servers = [
+        ServerProcess(
+            db if n == 0 else db.with_name(f"{db.stem}-api{n}.db"),  # where its log goes
+            *extra,
+            *off,
+            db_url=url,
+            role=api_role,
         )
+        for n in range(apis)
+    ]
+    if roles == "split":
+        servers += [
+            ServerProcess(
+                db.with_name(f"{db.stem}-southbound{n}.db"), *extra, db_url=url, role="southbound"
+            )
+            for n in range(southbounds)
+        ]
     started: list[ServerProcess] = []
     try:
         for server in servers:

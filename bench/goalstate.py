@@ -72,6 +72,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import api as bench_api  # noqa: E402
+from bench import replicas as bench_replicas  # noqa: E402
 from tests.servers import ServerProcess  # noqa: E402
 
 from alcor.agent import running  # noqa: E402
@@ -219,13 +220,38 @@ def server_options(args: argparse.Namespace) -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def controller(
-    args: argparse.Namespace, directory: Path, *, roles: str = "all"
+    args: argparse.Namespace,
+    directory: Path,
+    *,
+    roles: str = "all",
+    apis: int = 1,
+    southbounds: int = 1,
+    db_url: str | None = None,
 ) -> Iterator[list[ServerProcess]]:
     """The controller's processes (``bench_api.controller_processes``): the API's first, the
     southbound's last (one process serving both, unless ``roles`` is ``split``)."""
     db = directory / "alcor.db"
-    with bench_api.controller_processes(db, *server_options(args), roles=roles) as servers:
+    with bench_api.controller_processes(
+        db, *server_options(args), roles=roles, apis=apis, southbounds=southbounds, db_url=db_url
+    ) as servers:
         yield servers
+
+
+def southbound_addresses(servers: Sequence[ServerProcess]) -> str:
+    """Every southbound address of the controller's processes, for ``alcor sim --controller``."""
+    return ",".join(s.southbound for s in servers if s.role != "api")
+
+
+@contextlib.contextmanager
+def store_for(args: argparse.Namespace) -> Iterator[str | None]:
+    """Part a's store: None (an SQLite file of the controller's), or a database on a private
+    PostgreSQL cluster started here (``initdb`` in a temporary directory), stopped after."""
+    if args.a_db == "sqlite":
+        yield None
+        return
+    with bench_replicas.private_cluster(True) as cluster:
+        assert cluster is not None
+        yield cluster.create_database("alcor_bench_a")
 
 
 @contextlib.contextmanager
@@ -239,7 +265,7 @@ def nodes_then_sims(
         register_nodes(api, [host for sim in sims for host in sim.hosts])
     finally:
         api.close()
-    with running_sims(sims, servers[-1].southbound) as totals:
+    with running_sims(sims, southbound_addresses(servers)) as totals:
         yield totals
 
 
@@ -420,15 +446,16 @@ class Create:
 
 
 def open_loop(
-    url: str, bodies: Sequence[Body], *, rate: float, clients: int, watcher: Watcher
+    urls: Sequence[str], bodies: Sequence[Body], *, rate: float, clients: int, watcher: Watcher
 ) -> tuple[list[Create], float]:
-    """Hand create i to the client threads at start + i / rate; the creates and the seconds
-    from the first due time to the last answer."""
+    """Hand create i to the client threads at start + i / rate (client k talks to ``urls[k mod
+    N]``, as a load balancer spreads connections); the creates and the seconds from the first
+    due time to the last answer."""
     jobs: queue.Queue[int | None] = queue.Queue()
     creates = [Create() for _ in bodies]
     ready = threading.Barrier(clients + 1)
 
-    def client() -> None:
+    def client(url: str) -> None:
         api = bench_api.Api(url, lean=True)
         api.call("GET", "/networks?limit=1")  # connected before the clock starts
         ready.wait()
@@ -445,7 +472,10 @@ def open_loop(
             watcher.watch(create.port_id)
         api.close()
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    threads = [
+        threading.Thread(target=client, args=(urls[k % len(urls)],), daemon=True)
+        for k in range(clients)
+    ]
     for thread in threads:
         thread.start()
     ready.wait()
@@ -474,12 +504,13 @@ def rate_bodies(
 
 
 def rate_run(
-    url: str, bodies: Sequence[Body], args: argparse.Namespace
+    urls: Sequence[str], bodies: Sequence[Body], args: argparse.Namespace
 ) -> tuple[list[Create], float, Watcher]:
-    """One open-loop run at --a-rate, waiting (up to --settle seconds) for every port's ACTIVE."""
-    with Watcher(url, interval=args.poll_ms / 1000) as watcher:
+    """One open-loop run at --a-rate through the API processes ``urls`` (the first is watched),
+    waiting (up to --settle seconds) for every port's ACTIVE."""
+    with Watcher(urls[0], interval=args.poll_ms / 1000) as watcher:
         creates, seconds = open_loop(
-            url, bodies, rate=args.a_rate, clients=args.a_clients, watcher=watcher
+            urls, bodies, rate=args.a_rate, clients=args.a_clients, watcher=watcher
         )
         watcher.wait([c.port_id for c in creates if c.port_id], args.settle)
     return creates, seconds, watcher
@@ -487,11 +518,21 @@ def rate_run(
 
 def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     sim = Sim(prefix="a-", count=args.a_hosts, underlay_base="10.128.0.0", directory=directory)
+    split = args.a_roles == "split" or args.a_apis > 1 or args.a_southbounds > 1
     with (
-        controller(args, directory, roles=args.a_roles) as servers,
+        store_for(args) as db_url,
+        controller(
+            args,
+            directory,
+            roles="split" if split else "all",
+            apis=args.a_apis,
+            southbounds=args.a_southbounds,
+            db_url=db_url,
+        ) as servers,
         nodes_then_sims(servers, [sim]) as ends,
     ):
         server = servers[0]
+        urls = [s.url for s in servers if s.role != "southbound"]
         api = bench_api.Api(server.url)
         connect = wait_for(
             "hosts connected",
@@ -503,15 +544,18 @@ def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         measured = int(args.a_rate * args.a_seconds)
         bodies = rate_bodies(networks, sim.hosts, warm + measured, seed=args.seed, tag="a")
         if warm:
-            rate_run(server.url, bodies[:warm], args)
+            rate_run(urls, bodies[:warm], args)
         before = traffic(host_reports(api))
-        creates, seconds, watcher = rate_run(server.url, bodies[warm:], args)
+        creates, seconds, watcher = rate_run(urls, bodies[warm:], args)
         after = traffic(host_reports(api))
         memory = resident(servers, [sim])
         api.close()
     return {
         "part": "a",
-        "roles": args.a_roles,
+        "roles": "split" if split else "all",
+        "db": args.a_db,
+        "api_processes": args.a_apis,
+        "southbound_processes": args.a_southbounds,
         "hosts": args.a_hosts,
         "vpcs": args.a_vpcs,
         "rate": args.a_rate,
@@ -892,7 +936,8 @@ def text_a(a: dict[str, Any]) -> list[str]:
     d = a["delivered"]
     return [
         f"a) {a['ports']:,} ports at {a['rate']:,.0f}/s, open loop, across {a['hosts']:,} hosts "
-        f"(roles {a.get('roles', 'all')}) "
+        f"({a['db']}, roles {a['roles']}: {a['api_processes']} API and "
+        f"{a['southbound_processes']} southbound processes) "
         f"in {a['vpcs']:,} VPCs (after {a['warmup_ports']:,} warm-up ports); achieved "
         f"{a['achieved_per_s']:,.1f}/s; {a['create_errors']} create errors, "
         f"{a['not_active']} never ACTIVE",
@@ -1038,6 +1083,9 @@ PART_OPTIONS: dict[str, list[tuple[str, Any, object, str]]] = {
         ("--a-warmup", float, 2.0, "seconds at the rate before"),
         ("--a-clients", int, 32, "client threads"),
         ("--a-roles", str, "all", "all: one controller process; split: an api and a southbound"),
+        ("--a-apis", int, 1, "API processes (more than 1: roles split)"),
+        ("--a-southbounds", int, 1, "southbound processes (more than 1: roles split)"),
+        ("--a-db", str, "sqlite", "sqlite, or postgresql (a private cluster started here)"),
     ],
     "b: one create as the VPC grows": [
         ("--b-hosts", int, 20, "hosts the VPC's ports spread over"),
@@ -1100,6 +1148,8 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error("--parts: letters among a, b, c")
     if args.a_roles not in ("all", "split"):
         p.error("--a-roles: all or split")
+    if args.a_db not in ("sqlite", "postgresql") or min(args.a_apis, args.a_southbounds) < 1:
+        p.error("--a-db: sqlite or postgresql; --a-apis and --a-southbounds: at least 1")
     return args
 
 
