@@ -91,6 +91,10 @@ class Reader(Protocol):
         """The change log holds, up to this revision, only each live resource's last change."""
         ...
 
+    def status_revision(self) -> int:
+        """The status counter: bumped by every write of status rows."""
+        ...
+
     def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
         """The status rows written after counter value ``revision`` (``store/statuses.py``),
         but those the process ``excluding`` wrote."""

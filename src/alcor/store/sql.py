@@ -178,6 +178,9 @@ class SqlReader:
         statement = sa.select(schema.store_revision.c.compacted_through)
         return int(self.connection.execute(statement).scalar_one())
 
+    def status_revision(self) -> int:
+        return statuses.counter(self.connection)
+
     def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
         return statuses.since(self.connection, revision, excluding=excluding)
 
