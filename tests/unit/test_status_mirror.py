@@ -199,6 +199,40 @@ def test_changes_within_a_window_after_a_write_wait_for_its_end_and_go_together(
     assert ([p.port_id for p in rows.ports], [h.host for h in rows.hosts]) == (["p1"], ["h1"])
 
 
+def test_an_ack_is_written_within_the_window_though_counters_wait_for_their_hour() -> None:
+    board = status.StatusBoard()
+    tables = StatusTables()
+    reporter = Reporter(
+        board=board,
+        store=tables,  # type: ignore[arg-type]
+        writer="sb",
+        window=0.05,
+        counters_every=3600.0,
+    )
+
+    async def acked() -> bool:
+        rows = tables.status_since(0)
+        return any(b'"acked":1' in row.report.encode() for row in rows.hosts)
+
+    async def scenario() -> None:
+        running = asyncio.create_task(reporter.run())
+        await asyncio.sleep(0.01)  # running: the board's changes are noted from here
+        board.connected("h1", applied_revision=0)
+        board.connected("h2", applied_revision=0)
+        await asyncio.sleep(0.01)  # written at once (the counters with them)
+        board.heartbeat("h2", status.Health(at=1.0, uptime_seconds=5))  # counters: in an hour
+        await asyncio.sleep(0.01)
+        board.acknowledged("h1", 1, failures=[], programming_micros=10)
+        for _ in range(3000):  # a generous deadline (30 s), not a measure
+            if await acked():
+                break
+            await asyncio.sleep(0.01)
+        running.cancel()
+        assert await acked()
+
+    asyncio.run(scenario())
+
+
 def test_a_mirror_reads_only_what_was_written_after_what_it_holds() -> None:
     _clock, board, reporter, tables = setup()
     board.connected("h1", applied_revision=0)

@@ -185,8 +185,18 @@ class Reporter:
                 wait = self._last_counted + self.counters_every - now
         else:
             wait = self._last_counted + self.counters_every - now
-        if (self._ports or self._urgent or self._counted) and self._later is None:
-            self._later = asyncio.get_running_loop().call_later(max(wait, 0.0), self._due)
+        if self._ports or self._urgent or self._counted:
+            self._wake_in(max(wait, 0.0))
+
+    def _wake_in(self, wait: float) -> None:
+        """Step again in ``wait`` seconds, unless a step is due sooner already."""
+        loop = asyncio.get_running_loop()
+        later = self._later
+        if later is not None:
+            if later.when() <= loop.time() + wait:
+                return
+            later.cancel()
+        self._later = loop.call_later(wait, self._due)
 
     def _due(self) -> None:
         self._later = None
