@@ -31,6 +31,7 @@ class StatusTables:
         self.ports: dict[tuple[str, str], tuple[statuses.PortRow, str, int]] = {}
         self.hosts: dict[str, tuple[statuses.HostRow, int]] = {}
         self.writes = 0
+        self.reads = 0  # of rows
 
     def write_status(
         self,
@@ -53,7 +54,11 @@ class StatusTables:
             del self.ports[key]
         return len(gone)
 
+    def status_revision(self) -> int:
+        return self.revision
+
     def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
+        self.reads += 1
         return statuses.StatusRows(
             revision=self.revision,
             ports=[p for p, w, r in self.ports.values() if r > revision and w != excluding],
@@ -64,11 +69,22 @@ class StatusTables:
         return work(self)
 
 
-def setup(writer: str = "sb1") -> tuple[Clock, status.StatusBoard, Reporter, StatusTables]:
+def setup(
+    writer: str = "sb1", *, counters_every: float = 0.0
+) -> tuple[Clock, status.StatusBoard, Reporter, StatusTables]:
+    """A board on a fake clock whose reporter writes every change at once (no window, and
+    counters as soon as they change), unless told otherwise."""
     clock = Clock()
     board = status.StatusBoard(grace=5.0, clock=clock, wall=clock)
     tables = StatusTables()
-    reporter = Reporter(board=board, store=tables, writer=writer, clock=clock)  # type: ignore[arg-type]
+    reporter = Reporter(
+        board=board,
+        store=tables,  # type: ignore[arg-type]
+        writer=writer,
+        clock=clock,
+        window=0.0,
+        counters_every=counters_every,
+    )
     board.on_touch = reporter.touched
     return clock, board, reporter, tables
 
@@ -137,7 +153,7 @@ def test_an_ack_making_many_ports_active_writes_one_host_row() -> None:
 
 
 def test_counters_alone_wait_for_their_period_and_an_ack_does_not() -> None:
-    clock, board, reporter, tables = setup()
+    clock, board, reporter, tables = setup(counters_every=1.0)
     board.connected("h1", applied_revision=0)
     report(reporter)
     written = tables.writes
@@ -160,6 +176,63 @@ def test_counters_alone_wait_for_their_period_and_an_ack_does_not() -> None:
     assert tables.writes == written + 2
 
 
+def test_changes_within_a_window_after_a_write_wait_for_its_end_and_go_together() -> None:
+    board = status.StatusBoard()
+    tables = StatusTables()
+    reporter = Reporter(board=board, store=tables, writer="sb", window=0.05)  # type: ignore[arg-type]
+    board.on_touch = reporter.touched
+
+    async def scenario() -> None:
+        board.connected("h1", applied_revision=0)
+        await reporter.step()  # the first after a quiet spell: at once
+        assert tables.writes == 1
+        board.acknowledged("h1", 1, failures=[], programming_micros=10)
+        board.program("p1", "h1", 2)
+        await reporter.step()
+        assert tables.writes == 1  # within the window
+        await asyncio.sleep(0.1)
+        await reporter.step()
+        assert tables.writes == 2
+
+    asyncio.run(scenario())
+    rows = tables.status_since(1)
+    assert ([p.port_id for p in rows.ports], [h.host for h in rows.hosts]) == (["p1"], ["h1"])
+
+
+def test_an_ack_is_written_within_the_window_though_counters_wait_for_their_hour() -> None:
+    board = status.StatusBoard()
+    tables = StatusTables()
+    reporter = Reporter(
+        board=board,
+        store=tables,  # type: ignore[arg-type]
+        writer="sb",
+        window=0.05,
+        counters_every=3600.0,
+    )
+
+    async def acked() -> bool:
+        rows = tables.status_since(0)
+        return any(b'"acked":1' in row.report.encode() for row in rows.hosts)
+
+    async def scenario() -> None:
+        running = asyncio.create_task(reporter.run())
+        await asyncio.sleep(0.01)  # running: the board's changes are noted from here
+        board.connected("h1", applied_revision=0)
+        board.connected("h2", applied_revision=0)
+        await asyncio.sleep(0.01)  # written at once (the counters with them)
+        board.heartbeat("h2", status.Health(at=1.0, uptime_seconds=5))  # counters: in an hour
+        await asyncio.sleep(0.01)
+        board.acknowledged("h1", 1, failures=[], programming_micros=10)
+        for _ in range(3000):  # a generous deadline (30 s), not a measure
+            if await acked():
+                break
+            await asyncio.sleep(0.01)
+        running.cancel()
+        assert await acked()
+
+    asyncio.run(scenario())
+
+
 def test_a_mirror_reads_only_what_was_written_after_what_it_holds() -> None:
     _clock, board, reporter, tables = setup()
     board.connected("h1", applied_revision=0)
@@ -176,6 +249,24 @@ def test_a_mirror_reads_only_what_was_written_after_what_it_holds() -> None:
     own = mirrored(tables, StatusMirror(excluding="sb1"))
     assert own.hosts() == []
     assert own.port_status("p1", "h1") == "DOWN"
+
+
+def test_a_mirror_does_not_read_back_what_its_own_process_wrote() -> None:
+    _clock, board, reporter, tables = setup("me")
+    mirror = StatusMirror(excluding="me")
+    reporter.on_written = mirror.own
+    board.connected("h1", applied_revision=0)
+    report(reporter)
+    board.program("p1", "h1", 2)
+    report(reporter)
+    mirrored(tables, mirror)
+    assert (tables.reads, mirror.held) == (0, tables.revision)
+    other = statuses.HostRow(host="h2", writer="them", report="{}")
+    tables.write_status(writer="them", hosts=[other])
+    board.program("p2", "h1", 3)
+    report(reporter)
+    mirrored(tables, mirror)  # another's write among them: read
+    assert (tables.reads, mirror.hosts()) == (1, ["h2"])
 
 
 def test_a_host_silent_too_long_is_lost_in_every_mirror() -> None:

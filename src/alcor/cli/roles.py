@@ -88,9 +88,10 @@ class StatusPath:
         self.view: status.StatusView = (
             status_mirror.Combined(board, self.mirror) if serving else self.mirror
         )
-        self.reporter = (
-            reporting.Reporter(board=board, store=store, writer=writer) if serving else None
-        )
+        self.reporter = None
+        if serving:
+            self.reporter = reporting.Reporter(board=board, store=store, writer=writer)
+            self.reporter.on_written = self.mirror.own  # its own rows it need not read back
 
     def follow(self) -> Callable[[], None]:
         """Start the mirror following the status rows; returns the function that stops it."""

@@ -36,8 +36,8 @@ the whole cost of a heartbeat here (nothing is stored: the node's up/down transi
 process that serves the hosts; ``services.status_mirror`` is the view of any process, following
 the status rows the southbound processes write (``southbound.reporting``). For those, a board
 with ``on_touch`` set notes what each change touched (a port on a host; a host, ``urgent``
-when its status or link changed rather than a counter) and calls ``on_touch``; the reporter
-takes the notes (``take_touched``) and writes the rows.
+when its link, ack, failures or lost state changed rather than a counter) and calls
+``on_touch``; the reporter takes the notes (``take_touched``) and writes the rows.
 """
 
 from __future__ import annotations
@@ -332,25 +332,22 @@ class StatusBoard:
             hosts[host] = urgent or hosts.get(host, False)
             self.on_touch()
 
-    def _lag_was_zero(self, host: str) -> bool:
-        acked = self._acked.get(host)
-        return self._desired.get(host, 0) <= (acked.revision if acked is not None else 0)
-
     # --- writing (the southbound thread only) -------------------------------------------------
 
     def desire(self, host: str, revision: int) -> None:
         """The host was given (or owes) goal state up to ``revision``."""
         if revision > self._desired.get(host, 0):
-            if self.on_touch is not None:
-                self._touch_host(host, urgent=self._lag_was_zero(host))
             self._desired[host] = revision
+            self._touch_host(host, urgent=False)
 
     def desire_all(self, hosts: Iterable[str], revision: int) -> None:
         """``desire`` for many hosts at once, with a revision newer than any desired yet."""
         if self.on_touch is not None:
             hosts = list(hosts)
+            touched = self._touched.hosts
             for host in hosts:
-                self._touch_host(host, urgent=self._lag_was_zero(host))
+                touched.setdefault(host, False)
+            self.on_touch()
         self._desired.update(dict.fromkeys(hosts, revision))
 
     def host_of(self, port_id: str) -> str:

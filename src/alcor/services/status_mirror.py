@@ -39,12 +39,13 @@ log = logging.getLogger(__name__)
 
 POLL = 5.0  # seconds: the safety poll of the status counter, for a lost wake-up
 RETRY = 1.0  # seconds before a failed read is tried again
+OWN_RUN = 64  # counter values read past without reading rows, when all are this process's own
 
 _NO_DETAILS: Mapping[str, str] = MappingProxyType({})
 _DETAILS = msgspec.json.Decoder(dict[str, str])
 
 
-class Reported(msgspec.Struct, frozen=True, kw_only=True):
+class Reported(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A host's row: what the board serving it knows (``at`` times are wall clock)."""
 
     connected: bool = False
@@ -90,6 +91,7 @@ class StatusMirror:
         self._wall = wall
         self._ports: dict[tuple[str, str], tuple[int, Mapping[str, str]]] = {}
         self._hosts: dict[str, _Host] = {}
+        self._own: set[int] = set()  # counter values of this process's own writes, not read yet
         self._stop = threading.Event()
         self._woken = threading.Event()
 
@@ -185,10 +187,23 @@ class StatusMirror:
         for row in rows.hosts:
             self._hosts[row.host] = _host(_REPORTED.decode(row.report), self._wall, self._clock)
         self.held = max(self.held, rows.revision)
+        if self._own:
+            self._own = {r for r in self._own if r > self.held}
         self.ready = True
 
+    def own(self, revision: int) -> None:
+        """This process wrote the rows of counter value ``revision`` (``excluding``): a read
+        after it that would find only such rows is spared (a lost note costs only a read)."""
+        self._own.add(revision)
+
     def read(self, reader: Reader) -> statuses.StatusRows:
-        return reader.status_since(self.held, excluding=self.excluding)
+        held = self.held
+        counter = reader.status_revision()
+        if counter <= held or (
+            counter - held <= OWN_RUN and all(r in self._own for r in range(held + 1, counter + 1))
+        ):
+            return statuses.StatusRows(revision=counter, ports=[], hosts=[])
+        return reader.status_since(held, excluding=self.excluding)
 
     def follow(
         self,

@@ -108,6 +108,10 @@ class Reader(Protocol):
         """Every southbound replica's lease row, live or not."""
         ...
 
+    def status_revision(self) -> int:
+        """The status counter: bumped by every write of status rows."""
+        ...
+
     def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
         """The status rows written after counter value ``revision`` (``store/statuses.py``),
         but those the process ``excluding`` wrote."""

@@ -192,6 +192,9 @@ class SqlReader:
             for row in rows
         ]
 
+    def status_revision(self) -> int:
+        return statuses.counter(self.connection)
+
     def status_since(self, revision: int, *, excluding: str = "") -> statuses.StatusRows:
         return statuses.since(self.connection, revision, excluding=excluding)
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alcor.store import schema
+from alcor.store.statements import Prepared
 
 NOT_PROGRAMMED = 0  # a port row's revision once the port left the host
 
@@ -51,13 +52,36 @@ class StatusRows(msgspec.Struct, frozen=True, kw_only=True):
     hosts: list[HostRow]
 
 
-def _upsert(connection: sa.Connection, table: sa.Table, keys: Sequence[str]) -> Any:
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+def _upsert(dialect: sa.Dialect, table: sa.Table, keys: Sequence[str]) -> Any:
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=list(keys),
         set_={c.name: statement.excluded[c.name] for c in table.c if c.name not in keys},
     )
+
+
+def _bump() -> Any:
+    counter = schema.status_revision
+    bumped = counter.c.revision + sa.literal_column("1")
+    return sa.update(counter).values(revision=bumped).returning(counter.c.revision)
+
+
+_BUILDS = {
+    "bump": lambda dialect: _bump(),
+    "ports": lambda dialect: _upsert(dialect, schema.status_ports, ("port_id", "host")),
+    "hosts": lambda dialect: _upsert(dialect, schema.status_hosts, ("host",)),
+}
+# compiled once per dialect and run on the DB-API cursor, as the writer's hot statements are
+# (``store/statements.py``): SQLAlchemy's own execution cost more than SQLite's work here
+_PREPARED: dict[tuple[str, str], Prepared] = {}
+
+
+def _prepared(dialect: sa.Dialect, name: str) -> Prepared:
+    prepared = _PREPARED.get((dialect.name, name))
+    if prepared is None:
+        prepared = _PREPARED[dialect.name, name] = Prepared(_BUILDS[name](dialect), dialect)
+    return prepared
 
 
 def write(
@@ -69,37 +93,50 @@ def write(
 ) -> int:
     """Write the rows (one statement per table, each row replacing the one of its key) under a
     new counter value; returns it."""
-    counter = schema.status_revision
-    connection.execute(sa.update(counter).values(revision=counter.c.revision + 1))
-    revision = int(connection.execute(sa.select(counter.c.revision)).scalar_one())
-    if ports:
-        connection.execute(
-            _upsert(connection, schema.status_ports, ("port_id", "host")),
-            [
-                {
-                    "port_id": row.port_id,
-                    "host": row.host,
-                    "writer": writer,
-                    "revision": row.revision,
-                    "vif_details": row.vif_details,
-                    "status_revision": revision,
-                }
-                for row in ports
-            ],
-        )
-    if hosts:
-        connection.execute(
-            _upsert(connection, schema.status_hosts, ("host",)),
-            [
-                {
-                    "host": row.host,
-                    "writer": row.writer,
-                    "report": row.report,
-                    "status_revision": revision,
-                }
-                for row in hosts
-            ],
-        )
+    dialect = connection.dialect
+    cursor = connection.connection.cursor()
+    try:
+        bump = _prepared(dialect, "bump")
+        cursor.execute(bump.sql, bump.bind({}))
+        bumped = cursor.fetchone()
+        assert bumped is not None, "the status_revision row is made by migration 0011"
+        revision = int(bumped[0])
+        if ports:
+            upsert = _prepared(dialect, "ports")
+            cursor.executemany(
+                upsert.sql,
+                upsert.bind_all(
+                    [
+                        {
+                            "port_id": row.port_id,
+                            "host": row.host,
+                            "writer": writer,
+                            "revision": row.revision,
+                            "vif_details": row.vif_details,
+                            "status_revision": revision,
+                        }
+                        for row in ports
+                    ]
+                ),
+            )
+        if hosts:
+            upsert = _prepared(dialect, "hosts")
+            cursor.executemany(
+                upsert.sql,
+                upsert.bind_all(
+                    [
+                        {
+                            "host": row.host,
+                            "writer": row.writer,
+                            "report": row.report,
+                            "status_revision": revision,
+                        }
+                        for row in hosts
+                    ]
+                ),
+            )
+    finally:
+        cursor.close()
     return revision
 
 
@@ -112,11 +149,15 @@ def forget_unprogrammed(connection: sa.Connection) -> int:
     )
 
 
+def counter(connection: sa.Connection) -> int:
+    return int(connection.execute(sa.select(schema.status_revision.c.revision)).scalar_one())
+
+
 def since(connection: sa.Connection, revision: int, *, excluding: str = "") -> StatusRows:
     """The rows written after counter value ``revision``, but those ``excluding`` wrote."""
-    counter = int(connection.execute(sa.select(schema.status_revision.c.revision)).scalar_one())
-    if counter <= revision:
-        return StatusRows(revision=counter, ports=[], hosts=[])
+    counter_now = counter(connection)
+    if counter_now <= revision:
+        return StatusRows(revision=counter_now, ports=[], hosts=[])
     ports, hosts = schema.status_ports, schema.status_hosts
     port_rows = connection.execute(
         sa.select(ports.c.port_id, ports.c.host, ports.c.revision, ports.c.vif_details).where(
@@ -129,7 +170,7 @@ def since(connection: sa.Connection, revision: int, *, excluding: str = "") -> S
         )
     )
     return StatusRows(
-        revision=counter,
+        revision=counter_now,
         ports=[
             PortRow(port_id=p, host=h, revision=int(r), vif_details=d) for p, h, r, d in port_rows
         ],
