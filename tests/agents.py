@@ -233,6 +233,25 @@ class Api:
             *(f"floating_ip:{f}" for f in floating),
         }
 
+    async def settled(self, hosts: Sequence[Host], *, timeout: float = WAIT) -> None:
+        """Every bound port of the project ACTIVE and every host connected with no lag, as this
+        API process shows them (from its own board, or the status rows of the others)."""
+        names = {host.id for host in hosts}
+        deadline = time.monotonic() + timeout
+        while True:
+            ports = await self.listed("ports", "ports")
+            inactive = [p["id"] for p in ports if p["binding:host_id"] and p["status"] != "ACTIVE"]
+            reports = (await self.call("GET", "/goalstate/hosts", 200))["hosts"]
+            held = [r for r in reports if r["host"] in names]
+            lagging = [r["host"] for r in held if not r["connected"] or r["lag"]]
+            if not inactive and len(held) == len(names) and not lagging:
+                return
+            assert time.monotonic() < deadline, (
+                f"not ACTIVE: {inactive[:5]}; lagging or away: {lagging[:5]}; "
+                f"{len(held)} of {len(names)} hosts reported"
+            )
+            await asyncio.sleep(0.05)
+
     async def converged(self, *hosts: Host) -> None:
         """Every host comes to hold exactly what it should."""
         for host in hosts:

@@ -131,31 +131,6 @@ def distinct_addresses(ports: list[dict[str, Any]]) -> None:
     assert [m for m, n in macs.items() if n > 1] == []
 
 
-async def settled(api: Api, hosts: list[Host], ports: list[dict[str, Any]]) -> None:
-    """Every bound port ACTIVE and every host connected with no lag, in this API process."""
-    bound = {p["id"] for p in ports if p["binding:host_id"]}
-
-    async def active() -> set[str]:
-        found = await api.listed("ports", "ports")
-        return {p["id"] for p in found if p["status"] == "ACTIVE"}
-
-    async def reports() -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = (await api.call("GET", "/goalstate/hosts", 200))["hosts"]
-        return [r for r in found if r["host"] in {h.id for h in hosts}]
-
-    deadline = asyncio.get_running_loop().time() + SETTLE
-    while True:
-        seen, held = await active(), await reports()
-        lagging = [r["host"] for r in held if not r["connected"] or r["lag"]]
-        if seen == bound and len(held) == len(hosts) and not lagging:
-            return
-        assert asyncio.get_running_loop().time() < deadline, (
-            f"not ACTIVE: {sorted(bound - seen)[:5]}; lagging or away: {lagging[:5]}; "
-            f"{len(held)} of {len(hosts)} hosts reported"
-        )
-        await asyncio.sleep(0.1)
-
-
 def test_killing_an_api_process_and_a_southbound_replica_under_load_loses_nothing(
     region: Region,
 ) -> None:
@@ -201,7 +176,7 @@ def test_killing_an_api_process_and_a_southbound_replica_under_load_loses_nothin
                 async with httpx.AsyncClient(
                     base_url=survivor.url + "/v2.0", headers=headers, timeout=30.0
                 ) as other:
-                    await settled(Api(other), hosts, ports)
+                    await Api(other).settled(hosts, timeout=SETTLE)
             alive = region.replicas[1].southbound
             assert {host.agent.status.controller for host in hosts} == {alive}
             for host in hosts:

@@ -130,6 +130,7 @@ def test_a_killed_replicas_hosts_resume_on_the_other_with_a_delta(region: Region
                 assert snapshots(host, before[host.id]) == [], host.id  # deltas only
             for host in stayed:  # the survivor's own hosts kept their streams
                 assert host.agent.status.sessions == streams[host.id], host.id
+            await api.settled(hosts, timeout=TAKEOVER)  # the API process shows them served
             for host in hosts:
                 await host.close()
 
@@ -167,6 +168,8 @@ def test_a_replica_that_starts_later_takes_its_share_and_no_change_is_lost(
                 assert snapshots(host, before[host.id]) == [], host.id
                 if host not in taken:  # nothing moved but the newcomer's share
                     assert host.agent.status.sessions == streams[host.id], host.id
+            # the newcomer wrote its share's status and left the first replica's alone
+            await api.settled(hosts, timeout=TAKEOVER)
             for host in hosts:
                 await host.close()
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from alcor.services import status
 from alcor.services.status_mirror import Combined, StatusMirror
+from alcor.southbound import owners
 from alcor.southbound.reporting import Reporter
 from alcor.store import statuses
 
@@ -331,3 +332,60 @@ def test_a_serving_process_reads_its_board_for_its_hosts_and_the_rows_for_the_ot
     assert link is not None
     assert link.connected
     assert view.port_status("p1", "h1") == "ACTIVE"
+
+
+class Sharing:
+    """Southbound replicas sharing the hosts (rendezvous hashing over ``live``, one set both
+    replicas' views share), as replica ``me`` sees them."""
+
+    def __init__(self, me: str, live: dict[str, str]) -> None:
+        self.me = me
+        self.members = live
+
+    def owns(self, key: str) -> bool:
+        return owners.owner(key, self.members) == self.me
+
+    async def until_joined(self) -> None:
+        return None
+
+
+def test_replicas_write_only_their_own_hosts_and_a_newcomer_leaves_a_live_ones_rows() -> None:
+    clock, board_a, a, tables = setup("a")
+    _c, board_b, b, _t = setup("b")
+    b.store = tables  # type: ignore[assignment]
+    live = {"a": "10.0.0.1:9697", "b": "10.0.0.2:9697"}
+    h1 = next(h for h in (f"h{n}" for n in range(100)) if owners.owner(h, live) == "a")
+
+    async def scenario() -> None:
+        running = asyncio.create_task(a.run(replicas=Sharing("a", live)))
+        board_a.connected(h1, applied_revision=0)
+        board_a.program("p1", h1, 2)
+        board_a.acknowledged(h1, 2, failures=[], programming_micros=10)
+        await a.step()
+        joining = asyncio.create_task(b.run(replicas=Sharing("b", live)))
+        await asyncio.sleep(0.01)  # b has disowned what it would
+        mirror = mirrored(tables, StatusMirror(clock=clock, wall=clock))
+        clock.now += 10  # beyond any grace: only a connected host keeps its ports ACTIVE
+        assert mirror.port_status("p1", h1) == "ACTIVE"  # a is live: b left its host alone
+        board_b.program("p2", h1, 3)  # b follows the log too; h1 is a's to write of
+        await b.step()
+        assert mirrored(tables, mirror).port_status("p2", h1) == "DOWN"  # no row of it yet
+
+        del live["a"]  # a dies: h1 is b's now, and comes to it
+        b.view_changed()  # b writes whole what it gained, p2 included
+        board_b.connected(h1, applied_revision=2)
+        board_b.program("p1", h1, 2)
+        board_b.acknowledged(h1, 3, failures=[], programming_micros=10)
+        await b.step()
+        board_a.disconnected(h1)  # a ended h1's stream: not its to write of any more
+        await a.step()
+        mirrored(tables, mirror)
+        assert (mirror.port_status("p1", h1), mirror.port_status("p2", h1)) == ("ACTIVE",) * 2
+        link = mirror.link_of(h1)
+        assert link is not None
+        assert link.connected
+        for task in (running, joining):
+            task.cancel()
+        await asyncio.gather(running, joining, return_exceptions=True)
+
+    asyncio.run(scenario())

@@ -297,6 +297,10 @@ class StatusBoard:
         touched, self._touched = self._touched, Touched(ports=set(), hosts={})
         return touched
 
+    def programmed_where(self, hosts: Callable[[str], bool]) -> list[tuple[str, str]]:
+        """Every (port, host) programmed on a host ``hosts`` picks (a walk of every port)."""
+        return [(port, held[0]) for port, held in list(self._programmed.items()) if hosts(held[0])]
+
     def programmed_on(self, port_id: str, host: str) -> int:
         """The revision of the entry that programs the port on ``host`` (0: none does)."""
         programmed = self._programmed.get(port_id)

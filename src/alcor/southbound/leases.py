@@ -104,8 +104,9 @@ class Membership:
         on_change: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        replica_id: str | None = None,
     ) -> None:
-        self.replica_id = uuid.uuid4().hex
+        self.replica_id = replica_id or uuid.uuid4().hex
         self.settings = settings
         self.on_change = on_change
         self._store = store

@@ -21,9 +21,17 @@ waits for its end and goes together. So under load the rows of many changes shar
 however many acks come. A write that fails is tried again with everything touched since.
 
 At start, before any row of its own, ``disown`` marks disconnected every host that a row says
-is connected, as of that row's last write (the last word of the host that process passed on):
-those rows are an earlier process's, and a host is connected to this one only once its agent
-is back (docs/architecture.md, "Roles": what a reader trusts).
+is connected, as of that row's last write (the last word of the host that process passed on),
+unless the row's writer is a live southbound replica: those rows are an earlier process's, and
+a host is connected to this one only once its agent is back (docs/architecture.md, "Roles":
+what a reader trusts).
+
+With southbound replicas sharing the hosts (``leases.Membership``, whose replica id is this
+process's writer name), a replica writes the rows of the hosts it owns only: a host it hands on
+is written by its new owner, and its own "disconnected" when it ended the stream must not land
+after the new owner's "connected". When the live replicas change (``view_changed``), a replica
+writes whole every host it owns now and did not before, with every port programmed there: what
+it left unwritten while another owned it (or its rows, if that one died).
 """
 
 from __future__ import annotations
@@ -31,11 +39,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import msgspec
 
 from alcor.services import status, status_mirror
+from alcor.southbound import owners
 from alcor.store import statuses
 from alcor.store.interface import Store, Writer
 
@@ -83,6 +93,17 @@ def port_row(board: status.StatusBoard, port_id: str, host: str) -> statuses.Por
     )
 
 
+class Replicas(Protocol):
+    """The southbound replicas sharing the hosts, as this one sees them (``leases.Membership``)."""
+
+    @property
+    def members(self) -> Mapping[str, str]: ...
+
+    def owns(self, key: str) -> bool: ...
+
+    async def until_joined(self) -> None: ...
+
+
 class Reporter:
     def __init__(
         self,
@@ -112,22 +133,45 @@ class Reporter:
         self._last_write = -window  # when the last write began (monotonic)
         self._woken: asyncio.Event | None = None
         self._later: asyncio.TimerHandle | None = None
+        self._replicas: Replicas | None = None  # None: this process serves every host
+        self._members: Mapping[str, str] = {}  # the live replicas as last seen
 
     def touched(self) -> None:
         """The board's ``on_touch``: runs in the southbound loop, on every noted change."""
         if self._woken is not None:
             self._woken.set()
 
+    def view_changed(self) -> None:
+        """The live replicas changed: note whole every host this replica owns now and did not
+        (its ports' rows and its own), to be written with the next step."""
+        replicas = self._replicas
+        if replicas is None:
+            return
+        before, self._members = self._members, dict(replicas.members)
+
+        def gained(host: str) -> bool:
+            return replicas.owns(host) and owners.owner(host, before) != self.writer
+
+        hosts = {host for host in self.board.hosts() if gained(host)}
+        ports = self.board.programmed_where(gained)
+        hosts.update(host for _port, host in ports)
+        if hosts:
+            self._ports.update(ports)
+            self._urgent |= hosts
+            self.touched()
+
     async def disown(self) -> int:
-        """Mark every host a row says is connected disconnected, as of the row's last write;
-        drop the rows of ports no longer programmed. Returns how many hosts it marked."""
+        """Mark every host a row says is connected disconnected, as of the row's last write,
+        but those a live replica wrote; drop the rows of ports no longer programmed. Returns how
+        many hosts it marked."""
+        live = set(self._replicas.members) if self._replicas is not None else set()
 
         def work(writer: Writer) -> int:
             rows = writer.status_since(0)
             marked = []
             for row in rows.hosts:
-                if row.writer == self.writer:
-                    continue  # a host that came to this process already
+                if row.writer == self.writer or row.writer in live:
+                    continue  # a host that came to this process already, or another's
                 held = _REPORTED.decode(row.report)
                 if held.connected:
                     gone = msgspec.structs.replace(held, connected=False, link_at=held.written_at)
@@ -141,10 +185,14 @@ class Reporter:
 
         return await self.store.write(work)
 
-    async def run(self) -> None:
-        """Disown, then write what the board touches, until cancelled."""
+    async def run(self, *, replicas: Replicas | None = None) -> None:
+        """Disown, then write what the board touches, until cancelled; with ``replicas``, once
+        this one joined them, and of the hosts it owns only."""
         self._woken = asyncio.Event()
         self.board.on_touch = self.touched
+        if replicas is not None:
+            await replicas.until_joined()
+            self._replicas, self._members = replicas, dict(replicas.members)
         while True:
             try:
                 marked = await self.disown()
@@ -163,8 +211,14 @@ class Reporter:
     async def step(self) -> None:
         """Take what the board touched; write what is due, and wake when the rest is."""
         touched = self.board.take_touched()
-        self._ports |= touched.ports
+        replicas = self._replicas
+        if replicas is None:
+            self._ports |= touched.ports
+        else:
+            self._ports.update(key for key in touched.ports if replicas.owns(key[1]))
         for host, urgent in touched.hosts.items():
+            if replicas is not None and not replicas.owns(host):
+                continue
             if urgent:
                 self._urgent.add(host)
             else:

@@ -381,11 +381,19 @@ class SouthboundServer:
             for host in hub.hosts():
                 if not membership.owns(host):
                     hub.move(host, membership.address_of(membership.owner_of(host)))
+            if self._reporter is not None:  # and report whole the hosts that became ours
+                self._reporter.view_changed()
 
         leases = msgspec.structs.replace(
             settings.leases, advertise=advertised(settings, port=self.port)
         )
-        membership = Membership(self._store, leases, on_change=moved)
+        membership = Membership(
+            self._store,
+            leases,
+            on_change=moved,
+            # its status rows are written under its replica id: others tell its rows live
+            replica_id=self._reporter.writer if self._reporter is not None else None,
+        )
         watch = (
             NodeWatch(
                 board=self._board,
@@ -420,7 +428,11 @@ class SouthboundServer:
         )
         watching: asyncio.Task[None] | None = None
         compacting: asyncio.Task[None] | None = None
-        reporting = None if self._reporter is None else asyncio.create_task(self._reporter.run())
+        reporting = (
+            None
+            if self._reporter is None
+            else asyncio.create_task(self._reporter.run(replicas=membership))
+        )
 
         async def bootstrap_then_follow() -> None:
             while not hub.store_id:
