@@ -23,6 +23,7 @@ import contextlib
 import functools
 import logging
 import queue
+import sqlite3
 import threading
 import time
 import urllib.parse
@@ -122,9 +123,37 @@ def create_engine(url: str, *, synchronous: str = "FULL", writer: bool = False) 
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        if writer:
+            begin_immediate(connection.connection.driver_connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+LOCK_WAIT = 30.0  # seconds a writer waits for another process's write transaction
+LOCK_POLL = 0.0005  # seconds between its tries
+
+
+def begin_immediate(connection: Any) -> None:
+    """BEGIN IMMEDIATE on an sqlite3 connection, trying again every half millisecond while
+    another process holds the write lock. SQLite's own busy handler sleeps ever longer (up to
+    100 ms a try), so a writer waiting behind another process's stream of short transactions
+    keeps missing the moments between them: with the roles split, the southbound's status rows
+    waited up to half a second behind the API's commits."""
+    deadline = time.monotonic() + LOCK_WAIT
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(LOCK_POLL)
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT * 1000)}")
 
 
 class _Job:
