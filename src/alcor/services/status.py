@@ -162,6 +162,15 @@ class Touched(msgspec.Struct, kw_only=True):
     hosts: dict[str, bool]  # host -> urgent (its status or link changed, not a counter)
 
 
+def reachable_status(*, programmed: int, acked: int, failed: bool) -> str:
+    """The status of a port whose entry of revision ``programmed`` is on a reachable host that
+    acknowledged revision ``acked`` (the rule of the module docstring; the board and the
+    mirror of the status rows each decide reachability from what they hold)."""
+    if failed:
+        return ERROR
+    return ACTIVE if acked >= programmed else DOWN
+
+
 def _iso(wall: float | None) -> str | None:
     if wall is None:
         return None
@@ -208,10 +217,12 @@ class StatusBoard:
             return DOWN
         if not self._reachable(host):
             return DOWN
-        if "port:" + port_id in self._failures.get(host, _NO_FAILURES):
-            return ERROR
         acked = self._acked.get(host)
-        return ACTIVE if acked is not None and acked.revision >= programmed[1] else DOWN
+        return reachable_status(
+            programmed=programmed[1],
+            acked=acked.revision if acked is not None else 0,
+            failed="port:" + port_id in self._failures.get(host, _NO_FAILURES),
+        )
 
     def vif_details(self, port_id: str, host: str) -> Mapping[str, str]:
         """What ``host`` reported of the port (empty when it reported nothing, or the port is

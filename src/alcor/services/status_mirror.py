@@ -109,9 +109,11 @@ class StatusMirror:
             return status.DOWN
         if not self._reachable(found.reported):
             return status.DOWN
-        if "port:" + port_id in found.failed:
-            return status.ERROR
-        return status.ACTIVE if found.reported.acked >= programmed[0] else status.DOWN
+        return status.reachable_status(
+            programmed=programmed[0],
+            acked=found.reported.acked,
+            failed="port:" + port_id in found.failed,
+        )
 
     def _reachable(self, reported: Reported) -> bool:
         if reported.lost or reported.link_at is None:
