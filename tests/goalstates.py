@@ -20,12 +20,35 @@ import msgspec
 
 from alcor.goalstate.engine import Engine
 from alcor.model import records
+from alcor.store.interface import Change, Reader, Store
 from alcor.v1 import southbound_pb2 as pb
 
 NOW = "2026-11-30T00:00:00Z"
 STORE = "test-store"
 
 Listener = Callable[[str, pb.GoalState], None]
+
+
+def numbered_network(number: int, name: str = "") -> records.Network:
+    """A network record with an id and a VNI of its number, for tests of the store's log."""
+    return records.Network(
+        id=f"00000000-0000-0000-0000-{number:012d}",
+        project_id="p",
+        name=name,
+        created_at="t",
+        updated_at="t",
+        segmentation_id=1000 + number,
+    )
+
+
+async def catch_up(store: Store, engine: Engine) -> None:
+    """Feed the engine what the store's change log holds after its revision."""
+
+    def after(reader: Reader) -> list[Change]:
+        return reader.changes_since(engine.revision, 100_000)
+
+    for change in await store.read(after):
+        engine.apply(change.revision, change.operation, change.record)
 
 
 class Cloud:

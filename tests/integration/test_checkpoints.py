@@ -12,28 +12,18 @@ import msgspec
 
 from alcor.goalstate import checkpoints
 from alcor.goalstate.engine import Engine
-from alcor.model.records import Network, Port
+from alcor.model.records import Port
 from alcor.southbound import checkpointing
 from alcor.southbound.checkpointing import Checkpointer, Checkpointing
 from alcor.southbound.compacting import Compaction
 from alcor.store import schema
 from alcor.store.committing import SqlStore
-from alcor.store.interface import Change, Reader, Writer
+from alcor.store.interface import Writer
 from tests.agents import Host, names, project_api, run, until
+from tests.goalstates import catch_up, numbered_network
 from tests.servers import ServerProcess
 
 SMALL = Checkpointing(every=10, spacing=0, piece=3)  # many pieces even for a small engine
-
-
-def network(number: int, name: str = "") -> Network:
-    return Network(
-        id=f"00000000-0000-0000-0000-{number:012d}",
-        project_id="p",
-        name=name,
-        created_at="t",
-        updated_at="t",
-        segmentation_id=1000 + number,
-    )
 
 
 def port(number: int, host: str) -> Port:
@@ -42,25 +32,17 @@ def port(number: int, host: str) -> Port:
         project_id="p",
         created_at="t",
         updated_at="t",
-        network_id=network(number % 3).id,
+        network_id=numbered_network(number % 3).id,
         mac_address=f"fa:16:3e:00:00:{number:02x}",
         binding_host_id=host,
     )
 
 
-async def follow(store: SqlStore, engine: Engine) -> None:
-    def after(reader: Reader) -> list[Change]:
-        return reader.changes_since(engine.revision, 100_000)
-
-    for change in await store.read(after):
-        engine.apply(change.revision, change.operation, change.record)
-
-
 async def filled(store: SqlStore) -> Engine:
-    await store.write(lambda w: w.insert([network(n) for n in range(3)]))
+    await store.write(lambda w: w.insert([numbered_network(n) for n in range(3)]))
     await store.write(lambda w: w.insert([port(n, f"h{n % 4}") for n in range(12)]))
     engine = Engine()
-    await follow(store, engine)
+    await catch_up(store, engine)
     return engine
 
 
@@ -87,7 +69,7 @@ def test_a_checkpoint_is_written_in_pieces_and_restores_the_engine(store_url: st
 
         # a newer checkpoint replaces it: its row at once, its pieces after
         await store.write(lambda w: w.update([port(n, "h9") for n in range(4)]))  # 16..19
-        await follow(store, engine)
+        await catch_up(store, engine)
         second = await checkpointing.take(store, engine, store_id=store_id, policy=SMALL)
         assert second.revision == 19
         assert await store.read(lambda r: r.checkpoint_pieces(15, 0, 100)) == []
@@ -148,11 +130,11 @@ def test_compaction_folds_no_further_than_the_newest_checkpoint(store_url: str) 
         assert checkpointer.newest == 15
         assert engine.floor == 13
         for round_ in range(3):  # 16..60: the checkpoint is not due again for 100 s
-            renamed = [network(n, f"r{round_}") for n in range(3)]
+            renamed = [numbered_network(n, f"r{round_}") for n in range(3)]
             moved = [port(n, f"h{round_}") for n in range(12)]
             await store.write(lambda w, renamed=renamed: w.update(renamed))
             await store.write(lambda w, moved=moved: w.update(moved))
-        await follow(store, engine)
+        await catch_up(store, engine)
         await checkpointer.once()
         assert checkpointer.newest == 15
         assert await store.read(lambda r: r.compacted_through()) == 15  # not 58

@@ -8,41 +8,21 @@ import time
 from collections.abc import Callable
 
 from alcor.goalstate.engine import Engine
-from alcor.model.records import Network
 from alcor.southbound.checkpointing import Checkpointer, Checkpointing
 from alcor.southbound.compacting import Compaction, compact_once, stored_floor
 from alcor.store.committing import SqlStore
-from alcor.store.interface import Change, Reader
-
-
-def network(number: int, name: str = "") -> Network:
-    return Network(
-        id=f"00000000-0000-0000-0000-{number:012d}",
-        project_id="p",
-        name=name,
-        created_at="t",
-        updated_at="t",
-        segmentation_id=1000 + number,
-    )
-
-
-async def replay(store: SqlStore, engine: Engine) -> None:
-    def everything(reader: Reader) -> list[Change]:
-        return reader.changes_since(engine.revision, 100_000)
-
-    for change in await store.read(everything):
-        engine.apply(change.revision, change.operation, change.record)
+from tests.goalstates import catch_up, numbered_network
 
 
 def test_compaction_folds_in_steps_and_a_restarted_engine_takes_the_floor(store_url: str) -> None:
     async def scenario() -> None:
         store = SqlStore(store_url)
-        await store.write(lambda w: w.insert([network(n) for n in range(10)]))  # 1..10
+        await store.write(lambda w: w.insert([numbered_network(n) for n in range(10)]))  # 1..10
         for round_ in range(5):  # 11..60: every network renamed five times
-            renamed = [network(n, f"r{round_}") for n in range(10)]
+            renamed = [numbered_network(n, f"r{round_}") for n in range(10)]
             await store.write(lambda w, renamed=renamed: w.update(renamed))
         engine = Engine()
-        await replay(store, engine)
+        await catch_up(store, engine)
         assert await compact_once(store, engine, Compaction(keep=55)) == 0  # 5 < a step of 27
         dropped = await compact_once(store, engine, Compaction(keep=15))  # steps of 7
         assert engine.floor == 45
@@ -53,7 +33,7 @@ def test_compaction_folds_in_steps_and_a_restarted_engine_takes_the_floor(store_
         assert len(up_to_floor) == len({c.resource_id for c in up_to_floor}) == 10
 
         restarted = Engine()
-        await replay(store, restarted)
+        await catch_up(store, restarted)
         restarted.compact(await stored_floor(store))
         assert restarted.floor == 45
         assert restarted.delta_since("any-host", 44) is None  # below the floor: a snapshot
@@ -67,9 +47,9 @@ def test_compaction_folds_in_steps_and_a_restarted_engine_takes_the_floor(store_
 def test_keep_zero_never_compacts(store_url: str) -> None:
     async def scenario() -> None:
         store = SqlStore(store_url)
-        await store.write(lambda w: w.insert([network(n) for n in range(50)]))
+        await store.write(lambda w: w.insert([numbered_network(n) for n in range(50)]))
         engine = Engine()
-        await replay(store, engine)
+        await catch_up(store, engine)
         assert await compact_once(store, engine, Compaction(keep=0)) == 0
         assert len(await store.read(lambda r: r.changes_since(0, 1000))) == 50
         await store.close()
@@ -87,13 +67,13 @@ async def eventually(condition: Callable[[], bool]) -> None:
 def test_one_replica_compacts_and_the_others_engines_follow_its_floor(store_url: str) -> None:
     async def scenario() -> None:
         store = SqlStore(store_url)
-        await store.write(lambda w: w.insert([network(n) for n in range(10)]))
+        await store.write(lambda w: w.insert([numbered_network(n) for n in range(10)]))
         for round_ in range(5):
-            renamed = [network(n, f"r{round_}") for n in range(10)]
+            renamed = [numbered_network(n, f"r{round_}") for n in range(10)]
             await store.write(lambda w, renamed=renamed: w.update(renamed))
         owner, other = Engine(), Engine()
         for engine in (owner, other):
-            await replay(store, engine)
+            await catch_up(store, engine)
         policy = Compaction(keep=15, interval=0.01)
         looks = 0
 
