@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SOURCES := src tests bench
+SOURCES := src tests bench conformance
 
-.PHONY: setup run test check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-takeover bench-dataplane fmt clean proto
+.PHONY: setup run test pytest conformance check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-takeover bench-dataplane fmt clean proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ check: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The pytest suites and the conformance suites side by side (two cores), each one's output whole.
 test: check
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest conformance
+
+pytest: setup
 	$(BIN)/python -m pytest
+
+# tempest and neutron-tempest-plugin against `alcor server` with a real Keystone (docs/conformance.md).
+conformance: setup
+	$(BIN)/python conformance/run.py
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit
