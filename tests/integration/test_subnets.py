@@ -186,7 +186,6 @@ def test_overlapping_cidr_in_one_network_is_400_in_another_is_fine(
         ("10.12.0.0", {}),
         ("10.12.0.0/33", {}),
         ("bogus/24", {}),
-        ("10.12.0.0/24", {"ip_version": "4"}),
         ("10.12.0.0/24", {"ipv6_ra_mode": "slaac"}),
         ("10.12.0.0/24", {"ipv6_address_mode": "slaac"}),
         ("10.12.0.0/24", {"ipv6_address_mode": "dhcpv6-stateful", "ip_version": 4}),

@@ -25,9 +25,15 @@ class Extension(msgspec.Struct, frozen=True):
 
 
 EXTENSIONS = [
+    Extension("address-scope", "Address scope", "Address scopes extension."),
     Extension("agent", "agent", "The agent management extension."),
     Extension(
         "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
+    ),
+    Extension(
+        "default-subnetpools",
+        "Default Subnetpools",
+        "Provides ability to mark and use a subnetpool as the default.",
     ),
     Extension(
         "empty-string-filtering",
@@ -126,6 +132,21 @@ EXTENSIONS = [
         "stateful-security-group",
         "Stateful security group",
         "Indicates if the security group is stateful or not",
+    ),
+    Extension(
+        "subnet-external-network",
+        "Subnet belongs to an external network",
+        "Informs if the subnet belongs to an external network",
+    ),
+    Extension(
+        "subnet_allocation",
+        "Subnet Allocation",
+        "Enables allocation of subnets from a subnet pool",
+    ),
+    Extension(
+        "subnetpool-prefix-ops",
+        "Subnet Pool Prefix Operations",
+        "Provides support for adjusting the prefix list of subnet pools",
     ),
     Extension(
         "tag-creation", "Tag creation extension", "Allow to create multiple tags for a resource"
