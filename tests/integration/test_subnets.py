@@ -82,6 +82,67 @@ def test_subnet_on_an_external_network_shows_router_external(api: httpx.Client) 
     assert create_subnet(api, external["id"], "172.24.4.0/24")["router:external"] is True
 
 
+def test_subnets_filter_on_their_networks_shared_and_router_external(
+    api: httpx.Client, member_api: httpx.Client
+) -> None:
+    """Mirrors neutron-tempest-plugin test_subnets.SubnetsSearchCriteriaTest (every list of it
+    carries ``shared=False`` and, with ``subnet-external-network``, ``router:external=False``)
+    and tempest test_networks.NetworksTest.test_external_network_visibility: a subnet's
+    ``shared`` and ``router:external`` are its network's, and a member sees the subnets of an
+    external network it does not own."""
+    own = create_network(member_api)
+    mine = create_subnet(member_api, own["id"], "10.40.0.0/24")
+    shared = create_network(api, shared=True)
+    on_shared = create_subnet(api, shared["id"], "10.41.0.0/24")
+    external = create_network(api, **{"router:external": True})
+    on_external = create_subnet(api, external["id"], "172.25.4.0/24")
+
+    def ids(client: httpx.Client, **params: Any) -> set[str]:
+        response = client.get("/subnets", params=params)
+        assert response.status_code == 200, response.text
+        return {subnet["id"] for subnet in response.json()["subnets"]}
+
+    plain = {"shared": "False", "router:external": "False"}
+    assert mine["id"] in ids(member_api, **plain)
+    assert not {on_shared["id"], on_external["id"]} & ids(member_api, **plain)
+    assert on_shared["id"] in ids(member_api, shared="True")
+    assert mine["id"] not in ids(member_api, shared="True")
+    assert ids(member_api, network_id=external["id"]) == {on_external["id"]}
+    assert ids(member_api, **{"router:external": "True", "network_id": external["id"]}) == {
+        on_external["id"]
+    }
+    assert ids(api, shared="True", network_id=own["id"]) == set()
+    assert_error(api.get("/subnets", params={"shared": "maybe"}), 400)
+    assert_error(api.get("/subnets", params={"sort_key": "shared"}), 400)
+
+
+def test_ip_version_given_as_a_string_is_converted(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    """Mirrors neutron-tempest-plugin admin test_quotas_negative.QuotasAdminNegativeTestJSON
+    .test_create_subnet_when_quotas_is_full (``ip_version: "4"``), as Neutron's
+    ``convert_to_int``: "4" is 4, "four" a 400."""
+    assert create_subnet(api, network["id"], "10.42.0.0/24", ip_version="4")["ip_version"] == 4
+    response = post_subnet(api, network["id"], "10.43.0.0/24", ip_version="four")
+    assert_error(response, 400, "InvalidInput")
+
+
+def test_update_subnet_bumps_network_revision(api: httpx.Client) -> None:
+    """Mirrors neutron-tempest-plugin test_revisions.TestRevisions
+    .test_update_subnet_bumps_network_revision: a subnet's creation and deletion are changes
+    of its network."""
+    network = create_network(api)
+    subnet = create_subnet(api, network["id"], "10.44.0.0/24")
+    created = api.get(f"/networks/{network['id']}").json()["network"]
+    assert created["revision_number"] > network["revision_number"]
+    assert api.delete(f"/subnets/{subnet['id']}").status_code == 204
+    deleted = api.get(f"/networks/{network['id']}").json()["network"]
+    assert deleted["revision_number"] > created["revision_number"]
+    stale = {"If-Match": f"revision_number={network['revision_number']}"}
+    response = api.put(f"/networks/{network['id']}", json={"network": {"name": "x"}}, headers=stale)
+    assert_error(response, 412)
+
+
 def test_null_gateway_leaves_every_host_address_in_the_pool(
     api: httpx.Client, network: dict[str, Any]
 ) -> None:

@@ -120,8 +120,10 @@ def illegal_update(reason: str) -> errors.InvalidInput:
 
 
 def covers(outer: Sequence[Network], inner: Sequence[Network]) -> bool:
-    """Every address of ``inner`` is in ``outer``."""
-    return all(any(_within(network, block) for block in outer) for network in compact(inner))
+    """Every address of ``inner`` is in ``outer``. Both compact, each block of ``inner`` lies
+    inside one block of ``outer`` or some of its addresses are not there."""
+    blocks = compact(outer)
+    return all(any(_within(network, block) for block in blocks) for network in compact(inner))
 
 
 def intersect(a: Sequence[Network], b: Sequence[Network]) -> bool:
