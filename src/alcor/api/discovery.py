@@ -64,6 +64,16 @@ EXTENSIONS = [
     ),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     Extension(
+        "network-ip-availability",
+        "Network IP Availability",
+        "Provides IP availability data for each network and subnet.",
+    ),
+    Extension(
+        "network-ip-availability-details",
+        "Network IP Availability Details Extension",
+        "Add ip_availability_details attribute to network-ip-availabilities resource.",
+    ),
+    Extension(
         "pagination", "Pagination support", "Extension that indicates that pagination is enabled."
     ),
     Extension("port-security", "Port Security", "Provides port security"),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from alcor.model.records import Node, SecurityGroup
 from alcor.services.address_scopes import AddressScopes
 from alcor.services.floating_ips import FloatingIps
+from alcor.services.ip_availability import IpAvailability
 from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
 from alcor.services.ports import Ports
@@ -37,6 +38,7 @@ class Controller:
         self.nodes = Nodes(context)
         self.subnet_pools = SubnetPools(context)
         self.address_scopes = AddressScopes(context)
+        self.ip_availability = IpAvailability(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched
