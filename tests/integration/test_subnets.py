@@ -20,6 +20,7 @@ from tests.integration.neutron import (
     create_port,
     create_subnet,
     eui64,
+    post_port,
     post_subnet,
 )
 from tests.servers import ServerProcess
@@ -141,6 +142,55 @@ def test_update_subnet_bumps_network_revision(api: httpx.Client) -> None:
     stale = {"If-Match": f"revision_number={network['revision_number']}"}
     response = api.put(f"/networks/{network['id']}", json={"network": {"name": "x"}}, headers=stale)
     assert_error(response, 412)
+
+
+def test_allocate_ips_are_from_correct_subnet(api: httpx.Client) -> None:
+    """Mirrors neutron-tempest-plugin test_subnets.SubnetServiceTypeTestJSON
+    .test_allocate_ips_are_from_correct_subnet (``subnet-service-types``): a port takes its
+    address from a subnet whose service types name its device owner; with none, 409
+    IpAddressGenerationFailureNoMatchingSubnet and nothing is made, and a fixed IP on a
+    subnet that does not serve it is a 400."""
+    network = create_network(api)
+    one = create_subnet(
+        api, network["id"], "192.168.1.0/24", service_types=["test:type_1", "network:distributed"]
+    )
+    two = create_subnet(
+        api, network["id"], "192.168.2.0/24", service_types=["test:type_2", "network:distributed"]
+    )
+    assert one["service_types"] == ["test:type_1", "network:distributed"]
+    for device_owner, subnet in (("test:type_1", one), ("test:type_2", two)):
+        port = create_port(api, network["id"], device_owner=device_owner)
+        assert [ip["subnet_id"] for ip in port["fixed_ips"]] == [subnet["id"]]
+        assert ipaddress.ip_address(port["fixed_ips"][0]["ip_address"]) in ipaddress.ip_network(
+            subnet["cidr"]
+        )
+    before = api.get("/ports", params={"network_id": network["id"]}).json()
+    assert_error(post_port(api, network["id"]), 409, "IpAddressGenerationFailureNoMatchingSubnet")
+    wrong = [{"subnet_id": one["id"]}]
+    response = post_port(api, network["id"], device_owner="test:type_2", fixed_ips=wrong)
+    assert_error(response, 400, "InvalidInput")
+    assert api.get("/ports", params={"network_id": network["id"]}).json() == before
+    anyone = create_subnet(api, network["id"], "192.168.3.0/24")
+    port = create_port(api, network["id"], device_owner="compute:nova")
+    assert [ip["subnet_id"] for ip in port["fixed_ips"]] == [anyone["id"]]
+    typed_first = create_port(api, network["id"], device_owner="test:type_1")
+    assert [ip["subnet_id"] for ip in typed_first["fixed_ips"]] == [one["id"]]
+
+
+def test_update_subnet_service_types_bumps_revisions(
+    api: httpx.Client, network: dict[str, Any]
+) -> None:
+    """Mirrors neutron-tempest-plugin test_revisions.TestRevisions
+    .test_update_subnet_service_types_bumps_revisions."""
+    subnet = create_subnet(api, network["id"], "10.45.0.0/24")
+    url = f"/subnets/{subnet['id']}"
+    typed = api.put(url, json={"subnet": {"service_types": ["compute:"]}}).json()["subnet"]
+    assert typed["service_types"] == ["compute:"]
+    assert typed["revision_number"] > subnet["revision_number"]
+    cleared = api.put(url, json={"subnet": {"service_types": []}}).json()["subnet"]
+    assert cleared["service_types"] == []
+    assert cleared["revision_number"] > typed["revision_number"]
+    assert_error(api.put(url, json={"subnet": {"service_types": [5]}}), 400)
 
 
 def test_null_gateway_leaves_every_host_address_in_the_pool(

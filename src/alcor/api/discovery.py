@@ -149,6 +149,11 @@ EXTENSIONS = [
         "Informs if the subnet belongs to an external network",
     ),
     Extension(
+        "subnet-service-types",
+        "Subnet service types",
+        "Provides ability to set the subnet service_types field",
+    ),
+    Extension(
         "subnet_allocation",
         "Subnet Allocation",
         "Enables allocation of subnets from a subnet pool",
