@@ -531,3 +531,17 @@ def test_subnetpools_sort_page_and_filter(api: httpx.Client) -> None:
     assert len(page["subnetpools"]) == 2
     assert page["subnetpools_links"][0]["rel"] == "next"
     assert_error(api.get("/subnetpools", params={"unknown_filter": "value"}), 400)
+
+
+def test_subnetpool_quota_counts_a_projects_pools(
+    api: httpx.Client, member_api: httpx.Client
+) -> None:
+    """Neutron's ``subnetpool`` quota (unlimited by default) counts a project's pools: beyond
+    the project's limit a create is a 409 OverQuota, and quota details show the usage."""
+    project = member_api.headers["X-Project-Id"]
+    assert api.put(f"/quotas/{project}", json={"quota": {"subnetpool": 1}}).status_code == 200
+    create_pool(member_api, prefixes=[block()])
+    body = {"subnetpool": {"name": "one-too-many", "prefixes": [block()]}}
+    assert_error(member_api.post("/subnetpools", json=body), 409, "OverQuota")
+    details = api.get(f"/quotas/{project}/details.json").json()["quota"]["subnetpool"]
+    assert (details["limit"], details["used"]) == (1, 1)
