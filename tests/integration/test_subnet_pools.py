@@ -465,6 +465,11 @@ def test_remove_prefixes_keeps_what_subnets_hold(api: httpx.Client) -> None:
     left = api.put(f"{url}/remove_prefixes", json={"prefixes": ["10.217.0.128/26"]})
     assert left.json()["prefixes"] == ["10.217.0.0/25", "10.217.0.192/26"]
     assert api.get(url).json()["subnetpool"]["prefixes"] == left.json()["prefixes"]
+    for action in ("add_prefixes", "remove_prefixes"):
+        for body in ({"prefixes": []}, {}):
+            assert_error(api.put(f"{url}/{action}", json=body), 400, "HTTPBadRequest")
+    elsewhere = api.put(f"{url}/remove_prefixes", json={"prefixes": ["10.218.0.0/24"]})
+    assert elsewhere.json()["prefixes"] == left.json()["prefixes"]
 
 
 # --- standard attributes ----------------------------------------------------------------------

@@ -170,9 +170,10 @@ class SubnetPoolUpdate(ReadOnly, frozen=True, kw_only=True):
 
 
 class PrefixesRequest(Request, frozen=True, kw_only=True):
-    """The body of ``add_prefixes`` / ``remove_prefixes`` (``subnetpool-prefix-ops``)."""
+    """The body of ``add_prefixes`` / ``remove_prefixes`` (``subnetpool-prefix-ops``); without
+    prefixes, or with none, it is refused (``SubnetPools.prefixes_of``)."""
 
-    prefixes: list[String]
+    prefixes: list[String] | Unset = UNSET
 
 
 class AddressScopeCreate(Request, frozen=True, kw_only=True):

@@ -195,11 +195,11 @@ class SubnetPools:
     async def add_prefixes(self, caller: Caller, pool_id: str, body: PrefixesRequest) -> Prefixes:
         """``PUT .../add_prefixes``: the pool grows by these prefixes, as by an update."""
 
+        added = _operation_prefixes(body)
+
         def work(writer: Writer) -> Prefixes:
             pool = resources.owned(writer, caller, SubnetPool, pool_id)
-            if not body.prefixes:
-                return Prefixes(pool.prefixes)
-            grown = SubnetPoolUpdate(prefixes=[*pool.prefixes, *body.prefixes])
+            grown = SubnetPoolUpdate(prefixes=[*pool.prefixes, *added])
             updated = self._changed(writer, caller, pool, grown)
             writer.update([updated])
             return Prefixes(updated.prefixes)
@@ -211,10 +211,11 @@ class SubnetPools:
     ) -> Prefixes:
         """``PUT .../remove_prefixes``: the pool loses these addresses, none a subnet holds."""
 
+        removed = prefixes.parse_prefixes(_operation_prefixes(body))
+
         def work(writer: Writer) -> Prefixes:
             pool = resources.owned(writer, caller, SubnetPool, pool_id)
             held = _networks(pool.prefixes)
-            removed = prefixes.parse_prefixes(body.prefixes) if body.prefixes else []
             if not prefixes.intersect(held, removed):
                 return Prefixes(pool.prefixes)
             if prefixes.intersect(_allocated(writer, pool.id), removed):
@@ -227,6 +228,13 @@ class SubnetPools:
             return Prefixes(left)
 
         return await self.context.store.write(work)
+
+
+def _operation_prefixes(body: PrefixesRequest) -> list[str]:
+    """The prefixes of ``add_prefixes`` / ``remove_prefixes``: at least one, as Neutron's."""
+    if isinstance(body.prefixes, list) and body.prefixes:
+        return body.prefixes
+    raise errors.InvalidInput("Request body contains invalid data")
 
 
 def _shown(reader: Reader, records: list[SubnetPool]) -> list[ShownSubnetPool]:
