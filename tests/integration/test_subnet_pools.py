@@ -550,3 +550,20 @@ def test_subnetpool_quota_counts_a_projects_pools(
     assert_error(member_api.post("/subnetpools", json=body), 409, "OverQuota")
     details = api.get(f"/quotas/{project}/details.json").json()["quota"]["subnetpool"]
     assert (details["limit"], details["used"]) == (1, 1)
+
+
+def test_a_bulk_of_subnets_from_one_pool_gets_distinct_cidrs(api: httpx.Client) -> None:
+    """Each subnet of a bulk sees the CIDRs the ones before it took; a bulk that runs out of
+    room leaves nothing."""
+    pool = create_pool(api, prefixes=["10.220.0.0/26"], min_prefixlen=28)
+    networks = [create_network(api) for _ in range(5)]
+    bulk = [{"network_id": n["id"], "subnetpool_id": pool["id"]} for n in networks[:4]]
+    response = api.post("/subnets", json={"subnets": bulk})
+    assert response.status_code == 201, response.text
+    cidrs = sorted(subnet["cidr"] for subnet in response.json()["subnets"])
+    assert cidrs == [f"10.220.0.{n}/28" for n in (0, 16, 32, 48)]
+    for subnet in response.json()["subnets"]:
+        assert api.delete(f"/subnets/{subnet['id']}").status_code == 204
+    too_many = [{"network_id": n["id"], "subnetpool_id": pool["id"]} for n in networks]
+    assert_error(api.post("/subnets", json={"subnets": too_many}), 409, "SubnetAllocationError")
+    assert api.get("/subnets", params={"subnetpool_id": pool["id"]}).json()["subnets"] == []
