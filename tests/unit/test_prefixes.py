@@ -131,8 +131,9 @@ def test_covers_and_intersect() -> None:
 
 
 def test_quota_units() -> None:
-    assert prefixes.quota_units(ipaddress.ip_network("10.0.0.0/30")) == 4
-    assert prefixes.quota_units(ipaddress.ip_network("2001:db8::/62")) == 4
+    assert prefixes.quota_units(4, 30) == 4
+    assert prefixes.quota_units(6, 62) == 4
+    assert prefixes.quota_units(6, 65) == 0.5
 
 
 @pytest.mark.parametrize(("length", "error_type"), [(27, "Min"), (31, "Max")])

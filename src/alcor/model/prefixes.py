@@ -165,9 +165,10 @@ def fits(left: Sequence[Network], cidr: Network) -> bool:
     return any(_within(cidr, block) for block in left)
 
 
-def quota_units(cidr: Network) -> int:
-    """How much of a pool's ``default_quota`` the CIDR uses."""
-    return int(2 ** (QUOTA_UNIT[cidr.version] - cidr.prefixlen))
+def quota_units(version: int, prefixlen: int) -> float:
+    """How much of a pool's ``default_quota`` a CIDR of this length uses: a fraction for one
+    smaller than the unit (an IPv6 /120 is 1/2**56 of a /64), as Neutron counts it."""
+    return float(2 ** (QUOTA_UNIT[version] - prefixlen))
 
 
 def check_prefixlen(prefixlen: int, limits: Bounds) -> None:

@@ -365,11 +365,11 @@ def take_cidr(
     subnets = reader.select(Subnet, Query(filters={"subnetpool_id": (pool.id,)}))
     if pool.default_quota:
         used = sum(
-            prefixes.quota_units(ipaddress.ip_network(s.cidr))
+            prefixes.quota_units(pool.ip_version, ipaddress.ip_network(s.cidr).prefixlen)
             for s in subnets
             if s.project_id == project_id
         )
-        if used + 2 ** (prefixes.QUOTA_UNIT[pool.ip_version] - length) > pool.default_quota:
+        if used + prefixes.quota_units(pool.ip_version, length) > pool.default_quota:
             raise errors.Conflict(
                 "Per-project subnet pool prefix quota exceeded.", type="SubnetPoolQuotaExceeded"
             )
