@@ -79,6 +79,21 @@ KINDS = [
         {"port_id": None},
         filters=("floating_network_id", "port_id", "router_id"),
     ),
+    Kind(
+        "subnetpools",
+        "subnetpool",
+        "SubnetPoolNotFound",
+        {"name": "b"},
+        filters=("ip_version", "address_scope_id"),
+    ),
+    Kind(
+        "address-scopes",
+        "address_scope",
+        "AddressScopeNotFound",
+        {"name": "b"},
+        taggable=False,
+        filters=("ip_version",),
+    ),
 ]
 SERVED_KINDS = [kind for kind in KINDS if kind.path in SERVED]
 A_QUOTA = {"network": 77, "port": 777}
@@ -168,6 +183,19 @@ def world(api: httpx.Client) -> World:
             port_range_min=22,
             port_range_max=22,
         )
+        if "subnetpools" in SERVED:
+            own["address_scope"] = make(
+                api, "address-scopes", headers, name=f"{side}-scope", ip_version=4
+            )
+            own["subnetpool"] = make(
+                api,
+                "subnetpools",
+                headers,
+                name=f"{side}-pool",
+                prefixes=[f"10.{second + 100}.0.0/16"],
+                address_scope_id=own["address_scope"]["id"],
+                tags=tags,
+            )
         own["router"] = make(
             api,
             "routers",
@@ -257,7 +285,8 @@ def _marker(api: httpx.Client, kind: Kind, item: dict[str, Any]) -> None:
 def _update(api: httpx.Client, kind: Kind, item: dict[str, Any]) -> None:
     body = {kind.singular: kind.change}
     assert_error(api.put(f"/{kind.path}/{item['id']}", json=body, headers=B), 404, kind.not_found)
-    conditional = {**B, "If-Match": f"revision_number={item['revision_number']}"}
+    revision = item.get("revision_number", 1)  # address scopes show none
+    conditional = {**B, "If-Match": f"revision_number={revision}"}
     response = api.put(f"/{kind.path}/{item['id']}", json=body, headers=conditional)
     assert_error(response, 404, kind.not_found)
 
@@ -388,6 +417,33 @@ ADD, REMOVE = (
     "/routers/@b.router/remove_router_interface",
 )
 USES = {
+    "subnet-from-a-pool": Use(
+        "POST",
+        "/subnets",
+        {"subnet": {"network_id": "@b.network", "subnetpool_id": "@a.subnetpool"}},
+        404,
+        "SubnetPoolNotFound",
+    ),
+    "pool-in-a-scope": Use(
+        "POST",
+        "/subnetpools",
+        {
+            "subnetpool": {
+                "name": "b",
+                "prefixes": ["10.99.0.0/16"],
+                "address_scope_id": "@a.address_scope",
+            }
+        },
+        404,
+        "AddressScopeNotFound",
+    ),
+    "pool-moved-into-a-scope": Use(
+        "PUT",
+        "/subnetpools/@b.subnetpool",
+        {"subnetpool": {"address_scope_id": "@a.address_scope"}},
+        404,
+        "AddressScopeNotFound",
+    ),
     "port-on-a-network": Use(
         "POST", "/ports", {"port": {"network_id": "@a.network"}}, 404, "NetworkNotFound"
     ),

@@ -280,3 +280,27 @@ def test_the_whole_user_workflow(openstack: OpenStackCLI) -> None:
     assert openstack.call("network list -f json") == []
     groups = openstack.call("security group list -f json")
     assert [g["Name"] for g in groups] == ["default"]
+
+
+def test_subnet_pools_address_scopes_and_ip_availability(openstack: OpenStackCLI) -> None:
+    """What the issue names: ``openstack subnet create --subnet-pool``, with the pool in an
+    address scope, the network showing the scope, and ``ip availability show``."""
+    scope = openstack.call("address scope create --ip-version 4 cli-scope -f json")
+    pool = openstack.call(
+        "subnet pool create --pool-prefix 10.120.0.0/16 --default-prefix-length 24"
+        f" --address-scope {scope['id']} cli-pool -f json"
+    )
+    assert (pool["prefixes"], pool["address_scope_id"]) == (["10.120.0.0/16"], scope["id"])
+    openstack.call("network create cli-pooled -f json")
+    subnet = openstack.call(
+        "subnet create --network cli-pooled --subnet-pool cli-pool cli-pooled-v4 -f json"
+    )
+    assert (subnet["cidr"], subnet["subnetpool_id"]) == ("10.120.0.0/24", pool["id"])
+    network = openstack.call("network show cli-pooled -f json")
+    assert network["ipv4_address_scope"] == scope["id"]
+    availability = openstack.call("ip availability show cli-pooled -f json")
+    assert (availability["total_ips"], availability["used_ips"]) == (253, 0)
+    assert "existing allocations" in openstack.fail("subnet pool delete cli-pool")
+    openstack.call("subnet delete cli-pooled-v4")
+    openstack.call("subnet pool delete cli-pool")
+    openstack.call("address scope delete cli-scope")

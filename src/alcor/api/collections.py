@@ -133,7 +133,69 @@ SUBNETS = Collection(
         enable_dhcp=Attribute("enable_dhcp", to_bool),
         ipv6_ra_mode=Attribute("ipv6_ra_mode"),
         ipv6_address_mode=Attribute("ipv6_address_mode"),
+        subnetpool_id=Attribute("subnetpool_id"),
+        # the network's, filtered by the subnet manager (``subnet-external-network``)
+        shared=Attribute("shared", to_bool, sortable=False),
+        **{"router:external": Attribute("router_external", to_bool, sortable=False)},
     ),
+)
+
+SUBNET_POOLS = Collection(
+    singular="subnetpool",
+    plural="subnetpools",
+    record=records.SubnetPool,
+    create=requests.SubnetPoolCreate,
+    update=requests.SubnetPoolUpdate,
+    view=views.SubnetPoolView,
+    render=views.subnet_pool_view,
+    manager=lambda c: c.subnet_pools,
+    attributes=_common(
+        ip_version=Attribute("ip_version", to_int),
+        min_prefixlen=Attribute("min_prefixlen", to_int),
+        max_prefixlen=Attribute("max_prefixlen", to_int),
+        default_prefixlen=Attribute("default_prefixlen", to_int),
+        default_quota=Attribute("default_quota", to_int),
+        is_default=Attribute("is_default", to_bool),
+        shared=Attribute("shared", to_bool),
+        address_scope_id=Attribute("address_scope_id"),
+    ),
+    actions=(
+        Action(
+            name="add_prefixes",
+            request=requests.PrefixesRequest,
+            view=views.PrefixesView,
+            render=views.prefixes_view,
+            call=lambda c: c.subnet_pools.add_prefixes,
+        ),
+        Action(
+            name="remove_prefixes",
+            request=requests.PrefixesRequest,
+            view=views.PrefixesView,
+            render=views.prefixes_view,
+            call=lambda c: c.subnet_pools.remove_prefixes,
+        ),
+    ),
+)
+
+ADDRESS_SCOPES = Collection(
+    singular="address_scope",
+    plural="address_scopes",
+    path="address-scopes",
+    record=records.AddressScope,
+    create=requests.AddressScopeCreate,
+    update=requests.AddressScopeUpdate,
+    view=views.AddressScopeView,
+    render=views.address_scope_view,
+    manager=lambda c: c.address_scopes,
+    taggable=False,
+    attributes={
+        "id": Attribute("id"),
+        "name": Attribute("name"),
+        "project_id": Attribute("project_id"),
+        "tenant_id": Attribute("project_id"),
+        "ip_version": Attribute("ip_version", to_int),
+        "shared": Attribute("shared", to_bool),
+    },
 )
 
 PORTS = Collection(
@@ -287,4 +349,6 @@ COLLECTIONS: tuple[Collection, ...] = (
     ROUTERS,
     FLOATING_IPS,
     NODES,
+    SUBNET_POOLS,
+    ADDRESS_SCOPES,
 )

@@ -25,9 +25,15 @@ class Extension(msgspec.Struct, frozen=True):
 
 
 EXTENSIONS = [
+    Extension("address-scope", "Address scope", "Address scopes extension."),
     Extension("agent", "agent", "The agent management extension."),
     Extension(
         "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
+    ),
+    Extension(
+        "default-subnetpools",
+        "Default Subnetpools",
+        "Provides ability to mark and use a subnetpool as the default.",
     ),
     Extension(
         "empty-string-filtering",
@@ -57,6 +63,16 @@ EXTENSIONS = [
         "Add port_details attribute to Floating IP resource",
     ),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    Extension(
+        "network-ip-availability",
+        "Network IP Availability",
+        "Provides IP availability data for each network and subnet.",
+    ),
+    Extension(
+        "network-ip-availability-details",
+        "Network IP Availability Details Extension",
+        "Add ip_availability_details attribute to network-ip-availabilities resource.",
+    ),
     Extension(
         "pagination", "Pagination support", "Extension that indicates that pagination is enabled."
     ),
@@ -126,6 +142,26 @@ EXTENSIONS = [
         "stateful-security-group",
         "Stateful security group",
         "Indicates if the security group is stateful or not",
+    ),
+    Extension(
+        "subnet-external-network",
+        "Subnet belongs to an external network",
+        "Informs if the subnet belongs to an external network",
+    ),
+    Extension(
+        "subnet-service-types",
+        "Subnet service types",
+        "Provides ability to set the subnet service_types field",
+    ),
+    Extension(
+        "subnet_allocation",
+        "Subnet Allocation",
+        "Enables allocation of subnets from a subnet pool",
+    ),
+    Extension(
+        "subnetpool-prefix-ops",
+        "Subnet Pool Prefix Operations",
+        "Provides support for adjusting the prefix list of subnet pools",
     ),
     Extension(
         "tag-creation", "Tag creation extension", "Allow to create multiple tags for a resource"

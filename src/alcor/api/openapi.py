@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from alcor.api import agents
+from alcor.api import agents, ip_availability
 from alcor.api.collections import COLLECTIONS, Collection
 from alcor.api.listing import Attribute, to_bool, to_int
 from alcor.model import quotas, requests
@@ -38,13 +38,14 @@ def document() -> Schema:
     for c in COLLECTIONS:
         types += [c.create, c.view] if c.update is None else [c.create, c.update, c.view]
         types += [t for action in c.actions for t in (action.request, action.view)]
-    types += [agents.AgentView, requests.AgentUpdate]
+    types += [agents.AgentView, requests.AgentUpdate, ip_availability.NetworkIpAvailabilityView]
     _schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     paths: dict[str, Schema] = {}
     for c in COLLECTIONS:
         paths.update(_collection_paths(c))
     paths.update(_quota_paths())
     paths.update(_agent_paths())
+    paths.update(_ip_availability_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Alcor: Neutron v2.0 networking API", "version": "2.0"},
@@ -241,6 +242,33 @@ def _agent_paths() -> dict[str, Schema]:
                 "parameters": identified,
                 "responses": _responses(204, None, WRITE_ERRORS),
             },
+        },
+    }
+
+
+def _ip_availability_paths() -> dict[str, Schema]:
+    """Network IP availability (see api/ip_availability.py): read only, admins only."""
+    view = ip_availability.NetworkIpAvailabilityView
+    one, many = _ref(view), {"type": "array", "items": _ref(view)}
+    filters = [
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in ("network_id", "network_name", "project_id", "tenant_id")
+    ]
+    filters.append({"name": "ip_version", "in": "query", "schema": {"type": "integer"}})
+    identified = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    base = "/v2.0/network-ip-availabilities"
+    return {
+        base: {
+            "get": {
+                "parameters": filters,
+                "responses": _responses(200, _object(network_ip_availabilities=many), READ_ERRORS),
+            }
+        },
+        base + "/{id}": {
+            "get": {
+                "parameters": identified,
+                "responses": _responses(200, _object(network_ip_availability=one), READ_ERRORS),
+            }
         },
     }
 

@@ -17,12 +17,14 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
+from alcor.services.address_scopes import ShownAddressScope
 from alcor.services.floating_ips import ShownFloatingIp
 from alcor.services.networks import ShownNetwork
 from alcor.services.nodes import ShownNode
 from alcor.services.ports import ShownPort, status_of
 from alcor.services.routers import RouterInterface, ShownRouter
 from alcor.services.security_groups import ShownRule, ShownSecurityGroup
+from alcor.services.subnet_pools import Prefixes, ShownSubnetPool
 from alcor.services.subnets import ShownSubnet
 
 
@@ -56,8 +58,8 @@ class NetworkView(View, frozen=True, kw_only=True):
     is_default: bool = False
     availability_zone_hints: list[str] = msgspec.field(default_factory=list)
     availability_zones: list[str] = msgspec.field(default_factory=list)
-    ipv4_address_scope: None = None
-    ipv6_address_scope: None = None
+    ipv4_address_scope: str | None
+    ipv6_address_scope: str | None
     description: str
     l2_adjacency: bool = True
     tags: list[str]
@@ -73,7 +75,7 @@ class SubnetView(View, frozen=True, kw_only=True):
     project_id: str
     network_id: str
     ip_version: int
-    subnetpool_id: None = None
+    subnetpool_id: str | None
     enable_dhcp: bool
     ipv6_ra_mode: str | None
     ipv6_address_mode: str | None
@@ -84,12 +86,92 @@ class SubnetView(View, frozen=True, kw_only=True):
     dns_nameservers: list[str]
     description: str
     router_external: bool = msgspec.field(name="router:external")
-    service_types: list[str] = msgspec.field(default_factory=list)
+    service_types: list[str]
     segment_id: UnsetType | None = None
     tags: list[str]
     created_at: str
     updated_at: str
     revision_number: int
+
+
+class SubnetPoolView(View, frozen=True, kw_only=True):
+    """A subnet pool as Neutron shows it: the prefix lengths as strings (Neutron's own)."""
+
+    id: str
+    name: str
+    project_id: str
+    default_prefixlen: str
+    min_prefixlen: str
+    max_prefixlen: str
+    is_default: bool
+    shared: bool
+    prefixes: list[str]
+    ip_version: int
+    default_quota: int | None
+    address_scope_id: str | None
+    description: str
+    tags: list[str]
+    created_at: str
+    updated_at: str
+    revision_number: int
+    tenant_id: str
+
+
+def subnet_pool_view(shown: ShownSubnetPool) -> SubnetPoolView:
+    p = shown.record
+    return SubnetPoolView(
+        id=p.id,
+        name=p.name,
+        project_id=p.project_id,
+        default_prefixlen=str(p.default_prefixlen),
+        min_prefixlen=str(p.min_prefixlen),
+        max_prefixlen=str(p.max_prefixlen),
+        is_default=p.is_default,
+        shared=p.shared,
+        prefixes=p.prefixes,
+        ip_version=p.ip_version,
+        default_quota=p.default_quota,
+        address_scope_id=p.address_scope_id,
+        description=p.description,
+        tags=shown.tags,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+        revision_number=p.revision_number,
+        tenant_id=p.project_id,
+    )
+
+
+class PrefixesView(View, frozen=True, kw_only=True):
+    """What ``add_prefixes`` and ``remove_prefixes`` answer."""
+
+    prefixes: list[str]
+
+
+def prefixes_view(shown: Prefixes) -> PrefixesView:
+    return PrefixesView(prefixes=shown.prefixes)
+
+
+class AddressScopeView(View, frozen=True, kw_only=True):
+    """An address scope: Neutron shows no description, timestamps, revision or tags."""
+
+    id: str
+    project_id: str
+    name: str
+    shared: bool
+    ip_version: int
+    tenant_id: str
+
+
+def address_scope_view(shown: ShownAddressScope) -> AddressScopeView:
+    a = shown.record
+    return AddressScopeView(
+        id=a.id,
+        project_id=a.project_id,
+        name=a.name,
+        shared=a.shared,
+        ip_version=a.ip_version,
+        tenant_id=a.project_id,
+    )
 
 
 class DnsAssignment(msgspec.Struct, frozen=True, gc=False):
@@ -153,6 +235,8 @@ def network_view(shown: ShownNetwork) -> NetworkView:
         network_type=n.network_type,
         physical_network=n.physical_network,
         segmentation_id=n.segmentation_id,
+        ipv4_address_scope=shown.address_scopes.get(4),
+        ipv6_address_scope=shown.address_scopes.get(6),
         description=n.description,
         tags=shown.tags,
         created_at=n.created_at,
@@ -170,6 +254,7 @@ def subnet_view(shown: ShownSubnet) -> SubnetView:
         project_id=s.project_id,
         network_id=s.network_id,
         ip_version=s.ip_version,
+        subnetpool_id=s.subnetpool_id,
         enable_dhcp=s.enable_dhcp,
         ipv6_ra_mode=s.ipv6_ra_mode,
         ipv6_address_mode=s.ipv6_address_mode,
@@ -180,6 +265,7 @@ def subnet_view(shown: ShownSubnet) -> SubnetView:
         dns_nameservers=s.dns_nameservers,
         description=s.description,
         router_external=shown.router_external,
+        service_types=s.service_types,
         tags=shown.tags,
         created_at=s.created_at,
         updated_at=s.updated_at,

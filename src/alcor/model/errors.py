@@ -7,6 +7,10 @@ is a bug and becomes a 500.
     AlcorError
     ├── InvalidInput ............ 400  malformed body, bad value, unknown attribute or filter
     │   ├── InvalidAllocationPool 400
+    │   ├── (subnet pools) ...... 400  IllegalSubnetPoolPrefixBounds, IllegalSubnetPoolPrefixUpdate,
+    │   │                              Min/MaxPrefixSubnetAllocationError, SubnetPoolDeleteError,
+    │   │                              NetworkSubnetPoolAffinityError, AddressScopeUpdateError,
+    │   │                              IllegalSubnetPool(IpVersion)AssociationToAddressScope
     │   ├── OverlappingCidr ..... 400  (Neutron's type: InvalidInput)
     │   └── (by type) ........... 400  BadRequest, InvalidIpForNetwork, InvalidIpForSubnet,
     │                                  ExternalIpAddressExhausted, AllowedAddressPairExhausted,
@@ -26,6 +30,9 @@ is a bug and becomes a 500.
     │   │                              RouterExternalGatewayInUseByFloatingIp,
     │   │                              NodeInUse (ports are bound to the node)
     │   ├── NodeNameInUse ....... 409  another node has that name (host id)
+    │   ├── (subnet pools) ...... 409  SubnetAllocationError (no room left: Neutron's is a 500),
+    │   │                              SubnetPoolQuotaExceeded, AddressScopePrefixConflict,
+    │   │                              AddressScopeInUse
     │   ├── (by type) ........... 409  DeviceIDNotOwnedByTenant: a port naming another's router
     │   ├── IpAddressAlreadyAllocated, IpAddressGenerationFailure, MacAddressInUse
     │   ├── OverlappingAllocationPools, GatewayConflictWithAllocationPools
@@ -79,7 +86,15 @@ class NotFound(AlcorError):
         if kind == "floatingip":  # Neutron's spelling, and its message has no full stop
             return cls(f"Floating IP {resource_id} could not be found", type="FloatingIPNotFound")
         name = "".join(part.capitalize() for part in kind.split("_"))
-        return cls(f"{name} {resource_id} could not be found.", type=f"{name}NotFound")
+        name, words = _NAMED.get(kind, (name, name))
+        return cls(f"{words} {resource_id} could not be found.", type=f"{name}NotFound")
+
+
+# Kinds whose Neutron error names and messages are not their kind capitalized
+_NAMED = {
+    "subnetpool": ("SubnetPool", "Subnet pool"),
+    "address_scope": ("AddressScope", "Address scope"),
+}
 
 
 class MethodNotAllowed(AlcorError):

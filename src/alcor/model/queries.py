@@ -14,6 +14,8 @@ import msgspec
 class Query(msgspec.Struct, frozen=True, kw_only=True):
     # field name -> accepted values (OR); values are already of the field's type
     filters: dict[str, tuple[Any, ...]] = msgspec.field(default_factory=dict)
+    # filters on the resource's network (a subnet's ``shared``, ``router:external``)
+    network_filters: dict[str, tuple[Any, ...]] = msgspec.field(default_factory=dict)
     # port fixed_ips filters: 'ip_address' / 'subnet_id' -> accepted values
     fixed_ips: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     tags: tuple[str, ...] = ()  # all of these

@@ -72,6 +72,10 @@ class Subnet(Record, frozen=True, kw_only=True):
     enable_dhcp: bool = True
     ipv6_ra_mode: str | None = None
     ipv6_address_mode: str | None = None
+    # The subnet pool its CIDR was taken from (``subnet_allocation``), if any
+    subnetpool_id: str | None = None
+    # ``subnet-service-types``: the device owners whose ports take addresses here (empty: any)
+    service_types: list[str] = msgspec.field(default_factory=list)
 
 
 class Port(Record, frozen=True, kw_only=True):
@@ -181,7 +185,47 @@ class Node(Record, frozen=True, kw_only=True):
     physical_networks: list[str] = msgspec.field(default_factory=list)
 
 
+class AddressScope(Record, frozen=True, kw_only=True):
+    """An address scope (``address-scope``): subnet pools in it never overlap, and a network's
+    subnets of one IP version are all in the same scope or none. Neutron shows no description,
+    timestamps, revision or tags for it; they are kept all the same."""
+
+    kind: ClassVar[str] = "address_scope"
+
+    ip_version: int
+    shared: bool = False
+
+
+class SubnetPool(Record, frozen=True, kw_only=True):
+    """A subnet pool (``subnet_allocation``): the prefixes (compact CIDRs, one IP version) its
+    subnets take their CIDRs from, within ``min_prefixlen``..``max_prefixlen``.
+    ``default_quota`` (None: no limit) caps each project's share, in /32s or /64s."""
+
+    kind: ClassVar[str] = "subnetpool"
+
+    ip_version: int
+    prefixes: list[str]
+    min_prefixlen: int
+    max_prefixlen: int
+    default_prefixlen: int
+    default_quota: int | None = None
+    is_default: bool = False
+    shared: bool = False
+    address_scope_id: str | None = None
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.kind: cls
-    for cls in (Network, Subnet, Port, SecurityGroup, SecurityGroupRule, Router, FloatingIp, Node)
+    for cls in (
+        Network,
+        Subnet,
+        Port,
+        SecurityGroup,
+        SecurityGroupRule,
+        Router,
+        FloatingIp,
+        Node,
+        AddressScope,
+        SubnetPool,
+    )
 }

@@ -19,12 +19,28 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-__all__ = ["STRING_MAX", "UNSET", "String", "Unset"]
+from alcor.model import errors
+
+__all__ = ["STRING_MAX", "UNSET", "Integer", "String", "Unset", "integer"]
 
 Unset = UnsetType
 
 STRING_MAX = 255
 String = Annotated[str, msgspec.Meta(max_length=STRING_MAX)]
+# What Neutron converts to an integer (``convert_to_int``): 4 or "4"; see ``integer``.
+Integer = int | String
+
+
+def integer(value: int | str) -> int:
+    """An ``Integer`` attribute as the integer it is, as Neutron's ``convert_to_int``."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.InvalidInput(
+            f"Invalid input for operation: '{value}' is not an integer.", type="InvalidInput"
+        ) from None
 
 
 class Request(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -90,8 +106,8 @@ class HostRouteRequest(Request, frozen=True):
 
 class SubnetCreate(Owned, frozen=True, kw_only=True):
     network_id: String
-    cidr: String
-    ip_version: int | Unset = UNSET
+    cidr: String | Unset = UNSET  # none: taken from the subnet pool
+    ip_version: Integer | Unset = UNSET
     gateway_ip: String | Unset | None = UNSET
     allocation_pools: list[PoolRequest] | Unset = UNSET
     host_routes: list[HostRouteRequest] | Unset = UNSET
@@ -99,7 +115,10 @@ class SubnetCreate(Owned, frozen=True, kw_only=True):
     enable_dhcp: bool | Unset = UNSET
     ipv6_ra_mode: String | Unset | None = UNSET
     ipv6_address_mode: String | Unset | None = UNSET
-    subnetpool_id: Unset | None = UNSET
+    subnetpool_id: String | Unset | None = UNSET
+    prefixlen: Integer | Unset = UNSET
+    use_default_subnetpool: bool | Unset = UNSET
+    service_types: list[String] | Unset = UNSET
 
 
 class SubnetUpdate(Request, frozen=True, kw_only=True):
@@ -110,6 +129,66 @@ class SubnetUpdate(Request, frozen=True, kw_only=True):
     host_routes: list[HostRouteRequest] | Unset = UNSET
     dns_nameservers: list[String] | Unset = UNSET
     enable_dhcp: bool | Unset = UNSET
+    service_types: list[String] | Unset = UNSET
+
+
+# --- subnet pools and address scopes ----------------------------------------------------
+
+
+class SubnetPoolCreate(Owned, frozen=True, kw_only=True):
+    name: String
+    prefixes: list[String]
+    min_prefixlen: Integer | Unset = UNSET
+    max_prefixlen: Integer | Unset = UNSET
+    default_prefixlen: Integer | Unset = UNSET
+    default_quota: Integer | Unset | None = UNSET  # null: refused, as Neutron
+    is_default: bool | Unset = UNSET
+    shared: bool | Unset = UNSET
+    address_scope_id: String | Unset | None = UNSET
+
+
+class ReadOnly(Request, frozen=True, kw_only=True):
+    """Attributes Neutron refuses on update ("Cannot update read-only attribute"): decoded
+    as anything, so that the refusal names them."""
+
+    ip_version: Any = UNSET
+    project_id: Any = UNSET
+    tenant_id: Any = UNSET
+
+
+class SubnetPoolUpdate(ReadOnly, frozen=True, kw_only=True):
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
+    prefixes: list[String] | Unset = UNSET
+    min_prefixlen: Integer | Unset = UNSET
+    max_prefixlen: Integer | Unset = UNSET
+    default_prefixlen: Integer | Unset = UNSET
+    default_quota: Integer | Unset | None = UNSET
+    is_default: bool | Unset = UNSET
+    address_scope_id: String | Unset | None = UNSET
+    shared: Any = UNSET
+
+
+class PrefixesRequest(Request, frozen=True, kw_only=True):
+    """The body of ``add_prefixes`` / ``remove_prefixes`` (``subnetpool-prefix-ops``); without
+    prefixes, or with none, it is refused (``SubnetPools.prefixes_of``)."""
+
+    prefixes: list[String] | Unset = UNSET
+
+
+class AddressScopeCreate(Request, frozen=True, kw_only=True):
+    """Neutron's address scopes have no description and take no tags."""
+
+    name: String | Unset = UNSET
+    ip_version: Integer
+    shared: bool | Unset = UNSET
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
+
+
+class AddressScopeUpdate(ReadOnly, frozen=True, kw_only=True):
+    name: String | Unset = UNSET
+    shared: bool | Unset = UNSET
 
 
 # --- ports ------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alcor.model.records import Node, SecurityGroup
+from alcor.services.address_scopes import AddressScopes
 from alcor.services.floating_ips import FloatingIps
+from alcor.services.ip_availability import IpAvailability
 from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
 from alcor.services.ports import Ports
@@ -14,6 +16,7 @@ from alcor.services.resources import Context
 from alcor.services.routers import Routers
 from alcor.services.security_group_rules import SecurityGroupRules
 from alcor.services.security_groups import SecurityGroups
+from alcor.services.subnet_pools import SubnetPools
 from alcor.services.subnets import Subnets
 from alcor.services.tagging import Tagging
 from alcor.store.interface import Change
@@ -33,6 +36,9 @@ class Controller:
         self.quotas = Quotas(context)
         self.floating_ips = FloatingIps(context, self.ports)
         self.nodes = Nodes(context)
+        self.subnet_pools = SubnetPools(context)
+        self.address_scopes = AddressScopes(context)
+        self.ip_availability = IpAvailability(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched

@@ -14,7 +14,7 @@ from alcor.model import errors
 from alcor.model.queries import Query
 from alcor.model.records import ROUTER_GATEWAY, FloatingIp, Network, Port, Subnet
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
-from alcor.services import resources
+from alcor.services import resources, subnet_pools
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -33,6 +33,8 @@ class ShownNetwork(msgspec.Struct, frozen=True):
     record: Network
     tags: list[str]
     subnet_ids: list[str]
+    # IP version -> the address scope of the network's subnets of that version
+    address_scopes: dict[int, str] = msgspec.field(default_factory=dict)
 
 
 class Networks:
@@ -151,10 +153,19 @@ class Networks:
         ids = [record.id for record in records]
         tags = reader.tags_of(ids)
         subnets: dict[str, list[str]] = {}
-        if ids:
-            for subnet in reader.select(Subnet, Query(filters={"network_id": tuple(ids)})):
-                subnets.setdefault(subnet.network_id, []).append(subnet.id)
-        return [ShownNetwork(r, tags.get(r.id, []), subnets.get(r.id, [])) for r in records]
+        found = reader.select(Subnet, Query(filters={"network_id": tuple(ids)})) if ids else []
+        for subnet in found:
+            subnets.setdefault(subnet.network_id, []).append(subnet.id)
+        scopes = subnet_pools.network_scopes(reader, found)
+        return [
+            ShownNetwork(
+                r,
+                tags.get(r.id, []),
+                subnets.get(r.id, []),
+                {v: scopes[(r.id, v)] for v in (4, 6) if (r.id, v) in scopes},
+            )
+            for r in records
+        ]
 
     async def update(
         self, caller: Caller, network_id: str, request: NetworkUpdate, *, if_match: int | None

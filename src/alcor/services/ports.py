@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from alcor.model import addressing, errors
+from alcor.model import addressing, errors, service_types
 from alcor.model.identifiers import normalize_mac
 from alcor.model.queries import Query
 from alcor.model.records import AddressPair, FixedIp, Network, Port, Subnet
@@ -130,6 +130,8 @@ class Ports:
             allocations.claim_mac(writer, network.id, mac)
         else:
             mac = allocations.allocate_mac(writer, network.id)
+        device_owner = resources.value_or(request.device_owner, "")
+        subnets = service_types.eligible(subnets, device_owner, network_id=network.id)
         if request.fixed_ips is not UNSET:
             fixed_ips = self._assign(writer, network, subnets, request.fixed_ips)
             fixed_ips += self._eui64(writer, subnets, mac)

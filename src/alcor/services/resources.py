@@ -1,8 +1,9 @@
 """What every resource manager shares: its collaborators, visibility, revision checks, updates.
 
 Visibility follows Neutron: admins see everything; members see their own project's resources,
-plus shared and external networks and the subnets on them. A resource the caller cannot see is
-reported as not found, never as forbidden, so its existence does not leak.
+plus shared and external networks and the subnets on them, and shared subnet pools and address
+scopes. A resource the caller cannot see is reported as not found, never as forbidden, so its
+existence does not leak.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import msgspec
 from alcor.model import errors, quotas
 from alcor.model.limits import Limits
 from alcor.model.queries import Query
-from alcor.model.records import Network, Record
+from alcor.model.records import AddressScope, Network, Record, SubnetPool
 from alcor.model.requests import UNSET
 from alcor.services.allocation import Allocations
 from alcor.services.callers import Caller
@@ -116,6 +117,8 @@ def _visible(reader: Reader, caller: Caller, record: Record) -> bool:
         return True
     if isinstance(record, Network):
         return network_visible(caller, record)
+    if isinstance(record, SubnetPool | AddressScope):
+        return record.shared
     network_id = getattr(record, "network_id", None)
     if record.kind == "subnet" and network_id is not None:
         network = reader.get(Network, network_id)
@@ -173,3 +176,22 @@ def projects_of(caller: Caller, requests: Sequence[object]) -> list[str]:
 def value_or(value: T | object, default: T) -> T:
     """The attribute as sent, or the default when the client did not send it."""
     return default if value is UNSET else value  # type: ignore[return-value]
+
+
+def check_uuid(value: str, attribute: str) -> None:
+    """An attribute that names a resource by id must be a UUID (400), as Neutron validates it."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise errors.InvalidInput(
+            f"Invalid input for {attribute}. Reason: '{value}' is not a valid UUID."
+        ) from None
+
+
+def refuse_read_only(request: object, names: Sequence[str]) -> None:
+    """An update naming an attribute that never changes after create is a 400, as Neutron's
+    "Cannot update read-only attribute" (which names ``project_id`` by its old name)."""
+    for name in names:
+        if getattr(request, name, UNSET) is not UNSET:
+            shown = "tenant_id" if name == "project_id" else name
+            raise errors.InvalidInput(f"Cannot update read-only attribute {shown}")

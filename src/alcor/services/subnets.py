@@ -9,9 +9,17 @@ import msgspec
 
 from alcor.model import addressing, errors, ipam
 from alcor.model.queries import Query
-from alcor.model.records import AllocationPool, FixedIp, HostRoute, Network, Port, Subnet
-from alcor.model.requests import UNSET, PoolRequest, SubnetCreate, SubnetUpdate
-from alcor.services import resources
+from alcor.model.records import (
+    AllocationPool,
+    FixedIp,
+    HostRoute,
+    Network,
+    Port,
+    Subnet,
+    SubnetPool,
+)
+from alcor.model.requests import UNSET, PoolRequest, SubnetCreate, SubnetUpdate, integer
+from alcor.services import resources, subnet_pools
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -37,6 +45,8 @@ class Subnets:
             for request in requests:  # one by one: a later subnet must not overlap an earlier one
                 record, network = self._new(writer, caller, request)
                 writer.insert([record])
+                # As Neutron: a network's revision counts its subnets' creation and deletion
+                writer.update([resources.revised(network, record.created_at)])
                 self._address_network_ports(writer, record)
                 if request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
@@ -53,8 +63,11 @@ class Subnets:
             raise errors.NotAuthorized(
                 f"Policy doesn't allow creating a subnet on network {network.id}."
             )
-        cidr = addressing.parse_subnet_cidr(request.cidr)
-        version = addressing.check_ip_version(cidr, resources.value_or(request.ip_version, None))
+        requested_version = None if request.ip_version is UNSET else integer(request.ip_version)
+        pool = _pool(writer, caller, request, requested_version)
+        project_id = caller.project_for(resources.requested_project(request))
+        cidr = _cidr(writer, request, pool=pool, project_id=project_id)
+        version = addressing.check_ip_version(cidr, requested_version)
         ra_mode = resources.value_or(request.ipv6_ra_mode, None)
         address_mode = resources.value_or(request.ipv6_address_mode, None)
         enable_dhcp = resources.value_or(request.enable_dhcp, True)
@@ -67,12 +80,13 @@ class Subnets:
                 f"Invalid input for operation: Requested subnet with cidr: {cidr} for network: "
                 f"{network.id} overlaps with another subnet."
             )
+        subnet_pools.check_network_pools(writer, siblings=siblings, version=version, pool=pool)
         gateway = _gateway(cidr, request.gateway_ip)
         pools = _pools(cidr, gateway, request.allocation_pools)
         now = self.context.now()
         record = Subnet(
             id=self.context.new_id(),
-            project_id=caller.project_for(resources.requested_project(request)),
+            project_id=project_id,
             name=request.name or "",
             description=request.description or "",
             created_at=now,
@@ -87,6 +101,8 @@ class Subnets:
             enable_dhcp=enable_dhcp,
             ipv6_ra_mode=ra_mode,
             ipv6_address_mode=address_mode,
+            subnetpool_id=None if pool is None else pool.id,
+            service_types=_service_types(request.service_types),
         )
         return record, network
 
@@ -110,7 +126,7 @@ class Subnets:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownSubnet]:
-        scoped = resources.scoped(caller, query, shared=True)
+        scoped = resources.scoped(caller, _by_network(query), shared=True)
         return await self.context.store.read(lambda r: _shown(r, r.select(Subnet, scoped)))
 
     async def update(
@@ -153,6 +169,8 @@ class Subnets:
                 changes["host_routes"] = _routes(cidr, request.host_routes)
             if request.dns_nameservers is not UNSET:
                 changes["dns_nameservers"] = _nameservers(cidr, request.dns_nameservers)
+            if request.service_types is not UNSET:
+                changes["service_types"] = _service_types(request.service_types)
             updated = resources.revised(subnet, self.context.now(), **changes)
             writer.update([updated])
             return _shown(writer, [updated])[0]
@@ -188,6 +206,9 @@ class Subnets:
             )
             self.context.allocations.forget_subnet(writer, subnet_id)
             writer.delete([subnet])
+            network = writer.get(Network, subnet.network_id)
+            if network is not None:
+                writer.update([resources.revised(network, now)])
 
         await self.context.store.write(work)
 
@@ -203,6 +224,83 @@ def _shown(reader: Reader, records: list[Subnet]) -> list[ShownSubnet]:
         )
         for r in records
     ]
+
+
+def _bad(reason: str) -> errors.InvalidInput:
+    return errors.InvalidInput(f"Bad subnets request: {reason}.", type="BadRequest")
+
+
+def _pool(
+    reader: Reader, caller: Caller, request: SubnetCreate, version: int | None
+) -> SubnetPool | None:
+    """The pool the subnet's CIDR comes from: the one named, or the IP version's default
+    (``use_default_subnetpool``), or none; as Neutron's ``_get_subnetpool_id``."""
+    has_cidr = request.cidr is not UNSET
+    if has_cidr and request.prefixlen is not UNSET:
+        raise _bad("cidr and prefixlen must not be supplied together")
+    use_default = request.use_default_subnetpool is True
+    if use_default and request.subnetpool_id not in (UNSET, None):
+        raise _bad("subnetpool_id and use_default_subnetpool cannot both be specified")
+    pool = None
+    if isinstance(request.subnetpool_id, str):
+        resources.check_uuid(request.subnetpool_id, "subnetpool_id")
+        pool = resources.find(reader, caller, SubnetPool, request.subnetpool_id)
+    elif use_default:
+        if isinstance(request.cidr, str):
+            version = addressing.parse_subnet_cidr(request.cidr).version
+        if version is None:
+            raise _bad("ip_version must be specified in the absence of cidr and subnetpool_id")
+        pool = subnet_pools.default_pool(reader, caller, version)
+        if pool is None:
+            raise _bad(f"No default subnetpool found for IPv{version}")
+    if pool is None:
+        if not has_cidr:
+            raise _bad("a subnetpool must be specified in the absence of a cidr")
+        return None
+    if not has_cidr and request.allocation_pools is not UNSET:
+        raise _bad("allocation_pools allowed only for specific subnet requests.")
+    if version is not None and version != pool.ip_version:
+        raise _bad(f"Cannot allocate IPv{version} subnet from IPv{pool.ip_version} subnet pool")
+    return pool
+
+
+def _cidr(
+    reader: Reader, request: SubnetCreate, *, pool: SubnetPool | None, project_id: str
+) -> addressing.Network:
+    """The subnet's CIDR: as sent (host bits cleared), or taken from its pool."""
+    cidr = None if request.cidr is UNSET else addressing.parse_subnet_cidr(request.cidr)
+    if pool is None:
+        assert cidr is not None, "_pool refused a subnet without CIDR or pool"
+        return cidr
+    prefixlen = None if request.prefixlen is UNSET else integer(request.prefixlen)
+    if cidr is None and isinstance(request.gateway_ip, str):  # as Neutron: the gateway's net
+        gateway = addressing.parse_address(request.gateway_ip, "gateway_ip")
+        length = prefixlen or pool.default_prefixlen
+        cidr = ipaddress.ip_network(f"{gateway}/{length}", strict=False)
+    if cidr is not None and cidr.version != pool.ip_version:
+        raise _bad(
+            f"Cannot allocate IPv{cidr.version} subnet from IPv{pool.ip_version} subnet pool"
+        )
+    return subnet_pools.take_cidr(
+        reader, pool, project_id=project_id, cidr=cidr, prefixlen=prefixlen
+    )
+
+
+def _by_network(query: Query) -> Query:
+    """A subnet's ``shared`` and ``router:external`` are its network's: filters on them are
+    filters on the network (``subnet-external-network``)."""
+    moved = {f: v for f, v in query.filters.items() if f in ("shared", "router_external")}
+    if not moved:
+        return query
+    kept = {f: v for f, v in query.filters.items() if f not in moved}
+    return msgspec.structs.replace(query, filters=kept, network_filters=moved)
+
+
+def _service_types(requested: list[str] | object) -> list[str]:
+    if requested is UNSET:
+        return []
+    assert isinstance(requested, list)
+    return list(requested)
 
 
 def _gateway(cidr: addressing.Network, requested: str | object | None) -> addressing.Address | None:

@@ -61,6 +61,8 @@ subnets = sa.Table(
     sa.Column("enable_dhcp", sa.Boolean, nullable=False),
     sa.Column("ipv6_ra_mode", sa.String(32), nullable=True),
     sa.Column("ipv6_address_mode", sa.String(32), nullable=True),
+    sa.Column("subnetpool_id", UUID, nullable=True, index=True),
+    sa.Column("service_types", DOCUMENT, nullable=False, server_default="[]"),
 )
 
 ports = sa.Table(
@@ -307,6 +309,31 @@ engine_checkpoint_pieces = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
 
+# Address scopes and subnet pools (migration 0015). A subnet names its pool in
+# ``subnets.subnetpool_id``; a pool's prefixes are a JSON list of CIDRs.
+address_scopes = sa.Table(
+    "address_scopes",
+    metadata,
+    *_common_columns(),
+    sa.Column("ip_version", sa.Integer, nullable=False),
+    sa.Column("shared", sa.Boolean, nullable=False),
+)
+
+subnetpools = sa.Table(
+    "subnetpools",
+    metadata,
+    *_common_columns(),
+    sa.Column("ip_version", sa.Integer, nullable=False),
+    sa.Column("prefixes", DOCUMENT, nullable=False),
+    sa.Column("min_prefixlen", sa.Integer, nullable=False),
+    sa.Column("max_prefixlen", sa.Integer, nullable=False),
+    sa.Column("default_prefixlen", sa.Integer, nullable=False),
+    sa.Column("default_quota", sa.Integer, nullable=True),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    sa.Column("shared", sa.Boolean, nullable=False),
+    sa.Column("address_scope_id", UUID, nullable=True, index=True),
+)
+
 RESOURCE_TABLES: dict[str, sa.Table] = {
     "network": networks,
     "subnet": subnets,
@@ -316,4 +343,6 @@ RESOURCE_TABLES: dict[str, sa.Table] = {
     "router": routers,
     "floatingip": floatingips,
     "node": nodes,
+    "address_scope": address_scopes,
+    "subnetpool": subnetpools,
 }

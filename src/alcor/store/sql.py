@@ -257,6 +257,10 @@ def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
         where.append(_scope(table, query.project_id, shared=query.shared_visible))
     for field, values in query.filters.items():
         where.append(_matching(c[field], values))
+    if query.network_filters:
+        n = schema.networks
+        matching = [_matching(n.c[f], values) for f, values in query.network_filters.items()]
+        where.append(c.network_id.in_(sa.select(n.c.id).where(*matching)))
     if query.fixed_ips:
         a = schema.ip_allocations
         match = [a.c[field].in_(values) for field, values in query.fixed_ips.items()]
@@ -288,6 +292,8 @@ def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElemen
     n = schema.networks
     if table is n:
         return sa.or_(own, n.c.shared.is_(True), n.c.router_external.is_(True))
+    if "network_id" not in table.c:  # subnet pools, address scopes: shared ones too
+        return sa.or_(own, table.c.shared.is_(True))
     visible = sa.select(n.c.id).where(sa.or_(n.c.shared.is_(True), n.c.router_external.is_(True)))
     return sa.or_(own, table.c.network_id.in_(visible))
 
