@@ -16,6 +16,7 @@ from alcor.services.security_group_rules import SecurityGroupRules
 from alcor.services.security_groups import SecurityGroups
 from alcor.services.subnets import Subnets
 from alcor.services.tagging import Tagging
+from alcor.services.trunks import Trunks
 from alcor.store.interface import Change
 
 
@@ -33,6 +34,7 @@ class Controller:
         self.quotas = Quotas(context)
         self.floating_ips = FloatingIps(context, self.ports)
         self.nodes = Nodes(context)
+        self.trunks = Trunks(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched
