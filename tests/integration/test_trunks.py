@@ -473,3 +473,36 @@ def test_trunk_status_follows_the_parents_host(api: httpx.Client) -> None:
     assert [t["id"] for t in listed.json()["trunks"]] == [trunk["id"]]
     listed = api.get("/trunks", params={"status": "ACTIVE", "id": trunk["id"]}, headers=A)
     assert listed.json()["trunks"] == []
+
+
+# --- the subports' ports ride on the parent ----------------------------------------------------
+
+
+def test_subports_are_bound_where_the_parent_is_and_follow_it(api: httpx.Client) -> None:
+    """As Neutron's trunk drivers bind them: a subport's port is bound to the parent's host,
+    owned by ``trunk:subport``, its ``binding:profile`` naming the parent and VLAN (what the
+    goal state carries to the host); it follows the parent's binding, and is unbound when it
+    leaves the trunk (the rest of its profile kept)."""
+    ensure_nodes(api, "trunk-h1", "trunk-h2")
+    parent, subport = port_of(api), port_of(api)
+    kept = {"binding:profile": {"keep": "me"}}
+    assert api.put(f"/ports/{subport['id']}", json={"port": kept}).status_code == 200
+    bind = {"port": {"binding:host_id": "trunk-h1"}}
+    assert api.put(f"/ports/{parent['id']}", json=bind).status_code == 200
+    trunk = create_trunk(api, parent, sub_ports=[vlan(subport, 7)])
+    shown = api.get(f"/ports/{subport['id']}").json()["port"]
+    assert shown["binding:host_id"] == "trunk-h1"
+    assert shown["device_owner"] == "trunk:subport"
+    assert shown["binding:profile"] == {"keep": "me", "parent_name": parent["id"], "tag": 7}
+    # a member sees no binding of it, as of any port
+    assert "binding:profile" not in api.get(f"/ports/{subport['id']}", headers=A).json()["port"]
+
+    moved = {"port": {"binding:host_id": "trunk-h2"}}
+    assert api.put(f"/ports/{parent['id']}", json=moved).status_code == 200
+    assert api.get(f"/ports/{subport['id']}").json()["port"]["binding:host_id"] == "trunk-h2"
+
+    response = subports(api, trunk["id"], "remove_subports", [{"port_id": subport["id"]}])
+    assert response.status_code == 200, response.text
+    shown = api.get(f"/ports/{subport['id']}").json()["port"]
+    assert (shown["binding:host_id"], shown["device_owner"]) == ("", "")
+    assert shown["binding:profile"] == {"keep": "me"}

@@ -19,6 +19,10 @@ VLAN = "vlan"
 SEGMENTATION_TYPES = (VLAN,)
 VLAN_IDS = range(1, 4095)  # 1..4094
 SUBPORT_OWNER = "trunk:subport"  # a subport's device_owner, as Neutron's trunk drivers set it
+# A subport's ``binding:profile`` names its parent port and VLAN, as Neutron's OVN driver writes
+# it (``parent_name``, ``tag``): the goal state carries them to the host (``goalstate/entries``).
+PARENT_KEY = "parent_name"
+TAG_KEY = "tag"
 
 
 class Wanted:
@@ -121,3 +125,13 @@ def _is_uuid(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def riding(profile: dict[str, Any]) -> tuple[str, int] | None:
+    """The parent port and VLAN a port's ``binding:profile`` puts it on, if any."""
+    parent, tag = profile.get(PARENT_KEY), profile.get(TAG_KEY)
+    if not isinstance(parent, str) or not parent or isinstance(tag, bool):
+        return None
+    if not isinstance(tag, int) or tag not in VLAN_IDS:
+        return None
+    return parent, tag

@@ -310,6 +310,8 @@ class Ports:
                 changes["fixed_ips"] = fixed_ips
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
+            if updated.binding_host_id != port.binding_host_id:
+                trunks.follow_parent(writer, updated, self.context.now())
             return _shown(writer, [updated], self.context.status)[0]
 
         return await self.context.store.write(work)

@@ -14,11 +14,17 @@ can change. A port in a trunk cannot be deleted (``check_port_deletable``: 409
 ``PortInUseAsTrunkParent``/``PortInUseAsSubPort``). The store's unique keys (``trunks.port_id``,
 ``trunk_subports``) stay the last line.
 
-**Status** is observed, never stored: ``DOWN`` while the parent is unbound or its host has not
-programmed it, ``ACTIVE`` once the host acknowledged the parent's entry, ``ERROR`` while the host
-reports the parent failed. So a trunk is ``ACTIVE`` once the host has programmed its parent, as
-Neutron's is once its driver wired the parent; ``BUILD`` and ``DEGRADED`` (a subport failed) are
-never shown, since subports are not programmed by the hosts yet (docs/architecture.md).
+**Subports ride on the parent**, as Neutron's trunk drivers bind them: a subport's port is bound
+to the parent's host (and follows it when the parent's binding changes: ``follow_parent``),
+owned by ``trunk:subport``, and its ``binding:profile`` names the parent and the VLAN
+(``parent_name``, ``tag``, as Neutron's OVN driver writes them), which the goal state carries to
+the host (``goalstate/entries``); the host splices the VLAN onto the parent's device
+(docs/agent.md, "Trunks"). A port taken out of a trunk is unbound again.
+
+**Status** is observed, never stored, as Neutron's state machine names it: ``DOWN`` while the
+parent is unbound or its host has not programmed it, ``ERROR`` while the host reports the parent
+failed; once the host acknowledged the parent, ``BUILD`` while a subport is not yet programmed,
+``DEGRADED`` while one failed, else ``ACTIVE``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from alcor.services import resources, status
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
+
+BUILD = "BUILD"  # the parent is programmed, a subport not yet
+DEGRADED = "DEGRADED"  # the parent is programmed, a subport failed
 
 
 class ShownTrunk(msgspec.Struct, frozen=True):
@@ -62,6 +71,8 @@ class Trunks:
         def work(writer: Writer) -> list[ShownTrunk]:
             made = [self._new(writer, caller, request) for request in requests]
             writer.insert(made)
+            for record in made:
+                _ride(writer, record, record.sub_ports, self.context.now())
             for record, request in zip(made, requests, strict=True):
                 if request.tags is not UNSET and request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
@@ -145,6 +156,7 @@ class Trunks:
             resources.check_revision(record, if_match)
             _check_enabled(record)
             writer.delete([record])
+            _alight(writer, {s.port_id for s in record.sub_ports}, self.context.now())
 
         await self.context.store.write(work)
 
@@ -158,7 +170,9 @@ class Trunks:
             parent = writer.get(Port, record.port_id)
             assert parent is not None  # a parent port is never deleted while its trunk lives
             added = _added(writer, caller, record, parent, wanted)
-            return self._changed(writer, record, [*record.sub_ports, *added])
+            shown = self._changed(writer, record, [*record.sub_ports, *added])
+            _ride(writer, record, added, self.context.now())
+            return shown
 
         return await self.context.store.write(work)
 
@@ -178,7 +192,9 @@ class Trunks:
                     )
             going = {one.port_id for one in wanted}
             kept = [s for s in record.sub_ports if s.port_id not in going]
-            return self._changed(writer, record, kept)
+            shown = self._changed(writer, record, kept)
+            _alight(writer, going, self.context.now())
+            return shown
 
         return await self.context.store.write(work)
 
@@ -194,20 +210,34 @@ class Trunks:
 
     def _shown(self, reader: Reader, records: list[Trunk]) -> list[ShownTrunk]:
         tags = reader.tags_of([r.id for r in records])
-        parents = reader.get_many(Port, [r.port_id for r in records]) if records else {}
+        wanted = [r.port_id for r in records] + [s.port_id for r in records for s in r.sub_ports]
+        ports = reader.get_many(Port, wanted) if records else {}
         board = self.context.status
         return [
-            ShownTrunk(r, tags.get(r.id, []), status_of(parents.get(r.port_id), board))
+            ShownTrunk(
+                r,
+                tags.get(r.id, []),
+                status_of(
+                    ports.get(r.port_id),
+                    [p for s in r.sub_ports if (p := ports.get(s.port_id)) is not None],
+                    board,
+                ),
+            )
             for r in records
         ]
 
 
-def status_of(parent: Port | None, board: status.StatusView) -> str:
-    """The trunk's status from its parent port's (the module docstring)."""
+def status_of(parent: Port | None, subports: list[Port], board: status.StatusView) -> str:
+    """The trunk's status from its ports' (the module docstring)."""
     if parent is None or not parent.binding_host_id:
         return status.DOWN
     observed = board.port_status(parent.id, parent.binding_host_id)
-    return observed if observed in (status.ACTIVE, status.ERROR) else status.DOWN
+    if observed != status.ACTIVE:
+        return status.ERROR if observed == status.ERROR else status.DOWN
+    riding = {board.port_status(p.id, p.binding_host_id) for p in subports}
+    if status.ERROR in riding:
+        return DEGRADED
+    return BUILD if riding - {status.ACTIVE} else status.ACTIVE
 
 
 # --- the ports' side -------------------------------------------------------------------------
@@ -248,6 +278,65 @@ def details_of(reader: Reader, ports: Iterable[Port]) -> dict[str, Details]:
         )
         for trunk in found
     }
+
+
+# --- the subports' ports --------------------------------------------------------------------
+
+
+def _ride(writer: Writer, trunk: Trunk, sub_ports: list[SubPort], now: str) -> None:
+    """The subports' ports ride on the parent: bound to its host, their ``binding:profile``
+    naming it and their VLAN (the goal state carries both to the host), owned by
+    ``trunk:subport``, as Neutron's trunk drivers bind them."""
+    parent = writer.get(Port, trunk.port_id)
+    ports = writer.get_many(Port, [s.port_id for s in sub_ports])
+    changed = []
+    for subport in sub_ports:
+        port = ports[subport.port_id]
+        profile = {
+            **port.binding_profile,
+            trunks.PARENT_KEY: trunk.port_id,
+            trunks.TAG_KEY: subport.segmentation_id,
+        }
+        changed.append(
+            resources.revised(
+                port,
+                now,
+                binding_host_id=parent.binding_host_id if parent else "",
+                binding_vif_type=parent.binding_vif_type if parent else "unbound",
+                device_owner=trunks.SUBPORT_OWNER,
+                binding_profile=profile,
+            )
+        )
+    writer.update(changed)
+
+
+def _alight(writer: Writer, port_ids: set[str], now: str) -> None:
+    """Ports that are subports no more: unbound, their profile without the parent."""
+    changed = []
+    for port in writer.get_many(Port, sorted(port_ids)).values():
+        profile = {
+            key: value
+            for key, value in port.binding_profile.items()
+            if key not in (trunks.PARENT_KEY, trunks.TAG_KEY)
+        }
+        owner = "" if port.device_owner == trunks.SUBPORT_OWNER else port.device_owner
+        changed.append(
+            resources.revised(
+                port,
+                now,
+                binding_host_id="",
+                binding_vif_type="unbound",
+                device_owner=owner,
+                binding_profile=profile,
+            )
+        )
+    writer.update(changed)
+
+
+def follow_parent(writer: Writer, parent: Port, now: str) -> None:
+    """The parent port's binding changed: its trunk's subports follow it to its host."""
+    for trunk in writer.select(Trunk, Query(filters={"port_id": (parent.id,)})):
+        _ride(writer, trunk, trunk.sub_ports, now)
 
 
 # --- the rules ---------------------------------------------------------------------------------
