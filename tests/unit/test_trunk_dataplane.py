@@ -23,14 +23,14 @@ class Trunked:
     """Networks A and B; the parent on A and the subport on B, both bound to h1 (the subport
     riding on the parent with VLAN 101, as the trunk service binds it); an endpoint on B on h2."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, dhcp: bool = False) -> None:
         self.cloud = c = Cloud(vni_base=6000)
         for host, ip in IP.items():
             c.host(host, ip)
         group = c.open_group()
         self.net_a, self.net_b = c.network(), c.network()
-        self.sub_a = c.subnet(self.net_a, "10.0.1.0/24")
-        self.sub_b = c.subnet(self.net_b, "10.0.2.0/24")
+        self.sub_a = c.subnet(self.net_a, "10.0.1.0/24", dhcp=dhcp)
+        self.sub_b = c.subnet(self.net_b, "10.0.2.0/24", dhcp=dhcp)
         self.parent = c.port(self.sub_a, "10.0.1.11", host="h1", groups=(group,))
         self.subport = c.port(self.sub_b, "10.0.2.21", host="h1", groups=(group,))
         self.remote = c.port(self.sub_b, "10.0.2.12", host="h2", groups=(group,))
@@ -113,6 +113,17 @@ def test_the_subport_is_spliced_onto_the_parents_device_and_its_namespace() -> N
     assert h2.start() == []
     fdb = {(f.mac, f.dst) for f in h2.kernel.objects.values() if isinstance(f, k.Fdb)}
     assert (world.mac(world.subport), IP["h1"]) in fdb
+
+
+def test_a_subport_gets_no_dhcp_client_of_its_own() -> None:
+    """Its address is static on the parent's eth0.<vlan>: there is no namespace of its own to
+    run a client in (endpoints by DHCP)."""
+    world = Trunked(dhcp=True)
+    h1 = Agent(world.cloud, "h1", executing.InMemory(), addressing="dhcp")
+    assert h1.start() == []
+    running = {daemon.netns for daemon in h1.daemons.running.values()}
+    assert h1.ns(world.parent) in running
+    assert h1.ns(world.subport) not in running
 
 
 def test_tap_mode_splices_on_the_host_only() -> None:
