@@ -6,6 +6,9 @@ driven through the controller's API; every test makes its own lab and removes it
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -19,6 +22,42 @@ pytestmark = [
 
 OPEN = ({"protocol": None},)
 VLAN = 101
+
+
+# A sniffer on a device (packet sockets see a frame before tc does): the VLAN and the IPv4
+# destination of every tagged IPv4 frame the device receives, until its stdin closes.
+SNIFFER = """
+import select, socket, struct, sys
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+sock.bind((sys.argv[1], 0))
+sock.setsockopt(263, 8, 1)  # SOL_PACKET, PACKET_AUXDATA: the tag the kernel took off
+print("ready", flush=True)
+seen = set()
+while sys.stdin not in select.select([sock, sys.stdin], [], [])[0]:
+    data, ancillary, _, _ = sock.recvmsg(65535, socket.CMSG_SPACE(20))
+    for level, kind, value in ancillary:
+        if (level, kind) != (263, 8):
+            continue
+        status, _, _, _, _, tci, _ = struct.unpack("IIIHHHH", value[:20])
+        if status & 0x10 and data[12:14] == b"\\x08\\x00":  # VLAN valid, IPv4
+            seen.add((tci & 0xFFF, socket.inet_ntoa(data[30:34])))
+print(sorted(seen), flush=True)
+"""
+
+
+def _tagged_frames(lab: Lab, ns: str, device: str, ping: tuple[str, str]) -> set[tuple[int, str]]:
+    """(VLAN, IPv4 destination) of the tagged frames ``device`` in ``ns`` receives while
+    ``ping`` (namespace, address) pings once."""
+    sniffer = subprocess.Popen(
+        ["ip", "netns", "exec", ns, sys.executable, "-c", SNIFFER, device],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lab.processes.append(sniffer)
+    assert sniffer.stdout is not None
+    assert sniffer.stdout.readline().strip() == "ready"
+    assert lab.ping(*ping)
+    out, _ = sniffer.communicate("\n", timeout=30)
+    return set(ast.literal_eval(out.strip()))
 
 
 def _trunk_status(lab: Lab, trunk_id: str) -> str:
@@ -88,6 +127,11 @@ def test_a_trunk_parent_reaches_a_subports_network_through_a_vlan_subinterface(l
         ]
     )
     assert all(answered.values()), answered
+    # what leaves the endpoint for the subport's network is tagged on the parent's device
+    tagged = _tagged_frames(lab, h1.ns, f"tap{parent[:11]}", (ns, "10.0.2.12"))
+    assert (VLAN, "10.0.2.12") in tagged, tagged
+    untagged = _tagged_frames(lab, h1.ns, f"tap{parent[:11]}", (ns, "10.0.1.12"))
+    assert not any(ip == "10.0.1.12" for _, ip in untagged), untagged  # its own: untagged
     links = run("ip", "-n", ns, "-br", "link", "show").stdout.split("\n")
     assert {line.split()[0].partition("@")[0] for line in links if line} == {
         "lo",
