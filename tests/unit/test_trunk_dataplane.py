@@ -146,6 +146,23 @@ def test_a_restart_and_deltas_leave_the_same_kernel_and_splices() -> None:
     assert (kernel.objects, kernel.splices) == before
 
 
+def test_only_a_change_of_a_trunks_ports_programs_its_splices_again() -> None:
+    world = Trunked()
+    kernel = executing.InMemory()
+    h1 = Agent(world.cloud, "h1", kernel)
+    assert h1.start() == []
+    calls = len(kernel.spliced)
+    other = world.cloud.network()
+    world.cloud.port(world.cloud.subnet(other, "10.0.9.0/24"), "10.0.9.5", host="h1")
+    assert h1.follow() == []
+    assert len(kernel.spliced) == calls  # a port of no trunk: nothing spliced again
+    second = world.cloud.port(world.sub_b, "10.0.2.22", host="h1")
+    world.cloud.change(second, binding_profile={trunks.PARENT_KEY: world.parent, trunks.TAG_KEY: 7})
+    assert h1.follow() == []
+    (host, _) = kernel.spliced[-1]
+    assert host.children == ((7, names.trunk_leg(second)), (VLAN, names.trunk_leg(world.subport)))
+
+
 def test_a_subport_that_leaves_takes_its_devices_and_splices_along() -> None:
     world = Trunked()
     h1 = Agent(world.cloud, "h1", executing.InMemory())

@@ -313,8 +313,13 @@ class LinuxDriver:
         secure = any(key.partition(":")[0] in SECURING for key in [*changes.set, *changes.removed])
         failed = await self._program(ops, held, changed_ports=changed_ports, secure=secure)
         ported = {key for key in [*changes.set, *changes.removed] if key.startswith("port:")}
-        if ported:
-            failed += await self._splice(held, failed, changed=ported)
+        made = {
+            (op.obj.ns, op.obj.name)
+            for op in ops
+            if op.action == planning.ADD and isinstance(op.obj, k.Link)
+        }
+        if ported or (made and self._splices):
+            failed += await self._splice(held, failed, changed=ported, made=made)
         return failed + await self._supervise(ops, failed, everything=False)
 
     def _affected(self, key: str, entry: pb.Entry | None) -> set[str]:
@@ -397,11 +402,17 @@ class LinuxDriver:
     # --- trunks: VLANs spliced onto the parents' devices ------------------------------------
 
     async def _splice(
-        self, held: state.HostState, failed: list[executing.Failed], *, changed: set[str] | None
+        self,
+        held: state.HostState,
+        failed: list[executing.Failed],
+        *,
+        changed: set[str] | None,
+        made: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
     ) -> list[executing.Failed]:
         """Program the splices the host's ports want (``vlans``): all of them after a
-        reconcile (``changed`` None), else those of a parent or subport that changed; clear
-        the devices spliced no more. A splice whose ports failed to program waits for them."""
+        reconcile (``changed`` None), else those of a parent or subport that changed or whose
+        devices were ``made`` (again: a device made anew has no filters); clear the devices
+        spliced no more. A splice whose ports failed to program waits for them."""
         ports = [
             entry.port
             for port_id in sorted(self._ports)
@@ -415,7 +426,12 @@ class LinuxDriver:
         todo = [
             splice
             for key, splice in wanted.items()
-            if (changed is None or self._splices.get(key) != splice or _touches(splice, changed))
+            if (
+                changed is None
+                or self._splices.get(key) != splice
+                or _touches(splice, changed)
+                or _devices(splice) & made
+            )
             and not broken & {*splice.owners, f"port:{splice.parent}"}
         ]
         gone = [key for key in self._splices if key not in wanted]
@@ -610,6 +626,11 @@ class LinuxDriver:
             drivers.Failure(kind=key.partition(":")[0], id=key.partition(":")[2], message=why)
             for key, why in self._failed.items()
         ]
+
+
+def _devices(splice: vlans.Splice) -> set[tuple[str, str]]:
+    """The devices a splice's programs hang on: (namespace, name)."""
+    return {(splice.ns, splice.trunk), *((splice.ns, child) for _, child in splice.children)}
 
 
 def _touches(splice: vlans.Splice, ports: set[str]) -> bool:

@@ -308,8 +308,10 @@ class InMemory:
         self.fail_nft = ""
         self.executed: list[list[planning.Op]] = []
         self.splices: dict[tuple[str, str], vlans.Splice] = {}  # (namespace, trunk device)
+        self.spliced: list[list[vlans.Splice]] = []  # what each call programmed
 
     async def splice(self, wanted: list[vlans.Splice], gone: list[tuple[str, str]]) -> list[Failed]:
+        self.spliced.append(list(wanted))
         for key in gone:
             self.splices.pop(key, None)
         failed = []
