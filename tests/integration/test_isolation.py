@@ -94,6 +94,7 @@ KINDS = [
         taggable=False,
         filters=("ip_version",),
     ),
+    Kind("trunks", "trunk", "TrunkNotFound", {"name": "b"}, filters=("port_id", "admin_state_up")),
 ]
 SERVED_KINDS = [kind for kind in KINDS if kind.path in SERVED]
 A_QUOTA = {"network": 77, "port": 777}
@@ -218,6 +219,21 @@ def world(api: httpx.Client) -> World:
         )
         url = f"/floatingips/{w.a['floatingip']['id']}/tags/{TAG}"
         assert api.put(url, headers=A).status_code == 201
+    if "trunks" in SERVED:
+        for side, headers in (("a", A), ("b", B)):
+            own = w.a if side == "a" else w.b
+            ports = [make(api, "ports", headers, network_id=own["network"]["id"]) for _ in range(2)]
+            own["trunk_subport"] = ports[1]
+            subport = {"port_id": ports[1]["id"], "segmentation_type": "vlan", "segmentation_id": 5}
+            own["trunk"] = make(
+                api,
+                "trunks",
+                headers,
+                name=f"{side}-trunk",
+                port_id=ports[0]["id"],
+                sub_ports=[subport],
+                tags=[TAG] if side == "a" else [],
+            )
     if "quotas" in SERVED:
         url = f"/quotas/{A['X-Project-Id']}"
         assert api.put(url, json={"quota": A_QUOTA}, headers=ADMIN).status_code == 200
@@ -563,6 +579,32 @@ USES = {
         404,
         "PortNotFound",
     ),
+    "trunk-on-a-port": Use(
+        "POST", "/trunks", {"trunk": {"port_id": "@a.port"}}, 404, "PortNotFound"
+    ),
+    "subport-of-a-port": Use(
+        "PUT",
+        "/trunks/@b.trunk/add_subports",
+        {"sub_ports": [{"port_id": "@a.port", "segmentation_type": "vlan", "segmentation_id": 7}]},
+        404,
+        "PortNotFound",
+    ),
+    "subports-into-a-trunk": Use(
+        "PUT",
+        "/trunks/@a.trunk/add_subports",
+        {"sub_ports": [{"port_id": "@b.port", "segmentation_type": "vlan", "segmentation_id": 7}]},
+        404,
+        "TrunkNotFound",
+    ),
+    "subports-out-of-a-trunk": Use(
+        "PUT",
+        "/trunks/@a.trunk/remove_subports",
+        {"sub_ports": [{"port_id": "@a.trunk_subport"}]},
+        404,
+        "TrunkNotFound",
+    ),
+    "subports-of-a-trunk": Use("GET", "/trunks/@a.trunk/get_subports", None, 404, "TrunkNotFound"),
+    "delete-a-subport": Use("DELETE", "/ports/@a.trunk_subport", None, 404, "PortNotFound"),
 }
 
 

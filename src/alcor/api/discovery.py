@@ -14,6 +14,7 @@ from alcor.api.routes import json_response
 from alcor.model import errors
 
 UPDATED = "2026-11-23T00:00:00-00:00"
+TRUNK_UPDATED = "2016-01-01T10:00:00-00:00"  # as Neutron's trunk plugin reports both
 
 
 class Extension(msgspec.Struct, frozen=True):
@@ -166,6 +167,8 @@ EXTENSIONS = [
     Extension(
         "tag-creation", "Tag creation extension", "Allow to create multiple tags for a resource"
     ),
+    Extension("trunk", "Trunk Extension", "Provides support for trunk ports", TRUNK_UPDATED),
+    Extension("trunk-details", "Trunk port details", "Expose trunk port details", TRUNK_UPDATED),
 ]
 _BY_ALIAS = {extension.alias: extension for extension in EXTENSIONS}
 

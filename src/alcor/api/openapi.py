@@ -145,13 +145,13 @@ def _collection_paths(c: Collection) -> dict[str, Schema]:
     if c.taggable:
         paths.update(_tag_paths(base, identified))
     for action in c.actions:
-        paths[f"{base}/{{id}}/{action.name}"] = {
-            "put": {
-                "parameters": identified,
-                "requestBody": {"required": True, **_json(_ref(action.request))},
-                "responses": _responses(200, _ref(action.view), WRITE_ERRORS),
-            }
+        operation: Schema = {
+            "parameters": identified,
+            "responses": _responses(200, _ref(action.view), WRITE_ERRORS),
         }
+        if action.method != "GET":
+            operation["requestBody"] = {"required": True, **_json(_ref(action.request))}
+        paths[f"{base}/{{id}}/{action.name}"] = {action.method.lower(): operation}
     return paths
 
 

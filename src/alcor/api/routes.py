@@ -75,7 +75,7 @@ class CollectionRoutes:
         if self.c.taggable:
             routes += self._tag_routes(base)
         routes += [
-            ("PUT", f"{base}/{{id}}/{action.name}", self._action(action))
+            (action.method, f"{base}/{{id}}/{action.name}", self._action(action))
             for action in self.c.actions
         ]
         return routes
@@ -85,8 +85,10 @@ class CollectionRoutes:
         call = action.call(self.controller)
 
         async def handle(request: Request) -> Response:
-            body = decode(await request.body(), decoder)
-            limits.check_request(body, self.limits, resource_id=request.path_params["id"])
+            body = None
+            if action.method != "GET":
+                body = decode(await request.body(), decoder)
+                limits.check_request(body, self.limits, resource_id=request.path_params["id"])
             result = await call(self.caller(request), request.path_params["id"], body)
             return json_response(action.render(result))
 

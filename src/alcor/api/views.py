@@ -26,6 +26,7 @@ from alcor.services.routers import RouterInterface, ShownRouter
 from alcor.services.security_groups import ShownRule, ShownSecurityGroup
 from alcor.services.subnet_pools import Prefixes, ShownSubnetPool
 from alcor.services.subnets import ShownSubnet
+from alcor.services.trunks import Details, ShownTrunk
 
 
 class View(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -180,6 +181,41 @@ class DnsAssignment(msgspec.Struct, frozen=True, gc=False):
     fqdn: str
 
 
+class SubPortView(msgspec.Struct, frozen=True, gc=False):
+    port_id: str
+    segmentation_type: str
+    segmentation_id: int
+
+
+class ParentSubPortView(msgspec.Struct, frozen=True, gc=False):
+    """A subport in a parent port's ``trunk_details``: with its MAC, in Neutron's key order."""
+
+    segmentation_id: int
+    segmentation_type: str
+    port_id: str
+    mac_address: str
+
+
+class TrunkDetailsView(msgspec.Struct, frozen=True, gc=False):
+    trunk_id: str
+    sub_ports: list[ParentSubPortView]
+
+
+def trunk_details_view(details: Details) -> TrunkDetailsView:
+    return TrunkDetailsView(
+        trunk_id=details.trunk_id,
+        sub_ports=[
+            ParentSubPortView(
+                segmentation_id=s.segmentation_id,
+                segmentation_type=s.segmentation_type,
+                port_id=s.port_id,
+                mac_address=mac,
+            )
+            for s, mac in details.sub_ports
+        ],
+    )
+
+
 class PortView(View, frozen=True, kw_only=True):
     id: str
     name: str
@@ -212,6 +248,7 @@ class PortView(View, frozen=True, kw_only=True):
     dns_assignment: list[DnsAssignment]
     ip_allocation: str = "immediate"
     resource_request: UnsetType | None = None
+    trunk_details: TrunkDetailsView | UnsetType = UNSET  # only on a trunk's parent
     tags: list[str]
     created_at: str
     updated_at: str
@@ -297,6 +334,7 @@ def port_view(shown: ShownPort) -> PortView:
         allowed_address_pairs=p.allowed_address_pairs,
         description=p.description,
         dns_assignment=[_dns(ip.ip_address) for ip in p.fixed_ips],
+        trunk_details=trunk_details_view(shown.trunk) if shown.trunk is not None else UNSET,
         tags=shown.tags,
         created_at=p.created_at,
         updated_at=p.updated_at,
@@ -568,3 +606,57 @@ def node_view(shown: ShownNode) -> NodeView:
         updated_at=n.updated_at,
         revision_number=n.revision_number,
     )
+
+
+class TrunkView(View, frozen=True, kw_only=True):
+    """A trunk, in the reference Neutron's key order."""
+
+    admin_state_up: bool
+    id: str
+    project_id: str
+    name: str
+    port_id: str
+    status: str
+    sub_ports: list[SubPortView]
+    revision_number: int
+    description: str
+    created_at: str
+    updated_at: str
+    tenant_id: str
+    tags: list[str]
+
+
+def _subports(trunk: ShownTrunk) -> list[SubPortView]:
+    return [
+        SubPortView(s.port_id, s.segmentation_type, s.segmentation_id)
+        for s in trunk.record.sub_ports
+    ]
+
+
+def trunk_view(shown: ShownTrunk) -> TrunkView:
+    t = shown.record
+    return TrunkView(
+        admin_state_up=t.admin_state_up,
+        id=t.id,
+        project_id=t.project_id,
+        name=t.name,
+        port_id=t.port_id,
+        status=shown.status,
+        sub_ports=_subports(shown),
+        revision_number=t.revision_number,
+        description=t.description,
+        created_at=t.created_at,
+        updated_at=t.updated_at,
+        tenant_id=t.project_id,
+        tags=shown.tags,
+    )
+
+
+class SubPortsView(View, frozen=True, kw_only=True):
+    """``GET /v2.0/trunks/{id}/get_subports``."""
+
+    sub_ports: list[SubPortView]
+
+
+def subports_view(shown: ShownTrunk) -> SubPortsView:
+    return SubPortsView(sub_ports=_subports(shown))

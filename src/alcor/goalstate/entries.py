@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from alcor.model import records
+from alcor.model import records, trunks
 from alcor.v1 import southbound_pb2 as pb
 
 
@@ -25,6 +25,7 @@ def addresses(port: records.Port) -> list[str]:
 
 
 def port_entry(port: records.Port, revision: int) -> pb.Entry:
+    parent, vlan = trunks.riding(port.binding_profile) or ("", 0)
     return pb.Entry(
         revision=revision,
         port=pb.Port(
@@ -44,6 +45,8 @@ def port_entry(port: records.Port, revision: int) -> pb.Entry:
             ],
             device_owner=port.device_owner,
             device_id=port.device_id,
+            trunk_parent_id=parent,
+            vlan_id=vlan,
         ),
     )
 

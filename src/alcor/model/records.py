@@ -214,6 +214,28 @@ class SubnetPool(Record, frozen=True, kw_only=True):
     address_scope_id: str | None = None
 
 
+class SubPort(msgspec.Struct, frozen=True, gc=False):
+    """A port of a trunk other than its parent: frames on the parent's device tagged
+    ``segmentation_id`` (``segmentation_type`` vlan) belong to this port's network."""
+
+    port_id: str
+    segmentation_type: str
+    segmentation_id: int
+
+
+class Trunk(Record, frozen=True, kw_only=True):
+    """A trunk (``trunk``): the parent port ``port_id`` carries its own network untagged and
+    each subport's network tagged with the subport's VLAN. A port is the parent of one trunk at
+    most and a subport of one trunk at most, never both. Its status is observed, not stored
+    (``services/trunks.py``)."""
+
+    kind: ClassVar[str] = "trunk"
+
+    admin_state_up: bool = True
+    port_id: str
+    sub_ports: list[SubPort] = msgspec.field(default_factory=list)
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.kind: cls
     for cls in (
@@ -227,5 +249,6 @@ RECORD_TYPES: dict[str, type[Record]] = {
         Node,
         AddressScope,
         SubnetPool,
+        Trunk,
     )
 }

@@ -342,3 +342,30 @@ class AgentUpdate(Request, frozen=True, kw_only=True):
 
     admin_state_up: bool | Unset = UNSET
     description: String | Unset | None = UNSET
+
+
+# --- trunks -----------------------------------------------------------------------------
+
+
+class TrunkUpdate(Request, frozen=True, kw_only=True):
+    """What may change on a trunk (``port_id``, ``sub_ports`` and ``status`` are read-only)."""
+
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
+    admin_state_up: bool | Unset = UNSET
+
+
+class TrunkCreate(Owned, frozen=True, kw_only=True):
+    """``sub_ports`` is taken as sent and checked by ``model/trunks.py``, as Neutron's
+    ``validate_subports`` checks it (keys it does not know are ignored, a numeric string is a
+    segmentation id)."""
+
+    port_id: String
+    admin_state_up: bool | Unset = UNSET
+    sub_ports: Any = UNSET
+
+
+class SubPortsRequest(Request, frozen=True, kw_only=True):
+    """The body of ``add_subports`` / ``remove_subports``."""
+
+    sub_ports: Any

@@ -19,6 +19,7 @@ from alcor.services.security_groups import SecurityGroups
 from alcor.services.subnet_pools import SubnetPools
 from alcor.services.subnets import Subnets
 from alcor.services.tagging import Tagging
+from alcor.services.trunks import Trunks
 from alcor.store.interface import Change
 
 
@@ -39,6 +40,7 @@ class Controller:
         self.subnet_pools = SubnetPools(context)
         self.address_scopes = AddressScopes(context)
         self.ip_availability = IpAvailability(context)
+        self.trunks = Trunks(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched

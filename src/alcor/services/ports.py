@@ -26,7 +26,7 @@ from alcor.model.requests import (
     PortUpdate,
     Unset,
 )
-from alcor.services import nodes, resources, service_ports, status
+from alcor.services import nodes, resources, service_ports, status, trunks
 from alcor.services.callers import Caller
 from alcor.services.security_groups import PortGroups, check_address_pairs
 from alcor.services.tagging import check_tags
@@ -42,6 +42,7 @@ class ShownPort(msgspec.Struct, frozen=True):
     status: str
     # what its host reported of it (``services.status``), shown over the stored vif_details
     observed_vif_details: Mapping[str, str] = msgspec.field(default_factory=dict)
+    trunk: trunks.Details | None = None  # ``trunk_details``, when the port is a trunk's parent
 
     def vif_details(self) -> dict[str, Any]:
         """``binding:vif_details``: the stored keys first, the host's observed ones over them."""
@@ -311,6 +312,8 @@ class Ports:
                 changes["fixed_ips"] = fixed_ips
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
+            if updated.binding_host_id != port.binding_host_id:
+                trunks.follow_parent(writer, updated, self.context.now())
             return _shown(writer, [updated], self.context.status)[0]
 
         return await self.context.store.write(work)
@@ -354,6 +357,7 @@ class Ports:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
             service_ports.check_not_service_port(writer, port)
+            trunks.check_port_deletable(writer, port)
             self.remove(writer, [port])
 
         await self.context.store.write(work)
@@ -403,8 +407,15 @@ def observed_of(port: Port, board: status.StatusView | None = None) -> Mapping[s
 
 def _shown(reader: Reader, records: list[Port], board: status.StatusView) -> list[ShownPort]:
     tags = reader.tags_of([r.id for r in records])
+    details = trunks.details_of(reader, records)
     return [
-        ShownPort(r, tags.get(r.id, []), status_of(r, board), observed_of(r, board))
+        ShownPort(
+            r,
+            tags.get(r.id, []),
+            status_of(r, board),
+            observed_of(r, board),
+            details.get(r.id),
+        )
         for r in records
     ]
 

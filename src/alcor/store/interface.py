@@ -74,6 +74,10 @@ class Reader(Protocol):
 
     def macs_in_network(self, network_id: str) -> list[str]: ...
 
+    def subport_trunks(self, port_ids: Iterable[str]) -> dict[str, str]:
+        """Of these ports, the subports of trunks: port id -> trunk id (an indexed query)."""
+        ...
+
     def security_group_ports(self, security_group_id: str) -> list[str]:
         """The ports that are members of the group (an indexed query)."""
         ...

@@ -346,3 +346,30 @@ RESOURCE_TABLES: dict[str, sa.Table] = {
     "address_scope": address_scopes,
     "subnetpool": subnetpools,
 }
+
+# Trunks (``trunk``): the parent port is unique (a port parents one trunk at most); the
+# subports are the record's ``sub_ports`` and are indexed in ``trunk_subports``, which guards
+# what the database must: a port is a subport of one trunk at most, a segmentation once per
+# trunk. The store keeps the index in step on every trunk write.
+trunks = sa.Table(
+    "trunks",
+    metadata,
+    *_common_columns(),
+    sa.Column("admin_state_up", sa.Boolean, nullable=False),
+    sa.Column("port_id", UUID, sa.ForeignKey("ports.id"), nullable=False),
+    sa.Column("sub_ports", DOCUMENT, nullable=False),
+    sa.UniqueConstraint("port_id", name="uq_trunk_port"),
+)
+
+trunk_subports = sa.Table(
+    "trunk_subports",
+    metadata,
+    sa.Column("port_id", UUID, sa.ForeignKey("ports.id"), primary_key=True),
+    sa.Column("trunk_id", UUID, sa.ForeignKey("trunks.id"), nullable=False, index=True),
+    sa.Column("segmentation_type", sa.String(32), nullable=False),
+    sa.Column("segmentation_id", sa.Integer, nullable=False),
+    sa.UniqueConstraint(
+        "trunk_id", "segmentation_type", "segmentation_id", name="uq_trunk_segmentation"
+    ),
+)
+RESOURCE_TABLES["trunk"] = trunks

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alcor.model import errors
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
-from alcor.model.records import RECORD_TYPES, Port, Record, Subnet
+from alcor.model.records import RECORD_TYPES, Port, Record, Subnet, Trunk
 from alcor.store import checkpoints, schema, statuses
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
@@ -124,6 +124,15 @@ class SqlReader:
         m = schema.port_security_groups
         statement = sa.select(m.c.port_id).where(m.c.security_group_id == security_group_id)
         return list(self.connection.execute(statement.order_by(m.c.port_id)).scalars())
+
+    def subport_trunks(self, port_ids: Iterable[str]) -> dict[str, str]:
+        t = schema.trunk_subports
+        found: dict[str, str] = {}
+        for chunk in _chunks(port_ids, 500):
+            statement = sa.select(t.c.port_id, t.c.trunk_id).where(t.c.port_id.in_(chunk))
+            for port_id, trunk_id in self.connection.execute(statement):
+                found[port_id] = trunk_id
+        return found
 
     def macs_in_network(self, network_id: str) -> list[str]:
         p = schema.ports
@@ -411,6 +420,8 @@ class SqlWriter(SqlReader):
         if isinstance(records[0], Port):
             self._index_addresses(records)
             self._index_memberships(records)
+        if isinstance(records[0], Trunk):
+            self._index_subports(records)
         self._cache.remember(records, undo=self.on_rollback)
         self._counts.follow(records, 1, undo=self.on_rollback)
         self._log("create", records)
@@ -426,6 +437,9 @@ class SqlWriter(SqlReader):
             self._index_addresses(records)
             self._unindex_memberships(records)
             self._index_memberships(records)
+        if isinstance(records[0], Trunk):
+            self._unindex_subports(records)
+            self._index_subports(records)
         self._cache.remember(records, undo=self.on_rollback)
         self._log("update", records)
 
@@ -436,6 +450,8 @@ class SqlWriter(SqlReader):
         if isinstance(records[0], Port):
             self._unindex_addresses(records)
             self._unindex_memberships(records)
+        if isinstance(records[0], Trunk):
+            self._unindex_subports(records)
         self._run(self.statements.delete_where(schema.tags, "resource_id"), keys)
         self._run(self.statements.delete_where(_table(type(records[0])), "id"), keys)
         self._cache.forget(records, undo=self.on_rollback)
@@ -534,6 +550,24 @@ class SqlWriter(SqlReader):
     def _unindex_memberships(self, ports: Sequence[Record]) -> None:
         keys = [{"key": port.id} for port in ports]
         self._run(self.statements.delete_where(schema.port_security_groups, "port_id"), keys)
+
+    def _index_subports(self, trunks: Sequence[Record]) -> None:
+        rows = [
+            {
+                "port_id": subport.port_id,
+                "trunk_id": trunk.id,
+                "segmentation_type": subport.segmentation_type,
+                "segmentation_id": subport.segmentation_id,
+            }
+            for trunk in trunks
+            if isinstance(trunk, Trunk)
+            for subport in trunk.sub_ports
+        ]
+        self._run(self.statements.insert(schema.trunk_subports), rows)
+
+    def _unindex_subports(self, trunks: Sequence[Record]) -> None:
+        keys = [{"key": trunk.id} for trunk in trunks]
+        self._run(self.statements.delete_where(schema.trunk_subports, "trunk_id"), keys)
 
     def _log(self, operation: str, records: Sequence[Record]) -> None:
         committed_at = self._now()

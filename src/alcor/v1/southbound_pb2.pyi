@@ -555,6 +555,8 @@ class Port(_message.Message):
     ALLOWED_ADDRESS_PAIRS_FIELD_NUMBER: _builtins.int
     DEVICE_OWNER_FIELD_NUMBER: _builtins.int
     DEVICE_ID_FIELD_NUMBER: _builtins.int
+    TRUNK_PARENT_ID_FIELD_NUMBER: _builtins.int
+    VLAN_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     network_id: _builtins.str
     mac_address: _builtins.str
@@ -562,6 +564,11 @@ class Port(_message.Message):
     port_security_enabled: _builtins.bool
     device_owner: _builtins.str
     device_id: _builtins.str
+    trunk_parent_id: _builtins.str
+    """A trunk's subport: it rides on the device of the port trunk_parent_id (bound to the same
+    host), its frames tagged vlan_id there. Empty: an endpoint of its own.
+    """
+    vlan_id: _builtins.int
     @_builtins.property
     def fixed_ips(self) -> _containers.RepeatedCompositeFieldContainer[Global___FixedIp]: ...
     @_builtins.property
@@ -581,10 +588,12 @@ class Port(_message.Message):
         allowed_address_pairs: _abc.Iterable[Global___AddressPair] | None = ...,
         device_owner: _builtins.str = ...,
         device_id: _builtins.str = ...,
+        trunk_parent_id: _builtins.str = ...,
+        vlan_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "allowed_address_pairs", b"allowed_address_pairs", "device_id", b"device_id", "device_owner", b"device_owner", "fixed_ips", b"fixed_ips", "id", b"id", "mac_address", b"mac_address", "network_id", b"network_id", "port_security_enabled", b"port_security_enabled", "security_group_ids", b"security_group_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "allowed_address_pairs", b"allowed_address_pairs", "device_id", b"device_id", "device_owner", b"device_owner", "fixed_ips", b"fixed_ips", "id", b"id", "mac_address", b"mac_address", "network_id", b"network_id", "port_security_enabled", b"port_security_enabled", "security_group_ids", b"security_group_ids", "trunk_parent_id", b"trunk_parent_id", "vlan_id", b"vlan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -213,6 +213,8 @@ def clients(
         return {}
     found = {}
     for port in sorted(ports, key=lambda port: port.id):
+        if port.trunk_parent_id:  # a subport: its address is set on the parent's eth0.<vlan>
+            continue
         fixed = layouts.dhcp_address(port, lookup)
         network = lookup.network(port.network_id)
         if fixed is None or network is None or not layouts.segment(network):

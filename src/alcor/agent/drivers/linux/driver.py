@@ -42,7 +42,16 @@ from collections.abc import Coroutine
 from typing import Any
 
 from alcor.agent import drivers, state
-from alcor.agent.drivers.linux import dhcp, executing, layouts, names, nft, planning, supervising
+from alcor.agent.drivers.linux import (
+    dhcp,
+    executing,
+    layouts,
+    names,
+    nft,
+    planning,
+    supervising,
+    vlans,
+)
 from alcor.agent.drivers.linux import kernel as k
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
@@ -121,6 +130,8 @@ class LinuxDriver:
         self._zones: dict[str, int] = {}  # bridge -> conntrack zone
         self._rules: nft.Ruleset | None = None
         self._failed: dict[str, str] = {}  # key -> why, as last reported
+        self._splices: dict[tuple[str, str], vlans.Splice] = {}  # trunks' VLANs, as programmed
+        self._riding: dict[str, str] = {}  # subport -> the parent port whose device it rides
         self.timings: dict[str, float] = {}  # the last message's phases, in seconds
 
     # --- the Driver protocol ---------------------------------------------------------------
@@ -167,7 +178,7 @@ class LinuxDriver:
             return {}
         prefix = self.host.prefix
         return {
-            port_id: {"netns": names.endpoint_netns(prefix, port_id)}
+            port_id: {"netns": names.endpoint_netns(prefix, self._riding.get(port_id, port_id))}
             | ({"dhcp_address": self._leases[port_id]} if port_id in self._leases else {})
             for port_id in self._ports
             if self._layouts.get(keys.key("port", port_id), _EMPTY).objects
@@ -190,7 +201,11 @@ class LinuxDriver:
             "endpoints": {
                 port_id: {
                     "device": names.tap(port_id),
-                    "netns": names.endpoint_netns(prefix, port_id) if netns else "",
+                    "netns": (
+                        names.endpoint_netns(prefix, self._riding.get(port_id, port_id))
+                        if netns
+                        else ""
+                    ),
                 }
                 for port_id in sorted(self._ports)
                 if self._layouts.get(keys.key("port", port_id), _EMPTY).objects
@@ -220,6 +235,7 @@ class LinuxDriver:
         self._dependents.clear()
         self._subnet_networks.clear()
         self._ports.clear()
+        self._riding.clear()
         self._members.clear()
         lookup = _Lookup(held)
         for key, entry in live.items():
@@ -239,6 +255,7 @@ class LinuxDriver:
         self._zones = dict(observed.zones)
         self._rules = None
         failed = await self._program(ops, held, changed_ports=set(self._ports))
+        failed += await self._splice(held, failed, changed=None)
         return failed + await self._supervise(ops, failed, everything=True)
 
     # --- following the goal state ----------------------------------------------------------
@@ -295,6 +312,14 @@ class LinuxDriver:
         }
         secure = any(key.partition(":")[0] in SECURING for key in [*changes.set, *changes.removed])
         failed = await self._program(ops, held, changed_ports=changed_ports, secure=secure)
+        ported = {key for key in [*changes.set, *changes.removed] if key.startswith("port:")}
+        made = {
+            (op.obj.ns, op.obj.name)
+            for op in ops
+            if op.action == planning.ADD and isinstance(op.obj, k.Link)
+        }
+        if ported or (made and self._splices):
+            failed += await self._splice(held, failed, changed=ported, made=made)
         return failed + await self._supervise(ops, failed, everything=False)
 
     def _affected(self, key: str, entry: pb.Entry | None) -> set[str]:
@@ -315,6 +340,10 @@ class LinuxDriver:
             self._subnet_networks[resource_id] = entry.subnet.network_id
         elif kind == "port":
             self._ports.add(resource_id)
+            if entry.port.trunk_parent_id:
+                self._riding[resource_id] = entry.port.trunk_parent_id
+            else:
+                self._riding.pop(resource_id, None)
         elif kind == "member":
             self._members[entry.member.security_group_id].add(entry.member.port_id)
 
@@ -325,6 +354,7 @@ class LinuxDriver:
         elif kind == "port":
             self._ports.discard(resource_id)
             self._marks.pop(resource_id, None)
+            self._riding.pop(resource_id, None)
         elif kind == "member":
             group_id, _, port_id = resource_id.partition("/")
             self._members[group_id].discard(port_id)
@@ -368,6 +398,53 @@ class LinuxDriver:
         versions = self._wanted[ident]
         owner = min(versions) if len(versions) > 1 else next(iter(versions))
         return owner, versions[owner]
+
+    # --- trunks: VLANs spliced onto the parents' devices ------------------------------------
+
+    async def _splice(
+        self,
+        held: state.HostState,
+        failed: list[executing.Failed],
+        *,
+        changed: set[str] | None,
+        made: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+    ) -> list[executing.Failed]:
+        """Program the splices the host's ports want (``vlans``): all of them after a
+        reconcile (``changed`` None), else those of a parent or subport that changed or whose
+        devices were ``made`` (again: a device made anew has no filters); clear the devices
+        spliced no more. A splice whose ports failed to program waits for them."""
+        ports = [
+            entry.port
+            for port_id in sorted(self._ports)
+            if (entry := held.get("port", port_id)) is not None
+        ]
+        netns = self.host.endpoint_mode == "netns"
+        wanted = {
+            (s.ns, s.trunk): s for s in vlans.splices(ports, netns=netns, prefix=self.host.prefix)
+        }
+        broken = {failure.owner for failure in failed}
+        todo = [
+            splice
+            for key, splice in wanted.items()
+            if (
+                changed is None
+                or self._splices.get(key) != splice
+                or _touches(splice, changed)
+                or _devices(splice) & made
+            )
+            and not broken & {*splice.owners, f"port:{splice.parent}"}
+        ]
+        gone = [key for key in self._splices if key not in wanted]
+        if not todo and not gone:
+            return []
+        found = await self._executor.splice(todo, gone)
+        refused = {failure.owner for failure in found}
+        for key in gone:
+            del self._splices[key]
+        for splice in todo:
+            if not refused & set(splice.owners):
+                self._splices[(splice.ns, splice.trunk)] = splice
+        return found
 
     # --- DHCP: servers and clients ---------------------------------------------------------
 
@@ -549,6 +626,16 @@ class LinuxDriver:
             drivers.Failure(kind=key.partition(":")[0], id=key.partition(":")[2], message=why)
             for key, why in self._failed.items()
         ]
+
+
+def _devices(splice: vlans.Splice) -> set[tuple[str, str]]:
+    """The devices a splice's programs hang on: (namespace, name)."""
+    return {(splice.ns, splice.trunk), *((splice.ns, child) for _, child in splice.children)}
+
+
+def _touches(splice: vlans.Splice, ports: set[str]) -> bool:
+    """Whether a splice's parent or one of its subports is among the changed port keys."""
+    return f"port:{splice.parent}" in ports or bool(ports & set(splice.owners))
 
 
 _EMPTY = layouts.Layout([], frozenset())

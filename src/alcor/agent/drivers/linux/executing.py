@@ -49,6 +49,8 @@ from alcor.agent.drivers.linux import (
     observing,
     planning,
     rtnetlink,
+    splicing,
+    vlans,
 )
 
 log = logging.getLogger("alcor.agent.linux")
@@ -84,6 +86,11 @@ class Executor(Protocol):
         transaction; '' or why it failed (then nothing changed)."""
         ...
 
+    async def splice(self, wanted: list[vlans.Splice], gone: list[tuple[str, str]]) -> list[Failed]:
+        """Program the trunks' VLAN splices ``wanted``; clear the devices ``gone`` (namespace,
+        device) of theirs; the splices that failed, by owner."""
+        ...
+
 
 class ToolMissing(Exception):
     """A command the driver needs is not installed."""
@@ -96,6 +103,11 @@ class Processes:
     def __init__(self, *, parallel: int = PARALLEL, netlink: bool = True) -> None:
         self._slots = asyncio.Semaphore(parallel)
         self._netlink = netlinking.Netlink() if netlink else None
+        self._splicer = splicing.Splicer()
+
+    async def splice(self, wanted: list[vlans.Splice], gone: list[tuple[str, str]]) -> list[Failed]:
+        failed = await self._splicer.run(wanted, gone)
+        return [Failed(owner, why) for splice, why in failed for owner in splice.owners]
 
     async def _run(self, argv: Sequence[str], stdin: str = "") -> tuple[int, str, str]:
         try:
@@ -295,6 +307,21 @@ class InMemory:
         self.fail: dict[str, str] = {}  # owner -> message
         self.fail_nft = ""
         self.executed: list[list[planning.Op]] = []
+        self.splices: dict[tuple[str, str], vlans.Splice] = {}  # (namespace, trunk device)
+        self.spliced: list[list[vlans.Splice]] = []  # what each call programmed
+
+    async def splice(self, wanted: list[vlans.Splice], gone: list[tuple[str, str]]) -> list[Failed]:
+        self.spliced.append(list(wanted))
+        for key in gone:
+            self.splices.pop(key, None)
+        failed = []
+        for splice in wanted:
+            why = next((self.fail[owner] for owner in splice.owners if owner in self.fail), "")
+            if why:
+                failed += [Failed(owner, why) for owner in splice.owners]
+            else:
+                self.splices[(splice.ns, splice.trunk)] = splice
+        return failed
 
     async def observe(self, host: layouts.HostSettings) -> Observation:
         zones = {}

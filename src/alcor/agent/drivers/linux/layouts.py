@@ -162,6 +162,8 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
     bridge, size = names.bridge(segment(network)), mtu(network)
     tap = names.tap(port.id)
     pinned = k.Fdb(dev=tap, mac=port.mac_address.lower())
+    if port.trunk_parent_id:
+        return Layout([*_subport(port, bridge, size, lookup, host), pinned], depends)
     if host.endpoint_mode == "tap":
         attached = k.Link(
             ns=k.HOST,
@@ -196,6 +198,57 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
     fixed = [fixed for fixed in port.fixed_ips if fixed != obtained]
     found += _addressing(ns, inside, fixed, lookup)
     return Layout(found, depends)
+
+
+def _subport(
+    port: pb.Port, bridge: str, size: int, lookup: Lookup, host: HostSettings
+) -> list[k.Object]:
+    """A trunk's subport: its ``tap`` on its segment's bridge is one end of a veth whose other
+    end (``trunk_leg``) the driver splices to the parent's device with the subport's VLAN
+    (``vlans``). In netns mode the parent's namespace also gets the VLAN sub-interface
+    ``eth0.<vlan>`` (a veth whose peer is spliced to ``eth0``: the kernel here has no 802.1Q
+    devices) with the subport's MAC and addresses, and no default route (the parent's is the
+    namespace's)."""
+    tap, leg = names.tap(port.id), names.trunk_leg(port.id)
+    found: list[k.Object] = [
+        k.Link(
+            ns=k.HOST,
+            name=tap,
+            kind="veth",
+            peer=leg,
+            master=bridge,
+            mtu=size,
+            ipv6_auto=False,
+            flood=False,
+        ),
+        k.Link(ns=k.HOST, name=leg, kind=k.PEER, mtu=size, up=port.admin_state_up, ipv6_auto=False),
+    ]
+    if host.endpoint_mode != "netns":
+        return found
+    ns = names.endpoint_netns(host.prefix, port.trunk_parent_id)
+    child, inside = names.vlan_child(port.vlan_id), names.vlan_leg(port.vlan_id)
+    mac = port.mac_address.lower()
+    found += [
+        k.Link(
+            ns=ns,
+            name=child,
+            kind="veth",
+            peer=inside,
+            peer_ns=ns,
+            mac=mac,
+            mtu=size,
+            up=port.admin_state_up,
+            ipv6_auto=False,
+        ),
+        k.Address(ns, child, f"{link_local(mac)}/64"),
+        k.Link(ns=ns, name=inside, kind=k.PEER, mtu=size, up=True, ipv6_auto=False),
+    ]
+    for fixed in port.fixed_ips:
+        subnet = lookup.subnet(fixed.subnet_id)
+        if subnet is not None:
+            length = ipaddress.ip_network(subnet.cidr, strict=False).prefixlen
+            found.append(k.Address(ns, child, f"{ipaddress.ip_address(fixed.ip_address)}/{length}"))
+    return found
 
 
 def dhcp_given(subnet: pb.Subnet) -> bool:

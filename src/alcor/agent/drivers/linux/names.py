@@ -10,6 +10,7 @@ the kernel to 15 characters (``IFNAMSIZ`` - 1), so they are derived from short i
 ``alsg-<rtr:10>``   a gateway's transit leg    the router's first 10 (on its gateway host)
 ``tap<port:11>``    an endpoint (host side)    as Nova names a port's tap device
 ``aldh-<vni>``      a DHCP server's leg        at most 13 characters
+``altv-<port:10>``  a subport's trunk leg      the peer of its ``tap<port:11>`` (trunks)
 ==================  =========================  ======================================
 
 Namespaces share one directory (``/run/netns``) per machine, so theirs carry a prefix of the
@@ -41,8 +42,10 @@ ENDPOINT_DEVICE = "eth0"
 DHCP_LEG = "aldh-"
 DHCP_NETNS = "dh-"
 DHCP_DEVICE = "dh0"
+TRUNK_LEG = "altv-"
+VLAN_LEG = "alvl"
 OWNED_NETNS = (ROUTER_NETNS, ENDPOINT_NETNS, DHCP_NETNS)
-OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG, TRANSIT_LEG, DHCP_LEG)
+OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG, TRANSIT_LEG, DHCP_LEG, TRUNK_LEG)
 MAX_DEVICE = 15
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -83,6 +86,23 @@ def transit_inside(router_id: str) -> str:
 def tap(port_id: str) -> str:
     """The endpoint's device on the host, as Nova names it."""
     return TAP + port_id[:11]
+
+
+def trunk_leg(port_id: str) -> str:
+    """A subport's leg on the host: the peer of its ``tap`` (which is on its segment's
+    bridge), spliced to the parent's device with the subport's VLAN (``vlans``)."""
+    return TRUNK_LEG + port_id[:10]
+
+
+def vlan_child(vlan: int) -> str:
+    """A parent endpoint's VLAN sub-interface in its namespace (netns mode), as ``ip link add
+    link eth0 name eth0.<vlan> type vlan`` would name it."""
+    return f"{ENDPOINT_DEVICE}.{vlan}"
+
+
+def vlan_leg(vlan: int) -> str:
+    """The peer of ``vlan_child(vlan)``, spliced to ``eth0`` with the VLAN."""
+    return f"{VLAN_LEG}{vlan}"
 
 
 def file_safe(text: str) -> str:

@@ -47,7 +47,8 @@ def host_links(links: list[Json], *, endpoint_mode: str) -> list[k.Object]:
         if names.owns_device(name):
             found.append(_link(k.HOST, link, kind=kind))
         elif name.startswith(names.TAP):
-            if endpoint_mode == "netns" and kind == "veth":
+            subport = str(link.get("link", "")).startswith(names.TRUNK_LEG)  # its peer's name
+            if kind == "veth" and (endpoint_mode == "netns" or subport):
                 found.append(_link(k.HOST, link, kind="veth"))
             elif endpoint_mode == "tap" and master.startswith(names.BRIDGE):
                 found.append(_link(k.HOST, link, kind=""))
@@ -131,7 +132,8 @@ def namespace(
     found: list[k.Object] = []
     for link in links:
         name = link.get("ifname", "")
-        found.append(_link(ns, link, kind="" if name == "lo" else k.PEER))
+        child = name.startswith(names.ENDPOINT_DEVICE + ".")  # a VLAN sub-interface: ours
+        found.append(_link(ns, link, kind="" if name == "lo" else "veth" if child else k.PEER))
     for link in addresses:
         found += [
             k.Address(ns, link.get("ifname", ""), f"{address['local']}/{address['prefixlen']}")

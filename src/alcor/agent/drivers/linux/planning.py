@@ -224,6 +224,7 @@ class _NsLines:
     takes the secondaries of its subnet with it), and the routes are set again after it."""
 
     def __init__(self) -> None:
+        self.creations: list[Line] = []  # veths with both ends here, before their settings
         self.links: list[Line] = []
         self.address_removals: list[Line] = []
         self.addresses: list[Line] = []
@@ -233,7 +234,8 @@ class _NsLines:
 
     def all(self) -> list[Line]:
         return (
-            self.links
+            self.creations
+            + self.links
             + self.address_removals
             + self.addresses
             + self.routes
@@ -252,7 +254,10 @@ def _set_link(op: Op, host: _HostLines, in_ns: defaultdict[str, _NsLines]) -> No
     held = op.held if isinstance(op.held, k.Link) else None
     changes = k.link_changes(held, link) if held is not None else _all_settings(link)
     if op.action == ADD and link.kind in OWNED_KINDS:
-        host.creations.append((_CREATION_ORDER[link.kind], Line(_creation(link), owner)))
+        if link.ns == k.HOST:
+            host.creations.append((_CREATION_ORDER[link.kind], Line(_creation(link), owner)))
+        else:  # a veth with both ends in a namespace (a VLAN sub-interface's pair)
+            in_ns[link.ns].creations.append(Line(_creation(link, here=True), owner))
     automatic = changes.pop("ipv6_auto", None)
     if automatic is not None:  # before the link goes up, so no address is made meanwhile
         mode = Line(
@@ -299,7 +304,7 @@ def _link_arguments(changes: Mapping[str, object]) -> str:
     return " ".join(words)
 
 
-def _creation(link: k.Link) -> str:
+def _creation(link: k.Link, *, here: bool = False) -> str:
     if link.kind == "bridge":
         return f"link add {link.name} type bridge nf_call_iptables 1 nf_call_ip6tables 1"
     if link.kind == "vxlan":
@@ -309,7 +314,7 @@ def _creation(link: k.Link) -> str:
             f"link add {link.name} type vxlan id {v.vni} local {v.local} dstport {v.port} "
             f"{'learning' if v.learning else 'nolearning'}{' proxy' if v.proxy else ''}"
         )
-    where = f" netns {link.peer_ns}" if link.peer_ns else ""
+    where = f" netns {link.peer_ns}" if link.peer_ns and not here else ""
     return f"link add {link.name} type veth peer name {link.peer}{where}"
 
 
@@ -321,7 +326,9 @@ def _remove_link(
     *,
     remade: bool,
 ) -> None:
-    if link.kind in OWNED_KINDS:
+    if link.kind in OWNED_KINDS and link.ns != k.HOST:  # a veth made in its namespace
+        in_ns[link.ns].removals.append(Line(f"link del dev {link.name}", owner))
+    elif link.kind in OWNED_KINDS:
         line = Line(f"link del dev {link.name}", owner)
         if remade:
             host.remakes.append(line)
