@@ -275,7 +275,9 @@ def test_an_interface_needs_a_gateway_and_one_router(api: httpx.Client) -> None:
     subnet = tenant_subnet(api)
     assert put_interface(api, router["id"], subnet_id=subnet["id"]).status_code == 200
     assert_error(put_interface(api, router["id"], subnet_id=subnet["id"]), 400, "BadRequest")
-    assert_error(put_interface(api, other["id"], subnet_id=subnet["id"]), 409, "SubnetInUse")
+    assert_error(
+        put_interface(api, other["id"], subnet_id=subnet["id"]), 409, "IpAddressAlreadyAllocated"
+    )
     assert_error(put_interface(api, router["id"]), 400)
     both = put_interface(api, router["id"], subnet_id=subnet["id"], port_id=subnet["id"])
     assert_error(both, 400)
@@ -518,3 +520,46 @@ def test_a_router_and_its_ports_change_in_one_logged_write(
     revisions = [row[0] for row in rows]
     assert revisions[1] == revisions[0] + 1
     assert revisions[3] == revisions[2] + 1
+
+
+# --- as tempest and neutron-tempest-plugin assert ------------------------------------------
+
+
+def test_a_port_id_that_is_no_uuid_is_a_400(api: httpx.Client) -> None:
+    """Mirrors neutron_tempest_plugin test_routers_negative.RoutersNegativePolicyTest
+    .test_add_interface_port_nonexist: the reference Neutron answers "Bad router request:
+    'port-x' is not a valid UUID." (400) for either id, and a well-formed unknown one is 404."""
+    router = create_router(api)
+    for key in ("port_id", "subnet_id"):
+        for action in ("add", "remove"):
+            response = put_interface(api, router["id"], action, **{key: "port-x"})
+            assert_error(response, 400, "BadRequest")
+            message = response.json()["NeutronError"]["message"]
+            assert message == "Bad router request: 'port-x' is not a valid UUID."
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert_error(put_interface(api, router["id"], port_id=missing), 404, "PortNotFound")
+
+
+def test_a_subnet_is_attached_by_ports_to_two_routers(api: httpx.Client) -> None:
+    """Mirrors neutron_tempest_plugin test_routers.RoutersTest (and RoutersIpV6Test)
+    .test_network_attached_with_two_routers: as Neutron, two routers each take a port of one
+    subnet; the subnet's gateway address is the first router's, so a second router's
+    interface by subnet finds it taken (Neutron's IpAddressAlreadyAllocated)."""
+    subnet = tenant_subnet(api)
+    first, second, third = create_router(api), create_router(api), create_router(api)
+    port1 = create_port(api, subnet["network_id"])
+    port2 = create_port(api, subnet["network_id"])
+    assert put_interface(api, first["id"], port_id=port1["id"]).status_code == 200
+    assert put_interface(api, second["id"], port_id=port2["id"]).status_code == 200
+    shown = [api.get(f"/ports/{p['id']}").json()["port"] for p in (port1, port2)]
+    assert [p["device_id"] for p in shown] == [first["id"], second["id"]]
+    assert [p["device_owner"] for p in shown] == ["network:router_interface"] * 2
+    assert_error(put_interface(api, first["id"], subnet_id=subnet["id"]), 400, "BadRequest")
+    by_subnet = put_interface(api, third["id"], subnet_id=subnet["id"])
+    assert by_subnet.status_code == 200, by_subnet.text
+    fourth = create_router(api)
+    taken = put_interface(api, fourth["id"], subnet_id=subnet["id"])
+    assert_error(taken, 409, "IpAddressAlreadyAllocated")
+    for router, port in ((first, port1), (second, port2)):
+        removed = put_interface(api, router["id"], "remove", port_id=port["id"])
+        assert removed.status_code == 200, removed.text

@@ -136,10 +136,13 @@ class FloatingIps:
         *,
         if_match: int | None,
     ) -> ShownFloatingIp:
+        # as Neutron: an empty body disassociates (once the association was all there was)
+        asked = FloatingIpUpdate(port_id=None) if request == FloatingIpUpdate() else request
+
         def work(writer: Writer) -> ShownFloatingIp:
             record = resources.owned(writer, caller, FloatingIp, floatingip_id)
             resources.check_revision(record, if_match)
-            changed = _associated(writer, caller, record, request)
+            changed = _associated(writer, caller, record, asked)
             if request.description is not UNSET:
                 changed = msgspec.structs.replace(changed, description=request.description)
             updated = resources.revised(changed, self.context.now())
@@ -196,7 +199,8 @@ def _associated(
     writer: Writer, caller: Caller, record: FloatingIp, request: FloatingIpUpdate
 ) -> FloatingIp:
     """The floating IP with the association asked for: kept when ``port_id`` is not sent,
-    cleared when it is null, else checked and derived (the fixed IP, the router)."""
+    cleared when it is null (or the body is empty), else checked and derived (the fixed IP,
+    the router)."""
     port_id, fixed_ip_address = request.port_id, request.fixed_ip_address
     if isinstance(fixed_ip_address, str):
         addressing.parse_address(fixed_ip_address, "fixed_ip_address")
@@ -206,7 +210,7 @@ def _associated(
         return record
     if port_id is None:
         return msgspec.structs.replace(record, port_id=None, fixed_ip_address=None, router_id=None)
-    port = resources.find(writer, caller, Port, port_id)
+    port = _port_to_associate(writer, caller, port_id)
     if port.project_id != record.project_id and not caller.is_admin:
         raise _bad_request(
             f"Cannot process floating IP association with Port {port.id}, since that port is "
@@ -220,6 +224,20 @@ def _associated(
     return msgspec.structs.replace(
         record, port_id=port.id, fixed_ip_address=fixed.ip_address, router_id=router_id
     )
+
+
+def _port_to_associate(reader: Reader, caller: Caller, port_id: str) -> Port:
+    """The port, if the caller may see it: its own, or (as Neutron's ``get_port`` policy lets
+    a network's owner) one on a network of the caller's, whose other project is then a 400
+    rather than a 404. Any other port is not found, so that existence does not leak."""
+    port = reader.get(Port, port_id)
+    if port is not None and not caller.owns(port):
+        network = reader.get(Network, port.network_id)
+        if network is None or not caller.owns(network):
+            port = None
+    if port is None:
+        raise errors.NotFound.resource(Port.kind, port_id)
+    return port
 
 
 def _fixed_ip(port: Port, requested: Requested) -> FixedIp:

@@ -8,7 +8,8 @@ holding that subnet's gateway address (or an existing port of the project, attac
 that only names a router there is no port of it. A router and its ports change in one write, so
 the change log carries them together.
 
-Rules, as Neutron's: a subnet is attached to one router only and once; the subnets of a router
+Rules, as Neutron's: a subnet is attached to a router once (to several routers by ports of
+it; its gateway address is one router's); the subnets of a router
 (its gateway's included) do not overlap; an extra route's nexthop is an address (not the
 router's own) inside one of the router's subnets; an interface or gateway a route needs stays; so
 does an interface a floating IP's fixed address is on, and the gateway's network while floating
@@ -19,6 +20,7 @@ deleted through ``/ports``.
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from collections.abc import Sequence
 
 import msgspec
@@ -245,6 +247,7 @@ class Routers:
 
         def work(writer: Writer) -> RouterInterface:
             router = resources.owned(writer, caller, Router, router_id)
+            _check_uuids(request)
             if isinstance(request.subnet_id, str):
                 port = self._interface_on_subnet(writer, caller, router, request.subnet_id)
             else:
@@ -317,6 +320,7 @@ class Routers:
 
         def work(writer: Writer) -> RouterInterface:
             router = resources.owned(writer, caller, Router, router_id)
+            _check_uuids(request)
             port = _attached_interface(writer, caller, router, request)
             _check_not_routed_through(writer, router, port)
             _check_interface_not_floating(writer, router, port)
@@ -401,24 +405,35 @@ def _check_one_of(request: RouterInterfaceRequest, *, both_allowed: bool = False
         raise _bad_request("Cannot specify both subnet-id and port-id.")
 
 
+def _check_uuids(request: RouterInterfaceRequest) -> None:
+    """As Neutron (``validate_uuid``): an id that is no UUID is a 400, not a 404."""
+    for value in (request.port_id, request.subnet_id):
+        if isinstance(value, str) and not _uuid_like(value):
+            raise _bad_request(f"'{value}' is not a valid UUID.")
+
+
+def _uuid_like(value: str) -> bool:
+    """oslo's ``is_uuid_like``: a UUID in any form Python reads, dashes and case aside."""
+    try:
+        parsed = uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return (
+        parsed.hex
+        == value.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "").lower()
+    )
+
+
 def _check_attachable(writer: Writer, router: Router, subnets: list[Subnet]) -> None:
-    """The subnets may become the router's: on no router yet, overlapping none of its own."""
+    """The subnets may become the router's: not on it yet, overlapping none of its own. As
+    Neutron, a subnet may be on several routers (by ports of it: its gateway address is one
+    router's, so a second router's interface by ``subnet_id`` finds it taken)."""
     ports = _router_ports(writer, router)
     interfaces = [p for p in ports if p.router_port_type == ROUTER_INTERFACE]
     attached = {f.subnet_id for port in interfaces for f in port.fixed_ips}
     for subnet in subnets:
         if subnet.id in attached:
             raise _bad_request(f"Router already has a port on subnet {subnet.id}.")
-        holders = Query(
-            filters={"router_port_type": (ROUTER_INTERFACE,)},
-            fixed_ips={"subnet_id": (subnet.id,)},
-        )
-        if others := writer.select(Port, holders):
-            raise errors.InUse(
-                f"Unable to complete operation on subnet {subnet.id}: it is attached to router "
-                f"{others[0].router_id}.",
-                type="SubnetInUse",
-            )
     _check_no_overlap(subnets, _subnets_of_ports(writer, ports))
 
 
