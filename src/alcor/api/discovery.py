@@ -56,6 +56,9 @@ EXTENSIONS = [
         "Floating IP Port Details Extension",
         "Add port_details attribute to Floating IP resource",
     ),
+    Extension(
+        "floatingip-pools", "Floating IP Pools Extension", "Provides a floating IP pools API."
+    ),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     Extension(
         "pagination", "Pagination support", "Extension that indicates that pagination is enabled."

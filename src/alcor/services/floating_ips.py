@@ -1,4 +1,5 @@
-"""The floating IP manager (the ``router`` extension's floating IPs, ``fip-port-details``).
+"""The floating IP manager (the ``router`` extension's floating IPs, ``fip-port-details``,
+``floatingip-pools``).
 
 A floating IP is an IPv4 address of an external network, held by a port of its own
 (device_owner ``network:floatingip``, device_id the floating IP's id, of no project, without port
@@ -46,6 +47,16 @@ class ShownFloatingIp(msgspec.Struct, frozen=True):
     record: FloatingIp
     tags: list[str]
     port: Port | None  # the associated internal port, for ``port_details``
+
+
+class FloatingIpPool(msgspec.Struct, frozen=True, kw_only=True):
+    """``floatingip-pools``: an IPv4 subnet of an external network, floating IPs come from."""
+
+    subnet_id: str
+    subnet_name: str
+    network_id: str
+    cidr: str
+    project_id: str  # as Neutron: the asking project's, not the subnet's
 
 
 class FloatingIps:
@@ -125,6 +136,27 @@ class FloatingIps:
     async def query(self, caller: Caller, query: Query) -> list[ShownFloatingIp]:
         scoped = resources.scoped(caller, query)
         return await self.context.store.read(lambda r: _shown(r, r.select(FloatingIp, scoped)))
+
+    async def pools(self, caller: Caller) -> list[FloatingIpPool]:
+        """``GET /v2.0/floatingip_pools``: every IPv4 subnet of every external network (all
+        are visible to every project), as Neutron lists them."""
+
+        def work(reader: Reader) -> list[FloatingIpPool]:
+            external = reader.select(Network, Query(filters={"router_external": (True,)}))
+            return [
+                FloatingIpPool(
+                    subnet_id=subnet.id,
+                    subnet_name=subnet.name,
+                    network_id=network.id,
+                    cidr=subnet.cidr,
+                    project_id=caller.project_id,
+                )
+                for network in external
+                for subnet in reader.subnets_of(network.id)
+                if subnet.ip_version == 4
+            ]
+
+        return await self.context.store.read(work)
 
     # --- update, delete ----------------------------------------------------------------
 
