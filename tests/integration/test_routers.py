@@ -74,7 +74,7 @@ def test_a_router_has_neutron_s_keys_and_defaults(api: httpx.Client) -> None:
     assert router["status"] == "ACTIVE"
     assert router["external_gateway_info"] is None
     assert router["routes"] == []
-    assert (router["distributed"], router["ha"], router["flavor_id"]) == (False, False, None)
+    assert (router["distributed"], router["ha"], router["flavor_id"]) == (True, False, None)
     assert router["revision_number"] == 1
     assert api.get(f"/routers/{router['id']}").json()["router"] == router
 
@@ -563,3 +563,38 @@ def test_a_subnet_is_attached_by_ports_to_two_routers(api: httpx.Client) -> None
     for router, port in ((first, port1), (second, port2)):
         removed = put_interface(api, router["id"], "remove", port_id=port["id"])
         assert removed.status_code == 200, removed.text
+
+
+def test_every_router_is_distributed_and_only_an_admin_says_so(api: httpx.Client) -> None:
+    """Mirrors tempest admin/test_routers_dvr.RoutersTestDVR.test_distributed_router_creation,
+    test_routers_negative.DvrRoutersNegativeTest.test_router_create_tenant_distributed_returns_
+    forbidden and neutron_tempest_plugin test_routers.DvrRoutersTest
+    .test_create_distributed_router and test_routers_negative.DvrRoutersNegativeTest: ``dvr``'s
+    ``distributed`` is seen and set by admins only (Neutron's policy and its 403 text); every
+    router is distributed, so ``distributed: false`` is refused (400) and changes nothing.
+    (tempest's test_centralized_router_creation expects a centralized router: not ours.)"""
+    aliases = [e["alias"] for e in api.get("/extensions").json()["extensions"]]
+    assert "dvr" in aliases
+    router = create_router(api, distributed=True)
+    assert router["distributed"] is True
+    member = create_router(api, MEMBER)
+    assert "distributed" not in member
+    assert "distributed" not in api.get(f"/routers/{member['id']}", headers=MEMBER).json()["router"]
+    assert api.get(f"/routers/{member['id']}").json()["router"]["distributed"] is True
+    refused = api.post("/routers", json={"router": {"distributed": True}}, headers=MEMBER)
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert refused.json()["NeutronError"]["message"] == (
+        "(rule:create_router and rule:create_router:distributed) is disallowed by policy"
+    )
+    update = {"router": {"distributed": True}}
+    refused = api.put(f"/routers/{member['id']}", json=update, headers=MEMBER)
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert "rule:update_router:distributed" in refused.json()["NeutronError"]["message"]
+    before = len(api.get("/routers").json()["routers"])
+    assert_error(api.post("/routers", json={"router": {"distributed": False}}), 400, "BadRequest")
+    assert len(api.get("/routers").json()["routers"]) == before
+    centralized = api.put(f"/routers/{router['id']}", json={"router": {"distributed": False}})
+    assert_error(centralized, 400, "BadRequest")
+    kept = api.put(f"/routers/{router['id']}", json=update)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["router"]["distributed"] is True

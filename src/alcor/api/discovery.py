@@ -30,6 +30,9 @@ EXTENSIONS = [
         "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
     ),
     Extension(
+        "dvr", "Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."
+    ),
+    Extension(
         "empty-string-filtering",
         "Empty String Filtering Extension",
         "Allow filtering by attributes with empty string value",
@@ -46,6 +49,11 @@ EXTENSIONS = [
         "Adds external network attribute to network resource.",
     ),
     Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
+    Extension(
+        "extraroute-atomic",
+        "Atomically add/remove extra routes",
+        "Edit extra routes of a router on server side by atomically adding/removing extra routes",
+    ),
     Extension(
         "filter-validation",
         "Filter parameters validation",

@@ -1,4 +1,5 @@
-"""The router manager (extensions ``router``, ``extraroute``, ``ext-gw-mode``).
+"""The router manager (extensions ``router``, ``extraroute``, ``extraroute-atomic``,
+``ext-gw-mode``, ``dvr``).
 
 A router's ports are the ports this manager made its own (``Port.router_id``, Neutron's
 ``routerports``): the gateway port (``network:router_gateway``) on an external network, with an
@@ -40,11 +41,13 @@ from alcor.model.records import (
 )
 from alcor.model.requests import (
     UNSET,
+    ExtraRoutesRequest,
     GatewayRequest,
     HostRouteRequest,
     RouterCreate,
     RouterInterfaceRequest,
     RouterUpdate,
+    Unset,
 )
 from alcor.services import resources
 from alcor.services.callers import Caller
@@ -101,6 +104,7 @@ class Routers:
     def _new(
         self, writer: Writer, caller: Caller, request: RouterCreate
     ) -> tuple[Router, Port | None]:
+        _check_distributed(caller, request.distributed, action="create_router")
         now = self.context.now()
         router = Router(
             id=self.context.new_id(),
@@ -135,6 +139,7 @@ class Routers:
         def work(writer: Writer) -> ShownRouter:
             router = resources.owned(writer, caller, Router, router_id)
             resources.check_revision(router, if_match)
+            _check_distributed(caller, request.distributed, action="update_router")
             changes: dict[str, object] = {}
             for field in ("name", "description", "admin_state_up"):
                 if (value := getattr(request, field)) is not UNSET:
@@ -179,6 +184,41 @@ class Routers:
         gateway = self._gateway_port(writer, caller, cleared, info, interfaces=interfaces)
         writer.insert([gateway])
         return _with_gateway(cleared, gateway, info)
+
+    async def add_routes(
+        self, caller: Caller, router_id: str, request: ExtraRoutesRequest
+    ) -> ShownRouter:
+        """``extraroute-atomic``: the router's routes and these, an exact duplicate once."""
+        return await self._reroute(caller, router_id, request, add=True)
+
+    async def remove_routes(
+        self, caller: Caller, router_id: str, request: ExtraRoutesRequest
+    ) -> ShownRouter:
+        """``extraroute-atomic``: the router's routes but these (one it lacks is no error)."""
+        return await self._reroute(caller, router_id, request, add=False)
+
+    async def _reroute(
+        self, caller: Caller, router_id: str, request: ExtraRoutesRequest, *, add: bool
+    ) -> ShownRouter:
+        """As Neutron: the routes are read and changed in one write, and the whole new set is
+        checked as an update of ``routes`` would be (so one bad route changes nothing)."""
+
+        def work(writer: Writer) -> ShownRouter:
+            router = resources.owned(writer, caller, Router, router_id)
+            given = [_route(entry) for entry in request.router.routes]
+            if add:
+                routes = list(dict.fromkeys([*router.routes, *given]))
+            else:
+                routes = [r for r in router.routes if r not in given]
+            if routes == router.routes:
+                return _shown(writer, [router])[0]
+            wanted = [HostRouteRequest(r.destination, r.nexthop) for r in routes]
+            checked = _routes(writer, router, _router_ports(writer, router), wanted)
+            updated = resources.revised(router, self.context.now(), routes=checked)
+            writer.update([updated])
+            return _shown(writer, [updated])[0]
+
+        return await self.context.store.write(work)
 
     async def delete(self, caller: Caller, router_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
@@ -329,6 +369,20 @@ class Routers:
             return _interface_info(router, port)
 
         return await self.context.store.write(work)
+
+
+def _check_distributed(caller: Caller, distributed: bool | Unset, *, action: str) -> None:
+    """``dvr``: as Neutron's policy, only an admin sets ``distributed``; and every router here
+    is distributed (each host routes for the routers on its networks), so a centralized one is
+    refused rather than made distributed anyway."""
+    if distributed is UNSET:
+        return
+    caller.require_admin("distributed", action=action)
+    if not distributed:
+        raise _bad_request(
+            "Centralized routers are not supported: every router is distributed "
+            "(distributed=False)."
+        )
 
 
 # --- reading ----------------------------------------------------------------------------
