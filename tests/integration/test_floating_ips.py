@@ -531,8 +531,8 @@ def test_the_external_network_and_subnet_are_in_use(api: httpx.Client) -> None:
 def test_deleting_an_external_network_deletes_its_unassociated_floating_ips(
     api: httpx.Client,
 ) -> None:
-    """Mirrors tempest test_floating_ips.FloatingIPTestJSON's cleanup and
-    neutron_tempest_plugin's external network deletes: as Neutron, a floating IP that maps to
+    """Mirrors tempest admin/test_external_network_extension.ExternalNetworksTestJSON
+    .test_delete_external_networks_with_floating_ip: as Neutron, a floating IP that maps to
     nothing goes with its external network (the reference Neutron answers 204); a router's
     gateway keeps the network (409), and then nothing is deleted (Neutron deletes the floating
     IPs all the same)."""

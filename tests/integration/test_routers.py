@@ -598,3 +598,32 @@ def test_every_router_is_distributed_and_only_an_admin_says_so(api: httpx.Client
     kept = api.put(f"/routers/{router['id']}", json=update)
     assert kept.status_code == 200, kept.text
     assert kept.json()["router"]["distributed"] is True
+
+
+def test_a_subnet_keeps_its_gateway_address_while_a_router_holds_it(api: httpx.Client) -> None:
+    """Mirrors neutron_tempest_plugin test_routers.RoutersTest
+    .test_router_interface_update_and_remove_gateway_ip: before a router's interface the
+    gateway moves freely; while one holds it, moving or clearing it is Neutron's 409
+    GatewayIpInUse; a router's port on another address of the subnet does not hold it."""
+    subnet = tenant_subnet(
+        api, "10.99.0.0/24", allocation_pools=[{"start": "10.99.0.250", "end": "10.99.0.254"}]
+    )
+    url = f"/subnets/{subnet['id']}"
+    moved = api.put(url, json={"subnet": {"gateway_ip": "10.99.0.2"}})
+    assert moved.status_code == 200, moved.text
+    by_port = create_port(api, subnet["network_id"], fixed_ips=[{"ip_address": "10.99.0.9"}])
+    assert put_interface(api, create_router(api)["id"], port_id=by_port["id"]).status_code == 200
+    assert api.put(url, json={"subnet": {"gateway_ip": "10.99.0.3"}}).status_code == 200
+    router = create_router(api)
+    info = put_interface(api, router["id"], subnet_id=subnet["id"]).json()
+    for gateway in ("10.99.0.4", None):
+        refused = api.put(url, json={"subnet": {"gateway_ip": gateway}})
+        assert_error(refused, 409, "GatewayIpInUse")
+        assert refused.json()["NeutronError"]["message"] == (
+            f"Current gateway ip 10.99.0.3 already in use by port {info['port_id']}. "
+            "Unable to update."
+        )
+    assert api.put(url, json={"subnet": {"gateway_ip": "10.99.0.3"}}).status_code == 200
+    assert api.get(url).json()["subnet"]["gateway_ip"] == "10.99.0.3"
+    assert put_interface(api, router["id"], "remove", subnet_id=subnet["id"]).status_code == 200
+    assert api.put(url, json={"subnet": {"gateway_ip": None}}).status_code == 200
