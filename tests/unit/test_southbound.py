@@ -503,6 +503,7 @@ def test_the_board_learns_which_hosts_hold_a_routers_interfaces_replayed_or_not(
         quiet.apply(row)
     quiet.ready()
     for board in (loud.board, quiet.board):
+        assert (board.knows("i1"), board.knows("i2"), board.knows("p1")) == (True, True, False)
         assert sorted(board.holders("i1")) == ["h1", "h2"]
         assert sorted(board.holders("i2")) == ["h1", "h2"]
         assert board.programmed_on("i2", "h2") == 7
@@ -512,6 +513,7 @@ def test_the_board_learns_which_hosts_hold_a_routers_interfaces_replayed_or_not(
     for hub in (loud, quiet):
         hub.apply(log.put(interface("i2", "n2", "r1", "10.0.1.1"), "delete"))
         assert hub.board.holders("i2") == []
+        assert not hub.board.knows("i2")
         assert sorted(hub.board.holders("i1")) == ["h1"]  # h2 left r1 with its network
 
 

@@ -396,10 +396,11 @@ def spread(view: status.StatusView, port: str, idle: str = "ACTIVE") -> str:
 
 
 def test_a_routers_ports_follow_every_host_holding_it_on_the_board_and_in_the_rows() -> None:
-    """An interface is held by every host holding its router: ACTIVE when no host holds it,
-    DOWN while a reachable holder has not acknowledged the revision that first carried it
-    there, ERROR while one lists the router as failed, not waiting for a holder that is away,
-    DOWN when none is reachable; the mirror of the rows answers the same at every step."""
+    """An interface is held by every host holding its router: DOWN until the engine took it
+    in, then ACTIVE while no host holds it, DOWN while a reachable holder has not acknowledged
+    the revision that first carried it there, ERROR while one lists the router as failed, not
+    waiting for a holder that is away, DOWN when none is reachable; the mirror of the rows
+    answers the same at every step."""
     clock, board, reporter, tables = setup()
     mirror = StatusMirror(clock=clock, wall=clock)
     failed = [status.Failure(kind="router", id="r1", message="no namespace")]
@@ -411,7 +412,8 @@ def test_a_routers_ports_follow_every_host_holding_it_on_the_board_and_in_the_ro
         return lambda: board.hold_router("r1", host, revision, frozenset(ports))
 
     expected: list[tuple[Callable[[], None], str, str]] = [
-        (lambda: None, "ACTIVE", "ACTIVE"),  # nobody holds r1: nothing to wait for
+        (lambda: None, "DOWN", "DOWN"),  # not taken in by the engine yet: nobody can tell
+        (lambda: [board.know(p, 3) for p in ("i1", "i2")] and None, "ACTIVE", "ACTIVE"),
         (lambda: board.connected("h1", applied_revision=0), "ACTIVE", "ACTIVE"),
         (hold("h1", 4, "i1"), "DOWN", "ACTIVE"),
         (ack("h1", 4, []), "ACTIVE", "ACTIVE"),
@@ -423,7 +425,8 @@ def test_a_routers_ports_follow_every_host_holding_it_on_the_board_and_in_the_ro
         (ack("h2", 7, []), "ACTIVE", "ACTIVE"),
         (hold("h1", 8, "i1"), "ACTIVE", "ACTIVE"),
         (hold("h2", 9), "ACTIVE", "ACTIVE"),  # h2 left r1
-        (hold("h1", 9), "ACTIVE", "ACTIVE"),  # all left
+        (hold("h1", 9), "ACTIVE", "ACTIVE"),  # all left: nothing to wait for
+        (lambda: board.know("i2", 9, known=False), "ACTIVE", "DOWN"),  # i2 is gone
     ]
     for step, i1, i2 in expected:
         step()
@@ -450,6 +453,7 @@ def test_a_serving_process_judges_a_routers_port_by_each_holders_own_view() -> N
     _other_clock, other, other_reporter, _t = setup("other")
     other_reporter.store = tables  # type: ignore[assignment]
     for engine_view in (board, other):  # every process's engine programs every host
+        engine_view.know("i1", 3)
         engine_view.hold_router("r1", "h1", 3, frozenset({"i1"}))
         engine_view.hold_router("r1", "h2", 3, frozenset({"i1"}))
     board.connected("h1", applied_revision=3)

@@ -32,8 +32,10 @@ the router as failed, ``DOWN`` while one has not acknowledged that revision or w
 holding it is reachable, else ``ACTIVE``; and when no host holds it, ``idle``: an interface is
 then ``ACTIVE`` (as OVN's router ports are: a distributed router needs nothing from a host
 until one has endpoints on its networks, and then that host holds it and is waited for), a
-gateway port ``DOWN`` (no host serves it: its traffic goes nowhere). A host that holds the
-router is waited for whatever it does; one that left the grace or is lost is not.
+gateway port ``DOWN`` (no host serves it: its traffic goes nowhere). A router's port the
+engine has not taken in yet (``know``: the moments between its commit and the engine's apply)
+is ``DOWN``: nobody can tell yet which hosts must hold it. A host that holds the router is
+waited for whatever it does; one that left the grace or is lost is not.
 
 Beside its status, a port shows what its host made of it (``vif_details``: in netns endpoint
 mode, the namespace the agent plugged it into), merged over the stored ``binding:vif_details``.
@@ -69,6 +71,9 @@ _NO_FAILURES: Mapping[str, Failure] = MappingProxyType({})
 _NO_DETAILS: Mapping[str, str] = MappingProxyType({})
 _NO_BINDINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 _NO_SPREAD: Mapping[str, int] = MappingProxyType({})
+# the pseudo-host of a router port's status row that says the engine took the port in (no
+# host is named so: node names are not empty)
+KNOWN = ""
 
 
 class Failure(msgspec.Struct, frozen=True, gc=False):
@@ -176,6 +181,10 @@ class StatusView(Protocol):
         None when that host is not reachable."""
         ...
 
+    def knows(self, port_id: str) -> bool:
+        """Whether the goal-state engine has taken in the router's port."""
+        ...
+
 
 class Touched(msgspec.Struct, kw_only=True):
     """What changed on a board since the reporter last took it."""
@@ -208,7 +217,7 @@ def spread_status(view: StatusView, port_id: str, *, router_id: str, idle: str) 
         if found == DOWN:
             status = DOWN
     if not held:
-        return idle
+        return idle if view.knows(port_id) else DOWN
     return status if reachable else DOWN
 
 
@@ -242,6 +251,7 @@ class StatusBoard:
         # a router's port -> host -> revision of the router entry that first carried it there
         self._spread: dict[str, Mapping[str, int]] = {}
         self._legs: dict[tuple[str, str], frozenset[str]] = {}  # (router, host) -> its ports
+        self._known: dict[str, int] = {}  # a router's port -> the revision it was taken in at
         self._port_counts: dict[str, int] = {}
         self._desired: dict[str, int] = {}
         self._acked: dict[str, Acked] = {}
@@ -286,6 +296,9 @@ class StatusBoard:
             acked=acked.revision if acked is not None else 0,
             failed=router_failure(router_id) in self._failures.get(host, _NO_FAILURES),
         )
+
+    def knows(self, port_id: str) -> bool:
+        return port_id in self._known
 
     def vif_details(self, port_id: str, host: str) -> Mapping[str, str]:
         """What ``host`` reported of the port (empty when it reported nothing, or the port is
@@ -377,6 +390,8 @@ class StatusBoard:
         found = [(port, held[0]) for port, held in list(self._programmed.items()) if hosts(held[0])]
         for port, spread in list(self._spread.items()):
             found += [(port, host) for host in spread if hosts(host)]
+        if hosts(KNOWN):
+            found += [(port, KNOWN) for port in list(self._known)]
         return found
 
     def programmed_on(self, port_id: str, host: str) -> int:
@@ -385,6 +400,8 @@ class StatusBoard:
         programmed = self._programmed.get(port_id)
         if programmed is not None and programmed[0] == host:
             return programmed[1]
+        if host == KNOWN:
+            return self._known.get(port_id, 0)
         return self._spread.get(port_id, _NO_SPREAD).get(host, 0)
 
     def reported_of(self, port_id: str, host: str) -> Mapping[str, str]:
@@ -450,6 +467,15 @@ class StatusBoard:
             self._count(host, +1)
         self._programmed[port_id] = (host, revision)
         self._touch_port(port_id, host)
+
+    def know(self, port_id: str, revision: int, *, known: bool = True) -> None:
+        """The engine took in a router's port at ``revision`` (``known`` False: it is gone, or
+        no router's any more). Written as the port's row of the pseudo-host ``KNOWN``."""
+        if known:
+            self._known[port_id] = revision
+        elif self._known.pop(port_id, None) is None:
+            return
+        self._touch_port(port_id, KNOWN)
 
     def hold_router(self, router_id: str, host: str, revision: int, ports: frozenset[str]) -> None:
         """The router's entry of ``revision`` on ``host`` carries ``ports`` (its interfaces,

@@ -136,6 +136,9 @@ class StatusMirror:
             failed=status.router_failure(router_id) in found.failed,
         )
 
+    def knows(self, port_id: str) -> bool:
+        return bool(self._ports.get((port_id, status.KNOWN), _NONE)[0])
+
     def _reachable(self, reported: Reported) -> bool:
         if reported.lost or reported.link_at is None:
             return False
@@ -325,6 +328,9 @@ class Combined:
 
     def held_status(self, port_id: str, host: str, router_id: str) -> str | None:
         return self._of(host).held_status(port_id, host, router_id)
+
+    def knows(self, port_id: str) -> bool:
+        return self.board.knows(port_id) or self.mirror.knows(port_id)
 
     def hosts(self) -> list[str]:
         return sorted({*self.board.hosts(), *self.mirror.hosts()})

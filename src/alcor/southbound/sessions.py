@@ -50,6 +50,15 @@ def router_ports(router: pb.Router, host: str) -> frozenset[str]:
     return frozenset(ports)
 
 
+def _know_router_port(board: status.StatusBoard, change: Change) -> None:
+    """Tell the board the engine took in a router's port (or that one is gone)."""
+    port = change.record
+    if isinstance(port, records.Port) and port.router_id and change.operation != "delete":
+        board.know(port.id, change.revision)
+    else:
+        board.know(change.resource_id, change.revision, known=False)
+
+
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     """How goal states go out: the coalescing window (seconds; a host is sent at most one goal
     state per window) and the per-host bound (entries waiting)."""
@@ -128,7 +137,11 @@ class Hub:
             return
         board = self.board
         board.revision = change.revision
-        if not deltas or replaying:
+        if replaying:
+            return
+        if change.resource_type == "port":
+            _know_router_port(board, change)
+        if not deltas:
             return
         board.desire_all(deltas, change.revision)  # every entry of a change carries its revision
         self._note_routers(change, deltas)  # first: it asks the board where the port was
@@ -150,6 +163,9 @@ class Hub:
             board.program(port_id, host, revision)
         for host, router, revision in engine.routers_held():
             board.hold_router(router.id, host, revision, router_ports(router, host))
+        for port in engine.intent.ports.values():
+            if port.router_id:
+                board.know(port.id, engine.revision)
         for host in engine.known_hosts():
             board.desire(host, engine.revision)
         self._ready.set()
