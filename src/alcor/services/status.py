@@ -34,8 +34,9 @@ then ``ACTIVE`` (as OVN's router ports are: a distributed router needs nothing f
 until one has endpoints on its networks, and then that host holds it and is waited for), a
 gateway port ``DOWN`` (no host serves it: its traffic goes nowhere). A router's port the
 engine has not taken in yet (``know``: the moments between its commit and the engine's apply)
-is ``DOWN``: nobody can tell yet which hosts must hold it. A host that holds the router is
-waited for whatever it does; one that left the grace or is lost is not.
+is ``DOWN``: nobody can tell yet which hosts must hold it. A reachable host that holds the
+router is waited for; one away beyond the grace, or lost, is not (it gets the router when it
+returns, and its own ports say it is away).
 
 Beside its status, a port shows what its host made of it (``vif_details``: in netns endpoint
 mode, the namespace the agent plugged it into), merged over the stored ``binding:vif_details``.
