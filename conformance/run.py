@@ -301,6 +301,12 @@ class Network:
         created: dict[str, object] = reply.json()
         return created
 
+    def nodes(self, count: int) -> None:
+        """The hosts ``alcor sim`` simulates, made known first: a controller admits a host
+        without a TLS identity only when its node exists."""
+        nodes = [{"name": f"compute-{i}", "underlay_ip": f"10.255.0.{i + 1}"} for i in range(count)]
+        self.post("/nodes", {"nodes": nodes})
+
     def agents(self) -> int:
         reply = self.client.get("/agents")
         reply.raise_for_status()
@@ -518,6 +524,7 @@ def run(args: argparse.Namespace) -> int:
         network = Network(endpoint, identity)
         # Simulated hosts with their agents, as a region has: the agent tests list them, and
         # ports bound to them go ACTIVE when their host acknowledges them.
+        network.nodes(HOSTS)
         hosts = alcor("sim", "--hosts", str(HOSTS), "--prefix", "compute-")
         hosts += ["--controller", southbound]
         stack.enter_context(

@@ -511,7 +511,6 @@ def test_the_external_network_and_subnet_are_in_use(api: httpx.Client) -> None:
     network_id = external["network"]["id"]
     fip = create_fip(api, floating_network_id=network_id)
     url = f"/networks/{network_id}"
-    assert_error(api.delete(url), 409, "NetworkInUse")
     assert_error(api.delete(f"/subnets/{external['subnet']['id']}"), 409, "SubnetInUse")
     # Neutron checks gateway ports only; a floating IP holds the network external here too.
     internal = api.put(url, json={"network": {"router:external": False}})
@@ -527,6 +526,33 @@ def test_the_external_network_and_subnet_are_in_use(api: httpx.Client) -> None:
     made_internal = api.put(url, json={"network": {"router:external": False}})
     assert made_internal.status_code == 200, made_internal.text
     assert api.delete(url).status_code == 204
+
+
+def test_deleting_an_external_network_deletes_its_unassociated_floating_ips(
+    api: httpx.Client,
+) -> None:
+    """Mirrors tempest admin/test_external_network_extension.ExternalNetworksTestJSON
+    .test_delete_external_networks_with_floating_ip: as Neutron, a floating IP that maps to
+    nothing goes with its external network (the reference Neutron answers 204); a router's
+    gateway keeps the network (409), and then nothing is deleted (Neutron deletes the floating
+    IPs all the same)."""
+    external = external_network(api)
+    network_id = external["network"]["id"]
+    fip = create_fip(api, floating_network_id=network_id)
+    port = fip_port(api, fip)
+    router = api.post(
+        "/routers", json={"router": {"external_gateway_info": {"network_id": network_id}}}
+    ).json()["router"]
+    assert_error(api.delete(f"/networks/{network_id}"), 409, "NetworkInUse")
+    assert api.get(f"/floatingips/{fip['id']}").status_code == 200
+    assert api.get(f"/ports/{port['id']}").status_code == 200
+    assert api.delete(f"/routers/{router['id']}").status_code == 204
+    assert api.delete(f"/networks/{network_id}").status_code == 204
+    assert_error(api.get(f"/floatingips/{fip['id']}"), 404, "FloatingIPNotFound")
+    assert_error(api.get(f"/ports/{port['id']}"), 404, "PortNotFound")
+    assert api.get("/floatingips", params={"floating_network_id": network_id}).json() == {
+        "floatingips": []
+    }
 
 
 # --- the router's and the floating IP's ports under the port API --------------------------
@@ -673,3 +699,60 @@ def test_a_floating_ip_and_its_port_change_in_one_logged_write(
     revisions = [row[0] for row in rows]
     assert revisions[1] == revisions[0] + 1
     assert revisions[3] == revisions[2] + 1
+
+
+# --- as tempest and neutron-tempest-plugin assert ------------------------------------------
+
+
+def test_an_empty_update_clears_the_association_and_a_partial_one_keeps_it(
+    api: httpx.Client, external: dict[str, Any], inside: dict[str, Any]
+) -> None:
+    """Mirrors neutron_tempest_plugin test_floating_ips.FloatingIPTestJSON
+    .test_blank_update_clears_association and .test_create_update_floatingip_description: as
+    Neutron, ``{"floatingip": {}}`` disassociates; a body that names anything else keeps the
+    association; ``fixed_ip_address`` without a port is a 400 that changes nothing."""
+    port = api.post("/ports", json={"port": {"network_id": inside["network"]["id"]}}).json()
+    fip = create_fip(api, floating_network_id=external["network"]["id"], port_id=port["port"]["id"])
+    kept = put_fip(api, fip["id"], description="d2")
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["floatingip"]["port_id"] == port["port"]["id"]
+    address = port["port"]["fixed_ips"][0]["ip_address"]
+    assert_error(put_fip(api, fip["id"], fixed_ip_address=address), 400, "BadRequest")
+    assert api.get(f"/floatingips/{fip['id']}").json()["floatingip"] == kept.json()["floatingip"]
+    cleared = put_fip(api, fip["id"])
+    assert cleared.status_code == 200, cleared.text
+    body = cleared.json()["floatingip"]
+    assert (body["port_id"], body["fixed_ip_address"], body["router_id"]) == (None, None, None)
+    assert body["description"] == "d2"
+    assert body["port_details"] is None
+
+
+def test_another_project_s_port_on_the_caller_s_network_is_a_400(
+    api: httpx.Client, external: dict[str, Any]
+) -> None:
+    """Mirrors neutron_tempest_plugin admin/test_floating_ips_admin_actions
+    .FloatingIPAdminTestJSON.test_associate_floating_ip_with_port_from_another_project: a port
+    an admin made for another project on the member's network is one the member may see in
+    Neutron (``get_port`` lets a network's owner), so its association is Neutron's 400; a port
+    on another project's network stays not found (existence does not leak)."""
+    ours = routed(api, external, MEMBER)
+    planted = api.post(
+        "/ports", json={"port": {"network_id": ours["network"]["id"], "project_id": "fip-c"}}
+    ).json()["port"]
+    fip = create_fip(api, MEMBER, floating_network_id=external["network"]["id"])
+    response = api.put(
+        f"/floatingips/{fip['id']}", json={"floatingip": {"port_id": planted["id"]}}, headers=MEMBER
+    )
+    assert_error(response, 400, "BadRequest")
+    assert "owned by a different project" in response.json()["NeutronError"]["message"]
+    theirs = routed(api, external, OTHER)
+    their_port = api.post(
+        "/ports", json={"port": {"network_id": theirs["network"]["id"]}}, headers=OTHER
+    ).json()["port"]
+    response = api.put(
+        f"/floatingips/{fip['id']}",
+        json={"floatingip": {"port_id": their_port["id"]}},
+        headers=MEMBER,
+    )
+    assert_error(response, 404, "PortNotFound")
+    assert api.get(f"/floatingips/{fip['id']}").json()["floatingip"]["port_id"] is None

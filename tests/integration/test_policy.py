@@ -362,4 +362,4 @@ def test_admins_see_filter_sort_and_set_them(
     found = api.get("/networks", params=segment, headers=headers).json()["networks"]
     assert [n["id"] for n in found] == [network["id"]]
     router = api.get(f"/routers/{world['router']['id']}", headers=headers).json()["router"]
-    assert (router["distributed"], router["ha"]) == (False, False)
+    assert (router["distributed"], router["ha"]) == (True, False)  # dvr: every router is

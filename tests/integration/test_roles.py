@@ -158,3 +158,34 @@ def test_status_reaches_the_api_process_from_the_southbound_process(
                     await host.close()
 
     run(scenario)
+
+
+def test_a_routers_interface_status_reaches_the_api_process_through_the_rows(
+    split: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """The status rows carry a router's ports too, one per holding host: the API process
+    shows an interface ACTIVE once its holder acknowledged it, DOWN once no holder is up
+    (``services.status.spread_status`` over the mirror)."""
+    writing, serving = split
+
+    async def scenario() -> None:
+        async with project_api(writing) as api:
+            (name,) = names("ri", 1)
+            host = Host(name, serving.southbound, tls=tls_of(serving, name))
+            await api.nodes(host.id)
+            network = await api.network()
+            subnet = await api.subnet(network, "10.7.0.0/24")
+            await api.port(network, host.id)
+            router = (await api.call("POST", "/routers", 201, {"router": {}}))["router"]["id"]
+            body = {"subnet_id": subnet["id"]}
+            info = await api.call("PUT", f"/routers/{router}/add_router_interface", 200, body)
+            await api.until_status(info["port_id"], "DOWN")  # its one holder never connected
+            host.start()
+            try:
+                await api.until_status(info["port_id"], "ACTIVE")
+                await host.stop()  # silent beyond --node-down-after: no holder is up
+                await api.until_status(info["port_id"], "DOWN")
+            finally:
+                await host.close()
+
+    run(scenario)

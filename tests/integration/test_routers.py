@@ -74,7 +74,7 @@ def test_a_router_has_neutron_s_keys_and_defaults(api: httpx.Client) -> None:
     assert router["status"] == "ACTIVE"
     assert router["external_gateway_info"] is None
     assert router["routes"] == []
-    assert (router["distributed"], router["ha"], router["flavor_id"]) == (False, False, None)
+    assert (router["distributed"], router["ha"], router["flavor_id"]) == (True, False, None)
     assert router["revision_number"] == 1
     assert api.get(f"/routers/{router['id']}").json()["router"] == router
 
@@ -275,7 +275,9 @@ def test_an_interface_needs_a_gateway_and_one_router(api: httpx.Client) -> None:
     subnet = tenant_subnet(api)
     assert put_interface(api, router["id"], subnet_id=subnet["id"]).status_code == 200
     assert_error(put_interface(api, router["id"], subnet_id=subnet["id"]), 400, "BadRequest")
-    assert_error(put_interface(api, other["id"], subnet_id=subnet["id"]), 409, "SubnetInUse")
+    assert_error(
+        put_interface(api, other["id"], subnet_id=subnet["id"]), 409, "IpAddressAlreadyAllocated"
+    )
     assert_error(put_interface(api, router["id"]), 400)
     both = put_interface(api, router["id"], subnet_id=subnet["id"], port_id=subnet["id"])
     assert_error(both, 400)
@@ -518,3 +520,110 @@ def test_a_router_and_its_ports_change_in_one_logged_write(
     revisions = [row[0] for row in rows]
     assert revisions[1] == revisions[0] + 1
     assert revisions[3] == revisions[2] + 1
+
+
+# --- as tempest and neutron-tempest-plugin assert ------------------------------------------
+
+
+def test_a_port_id_that_is_no_uuid_is_a_400(api: httpx.Client) -> None:
+    """Mirrors neutron_tempest_plugin test_routers_negative.RoutersNegativePolicyTest
+    .test_add_interface_port_nonexist: the reference Neutron answers "Bad router request:
+    'port-x' is not a valid UUID." (400) for either id, and a well-formed unknown one is 404."""
+    router = create_router(api)
+    for key in ("port_id", "subnet_id"):
+        for action in ("add", "remove"):
+            response = put_interface(api, router["id"], action, **{key: "port-x"})
+            assert_error(response, 400, "BadRequest")
+            message = response.json()["NeutronError"]["message"]
+            assert message == "Bad router request: 'port-x' is not a valid UUID."
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert_error(put_interface(api, router["id"], port_id=missing), 404, "PortNotFound")
+
+
+def test_a_subnet_is_attached_by_ports_to_two_routers(api: httpx.Client) -> None:
+    """Mirrors neutron_tempest_plugin test_routers.RoutersTest (and RoutersIpV6Test)
+    .test_network_attached_with_two_routers: as Neutron, two routers each take a port of one
+    subnet; the subnet's gateway address is the first router's, so a second router's
+    interface by subnet finds it taken (Neutron's IpAddressAlreadyAllocated)."""
+    subnet = tenant_subnet(api)
+    first, second, third = create_router(api), create_router(api), create_router(api)
+    port1 = create_port(api, subnet["network_id"])
+    port2 = create_port(api, subnet["network_id"])
+    assert put_interface(api, first["id"], port_id=port1["id"]).status_code == 200
+    assert put_interface(api, second["id"], port_id=port2["id"]).status_code == 200
+    shown = [api.get(f"/ports/{p['id']}").json()["port"] for p in (port1, port2)]
+    assert [p["device_id"] for p in shown] == [first["id"], second["id"]]
+    assert [p["device_owner"] for p in shown] == ["network:router_interface"] * 2
+    assert_error(put_interface(api, first["id"], subnet_id=subnet["id"]), 400, "BadRequest")
+    by_subnet = put_interface(api, third["id"], subnet_id=subnet["id"])
+    assert by_subnet.status_code == 200, by_subnet.text
+    fourth = create_router(api)
+    taken = put_interface(api, fourth["id"], subnet_id=subnet["id"])
+    assert_error(taken, 409, "IpAddressAlreadyAllocated")
+    for router, port in ((first, port1), (second, port2)):
+        removed = put_interface(api, router["id"], "remove", port_id=port["id"])
+        assert removed.status_code == 200, removed.text
+
+
+def test_every_router_is_distributed_and_only_an_admin_says_so(api: httpx.Client) -> None:
+    """Mirrors tempest admin/test_routers_dvr.RoutersTestDVR.test_distributed_router_creation,
+    test_routers_negative.DvrRoutersNegativeTest.test_router_create_tenant_distributed_returns_
+    forbidden and neutron_tempest_plugin test_routers.DvrRoutersTest
+    .test_create_distributed_router and test_routers_negative.DvrRoutersNegativeTest: ``dvr``'s
+    ``distributed`` is seen and set by admins only (Neutron's policy and its 403 text); every
+    router is distributed, so ``distributed: false`` is refused (400) and changes nothing.
+    (tempest's test_centralized_router_creation expects a centralized router: not ours.)"""
+    aliases = [e["alias"] for e in api.get("/extensions").json()["extensions"]]
+    assert "dvr" in aliases
+    router = create_router(api, distributed=True)
+    assert router["distributed"] is True
+    member = create_router(api, MEMBER)
+    assert "distributed" not in member
+    assert "distributed" not in api.get(f"/routers/{member['id']}", headers=MEMBER).json()["router"]
+    assert api.get(f"/routers/{member['id']}").json()["router"]["distributed"] is True
+    refused = api.post("/routers", json={"router": {"distributed": True}}, headers=MEMBER)
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert refused.json()["NeutronError"]["message"] == (
+        "(rule:create_router and rule:create_router:distributed) is disallowed by policy"
+    )
+    update = {"router": {"distributed": True}}
+    refused = api.put(f"/routers/{member['id']}", json=update, headers=MEMBER)
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert "rule:update_router:distributed" in refused.json()["NeutronError"]["message"]
+    before = len(api.get("/routers").json()["routers"])
+    assert_error(api.post("/routers", json={"router": {"distributed": False}}), 400, "BadRequest")
+    assert len(api.get("/routers").json()["routers"]) == before
+    centralized = api.put(f"/routers/{router['id']}", json={"router": {"distributed": False}})
+    assert_error(centralized, 400, "BadRequest")
+    kept = api.put(f"/routers/{router['id']}", json=update)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["router"]["distributed"] is True
+
+
+def test_a_subnet_keeps_its_gateway_address_while_a_router_holds_it(api: httpx.Client) -> None:
+    """Mirrors neutron_tempest_plugin test_routers.RoutersTest
+    .test_router_interface_update_and_remove_gateway_ip: before a router's interface the
+    gateway moves freely; while one holds it, moving or clearing it is Neutron's 409
+    GatewayIpInUse; a router's port on another address of the subnet does not hold it."""
+    subnet = tenant_subnet(
+        api, "10.99.0.0/24", allocation_pools=[{"start": "10.99.0.250", "end": "10.99.0.254"}]
+    )
+    url = f"/subnets/{subnet['id']}"
+    moved = api.put(url, json={"subnet": {"gateway_ip": "10.99.0.2"}})
+    assert moved.status_code == 200, moved.text
+    by_port = create_port(api, subnet["network_id"], fixed_ips=[{"ip_address": "10.99.0.9"}])
+    assert put_interface(api, create_router(api)["id"], port_id=by_port["id"]).status_code == 200
+    assert api.put(url, json={"subnet": {"gateway_ip": "10.99.0.3"}}).status_code == 200
+    router = create_router(api)
+    info = put_interface(api, router["id"], subnet_id=subnet["id"]).json()
+    for gateway in ("10.99.0.4", None):
+        refused = api.put(url, json={"subnet": {"gateway_ip": gateway}})
+        assert_error(refused, 409, "GatewayIpInUse")
+        assert refused.json()["NeutronError"]["message"] == (
+            f"Current gateway ip 10.99.0.3 already in use by port {info['port_id']}. "
+            "Unable to update."
+        )
+    assert api.put(url, json={"subnet": {"gateway_ip": "10.99.0.3"}}).status_code == 200
+    assert api.get(url).json()["subnet"]["gateway_ip"] == "10.99.0.3"
+    assert put_interface(api, router["id"], "remove", subnet_id=subnet["id"]).status_code == 200
+    assert api.put(url, json={"subnet": {"gateway_ip": None}}).status_code == 200

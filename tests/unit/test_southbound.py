@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import msgspec
 import pytest
 
 from alcor.agent.state import HostState
@@ -465,6 +466,55 @@ def test_a_quiet_replay_leaves_the_board_as_a_loud_one_once_ready() -> None:
     assert quiet.board.host_of("p5") == "h2"
     assert len(session.outbox) == 2  # its own port and its neighbor
     assert quiet.board.port_status("p5", "h2") == "DOWN"
+
+
+def interface(name: str, net: str, router: str, ip: str) -> records.Port:
+    return msgspec.structs.replace(
+        port(name, net, "", ip),
+        device_owner=records.ROUTER_INTERFACE,
+        device_id=router,
+        router_id=router,
+        router_port_type=records.ROUTER_INTERFACE,
+    )
+
+
+def test_the_board_learns_which_hosts_hold_a_routers_interfaces_replayed_or_not() -> None:
+    """Every host holding a router holds each of its interfaces, as of the router entry that
+    first carried it there (or the host's joining the router); a host whose last port on the
+    router's networks goes leaves them; a quiet replay's ``ready`` tells the board the same."""
+    log = Log()
+    router = records.Router(id="r1", project_id="p", created_at=NOW, updated_at=NOW)
+    rows = [
+        log.put(network("n1", 100)),
+        log.put(network("n2", 101)),
+        log.put(port("p1", "n1", "h1", "10.0.0.5")),  # 3
+        log.put(router),
+        log.put(interface("i1", "n1", "r1", "10.0.0.1")),  # 5: h1 holds r1 with i1
+        log.put(port("p2", "n2", "h2", "10.0.1.5")),  # 6: not on r1's networks yet
+        log.put(interface("i2", "n2", "r1", "10.0.1.1")),  # 7: h2 joins r1; h1 gets i2
+        log.put(port("p3", "n1", "h3", "10.0.0.6")),  # 8: h3 joins r1
+        log.put(port("p3", "n1", "h3", "10.0.0.6"), "delete"),  # 9: h3 leaves it
+    ]
+    loud, _, _ = hub_with()
+    quiet, _, _ = hub_with()
+    quiet.replay()
+    for row in rows:
+        loud.apply(row)
+        quiet.apply(row)
+    quiet.ready()
+    for board in (loud.board, quiet.board):
+        assert (board.knows("i1"), board.knows("i2"), board.knows("p1")) == (True, True, False)
+        assert sorted(board.holders("i1")) == ["h1", "h2"]
+        assert sorted(board.holders("i2")) == ["h1", "h2"]
+        assert board.programmed_on("i2", "h2") == 7
+        assert board.programmed_on("p3", "h3") == 0
+    assert loud.board.programmed_on("i1", "h1") == 5  # kept: carried there first at 5
+    assert quiet.board.programmed_on("i1", "h1") == 7  # the entry's revision as it stands
+    for hub in (loud, quiet):
+        hub.apply(log.put(interface("i2", "n2", "r1", "10.0.1.1"), "delete"))
+        assert hub.board.holders("i2") == []
+        assert not hub.board.knows("i2")
+        assert sorted(hub.board.holders("i1")) == ["h1"]  # h2 left r1 with its network
 
 
 # --- following the change log ----------------------------------------------------------------

@@ -389,3 +389,80 @@ def test_replicas_write_only_their_own_hosts_and_a_newcomer_leaves_a_live_ones_r
         await asyncio.gather(running, joining, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+def spread(view: status.StatusView, port: str, idle: str = "ACTIVE") -> str:
+    return status.spread_status(view, port, router_id="r1", idle=idle)
+
+
+def test_a_routers_ports_follow_every_host_holding_it_on_the_board_and_in_the_rows() -> None:
+    """An interface is held by every host holding its router: DOWN until the engine took it
+    in, then ACTIVE while no host holds it, DOWN while a reachable holder has not acknowledged
+    the revision that first carried it there, ERROR while one lists the router as failed, not
+    waiting for a holder that is away, DOWN when none is reachable; the mirror of the rows
+    answers the same at every step."""
+    clock, board, reporter, tables = setup()
+    mirror = StatusMirror(clock=clock, wall=clock)
+    failed = [status.Failure(kind="router", id="r1", message="no namespace")]
+
+    def ack(host: str, revision: int, failures: list[status.Failure]) -> Callable[[], None]:
+        return lambda: board.acknowledged(host, revision, failures=failures, programming_micros=1)
+
+    def hold(host: str, revision: int, *ports: str) -> Callable[[], None]:
+        return lambda: board.hold_router("r1", host, revision, frozenset(ports))
+
+    expected: list[tuple[Callable[[], None], str, str]] = [
+        (lambda: None, "DOWN", "DOWN"),  # not taken in by the engine yet: nobody can tell
+        (lambda: [board.know(p, 3) for p in ("i1", "i2")] and None, "ACTIVE", "ACTIVE"),
+        (lambda: board.connected("h1", applied_revision=0), "ACTIVE", "ACTIVE"),
+        (hold("h1", 4, "i1"), "DOWN", "ACTIVE"),
+        (ack("h1", 4, []), "ACTIVE", "ACTIVE"),
+        (hold("h1", 6, "i1", "i2"), "ACTIVE", "DOWN"),  # i1 keeps revision 4, i2 new at 6
+        (lambda: board.connected("h2", applied_revision=0), "ACTIVE", "DOWN"),
+        (hold("h2", 7, "i1", "i2"), "DOWN", "DOWN"),
+        (ack("h1", 7, []), "DOWN", "DOWN"),  # waiting for h2
+        (ack("h2", 7, failed), "ERROR", "ERROR"),
+        (ack("h2", 7, []), "ACTIVE", "ACTIVE"),
+        (hold("h1", 8, "i1"), "ACTIVE", "ACTIVE"),
+        (hold("h2", 9), "ACTIVE", "ACTIVE"),  # h2 left r1
+        (hold("h1", 9), "ACTIVE", "ACTIVE"),  # all left: nothing to wait for
+        (lambda: board.know("i2", 9, known=False), "ACTIVE", "DOWN"),  # i2 is gone
+    ]
+    for step, i1, i2 in expected:
+        step()
+        report(reporter)
+        mirrored(tables, mirror)
+        assert (spread(board, "i1"), spread(board, "i2")) == (i1, i2)
+        assert (spread(mirror, "i1"), spread(mirror, "i2")) == (i1, i2)
+    board.hold_router("r1", "h1", 10, frozenset({"i1"}))
+    board.acknowledged("h1", 10, failures=[], programming_micros=1)
+    board.disconnected("h1")
+    report(reporter)
+    mirrored(tables, mirror)
+    assert spread(board, "i1") == spread(mirror, "i1") == "ACTIVE"  # within the grace
+    clock.now += 5.1  # its only holder away: nothing routes for the router
+    assert spread(board, "i1") == spread(mirror, "i1") == "DOWN"
+    assert spread(board, "gw", idle="DOWN") == spread(mirror, "gw", idle="DOWN") == "DOWN"
+    assert board.ports_on("h1") == 0  # a router's ports are not the host's own
+
+
+def test_a_serving_process_judges_a_routers_port_by_each_holders_own_view() -> None:
+    """Two southbound processes each serve one holder: the interface waits for both, each read
+    where its host is served (the board here, the rows of the other process there)."""
+    clock, board, _reporter, tables = setup("me")
+    _other_clock, other, other_reporter, _t = setup("other")
+    other_reporter.store = tables  # type: ignore[assignment]
+    for engine_view in (board, other):  # every process's engine programs every host
+        engine_view.know("i1", 3)
+        engine_view.hold_router("r1", "h1", 3, frozenset({"i1"}))
+        engine_view.hold_router("r1", "h2", 3, frozenset({"i1"}))
+    board.connected("h1", applied_revision=3)
+    other.connected("h2", applied_revision=0)
+    report(other_reporter)
+    view = Combined(board, mirrored(tables, StatusMirror(excluding="me", clock=clock, wall=clock)))
+    assert view.holders("i1") == ["h1", "h2"]
+    assert spread(view, "i1") == "DOWN"  # h2 has not acknowledged
+    other.acknowledged("h2", 3, failures=[], programming_micros=1)
+    report(other_reporter)
+    mirrored(tables, view.mirror)
+    assert spread(view, "i1") == "ACTIVE"

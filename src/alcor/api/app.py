@@ -7,7 +7,15 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alcor.api import agents, discovery, host_status, ip_availability, openapi, quotas
+from alcor.api import (
+    agents,
+    discovery,
+    floatingip_pools,
+    host_status,
+    ip_availability,
+    openapi,
+    quotas,
+)
 from alcor.api.collections import COLLECTIONS
 from alcor.api.dispatch import Dispatcher
 from alcor.api.routes import CollectionRoutes
@@ -27,4 +35,5 @@ def create_app(controller: Controller) -> Dispatcher:
     routes.extend(host_status.HostStatusRoutes(controller).routes())
     routes.extend(agents.AgentRoutes(controller).routes())
     routes.extend(ip_availability.IpAvailabilityRoutes(controller).routes())
+    routes.extend(floatingip_pools.FloatingIpPoolRoutes(controller).routes())
     return Dispatcher(routes, max_body_size=controller.context.settings.limits.max_body_size)

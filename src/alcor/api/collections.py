@@ -44,6 +44,9 @@ class Action(msgspec.Struct, frozen=True, kw_only=True):
     view: type[views.View]
     render: Callable[[Any], views.View]
     call: Callable[[Controller], ActionCall]
+    # the answer holds the collection's resource under its singular key (``add_extraroutes``),
+    # shown as the caller may see it (``api/policy``)
+    resource: bool = False
 
 
 class Collection(msgspec.Struct, frozen=True, kw_only=True):
@@ -295,6 +298,22 @@ ROUTERS = Collection(
             view=views.RouterInterfaceView,
             render=views.router_interface_view,
             call=lambda c: c.routers.remove_interface,
+        ),
+        Action(
+            name="add_extraroutes",
+            request=requests.ExtraRoutesRequest,
+            view=views.RouterEnvelopeView,
+            render=views.router_envelope_view,
+            call=lambda c: c.routers.add_routes,
+            resource=True,
+        ),
+        Action(
+            name="remove_extraroutes",
+            request=requests.ExtraRoutesRequest,
+            view=views.RouterEnvelopeView,
+            render=views.router_envelope_view,
+            call=lambda c: c.routers.remove_routes,
+            resource=True,
         ),
     ),
 )

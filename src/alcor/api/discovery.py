@@ -37,6 +37,9 @@ EXTENSIONS = [
         "Provides ability to mark and use a subnetpool as the default.",
     ),
     Extension(
+        "dvr", "Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."
+    ),
+    Extension(
         "empty-string-filtering",
         "Empty String Filtering Extension",
         "Allow filtering by attributes with empty string value",
@@ -54,6 +57,11 @@ EXTENSIONS = [
     ),
     Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     Extension(
+        "extraroute-atomic",
+        "Atomically add/remove extra routes",
+        "Edit extra routes of a router on server side by atomically adding/removing extra routes",
+    ),
+    Extension(
         "filter-validation",
         "Filter parameters validation",
         "Provides validation on filter parameters.",
@@ -62,6 +70,9 @@ EXTENSIONS = [
         "fip-port-details",
         "Floating IP Port Details Extension",
         "Add port_details attribute to Floating IP resource",
+    ),
+    Extension(
+        "floatingip-pools", "Floating IP Pools Extension", "Provides a floating IP pools API."
     ),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     Extension(

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from alcor.api import agents, ip_availability
+from alcor.api import agents, floatingip_pools, ip_availability
 from alcor.api.collections import COLLECTIONS, Collection
 from alcor.api.listing import Attribute, to_bool, to_int
 from alcor.model import quotas, requests
@@ -39,6 +39,7 @@ def document() -> Schema:
         types += [c.create, c.view] if c.update is None else [c.create, c.update, c.view]
         types += [t for action in c.actions for t in (action.request, action.view)]
     types += [agents.AgentView, requests.AgentUpdate, ip_availability.NetworkIpAvailabilityView]
+    types += [floatingip_pools.FloatingIpPoolView]
     _schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     paths: dict[str, Schema] = {}
     for c in COLLECTIONS:
@@ -46,6 +47,7 @@ def document() -> Schema:
     paths.update(_quota_paths())
     paths.update(_agent_paths())
     paths.update(_ip_availability_paths())
+    paths.update(_floatingip_pool_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Alcor: Neutron v2.0 networking API", "version": "2.0"},
@@ -294,4 +296,21 @@ def _tag_paths(base: str, identified: list[Schema]) -> dict[str, Schema]:
             "put": {"parameters": tagged, "responses": _responses(201, None, WRITE_ERRORS)},
             "delete": {"parameters": tagged, "responses": _responses(204, None, WRITE_ERRORS)},
         },
+    }
+
+
+def _floatingip_pool_paths() -> dict[str, Schema]:
+    """``floatingip-pools``: a read-only list (see api/floatingip_pools.py)."""
+    many = {"type": "array", "items": _ref(floatingip_pools.FloatingIpPoolView)}
+    filters = [
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in floatingip_pools.ATTRIBUTES
+    ]
+    return {
+        "/v2.0/floatingip_pools": {
+            "get": {
+                "parameters": filters,
+                "responses": _responses(200, _object(floatingip_pools=many), READ_ERRORS),
+            }
+        }
     }

@@ -89,8 +89,13 @@ class CollectionRoutes:
             if action.method != "GET":
                 body = decode(await request.body(), decoder)
                 limits.check_request(body, self.limits, resource_id=request.path_params["id"])
-            result = await call(self.caller(request), request.path_params["id"], body)
-            return json_response(action.render(result))
+            caller = self.caller(request)
+            result = await call(caller, request.path_params["id"], body)
+            answer = action.render(result)
+            if action.resource:
+                inner = self.policy.shown(caller, getattr(answer, self.c.singular))
+                answer = msgspec.structs.replace(answer, **{self.c.singular: inner})
+            return json_response(answer)
 
         return handle
 

@@ -438,7 +438,7 @@ class RouterView(View, frozen=True, kw_only=True):
     external_gateway_info: ExternalGatewayInfoView | None
     description: str
     availability_zones: list[str] = msgspec.field(default_factory=list)
-    distributed: bool | UnsetType = False
+    distributed: bool | UnsetType = True  # ``dvr``: every router is (admins only see it)
     ha: bool | UnsetType = False
     availability_zone_hints: list[str] = msgspec.field(default_factory=list)
     routes: list[HostRoute]
@@ -484,6 +484,16 @@ def router_view(shown: ShownRouter) -> RouterView:
         revision_number=r.revision_number,
         tenant_id=r.project_id,
     )
+
+
+class RouterEnvelopeView(View, frozen=True, kw_only=True):
+    """What ``add_extraroutes`` and ``remove_extraroutes`` answer: the router."""
+
+    router: RouterView
+
+
+def router_envelope_view(shown: ShownRouter) -> RouterEnvelopeView:
+    return RouterEnvelopeView(router=router_view(shown))
 
 
 def router_interface_view(info: RouterInterface) -> RouterInterfaceView:

@@ -48,7 +48,7 @@ from alcor.goalstate import entries as e
 from alcor.goalstate import gateways
 from alcor.goalstate.intents import Intent, router_of
 from alcor.goalstate.subscriptions import Pending, Subscriptions
-from alcor.goalstate.topics import Deltas, Topic, Topics
+from alcor.goalstate.topics import Deltas, Topic, Topics, entry_of
 from alcor.model import records
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
@@ -124,6 +124,20 @@ class Engine:
     def programmed(self) -> Iterator[tuple[str, str, int]]:
         """(port id, host, revision of its entry) for every port some host programs now."""
         return self.subscriptions.programmed()
+
+    def routers_held(self) -> Iterator[tuple[str, pb.Router, int]]:
+        """(host, router, revision of its entry there) for every router some host holds now:
+        a host that joined the router's topic after the entry changed holds it as of then."""
+        subscribed = self.subscriptions.subscribed
+        for topic, readers in self.topics.readers.items():
+            if topic[0] != "router" or not readers:
+                continue
+            kept = self.topics.contents[topic].entries.get(keys.key("router", topic[1]))
+            if kept is None:
+                continue
+            router = entry_of(kept).router
+            for host in sorted(readers):
+                yield host, router, max(kept.revision, subscribed[host].get(topic, 0))
 
     def topics_of(self, host: str) -> set[Topic]:
         return self.subscriptions.topics_of(host)

@@ -275,6 +275,7 @@ class GatewayRequest(Request, frozen=True, kw_only=True):
 class RouterCreate(Owned, frozen=True, kw_only=True):
     admin_state_up: bool | Unset = UNSET
     external_gateway_info: GatewayRequest | Unset | None = UNSET
+    distributed: bool | Unset = UNSET  # ``dvr``: admin only, and every router is distributed
 
 
 class RouterUpdate(Request, frozen=True, kw_only=True):
@@ -283,6 +284,7 @@ class RouterUpdate(Request, frozen=True, kw_only=True):
     admin_state_up: bool | Unset = UNSET
     external_gateway_info: GatewayRequest | Unset | None = UNSET
     routes: list[HostRouteRequest] | Unset | None = UNSET
+    distributed: bool | Unset = UNSET
 
 
 class RouterInterfaceRequest(Request, frozen=True, kw_only=True):
@@ -290,6 +292,17 @@ class RouterInterfaceRequest(Request, frozen=True, kw_only=True):
 
     subnet_id: String | Unset = UNSET
     port_id: String | Unset = UNSET
+
+
+class ExtraRoutes(Request, frozen=True, kw_only=True):
+    routes: list[HostRouteRequest]
+
+
+class ExtraRoutesRequest(Request, frozen=True, kw_only=True):
+    """The body of ``add_extraroutes`` / ``remove_extraroutes`` (``extraroute-atomic``):
+    ``{"router": {"routes": [...]}}``, the routes to add to or remove from the router's."""
+
+    router: ExtraRoutes
 
 
 # --- floating IPs -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The floating IP manager (the ``router`` extension's floating IPs, ``fip-port-details``).
+"""The floating IP manager (the ``router`` extension's floating IPs, ``fip-port-details``,
+``floatingip-pools``).
 
 A floating IP is an IPv4 address of an external network, held by a port of its own
 (device_owner ``network:floatingip``, device_id the floating IP's id, of no project, without port
@@ -46,6 +47,16 @@ class ShownFloatingIp(msgspec.Struct, frozen=True):
     record: FloatingIp
     tags: list[str]
     port: Port | None  # the associated internal port, for ``port_details``
+
+
+class FloatingIpPool(msgspec.Struct, frozen=True, kw_only=True):
+    """``floatingip-pools``: an IPv4 subnet of an external network, floating IPs come from."""
+
+    subnet_id: str
+    subnet_name: str
+    network_id: str
+    cidr: str
+    project_id: str  # as Neutron: the asking project's, not the subnet's
 
 
 class FloatingIps:
@@ -126,6 +137,27 @@ class FloatingIps:
         scoped = resources.scoped(caller, query)
         return await self.context.store.read(lambda r: _shown(r, r.select(FloatingIp, scoped)))
 
+    async def pools(self, caller: Caller) -> list[FloatingIpPool]:
+        """``GET /v2.0/floatingip_pools``: every IPv4 subnet of every external network (all
+        are visible to every project), as Neutron lists them."""
+
+        def work(reader: Reader) -> list[FloatingIpPool]:
+            external = reader.select(Network, Query(filters={"router_external": (True,)}))
+            return [
+                FloatingIpPool(
+                    subnet_id=subnet.id,
+                    subnet_name=subnet.name,
+                    network_id=network.id,
+                    cidr=subnet.cidr,
+                    project_id=caller.project_id,
+                )
+                for network in external
+                for subnet in reader.subnets_of(network.id)
+                if subnet.ip_version == 4
+            ]
+
+        return await self.context.store.read(work)
+
     # --- update, delete ----------------------------------------------------------------
 
     async def update(
@@ -136,10 +168,13 @@ class FloatingIps:
         *,
         if_match: int | None,
     ) -> ShownFloatingIp:
+        # as Neutron: an empty body disassociates (once the association was all there was)
+        asked = FloatingIpUpdate(port_id=None) if request == FloatingIpUpdate() else request
+
         def work(writer: Writer) -> ShownFloatingIp:
             record = resources.owned(writer, caller, FloatingIp, floatingip_id)
             resources.check_revision(record, if_match)
-            changed = _associated(writer, caller, record, request)
+            changed = _associated(writer, caller, record, asked)
             if request.description is not UNSET:
                 changed = msgspec.structs.replace(changed, description=request.description)
             updated = resources.revised(changed, self.context.now())
@@ -196,7 +231,8 @@ def _associated(
     writer: Writer, caller: Caller, record: FloatingIp, request: FloatingIpUpdate
 ) -> FloatingIp:
     """The floating IP with the association asked for: kept when ``port_id`` is not sent,
-    cleared when it is null, else checked and derived (the fixed IP, the router)."""
+    cleared when it is null (or the body is empty), else checked and derived (the fixed IP,
+    the router)."""
     port_id, fixed_ip_address = request.port_id, request.fixed_ip_address
     if isinstance(fixed_ip_address, str):
         addressing.parse_address(fixed_ip_address, "fixed_ip_address")
@@ -206,7 +242,7 @@ def _associated(
         return record
     if port_id is None:
         return msgspec.structs.replace(record, port_id=None, fixed_ip_address=None, router_id=None)
-    port = resources.find(writer, caller, Port, port_id)
+    port = _port_to_associate(writer, caller, port_id)
     if port.project_id != record.project_id and not caller.is_admin:
         raise _bad_request(
             f"Cannot process floating IP association with Port {port.id}, since that port is "
@@ -220,6 +256,20 @@ def _associated(
     return msgspec.structs.replace(
         record, port_id=port.id, fixed_ip_address=fixed.ip_address, router_id=router_id
     )
+
+
+def _port_to_associate(reader: Reader, caller: Caller, port_id: str) -> Port:
+    """The port, if the caller may see it: its own, or (as Neutron's ``get_port`` policy lets
+    a network's owner) one on a network of the caller's, whose other project is then a 400
+    rather than a 404. Any other port is not found, so that existence does not leak."""
+    port = reader.get(Port, port_id)
+    if port is not None and not caller.owns(port):
+        network = reader.get(Network, port.network_id)
+        if network is None or not caller.owns(network):
+            port = None
+    if port is None:
+        raise errors.NotFound.resource(Port.kind, port_id)
+    return port
 
 
 def _fixed_ip(port: Port, requested: Requested) -> FixedIp:

@@ -193,6 +193,8 @@ class Networks:
         def work(writer: Writer) -> None:
             network = resources.owned(writer, caller, Network, network_id)
             resources.check_revision(network, if_match)
+            if network.router_external:
+                _delete_unassociated_floating_ips(writer, network)
             if writer.count(Port, Query(filters={"network_id": (network_id,)})):
                 raise errors.InUse(
                     f"Unable to complete operation on network {network_id}. "
@@ -209,6 +211,20 @@ class Networks:
                 self.context.allocations.release_segment(writer, network.segmentation_id)
 
         await self.context.store.write(work)
+
+
+def _delete_unassociated_floating_ips(writer: Writer, network: Network) -> None:
+    """As Neutron: deleting an external network deletes its floating IPs that map to no port,
+    with their ports (their addresses go with the network's subnets). An associated one needs a
+    router's gateway on the network, which keeps the network (``NetworkInUse``), and if any
+    port stays the whole delete is undone (Neutron deletes the floating IPs anyway)."""
+    floating = writer.select(FloatingIp, Query(filters={"floating_network_id": (network.id,)}))
+    unassociated = [fip for fip in floating if fip.port_id is None]
+    if not unassociated:
+        return
+    ports = writer.get_many(Port, [fip.floating_port_id for fip in unassociated])
+    writer.delete(unassociated)
+    writer.delete(list(ports.values()))
 
 
 def _check_not_external_in_use(reader: Reader, network: Network) -> None:

@@ -17,7 +17,15 @@ import msgspec
 from alcor.model import addressing, errors, service_types
 from alcor.model.identifiers import normalize_mac
 from alcor.model.queries import Query
-from alcor.model.records import AddressPair, FixedIp, Network, Port, Subnet
+from alcor.model.records import (
+    ROUTER_GATEWAY,
+    ROUTER_INTERFACE,
+    AddressPair,
+    FixedIp,
+    Network,
+    Port,
+    Subnet,
+)
 from alcor.model.requests import (
     UNSET,
     FixedIpRequest,
@@ -390,12 +398,22 @@ class Ports:
         writer.delete(ports)
 
 
+# a router's port that no host holds: an interface needs none yet, a gateway has nowhere to go
+_ROUTER_PORT_IDLE = {ROUTER_INTERFACE: status.ACTIVE, ROUTER_GATEWAY: status.DOWN}
+
+
 def status_of(port: Port, board: status.StatusView | None = None) -> str:
-    """What its host reported (``services.status``; without a board: DOWN); a floating IP's
-    port is N/A, as Neutron's."""
+    """What its host reported (``services.status``; without a board: DOWN); a router's port,
+    what the hosts holding the router reported (an interface no host holds yet is ACTIVE, a
+    gateway no host serves DOWN); a floating IP's port is N/A, as Neutron's."""
     if port.device_owner == service_ports.FLOATING_IP_OWNER:
         return "N/A"
-    return board.port_status(port.id, port.binding_host_id) if board is not None else status.DOWN
+    if board is None:
+        return status.DOWN
+    if port.router_id and port.router_port_type in _ROUTER_PORT_IDLE:
+        idle = _ROUTER_PORT_IDLE[port.router_port_type]
+        return status.spread_status(board, port.id, router_id=port.router_id, idle=idle)
+    return board.port_status(port.id, port.binding_host_id)
 
 
 def observed_of(port: Port, board: status.StatusView | None = None) -> Mapping[str, str]:

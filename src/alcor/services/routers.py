@@ -1,4 +1,5 @@
-"""The router manager (extensions ``router``, ``extraroute``, ``ext-gw-mode``).
+"""The router manager (extensions ``router``, ``extraroute``, ``extraroute-atomic``,
+``ext-gw-mode``, ``dvr``).
 
 A router's ports are the ports this manager made its own (``Port.router_id``, Neutron's
 ``routerports``): the gateway port (``network:router_gateway``) on an external network, with an
@@ -8,7 +9,8 @@ holding that subnet's gateway address (or an existing port of the project, attac
 that only names a router there is no port of it. A router and its ports change in one write, so
 the change log carries them together.
 
-Rules, as Neutron's: a subnet is attached to one router only and once; the subnets of a router
+Rules, as Neutron's: a subnet is attached to a router once (to several routers by ports of
+it; its gateway address is one router's); the subnets of a router
 (its gateway's included) do not overlap; an extra route's nexthop is an address (not the
 router's own) inside one of the router's subnets; an interface or gateway a route needs stays; so
 does an interface a floating IP's fixed address is on, and the gateway's network while floating
@@ -19,6 +21,7 @@ deleted through ``/ports``.
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from collections.abc import Sequence
 
 import msgspec
@@ -38,11 +41,13 @@ from alcor.model.records import (
 )
 from alcor.model.requests import (
     UNSET,
+    ExtraRoutesRequest,
     GatewayRequest,
     HostRouteRequest,
     RouterCreate,
     RouterInterfaceRequest,
     RouterUpdate,
+    Unset,
 )
 from alcor.services import resources
 from alcor.services.callers import Caller
@@ -99,6 +104,7 @@ class Routers:
     def _new(
         self, writer: Writer, caller: Caller, request: RouterCreate
     ) -> tuple[Router, Port | None]:
+        _check_distributed(caller, request.distributed, action="create_router")
         now = self.context.now()
         router = Router(
             id=self.context.new_id(),
@@ -133,6 +139,7 @@ class Routers:
         def work(writer: Writer) -> ShownRouter:
             router = resources.owned(writer, caller, Router, router_id)
             resources.check_revision(router, if_match)
+            _check_distributed(caller, request.distributed, action="update_router")
             changes: dict[str, object] = {}
             for field in ("name", "description", "admin_state_up"):
                 if (value := getattr(request, field)) is not UNSET:
@@ -177,6 +184,41 @@ class Routers:
         gateway = self._gateway_port(writer, caller, cleared, info, interfaces=interfaces)
         writer.insert([gateway])
         return _with_gateway(cleared, gateway, info)
+
+    async def add_routes(
+        self, caller: Caller, router_id: str, request: ExtraRoutesRequest
+    ) -> ShownRouter:
+        """``extraroute-atomic``: the router's routes and these, an exact duplicate once."""
+        return await self._reroute(caller, router_id, request, add=True)
+
+    async def remove_routes(
+        self, caller: Caller, router_id: str, request: ExtraRoutesRequest
+    ) -> ShownRouter:
+        """``extraroute-atomic``: the router's routes but these (one it lacks is no error)."""
+        return await self._reroute(caller, router_id, request, add=False)
+
+    async def _reroute(
+        self, caller: Caller, router_id: str, request: ExtraRoutesRequest, *, add: bool
+    ) -> ShownRouter:
+        """As Neutron: the routes are read and changed in one write, and the whole new set is
+        checked as an update of ``routes`` would be (so one bad route changes nothing)."""
+
+        def work(writer: Writer) -> ShownRouter:
+            router = resources.owned(writer, caller, Router, router_id)
+            given = [_route(entry) for entry in request.router.routes]
+            if add:
+                routes = list(dict.fromkeys([*router.routes, *given]))
+            else:
+                routes = [r for r in router.routes if r not in given]
+            if routes == router.routes:
+                return _shown(writer, [router])[0]
+            wanted = [HostRouteRequest(r.destination, r.nexthop) for r in routes]
+            checked = _routes(writer, router, _router_ports(writer, router), wanted)
+            updated = resources.revised(router, self.context.now(), routes=checked)
+            writer.update([updated])
+            return _shown(writer, [updated])[0]
+
+        return await self.context.store.write(work)
 
     async def delete(self, caller: Caller, router_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
@@ -245,6 +287,7 @@ class Routers:
 
         def work(writer: Writer) -> RouterInterface:
             router = resources.owned(writer, caller, Router, router_id)
+            _check_uuids(request)
             if isinstance(request.subnet_id, str):
                 port = self._interface_on_subnet(writer, caller, router, request.subnet_id)
             else:
@@ -317,6 +360,7 @@ class Routers:
 
         def work(writer: Writer) -> RouterInterface:
             router = resources.owned(writer, caller, Router, router_id)
+            _check_uuids(request)
             port = _attached_interface(writer, caller, router, request)
             _check_not_routed_through(writer, router, port)
             _check_interface_not_floating(writer, router, port)
@@ -325,6 +369,20 @@ class Routers:
             return _interface_info(router, port)
 
         return await self.context.store.write(work)
+
+
+def _check_distributed(caller: Caller, distributed: bool | Unset, *, action: str) -> None:
+    """``dvr``: as Neutron's policy, only an admin sets ``distributed``; and every router here
+    is distributed (each host routes for the routers on its networks), so a centralized one is
+    refused rather than made distributed anyway."""
+    if distributed is UNSET:
+        return
+    caller.require_admin("distributed", action=action)
+    if not distributed:
+        raise _bad_request(
+            "Centralized routers are not supported: every router is distributed "
+            "(distributed=False)."
+        )
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -401,24 +459,35 @@ def _check_one_of(request: RouterInterfaceRequest, *, both_allowed: bool = False
         raise _bad_request("Cannot specify both subnet-id and port-id.")
 
 
+def _check_uuids(request: RouterInterfaceRequest) -> None:
+    """As Neutron (``validate_uuid``): an id that is no UUID is a 400, not a 404."""
+    for value in (request.port_id, request.subnet_id):
+        if isinstance(value, str) and not _uuid_like(value):
+            raise _bad_request(f"'{value}' is not a valid UUID.")
+
+
+def _uuid_like(value: str) -> bool:
+    """oslo's ``is_uuid_like``: a UUID in any form Python reads, dashes and case aside."""
+    try:
+        parsed = uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return (
+        parsed.hex
+        == value.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "").lower()
+    )
+
+
 def _check_attachable(writer: Writer, router: Router, subnets: list[Subnet]) -> None:
-    """The subnets may become the router's: on no router yet, overlapping none of its own."""
+    """The subnets may become the router's: not on it yet, overlapping none of its own. As
+    Neutron, a subnet may be on several routers (by ports of it: its gateway address is one
+    router's, so a second router's interface by ``subnet_id`` finds it taken)."""
     ports = _router_ports(writer, router)
     interfaces = [p for p in ports if p.router_port_type == ROUTER_INTERFACE]
     attached = {f.subnet_id for port in interfaces for f in port.fixed_ips}
     for subnet in subnets:
         if subnet.id in attached:
             raise _bad_request(f"Router already has a port on subnet {subnet.id}.")
-        holders = Query(
-            filters={"router_port_type": (ROUTER_INTERFACE,)},
-            fixed_ips={"subnet_id": (subnet.id,)},
-        )
-        if others := writer.select(Port, holders):
-            raise errors.InUse(
-                f"Unable to complete operation on subnet {subnet.id}: it is attached to router "
-                f"{others[0].router_id}.",
-                type="SubnetInUse",
-            )
     _check_no_overlap(subnets, _subnets_of_ports(writer, ports))
 
 

@@ -23,6 +23,21 @@ A port is
             it silent (no heartbeat, ack or Hello) for ``--node-down-after`` seconds, until
             it is heard from again.
 
+A router's ports are programmed on every host that holds the router (distributed routing:
+each such host routes for it), not on one bound host. The board keeps, per router port and
+host, the revision of the router entry that first carried the port there (``hold_router``:
+its interfaces on every host holding the router, its gateway port on the host serving the
+gateway). Such a port is ``spread_status``: ``ERROR`` while a reachable host holding it lists
+the router as failed, ``DOWN`` while one has not acknowledged that revision or when no host
+holding it is reachable, else ``ACTIVE``; and when no host holds it, ``idle``: an interface is
+then ``ACTIVE`` (as OVN's router ports are: a distributed router needs nothing from a host
+until one has endpoints on its networks, and then that host holds it and is waited for), a
+gateway port ``DOWN`` (no host serves it: its traffic goes nowhere). A router's port the
+engine has not taken in yet (``know``: the moments between its commit and the engine's apply)
+is ``DOWN``: nobody can tell yet which hosts must hold it. A reachable host that holds the
+router is waited for; one away beyond the grace, or lost, is not (it gets the router when it
+returns, and its own ports say it is away).
+
 Beside its status, a port shows what its host made of it (``vif_details``: in netns endpoint
 mode, the namespace the agent plugged it into), merged over the stored ``binding:vif_details``.
 Acks carry these as changes (the first ack of a stream: all of the host's, replacing what the
@@ -56,6 +71,10 @@ ERROR = "ERROR"
 _NO_FAILURES: Mapping[str, Failure] = MappingProxyType({})
 _NO_DETAILS: Mapping[str, str] = MappingProxyType({})
 _NO_BINDINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
+_NO_SPREAD: Mapping[str, int] = MappingProxyType({})
+# the pseudo-host of a router port's status row that says the engine took the port in (no
+# host is named so: node names are not empty)
+KNOWN = ""
 
 
 class Failure(msgspec.Struct, frozen=True, gc=False):
@@ -154,6 +173,19 @@ class StatusView(Protocol):
 
     def report(self, host: str) -> HostReport | None: ...
 
+    def holders(self, port_id: str) -> list[str]:
+        """The hosts that hold a router's port (see ``spread_status``)."""
+        ...
+
+    def held_status(self, port_id: str, host: str, router_id: str) -> str | None:
+        """The status of a router's port on one host that holds it (``reachable_status``), or
+        None when that host is not reachable."""
+        ...
+
+    def knows(self, port_id: str) -> bool:
+        """Whether the goal-state engine has taken in the router's port."""
+        ...
+
 
 class Touched(msgspec.Struct, kw_only=True):
     """What changed on a board since the reporter last took it."""
@@ -169,6 +201,30 @@ def reachable_status(*, programmed: int, acked: int, failed: bool) -> str:
     if failed:
         return ERROR
     return ACTIVE if acked >= programmed else DOWN
+
+
+def spread_status(view: StatusView, port_id: str, *, router_id: str, idle: str) -> str:
+    """The status of a router's port, programmed on every host that holds the router (the
+    rule of the module docstring): the board and the mirror each answer per host."""
+    status, held, reachable = ACTIVE, False, False
+    for host in view.holders(port_id):
+        held = True
+        found = view.held_status(port_id, host, router_id)
+        if found is None:
+            continue
+        reachable = True
+        if found == ERROR:
+            return ERROR
+        if found == DOWN:
+            status = DOWN
+    if not held:
+        return idle if view.knows(port_id) else DOWN
+    return status if reachable else DOWN
+
+
+def router_failure(router_id: str) -> str:
+    """The key under which a host's ack lists a router it failed to program."""
+    return "router:" + router_id
 
 
 def _iso(wall: float | None) -> str | None:
@@ -193,6 +249,10 @@ class StatusBoard:
         self._clock = clock
         self._wall = wall
         self._programmed: dict[str, tuple[str, int]] = {}  # port -> (host, entry revision)
+        # a router's port -> host -> revision of the router entry that first carried it there
+        self._spread: dict[str, Mapping[str, int]] = {}
+        self._legs: dict[tuple[str, str], frozenset[str]] = {}  # (router, host) -> its ports
+        self._known: dict[str, int] = {}  # a router's port -> the revision it was taken in at
         self._port_counts: dict[str, int] = {}
         self._desired: dict[str, int] = {}
         self._acked: dict[str, Acked] = {}
@@ -223,6 +283,23 @@ class StatusBoard:
             acked=acked.revision if acked is not None else 0,
             failed="port:" + port_id in self._failures.get(host, _NO_FAILURES),
         )
+
+    def holders(self, port_id: str) -> list[str]:
+        return list(self._spread.get(port_id, _NO_SPREAD))
+
+    def held_status(self, port_id: str, host: str, router_id: str) -> str | None:
+        revision = self._spread.get(port_id, _NO_SPREAD).get(host)
+        if revision is None or not self._reachable(host):
+            return None
+        acked = self._acked.get(host)
+        return reachable_status(
+            programmed=revision,
+            acked=acked.revision if acked is not None else 0,
+            failed=router_failure(router_id) in self._failures.get(host, _NO_FAILURES),
+        )
+
+    def knows(self, port_id: str) -> bool:
+        return port_id in self._known
 
     def vif_details(self, port_id: str, host: str) -> Mapping[str, str]:
         """What ``host`` reported of the port (empty when it reported nothing, or the port is
@@ -309,13 +386,24 @@ class StatusBoard:
         return touched
 
     def programmed_where(self, hosts: Callable[[str], bool]) -> list[tuple[str, str]]:
-        """Every (port, host) programmed on a host ``hosts`` picks (a walk of every port)."""
-        return [(port, held[0]) for port, held in list(self._programmed.items()) if hosts(held[0])]
+        """Every (port, host) programmed on a host ``hosts`` picks (a walk of every port),
+        routers' ports on each host holding them included."""
+        found = [(port, held[0]) for port, held in list(self._programmed.items()) if hosts(held[0])]
+        for port, spread in list(self._spread.items()):
+            found += [(port, host) for host in spread if hosts(host)]
+        if hosts(KNOWN):
+            found += [(port, KNOWN) for port in list(self._known)]
+        return found
 
     def programmed_on(self, port_id: str, host: str) -> int:
-        """The revision of the entry that programs the port on ``host`` (0: none does)."""
+        """The revision of the entry that programs the port on ``host`` (0: none does): its
+        own port entry, or for a router's port the router entry that carried it there."""
         programmed = self._programmed.get(port_id)
-        return programmed[1] if programmed is not None and programmed[0] == host else 0
+        if programmed is not None and programmed[0] == host:
+            return programmed[1]
+        if host == KNOWN:
+            return self._known.get(port_id, 0)
+        return self._spread.get(port_id, _NO_SPREAD).get(host, 0)
 
     def reported_of(self, port_id: str, host: str) -> Mapping[str, str]:
         """What ``host`` reported of the port, programmed there or not."""
@@ -380,6 +468,37 @@ class StatusBoard:
             self._count(host, +1)
         self._programmed[port_id] = (host, revision)
         self._touch_port(port_id, host)
+
+    def know(self, port_id: str, revision: int, *, known: bool = True) -> None:
+        """The engine took in a router's port at ``revision`` (``known`` False: it is gone, or
+        no router's any more). Written as the port's row of the pseudo-host ``KNOWN``."""
+        if known:
+            self._known[port_id] = revision
+        elif self._known.pop(port_id, None) is None:
+            return
+        self._touch_port(port_id, KNOWN)
+
+    def hold_router(self, router_id: str, host: str, revision: int, ports: frozenset[str]) -> None:
+        """The router's entry of ``revision`` on ``host`` carries ``ports`` (its interfaces,
+        and its gateway port where the host serves it; none: the host left the router). A port
+        it carried before keeps the revision that first carried it."""
+        old = self._legs.get((router_id, host), frozenset())
+        if ports:
+            self._legs[router_id, host] = ports
+        else:
+            self._legs.pop((router_id, host), None)
+        for port_id in old - ports:
+            spread = {h: r for h, r in self._spread.get(port_id, _NO_SPREAD).items() if h != host}
+            if spread:
+                self._spread[port_id] = MappingProxyType(spread)
+            else:
+                self._spread.pop(port_id, None)
+            self._touch_port(port_id, host)
+        for port_id in ports - old:
+            self._spread[port_id] = MappingProxyType(
+                {**self._spread.get(port_id, _NO_SPREAD), host: revision}
+            )
+            self._touch_port(port_id, host)
 
     def unprogram(self, port_id: str, host: str) -> None:
         """The port left ``host`` (another host may already hold it)."""

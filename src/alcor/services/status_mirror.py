@@ -8,7 +8,8 @@ revisions, failures, health, counters). ``StatusMirror`` holds them in memory an
 board does (``services.status``: a port is ACTIVE when its host acknowledged the entry that
 programs it, ERROR while the host's latest ack lists it, else DOWN; DOWN too when the host is
 lost, or disconnected for longer than the writer's ``--disconnect-grace``, counted from the
-disconnection's wall-clock time). ``follow`` keeps it current: a thread of its own reads the
+disconnection's wall-clock time). A router's port has a row per host holding the router, and
+the board's ``spread_status`` over them. ``follow`` keeps it current: a thread of its own reads the
 rows written after the status counter it holds whenever the store's status signal wakes it
 (NOTIFY on PostgreSQL, ``data_version`` on SQLite), and every ``poll`` seconds in case a
 wake-up was lost.
@@ -42,6 +43,7 @@ RETRY = 1.0  # seconds before a failed read is tried again
 OWN_RUN = 64  # counter values read past without reading rows, when all are this process's own
 
 _NO_DETAILS: Mapping[str, str] = MappingProxyType({})
+_NONE: tuple[int, Mapping[str, str]] = (0, _NO_DETAILS)
 _DETAILS = msgspec.json.Decoder(dict[str, str])
 
 
@@ -114,6 +116,28 @@ class StatusMirror:
             acked=found.reported.acked,
             failed="port:" + port_id in found.failed,
         )
+
+    def holders(self, port_id: str) -> list[str]:
+        """The hosts whose rows program the port (a walk of the hosts: asked of routers' ports
+        only, which every host holding the router programs)."""
+        ports = self._ports
+        return [host for host in list(self._hosts) if ports.get((port_id, host), _NONE)[0]]
+
+    def held_status(self, port_id: str, host: str, router_id: str) -> str | None:
+        programmed = self._ports.get((port_id, host))
+        found = self._hosts.get(host)
+        if programmed is None or not programmed[0] or found is None:
+            return None
+        if not self._reachable(found.reported):
+            return None
+        return status.reachable_status(
+            programmed=programmed[0],
+            acked=found.reported.acked,
+            failed=status.router_failure(router_id) in found.failed,
+        )
+
+    def knows(self, port_id: str) -> bool:
+        return bool(self._ports.get((port_id, status.KNOWN), _NONE)[0])
 
     def _reachable(self, reported: Reported) -> bool:
         if reported.lost or reported.link_at is None:
@@ -298,6 +322,15 @@ class Combined:
 
     def vif_details(self, port_id: str, host: str) -> Mapping[str, str]:
         return self._of(host).vif_details(port_id, host)
+
+    def holders(self, port_id: str) -> list[str]:
+        return sorted({*self.board.holders(port_id), *self.mirror.holders(port_id)})
+
+    def held_status(self, port_id: str, host: str, router_id: str) -> str | None:
+        return self._of(host).held_status(port_id, host, router_id)
+
+    def knows(self, port_id: str) -> bool:
+        return self.board.knows(port_id) or self.mirror.knows(port_id)
 
     def hosts(self) -> list[str]:
         return sorted({*self.board.hosts(), *self.mirror.hosts()})

@@ -157,6 +157,8 @@ class Subnets:
             if request.gateway_ip is not UNSET:
                 gateway = _gateway(cidr, request.gateway_ip)
                 changes["gateway_ip"] = None if gateway is None else str(gateway)
+                if changes["gateway_ip"] != subnet.gateway_ip:
+                    _check_gateway_not_routed(writer, subnet)
             if request.allocation_pools is not UNSET or request.gateway_ip is not UNSET:
                 pools = (
                     request.allocation_pools
@@ -301,6 +303,21 @@ def _service_types(requested: list[str] | object) -> list[str]:
         return []
     assert isinstance(requested, list)
     return list(requested)
+
+
+def _check_gateway_not_routed(reader: Reader, subnet: Subnet) -> None:
+    """As Neutron: the gateway address stays while a router's port holds it (by the routers'
+    records)."""
+    if subnet.gateway_ip is None:
+        return
+    holders = Query(fixed_ips={"subnet_id": (subnet.id,), "ip_address": (subnet.gateway_ip,)})
+    for port in reader.select(Port, holders):
+        if port.router_id:
+            raise errors.InUse(
+                f"Current gateway ip {subnet.gateway_ip} already in use by port {port.id}. "
+                "Unable to update.",
+                type="GatewayIpInUse",
+            )
 
 
 def _gateway(cidr: addressing.Network, requested: str | object | None) -> addressing.Address | None:

@@ -154,7 +154,7 @@ class Reporter:
 
         hosts = {host for host in self.board.hosts() if gained(host)}
         ports = self.board.programmed_where(gained)
-        hosts.update(host for _port, host in ports)
+        hosts.update(host for _port, host in ports if host != status.KNOWN)
         if hosts:
             self._ports.update(ports)
             self._urgent |= hosts

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import msgspec
 
@@ -35,6 +35,28 @@ from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
 log = logging.getLogger(__name__)
+
+
+# the kinds of change that can move a router's entry on some host
+_ROUTER_MOVERS = frozenset({"router", "port", "subnet", "network", "node"})
+
+
+def router_ports(router: pb.Router, host: str) -> frozenset[str]:
+    """The router's ports its entry programs on ``host``: every interface, and the gateway
+    port where the host serves the gateway."""
+    ports = {interface.port_id for interface in router.interfaces}
+    if router.HasField("gateway") and router.gateway_host_id == host:
+        ports.add(router.gateway.port_id)
+    return frozenset(ports)
+
+
+def _know_router_port(board: status.StatusBoard, change: Change) -> None:
+    """Tell the board the engine took in a router's port (or that one is gone)."""
+    port = change.record
+    if isinstance(port, records.Port) and port.router_id and change.operation != "delete":
+        board.know(port.id, change.revision)
+    else:
+        board.know(change.resource_id, change.revision, known=False)
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,9 +137,14 @@ class Hub:
             return
         board = self.board
         board.revision = change.revision
-        if not deltas or replaying:
+        if replaying:
+            return
+        if change.resource_type == "port":
+            _know_router_port(board, change)
+        if not deltas:
             return
         board.desire_all(deltas, change.revision)  # every entry of a change carries its revision
+        self._note_routers(change, deltas)  # first: it asks the board where the port was
         if change.resource_type == "port":
             self._note_port(change, deltas)
         now = self._clock()
@@ -134,6 +161,11 @@ class Hub:
         board, engine = self.board, self.engine
         for port_id, host, revision in engine.programmed():
             board.program(port_id, host, revision)
+        for host, router, revision in engine.routers_held():
+            board.hold_router(router.id, host, revision, router_ports(router, host))
+        for port in engine.intent.ports.values():
+            if port.router_id:
+                board.know(port.id, engine.revision)
         for host in engine.known_hosts():
             board.desire(host, engine.revision)
         self._ready.set()
@@ -154,6 +186,31 @@ class Hub:
                     board.program(port_id, host, entry.revision)
                 else:
                     board.unprogram(port_id, host)
+
+    def _note_routers(self, change: Change, deltas: dict[str, list[pb.Entry]]) -> None:
+        """Tell the board which router ports each host's router entries now carry. Only
+        changes of these kinds move router entries; a port that is no router's moves them only
+        on the hosts it binds to (its own subscriptions), a router's port on every host."""
+        kind = change.resource_type
+        if kind not in _ROUTER_MOVERS:
+            return
+        hosts: Iterable[str] = deltas
+        if kind == "port":
+            port = change.record
+            board = self.board
+            if not (isinstance(port, records.Port) and port.router_id) and not board.holders(
+                change.resource_id
+            ):
+                bound = port.binding_host_id if isinstance(port, records.Port) else ""
+                hosts = {board.host_of(change.resource_id), bound} & deltas.keys()
+        for host in hosts:
+            for entry in deltas[host]:
+                which = entry.WhichOneof("resource")
+                if which == "router":
+                    ports = router_ports(entry.router, host)
+                    self.board.hold_router(entry.router.id, host, entry.revision, ports)
+                elif which == "removal" and entry.removal.kind == pb.ROUTER:
+                    self.board.hold_router(entry.removal.id, host, entry.revision, frozenset())
 
     # --- streams -----------------------------------------------------------------------------
 
