@@ -47,6 +47,12 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class Network(Record, frozen=True, kw_only=True):
+    """A network. Who may use it besides its project is said by RBAC policies (``RbacPolicy``);
+    ``shared`` mirrors the policy sharing it with every project (``access_as_shared`` to
+    ``*``), and ``router_external`` whether it is external (Neutron's ``externalnetworks``
+    row: made by ``router:external`` or by any ``access_as_external`` policy, gone with the
+    last). The services keep both in step with the policies, in the same transaction."""
+
     kind: ClassVar[str] = "network"
 
     admin_state_up: bool = True
@@ -181,7 +187,35 @@ class Node(Record, frozen=True, kw_only=True):
     physical_networks: list[str] = msgspec.field(default_factory=list)
 
 
+ACCESS_AS_SHARED = "access_as_shared"
+ACCESS_AS_EXTERNAL = "access_as_external"
+EVERY_PROJECT = "*"
+
+
+class RbacPolicy(Record, frozen=True, kw_only=True):
+    """Neutron's RBAC policy: ``target_project`` (a project, or ``*``: every project) may use
+    the object ``object_id`` of ``object_type`` as ``action`` says. Its ``project_id`` is its
+    owner's, who alone (or an admin) sees and changes it. It has no name."""
+
+    kind: ClassVar[str] = "rbac_policy"
+
+    object_type: str
+    object_id: str
+    action: str
+    target_project: str
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.kind: cls
-    for cls in (Network, Subnet, Port, SecurityGroup, SecurityGroupRule, Router, FloatingIp, Node)
+    for cls in (
+        Network,
+        Subnet,
+        Port,
+        SecurityGroup,
+        SecurityGroupRule,
+        Router,
+        FloatingIp,
+        Node,
+        RbacPolicy,
+    )
 }

@@ -317,3 +317,23 @@ RESOURCE_TABLES: dict[str, sa.Table] = {
     "floatingip": floatingips,
     "node": nodes,
 }
+
+# Neutron's RBAC policies (``rbac-policies``): ``target_project`` (or ``*``) may use the object
+# as ``action`` says. Unique as in Neutron; the visibility of networks (and their subnets) to a
+# project is one uncorrelated subquery on (target_project, object_type, action).
+rbac_policies = sa.Table(
+    "rbac_policies",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("project_id", sa.String(255), nullable=False, index=True),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.Column("revision_number", sa.BigInteger, nullable=False),
+    sa.Column("object_type", sa.String(32), nullable=False),
+    sa.Column("object_id", UUID, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target_project", sa.String(255), nullable=False),
+    sa.UniqueConstraint("object_type", "object_id", "action", "target_project", name="uq_rbac"),
+    sa.Index("ix_rbac_target", "target_project", "object_type", "action", "object_id"),
+)
+RESOURCE_TABLES["rbac_policy"] = rbac_policies
