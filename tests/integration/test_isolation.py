@@ -79,6 +79,14 @@ KINDS = [
         {"port_id": None},
         filters=("floating_network_id", "port_id", "router_id"),
     ),
+    Kind(
+        "rbac-policies",
+        "rbac_policy",
+        "RbacPolicyNotFound",
+        {"target_tenant": uuid.uuid4().hex},
+        taggable=False,
+        filters=("object_id", "action", "target_tenant"),
+    ),
 ]
 SERVED_KINDS = [kind for kind in KINDS if kind.path in SERVED]
 A_QUOTA = {"network": 77, "port": 777}
@@ -190,6 +198,16 @@ def world(api: httpx.Client) -> World:
         )
         url = f"/floatingips/{w.a['floatingip']['id']}/tags/{TAG}"
         assert api.put(url, headers=A).status_code == 201
+    if "rbac-policies" in SERVED:  # A shares its network with a third project
+        w.a["rbac_policy"] = make(
+            api,
+            "rbac-policies",
+            A,
+            object_type="network",
+            object_id=w.a["network"]["id"],
+            action="access_as_shared",
+            target_tenant=uuid.uuid4().hex,
+        )
     if "quotas" in SERVED:
         url = f"/quotas/{A['X-Project-Id']}"
         assert api.put(url, json={"quota": A_QUOTA}, headers=ADMIN).status_code == 200
@@ -257,7 +275,7 @@ def _marker(api: httpx.Client, kind: Kind, item: dict[str, Any]) -> None:
 def _update(api: httpx.Client, kind: Kind, item: dict[str, Any]) -> None:
     body = {kind.singular: kind.change}
     assert_error(api.put(f"/{kind.path}/{item['id']}", json=body, headers=B), 404, kind.not_found)
-    conditional = {**B, "If-Match": f"revision_number={item['revision_number']}"}
+    conditional = {**B, "If-Match": f"revision_number={item.get('revision_number', 1)}"}
     response = api.put(f"/{kind.path}/{item['id']}", json=body, headers=conditional)
     assert_error(response, 404, kind.not_found)
 
@@ -383,6 +401,17 @@ def _gateway(network: str) -> dict[str, Any]:
     return {"router": {"external_gateway_info": {"network_id": network}}}
 
 
+def _policy(network: str) -> dict[str, Any]:
+    return {
+        "rbac_policy": {
+            "object_type": "network",
+            "object_id": network,
+            "action": "access_as_shared",
+            "target_tenant": uuid.uuid4().hex,
+        }
+    }
+
+
 ADD, REMOVE = (
     "/routers/@b.router/add_router_interface",
     "/routers/@b.router/remove_router_interface",
@@ -499,6 +528,13 @@ USES = {
         {"port": {"network_id": "@shared.network", "fixed_ips": [{"subnet_id": "@a.subnet"}]}},
         400,
         None,
+    ),
+    # B shares A's network (or the admin's shared one) with itself: Neutron's 400
+    "policy-on-a-network": Use(
+        "POST", "/rbac-policies", _policy("@a.network"), 400, "InvalidInput"
+    ),
+    "policy-on-a-shared-network": Use(
+        "POST", "/rbac-policies", _policy("@shared.network"), 400, "InvalidInput"
     ),
     "floatingip-to-a-port": Use(
         "POST",

@@ -133,6 +133,8 @@ SUBNETS = Collection(
         enable_dhcp=Attribute("enable_dhcp", to_bool),
         ipv6_ra_mode=Attribute("ipv6_ra_mode"),
         ipv6_address_mode=Attribute("ipv6_address_mode"),
+        # the network's, as the caller sees it (store/sql.py): no column to sort by
+        shared=Attribute("shared", to_bool, sortable=False),
     ),
 )
 
@@ -278,6 +280,29 @@ NODES = Collection(
     },
 )
 
+RBAC_POLICIES = Collection(
+    singular="rbac_policy",
+    plural="rbac_policies",
+    path="rbac-policies",
+    record=records.RbacPolicy,
+    create=requests.RbacPolicyCreate,
+    update=requests.RbacPolicyUpdate,
+    view=views.RbacPolicyView,
+    render=views.rbac_policy_view,
+    manager=lambda c: c.rbac_policies,
+    taggable=False,
+    attributes={
+        "id": Attribute("id"),
+        "project_id": Attribute("project_id"),
+        "tenant_id": Attribute("project_id"),
+        "object_type": Attribute("object_type"),
+        "object_id": Attribute("object_id"),
+        "action": Attribute("action"),
+        # Neutron filters by it but cannot sort by it
+        "target_tenant": Attribute("target_project", sortable=False),
+    },
+)
+
 COLLECTIONS: tuple[Collection, ...] = (
     NETWORKS,
     SUBNETS,
@@ -287,4 +312,5 @@ COLLECTIONS: tuple[Collection, ...] = (
     ROUTERS,
     FLOATING_IPS,
     NODES,
+    RBAC_POLICIES,
 )

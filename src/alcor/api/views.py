@@ -21,6 +21,7 @@ from alcor.services.floating_ips import ShownFloatingIp
 from alcor.services.networks import ShownNetwork
 from alcor.services.nodes import ShownNode
 from alcor.services.ports import ShownPort, status_of
+from alcor.services.rbac_policies import ShownPolicy
 from alcor.services.routers import RouterInterface, ShownRouter
 from alcor.services.security_groups import ShownRule, ShownSecurityGroup
 from alcor.services.subnets import ShownSubnet
@@ -147,7 +148,7 @@ def network_view(shown: ShownNetwork) -> NetworkView:
         mtu=n.mtu,
         status="ACTIVE",
         subnets=shown.subnet_ids,
-        shared=n.shared,
+        shared=shown.shared,
         port_security_enabled=n.port_security_enabled,
         router_external=n.router_external,
         network_type=n.network_type,
@@ -481,4 +482,27 @@ def node_view(shown: ShownNode) -> NodeView:
         created_at=n.created_at,
         updated_at=n.updated_at,
         revision_number=n.revision_number,
+    )
+
+
+class RbacPolicyView(View, frozen=True, kw_only=True):
+    id: str
+    project_id: str
+    action: str
+    object_id: str
+    target_tenant: str
+    object_type: str
+    tenant_id: str
+
+
+def rbac_policy_view(shown: ShownPolicy) -> RbacPolicyView:
+    p = shown.record
+    return RbacPolicyView(
+        id=p.id,
+        project_id=p.project_id,
+        action=p.action,
+        object_id=p.object_id,
+        target_tenant=p.target_project,
+        object_type=p.object_type,
+        tenant_id=p.project_id,
     )

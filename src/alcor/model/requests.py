@@ -263,3 +263,24 @@ class AgentUpdate(Request, frozen=True, kw_only=True):
 
     admin_state_up: bool | Unset = UNSET
     description: String | Unset | None = UNSET
+
+
+# --- RBAC policies ----------------------------------------------------------------------
+
+
+class RbacPolicyCreate(Request, frozen=True, kw_only=True):
+    """``target_tenant``: a project id (UUID-like) or ``*`` for every project. Neutron 2026.1's
+    API takes no ``target_project`` (an unrecognized attribute there too)."""
+
+    object_type: String
+    object_id: String
+    action: String
+    target_tenant: String
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
+
+
+class RbacPolicyUpdate(Request, frozen=True, kw_only=True):
+    """Only the target changes (Neutron: the other attributes are read-only)."""
+
+    target_tenant: String | Unset = UNSET

@@ -10,6 +10,7 @@ from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
 from alcor.services.ports import Ports
 from alcor.services.quotas import Quotas
+from alcor.services.rbac_policies import RbacPolicies
 from alcor.services.resources import Context
 from alcor.services.routers import Routers
 from alcor.services.security_group_rules import SecurityGroupRules
@@ -33,6 +34,7 @@ class Controller:
         self.quotas = Quotas(context)
         self.floating_ips = FloatingIps(context, self.ports)
         self.nodes = Nodes(context)
+        self.rbac_policies = RbacPolicies(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched

@@ -12,9 +12,16 @@ import msgspec
 
 from alcor.model import errors
 from alcor.model.queries import Query
-from alcor.model.records import ROUTER_GATEWAY, FloatingIp, Network, Port, Subnet
+from alcor.model.records import (
+    ACCESS_AS_EXTERNAL,
+    ACCESS_AS_SHARED,
+    Network,
+    Port,
+    RbacPolicy,
+    Subnet,
+)
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
-from alcor.services import resources
+from alcor.services import network_access, resources, sharing
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -33,6 +40,7 @@ class ShownNetwork(msgspec.Struct, frozen=True):
     record: Network
     tags: list[str]
     subnet_ids: list[str]
+    shared: bool  # as the caller sees it: shared with its project or with every project
 
 
 class Networks:
@@ -49,11 +57,18 @@ class Networks:
             for request in requests:  # one by one: a flat network must see the earlier ones
                 records.append(self._new(writer, caller, request))
                 writer.insert(records[-1:])
+            writer.insert(
+                [
+                    policy
+                    for r in records
+                    for policy in self._every_project(r, _flagged(r.shared, r.router_external))
+                ]
+            )
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
             return [
-                ShownNetwork(r, sorted(set(q.tags or [])), [])
+                ShownNetwork(r, sorted(set(q.tags or [])), [], r.shared)
                 for r, q in zip(records, requests, strict=True)
             ]
 
@@ -139,22 +154,30 @@ class Networks:
 
     async def show(self, caller: Caller, network_id: str) -> ShownNetwork:
         def work(reader: Reader) -> ShownNetwork:
-            return self._shown(reader, [resources.find(reader, caller, Network, network_id)])[0]
+            network = resources.find(reader, caller, Network, network_id)
+            return self._shown(reader, caller, [network])[0]
 
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownNetwork]:
         scoped = resources.scoped(caller, query, shared=True)
-        return await self.context.store.read(lambda r: self._shown(r, r.select(Network, scoped)))
+        return await self.context.store.read(
+            lambda r: self._shown(r, caller, r.select(Network, scoped))
+        )
 
-    def _shown(self, reader: Reader, records: list[Network]) -> list[ShownNetwork]:
+    def _shown(self, reader: Reader, caller: Caller, records: list[Network]) -> list[ShownNetwork]:
         ids = [record.id for record in records]
         tags = reader.tags_of(ids)
         subnets: dict[str, list[str]] = {}
         if ids:
             for subnet in reader.select(Subnet, Query(filters={"network_id": tuple(ids)})):
                 subnets.setdefault(subnet.network_id, []).append(subnet.id)
-        return [ShownNetwork(r, tags.get(r.id, []), subnets.get(r.id, [])) for r in records]
+        targeted = [r.id for r in records if not r.shared]  # shared with every project: known
+        shared = sharing.shared_among(reader, "network", targeted, caller.project_id)
+        return [
+            ShownNetwork(r, tags.get(r.id, []), subnets.get(r.id, []), r.shared or r.id in shared)
+            for r in records
+        ]
 
     async def update(
         self, caller: Caller, network_id: str, request: NetworkUpdate, *, if_match: int | None
@@ -170,13 +193,45 @@ class Networks:
             _check_segment_kept(network, changes)
             if "mtu" in changes:
                 _mtu(changes["mtu"])
-            if network.router_external and changes.get("router_external") is False:
-                _check_not_external_in_use(writer, network)
+            self._share(writer, network, changes)
             updated = resources.revised(network, self.context.now(), **changes)
             writer.update([updated])
-            return self._shown(writer, [updated])[0]
+            return self._shown(writer, caller, [updated])[0]
 
         return await self.context.store.write(work)
+
+    def _share(self, writer: Writer, network: Network, changes: dict[str, object]) -> None:
+        """``shared`` and ``router:external`` as Neutron sets them: through the ``*`` policy
+        each stands for (``network_access``). Becoming external when a policy already made the
+        network external changes nothing; ceasing to be removes every external policy."""
+        made: list[str] = []
+        if changes.get("shared") is True and not network.shared:
+            made.append(ACCESS_AS_SHARED)
+        elif changes.get("shared") is False and network.shared:
+            network_access.check_unshared_network(writer, network)
+            writer.delete(
+                [
+                    p
+                    for p in sharing.policies_on(writer, "network", network.id)
+                    if p.action == ACCESS_AS_SHARED and p.target_project == "*"
+                ]
+            )
+        if changes.get("router_external") is True and not network.router_external:
+            made.append(ACCESS_AS_EXTERNAL)
+        elif changes.get("router_external") is False and network.router_external:
+            network_access.check_not_external_in_use(writer, network)
+            writer.delete(
+                sharing.policies_on(writer, "network", network.id, actions=[ACCESS_AS_EXTERNAL])
+            )
+        writer.insert(self._every_project(network, made))
+
+    def _every_project(self, network: Network, actions: list[str]) -> list[RbacPolicy]:
+        """The ``*`` policies of these actions for the network."""
+        now = self.context.now()
+        return [
+            network_access.every_project(network, a, policy_id=self.context.new_id(), now=now)
+            for a in actions
+        ]
 
     async def delete(self, caller: Caller, network_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
@@ -192,6 +247,7 @@ class Networks:
             for subnet in subnets:
                 self.context.allocations.forget_subnet(writer, subnet.id)
             writer.delete(subnets)
+            network_access.remove_all(writer, network_id)
             writer.delete([network])
             self.context.allocations.forget_network(writer, network_id)
             if network.segmentation_id is not None:
@@ -200,22 +256,10 @@ class Networks:
         await self.context.store.write(work)
 
 
-def _check_not_external_in_use(reader: Reader, network: Network) -> None:
-    """As Neutron: a network stays external while a router's gateway is on it. Neutron lets
-    floating IPs alone be stranded on an internal network; here they hold it external too.
-    Both by their owners' records (a port's device_owner is free text)."""
-    gateways = Query(filters={"network_id": (network.id,), "router_port_type": (ROUTER_GATEWAY,)})
-    floating = Query(filters={"floating_network_id": (network.id,)})
-    for kind, query, holders in (
-        (Port, gateways, "gateway ports"),
-        (FloatingIp, floating, "floating IPs"),
-    ):
-        if reader.count(kind, query):
-            raise errors.InUse(
-                f"External network {network.id} cannot be updated to be made non-external, "
-                f"since it has existing {holders}.",
-                type="ExternalNetworkInUse",
-            )
+def _flagged(shared: bool, external: bool) -> list[str]:
+    """The actions of the ``*`` policies a new network's ``shared`` and ``router:external``
+    stand for."""
+    return [a for a, f in ((ACCESS_AS_SHARED, shared), (ACCESS_AS_EXTERNAL, external)) if f]
 
 
 def _check_segment_kept(network: Network, changes: dict[str, object]) -> None:
