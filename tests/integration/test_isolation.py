@@ -401,11 +401,11 @@ def _gateway(network: str) -> dict[str, Any]:
     return {"router": {"external_gateway_info": {"network_id": network}}}
 
 
-def _policy(network: str) -> dict[str, Any]:
+def _policy(shared: str, object_type: str = "network") -> dict[str, Any]:
     return {
         "rbac_policy": {
-            "object_type": "network",
-            "object_id": network,
+            "object_type": object_type,
+            "object_id": shared,
             "action": "access_as_shared",
             "target_tenant": uuid.uuid4().hex,
         }
@@ -535,6 +535,13 @@ USES = {
     ),
     "policy-on-a-shared-network": Use(
         "POST", "/rbac-policies", _policy("@shared.network"), 400, "InvalidInput"
+    ),
+    "policy-on-a-group": Use(
+        "POST",
+        "/rbac-policies",
+        _policy("@a.security_group", "security_group"),
+        400,
+        "InvalidInput",
     ),
     "floatingip-to-a-port": Use(
         "POST",

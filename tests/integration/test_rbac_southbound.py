@@ -1,7 +1,8 @@
 """A network shared by an RBAC policy, end to end through the southbound: a real ``alcor
 server``, real gRPC on loopback and recording agents. The goal state is per network, so the
-port another project makes on the shared network reaches the hosts of the owner's ports, and
-theirs reach its host, as any two ports of one network do (mirrors neutron_tempest_plugin
+port another project makes on the shared network (with the owner's group, shared with it too)
+reaches the hosts of the owner's ports, and theirs reach its host, as any two ports of one
+network do (mirrors neutron_tempest_plugin
 RBACSharedNetworksTest test_network_only_visible_to_policy_target and SharedNetworksTest
 test_create_port_shared_network_as_non_admin_tenant, carried down to the hosts)."""
 
@@ -68,15 +69,26 @@ def test_a_port_of_the_target_project_reaches_the_owners_ports(
             )["network"]
             body = {"subnet": {"network_id": net["id"], "cidr": "10.91.0.0/24", "ip_version": 4}}
             await call(api, "POST", "/subnets", 201, json=body, headers=member(owner))
-            policy = {
-                "rbac_policy": {
-                    "object_type": "network",
-                    "object_id": net["id"],
-                    "action": "access_as_shared",
-                    "target_tenant": target,
+            sg = (
+                await call(
+                    api,
+                    "POST",
+                    "/security-groups",
+                    201,
+                    json={"security_group": {"name": "shared"}},
+                    headers=member(owner),
+                )
+            )["security_group"]
+            for object_type, object_id in (("network", net["id"]), ("security_group", sg["id"])):
+                policy = {
+                    "rbac_policy": {
+                        "object_type": object_type,
+                        "object_id": object_id,
+                        "action": "access_as_shared",
+                        "target_tenant": target,
+                    }
                 }
-            }
-            await call(api, "POST", "/rbac-policies", 201, json=policy, headers=member(owner))
+                await call(api, "POST", "/rbac-policies", 201, json=policy, headers=member(owner))
             ports = {}
             for project, host in ((owner, a), (target, b)):
                 made = await call(
@@ -84,7 +96,7 @@ def test_a_port_of_the_target_project_reaches_the_owners_ports(
                     "POST",
                     "/ports",
                     201,
-                    json={"port": {"network_id": net["id"]}},
+                    json={"port": {"network_id": net["id"], "security_groups": [sg["id"]]}},
                     headers=member(project),
                 )
                 port_id = made["port"]["id"]
@@ -99,6 +111,7 @@ def test_a_port_of_the_target_project_reaches_the_owners_ports(
                 f"network:{net['id']}",
                 f"neighbor:{mine['id']}",
                 f"neighbor:{theirs['id']}",
+                f"security_group:{sg['id']}",
             }
             await until(lambda: wanted_b <= b.held(), f"{b.id} to hold {wanted_b - b.held()}")
             await until(

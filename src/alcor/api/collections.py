@@ -182,7 +182,11 @@ SECURITY_GROUPS = Collection(
     view=views.SecurityGroupView,
     render=views.security_group_view,
     manager=lambda c: c.security_groups,
-    attributes=_common(stateful=Attribute("stateful", to_bool)),
+    attributes=_common(
+        stateful=Attribute("stateful", to_bool),
+        # as the caller sees it (rbac-security-groups: store/sql.py): no column to sort by
+        shared=Attribute("shared", to_bool, sortable=False),
+    ),
 )
 
 SECURITY_GROUP_RULES = Collection(

@@ -104,6 +104,11 @@ EXTENSIONS = [
         "RBAC Policies",
         "Allows creation and modification of policies that control tenant access to resources.",
     ),
+    Extension(
+        "rbac-security-groups",
+        "Add security_group type to network RBAC",
+        "Add security_group type to network RBAC",
+    ),
     Extension("security-group", "security-group", "The security groups extension."),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     Extension(

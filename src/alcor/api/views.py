@@ -292,6 +292,7 @@ def security_group_view(shown: ShownSecurityGroup) -> SecurityGroupView:
         tenant_id=g.project_id,
         project_id=g.project_id,
         description=g.description,
+        shared=shown.shared,
         security_group_rules=[security_group_rule_view(rule) for rule in shown.rules],
         tags=shown.tags,
         created_at=g.created_at,

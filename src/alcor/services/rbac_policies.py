@@ -4,7 +4,8 @@ As Neutron's: a policy's owner (its ``project_id``) or an admin sees and changes
 else learns it exists (404). Only the owner of the object (or an admin) makes a policy on it,
 and only an admin targets every project (``*``). The target is the only attribute that
 changes. Policies on networks keep the network's ``shared`` and ``router:external`` in step
-and may not take away access a project still uses (``network_access``).
+and may not take away access a project still uses (``network_access``); nor may policies on
+security groups (``group_access``).
 """
 
 from __future__ import annotations
@@ -16,14 +17,25 @@ import msgspec
 
 from alcor.model import errors
 from alcor.model.queries import Query
-from alcor.model.records import ACCESS_AS_SHARED, EVERY_PROJECT, Network, RbacPolicy
+from alcor.model.records import (
+    ACCESS_AS_SHARED,
+    EVERY_PROJECT,
+    Network,
+    RbacPolicy,
+    Record,
+    SecurityGroup,
+)
 from alcor.model.requests import UNSET, RbacPolicyCreate, RbacPolicyUpdate
-from alcor.services import network_access, resources
+from alcor.services import group_access, network_access, resources
 from alcor.services.callers import Caller
 from alcor.store.interface import Reader, Writer
 
 # The object types policies may name, and the actions valid for each, in Neutron's order.
-ACTIONS: dict[str, tuple[str, ...]] = {"network": network_access.ACTIONS}
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "network": network_access.ACTIONS,
+    "security_group": (ACCESS_AS_SHARED,),
+}
+KINDS: dict[str, type[Record]] = {"network": Network, "security_group": SecurityGroup}
 
 CREATE_RULE = (
     "((((rule:create_rbac_policy and rule:create_rbac_policy:object_type) and "
@@ -65,11 +77,11 @@ class RbacPolicies:
         object_type: str,
         request: RbacPolicyCreate,
     ) -> RbacPolicy:
-        network = _network_to_share(writer, caller, request.object_id)
+        shared = _object_to_share(writer, caller, object_type, request.object_id)
         same = Query(
             filters={
                 "object_type": (object_type,),
-                "object_id": (network.id,),
+                "object_id": (shared.id,),
                 "action": (request.action,),
                 "target_project": (request.target_tenant,),
             }
@@ -83,12 +95,12 @@ class RbacPolicies:
             created_at=now,
             updated_at=now,
             object_type=object_type,
-            object_id=network.id,
+            object_id=shared.id,
             action=request.action,
             target_project=request.target_tenant,
         )
         writer.insert([policy])
-        network_access.refresh(writer, network, now=now)
+        _changed(writer, shared, now=now)
         return policy
 
     async def show(self, caller: Caller, policy_id: str) -> ShownPolicy:
@@ -116,11 +128,10 @@ class RbacPolicies:
             resources.check_revision(policy, if_match)
             if target is UNSET or target == policy.target_project:
                 return policy
-            network = writer.get(Network, policy.object_id)
-            assert network is not None, "a network's policies go with it"
-            if not caller.owns(network):
-                raise _not_owner()
-            _check_removal(writer, network, policy, new_target=target)
+            shared = _object_of(writer, policy)
+            if not caller.owns(shared):
+                raise _not_owner(policy.object_type)
+            _check_removal(writer, shared, policy, new_target=target)
             same = Query(
                 filters={
                     "object_type": (policy.object_type,),
@@ -134,7 +145,7 @@ class RbacPolicies:
             now = self.context.now()
             updated = resources.revised(policy, now, target_project=target)
             writer.update([updated])
-            network_access.refresh(writer, network, now=now)
+            _changed(writer, shared, now=now)
             return updated
 
         return ShownPolicy(await self.context.store.write(work))
@@ -143,11 +154,10 @@ class RbacPolicies:
         def work(writer: Writer) -> None:
             policy = _find(writer, caller, policy_id)
             resources.check_revision(policy, if_match)
-            network = writer.get(Network, policy.object_id)
-            assert network is not None, "a network's policies go with it"
-            _check_removal(writer, network, policy)
+            shared = _object_of(writer, policy)
+            _check_removal(writer, shared, policy)
             writer.delete([policy])
-            network_access.refresh(writer, network, now=self.context.now())
+            _changed(writer, shared, now=self.context.now())
 
         await self.context.store.write(work)
 
@@ -189,25 +199,43 @@ def _check_target(caller: Caller, target: str, *, rule: str) -> None:
         ) from None
 
 
-def _network_to_share(reader: Reader, caller: Caller, network_id: str) -> Network:
-    """The network a policy names: its owner's or an admin's to share. Neutron answers 400
-    for a network not found as well (its callbacks' failures become one InvalidInput)."""
-    network = reader.get(Network, network_id)
-    if network is None or not resources.network_visible(reader, caller, network):
-        raise _invalid(f"Network {network_id} could not be found")
-    if not caller.owns(network):
-        raise _not_owner()
-    return network
+def _object_to_share(reader: Reader, caller: Caller, object_type: str, object_id: str) -> Record:
+    """The object a policy names: its owner's or an admin's to share. Neutron answers 400 for
+    an object not found as well (its callbacks' failures become one InvalidInput)."""
+    try:
+        found = resources.find(reader, caller, KINDS[object_type], object_id)
+    except errors.NotFound as missing:
+        raise _invalid(missing.message.rstrip(".")) from None
+    if not caller.owns(found):
+        raise _not_owner(object_type)
+    return found
+
+
+def _object_of(reader: Reader, policy: RbacPolicy) -> Record:
+    found = reader.get(KINDS[policy.object_type], policy.object_id)
+    assert found is not None, "an object's policies go with it"
+    return found
 
 
 def _check_removal(
-    reader: Reader, network: Network, policy: RbacPolicy, *, new_target: str | None = None
+    reader: Reader, shared: Record, policy: RbacPolicy, *, new_target: str | None = None
 ) -> None:
-    """A policy that goes, or moves to another target, must leave its target what it uses."""
-    if policy.action == ACCESS_AS_SHARED:
-        network_access.check_unshared_policy(reader, network, policy)
+    """A policy that goes, or moves to another target, must leave its target what it uses
+    (Neutron checks a security group's only when the new target is not every project)."""
+    if isinstance(shared, SecurityGroup):
+        if new_target != EVERY_PROJECT:
+            group_access.check_unshared(reader, shared, policy)
+    elif policy.action == ACCESS_AS_SHARED:
+        assert isinstance(shared, Network)
+        network_access.check_unshared_policy(reader, shared, policy)
     else:
         network_access.check_unexternal(reader, policy, new_target=new_target)
+
+
+def _changed(writer: Writer, shared: Record, *, now: str) -> None:
+    """A network's attributes follow its policies (and its revision grows with them)."""
+    if isinstance(shared, Network):
+        network_access.refresh(writer, shared, now=now)
 
 
 def _find(reader: Reader, caller: Caller, policy_id: str) -> RbacPolicy:
@@ -226,8 +254,9 @@ def _invalid(reason: str) -> errors.InvalidInput:
     return errors.InvalidInput(f"Invalid input for operation: {reason}.", type="InvalidInput")
 
 
-def _not_owner() -> errors.InvalidInput:
-    return _invalid("Only admins can manipulate policies on networks they do not own")
+def _not_owner(object_type: str) -> errors.InvalidInput:
+    owned = "networks" if object_type == "network" else "objects"
+    return _invalid(f"Only admins can manipulate policies on {owned} they do not own")
 
 
 def _duplicate() -> errors.Conflict:

@@ -2,9 +2,10 @@
 
 Visibility follows Neutron: admins see everything; members see their own project's resources,
 plus the networks an RBAC policy lets them use (shared or external, with them or with every
-project: ``sharing``) and the subnets on them, and the ports of other projects on their own
-networks (which they may delete, not change). A resource the caller cannot see is reported as
-not found, never as forbidden, so its existence does not leak.
+project: ``sharing``) and the subnets on them, the security groups shared with them, and the
+ports of other projects on their own networks (which they may delete, not change). A resource
+the caller cannot see is reported as not found, never as forbidden, so its existence does not
+leak.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import msgspec
 from alcor.model import errors, quotas
 from alcor.model.limits import Limits
 from alcor.model.queries import Query
-from alcor.model.records import Network, Record
+from alcor.model.records import Network, Record, SecurityGroup
 from alcor.model.requests import UNSET
 from alcor.services import sharing
 from alcor.services.allocation import Allocations
@@ -122,6 +123,8 @@ def _visible(reader: Reader, caller: Caller, record: Record) -> bool:
         return True
     if isinstance(record, Network):
         return network_visible(reader, caller, record)
+    if isinstance(record, SecurityGroup):
+        return sharing.visible(reader, "security_group", record.id, caller.project_id)
     network_id = getattr(record, "network_id", None)
     if record.kind == "subnet" and network_id is not None:
         return sharing.visible(reader, "network", network_id, caller.project_id)

@@ -4,8 +4,9 @@ A policy lets ``target_project`` (or ``*``: every project) use an object as its 
 A network is visible to a project that owns it or that any policy on it targets (Neutron's
 ``access_as_shared`` and ``access_as_external`` alike); it is *shared* with a project when an
 ``access_as_shared`` policy targets that project or ``*``, which is what its ``shared``
-attribute shows to that project and what lets it make ports there. Lists apply the same rules
-in SQL (``store/sql.py``), so a page of networks is one query whatever the policies.
+attribute shows to that project and what lets it make ports there. A security group shared
+(``access_as_shared``) with a project is visible to it, and its ports may use it. Lists apply
+the same rules in SQL (``store/sql.py``), so a page is one query whatever the policies.
 """
 
 from __future__ import annotations
@@ -13,16 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alcor.model.queries import Query
-from alcor.model.records import (
-    ACCESS_AS_EXTERNAL,
-    ACCESS_AS_SHARED,
-    EVERY_PROJECT,
-    RbacPolicy,
-)
+from alcor.model.records import ACCESS_AS_SHARED, EVERY_PROJECT, RBAC_SEEING, RbacPolicy
 from alcor.store.interface import Reader
-
-# The actions of a policy that make its object visible to its target, by object type.
-SEEING: dict[str, tuple[str, ...]] = {"network": (ACCESS_AS_SHARED, ACCESS_AS_EXTERNAL)}
 
 
 def policies_on(
@@ -54,7 +47,7 @@ def granted(
 
 
 def visible(reader: Reader, object_type: str, object_id: str, project_id: str) -> bool:
-    return granted(reader, object_type, object_id, project_id, SEEING[object_type])
+    return granted(reader, object_type, object_id, project_id, RBAC_SEEING[object_type])
 
 
 def shared_with(reader: Reader, object_type: str, object_id: str, project_id: str) -> bool:

@@ -20,9 +20,9 @@ from alcor.model import errors
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
 from alcor.model.records import (
-    ACCESS_AS_EXTERNAL,
     ACCESS_AS_SHARED,
     EVERY_PROJECT,
+    RBAC_SEEING,
     RECORD_TYPES,
     Port,
     Record,
@@ -297,6 +297,7 @@ def _matching(column: sa.Column[Any], values: tuple[Any, ...]) -> sa.ColumnEleme
 _RBAC_OBJECTS: dict[sa.Table, tuple[str, str]] = {
     schema.networks: ("network", "id"),
     schema.subnets: ("network", "network_id"),
+    schema.security_groups: ("security_group", "id"),
 }
 
 
@@ -312,11 +313,8 @@ def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElemen
         owned = sa.select(n.c.id).where(n.c.project_id == project_id)
         return sa.or_(own, table.c.network_id.in_(owned))
     object_type, column = _RBAC_OBJECTS[table]
-    usable = _rbac_objects(object_type, (project_id, EVERY_PROJECT), _ACCESS[object_type])
+    usable = _rbac_objects(object_type, (project_id, EVERY_PROJECT), RBAC_SEEING[object_type])
     return sa.or_(own, table.c[column].in_(usable))
-
-
-_ACCESS = {"network": (ACCESS_AS_SHARED, ACCESS_AS_EXTERNAL)}
 
 
 def _rbac_objects(
