@@ -509,8 +509,7 @@ def test_regular_client_shares_with_another(api: httpx.Client) -> None:
     ``access_as_external`` policy makes its network external for the target, which lists it and
     sets a router's gateway on it."""
     p1, p2 = project(), project()
-    net = network(api, member(p1))
-    subnet(api, member(p1), net["id"], "172.30.0.0/24")
+    net = network(api, member(p1))  # no subnet, as in tempest: a gateway without addresses
     policy(api, member(p1), net["id"], p2, action="access_as_external")
     assert net["id"] in ids(api.get("/networks", headers=member(p2)), "networks")
     shown = api.get(f"/networks/{net['id']}", headers=member(p2)).json()["network"]
@@ -584,7 +583,7 @@ def test_external_update_policy_from_wildcard_to_specific_project(api: httpx.Cli
     """Mirrors ExternalNetworksRBACTestJSON
     test_external_update_policy_from_wildcard_to_specific_project."""
     p2 = project()
-    net = external_net(api, "172.27.0.0/24", **{"router:external": True})
+    net = network(api, ADMIN, **{"router:external": True})
     [star] = api.get(
         "/rbac-policies",
         params={"object_id": net["id"], "action": "access_as_external", "target_tenant": "*"},
@@ -604,3 +603,47 @@ def test_deleting_a_network_deletes_its_policies(api: httpx.Client) -> None:
     assert api.delete(f"/networks/{res['network']['id']}", headers=ADMIN).status_code == 204
     gone = api.get(f"/rbac-policies/{res['policy']['id']}", headers=ADMIN)
     assert_error(gone, 404, "RbacPolicyNotFound")
+
+
+def test_wildcard_policy_delete_blocked_on_default_ext(api: httpx.Client) -> None:
+    """Mirrors ExternalNetworksRBACTestJSON test_wildcard_policy_delete_blocked_on_default_ext:
+    the default external network keeps its ``*`` policy (409). ``is_default`` is an admin's
+    to set, on one external network at a time (409 DefaultExternalNetworkExists), ignored on
+    an internal one, and lost with ``router:external``."""
+    owner = project()
+    public = network(api, ADMIN, **{"router:external": True})
+    url = f"/networks/{public['id']}"
+    own = f"/networks/{network(api, member(owner))['id']}"
+    refused = api.put(own, json={"network": {"is_default": True}}, headers=member(owner))
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    made_default = api.put(url, json={"network": {"is_default": True}}, headers=ADMIN)
+    assert made_default.status_code == 200, made_default.text
+    assert made_default.json()["network"]["is_default"] is True
+    try:
+        other = network(api, ADMIN, **{"router:external": True})
+        second = api.put(
+            f"/networks/{other['id']}", json={"network": {"is_default": True}}, headers=ADMIN
+        )
+        assert_error(second, 409, "DefaultExternalNetworkExists")
+        internal = network(api, ADMIN)
+        ignored = api.put(
+            f"/networks/{internal['id']}", json={"network": {"is_default": True}}, headers=ADMIN
+        )
+        assert ignored.json()["network"]["is_default"] is False
+        [star] = api.get(
+            "/rbac-policies",
+            params={
+                "object_id": public["id"],
+                "action": "access_as_external",
+                "target_tenant": "*",
+            },
+            headers=ADMIN,
+        ).json()["rbac_policies"]
+        blocked = api.delete(f"/rbac-policies/{star['id']}", headers=ADMIN)
+        assert_error(blocked, 409, "RbacPolicyInUse")
+        assert blocked.json()["NeutronError"]["message"].endswith(
+            "Details: Default external networks must be shared to everyone."
+        )
+    finally:
+        internal_now = api.put(url, json={"network": {"router:external": False}}, headers=ADMIN)
+    assert internal_now.json()["network"]["is_default"] is False

@@ -151,6 +151,7 @@ def network_view(shown: ShownNetwork) -> NetworkView:
         shared=shown.shared,
         port_security_enabled=n.port_security_enabled,
         router_external=n.router_external,
+        is_default=n.is_default,
         network_type=n.network_type,
         physical_network=n.physical_network,
         segmentation_id=n.segmentation_id,

@@ -51,7 +51,8 @@ class Network(Record, frozen=True, kw_only=True):
     ``shared`` mirrors the policy sharing it with every project (``access_as_shared`` to
     ``*``), and ``router_external`` whether it is external (Neutron's ``externalnetworks``
     row: made by ``router:external`` or by any ``access_as_external`` policy, gone with the
-    last). The services keep both in step with the policies, in the same transaction."""
+    last). The services keep both in step with the policies, in the same transaction.
+    ``is_default``: the region's default external network (at most one; only while external)."""
 
     kind: ClassVar[str] = "network"
 
@@ -63,6 +64,7 @@ class Network(Record, frozen=True, kw_only=True):
     segmentation_id: int | None = None
     physical_network: str | None = None
     port_security_enabled: bool = True
+    is_default: bool = False
 
 
 class Subnet(Record, frozen=True, kw_only=True):

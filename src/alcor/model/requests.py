@@ -48,6 +48,7 @@ class NetworkCreate(Owned, frozen=True, kw_only=True):
     mtu: int | Unset = UNSET
     port_security_enabled: bool | Unset = UNSET
     router_external: bool | Unset = msgspec.field(default=UNSET, name="router:external")
+    is_default: bool | Unset = UNSET
     network_type: String | Unset = msgspec.field(default=UNSET, name="provider:network_type")
     physical_network: String | Unset | None = msgspec.field(
         default=UNSET, name="provider:physical_network"
@@ -65,6 +66,7 @@ class NetworkUpdate(Request, frozen=True, kw_only=True):
     mtu: int | Unset = UNSET
     port_security_enabled: bool | Unset = UNSET
     router_external: bool | Unset = msgspec.field(default=UNSET, name="router:external")
+    is_default: bool | Unset = UNSET
     # Admin only, and only to the values the network has (no type here changes its segment)
     network_type: str | Unset = msgspec.field(default=UNSET, name="provider:network_type")
     physical_network: str | Unset | None = msgspec.field(

@@ -48,7 +48,7 @@ def every_project(network: Network, action: str, *, policy_id: str, now: str) ->
     )
 
 
-def flags(reader: Reader, network_id: str) -> dict[str, bool]:
+def flags(reader: Reader, network_id: str) -> dict[str, object]:
     """``shared`` and ``router_external`` as the network's policies say."""
     policies = sharing.policies_on(reader, "network", network_id)
     return {
@@ -83,10 +83,15 @@ def check_unshared(reader: Reader, network: Network, target: str) -> bool:
     return not _count_others(reader, Port, network.id, allowed)
 
 
-def check_unexternal(reader: Reader, policy: RbacPolicy, *, new_target: str | None = None) -> None:
+def check_unexternal(
+    reader: Reader, network: Network, policy: RbacPolicy, *, new_target: str | None = None
+) -> None:
     """Whether ``policy`` (``access_as_external``) may go or move to ``new_target``: no router
-    whose gateway is on the network is left without a policy that lets its project use it
-    (Neutron's ``_validate_ext_not_in_use_by_tenant``)."""
+    whose gateway is on the network is left without a policy that lets its project use it,
+    and the default external network keeps its ``*`` policy (Neutron's
+    ``_validate_ext_not_in_use_by_tenant``)."""
+    if policy.target_project == EVERY_PROJECT and network.is_default:
+        raise in_use(policy, "Default external networks must be shared to everyone.")
     targets = {
         p.target_project
         for p in sharing.policies_on(
@@ -152,6 +157,7 @@ def refresh(writer: Writer, network: Network, *, now: str) -> Network:
     values = flags(writer, network.id)
     if network.router_external and not values["router_external"]:
         check_not_external_in_use(writer, network)
+        values["is_default"] = False
     updated = resources.revised(network, now, **values)
     writer.update([updated])
     return updated

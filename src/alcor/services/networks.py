@@ -31,6 +31,7 @@ PROVIDER_FIELDS = ("network_type", "physical_network", "segmentation_id")
 UPDATE_ADMIN_ONLY = (
     ("router_external", "router:external"),
     ("shared", "shared"),
+    ("is_default", "is_default"),
     *((field, f"provider:{field}") for field in PROVIDER_FIELDS),
 )
 MIN_MTU, MAX_MTU = 68, 9000
@@ -84,6 +85,7 @@ class Networks:
             ("provider:physical_network", request.physical_network),
             ("router:external", request.router_external or UNSET),
             ("shared", request.shared or UNSET),
+            ("is_default", request.is_default or UNSET),
         ):
             if value is not UNSET:
                 caller.require_admin(attribute, action="create_network")
@@ -96,6 +98,10 @@ class Networks:
         physical_network = resources.value_or(request.physical_network, None)
         segment = self._segment(writer, network_type, request.segmentation_id, physical_network)
         default_mtu = self.context.settings.network_mtu if network_type == "vxlan" else 1500
+        external = resources.value_or(request.router_external, False)
+        is_default = external and resources.value_or(request.is_default, False)
+        if is_default:
+            _check_no_other_default(writer, None)
         now = self.context.now()
         return Network(
             id=self.context.new_id(),
@@ -107,7 +113,8 @@ class Networks:
             admin_state_up=resources.value_or(request.admin_state_up, True),
             shared=resources.value_or(request.shared, False),
             mtu=_mtu(request.mtu if request.mtu is not UNSET else default_mtu),
-            router_external=resources.value_or(request.router_external, False),
+            router_external=external,
+            is_default=is_default,
             network_type=network_type,
             segmentation_id=segment,
             physical_network=physical_network,
@@ -194,6 +201,7 @@ class Networks:
             if "mtu" in changes:
                 _mtu(changes["mtu"])
             self._share(writer, network, changes)
+            _default(writer, network, changes)
             updated = resources.revised(network, self.context.now(), **changes)
             writer.update([updated])
             return self._shown(writer, caller, [updated])[0]
@@ -254,6 +262,29 @@ class Networks:
                 self.context.allocations.release_segment(writer, network.segmentation_id)
 
         await self.context.store.write(work)
+
+
+def _default(reader: Reader, network: Network, changes: dict[str, object]) -> None:
+    """``is_default`` as Neutron sets it: only an external network is the default one (the
+    request is ignored on another), at most one is, and one that stops being external stops
+    being the default."""
+    external = changes.get("router_external", network.router_external)
+    if not external:
+        changes.pop("is_default", None)
+        if network.is_default:
+            changes["is_default"] = False
+    elif changes.get("is_default") is True and not network.is_default:
+        _check_no_other_default(reader, network.id)
+
+
+def _check_no_other_default(reader: Reader, network_id: str | None) -> None:
+    query = Query(filters={"is_default": (True,)}, limit=1)
+    for other in reader.select(Network, query):
+        if other.id != network_id:
+            raise errors.Conflict(
+                f"A default external network already exists: {other.id}.",
+                type="DefaultExternalNetworkExists",
+            )
 
 
 def _flagged(shared: bool, external: bool) -> list[str]:

@@ -229,7 +229,8 @@ def _check_removal(
         assert isinstance(shared, Network)
         network_access.check_unshared_policy(reader, shared, policy)
     else:
-        network_access.check_unexternal(reader, policy, new_target=new_target)
+        assert isinstance(shared, Network)
+        network_access.check_unexternal(reader, shared, policy, new_target=new_target)
 
 
 def _changed(writer: Writer, shared: Record, *, now: str) -> None:

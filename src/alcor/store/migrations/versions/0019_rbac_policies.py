@@ -2,7 +2,8 @@
 
 A network shared with every project gets the ``access_as_shared`` policy to ``*`` and an
 external one the ``access_as_external`` policy to ``*``, owned by the network's project, as
-Neutron makes them; from now on the policies say who sees and uses a network.
+Neutron makes them; from now on the policies say who sees and uses a network. Networks get
+``is_default`` (the default external network, whose ``*`` policy may not go).
 
 Revision ID: 0019
 Revises: 0013
@@ -24,6 +25,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    with op.batch_alter_table("networks") as table:
+        table.add_column(
+            sa.Column("is_default", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     policies = op.create_table(
         "rbac_policies",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -85,3 +90,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_rbac_target")
         batch_op.drop_index(batch_op.f("ix_rbac_policies_project_id"))
     op.drop_table("rbac_policies")
+    with op.batch_alter_table("networks") as table:
+        table.drop_column("is_default")
