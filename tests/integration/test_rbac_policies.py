@@ -13,8 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from keystoneauth1 import noauth, session
+from openstack import exceptions
+from openstack.connection import Connection
 
 from tests.integration.neutron import assert_error
+from tests.servers import ServerProcess
 
 ADMIN = {"X-Project-Id": "admin", "X-User-Id": "admin", "X-Roles": "admin,member,reader"}
 
@@ -358,6 +362,8 @@ def test_rbac_policy_quota(api: httpx.Client) -> None:
     for _ in range(2):
         policy(api, member(owner), net["id"], project())
     assert_error(post_policy(api, member(owner), net["id"], project()), 409, "OverQuota")
+    details = api.get(f"/quotas/{owner}/details", headers=ADMIN).json()["quota"]
+    assert details["rbac_policy"] == {"limit": 2, "used": 2, "reserved": 0}
 
 
 def test_rbac_bumps_network_revision(api: httpx.Client) -> None:
@@ -647,3 +653,35 @@ def test_wildcard_policy_delete_blocked_on_default_ext(api: httpx.Client) -> Non
     finally:
         internal_now = api.put(url, json={"network": {"router:external": False}}, headers=ADMIN)
     assert internal_now.json()["network"]["is_default"] is False
+
+
+def test_openstacksdk_shares_a_network_with_a_project(server: ServerProcess) -> None:
+    """openstacksdk's ``rbac_policies`` proxy as a user would call it (``openstack network rbac
+    create --target-project P --action access_as_shared --type network NET``)."""
+    owner, target = project(), project()
+    conns = {
+        p: Connection(
+            session=session.Session(
+                auth=noauth.NoAuth(endpoint=server.url), additional_headers=member(p)
+            )
+        )
+        for p in (owner, target)
+    }
+    try:
+        net = conns[owner].network.create_network(name="sdk-shared")
+        made_policy = conns[owner].network.create_rbac_policy(
+            object_type="network",
+            object_id=net.id,
+            action="access_as_shared",
+            target_project_id=target,
+        )
+        assert made_policy.target_project_id == target
+        assert [p.id for p in conns[owner].network.rbac_policies()] == [made_policy.id]
+        seen = conns[target].network.get_network(net.id)
+        assert seen.is_shared
+        conns[owner].network.delete_rbac_policy(made_policy.id)
+        with pytest.raises(exceptions.NotFoundException):
+            conns[target].network.get_network(net.id)
+    finally:
+        for conn in conns.values():
+            conn.close()
