@@ -95,6 +95,14 @@ KINDS = [
         filters=("ip_version",),
     ),
     Kind("trunks", "trunk", "TrunkNotFound", {"name": "b"}, filters=("port_id", "admin_state_up")),
+    Kind(
+        "rbac-policies",
+        "rbac_policy",
+        "RbacPolicyNotFound",
+        {"target_tenant": uuid.uuid4().hex},
+        taggable=False,
+        filters=("object_id", "action", "target_tenant"),
+    ),
 ]
 SERVED_KINDS = [kind for kind in KINDS if kind.path in SERVED]
 A_QUOTA = {"network": 77, "port": 777}
@@ -234,6 +242,16 @@ def world(api: httpx.Client) -> World:
                 sub_ports=[subport],
                 tags=[TAG] if side == "a" else [],
             )
+    if "rbac-policies" in SERVED:  # A shares its network with a third project
+        w.a["rbac_policy"] = make(
+            api,
+            "rbac-policies",
+            A,
+            object_type="network",
+            object_id=w.a["network"]["id"],
+            action="access_as_shared",
+            target_tenant=uuid.uuid4().hex,
+        )
     if "quotas" in SERVED:
         url = f"/quotas/{A['X-Project-Id']}"
         assert api.put(url, json={"quota": A_QUOTA}, headers=ADMIN).status_code == 200
@@ -428,6 +446,17 @@ def _gateway(network: str) -> dict[str, Any]:
     return {"router": {"external_gateway_info": {"network_id": network}}}
 
 
+def _policy(shared: str, object_type: str = "network") -> dict[str, Any]:
+    return {
+        "rbac_policy": {
+            "object_type": object_type,
+            "object_id": shared,
+            "action": "access_as_shared",
+            "target_tenant": uuid.uuid4().hex,
+        }
+    }
+
+
 ADD, REMOVE = (
     "/routers/@b.router/add_router_interface",
     "/routers/@b.router/remove_router_interface",
@@ -571,6 +600,20 @@ USES = {
         {"port": {"network_id": "@shared.network", "fixed_ips": [{"subnet_id": "@a.subnet"}]}},
         400,
         None,
+    ),
+    # B shares A's network (or the admin's shared one) with itself: Neutron's 400
+    "policy-on-a-network": Use(
+        "POST", "/rbac-policies", _policy("@a.network"), 400, "InvalidInput"
+    ),
+    "policy-on-a-shared-network": Use(
+        "POST", "/rbac-policies", _policy("@shared.network"), 400, "InvalidInput"
+    ),
+    "policy-on-a-group": Use(
+        "POST",
+        "/rbac-policies",
+        _policy("@a.security_group", "security_group"),
+        400,
+        "InvalidInput",
     ),
     "floatingip-to-a-port": Use(
         "POST",

@@ -247,7 +247,11 @@ SECURITY_GROUPS = Collection(
     view=views.SecurityGroupView,
     render=views.security_group_view,
     manager=lambda c: c.security_groups,
-    attributes=_common(stateful=Attribute("stateful", to_bool)),
+    attributes=_common(
+        stateful=Attribute("stateful", to_bool),
+        # as the caller sees it (rbac-security-groups: store/sql.py): no column to sort by
+        shared=Attribute("shared", to_bool, sortable=False),
+    ),
 )
 
 SECURITY_GROUP_RULES = Collection(
@@ -401,6 +405,29 @@ TRUNKS = Collection(
     ),
 )
 
+RBAC_POLICIES = Collection(
+    singular="rbac_policy",
+    plural="rbac_policies",
+    path="rbac-policies",
+    record=records.RbacPolicy,
+    create=requests.RbacPolicyCreate,
+    update=requests.RbacPolicyUpdate,
+    view=views.RbacPolicyView,
+    render=views.rbac_policy_view,
+    manager=lambda c: c.rbac_policies,
+    taggable=False,
+    attributes={
+        "id": Attribute("id"),
+        "project_id": Attribute("project_id"),
+        "tenant_id": Attribute("project_id"),
+        "object_type": Attribute("object_type"),
+        "object_id": Attribute("object_id"),
+        "action": Attribute("action"),
+        # Neutron filters by it but cannot sort by it
+        "target_tenant": Attribute("target_project", sortable=False),
+    },
+)
+
 COLLECTIONS: tuple[Collection, ...] = (
     NETWORKS,
     SUBNETS,
@@ -413,4 +440,5 @@ COLLECTIONS: tuple[Collection, ...] = (
     SUBNET_POOLS,
     ADDRESS_SCOPES,
     TRUNKS,
+    RBAC_POLICIES,
 )

@@ -127,6 +127,16 @@ EXTENSIONS = [
         "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to "
         "external networks via a NAT gateway.",
     ),
+    Extension(
+        "rbac-policies",
+        "RBAC Policies",
+        "Allows creation and modification of policies that control tenant access to resources.",
+    ),
+    Extension(
+        "rbac-security-groups",
+        "Add security_group type to network RBAC",
+        "Add security_group type to network RBAC",
+    ),
     Extension("security-group", "security-group", "The security groups extension."),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     Extension(

@@ -22,6 +22,7 @@ from alcor.services.floating_ips import ShownFloatingIp
 from alcor.services.networks import ShownNetwork
 from alcor.services.nodes import ShownNode
 from alcor.services.ports import ShownPort, status_of
+from alcor.services.rbac_policies import ShownPolicy
 from alcor.services.routers import RouterInterface, ShownRouter
 from alcor.services.security_groups import ShownRule, ShownSecurityGroup
 from alcor.services.subnet_pools import Prefixes, ShownSubnetPool
@@ -266,9 +267,10 @@ def network_view(shown: ShownNetwork) -> NetworkView:
         mtu=n.mtu,
         status="ACTIVE",
         subnets=shown.subnet_ids,
-        shared=n.shared,
+        shared=shown.shared,
         port_security_enabled=n.port_security_enabled,
         router_external=n.router_external,
+        is_default=n.is_default,
         network_type=n.network_type,
         physical_network=n.physical_network,
         segmentation_id=n.segmentation_id,
@@ -415,6 +417,7 @@ def security_group_view(shown: ShownSecurityGroup) -> SecurityGroupView:
         tenant_id=g.project_id,
         project_id=g.project_id,
         description=g.description,
+        shared=shown.shared,
         security_group_rules=[security_group_rule_view(rule) for rule in shown.rules],
         tags=shown.tags,
         created_at=g.created_at,
@@ -670,3 +673,26 @@ class SubPortsView(View, frozen=True, kw_only=True):
 
 def subports_view(shown: ShownTrunk) -> SubPortsView:
     return SubPortsView(sub_ports=_subports(shown))
+
+
+class RbacPolicyView(View, frozen=True, kw_only=True):
+    id: str
+    project_id: str
+    action: str
+    object_id: str
+    target_tenant: str
+    object_type: str
+    tenant_id: str
+
+
+def rbac_policy_view(shown: ShownPolicy) -> RbacPolicyView:
+    p = shown.record
+    return RbacPolicyView(
+        id=p.id,
+        project_id=p.project_id,
+        action=p.action,
+        object_id=p.object_id,
+        target_tenant=p.target_project,
+        object_type=p.object_type,
+        tenant_id=p.project_id,
+    )

@@ -23,7 +23,13 @@ class Query(msgspec.Struct, frozen=True, kw_only=True):
     not_tags: tuple[str, ...] = ()  # not all of these
     not_tags_any: tuple[str, ...] = ()  # none of these
     project_id: str | None = None  # scope: None sees every project
-    shared_visible: bool = False  # with a scope, also show shared resources
+    # with a scope, also the networks an RBAC policy lets the project use (and their subnets),
+    # and the ports of others on the project's own networks
+    shared_visible: bool = False
+    # the project whose view decides a network's ``shared`` (the caller's, admin or not): the
+    # ``shared`` filter of networks and subnets asks whether a policy shares the network with
+    # it or with every project
+    viewer: str | None = None
     sort: tuple[tuple[str, bool], ...] = ()  # (field, ascending)
     limit: int | None = None
     marker: str | None = None

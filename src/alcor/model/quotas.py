@@ -2,8 +2,7 @@
 and the checks of a limit as an admin sends it or the command line configures it.
 
 A limit is an integer from -1 (unlimited) to 2**31 - 1. The resources, and their order in every
-body, are those the reference Neutron shows; ``rbac_policy`` is shown (and may be set) although
-nothing here creates one, so its usage stays 0.
+body, are those the reference Neutron shows.
 """
 
 from __future__ import annotations

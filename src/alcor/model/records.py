@@ -47,6 +47,13 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class Network(Record, frozen=True, kw_only=True):
+    """A network. Who may use it besides its project is said by RBAC policies (``RbacPolicy``);
+    ``shared`` mirrors the policy sharing it with every project (``access_as_shared`` to
+    ``*``), and ``router_external`` whether it is external (Neutron's ``externalnetworks``
+    row: made by ``router:external`` or by any ``access_as_external`` policy, gone with the
+    last). The services keep both in step with the policies, in the same transaction.
+    ``is_default``: the region's default external network (at most one; only while external)."""
+
     kind: ClassVar[str] = "network"
 
     admin_state_up: bool = True
@@ -57,6 +64,7 @@ class Network(Record, frozen=True, kw_only=True):
     segmentation_id: int | None = None
     physical_network: str | None = None
     port_security_enabled: bool = True
+    is_default: bool = False
 
 
 class Subnet(Record, frozen=True, kw_only=True):
@@ -236,6 +244,30 @@ class Trunk(Record, frozen=True, kw_only=True):
     sub_ports: list[SubPort] = msgspec.field(default_factory=list)
 
 
+ACCESS_AS_SHARED = "access_as_shared"
+ACCESS_AS_EXTERNAL = "access_as_external"
+EVERY_PROJECT = "*"
+# The object types RBAC policies name, and the actions of a policy that let its target see
+# the object (a network shared or external to it; a security group shared with it).
+RBAC_SEEING: dict[str, tuple[str, ...]] = {
+    "network": (ACCESS_AS_SHARED, ACCESS_AS_EXTERNAL),
+    "security_group": (ACCESS_AS_SHARED,),
+}
+
+
+class RbacPolicy(Record, frozen=True, kw_only=True):
+    """Neutron's RBAC policy: ``target_project`` (a project, or ``*``: every project) may use
+    the object ``object_id`` of ``object_type`` as ``action`` says. Its ``project_id`` is its
+    owner's, who alone (or an admin) sees and changes it. It has no name."""
+
+    kind: ClassVar[str] = "rbac_policy"
+
+    object_type: str
+    object_id: str
+    action: str
+    target_project: str
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.kind: cls
     for cls in (
@@ -250,5 +282,6 @@ RECORD_TYPES: dict[str, type[Record]] = {
         AddressScope,
         SubnetPool,
         Trunk,
+        RbacPolicy,
     )
 }

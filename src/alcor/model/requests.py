@@ -64,6 +64,7 @@ class NetworkCreate(Owned, frozen=True, kw_only=True):
     mtu: int | Unset = UNSET
     port_security_enabled: bool | Unset = UNSET
     router_external: bool | Unset = msgspec.field(default=UNSET, name="router:external")
+    is_default: bool | Unset = UNSET
     network_type: String | Unset = msgspec.field(default=UNSET, name="provider:network_type")
     physical_network: String | Unset | None = msgspec.field(
         default=UNSET, name="provider:physical_network"
@@ -81,6 +82,7 @@ class NetworkUpdate(Request, frozen=True, kw_only=True):
     mtu: int | Unset = UNSET
     port_security_enabled: bool | Unset = UNSET
     router_external: bool | Unset = msgspec.field(default=UNSET, name="router:external")
+    is_default: bool | Unset = UNSET
     # Admin only, and only to the values the network has (no type here changes its segment)
     network_type: str | Unset = msgspec.field(default=UNSET, name="provider:network_type")
     physical_network: str | Unset | None = msgspec.field(
@@ -382,3 +384,24 @@ class SubPortsRequest(Request, frozen=True, kw_only=True):
     """The body of ``add_subports`` / ``remove_subports``."""
 
     sub_ports: Any
+
+
+# --- RBAC policies ----------------------------------------------------------------------
+
+
+class RbacPolicyCreate(Request, frozen=True, kw_only=True):
+    """``target_tenant``: a project id (UUID-like) or ``*`` for every project. Neutron 2026.1's
+    API takes no ``target_project`` (an unrecognized attribute there too)."""
+
+    object_type: String
+    object_id: String
+    action: String
+    target_tenant: String
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
+
+
+class RbacPolicyUpdate(Request, frozen=True, kw_only=True):
+    """Only the target changes (Neutron: the other attributes are read-only)."""
+
+    target_tenant: String | Unset = UNSET

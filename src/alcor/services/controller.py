@@ -12,6 +12,7 @@ from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
 from alcor.services.ports import Ports
 from alcor.services.quotas import Quotas
+from alcor.services.rbac_policies import RbacPolicies
 from alcor.services.resources import Context
 from alcor.services.routers import Routers
 from alcor.services.security_group_rules import SecurityGroupRules
@@ -41,6 +42,7 @@ class Controller:
         self.address_scopes = AddressScopes(context)
         self.ip_availability = IpAvailability(context)
         self.trunks = Trunks(context)
+        self.rbac_policies = RbacPolicies(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched

@@ -12,9 +12,17 @@ import msgspec
 
 from alcor.model import errors
 from alcor.model.queries import Query
-from alcor.model.records import ROUTER_GATEWAY, FloatingIp, Network, Port, Subnet
+from alcor.model.records import (
+    ACCESS_AS_EXTERNAL,
+    ACCESS_AS_SHARED,
+    FloatingIp,
+    Network,
+    Port,
+    RbacPolicy,
+    Subnet,
+)
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
-from alcor.services import resources, subnet_pools
+from alcor.services import network_access, resources, sharing, subnet_pools
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -24,6 +32,7 @@ PROVIDER_FIELDS = ("network_type", "physical_network", "segmentation_id")
 UPDATE_ADMIN_ONLY = (
     ("router_external", "router:external"),
     ("shared", "shared"),
+    ("is_default", "is_default"),
     *((field, f"provider:{field}") for field in PROVIDER_FIELDS),
 )
 MIN_MTU, MAX_MTU = 68, 9000
@@ -33,6 +42,7 @@ class ShownNetwork(msgspec.Struct, frozen=True):
     record: Network
     tags: list[str]
     subnet_ids: list[str]
+    shared: bool  # as the caller sees it: shared with its project or with every project
     # IP version -> the address scope of the network's subnets of that version
     address_scopes: dict[int, str] = msgspec.field(default_factory=dict)
 
@@ -51,11 +61,18 @@ class Networks:
             for request in requests:  # one by one: a flat network must see the earlier ones
                 records.append(self._new(writer, caller, request))
                 writer.insert(records[-1:])
+            writer.insert(
+                [
+                    policy
+                    for r in records
+                    for policy in self._every_project(r, _flagged(r.shared, r.router_external))
+                ]
+            )
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
             return [
-                ShownNetwork(r, sorted(set(q.tags or [])), [])
+                ShownNetwork(r, sorted(set(q.tags or [])), [], r.shared)
                 for r, q in zip(records, requests, strict=True)
             ]
 
@@ -71,6 +88,7 @@ class Networks:
             ("provider:physical_network", request.physical_network),
             ("router:external", request.router_external or UNSET),
             ("shared", request.shared or UNSET),
+            ("is_default", request.is_default or UNSET),
         ):
             if value is not UNSET:
                 caller.require_admin(attribute, action="create_network")
@@ -83,6 +101,10 @@ class Networks:
         physical_network = resources.value_or(request.physical_network, None)
         segment = self._segment(writer, network_type, request.segmentation_id, physical_network)
         default_mtu = self.context.settings.network_mtu if network_type == "vxlan" else 1500
+        external = resources.value_or(request.router_external, False)
+        is_default = external and resources.value_or(request.is_default, False)
+        if is_default:
+            _check_no_other_default(writer, None)
         now = self.context.now()
         return Network(
             id=self.context.new_id(),
@@ -94,7 +116,8 @@ class Networks:
             admin_state_up=resources.value_or(request.admin_state_up, True),
             shared=resources.value_or(request.shared, False),
             mtu=_mtu(request.mtu if request.mtu is not UNSET else default_mtu),
-            router_external=resources.value_or(request.router_external, False),
+            router_external=external,
+            is_default=is_default,
             network_type=network_type,
             segmentation_id=segment,
             physical_network=physical_network,
@@ -141,15 +164,18 @@ class Networks:
 
     async def show(self, caller: Caller, network_id: str) -> ShownNetwork:
         def work(reader: Reader) -> ShownNetwork:
-            return self._shown(reader, [resources.find(reader, caller, Network, network_id)])[0]
+            network = resources.find(reader, caller, Network, network_id)
+            return self._shown(reader, caller, [network])[0]
 
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownNetwork]:
         scoped = resources.scoped(caller, query, shared=True)
-        return await self.context.store.read(lambda r: self._shown(r, r.select(Network, scoped)))
+        return await self.context.store.read(
+            lambda r: self._shown(r, caller, r.select(Network, scoped))
+        )
 
-    def _shown(self, reader: Reader, records: list[Network]) -> list[ShownNetwork]:
+    def _shown(self, reader: Reader, caller: Caller, records: list[Network]) -> list[ShownNetwork]:
         ids = [record.id for record in records]
         tags = reader.tags_of(ids)
         subnets: dict[str, list[str]] = {}
@@ -157,11 +183,14 @@ class Networks:
         for subnet in found:
             subnets.setdefault(subnet.network_id, []).append(subnet.id)
         scopes = subnet_pools.network_scopes(reader, found)
+        targeted = [r.id for r in records if not r.shared]  # shared with every project: known
+        shared = sharing.shared_among(reader, "network", targeted, caller.project_id)
         return [
             ShownNetwork(
                 r,
                 tags.get(r.id, []),
                 subnets.get(r.id, []),
+                r.shared or r.id in shared,
                 {v: scopes[(r.id, v)] for v in (4, 6) if (r.id, v) in scopes},
             )
             for r in records
@@ -181,13 +210,46 @@ class Networks:
             _check_segment_kept(network, changes)
             if "mtu" in changes:
                 _mtu(changes["mtu"])
-            if network.router_external and changes.get("router_external") is False:
-                _check_not_external_in_use(writer, network)
+            self._share(writer, network, changes)
+            _default(writer, network, changes)
             updated = resources.revised(network, self.context.now(), **changes)
             writer.update([updated])
-            return self._shown(writer, [updated])[0]
+            return self._shown(writer, caller, [updated])[0]
 
         return await self.context.store.write(work)
+
+    def _share(self, writer: Writer, network: Network, changes: dict[str, object]) -> None:
+        """``shared`` and ``router:external`` as Neutron sets them: through the ``*`` policy
+        each stands for (``network_access``). Becoming external when a policy already made the
+        network external changes nothing; ceasing to be removes every external policy."""
+        made: list[str] = []
+        if changes.get("shared") is True and not network.shared:
+            made.append(ACCESS_AS_SHARED)
+        elif changes.get("shared") is False and network.shared:
+            network_access.check_unshared_network(writer, network)
+            writer.delete(
+                [
+                    p
+                    for p in sharing.policies_on(writer, "network", network.id)
+                    if p.action == ACCESS_AS_SHARED and p.target_project == "*"
+                ]
+            )
+        if changes.get("router_external") is True and not network.router_external:
+            made.append(ACCESS_AS_EXTERNAL)
+        elif changes.get("router_external") is False and network.router_external:
+            network_access.check_not_external_in_use(writer, network)
+            writer.delete(
+                sharing.policies_on(writer, "network", network.id, actions=[ACCESS_AS_EXTERNAL])
+            )
+        writer.insert(self._every_project(network, made))
+
+    def _every_project(self, network: Network, actions: list[str]) -> list[RbacPolicy]:
+        """The ``*`` policies of these actions for the network."""
+        now = self.context.now()
+        return [
+            network_access.every_project(network, a, policy_id=self.context.new_id(), now=now)
+            for a in actions
+        ]
 
     async def delete(self, caller: Caller, network_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
@@ -205,6 +267,7 @@ class Networks:
             for subnet in subnets:
                 self.context.allocations.forget_subnet(writer, subnet.id)
             writer.delete(subnets)
+            network_access.remove_all(writer, network_id)
             writer.delete([network])
             self.context.allocations.forget_network(writer, network_id)
             if network.segmentation_id is not None:
@@ -227,22 +290,33 @@ def _delete_unassociated_floating_ips(writer: Writer, network: Network) -> None:
     writer.delete(list(ports.values()))
 
 
-def _check_not_external_in_use(reader: Reader, network: Network) -> None:
-    """As Neutron: a network stays external while a router's gateway is on it. Neutron lets
-    floating IPs alone be stranded on an internal network; here they hold it external too.
-    Both by their owners' records (a port's device_owner is free text)."""
-    gateways = Query(filters={"network_id": (network.id,), "router_port_type": (ROUTER_GATEWAY,)})
-    floating = Query(filters={"floating_network_id": (network.id,)})
-    for kind, query, holders in (
-        (Port, gateways, "gateway ports"),
-        (FloatingIp, floating, "floating IPs"),
-    ):
-        if reader.count(kind, query):
-            raise errors.InUse(
-                f"External network {network.id} cannot be updated to be made non-external, "
-                f"since it has existing {holders}.",
-                type="ExternalNetworkInUse",
+def _default(reader: Reader, network: Network, changes: dict[str, object]) -> None:
+    """``is_default`` as Neutron sets it: only an external network is the default one (the
+    request is ignored on another), at most one is, and one that stops being external stops
+    being the default."""
+    external = changes.get("router_external", network.router_external)
+    if not external:
+        changes.pop("is_default", None)
+        if network.is_default:
+            changes["is_default"] = False
+    elif changes.get("is_default") is True and not network.is_default:
+        _check_no_other_default(reader, network.id)
+
+
+def _check_no_other_default(reader: Reader, network_id: str | None) -> None:
+    query = Query(filters={"is_default": (True,)}, limit=1)
+    for other in reader.select(Network, query):
+        if other.id != network_id:
+            raise errors.Conflict(
+                f"A default external network already exists: {other.id}.",
+                type="DefaultExternalNetworkExists",
             )
+
+
+def _flagged(shared: bool, external: bool) -> list[str]:
+    """The actions of the ``*`` policies a new network's ``shared`` and ``router:external``
+    stand for."""
+    return [a for a, f in ((ACCESS_AS_SHARED, shared), (ACCESS_AS_EXTERNAL, external)) if f]
 
 
 def _check_segment_kept(network: Network, changes: dict[str, object]) -> None:

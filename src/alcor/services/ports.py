@@ -34,7 +34,7 @@ from alcor.model.requests import (
     PortUpdate,
     Unset,
 )
-from alcor.services import nodes, resources, service_ports, status, trunks
+from alcor.services import nodes, resources, service_ports, sharing, status, trunks
 from alcor.services.callers import Caller
 from alcor.services.security_groups import PortGroups, check_address_pairs
 from alcor.services.tagging import check_tags
@@ -124,7 +124,7 @@ class Ports:
             device_id=resources.value_or(request.device_id, ""),
         )
         _check_network_owner(caller, network, request)
-        _check_network_project(caller, network, project)
+        _check_network_project(writer, caller, network, project)
         port_security = resources.value_or(
             request.port_security_enabled, network.port_security_enabled
         )
@@ -246,7 +246,7 @@ class Ports:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownPort]:
-        scoped = resources.scoped(caller, query)
+        scoped = resources.scoped(caller, query, shared=True)  # with the ports on its networks
         wanted = scoped.filters.get("status")
         if wanted is None:
             return await self.context.store.read(
@@ -362,7 +362,9 @@ class Ports:
 
     async def delete(self, caller: Caller, port_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
-            port = resources.owned(writer, caller, Port, port_id)
+            port = resources.find(writer, caller, Port, port_id)
+            if not caller.owns(port) and not resources.owns_network_of(writer, caller, port):
+                raise errors.NotAuthorized(f"Policy doesn't allow changing port {port_id}.")
             resources.check_revision(port, if_match)
             service_ports.check_not_service_port(writer, port)
             trunks.check_port_deletable(writer, port)
@@ -489,10 +491,13 @@ def _check_attributes(caller: Caller, request: PortAttributes, *, action: str) -
         )
 
 
-def _check_network_project(caller: Caller, network: Network, project: str) -> None:
-    """As Neutron: a member's port goes on a network of its project or a shared one; an
-    external network that is not shared is not theirs to take addresses from."""
-    if not caller.is_admin and not network.shared and network.project_id != project:
+def _check_network_project(reader: Reader, caller: Caller, network: Network, project: str) -> None:
+    """As Neutron: a member's port goes on a network of its project or one shared with the
+    caller (by a policy to its project or to every project); an external network that is not
+    shared is not theirs to take addresses from."""
+    if caller.is_admin or network.project_id == project:
+        return
+    if not sharing.shared_with(reader, "network", network.id, caller.project_id):
         raise errors.NotAuthorized(
             f"Project {project} not allowed to create port on network {network.id}."
         )

@@ -1,9 +1,11 @@
 """What every resource manager shares: its collaborators, visibility, revision checks, updates.
 
 Visibility follows Neutron: admins see everything; members see their own project's resources,
-plus shared and external networks and the subnets on them, and shared subnet pools and address
-scopes. A resource the caller cannot see is reported as not found, never as forbidden, so its
-existence does not leak.
+plus the networks an RBAC policy lets them use (shared or external, with them or with every
+project: ``sharing``) and the subnets on them, the security groups shared with them, the ports
+of other projects on their own networks (which they may delete, not change), and shared subnet
+pools and address scopes. A resource the caller cannot see is reported as not found, never as
+forbidden, so its existence does not leak.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import msgspec
 from alcor.model import errors, quotas
 from alcor.model.limits import Limits
 from alcor.model.queries import Query
-from alcor.model.records import AddressScope, Network, Record, SubnetPool
+from alcor.model.records import AddressScope, Network, Record, SecurityGroup, SubnetPool
 from alcor.model.requests import UNSET
+from alcor.services import sharing
 from alcor.services.allocation import Allocations
 from alcor.services.callers import Caller
 from alcor.services.quota_limits import QuotaLimits
@@ -94,14 +97,17 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def scoped(caller: Caller, query: Query, *, shared: bool = False) -> Query:
-    """The query as the caller may run it: admins see all, members their project (plus shared)."""
+    """The query as the caller may run it: admins see all, members their project (plus, with
+    ``shared``, the networks policies let them use); ``shared`` filters by the caller's view."""
     if caller.is_admin:
-        return query
-    return msgspec.structs.replace(query, project_id=caller.project_id, shared_visible=shared)
+        return msgspec.structs.replace(query, viewer=caller.project_id)
+    return msgspec.structs.replace(
+        query, project_id=caller.project_id, shared_visible=shared, viewer=caller.project_id
+    )
 
 
-def network_visible(caller: Caller, network: Network) -> bool:
-    return caller.owns(network) or network.shared or network.router_external
+def network_visible(reader: Reader, caller: Caller, network: Network) -> bool:
+    return caller.owns(network) or sharing.visible(reader, "network", network.id, caller.project_id)
 
 
 def find(reader: Reader, caller: Caller, kind: type[R], resource_id: str) -> R:
@@ -116,14 +122,23 @@ def _visible(reader: Reader, caller: Caller, record: Record) -> bool:
     if caller.owns(record):
         return True
     if isinstance(record, Network):
-        return network_visible(caller, record)
+        return network_visible(reader, caller, record)
     if isinstance(record, SubnetPool | AddressScope):
         return record.shared
+    if isinstance(record, SecurityGroup):
+        return sharing.visible(reader, "security_group", record.id, caller.project_id)
     network_id = getattr(record, "network_id", None)
     if record.kind == "subnet" and network_id is not None:
-        network = reader.get(Network, network_id)
-        return network is not None and (network.shared or network.router_external)
+        return sharing.visible(reader, "network", network_id, caller.project_id)
+    if record.kind == "port":
+        return owns_network_of(reader, caller, record)
     return False
+
+
+def owns_network_of(reader: Reader, caller: Caller, record: Record) -> bool:
+    """Whether the caller's project owns the network the port (or subnet) is on."""
+    network = reader.get(Network, getattr(record, "network_id", ""))
+    return network is not None and network.project_id == caller.project_id
 
 
 def owned(reader: Reader, caller: Caller, kind: type[R], resource_id: str) -> R:

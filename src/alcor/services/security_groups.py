@@ -17,7 +17,7 @@ from alcor.model import errors, rules
 from alcor.model.queries import Query
 from alcor.model.records import Port, SecurityGroup, SecurityGroupRule
 from alcor.model.requests import UNSET, PortAttributes, SecurityGroupCreate, SecurityGroupUpdate
-from alcor.services import resources
+from alcor.services import resources, sharing
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -36,6 +36,7 @@ class ShownSecurityGroup(msgspec.Struct, frozen=True):
     record: SecurityGroup
     tags: list[str]
     rules: list[ShownRule]
+    shared: bool = False  # as the viewer sees it: shared with its project or every project
 
 
 def is_default(group: SecurityGroup) -> bool:
@@ -128,15 +129,23 @@ def _in_use(group_id: str) -> errors.InUse:
     return errors.InUse(f"Security Group {group_id} in use.", type="SecurityGroupInUse")
 
 
-def shown_groups(reader: Reader, groups: list[SecurityGroup]) -> list[ShownSecurityGroup]:
+def shown_groups(
+    reader: Reader, groups: list[SecurityGroup], *, viewer: str | None = None
+) -> list[ShownSecurityGroup]:
+    """The groups with their tags and rules, and ``shared`` as ``viewer`` sees them (a new
+    group is shared with no one)."""
     ids = [group.id for group in groups]
+    shared = sharing.shared_among(reader, "security_group", ids, viewer) if viewer else set()
     tags = reader.tags_of(ids)
     by_group: dict[str, list[ShownRule]] = {}
     defaults = {group.id for group in groups if is_default(group)}
     for rule in rules_of(reader, ids):
         shown = ShownRule(rule, rule.security_group_id in defaults)
         by_group.setdefault(rule.security_group_id, []).append(shown)
-    return [ShownSecurityGroup(g, tags.get(g.id, []), by_group.get(g.id, [])) for g in groups]
+    return [
+        ShownSecurityGroup(g, tags.get(g.id, []), by_group.get(g.id, []), g.id in shared)
+        for g in groups
+    ]
 
 
 def rules_of(reader: Reader, group_ids: Iterable[str]) -> list[SecurityGroupRule]:
@@ -183,18 +192,19 @@ class SecurityGroups:
     async def show(self, caller: Caller, group_id: str) -> ShownSecurityGroup:
         def work(reader: Reader) -> ShownSecurityGroup:
             group = resources.find(reader, caller, SecurityGroup, group_id)
-            return shown_groups(reader, [group])[0]
+            return shown_groups(reader, [group], viewer=caller.project_id)[0]
 
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownSecurityGroup]:
         """The groups, once the caller's project has its default group (made on first use)."""
-        scoped = resources.scoped(caller, query)
+        scoped = resources.scoped(caller, query, shared=True)  # with those shared with it
 
         def work(reader: Reader) -> list[ShownSecurityGroup] | None:
             if find_default(reader, caller.project_id) is None:
                 return None
-            return shown_groups(reader, reader.select(SecurityGroup, scoped))
+            found = reader.select(SecurityGroup, scoped)
+            return shown_groups(reader, found, viewer=caller.project_id)
 
         listed = await self.context.store.read(work)
         if listed is None:
@@ -225,7 +235,7 @@ class SecurityGroups:
                 raise _in_use(group.id)
             updated = resources.revised(group, self.context.now(), **changes)
             writer.update([updated])
-            return shown_groups(writer, [updated])[0]
+            return shown_groups(writer, [updated], viewer=caller.project_id)[0]
 
         return await self.context.store.write(work)
 
@@ -246,6 +256,7 @@ class SecurityGroups:
                 SecurityGroupRule, Query(filters={"remote_group_id": (group.id,)})
             )
             writer.delete(list({rule.id: rule for rule in [*own, *remote]}.values()))
+            writer.delete(sharing.policies_on(writer, "security_group", group.id))  # cascade
             writer.delete([group])
             if is_default(group):
                 self.context.default_groups.forget(writer, group.project_id)

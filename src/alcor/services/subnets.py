@@ -289,9 +289,10 @@ def _cidr(
 
 
 def _by_network(query: Query) -> Query:
-    """A subnet's ``shared`` and ``router:external`` are its network's: filters on them are
-    filters on the network (``subnet-external-network``)."""
-    moved = {f: v for f, v in query.filters.items() if f in ("shared", "router_external")}
+    """A subnet's ``router:external`` is its network's: a filter on it is a filter on the
+    network (``subnet-external-network``). Its ``shared`` is its network's too, as the caller
+    sees it (an RBAC policy sharing the network with it), which the store's query decides."""
+    moved = {f: v for f, v in query.filters.items() if f == "router_external"}
     if not moved:
         return query
     kept = {f: v for f, v in query.filters.items() if f not in moved}

@@ -43,6 +43,7 @@ networks = sa.Table(
     sa.Column("segmentation_id", sa.Integer, nullable=True),
     sa.Column("physical_network", sa.String(64), nullable=True),
     sa.Column("port_security_enabled", sa.Boolean, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
     # VXLAN VNIs are unique in the region (NULLs never collide, so no physical_network here).
     sa.UniqueConstraint("network_type", "segmentation_id", name="uq_segment"),
 )
@@ -373,3 +374,23 @@ trunk_subports = sa.Table(
     ),
 )
 RESOURCE_TABLES["trunk"] = trunks
+
+# Neutron's RBAC policies (``rbac-policies``): ``target_project`` (or ``*``) may use the object
+# as ``action`` says. Unique as in Neutron; the visibility of networks (and their subnets) to a
+# project is one uncorrelated subquery on (target_project, object_type, action).
+rbac_policies = sa.Table(
+    "rbac_policies",
+    metadata,
+    sa.Column("id", UUID, primary_key=True),
+    sa.Column("project_id", sa.String(255), nullable=False, index=True),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.Column("revision_number", sa.BigInteger, nullable=False),
+    sa.Column("object_type", sa.String(32), nullable=False),
+    sa.Column("object_id", UUID, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target_project", sa.String(255), nullable=False),
+    sa.UniqueConstraint("object_type", "object_id", "action", "target_project", name="uq_rbac"),
+    sa.Index("ix_rbac_target", "target_project", "object_type", "action", "object_id"),
+)
+RESOURCE_TABLES["rbac_policy"] = rbac_policies

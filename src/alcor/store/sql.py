@@ -19,7 +19,16 @@ import sqlalchemy as sa
 from alcor.model import errors
 from alcor.model.queries import Query
 from alcor.model.quotas import Overrides
-from alcor.model.records import RECORD_TYPES, Port, Record, Subnet, Trunk
+from alcor.model.records import (
+    ACCESS_AS_SHARED,
+    EVERY_PROJECT,
+    RBAC_SEEING,
+    RECORD_TYPES,
+    Port,
+    Record,
+    Subnet,
+    Trunk,
+)
 from alcor.store import checkpoints, schema, statuses
 from alcor.store.caching import TopologyCache
 from alcor.store.counting import ProjectCounts
@@ -265,7 +274,10 @@ def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
     if query.project_id is not None:
         where.append(_scope(table, query.project_id, shared=query.shared_visible))
     for field, values in query.filters.items():
-        where.append(_matching(c[field], values))
+        if field == "shared" and table in _RBAC_OBJECTS:
+            where.append(_shared(table, values, query.viewer))
+        else:
+            where.append(_matching(c[field], values))
     if query.network_filters:
         n = schema.networks
         matching = [_matching(n.c[f], values) for f, values in query.network_filters.items()]
@@ -294,17 +306,49 @@ def _matching(column: sa.Column[Any], values: tuple[Any, ...]) -> sa.ColumnEleme
     return match
 
 
+# The tables whose rows RBAC policies let other projects use: the policies' object type and
+# the column holding the object's id (a subnet is used through its network's policies).
+_RBAC_OBJECTS: dict[sa.Table, tuple[str, str]] = {
+    schema.networks: ("network", "id"),
+    schema.subnets: ("network", "network_id"),
+    schema.security_groups: ("security_group", "id"),
+}
+
+
 def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElement[bool]:
+    """The project's own rows, and with ``shared`` those an RBAC policy (of any action) lets
+    it or every project use (the ports on its own networks, for ports): one uncorrelated
+    subquery, read by the index on the target (on the project)."""
     own = table.c.project_id == project_id
     if not shared:
         return own
-    n = schema.networks
-    if table is n:
-        return sa.or_(own, n.c.shared.is_(True), n.c.router_external.is_(True))
-    if "network_id" not in table.c:  # subnet pools, address scopes: shared ones too
+    if table is schema.ports:  # a network's owner sees every port on it
+        n = schema.networks
+        owned = sa.select(n.c.id).where(n.c.project_id == project_id)
+        return sa.or_(own, table.c.network_id.in_(owned))
+    if table not in _RBAC_OBJECTS:  # subnet pools, address scopes: shared ones too
         return sa.or_(own, table.c.shared.is_(True))
-    visible = sa.select(n.c.id).where(sa.or_(n.c.shared.is_(True), n.c.router_external.is_(True)))
-    return sa.or_(own, table.c.network_id.in_(visible))
+    object_type, column = _RBAC_OBJECTS[table]
+    usable = _rbac_objects(object_type, (project_id, EVERY_PROJECT), RBAC_SEEING[object_type])
+    return sa.or_(own, table.c[column].in_(usable))
+
+
+def _rbac_objects(
+    object_type: str, targets: tuple[str, ...], actions: tuple[str, ...]
+) -> sa.Select[Any]:
+    r = schema.rbac_policies
+    return sa.select(r.c.object_id).where(
+        r.c.target_project.in_(targets), r.c.object_type == object_type, r.c.action.in_(actions)
+    )
+
+
+def _shared(table: sa.Table, values: tuple[Any, ...], viewer: str | None) -> sa.ColumnElement[bool]:
+    """Neutron's ``shared`` filter: whether an ``access_as_shared`` policy shares the object
+    with the viewer or with every project (the first value decides, as in Neutron)."""
+    object_type, column = _RBAC_OBJECTS[table]
+    targets = (EVERY_PROJECT,) if viewer is None else (viewer, EVERY_PROJECT)
+    shared = table.c[column].in_(_rbac_objects(object_type, targets, (ACCESS_AS_SHARED,)))
+    return shared if values and values[0] else sa.not_(shared)
 
 
 def _tag_conditions(
@@ -727,6 +771,10 @@ def _conflict(error: Exception) -> errors.Conflict:
         return errors.MacAddressInUse("The MAC address is in use on this network.")
     if "segmentation_id" in text or "uq_segment" in text:
         return errors.Conflict("The segmentation id is in use.", type="SegmentationIdInUse")
+    if "rbac_policies" in text or "uq_rbac" in text:
+        return errors.Conflict(
+            "An RBAC policy already exists with those values.", type="DuplicateRbacPolicy"
+        )
     if "nodes.name" in text or "uq_node_name" in text:
         return errors.Conflict("A node with this name exists.", type="NodeNameInUse")
     return errors.Conflict("The resource conflicts with one that exists.")
