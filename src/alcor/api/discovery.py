@@ -25,6 +25,9 @@ class Extension(msgspec.Struct, frozen=True):
 
 
 EXTENSIONS = [
+    Extension(
+        "address-group", "Address group", "Support address group", "2020-07-15T10:00:00-00:00"
+    ),
     Extension("agent", "agent", "The agent management extension."),
     Extension(
         "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
@@ -100,6 +103,24 @@ EXTENSIONS = [
         "external networks via a NAT gateway.",
     ),
     Extension("security-group", "security-group", "The security groups extension."),
+    Extension(
+        "security-groups-default-rules",
+        "Default rules for security groups",
+        "Configure set of security group rules used as default rules for every new security group",
+        "2022-12-19T10:00:00-00:00",
+    ),
+    Extension(
+        "security-groups-normalized-cidr",
+        "Normalized CIDR field for security group rules",
+        "Add new field with normalized remote_ip_prefix cidr in SG rule",
+        "2020-07-28T10:00:00-00:00",
+    ),
+    Extension(
+        "security-groups-remote-address-group",
+        "Remote address group id field for security group rules",
+        "Add new field of remote address group id in SG rules",
+        "2020-08-25T10:00:00-00:00",
+    ),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     Extension(
         "standard-attr-description",

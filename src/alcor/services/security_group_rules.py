@@ -13,7 +13,7 @@ from alcor.model import errors, rules
 from alcor.model.queries import Query
 from alcor.model.records import SecurityGroup, SecurityGroupRule
 from alcor.model.requests import SecurityGroupRuleCreate
-from alcor.services import resources, security_groups
+from alcor.services import address_groups, resources, security_groups
 from alcor.services.callers import Caller
 from alcor.services.security_groups import ShownRule
 from alcor.store.interface import Reader, Writer
@@ -29,6 +29,7 @@ def _requested_rule(request: SecurityGroupRuleCreate) -> rules.Rule:
             port_range_max=resources.value_or(request.port_range_max, None),
             remote_ip_prefix=resources.value_or(request.remote_ip_prefix, None),
             remote_group_id=resources.value_or(request.remote_group_id, None),
+            remote_address_group_id=resources.value_or(request.remote_address_group_id, None),
         )
     )
 
@@ -42,6 +43,7 @@ def _as_rule(record: SecurityGroupRule) -> rules.Rule:
         port_range_max=record.port_range_max,
         remote_ip_prefix=record.remote_ip_prefix,
         remote_group_id=record.remote_group_id,
+        remote_address_group_id=record.remote_address_group_id,
     )
 
 
@@ -108,6 +110,8 @@ class SecurityGroupRules:
         rule = _requested_rule(request)
         if rule.remote_group_id is not None:
             resources.find(writer, caller, SecurityGroup, rule.remote_group_id)
+        if rule.remote_address_group_id is not None:
+            address_groups.find(writer, caller, rule.remote_address_group_id)
         key = rules.rule_key(rule)
         if key in existing:
             raise errors.Conflict(

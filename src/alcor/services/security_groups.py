@@ -2,9 +2,11 @@
 
 As in Neutron: every project has a group named ``default`` made on first use (when the project
 first lists its groups, creates a group, or creates a port without naming groups), with rules
-that let its members talk to each other and reach anywhere. No other group may be called
-``default``, the default group keeps its name, and only an admin may delete it. A new group gets
-the egress rules of a default one. A group a port uses cannot be deleted.
+made from the templates (``default_security_group_rules``: at first, its members may talk to
+each other and reach anywhere). No other group may be called ``default``, the default group
+keeps its name, and only an admin may delete it; a project without one gets it again on its next
+port update. Any other new group gets the rules of the templates for it (at first, egress to
+anywhere). A group a port uses cannot be deleted.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import msgspec
 
 from alcor.model import errors, rules
 from alcor.model.queries import Query
-from alcor.model.records import Port, SecurityGroup, SecurityGroupRule
+from alcor.model.records import PARENT_GROUP, Port, SecurityGroup, SecurityGroupRule
 from alcor.model.requests import UNSET, PortAttributes, SecurityGroupCreate, SecurityGroupUpdate
-from alcor.services import resources
+from alcor.services import default_security_group_rules, resources
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -67,7 +69,7 @@ def insert_group(
 ) -> None:
     """A new group with its template rules. As in Neutron, the project must have room for the
     rules; the group itself counts toward its quota but is checked only by the API's create."""
-    template = group_rules(context, group, default_group=default_group)
+    template = group_rules(context, writer, group, default_group=default_group)
     context.quotas.check(writer, SecurityGroupRule.kind, [group.project_id] * len(template))
     writer.insert([group])
     writer.insert(template)
@@ -94,12 +96,16 @@ def new_group(
 
 
 def group_rules(
-    context: resources.Context, group: SecurityGroup, *, default_group: bool
+    context: resources.Context, writer: Writer, group: SecurityGroup, *, default_group: bool
 ) -> list[SecurityGroupRule]:
-    return [
-        rule_record(context, group, rule)
-        for rule in rules.default_rules(group.id, default_group=default_group)
-    ]
+    """The rules of a new group: one per template for its kind of group (``PARENT``: itself)."""
+    made = []
+    for template in default_security_group_rules.templates(writer, default_group=default_group):
+        rule = default_security_group_rules.as_rule(template)
+        if rule.remote_group_id == PARENT_GROUP:
+            rule = msgspec.structs.replace(rule, remote_group_id=group.id)
+        made.append(rule_record(context, group, rule))
+    return made
 
 
 def rule_record(
@@ -188,19 +194,19 @@ class SecurityGroups:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownSecurityGroup]:
-        """The groups, once the caller's project has its default group (made on first use)."""
+        """The groups, once the project listed has its default group (made on first use): the
+        caller's, or as in Neutron an admin's first ``project_id`` filter."""
         scoped = resources.scoped(caller, query)
+        project = _listed_project(caller, query)
 
         def work(reader: Reader) -> list[ShownSecurityGroup] | None:
-            if find_default(reader, caller.project_id) is None:
+            if find_default(reader, project) is None:
                 return None
             return shown_groups(reader, reader.select(SecurityGroup, scoped))
 
         listed = await self.context.store.read(work)
         if listed is None:
-            await self.context.store.write(
-                lambda w: ensure_default(w, self.context, caller.project_id)
-            )
+            await self.context.store.write(lambda w: ensure_default(w, self.context, project))
             listed = await self.context.store.read(work)
         assert listed is not None
         return listed
@@ -253,6 +259,13 @@ class SecurityGroups:
         await self.context.store.write(work)
 
 
+def _listed_project(caller: Caller, query: Query) -> str:
+    named = query.filters.get("project_id", ())
+    if caller.is_admin and named and isinstance(named[0], str):
+        return named[0]
+    return caller.project_id
+
+
 class PortGroups:
     """The security groups of ports written in one piece of work, as Neutron's port-security
     extension rules them. Each group is looked up once per piece of work."""
@@ -287,6 +300,8 @@ class PortGroups:
         requested = request.security_groups
         if requested is not UNSET and requested and not port_security:
             raise _security_needed()
+        if port.project_id:  # Neutron makes it again on every update
+            ensure_default(self.writer, self.context, port.project_id)
         groups = port.security_groups if requested is UNSET else self._checked_groups(requested)
         if groups and not port_security:
             raise errors.InUse(
@@ -297,8 +312,15 @@ class PortGroups:
         return groups
 
     def _checked_groups(self, requested: list[str]) -> list[str]:
-        """The groups, each visible to the caller, all stateful or all stateless."""
+        """The groups, each named once and visible to the caller, all stateful or all
+        stateless."""
         groups = list(dict.fromkeys(requested))
+        if len(groups) != len(requested):
+            twice = [g for g in groups if requested.count(g) > 1]
+            raise errors.InvalidInput(
+                "Invalid input for security_groups. Reason: Duplicate items in the list: "
+                f"'{', '.join(twice)}'."
+            )
         for group_id in groups:
             if group_id not in self._stateful:
                 found = resources.find(self.writer, self.caller, SecurityGroup, group_id)
