@@ -711,6 +711,34 @@ def test_security_group_recreated_on_port_update(
     assert project["X-Project-Id"] in {g["project_id"] for g in rows}
 
 
+def test_ports_are_filtered_by_their_security_groups(
+    api: httpx.Client, project: dict[str, str], network: dict[str, Any]
+) -> None:
+    """``port-security-groups-filtering``, as Neutron's ``_get_ports_query``: the ports in any
+    of the groups named, within what the caller sees."""
+    a, b = create_group(api, project, name="a"), create_group(api, project, name="b")
+    in_a = create_port(api, network["id"], project_id=project["X-Project-Id"],
+                       security_groups=[a["id"]])  # fmt: skip
+    in_both = create_port(api, network["id"], project_id=project["X-Project-Id"],
+                          security_groups=[a["id"], b["id"]])  # fmt: skip
+    create_port(api, network["id"], project_id=project["X-Project-Id"])  # the default group
+
+    def listed(*groups: str, headers: dict[str, str] = project) -> set[str]:
+        response = api.get("/ports", params={"security_groups": list(groups)}, headers=headers)
+        assert response.status_code == 200, response.text
+        return {port["id"] for port in response.json()["ports"]}
+
+    assert listed(a["id"]) == {in_a["id"], in_both["id"]}
+    assert listed(b["id"]) == {in_both["id"]}
+    assert listed(a["id"], b["id"]) == {in_a["id"], in_both["id"]}
+    assert listed(str(uuid.uuid4())) == set()
+    assert listed(a["id"], headers=as_member("someone-else")) == set()
+    paged = api.get(
+        "/ports", params={"security_groups": a["id"], "limit": 1, "sort_key": "id"}, headers=project
+    )
+    assert len(paged.json()["ports"]) == 1
+
+
 def test_assign_sec_group_twice(
     api: httpx.Client, project: dict[str, str], network: dict[str, Any]
 ) -> None:

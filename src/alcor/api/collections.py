@@ -163,6 +163,8 @@ PORTS = Collection(
         port_security_enabled=Attribute("port_security_enabled", to_bool),
         fixed_ips=Attribute("fixed_ips", sortable=False),
         status=Attribute("status", sortable=False),  # observed: filtered in services/ports.py
+        # port-security-groups-filtering: the ports in any of the groups (store/sql.py)
+        security_groups=Attribute("security_groups", sortable=False),
         **{
             "binding:host_id": Attribute("binding_host_id"),
             "binding:vnic_type": Attribute("binding_vnic_type"),

@@ -65,6 +65,12 @@ EXTENSIONS = [
     ),
     Extension("port-security", "Port Security", "Provides port security"),
     Extension(
+        "port-security-groups-filtering",
+        "Port filtering on security groups",
+        "Provides security groups filtering when listing ports",
+        "2018-01-09T09:00:00-00:00",
+    ),
+    Extension(
         "project-id",
         "project_id field enabled",
         "Extension that indicates that project_id field is enabled.",
