@@ -324,6 +324,30 @@ def test_rules_are_stored_as_neutron_normalises_them(
     }
 
 
+def test_rules_filter_on_normalized_cidr_and_belonging_to_the_default_group(
+    api: httpx.Client, project: dict[str, str], group: dict[str, Any]
+) -> None:
+    """``security-groups-normalized-cidr`` and ``security-groups-rules-belongs-to-default-sg``:
+    both are attributes Neutron lets clients filter on (its own filters on them are ignored;
+    here they select)."""
+    rule = create_rule(
+        api, project, group["id"], direction="ingress", remote_ip_prefix="10.4.0.9/16"
+    )
+    default = default_group(api, project)
+
+    def listed(**params: Any) -> set[str]:
+        response = api.get("/security-group-rules", params=params, headers=project)
+        assert response.status_code == 200, response.text
+        return {r["id"] for r in response.json()["security_group_rules"]}
+
+    assert listed(normalized_cidr="10.4.0.0/16") == {rule["id"]}
+    assert listed(remote_ip_prefix="10.4.0.9/16") == {rule["id"]}
+    in_default = {r["id"] for r in default["security_group_rules"]}
+    assert listed(belongs_to_default_sg="true") == in_default
+    assert rule["id"] in listed(belongs_to_default_sg="false")
+    assert not listed(belongs_to_default_sg="false") & in_default
+
+
 @pytest.mark.parametrize(
     ("sent", "status", "error_type"),
     [

@@ -206,6 +206,8 @@ SECURITY_GROUP_RULES = Collection(
         remote_ip_prefix=Attribute("remote_ip_prefix"),
         remote_group_id=Attribute("remote_group_id"),
         remote_address_group_id=Attribute("remote_address_group_id"),
+        normalized_cidr=Attribute("normalized_cidr"),
+        belongs_to_default_sg=Attribute("belongs_to_default_sg", to_bool, sortable=False),
     ),
 )
 

@@ -122,6 +122,13 @@ EXTENSIONS = [
         "2020-07-28T10:00:00-00:00",
     ),
     Extension(
+        "security-groups-rules-belongs-to-default-sg",
+        "Security group rule belongs to the project's default security group",
+        "Flag to determine if the security group rule belongs to the project's default "
+        "security group",
+        "2023-05-23T10:00:00-00:00",
+    ),
+    Extension(
         "security-groups-remote-address-group",
         "Remote address group id field for security group rules",
         "Add new field of remote address group id in SG rules",

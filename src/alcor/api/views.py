@@ -16,7 +16,6 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from alcor.model import rules
 from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
 from alcor.services.address_groups import ShownAddressGroup
 from alcor.services.default_security_group_rules import ShownTemplate
@@ -275,9 +274,9 @@ def security_group_rule_view(shown: ShownRule) -> SecurityGroupRuleView:
         port_range_max=r.port_range_max,
         remote_ip_prefix=r.remote_ip_prefix,
         remote_address_group_id=r.remote_address_group_id,
-        normalized_cidr=rules.normalized_cidr(r.remote_ip_prefix),
+        normalized_cidr=r.normalized_cidr,
         remote_group_id=r.remote_group_id,
-        belongs_to_default_sg=shown.in_default_group,
+        belongs_to_default_sg=r.belongs_to_default_sg,
         description=r.description,
         created_at=r.created_at,
         updated_at=r.updated_at,

@@ -124,6 +124,10 @@ class SecurityGroupRule(Record, frozen=True, kw_only=True):
     remote_ip_prefix: str | None = None
     remote_group_id: str | None = None
     remote_address_group_id: str | None = None
+    # Set when the rule is made, never changed: a prefix's network, and whether the group is its
+    # project's default one (which keeps its name, as no other group may take it)
+    normalized_cidr: str | None = None
+    belongs_to_default_sg: bool = False
 
 
 class AddressGroup(Record, frozen=True, kw_only=True):

@@ -48,15 +48,7 @@ def _as_rule(record: SecurityGroupRule) -> rules.Rule:
 
 
 def shown_rules(reader: Reader, records: list[SecurityGroupRule]) -> list[ShownRule]:
-    groups = reader.get_many(SecurityGroup, {r.security_group_id for r in records})
-    return [
-        ShownRule(
-            r,
-            r.security_group_id in groups
-            and security_groups.is_default(groups[r.security_group_id]),
-        )
-        for r in records
-    ]
+    return [ShownRule(r) for r in records]
 
 
 class SecurityGroupRules:

@@ -31,7 +31,6 @@ TRUSTED_OWNER_PREFIX = "network:"  # router interfaces, DHCP: no security groups
 
 class ShownRule(msgspec.Struct, frozen=True):
     record: SecurityGroupRule
-    in_default_group: bool
 
 
 class ShownSecurityGroup(msgspec.Struct, frozen=True):
@@ -119,6 +118,8 @@ def rule_record(
         created_at=now,
         updated_at=now,
         security_group_id=group.id,
+        normalized_cidr=rules.normalized_cidr(rule.remote_ip_prefix),
+        belongs_to_default_sg=is_default(group),
         **msgspec.structs.asdict(rule),
     )
 
@@ -138,10 +139,8 @@ def shown_groups(reader: Reader, groups: list[SecurityGroup]) -> list[ShownSecur
     ids = [group.id for group in groups]
     tags = reader.tags_of(ids)
     by_group: dict[str, list[ShownRule]] = {}
-    defaults = {group.id for group in groups if is_default(group)}
     for rule in rules_of(reader, ids):
-        shown = ShownRule(rule, rule.security_group_id in defaults)
-        by_group.setdefault(rule.security_group_id, []).append(shown)
+        by_group.setdefault(rule.security_group_id, []).append(ShownRule(rule))
     return [ShownSecurityGroup(g, tags.get(g.id, []), by_group.get(g.id, [])) for g in groups]
 
 

@@ -124,6 +124,8 @@ security_group_rules = sa.Table(
         "remote_group_id", UUID, sa.ForeignKey("security_groups.id"), nullable=True, index=True
     ),
     sa.Column("remote_address_group_id", UUID, nullable=True, index=True),
+    sa.Column("normalized_cidr", sa.String(64), nullable=True),
+    sa.Column("belongs_to_default_sg", sa.Boolean, nullable=False),
 )
 
 # Port membership of security groups, derived from ``ports.security_groups`` by the store on

@@ -1,7 +1,8 @@
 """address groups, rules naming them, and the templates of new groups' rules
 
 ``address_groups`` (``address-group``), ``security_group_rules.remote_address_group_id``
-(``security-groups-remote-address-group``) and ``default_security_group_rules``
+(``security-groups-remote-address-group``), the rules' ``normalized_cidr`` and
+``belongs_to_default_sg`` as columns (so they filter and sort), and ``default_security_group_rules``
 (``security-groups-default-rules``), seeded with the four templates Neutron's own migration
 seeds (its c33da356b165): egress to anywhere over IPv4 and IPv6 for every group, and ingress from
 the group's own members for a project's default group. They are the rules every group was given
@@ -52,6 +53,19 @@ def upgrade() -> None:
         table.create_index(
             "ix_security_group_rules_remote_address_group_id", ["remote_address_group_id"]
         )
+        table.add_column(sa.Column("normalized_cidr", sa.String(64), nullable=True))
+        table.add_column(
+            sa.Column(
+                "belongs_to_default_sg", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
+    # Rules made before kept their prefix as its network already; the default groups are the
+    # groups named so (no other group may take the name, nor the default group another).
+    op.execute("UPDATE security_group_rules SET normalized_cidr = remote_ip_prefix")
+    op.execute(
+        "UPDATE security_group_rules SET belongs_to_default_sg = TRUE WHERE security_group_id IN "
+        "(SELECT id FROM security_groups WHERE name = 'default')"
+    )
     templates = op.create_table(
         "default_security_group_rules",
         *_common(),
@@ -102,6 +116,8 @@ def downgrade() -> None:
     """Downgrade schema."""
     op.drop_table("default_security_group_rules")
     with op.batch_alter_table("security_group_rules") as table:
+        table.drop_column("belongs_to_default_sg")
+        table.drop_column("normalized_cidr")
         table.drop_index("ix_security_group_rules_remote_address_group_id")
         table.drop_column("remote_address_group_id")
     op.drop_table("address_groups")
