@@ -7,12 +7,16 @@ follows. Each test mirrors the neutron-tempest-plugin test its docstring names."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.agents import Host, names, project_api, run, tls_of, until
 from tests.integration.neutron import assert_error
+from tests.servers import Pki, ServerProcess
 
 ADDRESSES = ["10.10.10.3/32", "192.168.0.10/24", "2001:db8::f00/64"]
 EXPECTED = ["10.10.10.3/32", "192.168.0.0/24", "2001:db8::/64"]
@@ -262,3 +266,64 @@ def test_extensions_are_listed(api: httpx.Client) -> None:
     assert {"address-group", "security-groups-remote-address-group"} <= aliases
     links = {r["collection"]: r["links"][0]["href"] for r in api.get("").json()["resources"]}
     assert links["address_groups"].endswith("/v2.0/address-groups")
+
+
+# --- to the hosts ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def controller(
+    tmp_path_factory: pytest.TempPathFactory, server_database: str
+) -> Iterator[ServerProcess]:
+    """A controller with its southbound, for recording agents on real gRPC."""
+    db = Path(tmp_path_factory.mktemp("southbound")) / "alcor.db"
+    process = ServerProcess(db, pki=Pki(db.parent / "pki"), db_url=server_database).start()
+    yield process
+    process.stop()
+    assert "Traceback" not in process.errors_logged(), process.errors_logged()
+
+
+def test_an_address_group_reaches_the_hosts_whose_rules_name_it(
+    controller: ServerProcess,
+) -> None:
+    """Over real gRPC: the host holding a port whose group has a rule naming the address group
+    gets the group's CIDRs, and every change of them; a host without such a rule does not."""
+
+    async def scenario() -> None:
+        async with project_api(controller) as api:
+            a, b = (
+                Host(n, controller.southbound, tls=tls_of(controller, n)) for n in names("ag", 2)
+            )
+            await api.nodes(a.id, b.id)
+            hosts = [a.start(), b.start()]
+            network = await api.network()
+            await api.subnet(network, "10.71.0.0/24")
+            body = {"address_group": {"name": "office", "addresses": ["192.0.2.0/24"]}}
+            office = (await api.call("POST", "/address-groups", 201, body))["address_group"]
+            made = await api.call("POST", "/security-groups", 201, {"security_group": {}})
+            guarded = made["security_group"]
+            await api.port(network, a.id, security_groups=[guarded["id"]])
+            await api.port(network, b.id)
+            rule = {"security_group_id": guarded["id"], "direction": "ingress",
+                    "remote_address_group_id": office["id"]}  # fmt: skip
+            await api.call("POST", "/security-group-rules", 201, {"security_group_rule": rule})
+            await api.converged(*hosts)
+            key = f"address_group:{office['id']}"
+            assert key in a.held()
+            assert key not in b.held()
+            held = a.agent.state.get("address_group", office["id"])
+            assert held is not None
+            assert list(held.address_group.addresses) == ["192.0.2.0/24"]
+            url = f"/address-groups/{office['id']}/add_addresses"
+            await api.call("PUT", url, 200, {"addresses": ["198.51.100.7"]})
+
+            def updated() -> bool:
+                entry = a.agent.state.get("address_group", office["id"])
+                return entry is not None and "198.51.100.7/32" in entry.address_group.addresses
+
+            await until(updated, "the new address to reach the host")
+            await api.converged(*hosts)
+            for host in hosts:
+                await host.close()
+
+    run(scenario)
