@@ -124,9 +124,13 @@ class SecurityGroupRules:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownRule]:
+        """The rules, once the project listed has its default group (as Neutron)."""
         scoped = resources.scoped(caller, query)
-        return await self.context.store.read(
-            lambda r: shown_rules(r, r.select(SecurityGroupRule, scoped))
+        return await security_groups.listed_with_default(
+            self.context,
+            caller,
+            query,
+            lambda r: shown_rules(r, r.select(SecurityGroupRule, scoped)),
         )
 
     async def update(

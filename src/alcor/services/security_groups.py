@@ -11,7 +11,8 @@ anywhere). A group a port uses cannot be deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import msgspec
 
@@ -27,6 +28,7 @@ from alcor.store.interface import Reader, Writer
 DEFAULT_NAME = "default"
 DEFAULT_DESCRIPTION = "Default security group"
 TRUSTED_OWNER_PREFIX = "network:"  # router interfaces, DHCP: no security groups by default
+T = TypeVar("T")
 
 
 class ShownRule(msgspec.Struct, frozen=True):
@@ -193,22 +195,13 @@ class SecurityGroups:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownSecurityGroup]:
-        """The groups, once the project listed has its default group (made on first use): the
-        caller's, or as in Neutron an admin's first ``project_id`` filter."""
         scoped = resources.scoped(caller, query)
-        project = _listed_project(caller, query)
-
-        def work(reader: Reader) -> list[ShownSecurityGroup] | None:
-            if find_default(reader, project) is None:
-                return None
-            return shown_groups(reader, reader.select(SecurityGroup, scoped))
-
-        listed = await self.context.store.read(work)
-        if listed is None:
-            await self.context.store.write(lambda w: ensure_default(w, self.context, project))
-            listed = await self.context.store.read(work)
-        assert listed is not None
-        return listed
+        return await listed_with_default(
+            self.context,
+            caller,
+            query,
+            lambda reader: shown_groups(reader, reader.select(SecurityGroup, scoped)),
+        )
 
     async def update(
         self, caller: Caller, group_id: str, request: SecurityGroupUpdate, *, if_match: int | None
@@ -256,6 +249,30 @@ class SecurityGroups:
                 self.context.default_groups.forget(writer, group.project_id)
 
         await self.context.store.write(work)
+
+
+async def listed_with_default(
+    context: resources.Context,
+    caller: Caller,
+    query: Query,
+    select: Callable[[Reader], list[T]],
+) -> list[T]:
+    """What ``select`` lists, once the project listed has its default group (made on first
+    use), as Neutron lists groups and rules: the caller's project, or an admin's first
+    ``project_id`` filter."""
+    project = _listed_project(caller, query)
+
+    def work(reader: Reader) -> list[T] | None:
+        if find_default(reader, project) is None:
+            return None
+        return select(reader)
+
+    listed = await context.store.read(work)
+    if listed is None:
+        await context.store.write(lambda w: ensure_default(w, context, project))
+        listed = await context.store.read(work)
+    assert listed is not None
+    return listed
 
 
 def _listed_project(caller: Caller, query: Query) -> str:
