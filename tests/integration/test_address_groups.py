@@ -7,8 +7,6 @@ follows. Each test mirrors the neutron-tempest-plugin test its docstring names."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +14,7 @@ import pytest
 
 from tests.agents import Host, names, project_api, run, tls_of, until
 from tests.integration.neutron import assert_error
-from tests.servers import Pki, ServerProcess
+from tests.servers import ServerProcess
 
 ADDRESSES = ["10.10.10.3/32", "192.168.0.10/24", "2001:db8::f00/64"]
 EXPECTED = ["10.10.10.3/32", "192.168.0.0/24", "2001:db8::/64"]
@@ -245,7 +243,7 @@ def test_a_rule_names_only_an_address_group_its_project_sees(
 
 
 def test_address_group_changes_land_in_the_change_log(
-    api: httpx.Client, server: Any, project: dict[str, str]
+    api: httpx.Client, server: ServerProcess, project: dict[str, str]
 ) -> None:
     group = create_group(api, project, name="logged", addresses=["10.0.0.0/8"])
     act(api, project, group["id"], "add_addresses", ["10.1.0.0/16"])
@@ -271,29 +269,13 @@ def test_extensions_are_listed(api: httpx.Client) -> None:
 # --- to the hosts ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def controller(
-    tmp_path_factory: pytest.TempPathFactory, server_database: str
-) -> Iterator[ServerProcess]:
-    """A controller with its southbound, for recording agents on real gRPC."""
-    db = Path(tmp_path_factory.mktemp("southbound")) / "alcor.db"
-    process = ServerProcess(db, pki=Pki(db.parent / "pki"), db_url=server_database).start()
-    yield process
-    process.stop()
-    assert "Traceback" not in process.errors_logged(), process.errors_logged()
-
-
-def test_an_address_group_reaches_the_hosts_whose_rules_name_it(
-    controller: ServerProcess,
-) -> None:
+def test_an_address_group_reaches_the_hosts_whose_rules_name_it(server: ServerProcess) -> None:
     """Over real gRPC: the host holding a port whose group has a rule naming the address group
     gets the group's CIDRs, and every change of them; a host without such a rule does not."""
 
     async def scenario() -> None:
-        async with project_api(controller) as api:
-            a, b = (
-                Host(n, controller.southbound, tls=tls_of(controller, n)) for n in names("ag", 2)
-            )
+        async with project_api(server) as api:
+            a, b = (Host(n, server.southbound, tls=tls_of(server, n)) for n in names("ag", 2))
             await api.nodes(a.id, b.id)
             hosts = [a.start(), b.start()]
             network = await api.network()
