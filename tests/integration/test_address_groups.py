@@ -147,7 +147,12 @@ def test_remove_wrong_address_from_address_group(
 def test_addresses_change_only_by_the_actions(api: httpx.Client, project: dict[str, str]) -> None:
     group = create_group(api, project, name="fixed", addresses=ADDRESSES)
     url = f"/address-groups/{group['id']}"
-    assert_error(api.put(url, json={"address_group": {"addresses": []}}, headers=project), 400)
+    refused = api.put(url, json={"address_group": {"addresses": []}}, headers=project)
+    assert_error(refused, 400)
+    assert (
+        refused.json()["NeutronError"]["message"] == "Cannot update read-only attribute addresses"
+    )
+    assert show(api, project, group["id"]) == group
     assert_error(act(api, project, str(uuid.uuid4()), "add_addresses", ["10.0.0.0/8"]), 404)
 
 

@@ -214,6 +214,7 @@ class AddressGroupCreate(Request, frozen=True, kw_only=True):
 class AddressGroupUpdate(Request, frozen=True, kw_only=True):
     name: String | Unset = UNSET
     description: String | Unset = UNSET
+    addresses: list[String] | Unset | None = UNSET  # refused: the actions change them
 
 
 class AddressesRequest(Request, frozen=True, kw_only=True):

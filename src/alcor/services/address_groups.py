@@ -92,6 +92,8 @@ class AddressGroups:
     ) -> ShownAddressGroup:
         sent = msgspec.structs.asdict(request)
         changes = {field: value for field, value in sent.items() if value is not UNSET}
+        if "addresses" in changes:
+            raise errors.InvalidInput("Cannot update read-only attribute addresses")
         return await self._change(caller, group_id, lambda g: changes, if_match=if_match)
 
     async def add_addresses(
