@@ -508,7 +508,7 @@ def run(args: argparse.Namespace) -> int:
     bootstrap_keystone(conf, url=keystone_url)
     uwsgi = [
         KEYSTONE.bin("uwsgi"),
-        *("--http-socket", f"127.0.0.1:{keystone_port}"),
+        *("--http11-socket", f"127.0.0.1:{keystone_port}"),
         *("--module", "keystone.wsgi.api:application", "--home", str(KEYSTONE.path)),
         *("--processes", "1", "--threads", "1", "--master", "--die-on-term", "--lazy-apps"),
     ]

@@ -2,8 +2,8 @@
 southbound end to end: what every host should hold is computed from the API's own listings,
 independently of the goal-state engine (its own ports; their networks, subnets and the networks
 one router away; every endpoint of those networks as a neighbor; the routers; its ports'
-security groups and the members of every group their rules name as remote group), and compared
-with what the agent holds."""
+security groups, the members of every group their rules name as remote group and every address
+group they name), and compared with what the agent holds."""
 
 from __future__ import annotations
 
@@ -222,6 +222,11 @@ class Api:
             for r in rules
             if r["security_group_id"] in groups and r["remote_group_id"]
         }
+        address_groups = {
+            r["remote_address_group_id"]
+            for r in rules
+            if r["security_group_id"] in groups and r["remote_address_group_id"]
+        }
         return {
             *(f"port:{p['id']}" for p in own),
             *(f"network:{n}" for n in networks),
@@ -231,6 +236,7 @@ class Api:
             *(f"security_group:{g}" for g in groups),
             *(f"member:{g}/{p['id']}" for p in ports for g in p["security_groups"] if g in remote),
             *(f"floating_ip:{f}" for f in floating),
+            *(f"address_group:{a}" for a in address_groups),
         }
 
     async def settled(self, hosts: Sequence[Host], *, timeout: float = WAIT) -> None:

@@ -194,3 +194,58 @@ def test_0010_makes_a_routers_own_ports_its_members_and_leaves_spoofed_ones_iner
     finally:
         server.stop()
     assert "Traceback" not in server.errors_logged(), server.errors_logged()
+
+
+# --- 0020: address groups, rule templates, the rules' normalized_cidr and belongs_to_default_sg --
+
+
+def test_0020_seeds_neutrons_templates_and_fills_the_rules_new_columns(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'alcor.db'}")
+    with engine.begin() as connection:
+        command.upgrade(migrations.config(connection), "0013")
+        common = {"project_id": "p", "description": "", "created_at": "t", "updated_at": "t",
+                  "revision_number": 1}  # fmt: skip
+        for group_id, name in (("g-default", "default"), ("g-web", "web")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO security_groups VALUES (:id, :project_id, :name, :description, "
+                    ":created_at, :updated_at, :revision_number, TRUE)"
+                ),
+                {"id": group_id, "name": name, **common},
+            )
+        for rule_id, group_id, prefix in (("r1", "g-default", None), ("r2", "g-web", "10.0.0.0/8")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO security_group_rules (id, project_id, name, description, "
+                    "created_at, updated_at, revision_number, security_group_id, direction, "
+                    "ethertype, remote_ip_prefix) VALUES (:id, :project_id, '', :description, "
+                    ":created_at, :updated_at, :revision_number, :group, 'ingress', 'IPv4', "
+                    ":prefix)"
+                ),
+                {"id": rule_id, "group": group_id, "prefix": prefix, **common},
+            )
+        command.upgrade(migrations.config(connection), "head")
+        rules = connection.execute(
+            sa.text(
+                "SELECT id, normalized_cidr, belongs_to_default_sg, remote_address_group_id "
+                "FROM security_group_rules ORDER BY id"
+            )
+        ).all()
+        templates = connection.execute(
+            sa.text(
+                "SELECT direction, ethertype, remote_group_id, used_in_default_sg, "
+                "used_in_non_default_sg, description FROM default_security_group_rules"
+            )
+        ).all()
+    assert [tuple(row) for row in rules] == [
+        ("r1", None, True, None),
+        ("r2", "10.0.0.0/8", False, None),
+    ]
+    egress = "Legacy default SG rule for egress traffic"
+    ingress = "Legacy default SG rule for ingress traffic"
+    assert sorted(tuple(row) for row in templates) == [
+        ("egress", "IPv4", None, True, True, egress),
+        ("egress", "IPv6", None, True, True, egress),
+        ("ingress", "IPv4", "PARENT", True, False, ingress),
+        ("ingress", "IPv6", "PARENT", True, False, ingress),
+    ]

@@ -162,7 +162,51 @@ def test_no_other_group_may_be_called_default(
     assert [g["name"] for g in groups_of(api, project)].count("default") == 1
 
 
+@pytest.mark.parametrize("name", ["x" * 256, True])
+def test_renaming_the_default_group_to_a_bad_name_is_a_400_before_its_409(
+    api: httpx.Client, project: dict[str, str], name: object
+) -> None:
+    """Mirrors neutron-tempest-plugin test_security_groups_negative.NegativeSecGroupTest
+    .test_update_security_group_with_too_long_name and _with_boolean_type_name: the name is
+    checked before the rule that the default group keeps its own."""
+    group = default_group(api, project)
+    renamed = api.put(
+        f"/security-groups/{group['id']}", json={"security_group": {"name": name}}, headers=project
+    )
+    assert_error(renamed, 400)
+    assert default_group(api, project)["name"] == "default"
+
+
+def test_an_admin_listing_a_projects_groups_makes_its_default_group(api: httpx.Client) -> None:
+    """As Neutron (and neutron-tempest-plugin's ``create_project``, which finds a new
+    project's default group so): an admin's ``project_id`` filter names whose default group
+    is made on first use."""
+    project = f"sg-{uuid.uuid4().hex[:8]}"
+    (group,) = groups_of(api, {}, project_id=project)
+    assert (group["name"], group["project_id"]) == ("default", project)
+    assert groups_of(api, as_member(project)) == [group]
+
+
 # --- groups ------------------------------------------------------------------------------
+
+
+def test_create_bulk_sec_groups_with_wrapped_items(
+    api: httpx.Client, project: dict[str, str]
+) -> None:
+    """Mirrors neutron-tempest-plugin test_security_groups.StatefulSecGroupTest
+    .test_create_bulk_sec_groups (and StatelessSecGroupTest's): its client sends each item
+    wrapped in the singular key, which Neutron takes as it takes bare items."""
+    items = [
+        {"security_group": {"name": "wrapped-a", "stateful": False}},
+        {"name": "bare-b", "stateful": False},
+    ]
+    response = api.post("/security-groups", json={"security_groups": items}, headers=project)
+    assert response.status_code == 201, response.text
+    made = response.json()["security_groups"]
+    assert [(g["name"], g["stateful"]) for g in made] == [("wrapped-a", False), ("bare-b", False)]
+    bad = [{"security_group": {"name": "ok"}}, {"security_group": {"name": "x", "color": "red"}}]
+    assert_error(api.post("/security-groups", json={"security_groups": bad}, headers=project), 400)
+    assert "ok" not in [g["name"] for g in groups_of(api, project)]
 
 
 def test_a_new_group_may_reach_anywhere_and_is_stateful_unless_told(
@@ -241,17 +285,27 @@ def group(api: httpx.Client, project: dict[str, str]) -> dict[str, Any]:
     ("sent", "stored"),
     [
         ({"protocol": "TCP", "port_range_min": 22, "port_range_max": 22}, {"protocol": "tcp"}),
-        ({"protocol": 6, "port_range_min": 1, "port_range_max": 65535}, {"protocol": "6"}),
+        (
+            {"protocol": 6, "port_range_min": 1, "port_range_max": 65535},
+            {"protocol": "6", "port_range_min": None, "port_range_max": None},
+        ),
         ({"protocol": "any"}, {"protocol": None}),
         ({"protocol": "icmp", "port_range_min": 8, "port_range_max": 0}, {"protocol": "icmp"}),
         ({"protocol": "132", "port_range_min": 5, "port_range_max": 9}, {"protocol": "132"}),
         ({"protocol": "gre"}, {"protocol": "gre"}),
-        ({"ethertype": "ipv6", "protocol": "icmpv6"}, {"ethertype": "IPv6"}),
-        ({"remote_ip_prefix": "10.0.0.7/24"}, {"remote_ip_prefix": "10.0.0.0/24"}),
+        (
+            {"ethertype": "ipv6", "protocol": "icmpv6"},
+            {"ethertype": "IPv6", "protocol": "ipv6-icmp"},
+        ),
+        ({"ethertype": "IPv6", "protocol": "1"}, {"protocol": "58"}),
+        (
+            {"remote_ip_prefix": "10.0.0.7/24"},
+            {"remote_ip_prefix": "10.0.0.7/24", "normalized_cidr": "10.0.0.0/24"},
+        ),
         ({"remote_ip_prefix": "10.0.0.7"}, {"remote_ip_prefix": "10.0.0.7/32"}),
         (
             {"ethertype": "IPv6", "remote_ip_prefix": "2001:db8::1/64"},
-            {"remote_ip_prefix": "2001:db8::/64", "normalized_cidr": "2001:db8::/64"},
+            {"remote_ip_prefix": "2001:db8::1/64", "normalized_cidr": "2001:db8::/64"},
         ),
         ({"description": "ssh"}, {"description": "ssh", "ethertype": "IPv4"}),
     ],
@@ -268,6 +322,42 @@ def test_rules_are_stored_as_neutron_normalises_them(
     assert api.get(f"/security-group-rules/{rule['id']}", headers=project).json() == {
         "security_group_rule": rule
     }
+
+
+def test_a_project_listing_its_rules_first_gets_its_default_group(
+    api: httpx.Client, project: dict[str, str]
+) -> None:
+    """As Neutron: listing rules makes the project's default group first (what
+    neutron-tempest-plugin's rule quota tests count on: the rules they count before making
+    theirs include the default group's)."""
+    listed = api.get("/security-group-rules", headers=project).json()["security_group_rules"]
+    default = default_group(api, project)
+    assert {r["id"] for r in listed} == {r["id"] for r in default["security_group_rules"]}
+    assert len(listed) == 4
+
+
+def test_rules_filter_on_normalized_cidr_and_belonging_to_the_default_group(
+    api: httpx.Client, project: dict[str, str], group: dict[str, Any]
+) -> None:
+    """``security-groups-normalized-cidr`` and ``security-groups-rules-belongs-to-default-sg``:
+    both are attributes Neutron lets clients filter on (its own filters on them are ignored;
+    here they select)."""
+    rule = create_rule(
+        api, project, group["id"], direction="ingress", remote_ip_prefix="10.4.0.9/16"
+    )
+    default = default_group(api, project)
+
+    def listed(**params: Any) -> set[str]:
+        response = api.get("/security-group-rules", params=params, headers=project)
+        assert response.status_code == 200, response.text
+        return {r["id"] for r in response.json()["security_group_rules"]}
+
+    assert listed(normalized_cidr="10.4.0.0/16") == {rule["id"]}
+    assert listed(remote_ip_prefix="10.4.0.9/16") == {rule["id"]}
+    in_default = {r["id"] for r in default["security_group_rules"]}
+    assert listed(belongs_to_default_sg="true") == in_default
+    assert rule["id"] in listed(belongs_to_default_sg="false")
+    assert not listed(belongs_to_default_sg="false") & in_default
 
 
 @pytest.mark.parametrize(
@@ -333,10 +423,12 @@ def test_rules_are_stored_as_neutron_normalises_them(
         (
             {"remote_ip_prefix": ANY, "remote_group_id": "SELF"},
             400,
-            "SecurityGroupRemoteGroupAndRemoteIpPrefix",
+            "SecurityGroupMultipleRemoteEntites",
         ),
         ({"remote_group_id": str(uuid.uuid4())}, 404, "SecurityGroupNotFound"),
-        ({"remote_address_group_id": "x"}, 400, None),
+        ({"remote_address_group_id": "x"}, 404, "AddressGroupNotFound"),
+        ({"protocol": "ipv6-opts"}, 400, "SecurityGroupEthertypeConflictWithProtocol"),
+        ({"protocol": "41"}, 400, "SecurityGroupEthertypeConflictWithProtocol"),
         ({"name": "r"}, 400, None),
         ({"tags": ["t"]}, 400, None),
     ],
@@ -522,6 +614,9 @@ def test_ports_name_groups_and_change_them(
     a, b = create_group(api, project, name="a"), create_group(api, project, name="b")
     body = {"network_id": network["id"], "security_groups": [a["id"], b["id"], a["id"]]}
     response = api.post("/ports", json={"port": body}, headers=project)
+    assert_error(response, 400)  # a group named twice, as Neutron
+    body["security_groups"] = [a["id"], b["id"]]
+    response = api.post("/ports", json={"port": body}, headers=project)
     assert response.status_code == 201, response.text
     port = response.json()["port"]
     assert port["security_groups"] == [a["id"], b["id"]]
@@ -615,13 +710,17 @@ def test_address_pairs_need_port_security(api: httpx.Client, network: dict[str, 
 
 
 def test_a_failed_bulk_port_create_makes_no_default_group(
-    api: httpx.Client, project: dict[str, str], network: dict[str, Any]
+    api: httpx.Client, server: ServerProcess, project: dict[str, str], network: dict[str, Any]
 ) -> None:
     ports = [{"network_id": network["id"]}, {"network_id": str(uuid.uuid4())}]
     refused = api.post("/ports", json={"ports": ports}, headers=project)
     assert_error(refused, 404, "NetworkNotFound")
-    changes = api.get("/security-group-rules", headers=project).json()["security_group_rules"]
-    assert changes == []
+    # (listing groups or rules would make it: read the store)
+    made = server.query(
+        "SELECT id FROM security_groups WHERE project_id = :project",
+        project=project["X-Project-Id"],
+    )
+    assert list(made) == []
 
 
 def test_a_port_joins_the_new_default_group_after_an_admin_deleted_the_old_one(
@@ -636,6 +735,61 @@ def test_a_port_joins_the_new_default_group_after_an_admin_deleted_the_old_one(
     (new,) = second.json()["port"]["security_groups"]
     assert new != old
     assert new == default_group(api, project)["id"]
+
+
+def test_security_group_recreated_on_port_update(
+    api: httpx.Client, project: dict[str, str], network: dict[str, Any]
+) -> None:
+    """Mirrors neutron-tempest-plugin admin/test_security_groups.SecGroupAdminTest
+    .test_security_group_recreated_on_port_update: a port update makes the project's default
+    group again once an admin deleted it."""
+    port = create_port(api, network["id"], project_id=project["X-Project-Id"], security_groups=[])
+    assert api.delete(f"/security-groups/{default_group(api, project)['id']}").status_code == 204
+    updated = api.put(f"/ports/{port['id']}", json={"port": {"name": "update"}}, headers=project)
+    assert updated.status_code == 200, updated.text
+    rows = api.get("/security-groups", params={"name": "default"}).json()["security_groups"]
+    assert project["X-Project-Id"] in {g["project_id"] for g in rows}
+
+
+def test_ports_are_filtered_by_their_security_groups(
+    api: httpx.Client, project: dict[str, str], network: dict[str, Any]
+) -> None:
+    """``port-security-groups-filtering``, as Neutron's ``_get_ports_query``: the ports in any
+    of the groups named, within what the caller sees."""
+    a, b = create_group(api, project, name="a"), create_group(api, project, name="b")
+    in_a = create_port(api, network["id"], project_id=project["X-Project-Id"],
+                       security_groups=[a["id"]])  # fmt: skip
+    in_both = create_port(api, network["id"], project_id=project["X-Project-Id"],
+                          security_groups=[a["id"], b["id"]])  # fmt: skip
+    create_port(api, network["id"], project_id=project["X-Project-Id"])  # the default group
+
+    def listed(*groups: str, headers: dict[str, str] = project) -> set[str]:
+        response = api.get("/ports", params={"security_groups": list(groups)}, headers=headers)
+        assert response.status_code == 200, response.text
+        return {port["id"] for port in response.json()["ports"]}
+
+    assert listed(a["id"]) == {in_a["id"], in_both["id"]}
+    assert listed(b["id"]) == {in_both["id"]}
+    assert listed(a["id"], b["id"]) == {in_a["id"], in_both["id"]}
+    assert listed(str(uuid.uuid4())) == set()
+    assert listed(a["id"], headers=as_member("someone-else")) == set()
+    paged = api.get(
+        "/ports", params={"security_groups": a["id"], "limit": 1, "sort_key": "id"}, headers=project
+    )
+    assert len(paged.json()["ports"]) == 1
+
+
+def test_assign_sec_group_twice(
+    api: httpx.Client, project: dict[str, str], network: dict[str, Any]
+) -> None:
+    """Mirrors neutron-tempest-plugin test_security_groups_negative.NegativeSecGroupTest
+    .test_assign_sec_group_twice: a group named twice is a 400 and changes nothing."""
+    port = create_port(api, network["id"], project_id=project["X-Project-Id"])
+    group = create_group(api, project, name="twice")
+    body = {"port": {"security_groups": [group["id"], group["id"]]}}
+    assert_error(api.put(f"/ports/{port['id']}", json=body, headers=project), 400)
+    shown = api.get(f"/ports/{port['id']}", headers=project).json()["port"]
+    assert shown["security_groups"] == port["security_groups"]
 
 
 def test_after_a_failed_bulk_a_port_gets_a_default_group_that_exists(

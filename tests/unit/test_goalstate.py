@@ -186,8 +186,24 @@ class World:
         self.put(records.SecurityGroup(id=name, project_id="p", created_at=NOW, updated_at=NOW))
         return name
 
+    def address_group(self, name: str, *addresses: str) -> dict[str, list[pb.Entry]]:
+        return self.put(
+            records.AddressGroup(
+                id=name,
+                project_id="p",
+                created_at=NOW,
+                updated_at=NOW,
+                addresses=list(addresses),
+            )
+        )
+
     def rule(
-        self, name: str, group: str, *, remote_group: str | None = None
+        self,
+        name: str,
+        group: str,
+        *,
+        remote_group: str | None = None,
+        remote_address_group: str | None = None,
     ) -> dict[str, list[pb.Entry]]:
         return self.put(
             records.SecurityGroupRule(
@@ -202,6 +218,7 @@ class World:
                 port_range_min=22,
                 port_range_max=22,
                 remote_group_id=remote_group,
+                remote_address_group_id=remote_address_group,
             )
         )
 
@@ -589,6 +606,30 @@ def test_a_rule_naming_a_remote_group_subscribes_its_holders_and_removing_it_uns
     assert_converged(world)
 
 
+def test_an_address_group_reaches_the_hosts_whose_rules_name_it_and_follows_its_changes() -> None:
+    world = World()
+    vpc(world, hosts=0, ports_per_host=0)
+    world.group("db")
+    world.group("web")
+    world.address_group("office", "192.0.2.0/24")
+    world.port("db1", "n1", "h1", "10.1.1.5", groups=("db",))
+    world.port("web1", "n1", "h2", "10.1.2.5", groups=("web",))
+    deltas = world.rule("db-from-office", "db", remote_address_group="office")
+    assert keys_of(deltas["h1"]) == {"security_group:db", "address_group:office"}
+    assert "h2" not in deltas  # no rule on h2 names it
+    group = world.hosts["h1"].get("security_group", "db")
+    assert group is not None
+    assert [r.remote_address_group_id for r in group.security_group.rules] == ["office"]
+    deltas = world.change("office", addresses=["192.0.2.0/24", "198.51.100.7/32"])
+    assert set(deltas) == {"h1"}
+    held = world.hosts["h1"].get("address_group", "office")
+    assert held is not None
+    assert list(held.address_group.addresses) == ["192.0.2.0/24", "198.51.100.7/32"]
+    world.delete("db-from-office")
+    assert world.hosts["h1"].get("address_group", "office") is None
+    assert_converged(world)
+
+
 def test_rules_of_icmp_type_zero_keep_their_zero() -> None:
     world = World()
     world.group("g")
@@ -620,9 +661,10 @@ def test_rules_of_icmp_type_zero_keep_their_zero() -> None:
 
 def random_world(seed: int, steps: int = 160) -> World:
     """Random intent over a small world: ports appear, move, change groups and vanish; routers
-    join and leave networks; rules name remote groups and are dropped; the router's gateway
-    comes and goes, its hosts go down and up, floating IPs are associated and not; ports that
-    only name the router as their device (in none of its records) come and go."""
+    join and leave networks; rules name remote groups or an address group (whose addresses
+    change) and are dropped; the router's gateway comes and goes, its hosts go down and up,
+    floating IPs are associated and not; ports that only name the router as their device (in
+    none of its records) come and go."""
     rng = random.Random(seed)
     world = World()
     for n in range(3):
@@ -630,6 +672,7 @@ def random_world(seed: int, steps: int = 160) -> World:
         world.subnet(f"n{n}-s", f"n{n}", f"10.{n}.0.0/16")
     for g in ("a", "b", "c"):
         world.group(g)
+    world.address_group("ag", "192.0.2.0/24")
     world.router("r")
     world.external("ext")
     for g in ("g0", "g1", "g2"):
@@ -711,9 +754,17 @@ def random_world(seed: int, steps: int = 160) -> World:
                 )
         elif action < 0.86:
             world.change(f"n{rng.randrange(3)}", mtu=rng.choice([1400, 1450]))
+            world.change("ag", addresses=[f"192.0.2.{step % 4}/32"])
         elif action < 0.92 or not rules:
             rules.append(f"rule{step}")
-            world.rule(rules[-1], rng.choice("abc"), remote_group=rng.choice(["a", "b", "c", None]))
+            group = rng.choice("abc")
+            remote = rng.choice(["a", "b", "c", None])
+            world.rule(
+                rules[-1],
+                group,
+                remote_group=remote,
+                remote_address_group="ag" if remote is None and step % 2 else None,
+            )
         else:
             world.delete(rules.pop(rng.randrange(len(rules))))
     return world

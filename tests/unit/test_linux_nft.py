@@ -35,6 +35,10 @@ def rule(**fields: object) -> pb.Rule:
         ({"direction": "egress", "remote_ip_prefix": "192.0.2.7/32"},
          "meta nfproto ipv4 ip daddr 192.0.2.7"),
         ({"remote_group_id": "g1", "ethertype": "IPv6"}, "meta nfproto ipv6 ip6 saddr @rg6-g1"),
+        ({"remote_address_group_id": "a1", "protocol": "tcp", "port_range_min": 80,
+          "port_range_max": 80}, "meta nfproto ipv4 meta l4proto 6 th dport 80 ip saddr @ag4-a1"),
+        ({"direction": "egress", "remote_address_group_id": "a1", "ethertype": "IPv6"},
+         "meta nfproto ipv6 ip6 daddr @ag6-a1"),
         ({"remote_ip_prefix": "2001:db8::/32"}, None),  # an IPv4 rule cannot match IPv6 peers
         ({"protocol": "no-such-protocol"}, None),
     ],
@@ -161,6 +165,24 @@ def test_a_membership_change_touches_one_set() -> None:
         "flush set inet alcor rg4-g\nadd element inet alcor rg4-g { 10.0.0.4, 10.0.0.8 }\n"
     )
     assert nft.delta(after, after) == ""
+
+
+def test_an_address_groups_cidrs_are_its_sets_and_a_change_touches_only_them() -> None:
+    group = pb.SecurityGroup(id="g", rules=[rule(remote_address_group_id="office")])
+    policies = [nft.PortPolicy(port(security_group_ids=["g"]), 1)]
+    before = nft.ruleset(ports=policies, groups={"g": group}, members={}, zones={},
+                         address_groups={"office": ["192.0.2.0/24", "2001:db8::/64"]})  # fmt: skip
+    assert sets(before)["ag4-office"].elements == ("192.0.2.0/24",)
+    assert sets(before)["ag6-office"].elements == ("2001:db8::/64",)
+    after = nft.ruleset(ports=policies, groups={"g": group}, members={}, zones={},
+                        address_groups={"office": ["192.0.2.0/24", "198.51.100.7/32",
+                                                   "2001:db8::/64"]})  # fmt: skip
+    assert nft.delta(before, after) == (
+        "flush set inet alcor ag4-office\n"
+        "add element inet alcor ag4-office { 192.0.2.0/24, 198.51.100.7 }\n"
+    )
+    unknown = nft.ruleset(ports=policies, groups={"g": group}, members={}, zones={})
+    assert sets(unknown)["ag4-office"].elements == ()  # not held yet: matches nothing
 
 
 def test_a_port_coming_and_going_adds_and_deletes_its_chains() -> None:

@@ -97,10 +97,18 @@ def test_good_rules_pass(attributes: dict[str, Any]) -> None:
         ({"protocol": "ipv6-icmp"}, "SecurityGroupEthertypeConflictWithProtocol"),
         ({"protocol": "58"}, "SecurityGroupEthertypeConflictWithProtocol"),
         ({"remote_ip_prefix": "::/0"}, "SecurityGroupRuleParameterConflict"),
-        ({"remote_ip_prefix": "10.0.0.0/40"}, "HTTPBadRequest"),
+        ({"remote_ip_prefix": "10.0.0.0/40"}, "InvalidCIDR"),
         (
             {"remote_ip_prefix": "10.0.0.0/8", "remote_group_id": "g"},
-            "SecurityGroupRemoteGroupAndRemoteIpPrefix",
+            "SecurityGroupMultipleRemoteEntites",
+        ),
+        (
+            {"remote_ip_prefix": "10.0.0.0/8", "remote_address_group_id": "a"},
+            "SecurityGroupMultipleRemoteEntites",
+        ),
+        (
+            {"remote_group_id": "g", "remote_address_group_id": "a"},
+            "SecurityGroupMultipleRemoteEntites",
         ),
     ],
 )
@@ -112,20 +120,69 @@ def test_bad_rules_get_neutrons_error_type(attributes: dict[str, Any], error_typ
 
 
 @pytest.mark.parametrize(
-    ("sent", "network"),
+    ("sent", "kept", "network"),
     [
-        ("10.1.2.3/8", "10.0.0.0/8"),
-        ("10.1.2.3", "10.1.2.3/32"),
-        ("0.0.0.0/0", "0.0.0.0/0"),
+        ("10.1.2.3/8", "10.1.2.3/8", "10.0.0.0/8"),
+        ("10.1.2.3", "10.1.2.3/32", "10.1.2.3/32"),
+        ("0.0.0.0/0", "0.0.0.0/0", "0.0.0.0/0"),
     ],
 )
-def test_prefixes_are_normalised_to_their_network(sent: str, network: str) -> None:
-    assert rules.check_rule(rule(remote_ip_prefix=sent)).remote_ip_prefix == network
+def test_prefixes_are_kept_as_sent_with_their_network_beside(
+    sent: str, kept: str, network: str
+) -> None:
+    """As Neutron (``security-groups-normalized-cidr``): the prefix keeps its host bits, and
+    ``normalized_cidr`` is its network (mirrors neutron-tempest-plugin
+    test_security_groups.SecGroupNormalizedCidrTest.test_normalized_cidr_in_rule)."""
+    checked = rules.check_rule(rule(remote_ip_prefix=sent))
+    assert checked.remote_ip_prefix == kept
+    assert rules.normalized_cidr(checked.remote_ip_prefix) == network
 
 
 def test_ipv6_prefixes_too() -> None:
     checked = rules.check_rule(rule(ethertype="IPv6", remote_ip_prefix="2001:DB8::1/64"))
-    assert checked.remote_ip_prefix == "2001:db8::/64"
+    assert checked.remote_ip_prefix == "2001:db8::1/64"
+    assert rules.normalized_cidr(checked.remote_ip_prefix) == "2001:db8::/64"
+
+
+@pytest.mark.parametrize(
+    "protocol",
+    [
+        "ipv6-encap",
+        "ipv6-frag",
+        "ipv6-icmp",
+        "ipv6-nonxt",
+        "ipv6-opts",
+        "ipv6-route",
+        "icmpv6",
+        "41",
+        "43",
+        "44",
+        "58",
+        "59",
+        "60",
+    ],
+)
+def test_an_ipv4_rule_takes_no_ipv6_only_protocol(protocol: str) -> None:
+    """Mirrors neutron-tempest-plugin test_security_groups_negative.NegativeSecGroupProtocolTest
+    .test_create_security_group_rule_with_ipv6_protocol_names and _integers."""
+    with pytest.raises(errors.InvalidInput) as raised:
+        rules.check_rule(rule(protocol=protocol))
+    assert raised.value.type == "SecurityGroupEthertypeConflictWithProtocol"
+    assert rules.check_rule(rule(ethertype="IPv6", protocol=protocol)).ethertype == "IPv6"
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"), [("icmp", "ipv6-icmp"), ("icmpv6", "ipv6-icmp"), ("1", "58")]
+)
+def test_an_ipv6_rules_legacy_icmp_is_shown_as_icmpv6(sent: str, shown: str) -> None:
+    assert rules.check_rule(rule(ethertype="IPv6", protocol=sent)).protocol == shown
+    if sent != "icmpv6":
+        assert rules.check_rule(rule(protocol=sent)).protocol == sent  # IPv4: as sent
+
+
+def test_the_whole_port_range_is_no_range() -> None:
+    checked = rules.check_rule(rule(protocol="tcp", port_range_min=1, port_range_max=65535))
+    assert (checked.port_range_min, checked.port_range_max) == (None, None)
 
 
 def test_the_same_rule_has_the_same_key() -> None:
@@ -137,18 +194,10 @@ def test_the_same_rule_has_the_same_key() -> None:
     assert rules.rule_key(rule()) != rules.rule_key(rule(direction="egress"))
 
 
-def test_default_rules() -> None:
-    plain = rules.default_rules("g", default_group=False)
-    assert {(r.direction, r.ethertype, r.remote_group_id) for r in plain} == {
-        ("egress", "IPv4", None),
-        ("egress", "IPv6", None),
-    }
-    default = rules.default_rules("g", default_group=True)
-    assert {(r.direction, r.ethertype, r.remote_group_id) for r in default} == {
-        ("egress", "IPv4", None),
-        ("egress", "IPv6", None),
-        ("ingress", "IPv4", "g"),
-        ("ingress", "IPv6", "g"),
-    }
-    for checked in default:  # they pass the checks themselves
-        assert rules.check_rule(checked) == checked
+def test_any_address_is_no_prefix_and_address_groups_tell_rules_apart() -> None:
+    assert rules.rule_key(rules.check_rule(rule(remote_ip_prefix="0.0.0.0/0"))) == rules.rule_key(
+        rule()
+    )
+    assert rules.rule_key(rule(remote_address_group_id="a")) != rules.rule_key(
+        rule(remote_address_group_id="b")
+    )

@@ -230,6 +230,8 @@ PORTS = Collection(
         port_security_enabled=Attribute("port_security_enabled", to_bool),
         fixed_ips=Attribute("fixed_ips", sortable=False),
         status=Attribute("status", sortable=False),  # observed: filtered in services/ports.py
+        # port-security-groups-filtering: the ports in any of the groups (store/sql.py)
+        security_groups=Attribute("security_groups", sortable=False),
         **{
             "binding:host_id": Attribute("binding_host_id"),
             "binding:vnic_type": Attribute("binding_vnic_type"),
@@ -274,6 +276,66 @@ SECURITY_GROUP_RULES = Collection(
         port_range_max=Attribute("port_range_max", to_int),
         remote_ip_prefix=Attribute("remote_ip_prefix"),
         remote_group_id=Attribute("remote_group_id"),
+        remote_address_group_id=Attribute("remote_address_group_id"),
+        normalized_cidr=Attribute("normalized_cidr"),
+        belongs_to_default_sg=Attribute("belongs_to_default_sg", to_bool, sortable=False),
+    ),
+)
+
+DEFAULT_SECURITY_GROUP_RULES = Collection(
+    singular="default_security_group_rule",
+    plural="default_security_group_rules",
+    path="default-security-group-rules",
+    record=records.DefaultSecurityGroupRule,
+    create=requests.DefaultSecurityGroupRuleCreate,
+    update=None,
+    view=views.DefaultSecurityGroupRuleView,
+    render=views.default_security_group_rule_view,
+    manager=lambda c: c.default_security_group_rules,
+    taggable=False,
+    attributes={
+        "id": Attribute("id"),
+        "description": Attribute("description"),
+        "direction": Attribute("direction"),
+        "ethertype": Attribute("ethertype"),
+        "protocol": Attribute("protocol"),
+        "port_range_min": Attribute("port_range_min", to_int),
+        "port_range_max": Attribute("port_range_max", to_int),
+        "remote_ip_prefix": Attribute("remote_ip_prefix"),
+        "remote_group_id": Attribute("remote_group_id"),
+        "remote_address_group_id": Attribute("remote_address_group_id"),
+        "used_in_default_sg": Attribute("used_in_default_sg", to_bool),
+        "used_in_non_default_sg": Attribute("used_in_non_default_sg", to_bool),
+    },
+)
+
+ADDRESS_GROUPS = Collection(
+    singular="address_group",
+    plural="address_groups",
+    path="address-groups",
+    record=records.AddressGroup,
+    create=requests.AddressGroupCreate,
+    update=requests.AddressGroupUpdate,
+    view=views.AddressGroupView,
+    render=views.address_group_view,
+    manager=lambda c: c.address_groups,
+    taggable=False,
+    attributes=_common(),
+    actions=(
+        Action(
+            name="add_addresses",
+            request=requests.AddressesRequest,
+            view=views.AddressGroupActionView,
+            render=views.address_group_action_view,
+            call=lambda c: c.address_groups.add_addresses,
+        ),
+        Action(
+            name="remove_addresses",
+            request=requests.AddressesRequest,
+            view=views.AddressGroupActionView,
+            render=views.address_group_action_view,
+            call=lambda c: c.address_groups.remove_addresses,
+        ),
     ),
 )
 
@@ -441,4 +503,6 @@ COLLECTIONS: tuple[Collection, ...] = (
     ADDRESS_SCOPES,
     TRUNKS,
     RBAC_POLICIES,
+    ADDRESS_GROUPS,
+    DEFAULT_SECURITY_GROUP_RULES,
 )

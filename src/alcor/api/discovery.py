@@ -26,6 +26,9 @@ class Extension(msgspec.Struct, frozen=True):
 
 
 EXTENSIONS = [
+    Extension(
+        "address-group", "Address group", "Support address group", "2020-07-15T10:00:00-00:00"
+    ),
     Extension("address-scope", "Address scope", "Address scopes extension."),
     Extension("agent", "agent", "The agent management extension."),
     Extension(
@@ -90,6 +93,12 @@ EXTENSIONS = [
     ),
     Extension("port-security", "Port Security", "Provides port security"),
     Extension(
+        "port-security-groups-filtering",
+        "Port filtering on security groups",
+        "Provides security groups filtering when listing ports",
+        "2018-01-09T09:00:00-00:00",
+    ),
+    Extension(
         "project-id",
         "project_id field enabled",
         "Extension that indicates that project_id field is enabled.",
@@ -138,6 +147,31 @@ EXTENSIONS = [
         "Add security_group type to network RBAC",
     ),
     Extension("security-group", "security-group", "The security groups extension."),
+    Extension(
+        "security-groups-default-rules",
+        "Default rules for security groups",
+        "Configure set of security group rules used as default rules for every new security group",
+        "2022-12-19T10:00:00-00:00",
+    ),
+    Extension(
+        "security-groups-normalized-cidr",
+        "Normalized CIDR field for security group rules",
+        "Add new field with normalized remote_ip_prefix cidr in SG rule",
+        "2020-07-28T10:00:00-00:00",
+    ),
+    Extension(
+        "security-groups-rules-belongs-to-default-sg",
+        "Security group rule belongs to the project's default security group",
+        "Flag to determine if the security group rule belongs to the project's default "
+        "security group",
+        "2023-05-23T10:00:00-00:00",
+    ),
+    Extension(
+        "security-groups-remote-address-group",
+        "Remote address group id field for security group rules",
+        "Add new field of remote address group id in SG rules",
+        "2020-08-25T10:00:00-00:00",
+    ),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     Extension(
         "standard-attr-description",

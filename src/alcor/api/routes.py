@@ -137,7 +137,7 @@ class CollectionRoutes:
             created = await self.manager.create(caller, [one])
             return json_response({self.c.singular: self._item(caller, created[0], None)}, 201)
         if set(envelope) == {self.c.plural}:
-            many = decode(envelope[self.c.plural], self._create_many)
+            many = self._decode_many(envelope[self.c.plural])
             for item in many:
                 limits.check_request(item, self.limits)
             created = await self.manager.create(caller, many)
@@ -147,6 +147,20 @@ class CollectionRoutes:
         raise errors.InvalidInput(
             f"Resource body required: expected '{self.c.singular}' or '{self.c.plural}'."
         )
+
+    def _decode_many(self, body: msgspec.Raw) -> list[Any]:
+        """A bulk create's items, each bare or, as Neutron also takes them, wrapped in the
+        singular key (``{"security_groups": [{"security_group": {...}}]}``)."""
+        try:
+            return decode(body, self._create_many)  # type: ignore[no-any-return]
+        except errors.InvalidInput:
+            items = decode(body, list[dict[str, msgspec.Raw]])
+        return [
+            decode(
+                item[self.c.singular] if self.c.singular in item else _raw(item), self._create_one
+            )
+            for item in items
+        ]
 
     async def update(self, request: Request) -> Response:
         envelope = decode(await request.body(), dict[str, msgspec.Raw])
@@ -218,6 +232,10 @@ class CollectionRoutes:
         if fields is None:
             return view
         return listing.select_fields(msgspec.to_builtins(view), fields)
+
+
+def _raw(item: dict[str, msgspec.Raw]) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.json.encode(item))
 
 
 def _only_fields(request: Request) -> QueryParams:

@@ -17,7 +17,9 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
+from alcor.services.address_groups import ShownAddressGroup
 from alcor.services.address_scopes import ShownAddressScope
+from alcor.services.default_security_group_rules import ShownTemplate
 from alcor.services.floating_ips import ShownFloatingIp
 from alcor.services.networks import ShownNetwork
 from alcor.services.nodes import ShownNode
@@ -359,7 +361,7 @@ class SecurityGroupRuleView(View, frozen=True, kw_only=True):
     port_range_min: int | None
     port_range_max: int | None
     remote_ip_prefix: str | None
-    remote_address_group_id: None = None
+    remote_address_group_id: str | None
     normalized_cidr: str | None
     remote_group_id: str | None
     belongs_to_default_sg: bool
@@ -397,9 +399,10 @@ def security_group_rule_view(shown: ShownRule) -> SecurityGroupRuleView:
         port_range_min=r.port_range_min,
         port_range_max=r.port_range_max,
         remote_ip_prefix=r.remote_ip_prefix,
-        normalized_cidr=r.remote_ip_prefix,
+        remote_address_group_id=r.remote_address_group_id,
+        normalized_cidr=r.normalized_cidr,
         remote_group_id=r.remote_group_id,
-        belongs_to_default_sg=shown.in_default_group,
+        belongs_to_default_sg=r.belongs_to_default_sg,
         description=r.description,
         created_at=r.created_at,
         updated_at=r.updated_at,
@@ -424,6 +427,76 @@ def security_group_view(shown: ShownSecurityGroup) -> SecurityGroupView:
         updated_at=g.updated_at,
         revision_number=g.revision_number,
     )
+
+
+class DefaultSecurityGroupRuleView(View, frozen=True, kw_only=True):
+    id: str
+    ethertype: str
+    direction: str
+    protocol: str | None
+    port_range_min: int | None
+    port_range_max: int | None
+    remote_ip_prefix: str | None
+    remote_address_group_id: str | None
+    remote_group_id: str | None
+    description: str
+    used_in_default_sg: bool
+    used_in_non_default_sg: bool
+
+
+def default_security_group_rule_view(shown: ShownTemplate) -> DefaultSecurityGroupRuleView:
+    t = shown.record
+    return DefaultSecurityGroupRuleView(
+        id=t.id,
+        ethertype=t.ethertype,
+        direction=t.direction,
+        protocol=t.protocol,
+        port_range_min=t.port_range_min,
+        port_range_max=t.port_range_max,
+        remote_ip_prefix=t.remote_ip_prefix,
+        remote_address_group_id=t.remote_address_group_id,
+        remote_group_id=t.remote_group_id,
+        description=t.description,
+        used_in_default_sg=t.used_in_default_sg,
+        used_in_non_default_sg=t.used_in_non_default_sg,
+    )
+
+
+class AddressGroupView(View, frozen=True, kw_only=True):
+    id: str
+    name: str
+    project_id: str
+    addresses: list[str]
+    revision_number: int
+    description: str
+    created_at: str
+    updated_at: str
+    tenant_id: str
+
+
+class AddressGroupActionView(View, frozen=True, kw_only=True):
+    """What ``add_addresses`` and ``remove_addresses`` answer: the group, wrapped."""
+
+    address_group: AddressGroupView
+
+
+def address_group_view(shown: ShownAddressGroup) -> AddressGroupView:
+    g = shown.record
+    return AddressGroupView(
+        id=g.id,
+        name=g.name,
+        project_id=g.project_id,
+        addresses=g.addresses,
+        revision_number=g.revision_number,
+        description=g.description,
+        created_at=g.created_at,
+        updated_at=g.updated_at,
+        tenant_id=g.project_id,
+    )
+
+
+def address_group_action_view(shown: ShownAddressGroup) -> AddressGroupActionView:
+    return AddressGroupActionView(address_group=address_group_view(shown))
 
 
 class ExternalGatewayInfoView(msgspec.Struct, frozen=True, gc=False):

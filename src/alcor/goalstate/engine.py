@@ -15,12 +15,14 @@ every host that needs it:
 ``("router", R)``   a router with its interfaces, routes and gateway;
 ``("group", G)``    a security group with its rules;
 ``("members", G)``  the addresses of the ports in group G (an address set for remote_group_id);
+``("address_group", A)``  address group A's CIDRs (the set for remote_address_group_id);
 ``("gateway", R)``  the floating IPs associated through router R.
 
 A host subscribes to the network of each of its ports, to the routers on those networks and the
 other networks of those routers (distributed routing: it routes across subnets itself, so it
-needs the neighbors of every network one router hop away), to its ports' groups, and to the
-members of every group those groups' rules name as remote group.
+needs the neighbors of every network one router hop away), to its ports' groups, to the
+members of every group those groups' rules name as remote group, and to every address group
+they name as remote address group.
 
 **Gateways.** The host serving a router's external gateway (``gateways``) holds the router, its
 floating IPs and every network of the router (it routes back to any of them), whether or not it
@@ -73,6 +75,7 @@ class Engine:
             records.SecurityGroup: self._on_security_group,
             records.SecurityGroupRule: self._on_security_group_rule,
             records.Node: self._on_node,
+            records.AddressGroup: self._on_address_group,
         }
 
     # --- the way in ------------------------------------------------------------------------
@@ -419,8 +422,21 @@ class Engine:
         self.intent.put_rule(rule, deleted=deleted)
         group_id = rule.security_group_id
         self._put_group(group_id, deltas)
-        if rule.remote_group_id or (old is not None and old.remote_group_id):
+        remotes = (rule.remote_group_id, rule.remote_address_group_id)
+        if any(remotes) or (
+            old is not None and (old.remote_group_id or old.remote_address_group_id)
+        ):
             pending.hosts.update(self.topics.readers.get(("group", group_id), ()))
+
+    def _on_address_group(
+        self, group: records.AddressGroup, deleted: bool, deltas: Deltas, pending: Pending
+    ) -> None:
+        """An address group's CIDRs go to every host holding a rule that names it."""
+        topic, key = ("address_group", group.id), keys.key("address_group", group.id)
+        if deleted:
+            self.topics.drop(topic, key, deltas)
+        else:
+            self.topics.put(topic, key, e.address_group_entry(group, self.revision), deltas)
 
     def _put_group(self, group_id: str, deltas: Deltas) -> None:
         intent = self.intent

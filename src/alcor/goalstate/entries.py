@@ -130,10 +130,18 @@ def security_group_entry(
                     port_range_max=rule.port_range_max,
                     remote_ip_prefix=rule.remote_ip_prefix or "",
                     remote_group_id=rule.remote_group_id or "",
+                    remote_address_group_id=rule.remote_address_group_id or "",
                 )
                 for rule in sorted(rules, key=lambda r: r.id)
             ],
         ),
+    )
+
+
+def address_group_entry(group: records.AddressGroup, revision: int) -> pb.Entry:
+    return pb.Entry(
+        revision=revision,
+        address_group=pb.AddressGroup(id=group.id, addresses=group.addresses),
     )
 
 

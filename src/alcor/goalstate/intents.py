@@ -110,8 +110,8 @@ class Intent:
 
     def topics_of(self, port: records.Port) -> frozenset[Topic]:
         """The topics one own port needs: its network, the routers on it and their other
-        networks (distributed routing), its groups and the members of every group their rules
-        name as remote group."""
+        networks (distributed routing), its groups, the members of every group their rules
+        name as remote group and every address group they name as remote address group."""
         topics: set[Topic] = {("network", port.network_id)}
         for router_id in self.routers_on.get(port.network_id, ()):
             topics.add(("router", router_id))
@@ -121,7 +121,9 @@ class Intent:
             for group in port.security_groups:
                 topics.add(("group", group))
                 for rule_id in self.rules_of.get(group, ()):
-                    remote = self.rules[rule_id].remote_group_id
-                    if remote:
-                        topics.add(("members", remote))
+                    rule = self.rules[rule_id]
+                    if rule.remote_group_id:
+                        topics.add(("members", rule.remote_group_id))
+                    if rule.remote_address_group_id:
+                        topics.add(("address_group", rule.remote_address_group_id))
         return frozenset(topics)

@@ -18,10 +18,11 @@ from typing import Literal, NamedTuple, TypeVar
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
-Topic = tuple[str, str]  # ("network" | "router" | "group" | "members" | "gateway", id)
+# ("network" | "router" | "group" | "members" | "gateway" | "address_group", id)
+Topic = tuple[str, str]
 # the fields of Entry's ``resource`` oneof a topic keeps (a Literal: decoded, one shared string)
 Kind = Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member",
-               "floating_ip"]  # fmt: skip
+               "floating_ip", "address_group"]  # fmt: skip
 K = TypeVar("K")
 
 

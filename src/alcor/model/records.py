@@ -135,6 +135,43 @@ class SecurityGroupRule(Record, frozen=True, kw_only=True):
     port_range_max: int | None = None
     remote_ip_prefix: str | None = None
     remote_group_id: str | None = None
+    remote_address_group_id: str | None = None
+    # Set when the rule is made, never changed: a prefix's network, and whether the group is its
+    # project's default one (which keeps its name, as no other group may take it)
+    normalized_cidr: str | None = None
+    belongs_to_default_sg: bool = False
+
+
+class AddressGroup(Record, frozen=True, kw_only=True):
+    """A named set of CIDRs (``address-group``), each as its network (``10.0.0.0/24``), that
+    security group rules name as ``remote_address_group_id``."""
+
+    kind: ClassVar[str] = "address_group"
+
+    addresses: list[str] = msgspec.field(default_factory=list)
+
+
+class DefaultSecurityGroupRule(Record, frozen=True, kw_only=True):
+    """A template rule (``security-groups-default-rules``): every new default group
+    (``used_in_default_sg``) or other group (``used_in_non_default_sg``) gets a rule like it.
+    ``remote_group_id`` ``PARENT`` names the new group itself. Templates belong to no project
+    (``project_id`` is empty) and have no name."""
+
+    kind: ClassVar[str] = "default_security_group_rule"
+
+    direction: str
+    ethertype: str
+    protocol: str | None = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+    remote_address_group_id: str | None = None
+    used_in_default_sg: bool = False
+    used_in_non_default_sg: bool = True
+
+
+PARENT_GROUP = "PARENT"  # a template's remote_group_id meaning "the group it is copied into"
 
 
 class Router(Record, frozen=True, kw_only=True):
@@ -283,5 +320,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         SubnetPool,
         Trunk,
         RbacPolicy,
+        AddressGroup,
+        DefaultSecurityGroupRule,
     )
 }

@@ -257,10 +257,51 @@ class SecurityGroupRuleCreate(Request, frozen=True, kw_only=True):
     port_range_max: int | Unset | None = UNSET
     remote_ip_prefix: String | Unset | None = UNSET
     remote_group_id: String | Unset | None = UNSET
-    remote_address_group_id: Unset | None = UNSET
+    remote_address_group_id: String | Unset | None = UNSET
     description: String | Unset = UNSET
     project_id: String | Unset = UNSET
     tenant_id: String | Unset = UNSET
+
+
+class DefaultSecurityGroupRuleCreate(Request, frozen=True, kw_only=True):
+    """A template of new groups' rules (admin only); ``remote_group_id`` may be ``PARENT``."""
+
+    direction: String
+    ethertype: String | Unset = UNSET
+    protocol: String | int | Unset | None = UNSET
+    port_range_min: int | Unset | None = UNSET
+    port_range_max: int | Unset | None = UNSET
+    remote_ip_prefix: String | Unset | None = UNSET
+    remote_group_id: String | Unset | None = UNSET
+    remote_address_group_id: String | Unset | None = UNSET
+    description: String | Unset = UNSET
+    used_in_default_sg: bool
+    used_in_non_default_sg: bool
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
+
+
+# --- address groups ---------------------------------------------------------------------
+
+
+class AddressGroupCreate(Request, frozen=True, kw_only=True):
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
+    project_id: String | Unset = UNSET
+    tenant_id: String | Unset = UNSET
+    addresses: list[String] | Unset | None = UNSET
+
+
+class AddressGroupUpdate(Request, frozen=True, kw_only=True):
+    name: String | Unset = UNSET
+    description: String | Unset = UNSET
+    addresses: list[String] | Unset | None = UNSET  # refused: the actions change them
+
+
+class AddressesRequest(Request, frozen=True, kw_only=True):
+    """The body of ``add_addresses`` / ``remove_addresses``."""
+
+    addresses: list[String]
 
 
 # --- routers ----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Pure checks on security group rules, with Neutron's rules and error types.
 
-``check_rule`` takes a rule as a client sent it and returns it normalised (protocol as Neutron
-shows it, ``remote_ip_prefix`` as its network) or raises ``errors.InvalidInput`` with the type
-Neutron answers. ``rule_key`` says when two rules are the same rule (``SecurityGroupRuleExists``).
+``check_rule`` takes a rule as a client sent it and returns it normalised as Neutron keeps it
+(protocol as Neutron shows it, ``remote_ip_prefix`` with its length, the whole port range as
+none) or raises ``errors.InvalidInput`` with the type Neutron answers. ``rule_key`` says when
+two rules are the same rule (``SecurityGroupRuleExists``).
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ PROTOCOLS: dict[str, int] = {
 PORT_PROTOCOLS = frozenset({6, 17, 33, 132, 136})  # tcp, udp, dccp, sctp, udplite
 ICMP_PROTOCOLS = frozenset({1, 58})
 ICMPV6_NAMES = frozenset({"icmpv6", "ipv6-icmp", "58"})
-IPV6_ONLY = frozenset({"ipv6-encap", "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt"})
 MAX_PORT = 65_535
+# Neutron's ``_validate_ethertype_and_protocol``: protocols an IPv4 rule may not name
+IPV6_ONLY = frozenset(
+    {"ipv6-encap", "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt", "ipv6-opts", "ipv6-route"}
+    | {"41", "44", "58", "59", "60", "43"}
+)
+PORT_RANGE_ALL = (1, MAX_PORT)  # what Neutron stores as no range (None, None)
 
 
 class Rule(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +67,7 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
     port_range_max: int | None = None
     remote_ip_prefix: str | None = None
     remote_group_id: str | None = None
+    remote_address_group_id: str | None = None
 
 
 def _invalid(message: str, type_: str = "HTTPBadRequest") -> errors.InvalidInput:
@@ -68,26 +75,44 @@ def _invalid(message: str, type_: str = "HTTPBadRequest") -> errors.InvalidInput
 
 
 def check_rule(rule: Rule) -> Rule:
-    """The rule normalised, or InvalidInput saying what is wrong with it."""
+    """The rule normalised, or InvalidInput saying what is wrong with it (Neutron's
+    ``_validate_base_security_group_rule_attributes``, in its order)."""
     if rule.direction not in DIRECTIONS:
         raise _invalid(
             f"Invalid input for direction. Reason: '{rule.direction}' is not in {list(DIRECTIONS)}."
         )
     ethertype = _ethertype(rule.ethertype)
-    protocol = protocol_name(rule.protocol)
+    protocol = _canonical_icmpv6(protocol_name(rule.protocol), ethertype)
+    low, high = rule.port_range_min, rule.port_range_max
+    if (low, high) == PORT_RANGE_ALL:
+        low = high = None
+    _check_ports(protocol, low, high)
+    prefix = _prefix(rule.remote_ip_prefix, ethertype)
     _check_protocol_version(protocol, ethertype)
-    _check_ports(protocol, rule.port_range_min, rule.port_range_max)
-    if rule.remote_ip_prefix is not None and rule.remote_group_id is not None:
+    remotes = (prefix, rule.remote_group_id, rule.remote_address_group_id)
+    if sum(remote is not None for remote in remotes) > 1:
         raise _invalid(
-            "Only remote_ip_prefix or remote_group_id may be provided.",
-            "SecurityGroupRemoteGroupAndRemoteIpPrefix",
+            "Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be "
+            "provided.",
+            "SecurityGroupMultipleRemoteEntites",
         )
     return msgspec.structs.replace(
         rule,
         ethertype=ethertype,
         protocol=protocol,
-        remote_ip_prefix=_prefix(rule.remote_ip_prefix, ethertype),
+        port_range_min=low,
+        port_range_max=high,
+        remote_ip_prefix=prefix,
     )
+
+
+def _canonical_icmpv6(protocol: str | None, ethertype: str) -> str | None:
+    """As Neutron shows an IPv6 rule's ICMP: the legacy names and number 1 as ICMPv6."""
+    if ethertype == "IPv6" and protocol in ("icmp", "icmpv6"):
+        return "ipv6-icmp"
+    if ethertype == "IPv6" and protocol == "1":
+        return "58"
+    return protocol
 
 
 def _ethertype(text: str) -> str:
@@ -127,10 +152,9 @@ def protocol_number(protocol: str | None) -> int | None:
 
 
 def _check_protocol_version(protocol: str | None, ethertype: str) -> None:
-    if ethertype == "IPv4" and protocol is not None and (protocol in IPV6_ONLY or protocol == "58"):
+    if ethertype == "IPv4" and protocol in IPV6_ONLY:
         raise _invalid(
-            f"Security group rule for ethertype '{ethertype}' not supported. Allowed values "
-            "are 'IPv6'.",
+            f"Invalid ethertype {ethertype} for protocol {protocol}.",
             "SecurityGroupEthertypeConflictWithProtocol",
         )
 
@@ -193,44 +217,39 @@ def _check_icmp(low: int | None, high: int | None) -> None:
 
 
 def _prefix(text: str | None, ethertype: str) -> str | None:
-    """The prefix as its network ('10.0.0.7/24' is '10.0.0.0/24', an address is a /32 or /128);
-    its IP version must be the rule's ethertype."""
-    if text is None:
+    """The prefix as Neutron keeps it: as sent, with its length ('10.0.0.7/24' stays so, an
+    address is a /32 or /128; ``normalized_cidr`` is its network). Its IP version must be the
+    rule's ethertype."""
+    if text is None or not text:
         return None
     try:
-        network = ipaddress.ip_network(text.strip(), strict=False)
+        interface = ipaddress.ip_interface(text.strip())
     except ValueError:
-        raise _invalid(
-            f"Invalid input for remote_ip_prefix. Reason: '{text}' is not a valid IP subnet."
-        ) from None
-    if f"IPv{network.version}" != ethertype:
+        raise _invalid(f"Invalid CIDR {text} given as IP prefix.", "InvalidCIDR") from None
+    if f"IPv{interface.version}" != ethertype:
         raise _invalid(
             f"Conflicting value ethertype {ethertype} for CIDR {text}",
             "SecurityGroupRuleParameterConflict",
         )
-    return str(network)
+    return str(interface)
+
+
+def normalized_cidr(prefix: str | None) -> str | None:
+    """``security-groups-normalized-cidr``: the network of a rule's remote_ip_prefix."""
+    return None if prefix is None else str(ipaddress.ip_interface(prefix).network)
 
 
 def rule_key(rule: Rule) -> tuple[object, ...]:
-    """Two rules with the same key are the same rule (protocol compared by number)."""
+    """Two rules with the same key are the same rule, as Neutron's ``_rule_to_key`` says:
+    protocol compared by number, a prefix as kept (any address, 0.0.0.0/0 or ::/0, is none)."""
+    prefix = rule.remote_ip_prefix
     return (
         rule.direction,
         rule.ethertype,
         protocol_number(rule.protocol),
         rule.port_range_min,
         rule.port_range_max,
-        rule.remote_ip_prefix,
+        None if prefix in ("0.0.0.0/0", "::/0") else prefix,
         rule.remote_group_id,
+        rule.remote_address_group_id,
     )
-
-
-def default_rules(group_id: str, *, default_group: bool) -> list[Rule]:
-    """The rules Neutron gives a new group: egress to anywhere over IPv4 and IPv6, and for a
-    project's default group also ingress from its own members."""
-    rules = [Rule(direction="egress", ethertype=ethertype) for ethertype in ETHERTYPES]
-    if default_group:
-        rules += [
-            Rule(direction="ingress", ethertype=ethertype, remote_group_id=group_id)
-            for ethertype in ETHERTYPES
-        ]
-    return rules

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alcor.model.records import Node, SecurityGroup
+from alcor.services.address_groups import AddressGroups
 from alcor.services.address_scopes import AddressScopes
+from alcor.services.default_security_group_rules import DefaultSecurityGroupRules
 from alcor.services.floating_ips import FloatingIps
 from alcor.services.ip_availability import IpAvailability
 from alcor.services.networks import Networks
@@ -43,6 +45,8 @@ class Controller:
         self.ip_availability = IpAvailability(context)
         self.trunks = Trunks(context)
         self.rbac_policies = RbacPolicies(context)
+        self.address_groups = AddressGroups(context)
+        self.default_security_group_rules = DefaultSecurityGroupRules(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched

@@ -13,7 +13,7 @@ from alcor.model import errors, rules
 from alcor.model.queries import Query
 from alcor.model.records import SecurityGroup, SecurityGroupRule
 from alcor.model.requests import SecurityGroupRuleCreate
-from alcor.services import resources, security_groups
+from alcor.services import address_groups, resources, security_groups
 from alcor.services.callers import Caller
 from alcor.services.security_groups import ShownRule
 from alcor.store.interface import Reader, Writer
@@ -29,6 +29,7 @@ def _requested_rule(request: SecurityGroupRuleCreate) -> rules.Rule:
             port_range_max=resources.value_or(request.port_range_max, None),
             remote_ip_prefix=resources.value_or(request.remote_ip_prefix, None),
             remote_group_id=resources.value_or(request.remote_group_id, None),
+            remote_address_group_id=resources.value_or(request.remote_address_group_id, None),
         )
     )
 
@@ -42,19 +43,12 @@ def _as_rule(record: SecurityGroupRule) -> rules.Rule:
         port_range_max=record.port_range_max,
         remote_ip_prefix=record.remote_ip_prefix,
         remote_group_id=record.remote_group_id,
+        remote_address_group_id=record.remote_address_group_id,
     )
 
 
 def shown_rules(reader: Reader, records: list[SecurityGroupRule]) -> list[ShownRule]:
-    groups = reader.get_many(SecurityGroup, {r.security_group_id for r in records})
-    return [
-        ShownRule(
-            r,
-            r.security_group_id in groups
-            and security_groups.is_default(groups[r.security_group_id]),
-        )
-        for r in records
-    ]
+    return [ShownRule(r) for r in records]
 
 
 class SecurityGroupRules:
@@ -108,6 +102,8 @@ class SecurityGroupRules:
         rule = _requested_rule(request)
         if rule.remote_group_id is not None:
             resources.find(writer, caller, SecurityGroup, rule.remote_group_id)
+        if rule.remote_address_group_id is not None:
+            address_groups.find(writer, caller, rule.remote_address_group_id)
         key = rules.rule_key(rule)
         if key in existing:
             raise errors.Conflict(
@@ -128,9 +124,13 @@ class SecurityGroupRules:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownRule]:
+        """The rules, once the project listed has its default group (as Neutron)."""
         scoped = resources.scoped(caller, query)
-        return await self.context.store.read(
-            lambda r: shown_rules(r, r.select(SecurityGroupRule, scoped))
+        return await security_groups.listed_with_default(
+            self.context,
+            caller,
+            query,
+            lambda r: shown_rules(r, r.select(SecurityGroupRule, scoped)),
         )
 
     async def update(

@@ -2,22 +2,25 @@
 
 As in Neutron: every project has a group named ``default`` made on first use (when the project
 first lists its groups, creates a group, or creates a port without naming groups), with rules
-that let its members talk to each other and reach anywhere. No other group may be called
-``default``, the default group keeps its name, and only an admin may delete it. A new group gets
-the egress rules of a default one. A group a port uses cannot be deleted.
+made from the templates (``default_security_group_rules``: at first, its members may talk to
+each other and reach anywhere). No other group may be called ``default``, the default group
+keeps its name, and only an admin may delete it; a project without one gets it again on its next
+port update. Any other new group gets the rules of the templates for it (at first, egress to
+anywhere). A group a port uses cannot be deleted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import msgspec
 
 from alcor.model import errors, rules
 from alcor.model.queries import Query
-from alcor.model.records import Port, SecurityGroup, SecurityGroupRule
+from alcor.model.records import PARENT_GROUP, Port, SecurityGroup, SecurityGroupRule
 from alcor.model.requests import UNSET, PortAttributes, SecurityGroupCreate, SecurityGroupUpdate
-from alcor.services import resources, sharing
+from alcor.services import default_security_group_rules, resources, sharing
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -25,11 +28,11 @@ from alcor.store.interface import Reader, Writer
 DEFAULT_NAME = "default"
 DEFAULT_DESCRIPTION = "Default security group"
 TRUSTED_OWNER_PREFIX = "network:"  # router interfaces, DHCP: no security groups by default
+T = TypeVar("T")
 
 
 class ShownRule(msgspec.Struct, frozen=True):
     record: SecurityGroupRule
-    in_default_group: bool
 
 
 class ShownSecurityGroup(msgspec.Struct, frozen=True):
@@ -68,7 +71,7 @@ def insert_group(
 ) -> None:
     """A new group with its template rules. As in Neutron, the project must have room for the
     rules; the group itself counts toward its quota but is checked only by the API's create."""
-    template = group_rules(context, group, default_group=default_group)
+    template = group_rules(context, writer, group, default_group=default_group)
     context.quotas.check(writer, SecurityGroupRule.kind, [group.project_id] * len(template))
     writer.insert([group])
     writer.insert(template)
@@ -95,12 +98,16 @@ def new_group(
 
 
 def group_rules(
-    context: resources.Context, group: SecurityGroup, *, default_group: bool
+    context: resources.Context, writer: Writer, group: SecurityGroup, *, default_group: bool
 ) -> list[SecurityGroupRule]:
-    return [
-        rule_record(context, group, rule)
-        for rule in rules.default_rules(group.id, default_group=default_group)
-    ]
+    """The rules of a new group: one per template for its kind of group (``PARENT``: itself)."""
+    made = []
+    for template in default_security_group_rules.templates(writer, default_group=default_group):
+        rule = default_security_group_rules.as_rule(template)
+        if rule.remote_group_id == PARENT_GROUP:
+            rule = msgspec.structs.replace(rule, remote_group_id=group.id)
+        made.append(rule_record(context, group, rule))
+    return made
 
 
 def rule_record(
@@ -114,6 +121,8 @@ def rule_record(
         created_at=now,
         updated_at=now,
         security_group_id=group.id,
+        normalized_cidr=rules.normalized_cidr(rule.remote_ip_prefix),
+        belongs_to_default_sg=is_default(group),
         **msgspec.structs.asdict(rule),
     )
 
@@ -138,10 +147,8 @@ def shown_groups(
     shared = sharing.shared_among(reader, "security_group", ids, viewer) if viewer else set()
     tags = reader.tags_of(ids)
     by_group: dict[str, list[ShownRule]] = {}
-    defaults = {group.id for group in groups if is_default(group)}
     for rule in rules_of(reader, ids):
-        shown = ShownRule(rule, rule.security_group_id in defaults)
-        by_group.setdefault(rule.security_group_id, []).append(shown)
+        by_group.setdefault(rule.security_group_id, []).append(ShownRule(rule))
     return [
         ShownSecurityGroup(g, tags.get(g.id, []), by_group.get(g.id, []), g.id in shared)
         for g in groups
@@ -197,23 +204,15 @@ class SecurityGroups:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownSecurityGroup]:
-        """The groups, once the caller's project has its default group (made on first use)."""
         scoped = resources.scoped(caller, query, shared=True)  # with those shared with it
-
-        def work(reader: Reader) -> list[ShownSecurityGroup] | None:
-            if find_default(reader, caller.project_id) is None:
-                return None
-            found = reader.select(SecurityGroup, scoped)
-            return shown_groups(reader, found, viewer=caller.project_id)
-
-        listed = await self.context.store.read(work)
-        if listed is None:
-            await self.context.store.write(
-                lambda w: ensure_default(w, self.context, caller.project_id)
-            )
-            listed = await self.context.store.read(work)
-        assert listed is not None
-        return listed
+        return await listed_with_default(
+            self.context,
+            caller,
+            query,
+            lambda reader: shown_groups(
+                reader, reader.select(SecurityGroup, scoped), viewer=caller.project_id
+            ),
+        )
 
     async def update(
         self, caller: Caller, group_id: str, request: SecurityGroupUpdate, *, if_match: int | None
@@ -264,6 +263,37 @@ class SecurityGroups:
         await self.context.store.write(work)
 
 
+async def listed_with_default(
+    context: resources.Context,
+    caller: Caller,
+    query: Query,
+    select: Callable[[Reader], list[T]],
+) -> list[T]:
+    """What ``select`` lists, once the project listed has its default group (made on first
+    use), as Neutron lists groups and rules: the caller's project, or an admin's first
+    ``project_id`` filter."""
+    project = _listed_project(caller, query)
+
+    def work(reader: Reader) -> list[T] | None:
+        if find_default(reader, project) is None:
+            return None
+        return select(reader)
+
+    listed = await context.store.read(work)
+    if listed is None:
+        await context.store.write(lambda w: ensure_default(w, context, project))
+        listed = await context.store.read(work)
+    assert listed is not None
+    return listed
+
+
+def _listed_project(caller: Caller, query: Query) -> str:
+    named = query.filters.get("project_id", ())
+    if caller.is_admin and named and isinstance(named[0], str):
+        return named[0]
+    return caller.project_id
+
+
 class PortGroups:
     """The security groups of ports written in one piece of work, as Neutron's port-security
     extension rules them. Each group is looked up once per piece of work."""
@@ -298,6 +328,8 @@ class PortGroups:
         requested = request.security_groups
         if requested is not UNSET and requested and not port_security:
             raise _security_needed()
+        if port.project_id:  # Neutron makes it again on every update
+            ensure_default(self.writer, self.context, port.project_id)
         groups = port.security_groups if requested is UNSET else self._checked_groups(requested)
         if groups and not port_security:
             raise errors.InUse(
@@ -308,8 +340,15 @@ class PortGroups:
         return groups
 
     def _checked_groups(self, requested: list[str]) -> list[str]:
-        """The groups, each visible to the caller, all stateful or all stateless."""
+        """The groups, each named once and visible to the caller, all stateful or all
+        stateless."""
         groups = list(dict.fromkeys(requested))
+        if len(groups) != len(requested):
+            twice = [g for g in groups if requested.count(g) > 1]
+            raise errors.InvalidInput(
+                "Invalid input for security_groups. Reason: Duplicate items in the list: "
+                f"'{', '.join(twice)}'."
+            )
         for group_id in groups:
             if group_id not in self._stateful:
                 found = resources.find(self.writer, self.caller, SecurityGroup, group_id)

@@ -126,6 +126,9 @@ security_group_rules = sa.Table(
     sa.Column(
         "remote_group_id", UUID, sa.ForeignKey("security_groups.id"), nullable=True, index=True
     ),
+    sa.Column("remote_address_group_id", UUID, nullable=True, index=True),
+    sa.Column("normalized_cidr", sa.String(64), nullable=True),
+    sa.Column("belongs_to_default_sg", sa.Boolean, nullable=False),
 )
 
 # Port membership of security groups, derived from ``ports.security_groups`` by the store on
@@ -335,6 +338,33 @@ subnetpools = sa.Table(
     sa.Column("address_scope_id", UUID, nullable=True, index=True),
 )
 
+# Address groups (``address-group``): their CIDRs as one document (the rules that name them
+# select by ``security_group_rules.remote_address_group_id``).
+address_groups = sa.Table(
+    "address_groups",
+    metadata,
+    *_common_columns(),
+    sa.Column("addresses", DOCUMENT, nullable=False),
+)
+
+# The templates of new groups' rules (``security-groups-default-rules``), seeded with Neutron's
+# four by migration 0020.
+default_security_group_rules = sa.Table(
+    "default_security_group_rules",
+    metadata,
+    *_common_columns(),
+    sa.Column("direction", sa.String(16), nullable=False),
+    sa.Column("ethertype", sa.String(16), nullable=False),
+    sa.Column("protocol", sa.String(40), nullable=True),
+    sa.Column("port_range_min", sa.Integer, nullable=True),
+    sa.Column("port_range_max", sa.Integer, nullable=True),
+    sa.Column("remote_ip_prefix", sa.String(64), nullable=True),
+    sa.Column("remote_group_id", sa.String(36), nullable=True),
+    sa.Column("remote_address_group_id", UUID, nullable=True),
+    sa.Column("used_in_default_sg", sa.Boolean, nullable=False),
+    sa.Column("used_in_non_default_sg", sa.Boolean, nullable=False),
+)
+
 RESOURCE_TABLES: dict[str, sa.Table] = {
     "network": networks,
     "subnet": subnets,
@@ -346,6 +376,8 @@ RESOURCE_TABLES: dict[str, sa.Table] = {
     "node": nodes,
     "address_scope": address_scopes,
     "subnetpool": subnetpools,
+    "address_group": address_groups,
+    "default_security_group_rule": default_security_group_rules,
 }
 
 # Trunks (``trunk``): the parent port is unique (a port parents one trunk at most); the

@@ -274,7 +274,11 @@ def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
     if query.project_id is not None:
         where.append(_scope(table, query.project_id, shared=query.shared_visible))
     for field, values in query.filters.items():
-        if field == "shared" and table in _RBAC_OBJECTS:
+        if table is schema.ports and field == "security_groups":  # ports in any of the groups
+            m = schema.port_security_groups
+            in_groups = sa.select(m.c.port_id).where(m.c.security_group_id.in_(values))
+            where.append(c.id.in_(in_groups))
+        elif field == "shared" and table in _RBAC_OBJECTS:
             where.append(_shared(table, values, query.viewer))
         else:
             where.append(_matching(c[field], values))

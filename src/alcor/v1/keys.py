@@ -17,6 +17,7 @@ KIND_NAMES: dict[pb.Kind.ValueType, str] = {
     pb.NEIGHBOR: "neighbor",
     pb.MEMBER: "member",
     pb.FLOATING_IP: "floating_ip",
+    pb.ADDRESS_GROUP: "address_group",
 }
 KINDS: dict[str, pb.Kind.ValueType] = {name: kind for kind, name in KIND_NAMES.items()}
 

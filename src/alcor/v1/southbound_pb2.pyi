@@ -45,6 +45,7 @@ class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Kind.ValueType],
     NEIGHBOR: _Kind.ValueType  # 6
     MEMBER: _Kind.ValueType  # 7
     FLOATING_IP: _Kind.ValueType  # 8
+    ADDRESS_GROUP: _Kind.ValueType  # 9
 
 class Kind(_Kind, metaclass=_KindEnumTypeWrapper): ...
 
@@ -57,6 +58,7 @@ SECURITY_GROUP: Kind.ValueType  # 5
 NEIGHBOR: Kind.ValueType  # 6
 MEMBER: Kind.ValueType  # 7
 FLOATING_IP: Kind.ValueType  # 8
+ADDRESS_GROUP: Kind.ValueType  # 9
 Global___Kind: _TypeAlias = Kind  # noqa: Y015
 
 @_typing.final
@@ -428,6 +430,7 @@ class Entry(_message.Message):
     NEIGHBOR_FIELD_NUMBER: _builtins.int
     MEMBER_FIELD_NUMBER: _builtins.int
     FLOATING_IP_FIELD_NUMBER: _builtins.int
+    ADDRESS_GROUP_FIELD_NUMBER: _builtins.int
     REMOVAL_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     @_builtins.property
@@ -447,6 +450,8 @@ class Entry(_message.Message):
     @_builtins.property
     def floating_ip(self) -> Global___FloatingIp: ...
     @_builtins.property
+    def address_group(self) -> Global___AddressGroup: ...
+    @_builtins.property
     def removal(self) -> Global___Removal: ...
     def __init__(
         self,
@@ -460,13 +465,14 @@ class Entry(_message.Message):
         neighbor: Global___Neighbor | None = ...,
         member: Global___Member | None = ...,
         floating_ip: Global___FloatingIp | None = ...,
+        address_group: Global___AddressGroup | None = ...,
         removal: Global___Removal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "removal", b"removal", "resource", b"resource", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "removal", b"removal", "resource", b"resource", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "removal", b"removal", "resource", b"resource", "revision", b"revision", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "removal", b"removal", "resource", b"resource", "revision", b"revision", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member", "floating_ip", "removal"]  # noqa: Y015
+    _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member", "floating_ip", "address_group", "removal"]  # noqa: Y015
     _WhichOneofArgType_resource: _TypeAlias = _typing.Literal["resource", b"resource"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_resource) -> _WhichOneofReturnType_resource | None: ...
 
@@ -879,6 +885,7 @@ class Rule(_message.Message):
     PORT_RANGE_MAX_FIELD_NUMBER: _builtins.int
     REMOTE_IP_PREFIX_FIELD_NUMBER: _builtins.int
     REMOTE_GROUP_ID_FIELD_NUMBER: _builtins.int
+    REMOTE_ADDRESS_GROUP_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     direction: _builtins.str
     """ingress | egress"""
@@ -891,6 +898,8 @@ class Rule(_message.Message):
     port_range_max: _builtins.int
     remote_ip_prefix: _builtins.str
     remote_group_id: _builtins.str
+    remote_address_group_id: _builtins.str
+    """its addresses: the address group's entry"""
     def __init__(
         self,
         *,
@@ -902,10 +911,11 @@ class Rule(_message.Message):
         port_range_max: _builtins.int | None = ...,
         remote_ip_prefix: _builtins.str = ...,
         remote_group_id: _builtins.str = ...,
+        remote_address_group_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_port_range_max", b"_port_range_max", "_port_range_min", b"_port_range_min", "port_range_max", b"port_range_max", "port_range_min", b"port_range_min"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_port_range_max", b"_port_range_max", "_port_range_min", b"_port_range_min", "direction", b"direction", "ethertype", b"ethertype", "id", b"id", "port_range_max", b"port_range_max", "port_range_min", b"port_range_min", "protocol", b"protocol", "remote_group_id", b"remote_group_id", "remote_ip_prefix", b"remote_ip_prefix"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_port_range_max", b"_port_range_max", "_port_range_min", b"_port_range_min", "direction", b"direction", "ethertype", b"ethertype", "id", b"id", "port_range_max", b"port_range_max", "port_range_min", b"port_range_min", "protocol", b"protocol", "remote_address_group_id", b"remote_address_group_id", "remote_group_id", b"remote_group_id", "remote_ip_prefix", b"remote_ip_prefix"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__port_range_max: _TypeAlias = _typing.Literal["port_range_max"]  # noqa: Y015
     _WhichOneofArgType__port_range_max: _TypeAlias = _typing.Literal["_port_range_max", b"_port_range_max"]  # noqa: Y015
@@ -1014,6 +1024,33 @@ class Member(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Member: _TypeAlias = Member  # noqa: Y015
+
+@_typing.final
+class AddressGroup(_message.Message):
+    """An address group that some rule on this host names as its remote address group: its CIDRs
+    (remote_address_group_id matches them as remote_group_id matches a group's members).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ADDRESSES_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    @_builtins.property
+    def addresses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        addresses: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addresses", b"addresses", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddressGroup: _TypeAlias = AddressGroup  # noqa: Y015
 
 @_typing.final
 class FloatingIp(_message.Message):

@@ -3,9 +3,9 @@
 Like faucet's fake switch, it is programmed the way a data plane is (segments, endpoints plugged,
 neighbor entries per segment, security groups and their address sets, router interfaces) and
 then asked what the host would do: which neighbors it holds per network, which rules apply to a
-port with remote groups resolved to addresses, which router interfaces and routes it carries,
-which ports are plugged. It holds what it was told by reference, so one process can model
-thousands of hosts (``alcor sim``).
+port with remote groups resolved to addresses (and remote address groups to their CIDRs), which
+router interfaces and routes it carries, which ports are plugged. It holds what it was told by
+reference, so one process can model thousands of hosts (``alcor sim``).
 
 To test error reporting it fails ports on purpose: those whose id or ``device_id`` matches the
 ``fail_ports`` pattern (a glob), and those named by ``fail``. A failed port is not plugged.
@@ -65,6 +65,7 @@ class PortRule(msgspec.Struct, frozen=True):
     remote_ip_prefix: str
     remote_group_id: str
     remote_addresses: tuple[str, ...]
+    remote_address_group_id: str = ""
 
 
 class Interface(msgspec.Struct, frozen=True, order=True):
@@ -210,6 +211,11 @@ class RecordingDriver:
             for ip in member.ip_addresses
         }
 
+    def address_group(self, group_id: str) -> set[str]:
+        """An address group's CIDRs (what a remote_address_group_id rule matches)."""
+        held = self._tables["address_group"].get(group_id)
+        return set(held.addresses) if held is not None else set()
+
     def rules(self, port_id: str) -> list[PortRule] | None:
         """The rules enforced on a plugged port; None when nothing filters it (not plugged, or
         port security off). An empty list is "default deny ingress, no egress"."""
@@ -223,6 +229,8 @@ class RecordingDriver:
                 remote = (
                     sorted(self.address_set(rule.remote_group_id)) if rule.remote_group_id else []
                 )
+                if rule.remote_address_group_id:
+                    remote = sorted(self.address_group(rule.remote_address_group_id))
                 enforced.append(_port_rule(group_id, rule, tuple(remote)))
         return enforced
 
@@ -320,4 +328,5 @@ def _port_rule(group_id: str, rule: pb.Rule, remote: tuple[str, ...]) -> PortRul
         remote_ip_prefix=rule.remote_ip_prefix,
         remote_group_id=rule.remote_group_id,
         remote_addresses=remote,
+        remote_address_group_id=rule.remote_address_group_id,
     )

@@ -59,7 +59,7 @@ from alcor.v1 import southbound_pb2 as pb
 log = logging.getLogger("alcor.agent.linux")
 
 LAID_OUT = ("network", "neighbor", "port", "router", "floating_ip")
-SECURING = ("port", "security_group", "member", "network")
+SECURING = ("port", "security_group", "member", "network", "address_group")
 CAPABILITIES = (
     "linux",
     "vxlan",
@@ -577,7 +577,20 @@ class LinuxDriver:
             ]
             for group_id, ports in self._members.items()
         }
-        return nft.ruleset(ports=policies, groups=groups, members=members, zones=self._zone_map())
+        address_groups = {
+            rule.remote_address_group_id: list(found.address_group.addresses)
+            for group in groups.values()
+            for rule in group.rules
+            if rule.remote_address_group_id
+            and (found := held.get("address_group", rule.remote_address_group_id)) is not None
+        }
+        return nft.ruleset(
+            ports=policies,
+            groups=groups,
+            members=members,
+            address_groups=address_groups,
+            zones=self._zone_map(),
+        )
 
     def _mark(self, port_id: str) -> int:
         """The port's number in packet marks, kept while the port is filtered."""

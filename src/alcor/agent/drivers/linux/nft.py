@@ -18,7 +18,8 @@ The forward chain jumps by the mark to the port's egress chain (``eg-``: allowed
 the receiving port's ingress chain still runs) and ingress chain (``ing-``: established and
 related accepted, then the group rules, default deny). Remote groups are named sets
 (``rg4-<group>``/``rg6-<group>``) of their members' addresses, so a membership change touches
-one set.
+one set; remote address groups likewise (``ag4-<group>``/``ag6-<group>``) of their CIDRs, empty
+until the host holds the group's entry.
 
 A ``Ruleset`` is plain data. ``full`` renders it as a transaction that replaces both tables
 (``add`` then ``delete`` then the definitions: idempotent); ``delta`` renders the transaction
@@ -105,14 +106,16 @@ def ruleset(
     groups: Mapping[str, pb.SecurityGroup],
     members: Mapping[str, Iterable[str]],
     zones: Mapping[str, int],
+    address_groups: Mapping[str, Iterable[str]] | None = None,
 ) -> Ruleset:
     """The whole ruleset: ``ports`` the local ports with port security on, ``groups`` the
-    security groups held, ``members`` each remote group's addresses, ``zones`` each segment
-    bridge's conntrack zone."""
+    security groups held, ``members`` each remote group's addresses, ``address_groups`` each
+    remote address group's CIDRs, ``zones`` each segment bridge's conntrack zone."""
     bridge = Table(family="bridge", containers={}, chains={})
     inet = Table(family="inet", containers={}, chains={})
     _skeleton(bridge, inet, zones)
     remote_groups: set[str] = set()
+    remote_address_groups: set[str] = set()
     for policy in ports:
         port, mark = policy.port, policy.mark
         pid, tap = identifier(port.id), names.tap(port.id)
@@ -120,6 +123,9 @@ def ruleset(
         rules = [rule for group in held for rule in group.rules]
         stateful = all(group.stateful for group in held)
         remote_groups.update(rule.remote_group_id for rule in rules if rule.remote_group_id)
+        remote_address_groups.update(
+            rule.remote_address_group_id for rule in rules if rule.remote_address_group_id
+        )
         bridge.chains[f"out-{pid}"] = Chain("", (f"meta mark set {mark << MARK_BITS:#010x}",
                                                  *_anti_spoofing(port)))  # fmt: skip
         bridge.chains[f"in-{pid}"] = Chain("", (f"meta mark set meta mark | {mark:#010x}",))
@@ -129,14 +135,18 @@ def ruleset(
         _add_element(bridge, "ports_in", f'"{tap}" : jump in-{pid}')
         _add_element(inet, "egress", f"{mark << MARK_BITS:#010x} : jump eg-{pid}")
         _add_element(inet, "ingress", f"{mark:#010x} : jump ing-{pid}")
-    for group_id in sorted(remote_groups):
-        v4, v6 = _addresses(members.get(group_id, ()))
-        for version, elements in ((4, v4), (6, v6)):
-            inet.containers[f"rg{version}-{identifier(group_id)}"] = Container(
-                "set",
-                (f"type ipv{version}_addr", "flags interval", "auto-merge"),
-                tuple(elements),
-            )
+    for prefix, wanted, addresses in (
+        ("rg", remote_groups, members),
+        ("ag", remote_address_groups, address_groups or {}),
+    ):
+        for group_id in sorted(wanted):
+            v4, v6 = _addresses(addresses.get(group_id, ()))
+            for version, elements in ((4, v4), (6, v6)):
+                inet.containers[f"{prefix}{version}-{identifier(group_id)}"] = Container(
+                    "set",
+                    (f"type ipv{version}_addr", "flags interval", "auto-merge"),
+                    tuple(elements),
+                )
     return Ruleset(tables=(bridge, inet))
 
 
@@ -322,6 +332,9 @@ def rule_match(rule: pb.Rule) -> str | None:
             words.append(f"{ip} {remote} {_shown(prefix)}")
     if rule.remote_group_id:
         words.append(f"{ip} {remote} @rg{6 if v6 else 4}-{identifier(rule.remote_group_id)}")
+    if rule.remote_address_group_id:
+        group = identifier(rule.remote_address_group_id)
+        words.append(f"{ip} {remote} @ag{6 if v6 else 4}-{group}")
     return " ".join(words)
 
 
