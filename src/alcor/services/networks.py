@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from alcor.model import errors
+from alcor.model import errors, mtus
 from alcor.model.queries import Query
 from alcor.model.records import ROUTER_GATEWAY, FloatingIp, Network, Port, Subnet
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
@@ -26,7 +26,6 @@ UPDATE_ADMIN_ONLY = (
     ("shared", "shared"),
     *((field, f"provider:{field}") for field in PROVIDER_FIELDS),
 )
-MIN_MTU, MAX_MTU = 68, 9000
 
 
 class ShownNetwork(msgspec.Struct, frozen=True):
@@ -80,7 +79,7 @@ class Networks:
             )
         physical_network = resources.value_or(request.physical_network, None)
         segment = self._segment(writer, network_type, request.segmentation_id, physical_network)
-        default_mtu = self.context.settings.network_mtu if network_type == "vxlan" else 1500
+        most = mtus.maximum(network_type, physical_mtu=self.context.settings.physical_mtu)
         now = self.context.now()
         return Network(
             id=self.context.new_id(),
@@ -91,7 +90,7 @@ class Networks:
             updated_at=now,
             admin_state_up=resources.value_or(request.admin_state_up, True),
             shared=resources.value_or(request.shared, False),
-            mtu=_mtu(request.mtu if request.mtu is not UNSET else default_mtu),
+            mtu=mtus.check_requested(resources.value_or(request.mtu, most), most=most),
             router_external=resources.value_or(request.router_external, False),
             network_type=network_type,
             segmentation_id=segment,
@@ -169,7 +168,7 @@ class Networks:
                     caller.require_admin(attribute, action="update_network")
             _check_segment_kept(network, changes)
             if "mtu" in changes:
-                _mtu(changes["mtu"])
+                changes["mtu"] = self._new_mtu(writer, network, changes["mtu"])
             if network.router_external and changes.get("router_external") is False:
                 _check_not_external_in_use(writer, network)
             updated = resources.revised(network, self.context.now(), **changes)
@@ -177,6 +176,16 @@ class Networks:
             return self._shown(writer, [updated])[0]
 
         return await self.context.store.write(work)
+
+    def _new_mtu(self, writer: Writer, network: Network, requested: object) -> int:
+        """``net-mtu-writable``: no more than the segment carries, and enough for the subnets
+        the network holds (0 is checked as such, then means the most, as in Neutron)."""
+        assert isinstance(requested, int)
+        most = mtus.maximum(network.network_type, physical_mtu=self.context.settings.physical_mtu)
+        mtus.check_requested(requested, most=most)
+        versions = [subnet.ip_version for subnet in writer.subnets_of(network.id)]
+        mtus.check_subnets(network.id, requested, versions)
+        return requested or most
 
     async def delete(self, caller: Caller, network_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
@@ -227,11 +236,3 @@ def _check_segment_kept(network: Network, changes: dict[str, object]) -> None:
                 "Invalid input for operation: Only VLAN type networks can be updated..",
                 type="InvalidInput",
             )
-
-
-def _mtu(value: object) -> int:
-    if not isinstance(value, int) or not MIN_MTU <= value <= MAX_MTU:
-        raise errors.InvalidInput(
-            f"Invalid input for mtu. Reason: {value} is not in [{MIN_MTU}, {MAX_MTU}]."
-        )
-    return value
