@@ -130,7 +130,7 @@ class CollectionRoutes:
             created = await self.manager.create(caller, [one])
             return json_response({self.c.singular: self._item(caller, created[0], None)}, 201)
         if set(envelope) == {self.c.plural}:
-            many = decode(envelope[self.c.plural], self._create_many)
+            many = self._decode_many(envelope[self.c.plural])
             for item in many:
                 limits.check_request(item, self.limits)
             created = await self.manager.create(caller, many)
@@ -140,6 +140,27 @@ class CollectionRoutes:
         raise errors.InvalidInput(
             f"Resource body required: expected '{self.c.singular}' or '{self.c.plural}'."
         )
+
+    def _decode_many(self, raw: msgspec.Raw) -> list[Any]:
+        """A bulk's items, bare or each wrapped in its singular (``{"ports": [{"port":
+        {...}}]}``, as tempest sends them), as Neutron takes both."""
+        try:
+            return list(decode(raw, self._create_many))  # bare items: one pass
+        except errors.InvalidInput as bare_error:
+            try:
+                items = msgspec.json.decode(raw, type=list[msgspec.Raw])
+            except faults.BODY_ERRORS:
+                raise bare_error from None
+        return [self._decode_item(item) for item in items]
+
+    def _decode_item(self, raw: msgspec.Raw) -> Any:
+        try:
+            wrapped = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+        except faults.BODY_ERRORS:
+            wrapped = {}
+        if set(wrapped) == {self.c.singular}:
+            return decode(wrapped[self.c.singular], self._create_one)
+        return decode(raw, self._create_one)
 
     async def update(self, request: Request) -> Response:
         envelope = decode(await request.body(), dict[str, msgspec.Raw])

@@ -151,7 +151,8 @@ class PortCreate(PortAttributes, frozen=True, kw_only=True):
 
 
 class PortUpdate(PortAttributes, frozen=True, kw_only=True):
-    pass
+    # admin only, on a port not bound: a new MAC, or null for a fresh one
+    mac_address: String | Unset | None = UNSET
 
 
 # --- security groups --------------------------------------------------------------------
