@@ -214,3 +214,33 @@ def test_tags_on_each_item_of_a_wrapped_bulk_create(
     response = api.post("/ports", json={"ports": mixed})
     assert response.status_code == 201, response.text
     assert [p["name"] for p in response.json()["ports"]] == ["tag-1-tag-2-tag-3", "wrapped"]
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/24", "2001:db8:0:1::/64"])
+def test_allowed_address_pairs_as_tempest_sets_them(api: httpx.Client, cidr: str) -> None:
+    """Mirrors tempest test_allowed_address_pair.AllowedAddressPairTestJSON (and its IPv6
+    twin): pairs of another port's address and MAC, of the next CIDR, several at once, read
+    back as sent; the extension is listed."""
+    network = create_network(api)
+    version = 6 if ":" in cidr else 4
+    create_subnet(api, network["id"], cidr, ip_version=version)
+    other = create_port(api, network["id"])
+    address, mac = other["fixed_ips"][0]["ip_address"], other["mac_address"]
+    next_cidr = "10.0.1.0/24" if version == 4 else "2001:db8:0:2::/64"
+    port = create_port(
+        api, network["id"], allowed_address_pairs=[{"ip_address": address, "mac_address": mac}]
+    )
+    listed = api.get("/ports", params={"id": port["id"]}).json()["ports"]
+    assert listed[0]["allowed_address_pairs"] == [{"ip_address": address, "mac_address": mac}]
+    for pairs in (
+        [{"ip_address": next_cidr, "mac_address": mac}],
+        [
+            {"ip_address": address, "mac_address": mac},
+            {"ip_address": port["fixed_ips"][0]["ip_address"], "mac_address": port["mac_address"]},
+        ],
+    ):
+        response = api.put(f"/ports/{port['id']}", json={"port": {"allowed_address_pairs": pairs}})
+        assert response.status_code == 200, response.text
+        assert response.json()["port"]["allowed_address_pairs"] == pairs
+    listed_extension = api.get("/extensions/allowed-address-pairs").json()["extension"]
+    assert listed_extension["name"] == "Allowed Address Pairs"

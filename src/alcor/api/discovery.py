@@ -26,6 +26,7 @@ class Extension(msgspec.Struct, frozen=True):
 
 EXTENSIONS = [
     Extension("agent", "agent", "The agent management extension."),
+    Extension("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
     Extension(
         "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
     ),
@@ -56,9 +57,24 @@ EXTENSIONS = [
         "Floating IP Port Details Extension",
         "Add port_details attribute to Floating IP resource",
     ),
+    Extension(
+        "ip-substring-filtering",
+        "IP address substring filtering",
+        "Provides IP address substring filtering when listing ports",
+    ),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     Extension(
+        "net-mtu-writable",
+        "Network MTU (writable)",
+        "Provides a writable MTU attribute for a network resource.",
+    ),
+    Extension(
         "pagination", "Pagination support", "Extension that indicates that pagination is enabled."
+    ),
+    Extension(
+        "port-mac-address-regenerate",
+        "Neutron Port MAC address regenerate",
+        "Network port MAC address regenerate",
     ),
     Extension("port-security", "Port Security", "Provides port security"),
     Extension(
@@ -126,6 +142,11 @@ EXTENSIONS = [
         "stateful-security-group",
         "Stateful security group",
         "Indicates if the security group is stateful or not",
+    ),
+    Extension(
+        "tag-ports-during-bulk-creation",
+        "Tag Ports During Bulk Creation",
+        "Allow to tag ports during bulk creation",
     ),
     Extension(
         "tag-creation", "Tag creation extension", "Allow to create multiple tags for a resource"
