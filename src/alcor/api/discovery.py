@@ -46,6 +46,12 @@ EXTENSIONS = [
         "Neutron external network",
         "Adds external network attribute to network resource.",
     ),
+    Extension(
+        "extra_dhcp_opt",
+        "Neutron Extra DHCP options",
+        "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can "
+        "be specified (e.g. tftp-server, server-ip-address, bootfile-name)",
+    ),
     Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     Extension(
         "filter-validation",

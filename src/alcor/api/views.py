@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
+from alcor.model.records import AddressPair, AllocationPool, DhcpOption, FixedIp, HostRoute
 from alcor.services.floating_ips import ShownFloatingIp
 from alcor.services.networks import ShownNetwork
 from alcor.services.nodes import ShownNode
@@ -123,7 +123,7 @@ class PortView(View, frozen=True, kw_only=True):
         default=UNSET, name="binding:vif_details"
     )
     allowed_address_pairs: list[AddressPair]
-    extra_dhcp_opts: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    extra_dhcp_opts: list[DhcpOption] = msgspec.field(default_factory=list)
     description: str
     qos_network_policy_id: None = None
     dns_name: str = ""
@@ -209,6 +209,7 @@ def port_view(shown: ShownPort) -> PortView:
         binding_vif_type=p.binding_vif_type,
         binding_vif_details=shown.vif_details(),
         allowed_address_pairs=p.allowed_address_pairs,
+        extra_dhcp_opts=p.extra_dhcp_opts,
         description=p.description,
         dns_assignment=[_dns(ip.ip_address) for ip in p.fixed_ips],
         tags=shown.tags,

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from alcor.model import addressing, errors
+from alcor.model import addressing, dhcp_options, errors
 from alcor.model.identifiers import normalize_mac
 from alcor.model.queries import Query
 from alcor.model.records import AddressPair, FixedIp, Network, Port, Subnet
@@ -160,6 +160,7 @@ class Ports:
             binding_profile=resources.value_or(request.binding_profile, {}),
             binding_vnic_type=resources.value_or(request.binding_vnic_type, "normal"),
             binding_vif_type=nodes.vif_type(host, known_hosts),
+            extra_dhcp_opts=dhcp_options.created(resources.value_or(request.extra_dhcp_opts, [])),
         )
 
     def _automatic(
@@ -307,6 +308,10 @@ class Ports:
                 changes["binding_host_id"] = host
                 changes["binding_vif_type"] = nodes.vif_type(
                     host, nodes.known_hosts(writer, self.context, [host])
+                )
+            if request.extra_dhcp_opts is not UNSET:
+                changes["extra_dhcp_opts"] = dhcp_options.merged(
+                    port.extra_dhcp_opts, request.extra_dhcp_opts
                 )
             if request.mac_address is not UNSET:
                 changes["mac_address"] = self._new_mac(writer, caller, port, request.mac_address)

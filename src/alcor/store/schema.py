@@ -81,6 +81,7 @@ ports = sa.Table(
     sa.Column("binding_vnic_type", sa.String(64), nullable=False),
     sa.Column("binding_vif_type", sa.String(64), nullable=False),
     sa.Column("binding_vif_details", DOCUMENT, nullable=False),
+    sa.Column("extra_dhcp_opts", DOCUMENT, nullable=False, server_default="[]"),
     # router membership (Neutron's ``routerports``): set by the router manager only
     sa.Column("router_id", UUID, nullable=False, server_default="", index=True),
     sa.Column("router_port_type", sa.String(32), nullable=False, server_default=""),

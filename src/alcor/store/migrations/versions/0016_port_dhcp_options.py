@@ -1,0 +1,35 @@
+"""port extra DHCP options: ``ports.extra_dhcp_opts`` (``extra_dhcp_opt``)
+
+A port's extra DHCP options (name, value, IP version) as one JSON document on the port, as its
+fixed IPs and address pairs are: they are read and written with the port, never alone. Every
+existing port has none.
+
+Revision ID: 0016
+Revises: 0013
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "0016"
+down_revision: str | Sequence[str] | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    with op.batch_alter_table("ports") as table:
+        table.add_column(
+            sa.Column("extra_dhcp_opts", sa.Text(), nullable=False, server_default="[]")
+        )
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table("ports") as table:
+        table.drop_column("extra_dhcp_opts")
