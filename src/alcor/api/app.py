@@ -7,7 +7,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alcor.api import agents, discovery, host_status, openapi, quotas
+from alcor.api import agents, availability_zones, discovery, host_status, openapi, quotas
 from alcor.api.collections import COLLECTIONS
 from alcor.api.dispatch import Dispatcher
 from alcor.api.routes import CollectionRoutes
@@ -26,4 +26,5 @@ def create_app(controller: Controller) -> Dispatcher:
     routes.extend(quotas.QuotaRoutes(controller).routes())
     routes.extend(host_status.HostStatusRoutes(controller).routes())
     routes.extend(agents.AgentRoutes(controller).routes())
+    routes.extend(availability_zones.AvailabilityZoneRoutes(controller).routes())
     return Dispatcher(routes, max_body_size=controller.context.settings.limits.max_body_size)

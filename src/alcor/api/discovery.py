@@ -27,6 +27,12 @@ class Extension(msgspec.Struct, frozen=True):
 EXTENSIONS = [
     Extension("agent", "agent", "The agent management extension."),
     Extension("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+    Extension("availability_zone", "Availability Zone", "The availability zone extension."),
+    Extension(
+        "availability_zone_filter",
+        "Availability Zone Filter Extension",
+        "Add filter parameters to AvailabilityZone resource",
+    ),
     Extension(
         "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
     ),
@@ -73,6 +79,11 @@ EXTENSIONS = [
         "net-mtu-writable",
         "Network MTU (writable)",
         "Provides a writable MTU attribute for a network resource.",
+    ),
+    Extension(
+        "network_availability_zone",
+        "Network Availability Zone",
+        "Availability zone support for network.",
     ),
     Extension(
         "pagination", "Pagination support", "Extension that indicates that pagination is enabled."

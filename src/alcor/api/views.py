@@ -153,6 +153,8 @@ def network_view(shown: ShownNetwork) -> NetworkView:
         network_type=n.network_type,
         physical_network=n.physical_network,
         segmentation_id=n.segmentation_id,
+        availability_zone_hints=n.availability_zone_hints,
+        availability_zones=shown.zones,
         description=n.description,
         tags=shown.tags,
         created_at=n.created_at,

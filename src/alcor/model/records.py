@@ -66,6 +66,7 @@ class Network(Record, frozen=True, kw_only=True):
     segmentation_id: int | None = None
     physical_network: str | None = None
     port_security_enabled: bool = True
+    availability_zone_hints: list[str] = msgspec.field(default_factory=list)
 
 
 class Subnet(Record, frozen=True, kw_only=True):

@@ -55,6 +55,7 @@ class NetworkCreate(Owned, frozen=True, kw_only=True):
     segmentation_id: int | Unset | None = msgspec.field(
         default=UNSET, name="provider:segmentation_id"
     )
+    availability_zone_hints: list[String] | Unset = UNSET
 
 
 class NetworkUpdate(Request, frozen=True, kw_only=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alcor.model.records import Node, SecurityGroup
+from alcor.services.availability_zones import AvailabilityZones
 from alcor.services.floating_ips import FloatingIps
 from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
@@ -33,6 +34,7 @@ class Controller:
         self.quotas = Quotas(context)
         self.floating_ips = FloatingIps(context, self.ports)
         self.nodes = Nodes(context)
+        self.availability_zones = AvailabilityZones(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched

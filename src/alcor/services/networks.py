@@ -14,7 +14,7 @@ from alcor.model import errors, mtus
 from alcor.model.queries import Query
 from alcor.model.records import ROUTER_GATEWAY, FloatingIp, Network, Port, Subnet
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
-from alcor.services import resources
+from alcor.services import availability_zones, resources
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -32,6 +32,7 @@ class ShownNetwork(msgspec.Struct, frozen=True):
     record: Network
     tags: list[str]
     subnet_ids: list[str]
+    zones: list[str] = msgspec.field(default_factory=list)  # availability_zones
 
 
 class Networks:
@@ -51,8 +52,9 @@ class Networks:
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
+            served = availability_zones.serving(writer)
             return [
-                ShownNetwork(r, sorted(set(q.tags or [])), [])
+                ShownNetwork(r, sorted(set(q.tags or [])), [], served)
                 for r, q in zip(records, requests, strict=True)
             ]
 
@@ -96,6 +98,9 @@ class Networks:
             segmentation_id=segment,
             physical_network=physical_network,
             port_security_enabled=resources.value_or(request.port_security_enabled, True),
+            availability_zone_hints=availability_zones.check_hints(
+                writer, resources.value_or(request.availability_zone_hints, [])
+            ),
         )
 
     def _segment(
@@ -153,7 +158,8 @@ class Networks:
         if ids:
             for subnet in reader.select(Subnet, Query(filters={"network_id": tuple(ids)})):
                 subnets.setdefault(subnet.network_id, []).append(subnet.id)
-        return [ShownNetwork(r, tags.get(r.id, []), subnets.get(r.id, [])) for r in records]
+        served = availability_zones.serving(reader) if records else []
+        return [ShownNetwork(r, tags.get(r.id, []), subnets.get(r.id, []), served) for r in records]
 
     async def update(
         self, caller: Caller, network_id: str, request: NetworkUpdate, *, if_match: int | None

@@ -43,6 +43,7 @@ networks = sa.Table(
     sa.Column("segmentation_id", sa.Integer, nullable=True),
     sa.Column("physical_network", sa.String(64), nullable=True),
     sa.Column("port_security_enabled", sa.Boolean, nullable=False),
+    sa.Column("availability_zone_hints", DOCUMENT, nullable=False, server_default="[]"),
     # VXLAN VNIs are unique in the region (NULLs never collide, so no physical_network here).
     sa.UniqueConstraint("network_type", "segmentation_id", name="uq_segment"),
 )
