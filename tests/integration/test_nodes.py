@@ -278,7 +278,7 @@ def test_a_port_on_a_host_that_is_no_node_binds_when_the_node_comes(
     api: httpx.Client, controller: ServerProcess
 ) -> None:
     """Mirrors neutron-tempest-plugin test_revisions.TestRevisions
-    .test_update_port_bumps_revision ('badhost1'): as Neutron's ML2, a port may name a host
+    .test_portbinding_bumps_revision ('badhost1'): as Neutron's ML2, a port may name a host
     that is not (yet) a node; it shows ``binding:vif_type`` ``binding_failed`` until the node
     is made, then binds (``tap``, a new revision), and that host's agent is sent it."""
     network = create_network(api, name="binding")
