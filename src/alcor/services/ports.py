@@ -360,7 +360,7 @@ class Ports:
         return fixed + self._eui64(writer, subnets, port.mac_address, skip=handled)
 
     def _new_mac(self, writer: Writer, caller: Caller, port: Port, requested: str | None) -> str:
-        """An admin's new MAC for a port (``port-mac-override``), or a fresh one for null
+        """An admin's new MAC for a port, or a fresh one for null
         (``port-mac-address-regenerate``). As Neutron's ML2: only while the port is not bound
         (``unbound`` or ``binding_failed``), and unique on its network."""
         caller.require_admin("mac_address", action="update_port")
