@@ -178,14 +178,19 @@ def test_admin_creates_for_another_project(api: httpx.Client, projects: tuple[st
 def test_member_cannot_create_for_another_project(
     api: httpx.Client, projects: tuple[str, str]
 ) -> None:
+    """Mirrors neutron-tempest-plugin test_ports_negative.PortsNegativeTestJSON
+    .test_add_port_with_nonexist_project_id: Neutron's API layer refuses a member's project_id
+    or tenant_id other than its own with a 400, before any policy (and creates nothing)."""
     a, b = as_member(projects[0]), projects[1]
-    assert_error(post(api, "network", a, name="not-mine", project_id=b), 403, "HTTPForbidden")
-    assert_error(post(api, "network", a, name="not-mine", tenant_id=b), 403, "HTTPForbidden")
+    assert_error(post(api, "network", a, name="not-mine", project_id=b), 400, "HTTPBadRequest")
+    assert_error(post(api, "network", a, name="not-mine", tenant_id=b), 400, "HTTPBadRequest")
     network = create(api, "network", a)
     assert_error(
-        post(api, "subnet", a, network_id=network["id"], cidr="10.3.0.0/24", project_id=b), 403
+        post(api, "subnet", a, network_id=network["id"], cidr="10.3.0.0/24", project_id=b), 400
     )
-    assert_error(post(api, "port", a, network_id=network["id"], project_id=b), 403)
+    port = post(api, "port", a, network_id=network["id"], project_id=b)
+    assert_error(port, 400, "HTTPBadRequest")
+    assert "other than the authenticated project" in port.json()["NeutronError"]["message"]
     assert api.get("/networks", params={"name": "not-mine"}).json()["networks"] == []
     assert api.get("/ports", params={"network_id": network["id"]}).json()["ports"] == []
 
@@ -256,7 +261,9 @@ def test_shared_network_belongs_to_its_owner(api: httpx.Client, projects: tuple[
     assert_error(
         post(api, "subnet", a, network_id=shared["id"], cidr="10.6.0.0/24"), 403, "HTTPForbidden"
     )
-    assert api.get(url).json()["network"] == {**shared, "subnets": [subnet["id"]]}
+    # a subnet made on it bumps the network's revision, as in Neutron
+    revised = {"subnets": [subnet["id"]], "revision_number": shared["revision_number"] + 1}
+    assert api.get(url).json()["network"] == {**shared, **revised}
 
 
 def test_external_network_is_visible_to_members(

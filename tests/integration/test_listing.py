@@ -5,7 +5,7 @@ directions, and the ``.json`` suffix."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -157,7 +157,7 @@ def test_fields_with_paging_keeps_the_links(
     )
     body = response.json()
     assert [set(item) for item in body["ports"]] == [{"name"}, {"name"}]
-    assert [link["rel"] for link in body["ports_links"]] == ["next"]
+    assert [link["rel"] for link in body["ports_links"]] == ["next", "previous"]
 
 
 def test_sort_both_directions(
@@ -438,3 +438,85 @@ def test_an_escaped_backslash_before_u0000_is_no_null(api: httpx.Client) -> None
     response = api.post("/networks", json={"network": {"name": "\\u0000"}})
     assert response.status_code == 201, response.text
     assert response.json()["network"]["name"] == "\\u0000"
+
+
+def _follow(api: httpx.Client, href: str) -> tuple[list[str], dict[str, str]]:
+    """One page by its link: its ids, and its links by rel."""
+    assert urlsplit(href).path.endswith("/v2.0/ports")
+    response = api.get("/ports", params=parse_qsl(urlsplit(href).query))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return ids(body["ports"]), {link["rel"]: link["href"] for link in body.get("ports_links", [])}
+
+
+def test_href_links_walk_forward_past_the_end_and_back(
+    api: httpx.Client, network: dict[str, Any], ports: list[dict[str, Any]]
+) -> None:
+    """Mirrors neutron-tempest-plugin test_ports.PortsSearchCriteriaTest
+    .test_list_pagination_with_href_links (BaseSearchCriteriaTest._list_all_with_hrefs): one
+    item a page by ``next`` until the empty page after the last, which has no ``next``; then
+    by ``previous`` from there, the same items in reverse."""
+    params = {"network_id": network["id"], "sort_key": "name", "sort_dir": "asc"}
+    everything = ids(listed(api, "ports", params))
+    forward: list[str] = []
+    page, links = _follow(api, "/v2.0/ports?" + urlencode({**params, "limit": "1"}))
+    for _ in everything:
+        forward += page
+        page, links = _follow(api, links["next"])
+    assert forward == everything
+    assert page == []
+    assert "next" not in links
+    backward: list[str] = []
+    for _ in everything:
+        page, links = _follow(api, links["previous"])
+        backward += page
+    assert backward == list(reversed(everything))
+
+
+def test_href_links_walk_backward_from_a_reversed_first_page(
+    api: httpx.Client, network: dict[str, Any], ports: list[dict[str, Any]]
+) -> None:
+    """Mirrors neutron-tempest-plugin test_ports.PortsSearchCriteriaTest
+    .test_list_pagination_page_reverse_with_href_links: ``page_reverse`` with no marker is
+    the last page, and ``previous`` links lead to the first, two items a page."""
+    params = {"network_id": network["id"], "sort_key": "name", "sort_dir": "asc"}
+    everything = ids(listed(api, "ports", params))
+    query = urlencode({**params, "limit": "2", "page_reverse": "True"})
+    page, links = _follow(api, "/v2.0/ports?" + query)
+    pages = [page]
+    for _ in range((len(everything) + 1) // 2 - 1):
+        page, links = _follow(api, links["previous"])
+        pages.append(page)
+    assert [item for page in reversed(pages) for item in page] == everything
+    assert "previous" not in links, "the first page came out short: nothing before it"
+
+
+def test_fixed_ips_filter_by_address_substring(api: httpx.Client, network: dict[str, Any]) -> None:
+    """Mirrors tempest test_ports.PortsTestJSON.test_port_list_filter_by_ip_substr
+    (``ip-substring-filtering``): ``fixed_ips=ip_address_substr=TEXT`` lists the ports with an
+    address containing TEXT; LIKE's wildcards in TEXT are plain characters."""
+    subnet = create_subnet(api, network["id"], "10.7.0.0/24")
+    made = []
+    for address in ("10.7.0.19", "10.7.0.21", "10.7.0.9"):
+        body = {
+            "network_id": network["id"],
+            "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": address}],
+        }
+        response = api.post("/ports", json={"port": body})
+        assert response.status_code == 201, response.text
+        made.append(response.json()["port"]["id"])
+
+    def found(*texts: str) -> set[str]:
+        params = [("network_id", network["id"])]
+        params += [("fixed_ips", f"ip_address_substr={text}") for text in texts]
+        return set(ids(listed(api, "ports", params)))
+
+    assert found("10.7.0.1") == {made[0]}
+    assert found("10.7.0.") == set(made)
+    assert found("9") == {made[0], made[2]}
+    assert found("0.2", "0.9") == {made[1], made[2]}
+    assert found("10.7.0._") == set()
+    assert found("%") == set()
+    both = [("network_id", network["id"]), ("fixed_ips", "ip_address_substr=9")]
+    both.append(("fixed_ips", f"subnet_id={subnet['id']}"))
+    assert set(ids(listed(api, "ports", both))) == {made[0], made[2]}

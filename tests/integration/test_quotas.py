@@ -305,7 +305,7 @@ def test_a_bulk_that_fails_midway_gives_its_usage_back(api: httpx.Client, projec
     """Networks of a bulk are written one by one: the second is refused after the first was
     written, and the first's count goes with it, or the next bulk would not fit."""
     set_quota(api, project, network=2)
-    bulk = [{"project_id": project}, {"project_id": project, "mtu": 1}]
+    bulk = [{"project_id": project}, {"project_id": project, "mtu": -1}]
     assert_error(api.post("/networks", json={"networks": bulk}), 400)
     assert used(api, project) == {}
     assert len(created(api.post("/networks", json={"networks": bulk[:1] * 2}))) == 2

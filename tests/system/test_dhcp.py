@@ -220,3 +220,48 @@ def test_a_subnet_without_dhcp_gets_no_server_until_dhcp_is_enabled(lab: Lab) ->
     assert server_ns not in lab.namespaces()
     assert not _alive(pid)
     assert not _server_folder(h1, net).exists()
+
+
+# --- (5d) a port's own DHCP options reach its client, and only its client ------------------------
+
+
+def test_a_ports_extra_dhcp_options_are_handed_to_its_client_only(lab: Lab, tmp_path: Path) -> None:
+    """``extra_dhcp_opt``: the options go through the goal state to the host's dnsmasq, which
+    gives them to that port's client (udhcpc asks for the domain name; the server address is
+    in every reply's header); another port's client gets none, and an option removed by an
+    update is no longer given."""
+    (h1,) = lab.add_hosts("h1")
+    net = lab.network()
+    sub = lab.subnet(net, "10.0.1.0/24")
+    group = lab.group(*OPEN)
+    options = [
+        {"opt_name": "domain-name", "opt_value": "alcor.test"},
+        {"opt_name": "server-ip-address", "opt_value": "10.0.1.5"},
+        {"opt_name": "domain-name", "opt_value": "v6.alcor.test", "ip_version": 6},
+    ]
+    tuned = lab.port(sub, "10.0.1.31", h1, groups=[group], extra_dhcp_opts=options)
+    plain = lab.port(sub, "10.0.1.32", h1, groups=[group])
+    macs = {p: lab.call("GET", f"/ports/{p}")["port"]["mac_address"] for p in (tuned, plain)}
+    for port in (tuned, plain):  # the test's clients answer for them
+        run("ip", "-n", h1.endpoint(port), "link", "set", "eth0", "down")
+    client = _client(lab, tmp_path, h1, net, macs[tuned])
+    got = _ask(client, tmp_path)
+    assert (got.get("ip"), got.get("domain"), got.get("siaddr")) == (
+        "10.0.1.31",
+        "alcor.test",
+        "10.0.1.5",
+    )
+    client = _client(lab, tmp_path, h1, net, macs[plain])
+    got = _ask(client, tmp_path)
+    assert got.get("ip") == "10.0.1.32"
+    assert "domain" not in got
+    assert got.get("siaddr") != "10.0.1.5"
+    change = {"extra_dhcp_opts": [{"opt_name": "domain-name", "opt_value": None}]}
+    lab.call("PUT", f"/ports/{tuned}", {"port": change})
+    opts = _server_folder(h1, net) / "opts"
+    eventually(lambda: "alcor.test" not in opts.read_text(), what="the option removed")
+    assert _alive(_server_pid(h1, net)), "dnsmasq survives the reread (it would not with set:)"
+    client = _client(lab, tmp_path, h1, net, macs[tuned])
+    got = _ask(client, tmp_path)
+    assert (got.get("ip"), got.get("siaddr")) == ("10.0.1.31", "10.0.1.5")
+    assert "domain" not in got

@@ -75,4 +75,22 @@ def test_links_point_to_the_next_and_previous_pages() -> None:
         "next": "http://h/v2.0/ports?limit=2&marker=d",
         "previous": "http://h/v2.0/ports?limit=2&marker=c&page_reverse=True",
     }
-    assert listing.links(url, params, Query(limit=3), ["c", "d"]) == []
+    # as Neutron: a short forward page has no next, but a previous; a short reversed page the
+    # other way round; no links without a limit
+    short = listing.links(url, params, Query(limit=3), ["c", "d"])
+    assert [link["rel"] for link in short] == ["previous"]
+    reversed_short = listing.links(url, params, Query(limit=3, page_reverse=True), ["c", "d"])
+    assert [link["rel"] for link in reversed_short] == ["next"]
+    assert listing.links(url, params, Query(), ["c", "d"]) == []
+
+
+def test_links_of_an_empty_page_carry_no_marker() -> None:
+    """Mirrors neutron-tempest-plugin BaseSearchCriteriaTest._list_all_with_hrefs (as in
+    test_list_pagination_with_href_links): the page past the last is empty, and its previous
+    link (Neutron's ``get_previous_link``: no marker) is the last page, read backwards."""
+    url = URL("http://h/v2.0/ports?limit=1&marker=z&sort_key=name")
+    params = QueryParams("limit=1&marker=z&sort_key=name")
+    links = listing.links(url, params, Query(limit=1, marker="z"), [])
+    assert links == [
+        {"rel": "previous", "href": "http://h/v2.0/ports?limit=1&sort_key=name&page_reverse=True"}
+    ]

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from alcor.api import (
     agents,
+    availability_zones,
     discovery,
     floatingip_pools,
     host_status,
@@ -36,4 +37,5 @@ def create_app(controller: Controller) -> Dispatcher:
     routes.extend(agents.AgentRoutes(controller).routes())
     routes.extend(ip_availability.IpAvailabilityRoutes(controller).routes())
     routes.extend(floatingip_pools.FloatingIpPoolRoutes(controller).routes())
+    routes.extend(availability_zones.AvailabilityZoneRoutes(controller).routes())
     return Dispatcher(routes, max_body_size=controller.context.settings.limits.max_body_size)

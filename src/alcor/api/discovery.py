@@ -31,6 +31,13 @@ EXTENSIONS = [
     ),
     Extension("address-scope", "Address scope", "Address scopes extension."),
     Extension("agent", "agent", "The agent management extension."),
+    Extension("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+    Extension("availability_zone", "Availability Zone", "The availability zone extension."),
+    Extension(
+        "availability_zone_filter",
+        "Availability Zone Filter Extension",
+        "Add filter parameters to AvailabilityZone resource",
+    ),
     Extension(
         "binding", "Port Binding", "Expose port bindings of a virtual port to external application"
     ),
@@ -58,6 +65,12 @@ EXTENSIONS = [
         "Neutron external network",
         "Adds external network attribute to network resource.",
     ),
+    Extension(
+        "extra_dhcp_opt",
+        "Neutron Extra DHCP options",
+        "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can "
+        "be specified (e.g. tftp-server, server-ip-address, bootfile-name)",
+    ),
     Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     Extension(
         "extraroute-atomic",
@@ -77,7 +90,17 @@ EXTENSIONS = [
     Extension(
         "floatingip-pools", "Floating IP Pools Extension", "Provides a floating IP pools API."
     ),
+    Extension(
+        "ip-substring-filtering",
+        "IP address substring filtering",
+        "Provides IP address substring filtering when listing ports",
+    ),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    Extension(
+        "net-mtu-writable",
+        "Network MTU (writable)",
+        "Provides a writable MTU attribute for a network resource.",
+    ),
     Extension(
         "network-ip-availability",
         "Network IP Availability",
@@ -89,7 +112,17 @@ EXTENSIONS = [
         "Add ip_availability_details attribute to network-ip-availabilities resource.",
     ),
     Extension(
+        "network_availability_zone",
+        "Network Availability Zone",
+        "Availability zone support for network.",
+    ),
+    Extension(
         "pagination", "Pagination support", "Extension that indicates that pagination is enabled."
+    ),
+    Extension(
+        "port-mac-address-regenerate",
+        "Neutron Port MAC address regenerate",
+        "Network port MAC address regenerate",
     ),
     Extension("port-security", "Port Security", "Provides port security"),
     Extension(
@@ -218,6 +251,11 @@ EXTENSIONS = [
         "subnetpool-prefix-ops",
         "Subnet Pool Prefix Operations",
         "Provides support for adjusting the prefix list of subnet pools",
+    ),
+    Extension(
+        "tag-ports-during-bulk-creation",
+        "Tag Ports During Bulk Creation",
+        "Allow to tag ports during bulk creation",
     ),
     Extension(
         "tag-creation", "Tag creation extension", "Allow to create multiple tags for a resource"

@@ -3,6 +3,8 @@
 Neutron's rules: a repeated filter is an OR of its values; an unknown filter or sort key is a 400
 (``filter-validation``); ``fields`` picks the keys shown; ``limit``/``marker``/``page_reverse``
 page by keyset, and the response carries ``{plural}_links`` to the next and previous pages.
+``fixed_ips=ip_address_substr=TEXT`` (``ip-substring-filtering``) keeps the ports with an
+address containing TEXT.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ TAGS = {
     "not-tags": "not_tags",
     "not-tags-any": "not_tags_any",
 }
-FIXED_IPS = ("ip_address", "subnet_id")
+FIXED_IPS = ("ip_address", "subnet_id", "ip_address_substr")
 
 
 class Attribute(msgspec.Struct, frozen=True):
@@ -137,18 +139,21 @@ def select_fields(item: Mapping[str, Any], fields: Sequence[str] | None) -> Mapp
 
 
 def links(url: URL, params: QueryParams, query: Query, ids: Sequence[str]) -> list[dict[str, str]]:
-    """Neutron's paging links: ``next`` if the page is full, ``previous`` if a marker was given."""
-    if query.limit is None or not ids:
+    """Neutron's paging links (``api_common.get_pagination_links``): ``next`` unless a forward
+    page came out short, ``previous`` unless a reversed page did. Each link's marker is the
+    page's last (``next``) or first (``previous``) item; an empty page's links carry no marker,
+    so ``previous`` from the empty page past the end is the last page, as tempest walks it."""
+    if query.limit is None:
         return []
     kept = [(k, v) for k, v in params.multi_items() if k not in ("marker", "page_reverse")]
+    short = len(ids) < query.limit
     result = []
-    full = len(ids) >= query.limit
-    forward_more = full if not query.page_reverse else query.marker is not None
-    backward_more = query.marker is not None if not query.page_reverse else full
-    if forward_more:
-        result.append({"rel": "next", "href": _href(url, [*kept, ("marker", ids[-1])])})
-    if backward_more:
-        back = [*kept, ("marker", ids[0]), ("page_reverse", "True")]
+    if not (short and not query.page_reverse):
+        after = [("marker", ids[-1])] if ids else []
+        result.append({"rel": "next", "href": _href(url, [*kept, *after])})
+    if not (short and query.page_reverse):
+        before = [("marker", ids[0])] if ids else []
+        back = [*kept, *before, ("page_reverse", "True")]
         result.append({"rel": "previous", "href": _href(url, back)})
     return result
 

@@ -148,19 +148,26 @@ class CollectionRoutes:
             f"Resource body required: expected '{self.c.singular}' or '{self.c.plural}'."
         )
 
-    def _decode_many(self, body: msgspec.Raw) -> list[Any]:
-        """A bulk create's items, each bare or, as Neutron also takes them, wrapped in the
-        singular key (``{"security_groups": [{"security_group": {...}}]}``)."""
+    def _decode_many(self, raw: msgspec.Raw) -> list[Any]:
+        """A bulk's items, bare or each wrapped in its singular (``{"ports": [{"port":
+        {...}}]}``, as tempest sends them), as Neutron takes both."""
         try:
-            return decode(body, self._create_many)  # type: ignore[no-any-return]
-        except errors.InvalidInput:
-            items = decode(body, list[dict[str, msgspec.Raw]])
-        return [
-            decode(
-                item[self.c.singular] if self.c.singular in item else _raw(item), self._create_one
-            )
-            for item in items
-        ]
+            return list(decode(raw, self._create_many))  # bare items: one pass
+        except errors.InvalidInput as bare_error:
+            try:
+                items = msgspec.json.decode(raw, type=list[msgspec.Raw])
+            except faults.BODY_ERRORS:
+                raise bare_error from None
+        return [self._decode_item(item) for item in items]
+
+    def _decode_item(self, raw: msgspec.Raw) -> Any:
+        try:
+            wrapped = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+        except faults.BODY_ERRORS:
+            wrapped = {}
+        if set(wrapped) == {self.c.singular}:
+            return decode(wrapped[self.c.singular], self._create_one)
+        return decode(raw, self._create_one)
 
     async def update(self, request: Request) -> Response:
         envelope = decode(await request.body(), dict[str, msgspec.Raw])

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from alcor.model.records import AddressPair, AllocationPool, FixedIp, HostRoute
+from alcor.model.records import AddressPair, AllocationPool, DhcpOption, FixedIp, HostRoute
 from alcor.services.address_groups import ShownAddressGroup
 from alcor.services.address_scopes import ShownAddressScope
 from alcor.services.default_security_group_rules import ShownTemplate
@@ -244,7 +244,7 @@ class PortView(View, frozen=True, kw_only=True):
         default=UNSET, name="binding:vif_details"
     )
     allowed_address_pairs: list[AddressPair]
-    extra_dhcp_opts: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    extra_dhcp_opts: list[DhcpOption] = msgspec.field(default_factory=list)
     description: str
     qos_network_policy_id: None = None
     dns_name: str = ""
@@ -278,6 +278,8 @@ def network_view(shown: ShownNetwork) -> NetworkView:
         segmentation_id=n.segmentation_id,
         ipv4_address_scope=shown.address_scopes.get(4),
         ipv6_address_scope=shown.address_scopes.get(6),
+        availability_zone_hints=n.availability_zone_hints,
+        availability_zones=shown.zones,
         description=n.description,
         tags=shown.tags,
         created_at=n.created_at,
@@ -336,6 +338,7 @@ def port_view(shown: ShownPort) -> PortView:
         binding_vif_type=p.binding_vif_type,
         binding_vif_details=shown.vif_details(),
         allowed_address_pairs=p.allowed_address_pairs,
+        extra_dhcp_opts=p.extra_dhcp_opts,
         description=p.description,
         dns_assignment=[_dns(ip.ip_address) for ip in p.fixed_ips],
         trunk_details=trunk_details_view(shown.trunk) if shown.trunk is not None else UNSET,

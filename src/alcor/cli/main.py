@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 from alcor.api import keystone
 from alcor.api.app import create_app
 from alcor.cli import agents, certs, demo, nodes, roles, southbound_options, startup
-from alcor.model import errors, limits, quotas
+from alcor.model import errors, limits, mtus, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
 from alcor.services.quota_limits import QuotaLimits
@@ -48,6 +48,16 @@ def _range(text: str) -> tuple[int, int]:
         return int(first), int(last)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected FIRST:LAST, got {text!r}") from None
+
+
+def _physical_mtu(text: str) -> int:
+    try:
+        mtu = int(text)
+    except ValueError:
+        mtu = 0
+    if not 1280 <= mtu <= 65535:
+        raise argparse.ArgumentTypeError(f"expected an MTU from 1280 to 65535, got {text!r}")
+    return mtu
 
 
 def _quota(text: str) -> tuple[str, int]:
@@ -193,6 +203,13 @@ def parser() -> argparse.ArgumentParser:
     server.add_argument("--mac-base", default="fa:16:3e:00:00:00")
     server.add_argument("--vni-range", type=_range, default=(1000, 16_777_215), help="FIRST:LAST")
     server.add_argument(
+        "--physical-mtu",
+        type=_physical_mtu,
+        default=mtus.PHYSICAL_MTU,
+        help="the MTU of the hosts' physical networks (Neutron's global_physnet_mtu, "
+        f"{mtus.PHYSICAL_MTU}): a VXLAN network carries 50 bytes less, a flat one as much",
+    )
+    server.add_argument(
         "--quota",
         metavar="RESOURCE=N",
         type=_quota,
@@ -223,6 +240,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         default_project=args.default_project,
         mac_base=args.mac_base,
         segment_range=args.vni_range,
+        physical_mtu=args.physical_mtu,
         quota_defaults=quotas.merged(quotas.NEUTRON_DEFAULTS, dict(args.quota)),
         limits=limits_from(args),
     )

@@ -47,6 +47,10 @@ def port_entry(port: records.Port, revision: int) -> pb.Entry:
             device_id=port.device_id,
             trunk_parent_id=parent,
             vlan_id=vlan,
+            extra_dhcp_opts=[
+                pb.DhcpOption(name=o.opt_name, value=o.opt_value, ip_version=o.ip_version)
+                for o in port.extra_dhcp_opts
+            ],
         ),
     )
 

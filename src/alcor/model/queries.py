@@ -16,7 +16,8 @@ class Query(msgspec.Struct, frozen=True, kw_only=True):
     filters: dict[str, tuple[Any, ...]] = msgspec.field(default_factory=dict)
     # filters on the resource's network (a subnet's ``shared``, ``router:external``)
     network_filters: dict[str, tuple[Any, ...]] = msgspec.field(default_factory=dict)
-    # port fixed_ips filters: 'ip_address' / 'subnet_id' -> accepted values
+    # port fixed_ips filters: 'ip_address' / 'subnet_id' -> accepted values,
+    # 'ip_address_substr' -> text one of the port's addresses contains
     fixed_ips: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     tags: tuple[str, ...] = ()  # all of these
     tags_any: tuple[str, ...] = ()  # at least one of these

@@ -32,6 +32,15 @@ class AddressPair(msgspec.Struct, frozen=True, gc=False):
     mac_address: str
 
 
+class DhcpOption(msgspec.Struct, frozen=True, gc=False):
+    """An extra DHCP option of a port (``extra_dhcp_opt``): dnsmasq's option name or number,
+    its value, and the IP version it is handed out for."""
+
+    opt_name: str
+    opt_value: str
+    ip_version: int = 4
+
+
 class Record(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Fields every resource has. ``kind`` names the resource ('network', 'subnet', 'port')."""
 
@@ -65,6 +74,7 @@ class Network(Record, frozen=True, kw_only=True):
     physical_network: str | None = None
     port_security_enabled: bool = True
     is_default: bool = False
+    availability_zone_hints: list[str] = msgspec.field(default_factory=list)
 
 
 class Subnet(Record, frozen=True, kw_only=True):
@@ -103,6 +113,7 @@ class Port(Record, frozen=True, kw_only=True):
     binding_vnic_type: str = "normal"
     binding_vif_type: str = "unbound"
     binding_vif_details: dict[str, Any] = msgspec.field(default_factory=dict)
+    extra_dhcp_opts: list[DhcpOption] = msgspec.field(default_factory=list)
     # Router membership, Neutron's ``routerports``: the router whose interface or gateway this
     # port is (``router_port_type``: ROUTER_INTERFACE or ROUTER_GATEWAY). Set only by the
     # router manager (add_router_interface, external_gateway_info); the API neither sets nor

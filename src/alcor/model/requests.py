@@ -72,6 +72,7 @@ class NetworkCreate(Owned, frozen=True, kw_only=True):
     segmentation_id: int | Unset | None = msgspec.field(
         default=UNSET, name="provider:segmentation_id"
     )
+    availability_zone_hints: list[String] | Unset = UNSET
 
 
 class NetworkUpdate(Request, frozen=True, kw_only=True):
@@ -206,6 +207,14 @@ class AddressPairRequest(Request, frozen=True, kw_only=True):
     mac_address: String | Unset = UNSET
 
 
+class DhcpOptionRequest(Request, frozen=True, kw_only=True):
+    """An extra DHCP option; a null value removes the option of that name (on update)."""
+
+    opt_name: String
+    opt_value: String | None
+    ip_version: int | String | Unset = UNSET
+
+
 class PortAttributes(Request, frozen=True, kw_only=True):
     """What both create and update may set."""
 
@@ -221,6 +230,7 @@ class PortAttributes(Request, frozen=True, kw_only=True):
     binding_host_id: String | Unset = msgspec.field(default=UNSET, name="binding:host_id")
     binding_profile: dict[str, Any] | Unset = msgspec.field(default=UNSET, name="binding:profile")
     binding_vnic_type: String | Unset = msgspec.field(default=UNSET, name="binding:vnic_type")
+    extra_dhcp_opts: list[DhcpOptionRequest] | Unset | None = UNSET
 
 
 class PortCreate(PortAttributes, frozen=True, kw_only=True):
@@ -232,7 +242,8 @@ class PortCreate(PortAttributes, frozen=True, kw_only=True):
 
 
 class PortUpdate(PortAttributes, frozen=True, kw_only=True):
-    pass
+    # admin only, on a port not bound: a new MAC, or null for a fresh one
+    mac_address: String | Unset | None = UNSET
 
 
 # --- security groups --------------------------------------------------------------------

@@ -24,16 +24,26 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
         """The project a new resource belongs to: the caller's, or (admin only) another."""
         if requested is None or requested == self.project_id:
             return self.project_id
-        if not self.is_admin:
-            raise errors.NotAuthorized(
-                "Policy doesn't allow creating a resource for another project."
+        if not self.is_admin:  # Neutron's API layer refuses it before its policy: a 400
+            raise errors.InvalidInput(
+                "Specifying 'project_id' or 'tenant_id' other than the authenticated project "
+                "in request is not allowed for current user."
             )
         return requested
 
     def require_admin(self, attribute: str, *, action: str = "") -> None:
         """Refuse a member's setting of an admin-only attribute as Neutron's policy engine
         does: ``action`` is the operation (``create_network``), whose rule names the refusal."""
-        if self.is_admin:
-            return
-        rule = f"(rule:{action} and rule:{action}:{attribute})" if action else f"rule:{attribute}"
-        raise errors.NotAuthorized(f"{rule} is disallowed by policy", type="PolicyNotAuthorized")
+        if not self.is_admin:
+            raise _disallowed(attribute, action)
+
+    def require_owner(self, record: Record, attribute: str, *, action: str) -> None:
+        """Refuse the setting of an attribute Neutron's policy leaves to the owner of
+        ``record`` (a port's ``port_security_enabled``: its network's owner) or an admin."""
+        if not self.owns(record):
+            raise _disallowed(attribute, action)
+
+
+def _disallowed(attribute: str, action: str) -> errors.NotAuthorized:
+    rule = f"(rule:{action} and rule:{action}:{attribute})" if action else f"rule:{attribute}"
+    return errors.NotAuthorized(f"{rule} is disallowed by policy", type="PolicyNotAuthorized")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from alcor.model.records import Node, SecurityGroup
 from alcor.services.address_groups import AddressGroups
 from alcor.services.address_scopes import AddressScopes
+from alcor.services.availability_zones import AvailabilityZones
 from alcor.services.default_security_group_rules import DefaultSecurityGroupRules
 from alcor.services.floating_ips import FloatingIps
 from alcor.services.ip_availability import IpAvailability
@@ -47,6 +48,7 @@ class Controller:
         self.rbac_policies = RbacPolicies(context)
         self.address_groups = AddressGroups(context)
         self.default_security_group_rules = DefaultSecurityGroupRules(context)
+        self.availability_zones = AvailabilityZones(context)
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched

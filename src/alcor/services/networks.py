@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from alcor.model import errors
+from alcor.model import errors, mtus
 from alcor.model.queries import Query
 from alcor.model.records import (
     ACCESS_AS_EXTERNAL,
@@ -22,7 +22,7 @@ from alcor.model.records import (
     Subnet,
 )
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
-from alcor.services import network_access, resources, sharing, subnet_pools
+from alcor.services import availability_zones, network_access, resources, sharing, subnet_pools
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -35,7 +35,6 @@ UPDATE_ADMIN_ONLY = (
     ("is_default", "is_default"),
     *((field, f"provider:{field}") for field in PROVIDER_FIELDS),
 )
-MIN_MTU, MAX_MTU = 68, 9000
 
 
 class ShownNetwork(msgspec.Struct, frozen=True):
@@ -45,6 +44,7 @@ class ShownNetwork(msgspec.Struct, frozen=True):
     shared: bool  # as the caller sees it: shared with its project or with every project
     # IP version -> the address scope of the network's subnets of that version
     address_scopes: dict[int, str] = msgspec.field(default_factory=dict)
+    zones: list[str] = msgspec.field(default_factory=list)  # availability_zones
 
 
 class Networks:
@@ -71,8 +71,9 @@ class Networks:
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
+            served = availability_zones.serving(writer)
             return [
-                ShownNetwork(r, sorted(set(q.tags or [])), [], r.shared)
+                ShownNetwork(r, sorted(set(q.tags or [])), [], r.shared, zones=served)
                 for r, q in zip(records, requests, strict=True)
             ]
 
@@ -100,7 +101,7 @@ class Networks:
             )
         physical_network = resources.value_or(request.physical_network, None)
         segment = self._segment(writer, network_type, request.segmentation_id, physical_network)
-        default_mtu = self.context.settings.network_mtu if network_type == "vxlan" else 1500
+        most = mtus.maximum(network_type, physical_mtu=self.context.settings.physical_mtu)
         external = resources.value_or(request.router_external, False)
         is_default = external and resources.value_or(request.is_default, False)
         if is_default:
@@ -115,13 +116,16 @@ class Networks:
             updated_at=now,
             admin_state_up=resources.value_or(request.admin_state_up, True),
             shared=resources.value_or(request.shared, False),
-            mtu=_mtu(request.mtu if request.mtu is not UNSET else default_mtu),
+            mtu=mtus.check_requested(resources.value_or(request.mtu, most), most=most),
             router_external=external,
             is_default=is_default,
             network_type=network_type,
             segmentation_id=segment,
             physical_network=physical_network,
             port_security_enabled=resources.value_or(request.port_security_enabled, True),
+            availability_zone_hints=availability_zones.check_hints(
+                writer, resources.value_or(request.availability_zone_hints, [])
+            ),
         )
 
     def _segment(
@@ -185,13 +189,15 @@ class Networks:
         scopes = subnet_pools.network_scopes(reader, found)
         targeted = [r.id for r in records if not r.shared]  # shared with every project: known
         shared = sharing.shared_among(reader, "network", targeted, caller.project_id)
+        served = availability_zones.serving(reader) if records else []
         return [
             ShownNetwork(
                 r,
                 tags.get(r.id, []),
                 subnets.get(r.id, []),
                 r.shared or r.id in shared,
-                {v: scopes[(r.id, v)] for v in (4, 6) if (r.id, v) in scopes},
+                address_scopes={v: scopes[(r.id, v)] for v in (4, 6) if (r.id, v) in scopes},
+                zones=served,
             )
             for r in records
         ]
@@ -209,7 +215,7 @@ class Networks:
                     caller.require_admin(attribute, action="update_network")
             _check_segment_kept(network, changes)
             if "mtu" in changes:
-                _mtu(changes["mtu"])
+                changes["mtu"] = self._new_mtu(writer, network, changes["mtu"])
             self._share(writer, network, changes)
             _default(writer, network, changes)
             updated = resources.revised(network, self.context.now(), **changes)
@@ -250,6 +256,16 @@ class Networks:
             network_access.every_project(network, a, policy_id=self.context.new_id(), now=now)
             for a in actions
         ]
+
+    def _new_mtu(self, writer: Writer, network: Network, requested: object) -> int:
+        """``net-mtu-writable``: no more than the segment carries, and enough for the subnets
+        the network holds (0 is checked as such, then means the most, as in Neutron)."""
+        assert isinstance(requested, int)
+        most = mtus.maximum(network.network_type, physical_mtu=self.context.settings.physical_mtu)
+        mtus.check_requested(requested, most=most)
+        versions = [subnet.ip_version for subnet in writer.subnets_of(network.id)]
+        mtus.check_subnets(network.id, requested, versions)
+        return requested or most
 
     async def delete(self, caller: Caller, network_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
@@ -328,11 +344,3 @@ def _check_segment_kept(network: Network, changes: dict[str, object]) -> None:
                 "Invalid input for operation: Only VLAN type networks can be updated..",
                 type="InvalidInput",
             )
-
-
-def _mtu(value: object) -> int:
-    if not isinstance(value, int) or not MIN_MTU <= value <= MAX_MTU:
-        raise errors.InvalidInput(
-            f"Invalid input for mtu. Reason: {value} is not in [{MIN_MTU}, {MAX_MTU}]."
-        )
-    return value

@@ -2,9 +2,11 @@
 
 A node's ``name`` is its host id: what ports name in ``binding:host_id`` and what its agent
 sends in its Hello. Rules: names are unique (409 ``NodeNameInUse``); ``underlay_ip`` is an IP
-address and ``mac_address`` (optional) a unicast MAC; a port may be bound only to a known node
-(400); a node with ports bound to it is neither deleted nor renamed (409 ``NodeInUse``, as
-Neutron refuses to drop what is still in use: unbind or delete the ports first).
+address and ``mac_address`` (optional) a unicast MAC; a node with ports bound to it is neither
+deleted nor renamed (409 ``NodeInUse``, as Neutron refuses to drop what is still in use: unbind
+or delete the ports first). A port may name a host that is no node (yet), as in Neutron: its
+``binding:vif_type`` is ``binding_failed`` until a node of that name is made (by the API or its
+agent's Hello), and then it binds (``tap``).
 
 Nodes come from the API (one, or a bulk of up to ``--max-bulk``), from ``alcor nodes load``
 (the same bulk API), or from their agents: the southbound registers an unknown host that
@@ -37,6 +39,9 @@ from alcor.store.interface import Reader, Writer
 
 UP = "up"
 DOWN = "down"
+UNBOUND_VIF_TYPE = "unbound"
+FAILED_VIF_TYPE = "binding_failed"
+BOUND_VIF_TYPE = "tap"
 REGISTERED = "registered by its agent"
 _NAME = re.compile(r"^[^\s/?#%]{1,255}$")  # a host id; it appears in URLs, so no separators
 _PHYSICAL_NETWORK = re.compile(r"^[^\s:,]{1,64}$")
@@ -109,23 +114,45 @@ def by_names(reader: Reader, names: Iterable[str]) -> dict[str, Node]:
     return found
 
 
-def check_bound_hosts(writer: Writer, context: resources.Context, hosts: Iterable[str]) -> None:
-    """Every host a port is bound to must be a known node (``binding:host_id``). A name found
-    once is remembered until its node is deleted or renamed (the lookup was a query on every
-    port create)."""
-    wanted = {host for host in hosts if host and context.node_names.get(host) is None}
-    if not wanted:
-        return
-    found = by_names(writer, wanted)
+def known_hosts(writer: Writer, context: resources.Context, hosts: Iterable[str]) -> set[str]:
+    """Which of these hosts (``binding:host_id``) are known nodes. A name found once is
+    remembered until its node is deleted or renamed (the lookup was a query on every port
+    create)."""
+    wanted = {host for host in hosts if host}
+    known = {host for host in wanted if context.node_names.get(host) is not None}
+    if known == wanted:
+        return known
+    found = by_names(writer, wanted - known)
     for name, node in found.items():
         context.node_names.remember(writer, name, node.id)
-    missing = sorted(wanted - found.keys())
-    if missing:
-        raise addressing.invalid(
-            "binding:host_id",
-            f"host '{missing[0]}' is not a known node: create it (POST /v2.0/nodes, "
-            "alcor nodes load) or let its agent register it.",
+    return known | found.keys()
+
+
+def vif_type(host: str, known: set[str]) -> str:
+    """``binding:vif_type`` as Neutron's ML2 shows it: ``unbound`` without a host,
+    ``binding_failed`` for a host that is no node (yet), bound (``tap``) on a node."""
+    if not host:
+        return UNBOUND_VIF_TYPE
+    return BOUND_VIF_TYPE if host in known else FAILED_VIF_TYPE
+
+
+def bind_waiting(writer: Writer, context: resources.Context, names: Iterable[str]) -> None:
+    """The ports named for these hosts before they were nodes (``binding_failed``) bind now
+    that they are: a change of the ports in the store, so their goal state follows the log."""
+    wanted = list(dict.fromkeys(names))
+    now = context.now()
+    for start in range(0, len(wanted), _CHUNK):
+        waiting = Query(
+            filters={
+                "binding_host_id": tuple(wanted[start : start + _CHUNK]),
+                "binding_vif_type": (FAILED_VIF_TYPE,),
+            }
         )
+        ports = writer.select(Port, waiting)
+        if ports:
+            writer.update(
+                [resources.revised(p, now, binding_vif_type=BOUND_VIF_TYPE) for p in ports]
+            )
 
 
 def _duplicate(name: str) -> errors.Conflict:
@@ -176,6 +203,7 @@ class Nodes:
             if existing:
                 raise _duplicate(min(existing))
             writer.insert(nodes)
+            bind_waiting(writer, self.context, seen)
             return nodes
 
         return self.shown(await self.context.store.write(work))
@@ -234,6 +262,8 @@ class Nodes:
                     changes[field] = value
             updated = resources.revised(node, self.context.now(), **changes)
             writer.update([updated])
+            if "name" in changes:
+                bind_waiting(writer, self.context, [updated.name])
             return updated
 
         return self.shown([await self.context.store.write(work)])[0]
@@ -297,6 +327,7 @@ class Nodes:
                     type="NodeLimitExceeded",
                 )
             writer.insert([node])
+            bind_waiting(writer, self.context, [host])
             return node
 
         return await self.context.store.write(work)

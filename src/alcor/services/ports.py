@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from alcor.model import addressing, errors, service_types
+from alcor.model import addressing, dhcp_options, errors, service_types
 from alcor.model.identifiers import normalize_mac
 from alcor.model.queries import Query
 from alcor.model.records import (
@@ -41,7 +41,6 @@ from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
 
 VNIC_TYPES = ("normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder")
-BOUND_VIF_TYPE = "tap"
 
 
 class ShownPort(msgspec.Struct, frozen=True):
@@ -72,6 +71,9 @@ class Ports:
             networks: dict[str, Network] = {}
             subnets: dict[str, list[Subnet]] = {}
             groups = PortGroups(writer, caller, self.context)
+            known = nodes.known_hosts(
+                writer, self.context, (resources.value_or(q.binding_host_id, "") for q in requests)
+            )
             records = []
             for request in requests:
                 network = networks.get(request.network_id)
@@ -87,11 +89,9 @@ class Ports:
                         network=network,
                         subnets=subnets[network.id],
                         groups=groups,
+                        known_hosts=known,
                     )
                 )
-            nodes.check_bound_hosts(
-                writer, self.context, {record.binding_host_id for record in records}
-            )
             writer.insert(records)
             for record, request in zip(records, requests, strict=True):
                 if request.tags:
@@ -113,9 +113,12 @@ class Ports:
         network: Network,
         subnets: list[Subnet],
         groups: PortGroups,
+        known_hosts: set[str],
     ) -> Port:
         project = caller.project_for(resources.requested_project(request))
         _check_attributes(caller, request, action="create_port")
+        if request.port_security_enabled is not UNSET:
+            caller.require_owner(network, "port_security_enabled", action="create_port")
         service_ports.check_device_owned(
             writer,
             caller,
@@ -167,7 +170,8 @@ class Ports:
             binding_host_id=host,
             binding_profile=resources.value_or(request.binding_profile, {}),
             binding_vnic_type=resources.value_or(request.binding_vnic_type, "normal"),
-            binding_vif_type=BOUND_VIF_TYPE if host else "unbound",
+            binding_vif_type=nodes.vif_type(host, known_hosts),
+            extra_dhcp_opts=dhcp_options.created(resources.value_or(request.extra_dhcp_opts, [])),
         )
 
     def _automatic(
@@ -273,6 +277,10 @@ class Ports:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
             _check_attributes(caller, request, action="update_port")
+            if request.port_security_enabled is not UNSET:
+                network = writer.get(Network, port.network_id)
+                assert network is not None
+                caller.require_owner(network, "port_security_enabled", action="update_port")
             service_ports.check_owner_kept(writer, port, request)
             if request.device_owner is not UNSET or request.device_id is not UNSET:
                 service_ports.check_device_owned(
@@ -307,17 +315,29 @@ class Ports:
                 has_pairs=bool(changes.get("allowed_address_pairs", port.allowed_address_pairs)),
             )
             if request.binding_host_id is not UNSET:
-                if request.binding_host_id != port.binding_host_id:
-                    nodes.check_bound_hosts(writer, self.context, [request.binding_host_id])
-                changes["binding_host_id"] = request.binding_host_id
-                changes["binding_vif_type"] = (
-                    BOUND_VIF_TYPE if request.binding_host_id else "unbound"
+                host = request.binding_host_id
+                changes["binding_host_id"] = host
+                changes["binding_vif_type"] = nodes.vif_type(
+                    host, nodes.known_hosts(writer, self.context, [host])
                 )
+            if request.extra_dhcp_opts is not UNSET:
+                changes["extra_dhcp_opts"] = dhcp_options.merged(
+                    port.extra_dhcp_opts, request.extra_dhcp_opts
+                )
+            if request.mac_address is not UNSET:
+                changes["mac_address"] = self._new_mac(writer, caller, port, request.mac_address)
             if request.fixed_ips is not UNSET:
                 service_ports.check_floating_addresses_kept(writer, port, request.fixed_ips)
                 fixed_ips = self._reassign(writer, caller, port, request)
                 service_ports.check_interface_addresses_kept(writer, port, fixed_ips)
                 changes["fixed_ips"] = fixed_ips
+            if changes.get("mac_address", port.mac_address) != port.mac_address:
+                changes["fixed_ips"] = self._eui64_moved(
+                    writer,
+                    changes.get("fixed_ips", port.fixed_ips),  # type: ignore[arg-type]
+                    network_id=port.network_id,
+                    mac=str(changes["mac_address"]),
+                )
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
             if updated.binding_host_id != port.binding_host_id:
@@ -337,15 +357,8 @@ class Ports:
         _check_network_owner(caller, network, request)
         requested = request.fixed_ips
         subnets = writer.subnets_of(network.id)
-        held = {f.ip_address: f for f in port.fixed_ips}
-
-        def kept(entry: FixedIpRequest) -> FixedIp | None:
-            old = held.get(entry.ip_address) if entry.ip_address is not UNSET else None
-            same_subnet = old is not None and entry.subnet_id in (UNSET, old.subnet_id)
-            return old if same_subnet else None
-
-        keep = [old for entry in requested if (old := kept(entry)) is not None]
         by_id = {s.id: s for s in subnets}
+        keep, wanted = _matched(port.fixed_ips, requested, by_id)
         automatic = [
             old
             for old in port.fixed_ips
@@ -355,10 +368,50 @@ class Ports:
             if old not in keep and old not in automatic and old.subnet_id in by_id:
                 address = ipaddress.ip_address(old.ip_address)
                 self.context.allocations.release_ip(writer, by_id[old.subnet_id], address)
-        wanted = [entry for entry in requested if kept(entry) is None]
         fixed = keep + self._assign(writer, network, subnets, wanted) + automatic
         handled = frozenset(f.subnet_id for f in [*fixed, *port.fixed_ips])
         return fixed + self._eui64(writer, subnets, port.mac_address, skip=handled)
+
+    def _new_mac(self, writer: Writer, caller: Caller, port: Port, requested: str | None) -> str:
+        """An admin's new MAC for a port, or a fresh one for null
+        (``port-mac-address-regenerate``). As Neutron's ML2: only while the port is not bound
+        (``unbound`` or ``binding_failed``), and unique on its network."""
+        caller.require_admin("mac_address", action="update_port")
+        mac = normalize_mac(requested) if requested is not None else None
+        if mac == port.mac_address:
+            return mac
+        if port.binding_vif_type not in (nodes.UNBOUND_VIF_TYPE, nodes.FAILED_VIF_TYPE):
+            raise errors.InUse(
+                f"Unable to complete operation on port {port.id}, port is already bound, port "
+                f"type: {port.binding_vif_type}, old_mac {port.mac_address}, new_mac "
+                f"{requested}.",
+                type="PortBound",
+            )
+        allocations = self.context.allocations
+        if mac is None:
+            mac = allocations.allocate_mac(writer, port.network_id)
+        else:
+            allocations.claim_mac(writer, port.network_id, mac)
+        allocations.release_mac(writer, port.network_id, port.mac_address)
+        return mac
+
+    def _eui64_moved(
+        self, writer: Writer, fixed_ips: list[FixedIp], *, network_id: str, mac: str
+    ) -> list[FixedIp]:
+        """A port's EUI-64 addresses follow its new MAC, as Neutron re-derives them."""
+        subnets = {s.id: s for s in writer.subnets_of(network_id)}
+        allocations = self.context.allocations
+        moved = []
+        for fixed in fixed_ips:
+            subnet = subnets.get(fixed.subnet_id)
+            if subnet is None or not _auto_address(subnet):
+                moved.append(fixed)
+                continue
+            address = addressing.eui64(ipaddress.IPv6Network(subnet.cidr), mac)
+            allocations.release_ip(writer, subnet, ipaddress.ip_address(fixed.ip_address))
+            allocations.claim_ip(writer, subnet, address)
+            moved.append(FixedIp(subnet.id, str(address)))
+        return moved
 
     async def delete(self, caller: Caller, port_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
@@ -478,6 +531,37 @@ def _subnet_for(
     )
 
 
+def _matched(
+    held: list[FixedIp], requested: list[FixedIpRequest], subnets: Mapping[str, Subnet]
+) -> tuple[list[FixedIp], list[FixedIpRequest]]:
+    """Which addresses a port keeps and which entries ask for new ones, as Neutron's
+    ``_get_changed_ips_for_port``: an entry naming a held address keeps it (on its subnet);
+    then an entry naming only a subnet keeps an address the port still holds there, unless
+    that subnet's addresses are automatic (EUI-64: never chosen, re-derived)."""
+    keep: list[FixedIp] = []
+    by_address = {f.ip_address: f for f in held}
+    for entry in requested:
+        old = by_address.get(entry.ip_address) if entry.ip_address is not UNSET else None
+        if old is not None and entry.subnet_id in (UNSET, old.subnet_id):
+            keep.append(by_address.pop(old.ip_address))
+    left: dict[str, list[FixedIp]] = {}
+    for old in by_address.values():
+        left.setdefault(old.subnet_id, []).append(old)
+    wanted: list[FixedIpRequest] = []
+    for entry in requested:
+        if entry.ip_address is not UNSET:
+            if not any(f.ip_address == entry.ip_address for f in keep):
+                wanted.append(entry)
+            continue
+        subnet = subnets.get(entry.subnet_id) if entry.subnet_id is not UNSET else None
+        candidates = left.get(entry.subnet_id, []) if entry.subnet_id is not UNSET else []
+        if candidates and subnet is not None and not _auto_address(subnet):
+            keep.append(candidates.pop())
+        else:
+            wanted.append(entry)
+    return keep, wanted
+
+
 def _check_attributes(caller: Caller, request: PortAttributes, *, action: str) -> None:
     for attribute, value in (
         ("binding:host_id", request.binding_host_id),
@@ -485,6 +569,14 @@ def _check_attributes(caller: Caller, request: PortAttributes, *, action: str) -
     ):
         if value is not UNSET:
             caller.require_admin(attribute, action=action)
+    if request.security_groups is not UNSET:
+        seen: set[str] = set()
+        for group in request.security_groups:
+            if group in seen:
+                raise addressing.invalid(
+                    "security_groups", f"Duplicate items in the list: '{group}'."
+                )
+            seen.add(group)
     if request.binding_vnic_type is not UNSET and request.binding_vnic_type not in VNIC_TYPES:
         raise addressing.invalid(
             "binding:vnic_type", f"'{request.binding_vnic_type}' is not in {list(VNIC_TYPES)}."

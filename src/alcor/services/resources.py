@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from alcor.model import errors, quotas
+from alcor.model import errors, mtus, quotas
 from alcor.model.limits import Limits
 from alcor.model.queries import Query
 from alcor.model.records import AddressScope, Network, Record, SecurityGroup, SubnetPool
@@ -38,7 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_project: str = "admin"
     mac_base: str = "fa:16:3e:00:00:00"
     segment_range: tuple[int, int] = (1000, 16_777_215)
-    network_mtu: int = 1450
+    physical_mtu: int = mtus.PHYSICAL_MTU  # what the underlay carries (global_physnet_mtu)
     limits: Limits = msgspec.field(default_factory=Limits)
     quota_defaults: dict[str, int] = msgspec.field(
         default_factory=lambda: dict(quotas.NEUTRON_DEFAULTS)

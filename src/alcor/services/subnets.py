@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from alcor.model import addressing, errors, ipam
+from alcor.model import addressing, errors, ipam, mtus
 from alcor.model.queries import Query
 from alcor.model.records import (
     AllocationPool,
@@ -73,6 +73,7 @@ class Subnets:
         enable_dhcp = resources.value_or(request.enable_dhcp, True)
         addressing.check_subnet_cidr(cidr, enable_dhcp=enable_dhcp)
         addressing.check_ipv6_modes(cidr, ra_mode, address_mode, enable_dhcp=enable_dhcp)
+        mtus.check_subnets(network.id, network.mtu, [version])
         siblings = writer.subnets_of(network.id)
         clash = addressing.overlapping(cidr, [s.cidr for s in siblings])
         if clash is not None:

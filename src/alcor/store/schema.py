@@ -44,6 +44,7 @@ networks = sa.Table(
     sa.Column("physical_network", sa.String(64), nullable=True),
     sa.Column("port_security_enabled", sa.Boolean, nullable=False),
     sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("availability_zone_hints", DOCUMENT, nullable=False, server_default="[]"),
     # VXLAN VNIs are unique in the region (NULLs never collide, so no physical_network here).
     sa.UniqueConstraint("network_type", "segmentation_id", name="uq_segment"),
 )
@@ -84,6 +85,7 @@ ports = sa.Table(
     sa.Column("binding_vnic_type", sa.String(64), nullable=False),
     sa.Column("binding_vif_type", sa.String(64), nullable=False),
     sa.Column("binding_vif_details", DOCUMENT, nullable=False),
+    sa.Column("extra_dhcp_opts", DOCUMENT, nullable=False, server_default="[]"),
     # router membership (Neutron's ``routerports``): set by the router manager only
     sa.Column("router_id", UUID, nullable=False, server_default="", index=True),
     sa.Column("router_port_type", sa.String(32), nullable=False, server_default=""),

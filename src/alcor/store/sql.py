@@ -288,7 +288,12 @@ def _conditions(table: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
         where.append(c.network_id.in_(sa.select(n.c.id).where(*matching)))
     if query.fixed_ips:
         a = schema.ip_allocations
-        match = [a.c[field].in_(values) for field, values in query.fixed_ips.items()]
+        match = [
+            sa.or_(*(a.c.ip_address.contains(v, autoescape=True) for v in values))
+            if field == "ip_address_substr"
+            else a.c[field].in_(values)
+            for field, values in query.fixed_ips.items()
+        ]
         # uncorrelated, so the database reads the matching allocations by their key once
         # (a correlated EXISTS probed them once per port of the whole store)
         where.append(c.id.in_(sa.select(a.c.port_id).where(*match)))

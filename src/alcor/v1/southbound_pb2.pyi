@@ -563,6 +563,7 @@ class Port(_message.Message):
     DEVICE_ID_FIELD_NUMBER: _builtins.int
     TRUNK_PARENT_ID_FIELD_NUMBER: _builtins.int
     VLAN_ID_FIELD_NUMBER: _builtins.int
+    EXTRA_DHCP_OPTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     network_id: _builtins.str
     mac_address: _builtins.str
@@ -581,6 +582,10 @@ class Port(_message.Message):
     def security_group_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def allowed_address_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddressPair]: ...
+    @_builtins.property
+    def extra_dhcp_opts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DhcpOption]:
+        """the port's own DHCP options (extra_dhcp_opt)"""
+
     def __init__(
         self,
         *,
@@ -596,14 +601,41 @@ class Port(_message.Message):
         device_id: _builtins.str = ...,
         trunk_parent_id: _builtins.str = ...,
         vlan_id: _builtins.int = ...,
+        extra_dhcp_opts: _abc.Iterable[Global___DhcpOption] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "allowed_address_pairs", b"allowed_address_pairs", "device_id", b"device_id", "device_owner", b"device_owner", "fixed_ips", b"fixed_ips", "id", b"id", "mac_address", b"mac_address", "network_id", b"network_id", "port_security_enabled", b"port_security_enabled", "security_group_ids", b"security_group_ids", "trunk_parent_id", b"trunk_parent_id", "vlan_id", b"vlan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "allowed_address_pairs", b"allowed_address_pairs", "device_id", b"device_id", "device_owner", b"device_owner", "extra_dhcp_opts", b"extra_dhcp_opts", "fixed_ips", b"fixed_ips", "id", b"id", "mac_address", b"mac_address", "network_id", b"network_id", "port_security_enabled", b"port_security_enabled", "security_group_ids", b"security_group_ids", "trunk_parent_id", b"trunk_parent_id", "vlan_id", b"vlan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Port: _TypeAlias = Port  # noqa: Y015
+
+@_typing.final
+class DhcpOption(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    IP_VERSION_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """dnsmasq's option name (tftp-server) or number (66)"""
+    value: _builtins.str
+    ip_version: _builtins.int
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        value: _builtins.str = ...,
+        ip_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ip_version", b"ip_version", "name", b"name", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DhcpOption: _TypeAlias = DhcpOption  # noqa: Y015
 
 @_typing.final
 class Network(_message.Message):

@@ -157,6 +157,8 @@ def service(
             f"--dhcp-range=set:{tag},{cidr.network_address},static,{cidr.netmask},{LEASE}",
         ]
         options += subnet_options(subnet, tag=tag, mtu=size)
+    options += port_options(ports)
+    argv += port_tags(ports)
     daemon = supervising.Daemon(
         name=name,
         netns=ns,
@@ -179,6 +181,45 @@ def host_lines(subnets: list[pb.Subnet], ports: list[pb.Port]) -> list[str]:
         for fixed in port.fixed_ips
         if fixed.subnet_id in served
     ]
+
+
+def port_tags(ports: list[pb.Port]) -> list[str]:
+    """dnsmasq's arguments that tag the clients of ports with options of their own
+    (``--dhcp-mac=set:port-<id>,MAC``). Not ``set:`` on their hosts lines, as Neutron
+    writes them: dnsmasq 2.90 crashes (a segfault) at the SIGHUP after it served a client
+    whose hosts line sets a tag. So a port gaining or losing options restarts dnsmasq."""
+    return [
+        f"--dhcp-mac=set:{port_tag(port)},{port.mac_address.lower()}"
+        for port in ports
+        if own_options(port)
+    ]
+
+
+def port_options(ports: list[pb.Port]) -> list[str]:
+    """dnsmasq's options for the ports' own extra DHCP options (``extra_dhcp_opt``), as
+    Neutron's dnsmasq driver writes them: ``tag:port-<id>,option:NAME,VALUE`` (the number
+    itself for a numbered option)."""
+    lines = []
+    for port in ports:
+        for option in own_options(port):
+            name = option.name if option.name.isdigit() else f"option:{option.name}"
+            lines.append(f"tag:{port_tag(port)},{name},{option.value}")
+    return lines
+
+
+def own_options(port: pb.Port) -> list[pb.DhcpOption]:
+    """A port's IPv4 options (this server answers DHCPv4 only). One holding a control
+    character (the API refuses them) is left out: a line of the file must never become two."""
+    return [
+        option
+        for option in port.extra_dhcp_opts
+        if option.ip_version in (0, 4)
+        and not any(ord(c) < 32 or ord(c) == 127 for c in option.name + option.value)
+    ]
+
+
+def port_tag(port: pb.Port) -> str:
+    return f"port-{names.file_safe(port.id)}"
 
 
 def subnet_options(subnet: pb.Subnet, *, tag: str, mtu: int) -> list[str]:
