@@ -249,3 +249,47 @@ def test_0020_seeds_neutrons_templates_and_fills_the_rules_new_columns(tmp_path:
         ("ingress", "IPv4", "PARENT", True, False, ingress),
         ("ingress", "IPv6", "PARENT", True, False, ingress),
     ]
+
+
+def test_0022_gives_shared_scopes_and_pools_their_every_project_policy(tmp_path: Path) -> None:
+    """A scope or pool shared before RBAC covered them is shared with ``*`` by a policy its
+    project owns after; an unshared one gets none; going down takes them away again."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'alcor.db'}")
+    with engine.begin() as connection:
+        command.upgrade(migrations.config(connection), "0021")
+        common = {"name": "", "description": "", "created_at": "t", "updated_at": "u",
+                  "revision_number": 1, "ip_version": 4}  # fmt: skip
+        scopes = sa.Table("address_scopes", sa.MetaData(), autoload_with=connection)
+        pools = sa.Table("subnetpools", sa.MetaData(), autoload_with=connection)
+        for shared in (True, False):
+            connection.execute(
+                scopes.insert().values(
+                    id=f"s-{shared}", project_id=f"p-{shared}", shared=shared, **common
+                )
+            )
+            connection.execute(
+                pools.insert().values(
+                    id=f"sp-{shared}",
+                    project_id=f"p-{shared}",
+                    shared=shared,
+                    prefixes="[]",
+                    min_prefixlen=8,
+                    max_prefixlen=32,
+                    default_prefixlen=24,
+                    is_default=False,
+                    **common,
+                )
+            )
+        command.upgrade(migrations.config(connection), "head")
+        query = sa.text(
+            "SELECT project_id, object_type, object_id, action, target_project, updated_at "
+            "FROM rbac_policies ORDER BY object_id"
+        )
+        made = [tuple(row) for row in connection.execute(query)]
+        command.downgrade(migrations.config(connection), "0021")
+        left = connection.execute(query).all()
+    assert made == [
+        ("p-True", "address_scope", "s-True", "access_as_shared", "*", "u"),
+        ("p-True", "subnetpool", "sp-True", "access_as_shared", "*", "u"),
+    ]
+    assert left == []

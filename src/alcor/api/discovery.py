@@ -170,6 +170,18 @@ EXTENSIONS = [
         "external networks via a NAT gateway.",
     ),
     Extension(
+        "rbac-address-group",
+        "Add address_group type to RBAC",
+        "Add address_group type to network RBAC",
+        "2021-01-20T00:00:00-00:00",
+    ),
+    Extension(
+        "rbac-address-scope",
+        "Add address_scope type to RBAC",
+        "Add address_scope type to RBAC",
+        "2020-02-12T00:00:00-00:00",
+    ),
+    Extension(
         "rbac-policies",
         "RBAC Policies",
         "Allows creation and modification of policies that control tenant access to resources.",
@@ -178,6 +190,12 @@ EXTENSIONS = [
         "rbac-security-groups",
         "Add security_group type to network RBAC",
         "Add security_group type to network RBAC",
+    ),
+    Extension(
+        "rbac-subnetpool",
+        "Add subnetpool type to RBAC",
+        "Add subnetpool type to RBAC",
+        "2020-02-05T00:00:00-00:00",
     ),
     Extension("security-group", "security-group", "The security groups extension."),
     Extension(

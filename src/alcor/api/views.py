@@ -131,7 +131,7 @@ def subnet_pool_view(shown: ShownSubnetPool) -> SubnetPoolView:
         min_prefixlen=str(p.min_prefixlen),
         max_prefixlen=str(p.max_prefixlen),
         is_default=p.is_default,
-        shared=p.shared,
+        shared=shown.shared,
         prefixes=p.prefixes,
         ip_version=p.ip_version,
         default_quota=p.default_quota,
@@ -172,7 +172,7 @@ def address_scope_view(shown: ShownAddressScope) -> AddressScopeView:
         id=a.id,
         project_id=a.project_id,
         name=a.name,
-        shared=a.shared,
+        shared=shown.shared,
         ip_version=a.ip_version,
         tenant_id=a.project_id,
     )

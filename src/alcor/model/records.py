@@ -296,10 +296,13 @@ ACCESS_AS_SHARED = "access_as_shared"
 ACCESS_AS_EXTERNAL = "access_as_external"
 EVERY_PROJECT = "*"
 # The object types RBAC policies name, and the actions of a policy that let its target see
-# the object (a network shared or external to it; a security group shared with it).
+# the object (a network shared or external to it; anything else shared with it).
 RBAC_SEEING: dict[str, tuple[str, ...]] = {
     "network": (ACCESS_AS_SHARED, ACCESS_AS_EXTERNAL),
     "security_group": (ACCESS_AS_SHARED,),
+    "address_scope": (ACCESS_AS_SHARED,),
+    "subnetpool": (ACCESS_AS_SHARED,),
+    "address_group": (ACCESS_AS_SHARED,),
 }
 
 

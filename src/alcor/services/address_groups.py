@@ -5,7 +5,9 @@ As in Neutron: a project's own groups (an admin's: every project's), CRUD plus t
 ``add_addresses`` and ``remove_addresses`` (the only way to change the addresses after create;
 each a change of the group, so its revision grows and every host holding a rule that names it is
 sent the new addresses). A group a rule names cannot be deleted (409 ``AddressGroupInUse``).
-Sharing them (``rbac-address-group``) is not here.
+Its owner shares a group with a project by an RBAC policy (``rbac-address-group``): the
+project then sees it and names it in its rules, but may not change it (its update is not
+found, 404, the rest refused, 403, as Neutron answers). Its ``shared`` is not shown (as in Neutron).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from alcor.model import address_groups, errors
 from alcor.model.queries import Query
 from alcor.model.records import AddressGroup, SecurityGroupRule
 from alcor.model.requests import UNSET, AddressesRequest, AddressGroupCreate, AddressGroupUpdate
-from alcor.services import resources
+from alcor.services import resources, sharing
 from alcor.services.callers import Caller
 from alcor.store.interface import Reader, Writer
 
@@ -41,10 +43,17 @@ def find(reader: Reader, caller: Caller, group_id: str) -> AddressGroup:
         raise not_found(group_id) from None
 
 
-def _owned(writer: Writer, caller: Caller, group_id: str) -> AddressGroup:
+def _owned(writer: Writer, caller: Caller, group_id: str, *, rule: str) -> AddressGroup:
+    """The group if the caller may change it. A group shared with the caller is refused by
+    ``rule`` as Neutron's policy words it, except its update (``rule`` empty), which Neutron
+    answers as if the group were not there."""
     group = find(writer, caller, group_id)
     if not caller.owns(group):
-        raise errors.NotAuthorized(f"Policy doesn't allow changing address_group {group_id}.")
+        if not rule:
+            raise not_found(group_id)
+        raise errors.NotAuthorized(
+            f"rule:{rule} is disallowed by policy", type="PolicyNotAuthorized"
+        )
     return group
 
 
@@ -82,7 +91,7 @@ class AddressGroups:
         return await self.context.store.read(lambda r: ShownAddressGroup(find(r, caller, group_id)))
 
     async def query(self, caller: Caller, query: Query) -> list[ShownAddressGroup]:
-        scoped = resources.scoped(caller, query)
+        scoped = resources.scoped(caller, query, shared=True)
         return await self.context.store.read(
             lambda r: [ShownAddressGroup(g) for g in r.select(AddressGroup, scoped)]
         )
@@ -94,7 +103,7 @@ class AddressGroups:
         changes = {field: value for field, value in sent.items() if value is not UNSET}
         if "addresses" in changes:
             raise errors.InvalidInput("Cannot update read-only attribute addresses")
-        return await self._change(caller, group_id, lambda g: changes, if_match=if_match)
+        return await self._change(caller, group_id, lambda g: changes, rule="", if_match=if_match)
 
     async def add_addresses(
         self, caller: Caller, group_id: str, request: AddressesRequest
@@ -103,6 +112,7 @@ class AddressGroups:
             caller,
             group_id,
             lambda g: {"addresses": address_groups.added(g.id, g.addresses, request.addresses)},
+            rule="add_addresses",
         )
 
     async def remove_addresses(
@@ -112,6 +122,7 @@ class AddressGroups:
             caller,
             group_id,
             lambda g: {"addresses": address_groups.removed(g.id, g.addresses, request.addresses)},
+            rule="remove_addresses",
         )
 
     async def _change(
@@ -120,10 +131,11 @@ class AddressGroups:
         group_id: str,
         changes_of: Callable[[AddressGroup], dict[str, object]],
         *,
+        rule: str,
         if_match: int | None = None,
     ) -> ShownAddressGroup:
         def work(writer: Writer) -> ShownAddressGroup:
-            group = _owned(writer, caller, group_id)
+            group = _owned(writer, caller, group_id, rule=rule)
             resources.check_revision(group, if_match)
             updated = resources.revised(group, self.context.now(), **changes_of(group))
             writer.update([updated])
@@ -133,7 +145,7 @@ class AddressGroups:
 
     async def delete(self, caller: Caller, group_id: str, *, if_match: int | None) -> None:
         def work(writer: Writer) -> None:
-            group = _owned(writer, caller, group_id)
+            group = _owned(writer, caller, group_id, rule="delete_address_group")
             resources.check_revision(group, if_match)
             naming = Query(filters={"remote_address_group_id": (group.id,)}, limit=1)
             if writer.select(SecurityGroupRule, naming):
@@ -141,6 +153,7 @@ class AddressGroups:
                     f"Address group {group.id} is in use on one or more security group rules.",
                     type="AddressGroupInUse",
                 )
+            sharing.remove_all(writer, "address_group", group.id)
             writer.delete([group])
 
         await self.context.store.write(work)

@@ -3,7 +3,9 @@
 An address scope is a namespace of addresses of one IP version: the subnet pools in it never
 overlap (``subnet_pools``), so neither do the subnets taken from them, and a network shows the
 scope of its subnets' pools (``ipv4_address_scope``, ``ipv6_address_scope``). Sharing a scope
-is an admin's act, and a shared scope stays shared. A scope with pools cannot be deleted.
+with every project (``shared``: its ``*`` policy) is an admin's act, and a shared scope stays
+shared; its owner shares it with a project by an RBAC policy (``rbac-address-scope``), and the
+project then sees it and puts its pools in it. A scope with pools cannot be deleted.
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ import msgspec
 
 from alcor.model import errors
 from alcor.model.queries import Query
-from alcor.model.records import AddressScope, SubnetPool
+from alcor.model.records import AddressScope, RbacPolicy, SubnetPool
 from alcor.model.requests import UNSET, AddressScopeCreate, AddressScopeUpdate, integer
-from alcor.services import resources
+from alcor.services import resources, sharing
 from alcor.services.callers import Caller
 from alcor.store.interface import Reader, Writer
 
 
 class ShownAddressScope(msgspec.Struct, frozen=True):
     record: AddressScope
+    shared: bool  # as the caller sees it
+
+
+def _shown(reader: Reader, caller: Caller, scopes: list[AddressScope]) -> list[ShownAddressScope]:
+    shared = sharing.shared_ids(reader, "address_scope", scopes, caller.project_id)
+    return [ShownAddressScope(scope, scope.id in shared) for scope in scopes]
 
 
 def ip_version(value: int | str) -> int:
@@ -46,7 +54,8 @@ class AddressScopes:
         def work(writer: Writer) -> list[ShownAddressScope]:
             records = [self._new(caller, request) for request in requests]
             writer.insert(records)
-            return [ShownAddressScope(record) for record in records]
+            writer.insert([self._every_project(scope) for scope in records if scope.shared])
+            return [ShownAddressScope(record, record.shared) for record in records]
 
         return await self.context.store.write(work)
 
@@ -64,16 +73,23 @@ class AddressScopes:
             shared=resources.value_or(request.shared, False),
         )
 
+    def _every_project(self, scope: AddressScope) -> RbacPolicy:
+        return sharing.every_project(
+            "address_scope", scope, policy_id=self.context.new_id(), now=scope.updated_at
+        )
+
     async def show(self, caller: Caller, scope_id: str) -> ShownAddressScope:
         def work(reader: Reader) -> ShownAddressScope:
-            return ShownAddressScope(resources.find(reader, caller, AddressScope, scope_id))
+            found = resources.find(reader, caller, AddressScope, scope_id)
+            return _shown(reader, caller, [found])[0]
 
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownAddressScope]:
         scoped = resources.scoped(caller, query, shared=True)
-        found = await self.context.store.read(lambda r: r.select(AddressScope, scoped))
-        return [ShownAddressScope(record) for record in found]
+        return await self.context.store.read(
+            lambda r: _shown(r, caller, r.select(AddressScope, scoped))
+        )
 
     async def update(
         self,
@@ -102,7 +118,9 @@ class AddressScopes:
                 changes["shared"] = request.shared
             updated = resources.revised(scope, self.context.now(), **changes)
             writer.update([updated])
-            return ShownAddressScope(updated)
+            if updated.shared and not scope.shared:
+                writer.insert([self._every_project(updated)])
+            return _shown(writer, caller, [updated])[0]
 
         return await self.context.store.write(work)
 
@@ -116,6 +134,7 @@ class AddressScopes:
                     "or more subnet pools in use on the address scope.",
                     type="AddressScopeInUse",
                 )
+            sharing.remove_all(writer, "address_scope", scope_id)
             writer.delete([scope])
 
         await self.context.store.write(work)

@@ -36,16 +36,7 @@ ACTIONS = (ACCESS_AS_SHARED, ACCESS_AS_EXTERNAL)
 
 def every_project(network: Network, action: str, *, policy_id: str, now: str) -> RbacPolicy:
     """The ``*`` policy the network's attribute stands for, owned by the network's project."""
-    return RbacPolicy(
-        id=policy_id,
-        project_id=network.project_id,
-        created_at=now,
-        updated_at=now,
-        object_type="network",
-        object_id=network.id,
-        action=action,
-        target_project=EVERY_PROJECT,
-    )
+    return sharing.every_project("network", network, policy_id=policy_id, now=now, action=action)
 
 
 def flags(reader: Reader, network_id: str) -> dict[str, object]:
@@ -165,7 +156,7 @@ def refresh(writer: Writer, network: Network, *, now: str) -> Network:
 
 def remove_all(writer: Writer, network_id: str) -> None:
     """A network's policies go with it (Neutron: ON DELETE CASCADE)."""
-    writer.delete(sharing.policies_on(writer, "network", network_id))
+    sharing.remove_all(writer, "network", network_id)
 
 
 def _count(

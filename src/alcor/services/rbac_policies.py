@@ -5,7 +5,10 @@ else learns it exists (404). Only the owner of the object (or an admin) makes a 
 and only an admin targets every project (``*``). The target is the only attribute that
 changes. Policies on networks keep the network's ``shared`` and ``router:external`` in step
 and may not take away access a project still uses (``network_access``); nor may policies on
-security groups (``group_access``).
+security groups, address scopes, subnet pools and address groups (``group_access``: a
+group's ports, a scope's pools, a pool's subnets, an address group's rules). A scope's or
+pool's ``shared`` is its ``*`` policy, kept in step here; a pool in a scope is shared only with
+a project the scope is shared with.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from alcor.model.queries import Query
 from alcor.model.records import (
     ACCESS_AS_SHARED,
     EVERY_PROJECT,
+    AddressGroup,
+    AddressScope,
     Network,
     RbacPolicy,
     Record,
     SecurityGroup,
+    SubnetPool,
 )
 from alcor.model.requests import UNSET, RbacPolicyCreate, RbacPolicyUpdate
-from alcor.services import group_access, network_access, resources
+from alcor.services import group_access, network_access, resources, sharing
 from alcor.services.callers import Caller
 from alcor.store.interface import Reader, Writer
 
@@ -34,8 +40,17 @@ from alcor.store.interface import Reader, Writer
 ACTIONS: dict[str, tuple[str, ...]] = {
     "network": network_access.ACTIONS,
     "security_group": (ACCESS_AS_SHARED,),
+    "address_scope": (ACCESS_AS_SHARED,),
+    "subnetpool": (ACCESS_AS_SHARED,),
+    "address_group": (ACCESS_AS_SHARED,),
 }
-KINDS: dict[str, type[Record]] = {"network": Network, "security_group": SecurityGroup}
+KINDS: dict[str, type[Record]] = {
+    "network": Network,
+    "security_group": SecurityGroup,
+    "address_scope": AddressScope,
+    "subnetpool": SubnetPool,
+    "address_group": AddressGroup,
+}
 
 CREATE_RULE = (
     "((((rule:create_rbac_policy and rule:create_rbac_policy:object_type) and "
@@ -78,6 +93,8 @@ class RbacPolicies:
         request: RbacPolicyCreate,
     ) -> RbacPolicy:
         shared = _object_to_share(writer, caller, object_type, request.object_id)
+        if isinstance(shared, SubnetPool):
+            _check_scope_shared(writer, caller, shared, request.target_tenant)
         same = Query(
             filters={
                 "object_type": (object_type,),
@@ -211,6 +228,25 @@ def _object_to_share(reader: Reader, caller: Caller, object_type: str, object_id
     return found
 
 
+def _check_scope_shared(reader: Reader, caller: Caller, pool: SubnetPool, target: str) -> None:
+    """A pool in a scope is shared only with a project the scope is shared with (Neutron's
+    ``SubnetPool.validate_rbac_policy_create``; its callback's failure becomes a 400). As
+    Neutron's, the scope's policies counted are those the caller sees: a member's own."""
+    if pool.address_scope_id is None:
+        return
+    filters: dict[str, tuple[str, ...]] = {
+        "object_type": ("address_scope",),
+        "object_id": (pool.address_scope_id,),
+        "target_project": (target, EVERY_PROJECT),
+    }
+    scoped = resources.scoped(caller, Query(filters=filters))
+    if not reader.count(RbacPolicy, scoped):
+        raise _invalid(
+            f"Failed to create RBAC policy on object {pool.id} because target project doesn't "
+            "have access to associated address scope."
+        )
+
+
 def _object_of(reader: Reader, policy: RbacPolicy) -> Record:
     found = reader.get(KINDS[policy.object_type], policy.object_id)
     assert found is not None, "an object's policies go with it"
@@ -222,7 +258,7 @@ def _check_removal(
 ) -> None:
     """A policy that goes, or moves to another target, must leave its target what it uses
     (Neutron checks a security group's only when the new target is not every project)."""
-    if isinstance(shared, SecurityGroup):
+    if not isinstance(shared, Network):
         if new_target != EVERY_PROJECT:
             group_access.check_unshared(reader, shared, policy)
     elif policy.action == ACCESS_AS_SHARED:
@@ -234,9 +270,14 @@ def _check_removal(
 
 
 def _changed(writer: Writer, shared: Record, *, now: str) -> None:
-    """A network's attributes follow its policies (and its revision grows with them)."""
+    """A network's attributes follow its policies (and its revision grows with them); so does
+    a scope's or pool's ``shared`` (its ``*`` policy)."""
     if isinstance(shared, Network):
         network_access.refresh(writer, shared, now=now)
+    elif isinstance(shared, AddressScope | SubnetPool):
+        star = sharing.granted(writer, shared.kind, shared.id, EVERY_PROJECT, (ACCESS_AS_SHARED,))
+        if star != shared.shared:
+            writer.update([resources.revised(shared, now, shared=star)])
 
 
 def _find(reader: Reader, caller: Caller, policy_id: str) -> RbacPolicy:

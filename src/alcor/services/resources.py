@@ -19,7 +19,14 @@ import msgspec
 from alcor.model import errors, mtus, quotas
 from alcor.model.limits import Limits
 from alcor.model.queries import Query
-from alcor.model.records import AddressScope, Network, Record, SecurityGroup, SubnetPool
+from alcor.model.records import (
+    AddressGroup,
+    AddressScope,
+    Network,
+    Record,
+    SecurityGroup,
+    SubnetPool,
+)
 from alcor.model.requests import UNSET
 from alcor.services import sharing
 from alcor.services.allocation import Allocations
@@ -124,9 +131,9 @@ def _visible(reader: Reader, caller: Caller, record: Record) -> bool:
     if isinstance(record, Network):
         return network_visible(reader, caller, record)
     if isinstance(record, SubnetPool | AddressScope):
-        return record.shared
-    if isinstance(record, SecurityGroup):
-        return sharing.visible(reader, "security_group", record.id, caller.project_id)
+        return record.shared or sharing.visible(reader, record.kind, record.id, caller.project_id)
+    if isinstance(record, SecurityGroup | AddressGroup):
+        return sharing.visible(reader, record.kind, record.id, caller.project_id)
     network_id = getattr(record, "network_id", None)
     if record.kind == "subnet" and network_id is not None:
         return sharing.visible(reader, "network", network_id, caller.project_id)

@@ -33,7 +33,7 @@ from alcor.model.requests import (
     SubnetPoolUpdate,
     integer,
 )
-from alcor.services import resources
+from alcor.services import resources, sharing
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -42,6 +42,7 @@ from alcor.store.interface import Reader, Writer
 class ShownSubnetPool(msgspec.Struct, frozen=True):
     record: SubnetPool
     tags: list[str]
+    shared: bool  # as the caller sees it
 
 
 class Prefixes(msgspec.Struct, frozen=True):
@@ -66,9 +67,16 @@ class SubnetPools:
             for request in requests:  # one by one: a later pool sees the earlier in its scope
                 record = self._new(writer, caller, request)
                 writer.insert([record])
+                if record.shared:
+                    policy_id = self.context.new_id()
+                    star = sharing.every_project(
+                        "subnetpool", record, policy_id=policy_id, now=record.created_at
+                    )
+                    writer.insert([star])
                 if request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
-                shown.append(ShownSubnetPool(record, sorted(set(request.tags or []))))
+                tags = sorted(set(request.tags or []))
+                shown.append(ShownSubnetPool(record, tags, record.shared))
             return shown
 
         return await self.context.store.write(work)
@@ -112,13 +120,15 @@ class SubnetPools:
 
     async def show(self, caller: Caller, pool_id: str) -> ShownSubnetPool:
         def work(reader: Reader) -> ShownSubnetPool:
-            return _shown(reader, [resources.find(reader, caller, SubnetPool, pool_id)])[0]
+            return _shown(reader, caller, [resources.find(reader, caller, SubnetPool, pool_id)])[0]
 
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownSubnetPool]:
         scoped = resources.scoped(caller, query, shared=True)
-        return await self.context.store.read(lambda r: _shown(r, r.select(SubnetPool, scoped)))
+        return await self.context.store.read(
+            lambda r: _shown(r, caller, r.select(SubnetPool, scoped))
+        )
 
     async def update(
         self, caller: Caller, pool_id: str, request: SubnetPoolUpdate, *, if_match: int | None
@@ -130,7 +140,7 @@ class SubnetPools:
             resources.check_revision(pool, if_match)
             updated = self._changed(writer, caller, pool, request)
             writer.update([updated])
-            return _shown(writer, [updated])[0]
+            return _shown(writer, caller, [updated])[0]
 
         return await self.context.store.write(work)
 
@@ -188,6 +198,7 @@ class SubnetPools:
                     "Unable to delete subnet pool: Subnet pool has existing allocations.",
                     type="SubnetPoolDeleteError",
                 )
+            sharing.remove_all(writer, "subnetpool", pool_id)
             writer.delete([pool])
 
         await self.context.store.write(work)
@@ -237,9 +248,10 @@ def _operation_prefixes(body: PrefixesRequest) -> list[str]:
     raise errors.InvalidInput("Request body contains invalid data")
 
 
-def _shown(reader: Reader, records: list[SubnetPool]) -> list[ShownSubnetPool]:
+def _shown(reader: Reader, caller: Caller, records: list[SubnetPool]) -> list[ShownSubnetPool]:
     tags = reader.tags_of([r.id for r in records])
-    return [ShownSubnetPool(r, tags.get(r.id, [])) for r in records]
+    shared = sharing.shared_ids(reader, "subnetpool", records, caller.project_id)
+    return [ShownSubnetPool(r, tags.get(r.id, []), r.id in shared) for r in records]
 
 
 def _optional_int(value: int | str | object, default: int | None = None) -> int | None:

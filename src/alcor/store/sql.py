@@ -321,6 +321,9 @@ _RBAC_OBJECTS: dict[sa.Table, tuple[str, str]] = {
     schema.networks: ("network", "id"),
     schema.subnets: ("network", "network_id"),
     schema.security_groups: ("security_group", "id"),
+    schema.address_scopes: ("address_scope", "id"),
+    schema.subnetpools: ("subnetpool", "id"),
+    schema.address_groups: ("address_group", "id"),
 }
 
 
@@ -335,8 +338,8 @@ def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElemen
         n = schema.networks
         owned = sa.select(n.c.id).where(n.c.project_id == project_id)
         return sa.or_(own, table.c.network_id.in_(owned))
-    if table not in _RBAC_OBJECTS:  # subnet pools, address scopes: shared ones too
-        return sa.or_(own, table.c.shared.is_(True))
+    if table not in _RBAC_OBJECTS:
+        return own
     object_type, column = _RBAC_OBJECTS[table]
     usable = _rbac_objects(object_type, (project_id, EVERY_PROJECT), RBAC_SEEING[object_type])
     return sa.or_(own, table.c[column].in_(usable))
