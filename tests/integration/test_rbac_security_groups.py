@@ -176,3 +176,30 @@ def test_deleting_a_group_deletes_its_policies(api: httpx.Client) -> None:
     assert api.delete(f"/security-groups/{res['group']['id']}", headers=ADMIN).status_code == 204
     gone = api.get(f"/rbac-policies/{res['policy']['id']}", headers=ADMIN)
     assert_error(gone, 404, "RbacPolicyNotFound")
+
+
+def test_security_groups_shared_filtering(api: httpx.Client) -> None:
+    """``security-groups-shared-filtering``, as neutron_tempest_plugin's shared-group tests use
+    it: ``shared`` filters a project's list by the groups as it sees them (shared with it or
+    with every project, or its own and unshared), and an admin's by its own project's view."""
+    p1 = project()
+    own = group(api, member(p1))
+    to_p1 = shared_to(api, p1)["group"]
+    to_all = shared_to(api, "*")["group"]
+    elsewhere = shared_to(api, project())["group"]
+    listed = {
+        shared: ids(
+            api.get("/security-groups", params={"shared": shared}, headers=member(p1)),
+            "security_groups",
+        )
+        for shared in (True, False)
+    }
+    assert {to_p1["id"], to_all["id"]} <= listed[True]
+    assert own["id"] not in listed[True]
+    assert own["id"] in listed[False]
+    assert not {to_p1["id"], to_all["id"], elsewhere["id"]} & listed[False]
+    admin = ids(
+        api.get("/security-groups", params={"shared": True}, headers=ADMIN), "security_groups"
+    )
+    assert to_all["id"] in admin
+    assert not {to_p1["id"], elsewhere["id"]} & admin

@@ -223,6 +223,12 @@ EXTENSIONS = [
         "Add new field of remote address group id in SG rules",
         "2020-08-25T10:00:00-00:00",
     ),
+    Extension(
+        "security-groups-shared-filtering",
+        "Security group filtering on the shared field",
+        "Support filtering security groups on the shared field",
+        "2021-10-05T09:00:00-00:00",
+    ),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     Extension(
         "standard-attr-description",
