@@ -205,6 +205,12 @@ EXTENSIONS = [
         "Add new field of remote address group id in SG rules",
         "2020-08-25T10:00:00-00:00",
     ),
+    Extension(
+        "service-type",
+        "Neutron Service Type Management",
+        "API for retrieving service providers for Neutron advanced services",
+        "2013-01-20T00:00:00-00:00",
+    ),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     Extension(
         "standard-attr-description",
