@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from alcor.api import (
     agents,
+    auto_allocation,
     availability_zones,
     discovery,
     floatingip_pools,
@@ -39,5 +40,6 @@ def create_app(controller: Controller) -> Dispatcher:
     routes.extend(ip_availability.IpAvailabilityRoutes(controller).routes())
     routes.extend(floatingip_pools.FloatingIpPoolRoutes(controller).routes())
     routes.extend(availability_zones.AvailabilityZoneRoutes(controller).routes())
+    routes.extend(auto_allocation.AutoAllocationRoutes(controller).routes())
     routes.extend(service_providers.ROUTES)
     return Dispatcher(routes, max_body_size=controller.context.settings.limits.max_body_size)

@@ -32,6 +32,12 @@ EXTENSIONS = [
     Extension("address-scope", "Address scope", "Address scopes extension."),
     Extension("agent", "agent", "The agent management extension."),
     Extension("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+    Extension(
+        "auto-allocated-topology",
+        "Auto Allocated Topology Services",
+        "Auto Allocated Topology Services.",
+        "2016-01-01T00:00:00-00:00",
+    ),
     Extension("availability_zone", "Availability Zone", "The availability zone extension."),
     Extension(
         "availability_zone_filter",

@@ -1,0 +1,180 @@
+"""Get me a network (``auto-allocated-topology``) over real HTTP, as the reference Neutron
+answers: a project's network, subnets from the default pools and a router to the default
+external network, made once. The tests run in order on the module's server: first without
+the defaults a topology needs, then with them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.integration.neutron import assert_error, create_network, create_subnet
+
+MEMBER = {"X-Project-Id": "gman-member", "X-Roles": "member"}
+OTHER = {"X-Project-Id": "gman-other", "X-Roles": "member"}
+TOPOLOGY = "/auto-allocated-topology"
+
+
+def topology(api: httpx.Client, project: str = "None", **kwargs: Any) -> httpx.Response:
+    return api.get(f"{TOPOLOGY}/{project}", **kwargs)
+
+
+def auto_allocated(api: httpx.Client, headers: dict[str, str]) -> tuple[int, int, int]:
+    """The project's resources named ``auto_allocated_*``, counted as the plugin's test does."""
+
+    def count(collection: str, **params: Any) -> int:
+        response = api.get(f"/{collection}", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        listed = response.json()[collection]
+        return sum(1 for item in listed if item["name"].startswith("auto_allocated_"))
+
+    up = {"admin_state_up": "true"}
+    return count("networks", **up), count("subnets"), count("routers", **up)
+
+
+def make_defaults(api: httpx.Client) -> str:
+    """A default external network with a subnet and default IPv4 and IPv6 pools, shared."""
+    public = create_network(api, name="public", **{"router:external": True})
+    create_subnet(api, public["id"], "172.24.4.0/24")
+    made = api.put(f"/networks/{public['id']}", json={"network": {"is_default": True}})
+    assert made.status_code == 200, made.text
+    for prefix, length in (("10.128.0.0/16", 26), ("fd00:128::/48", 64)):
+        pool = {"name": f"default-{prefix}", "prefixes": [prefix], "is_default": True}
+        pool |= {"default_prefixlen": length, "shared": True}
+        made = api.post("/subnetpools", json={"subnetpool": pool})
+        assert made.status_code == 201, made.text
+    return str(public["id"])
+
+
+def test_without_a_default_external_network_a_topology_is_a_deployment_error(
+    api: httpx.Client,
+) -> None:
+    for fields in ({"fields": "dry-run"}, {}):
+        refused = topology(api, params=fields, headers=MEMBER)
+        assert_error(refused, 409, "AutoAllocationFailure")
+        message = refused.json()["NeutronError"]["message"]
+        assert message == "Deployment error: No default router:external network."
+    # Neutron's DELETE gets the topology first: it is refused alike
+    assert_error(api.delete(f"{TOPOLOGY}/None", headers=MEMBER), 409, "AutoAllocationFailure")
+    assert auto_allocated(api, MEMBER) == (0, 0, 0)
+
+
+def test_dry_run_passes_with_the_defaults(api: httpx.Client) -> None:
+    """Mirrors neutron-tempest-plugin test_auto_allocated_topology.TestAutoAllocatedTopology
+    .test_check_requirements_for_auto_allocate_net_topology; first without default pools."""
+    public = create_network(api, name="public-first", **{"router:external": True})
+    api.put(f"/networks/{public['id']}", json={"network": {"is_default": True}})
+    refused = topology(api, params={"fields": "dry-run"}, headers=MEMBER)
+    assert_error(refused, 409, "AutoAllocationFailure")
+    message = refused.json()["NeutronError"]["message"]
+    assert message == "Deployment error: No default subnetpools defined."
+    assert api.put(f"/networks/{public['id']}", json={"network": {"is_default": False}}).is_success
+    make_defaults(api)
+
+    passed = topology(api, params={"fields": "dry-run"}, headers=MEMBER)
+    assert passed.status_code == 200, passed.text
+    assert passed.json() == {
+        "auto_allocated_topology": {
+            "id": "dry-run=pass",
+            "tenant_id": "gman-member",
+            "project_id": "gman-member",
+        }
+    }
+    assert auto_allocated(api, MEMBER) == (0, 0, 0)  # a dry run makes nothing
+    unknown = topology(api, params={"fields": "id"}, headers=MEMBER)
+    assert_error(unknown, 400, "BadRequest")
+    message = unknown.json()["NeutronError"]["message"]
+    assert message == "Bad auto_allocate request: Unrecognized field."
+
+
+def test_get_allocated_net_topology_as_project(api: httpx.Client) -> None:
+    """Mirrors neutron-tempest-plugin test_auto_allocated_topology.TestAutoAllocatedTopology
+    .test_get_allocated_net_topology_as_project: one network (up), a subnet from each default
+    pool and a router, the same on every ask, under the project's own id or ``None``."""
+    assert auto_allocated(api, MEMBER) == (0, 0, 0)
+    first = topology(api, headers=MEMBER)
+    assert first.status_code == 200, first.text
+    body = first.json()["auto_allocated_topology"]
+    assert (body["project_id"], body["tenant_id"]) == ("gman-member", "gman-member")
+    network = api.get(f"/networks/{body['id']}", headers=MEMBER).json()["network"]
+    assert (network["name"], network["admin_state_up"]) == ("auto_allocated_network", True)
+    assert auto_allocated(api, MEMBER) == (1, 2, 1)
+
+    again = topology(api, "gman-member", headers=MEMBER)
+    assert again.json() == first.json()
+    assert auto_allocated(api, MEMBER) == (1, 2, 1)
+
+    subnets = api.get("/subnets", params={"network_id": body["id"]}, headers=MEMBER).json()
+    by_name = {s["name"]: s for s in subnets["subnets"]}
+    assert set(by_name) == {"auto_allocated_subnet_v4", "auto_allocated_subnet_v6"}
+    assert by_name["auto_allocated_subnet_v4"]["cidr"].endswith("/26")
+    assert by_name["auto_allocated_subnet_v6"]["cidr"].startswith("fd00:128:")
+    routers = api.get("/routers", params={"name": "auto_allocated_router"}, headers=MEMBER)
+    (router,) = routers.json()["routers"]
+    defaults = api.get("/networks", params={"name": "public"}).json()["networks"]
+    assert router["external_gateway_info"]["network_id"] == defaults[0]["id"]
+    ports = api.get("/ports", params={"device_id": router["id"]}, headers=MEMBER).json()
+    interfaces = {
+        ip["subnet_id"]
+        for port in ports["ports"]
+        if port["device_owner"] == "network:router_interface"
+        for ip in port["fixed_ips"]
+    }
+    assert interfaces == {s["id"] for s in by_name.values()}
+
+
+def test_delete_allocated_net_topology_as_project(api: httpx.Client) -> None:
+    """Mirrors neutron-tempest-plugin test_auto_allocated_topology.TestAutoAllocatedTopology
+    .test_delete_allocated_net_topology_as_project; as Neutron, a DELETE with no topology
+    (which gets one first) is a 204 too and leaves nothing."""
+    assert auto_allocated(api, OTHER) == (0, 0, 0)
+    made = topology(api, headers=OTHER)
+    assert made.status_code == 200, made.text
+    assert auto_allocated(api, OTHER) == (1, 2, 1)
+    assert api.delete(f"{TOPOLOGY}/None", headers=OTHER).status_code == 204
+    assert auto_allocated(api, OTHER) == (0, 0, 0)
+    assert api.get(f"/networks/{made.json()['auto_allocated_topology']['id']}").status_code == 404
+    assert api.delete(f"{TOPOLOGY}/gman-other", headers=OTHER).status_code == 204
+    assert auto_allocated(api, OTHER) == (0, 0, 0)
+    assert api.get("/routers", params={"project_id": "gman-other"}).json()["routers"] == []
+
+
+def test_a_member_cannot_get_or_delete_another_projects_topology(api: httpx.Client) -> None:
+    """The attack: a member asks for (and so would make, or remove) another project's
+    topology; Neutron's 403 ``NotAuthorized``, and nothing is made or removed."""
+    mine = topology(api, headers=MEMBER).json()["auto_allocated_topology"]["id"]
+    for response in (
+        topology(api, "gman-victim", headers=OTHER),
+        topology(api, "gman-victim", params={"fields": "dry-run"}, headers=OTHER),
+        api.delete(f"{TOPOLOGY}/gman-member", headers=OTHER),
+    ):
+        assert_error(response, 403, "NotAuthorized")
+        assert response.json()["NeutronError"]["message"] == "Not authorized."
+    assert api.get("/networks", params={"project_id": "gman-victim"}).json()["networks"] == []
+    assert topology(api, headers=MEMBER).json()["auto_allocated_topology"]["id"] == mine
+
+
+def test_an_admin_allocates_for_any_project(api: httpx.Client) -> None:
+    made = topology(api, "gman-admin-made")
+    assert made.status_code == 200, made.text
+    body = made.json()["auto_allocated_topology"]
+    assert body["project_id"] == "gman-admin-made"
+    assert api.get(f"/networks/{body['id']}").json()["network"]["project_id"] == "gman-admin-made"
+    owner = {"X-Project-Id": "gman-admin-made", "X-Roles": "member"}
+    assert topology(api, headers=owner).json() == made.json()
+    assert api.delete(f"{TOPOLOGY}/gman-admin-made").status_code == 204
+    assert auto_allocated(api, owner) == (0, 0, 0)
+
+
+def test_a_failed_allocation_leaves_nothing(api: httpx.Client) -> None:
+    """A project that may make no router: the quota's 409, as Neutron answers (it is no unmet
+    requirement of the deployment), and the network and subnets made before are gone."""
+    project = "gman-no-routers"
+    limited = api.put(f"/quotas/{project}", json={"quota": {"router": 0}})
+    assert limited.status_code == 200, limited.text
+    headers = {"X-Project-Id": project, "X-Roles": "member"}
+    assert_error(topology(api, headers=headers), 409, "OverQuota")
+    assert api.get("/networks", params={"project_id": project}).json()["networks"] == []
+    assert api.get("/subnets", params={"project_id": project}).json()["subnets"] == []
+    assert api.get("/ports", params={"project_id": project}).json()["ports"] == []
