@@ -5,11 +5,13 @@ the defaults a topology needs, then with them."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
 from tests.integration.neutron import assert_error, create_network, create_subnet
+from tests.servers import ServerProcess
 
 MEMBER = {"X-Project-Id": "gman-member", "X-Roles": "member"}
 OTHER = {"X-Project-Id": "gman-other", "X-Roles": "member"}
@@ -178,3 +180,22 @@ def test_a_failed_allocation_leaves_nothing(api: httpx.Client) -> None:
     assert api.get("/networks", params={"project_id": project}).json()["networks"] == []
     assert api.get("/subnets", params={"project_id": project}).json()["subnets"] == []
     assert api.get("/ports", params={"project_id": project}).json()["ports"] == []
+
+
+def test_asks_at_once_leave_one_topology(api: httpx.Client, server: ServerProcess) -> None:
+    """Several first asks of one project at once: one topology, the same answer to all, and
+    nothing left of the others (as Neutron's duplicate entry on saving, then its clean-up)."""
+    headers = {"X-Project-Id": "gman-racing", "X-Roles": "member"}
+
+    def ask(_: int) -> str:
+        with httpx.Client(base_url=server.url + "/v2.0", timeout=30.0) as client:
+            response = topology(client, headers=headers)
+            assert response.status_code == 200, response.text
+            return str(response.json()["auto_allocated_topology"]["id"])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = set(pool.map(ask, range(4)))
+    assert len(answers) == 1
+    assert auto_allocated(api, headers) == (1, 2, 1)
+    assert len(api.get("/networks", params={"project_id": "gman-racing"}).json()["networks"]) == 1
+    assert len(api.get("/routers", params={"project_id": "gman-racing"}).json()["routers"]) == 1

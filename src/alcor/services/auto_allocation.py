@@ -86,15 +86,15 @@ class AutoAllocation:
         network_id = await self._private_network(caller, project)
         router_id = await self._uplink(caller, project, network_id=network_id, external=external)
         try:
-            return await self.context.store.write(
+            saved = await self.context.store.write(
                 lambda w: self._save(w, project, network_id=network_id, router_id=router_id)
             )
-        except _Superseded as other:
-            await self._clean_up(caller, network_id, router_id)
-            return other.network_id
         except BaseException:
             await self._clean_up(caller, network_id, router_id)
             raise
+        if saved != network_id:  # another ask's topology is the project's: this one goes
+            await self._clean_up(caller, network_id, router_id)
+        return saved
 
     async def _private_network(self, caller: Caller, project: str) -> str:
         request = NetworkCreate(
@@ -149,7 +149,7 @@ class AutoAllocation:
         meanwhile, that one's network (this one is then removed by the caller)."""
         other = _allocated(writer, project)
         if other is not None:
-            raise _Superseded(other.id)
+            return other.id
         network = writer.get(Network, network_id)
         if network is None:
             raise _failure("Unable to provide project private network")
@@ -173,12 +173,6 @@ class AutoAllocation:
                 await self.routers.delete(caller, router_id, if_match=None)
         with contextlib.suppress(errors.NotFound):
             await self.networks.delete(caller, network_id, if_match=None)
-
-
-class _Superseded(Exception):
-    def __init__(self, network_id: str) -> None:
-        super().__init__(network_id)
-        self.network_id = network_id
 
 
 def _project(caller: Caller, project_id: str) -> str:
