@@ -169,17 +169,17 @@ def test_an_admin_allocates_for_any_project(api: httpx.Client) -> None:
     assert auto_allocated(api, owner) == (0, 0, 0)
 
 
-def test_a_failed_allocation_leaves_nothing(api: httpx.Client) -> None:
-    """A project that may make no router: the quota's 409, as Neutron answers (it is no unmet
-    requirement of the deployment), and the network and subnets made before are gone."""
-    project = "gman-no-routers"
-    limited = api.put(f"/quotas/{project}", json={"quota": {"router": 0}})
-    assert limited.status_code == 200, limited.text
+def test_a_topology_is_quota_free(api: httpx.Client) -> None:
+    """As the reference Neutron: a project that may make no network, subnet or router still
+    gets its topology (Neutron makes it inside the plugin, where quotas are not counted)."""
+    project = "gman-no-quota"
+    limits = {"network": 0, "subnet": 0, "router": 0}
+    assert api.put(f"/quotas/{project}", json={"quota": limits}).status_code == 200
     headers = {"X-Project-Id": project, "X-Roles": "member"}
-    assert_error(topology(api, headers=headers), 409, "OverQuota")
-    assert api.get("/networks", params={"project_id": project}).json()["networks"] == []
-    assert api.get("/subnets", params={"project_id": project}).json()["subnets"] == []
-    assert api.get("/ports", params={"project_id": project}).json()["ports"] == []
+    made = topology(api, headers=headers)
+    assert made.status_code == 200, made.text
+    assert auto_allocated(api, headers) == (1, 2, 1)
+    assert_error(api.post("/networks", json={"network": {}}, headers=headers), 409, "OverQuota")
 
 
 def test_asks_at_once_leave_one_topology(api: httpx.Client, server: ServerProcess) -> None:
@@ -199,3 +199,32 @@ def test_asks_at_once_leave_one_topology(api: httpx.Client, server: ServerProces
     assert auto_allocated(api, headers) == (1, 2, 1)
     assert len(api.get("/networks", params={"project_id": "gman-racing"}).json()["networks"]) == 1
     assert len(api.get("/routers", params={"project_id": "gman-racing"}).json()["routers"]) == 1
+
+
+def test_a_failed_allocation_leaves_nothing(api: httpx.Client) -> None:
+    """A default IPv6 pool with room for one subnet: the first project takes it, the next
+    one's IPv6 subnet cannot be had, so its network and IPv4 subnet made before go, and the
+    answer is Neutron's 409 (as the reference Neutron answers with such a pool)."""
+    pools = api.get("/subnetpools", params={"name": "default-fd00:128::/48"}).json()
+    (old,) = pools["subnetpools"]
+    unset = api.put(f"/subnetpools/{old['id']}", json={"subnetpool": {"is_default": False}})
+    assert unset.status_code == 200, unset.text
+    tiny = {"name": "tiny", "prefixes": ["fd00:129::/64"], "default_prefixlen": 64}
+    tiny |= {"is_default": True, "shared": True}
+    assert api.post("/subnetpools", json={"subnetpool": tiny}).status_code == 201
+    first = {"X-Project-Id": "gman-first", "X-Roles": "member"}
+    assert topology(api, headers=first).status_code == 200
+    assert auto_allocated(api, first) == (1, 2, 1)
+
+    late = {"X-Project-Id": "gman-late", "X-Roles": "member"}
+    refused = topology(api, headers=late)
+    assert_error(refused, 409, "AutoAllocationFailure")
+    message = refused.json()["NeutronError"]["message"]
+    assert message == "Deployment error: Unable to provide project private network."
+    for collection in ("networks", "subnets", "routers", "ports"):
+        left = api.get(f"/{collection}", params={"project_id": "gman-late"}).json()
+        assert left[collection] == [], collection
+    # nothing of the failed ask holds a prefix: with the first topology gone, there is room
+    assert api.delete(f"{TOPOLOGY}/gman-first", headers=first).status_code == 204
+    again = topology(api, headers=late)
+    assert again.status_code == 200, again.text

@@ -5,9 +5,10 @@ As Neutron's ``services/auto_allocate/db.py``: the network (``auto_allocated_net
 until the topology is whole), a subnet from each default subnet pool the project sees
 (``auto_allocated_subnet_v4``/``_v6``), and a router (``auto_allocated_router``) with its gateway
 on the default external network and an interface on each subnet, made through the managers of
-each resource, so every rule of theirs holds. A step that fails removes what the steps before
+each resource, so every rule of theirs holds but the project's quotas (Neutron makes them
+inside the plugin, where no quota is counted). A step that fails removes what the steps before
 made, and the ask is Neutron's 409 ``AutoAllocationFailure`` (an unmet requirement: no room in
-a pool, a router that cannot be made) or the error itself (a quota). The last step marks the
+a pool, a router that cannot be made) or the error itself. The last step marks the
 network as the project's (``Network.auto_allocated_router_id``) and brings it up; if another
 ask made the project's topology meanwhile, this one's goes and that one is the answer.
 
@@ -100,7 +101,7 @@ class AutoAllocation:
         request = NetworkCreate(
             name=NETWORK_NAME, admin_state_up=False, project_id=project, shared=False
         )
-        network_id = (await self.networks.create(caller, [request]))[0].record.id
+        network_id = (await self.networks.create(caller, [request], quota_free=True))[0].record.id
         try:
             pools = await self.context.store.read(lambda r: _default_pools(r, caller))
             for pool in pools:
@@ -111,7 +112,7 @@ class AutoAllocation:
                     ip_version=pool.ip_version,
                     subnetpool_id=pool.id,
                 )
-                await self.subnets.create(caller, [subnet])
+                await self.subnets.create(caller, [subnet], quota_free=True)
         except errors.AlcorError as error:
             await self._clean_up(caller, network_id, None)
             if _unmet(error):
@@ -131,7 +132,7 @@ class AutoAllocation:
         )
         router_id = None
         try:
-            router_id = (await self.routers.create(caller, [request]))[0].record.id
+            router_id = (await self.routers.create(caller, [request], quota_free=True))[0].record.id
             subnets = await self.context.store.read(lambda r: r.subnets_of(network_id))
             for subnet in subnets:
                 interface = RouterInterfaceRequest(subnet_id=subnet.id)
@@ -211,7 +212,7 @@ def _check_requirements(reader: Reader, caller: Caller) -> None:
 def _unmet(error: errors.AlcorError) -> bool:
     """What Neutron takes for a requirement of the private network unmet (a pool with no
     room, a bad request, something not found): its ``AutoAllocationFailure``. Anything else
-    (a quota) is answered as itself, once what was made is gone."""
+    is answered as itself, once what was made is gone."""
     return isinstance(error, errors.InvalidInput | errors.NotFound) or (
         error.type == "SubnetAllocationError"
     )
