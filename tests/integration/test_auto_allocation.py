@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import openstack
+import pytest
 
 from tests.integration.neutron import assert_error, create_network, create_subnet
 from tests.servers import ServerProcess
@@ -180,6 +182,28 @@ def test_a_topology_is_quota_free(api: httpx.Client) -> None:
     assert made.status_code == 200, made.text
     assert auto_allocated(api, headers) == (1, 2, 1)
     assert_error(api.post("/networks", json={"network": {}}, headers=headers), 409, "OverQuota")
+
+
+@pytest.mark.filterwarnings(
+    # What the sdk warns about its own internals, not about how this test calls it.
+    "ignore:The 'service_type' parameter is unnecesary",
+    "ignore:The _compute_attributes method is deprecated",
+    "ignore:Support for InfluxDB requires",
+)
+def test_openstacksdk_gets_validates_and_deletes_a_topology(server: ServerProcess) -> None:
+    """The sdk's ``validate_auto_allocated_topology``, ``get_auto_allocated_topology`` and
+    ``delete_auto_allocated_topology`` (as ``openstack network auto allocated topology``)."""
+    conn = openstack.connect(auth_type="none", endpoint=server.url)
+    try:
+        checked = conn.network.validate_auto_allocated_topology(project="gman-sdk")
+        assert (checked.id, checked.project_id) == ("dry-run=pass", "gman-sdk")
+        made = conn.network.get_auto_allocated_topology(project="gman-sdk")
+        assert made.project_id == "gman-sdk"
+        assert conn.network.get_network(made.id).name == "auto_allocated_network"
+        conn.network.delete_auto_allocated_topology(project="gman-sdk")
+        assert list(conn.network.networks(project_id="gman-sdk")) == []
+    finally:
+        conn.close()
 
 
 def test_asks_at_once_leave_one_topology(api: httpx.Client, server: ServerProcess) -> None:
