@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from alcor.api import (
     agents,
+    auto_allocation,
     availability_zones,
     discovery,
     floatingip_pools,
@@ -16,6 +17,7 @@ from alcor.api import (
     ip_availability,
     openapi,
     quotas,
+    service_providers,
 )
 from alcor.api.collections import COLLECTIONS
 from alcor.api.dispatch import Dispatcher
@@ -38,4 +40,6 @@ def create_app(controller: Controller) -> Dispatcher:
     routes.extend(ip_availability.IpAvailabilityRoutes(controller).routes())
     routes.extend(floatingip_pools.FloatingIpPoolRoutes(controller).routes())
     routes.extend(availability_zones.AvailabilityZoneRoutes(controller).routes())
+    routes.extend(auto_allocation.AutoAllocationRoutes(controller).routes())
+    routes.extend(service_providers.ROUTES)
     return Dispatcher(routes, max_body_size=controller.context.settings.limits.max_body_size)

@@ -32,6 +32,12 @@ EXTENSIONS = [
     Extension("address-scope", "Address scope", "Address scopes extension."),
     Extension("agent", "agent", "The agent management extension."),
     Extension("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+    Extension(
+        "auto-allocated-topology",
+        "Auto Allocated Topology Services",
+        "Auto Allocated Topology Services.",
+        "2016-01-01T00:00:00-00:00",
+    ),
     Extension("availability_zone", "Availability Zone", "The availability zone extension."),
     Extension(
         "availability_zone_filter",
@@ -228,6 +234,12 @@ EXTENSIONS = [
         "Security group filtering on the shared field",
         "Support filtering security groups on the shared field",
         "2021-10-05T09:00:00-00:00",
+    ),
+    Extension(
+        "service-type",
+        "Neutron Service Type Management",
+        "API for retrieving service providers for Neutron advanced services",
+        "2013-01-20T00:00:00-00:00",
     ),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     Extension(

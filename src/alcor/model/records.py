@@ -61,7 +61,9 @@ class Network(Record, frozen=True, kw_only=True):
     ``*``), and ``router_external`` whether it is external (Neutron's ``externalnetworks``
     row: made by ``router:external`` or by any ``access_as_external`` policy, gone with the
     last). The services keep both in step with the policies, in the same transaction.
-    ``is_default``: the region's default external network (at most one; only while external)."""
+    ``is_default``: the region's default external network (at most one; only while external).
+    ``auto_allocated_router_id``: set on a project's auto-allocated network
+    (``auto-allocated-topology``), the router that links it to the default external network."""
 
     kind: ClassVar[str] = "network"
 
@@ -75,6 +77,7 @@ class Network(Record, frozen=True, kw_only=True):
     port_security_enabled: bool = True
     is_default: bool = False
     availability_zone_hints: list[str] = msgspec.field(default_factory=list)
+    auto_allocated_router_id: str | None = None
 
 
 class Subnet(Record, frozen=True, kw_only=True):

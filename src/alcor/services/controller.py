@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from alcor.model.records import Node, SecurityGroup
 from alcor.services.address_groups import AddressGroups
 from alcor.services.address_scopes import AddressScopes
+from alcor.services.auto_allocation import AutoAllocation
 from alcor.services.availability_zones import AvailabilityZones
 from alcor.services.default_security_group_rules import DefaultSecurityGroupRules
 from alcor.services.floating_ips import FloatingIps
@@ -49,6 +50,9 @@ class Controller:
         self.address_groups = AddressGroups(context)
         self.default_security_group_rules = DefaultSecurityGroupRules(context)
         self.availability_zones = AvailabilityZones(context)
+        self.auto_allocation = AutoAllocation(
+            context, networks=self.networks, subnets=self.subnets, routers=self.routers
+        )
 
     def _follow_others(self, changes: Sequence[Change] | None) -> None:
         """What other processes wrote to the store: the writer's caches forget what it touched

@@ -51,12 +51,17 @@ class Networks:
     def __init__(self, context: resources.Context) -> None:
         self.context = context
 
-    async def create(self, caller: Caller, requests: Sequence[NetworkCreate]) -> list[ShownNetwork]:
+    async def create(
+        self, caller: Caller, requests: Sequence[NetworkCreate], *, quota_free: bool = False
+    ) -> list[ShownNetwork]:
+        """``quota_free``: made for the project by the controller itself (an auto-allocated
+        topology), which Neutron's quotas do not count against."""
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownNetwork]:
-            quota_projects = resources.projects_of(caller, requests)
-            self.context.quotas.check(writer, Network.kind, quota_projects)
+            if not quota_free:
+                quota_projects = resources.projects_of(caller, requests)
+                self.context.quotas.check(writer, Network.kind, quota_projects)
             records = []
             for request in requests:  # one by one: a flat network must see the earlier ones
                 records.append(self._new(writer, caller, request))

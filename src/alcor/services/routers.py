@@ -82,12 +82,17 @@ class Routers:
 
     # --- create, read ------------------------------------------------------------------
 
-    async def create(self, caller: Caller, requests: Sequence[RouterCreate]) -> list[ShownRouter]:
+    async def create(
+        self, caller: Caller, requests: Sequence[RouterCreate], *, quota_free: bool = False
+    ) -> list[ShownRouter]:
+        """``quota_free``: made for the project by the controller itself (an auto-allocated
+        topology), which Neutron's quotas do not count against."""
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownRouter]:
-            quota_projects = resources.projects_of(caller, requests)
-            self.context.quotas.check(writer, Router.kind, quota_projects)
+            if not quota_free:
+                quota_projects = resources.projects_of(caller, requests)
+                self.context.quotas.check(writer, Router.kind, quota_projects)
             shown = []
             for request in requests:
                 router, gateway = self._new(writer, caller, request)

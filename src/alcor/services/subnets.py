@@ -35,12 +35,17 @@ class Subnets:
     def __init__(self, context: resources.Context) -> None:
         self.context = context
 
-    async def create(self, caller: Caller, requests: Sequence[SubnetCreate]) -> list[ShownSubnet]:
+    async def create(
+        self, caller: Caller, requests: Sequence[SubnetCreate], *, quota_free: bool = False
+    ) -> list[ShownSubnet]:
+        """``quota_free``: made for the project by the controller itself (an auto-allocated
+        topology), which Neutron's quotas do not count against."""
         resources.check_bulk(len(requests), self.context.settings)
 
         def work(writer: Writer) -> list[ShownSubnet]:
-            quota_projects = resources.projects_of(caller, requests)
-            self.context.quotas.check(writer, Subnet.kind, quota_projects)
+            if not quota_free:
+                quota_projects = resources.projects_of(caller, requests)
+                self.context.quotas.check(writer, Subnet.kind, quota_projects)
             shown = []
             for request in requests:  # one by one: a later subnet must not overlap an earlier one
                 record, network = self._new(writer, caller, request)

@@ -45,6 +45,8 @@ networks = sa.Table(
     sa.Column("port_security_enabled", sa.Boolean, nullable=False),
     sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("availability_zone_hints", DOCUMENT, nullable=False, server_default="[]"),
+    # Set on a project's auto-allocated network: the router to the default external network
+    sa.Column("auto_allocated_router_id", UUID, nullable=True),
     # VXLAN VNIs are unique in the region (NULLs never collide, so no physical_network here).
     sa.UniqueConstraint("network_type", "segmentation_id", name="uq_segment"),
 )
