@@ -284,6 +284,10 @@ project_domain_id = default
         "server",
         *("--bind", bind, "--db", f"sqlite:///{work}/alcor.db", "--southbound", southbound),
         *("--auth-strategy", "keystone", "--keystone-config", str(authtoken)),
+        # as neutron-tempest-plugin's own gate jobs raise them: its router and security-group
+        # classes make more in one project than Neutron's defaults allow
+        *("--quota", "router=100", "--quota", "floatingip=500"),
+        *("--quota", "security_group=150", "--quota", "security_group_rule=1000"),
     )
 
 
@@ -316,6 +320,16 @@ class Network:
         reply = self.client.get("/extensions")
         reply.raise_for_status()
         return sorted(extension["alias"] for extension in reply.json()["extensions"])
+
+    def default_subnet_pools(self) -> None:
+        """Shared default pools of both IP versions, as devstack makes them: "get me a network"
+        (auto-allocated topology) takes its subnets from them."""
+        for name, prefix, length in (
+            ("shared-default-subnetpool-v4", "10.128.0.0/16", 26),
+            ("shared-default-subnetpool-v6", "fd00:128::/48", 64),
+        ):
+            pool = {"name": name, "prefixes": [prefix], "default_prefixlen": length}
+            self.post("/subnetpools", {"subnetpool": {**pool, "shared": True, "is_default": True}})
 
     def public_network(self) -> str:
         network = self.post("/networks", {"network": {"name": "public", "router:external": True}})[
@@ -380,7 +394,7 @@ ipv6_subnet_attributes = true
 port_security = true
 
 [neutron_plugin_options]
-available_type_drivers = vxlan,flat,vlan
+available_type_drivers = vxlan,flat
 
 [validation]
 run_validation = false
@@ -545,6 +559,7 @@ def run(args: argparse.Namespace) -> int:
             check=True,
             capture_output=True,
         )
+        network.default_subnet_pools()
         (workspace / "etc" / "tempest.conf").write_text(
             tempest_conf(
                 keystone_url=keystone_url,

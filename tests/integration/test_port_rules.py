@@ -189,6 +189,31 @@ def test_port_security_on_a_shared_network_is_its_owners(api: httpx.Client) -> N
     assert by_admin.json()["port"]["port_security_enabled"] is False, by_admin.text
 
 
+def test_address_pairs_on_a_shared_network_are_its_owners(api: httpx.Client) -> None:
+    """Mirrors neutron-tempest-plugin admin.test_shared_network_extension
+    .AllowedAddressPairSharedNetworkTest.test_create_with_address_pair_blocked_on_other_network
+    and test_update_with_address_pair_blocked_on_other_network. The attack: a member of another
+    project claims an address on a shared network through its port's allowed address pairs
+    (to take over a neighbour's VIP). Neutron leaves ``allowed_address_pairs`` to the network's
+    owner (and admins), on create and update."""
+    shared = create_network(api, shared=True)
+    create_subnet(api, shared["id"], "10.7.0.0/24")
+    pairs = [{"ip_address": "1.1.1.1"}]
+    claim = {"network_id": shared["id"], "allowed_address_pairs": pairs}
+    refused = api.post("/ports", json={"port": claim}, headers=OTHER)
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert api.get("/ports", params={"network_id": shared["id"]}).json()["ports"] == []
+    made = api.post("/ports", json={"port": {"network_id": shared["id"]}}, headers=OTHER)
+    mine = made.json()["port"]
+    refused = api.put(
+        f"/ports/{mine['id']}", json={"port": {"allowed_address_pairs": pairs}}, headers=OTHER
+    )
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert api.get(f"/ports/{mine['id']}", headers=OTHER).json()["port"] == mine
+    by_admin = api.put(f"/ports/{mine['id']}", json={"port": {"allowed_address_pairs": pairs}})
+    assert by_admin.json()["port"]["allowed_address_pairs"][0]["ip_address"] == "1.1.1.1"
+
+
 def test_tags_on_each_item_of_a_wrapped_bulk_create(
     api: httpx.Client, network: dict[str, Any]
 ) -> None:

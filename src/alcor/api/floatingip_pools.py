@@ -61,7 +61,13 @@ class FloatingIpPoolRoutes:
         self.controller = controller
 
     def routes(self) -> list[tuple[str, str, Handler]]:
-        return [("GET", "/v2.0/floatingip_pools", self.index)]
+        # Neutron serves an extension's collection with hyphens (its router's
+        # build_resource_info), as neutron-tempest-plugin's client asks for it; the api-ref
+        # spells it with an underscore, which openstacksdk uses: both answer.
+        return [
+            ("GET", "/v2.0/floatingip-pools", self.index),
+            ("GET", "/v2.0/floatingip_pools", self.index),
+        ]
 
     async def index(self, request: Request) -> Response:
         caller = identity.caller_of(request, self.controller)

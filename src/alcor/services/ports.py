@@ -117,8 +117,7 @@ class Ports:
     ) -> Port:
         project = caller.project_for(resources.requested_project(request))
         _check_attributes(caller, request, action="create_port")
-        if request.port_security_enabled is not UNSET:
-            caller.require_owner(network, "port_security_enabled", action="create_port")
+        _check_network_owner_attributes(caller, request, network, action="create_port")
         service_ports.check_device_owned(
             writer,
             caller,
@@ -277,10 +276,10 @@ class Ports:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
             _check_attributes(caller, request, action="update_port")
-            if request.port_security_enabled is not UNSET:
+            if any(getattr(request, a) is not UNSET for a in NETWORK_OWNER_ATTRIBUTES):
                 network = writer.get(Network, port.network_id)
                 assert network is not None
-                caller.require_owner(network, "port_security_enabled", action="update_port")
+                _check_network_owner_attributes(caller, request, network, action="update_port")
             service_ports.check_owner_kept(writer, port, request)
             if request.device_owner is not UNSET or request.device_id is not UNSET:
                 service_ports.check_device_owned(
@@ -631,3 +630,16 @@ def _address_pairs(request: PortAttributes, mac: str) -> list[AddressPair]:
         pair_mac = normalize_mac(pair.mac_address) if pair.mac_address is not UNSET else mac
         pairs.append(AddressPair(pair.ip_address, pair_mac))
     return pairs
+
+
+# What Neutron's policy leaves to the port's network's owner (or an admin): on a shared network
+# another project's port may not turn its filtering off or claim other addresses.
+NETWORK_OWNER_ATTRIBUTES = ("port_security_enabled", "allowed_address_pairs")
+
+
+def _check_network_owner_attributes(
+    caller: Caller, request: PortCreate | PortUpdate, network: Network, *, action: str
+) -> None:
+    for attribute in NETWORK_OWNER_ATTRIBUTES:
+        if getattr(request, attribute) is not UNSET:
+            caller.require_owner(network, attribute, action=action)
