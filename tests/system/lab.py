@@ -29,6 +29,7 @@ import httpx
 
 from alcor.lab import (
     certificates,
+    cni,
     commands,
     errors,
     hosts,
@@ -138,6 +139,20 @@ class Lab:
             if start:
                 self.wait_connected(host)
         return made
+
+    def api_in(self, host: Host) -> str:
+        """The controller's API as ``host`` reaches it (a relay into its namespace), for what
+        runs there and calls it: ``alcor-cni``."""
+        relay = self.tmp / "api.sock"
+        if not relay.exists():
+            self.processes.append(
+                cni.api_relay(self.server.url, socket_path=relay, log=self.tmp / "relay.log")
+            )
+            eventually(relay.exists, what="the API relay's socket")
+        self.processes.append(
+            cni.api_in(host.ns, socket_path=relay, log=self.tmp / f"relay-{host.name}.log")
+        )
+        return cni.node_api()
 
     def wait_connected(self, host: Host) -> None:
         with _asserting():

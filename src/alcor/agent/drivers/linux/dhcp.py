@@ -254,8 +254,8 @@ def clients(
         return {}
     found = {}
     for port in sorted(ports, key=lambda port: port.id):
-        if port.trunk_parent_id:  # a subport: its address is set on the parent's eth0.<vlan>
-            continue
+        if port.trunk_parent_id or not layouts.plugs(port, host):
+            continue  # a subport (its address is on the parent's eth0.<vlan>) or a pod's
         fixed = layouts.dhcp_address(port, lookup)
         network = lookup.network(port.network_id)
         if fixed is None or network is None or not layouts.segment(network):

@@ -125,6 +125,7 @@ class LinuxDriver:
         self._subnet_networks: dict[str, str] = {}
         # the security groups' inputs (ids; messages are looked up in the goal state)
         self._ports: set[str] = set()
+        self._plugged: set[str] = set()  # ports whose endpoint it makes (layouts.plugs)
         self._members: defaultdict[str, set[str]] = defaultdict(set)  # group -> ports
         self._marks: dict[str, int] = {}
         self._zones: dict[str, int] = {}  # bridge -> conntrack zone
@@ -173,14 +174,12 @@ class LinuxDriver:
     def bindings(self) -> dict[str, dict[str, str]]:
         """In netns mode, each plugged port's namespace (``{"netns": NAME}``, and the address
         its DHCP client obtained, ``dhcp_address``, once it has); nothing in tap mode, where the
-        device is Nova's."""
-        if self.host.endpoint_mode != "netns":
-            return {}
+        device is Nova's, nor for a pod's port (``alcor-cni``'s)."""
         prefix = self.host.prefix
         return {
             port_id: {"netns": names.endpoint_netns(prefix, self._riding.get(port_id, port_id))}
             | ({"dhcp_address": self._leases[port_id]} if port_id in self._leases else {})
-            for port_id in self._ports
+            for port_id in self._plugged
             if self._layouts.get(keys.key("port", port_id), _EMPTY).objects
             and keys.key("port", port_id) not in self._failed
         }
@@ -189,7 +188,6 @@ class LinuxDriver:
         """What the driver programmed, for status files: segments, endpoints (with the
         namespace made for each in netns mode), router namespaces, failures, timings."""
         prefix = self.host.prefix
-        netns = self.host.endpoint_mode == "netns"
         segments = {}
         for network_id in self._laid_out["network"]:
             objects = self._layouts[keys.key("network", network_id)].objects
@@ -203,7 +201,7 @@ class LinuxDriver:
                     "device": names.tap(port_id),
                     "netns": (
                         names.endpoint_netns(prefix, self._riding.get(port_id, port_id))
-                        if netns
+                        if port_id in self._plugged
                         else ""
                     ),
                 }
@@ -235,6 +233,7 @@ class LinuxDriver:
         self._dependents.clear()
         self._subnet_networks.clear()
         self._ports.clear()
+        self._plugged.clear()
         self._riding.clear()
         self._members.clear()
         lookup = _Lookup(held)
@@ -340,6 +339,10 @@ class LinuxDriver:
             self._subnet_networks[resource_id] = entry.subnet.network_id
         elif kind == "port":
             self._ports.add(resource_id)
+            if layouts.plugs(entry.port, self.host):
+                self._plugged.add(resource_id)
+            else:
+                self._plugged.discard(resource_id)
             if entry.port.trunk_parent_id:
                 self._riding[resource_id] = entry.port.trunk_parent_id
             else:
@@ -353,6 +356,7 @@ class LinuxDriver:
             self._subnet_networks.pop(resource_id, None)
         elif kind == "port":
             self._ports.discard(resource_id)
+            self._plugged.discard(resource_id)
             self._marks.pop(resource_id, None)
             self._riding.pop(resource_id, None)
         elif kind == "member":

@@ -417,9 +417,9 @@ def _owned(obj: k.Object, host: layouts.HostSettings) -> bool:
         return True
     if not obj.name.startswith(names.TAP):
         return False
-    if host.endpoint_mode == "netns":
-        return obj.kind == "veth"
-    return obj.master.startswith(names.BRIDGE)
+    if host.endpoint_mode == "netns" and obj.kind == "veth":
+        return True
+    return obj.master.startswith(names.BRIDGE)  # attached: Nova's tap, or a pod's veth
 
 
 def _remakes(op: planning.Op, added: set[k.Identity]) -> bool:

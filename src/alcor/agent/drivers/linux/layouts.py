@@ -17,9 +17,11 @@ The host's data plane, per kind of entry:
   plugged here. No all-zero (head-end replication) entries are made: nothing here needs
   broadcast to leave the host (DHCP is answered by every host for its own ports: ``dhcp``).
 - **port** (an endpoint bound here): in ``tap`` mode the existing ``tap<port:11>`` device is
-  attached to the segment's bridge; in ``netns`` mode a namespace per port with a veth pair
-  (``tap<port:11>`` on the bridge, ``eth0`` inside with the port's MAC and MTU, its fixed
-  addresses, a default route via each subnet's gateway and the subnets' host routes). With
+  attached to the segment's bridge, and so is a pod's (``device_owner`` ``compute:kubernetes``:
+  ``alcor-cni`` made its veth, ``names.PLUGGED`` in its alias) in either mode; in ``netns``
+  mode a namespace per port with a veth pair (``tap<port:11>`` on the bridge, ``eth0`` inside
+  with the port's MAC and MTU, its fixed addresses, a default route via each subnet's gateway
+  and the subnets' host routes). With
   ``--endpoint-addressing dhcp`` the port's first IPv4 address on a subnet with DHCP (and that
   subnet's routes) is left to DHCP: ``dhcp`` runs a client in the namespace.
 - **router** (distributed): a namespace per router holding its interfaces' addresses and MACs,
@@ -65,6 +67,7 @@ TRANSIT_NEXT_HOP = "169.254.0.1"  # where non-gateway hosts route outbound traff
 SNAT_TABLE = "ip alcor_snat"
 EXTERNAL_MTU = 1500
 ENDPOINT_ADDRESSING = ("static", "dhcp")
+POD_OWNER = "compute:kubernetes"  # a pod's port: alcor-cni makes its device (docs/kubernetes.md)
 STATE_ROOT = "/run/alcor-agent"
 
 
@@ -164,7 +167,7 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
     pinned = k.Fdb(dev=tap, mac=port.mac_address.lower())
     if port.trunk_parent_id:
         return Layout([*_subport(port, bridge, size, lookup, host), pinned], depends)
-    if host.endpoint_mode == "tap":
+    if not plugs(port, host):
         attached = k.Link(
             ns=k.HOST,
             name=tap,
@@ -198,6 +201,12 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
     fixed = [fixed for fixed in port.fixed_ips if fixed != obtained]
     found += _addressing(ns, inside, fixed, lookup)
     return Layout(found, depends)
+
+
+def plugs(port: pb.Port, host: HostSettings) -> bool:
+    """Whether the agent makes the port's endpoint itself: in netns mode, unless it is a pod's
+    (whose veth ``alcor-cni`` made, as Nova makes a VM's tap in tap mode)."""
+    return host.endpoint_mode == "netns" and port.device_owner != POD_OWNER
 
 
 def _subport(

@@ -24,7 +24,8 @@ the transit leg the other hosts send outbound traffic to ``sg-<router:11>``.
 Ownership: the driver removes only what these names mark as its own (``albr-``, ``alvx-``,
 ``alqr-``, ``aldh-`` devices, namespaces ``<prefix>qr-``/``<prefix>ep-``/``<prefix>dh-``); an
 endpoint's ``tap`` device is its own only in netns mode (it made it), otherwise it is attached
-and detached, never deleted.
+and detached, never deleted; so is a pod's in either mode (``alcor-cni`` made it, and marked it
+with the alias ``PLUGGED``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ DHCP_LEG = "aldh-"
 DHCP_NETNS = "dh-"
 DHCP_DEVICE = "dh0"
 TRUNK_LEG = "altv-"
+PLUGGED = "alcor-cni"  # how the alias alcor-cni gives a pod's tap begins: attached, never deleted
 VLAN_LEG = "alvl"
 OWNED_NETNS = (ROUTER_NETNS, ENDPOINT_NETNS, DHCP_NETNS)
 OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG, TRANSIT_LEG, DHCP_LEG, TRUNK_LEG)

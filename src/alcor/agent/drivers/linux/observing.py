@@ -7,7 +7,8 @@ devices, global and link-local addresses and routes (not the kernel's own: conne
 link-local routes), and not what a DHCP client set (``dynamic`` addresses, ``proto dhcp``
 routes: ``dhcp``'s client script).
 Endpoint ``tap`` devices are read as the driver's own in netns mode (veths it made) and, in tap
-mode, when they are attached to one of its bridges (so a port removed is detached).
+mode (and a pod's, which ``alcor-cni`` made, in either), when they are attached to one of its
+bridges (so a port removed is detached).
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ def host_links(links: list[Json], *, endpoint_mode: str) -> list[k.Object]:
             found.append(_link(k.HOST, link, kind=kind))
         elif name.startswith(names.TAP):
             subport = str(link.get("link", "")).startswith(names.TRUNK_LEG)  # its peer's name
-            if kind == "veth" and (endpoint_mode == "netns" or subport):
+            plugged = endpoint_mode == "tap" or link.get("ifalias", "").startswith(names.PLUGGED)
+            if kind == "veth" and (subport or not plugged):
                 found.append(_link(k.HOST, link, kind="veth"))
-            elif endpoint_mode == "tap" and master.startswith(names.BRIDGE):
+            elif plugged and master.startswith(names.BRIDGE):
                 found.append(_link(k.HOST, link, kind=""))
     return found
 

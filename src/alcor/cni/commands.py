@@ -1,0 +1,372 @@
+"""The six commands. Each ADD, DEL and CHECK of a container holds its lock (a file in the state
+directory), so a runtime that retries ADD after a timeout finds the port the first one made
+instead of making a second.
+
+ADD: the port (``device_id`` the container, ``device_owner`` ``compute:kubernetes``, named
+``<namespace>/<pod>``, tagged with the pod and the interface name) is made unbound, the pod's
+interface from it, then the port is bound to the node: the agent finds the device at its first
+goal state. ADD answers once the port is ACTIVE (within ``active_timeout``); whatever fails
+undoes what it made: no port, no device, nothing in the pod's namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alcor.cni import links, results
+from alcor.cni.controller import Controller, NotFound
+from alcor.cni.errors import (
+    INVALID_CONFIG,
+    IO_FAILURE,
+    NOT_AVAILABLE,
+    TRY_AGAIN_LATER,
+    UNKNOWN_CONTAINER,
+    CniError,
+)
+from alcor.cni.invocation import NEWEST, SUPPORTED_VERSIONS, Config, Container
+
+OWNER = "compute:kubernetes"
+IFNAME_TAG = "cni_ifname="
+NAMESPACE_TAG = "k8s_namespace="
+POD_TAG = "k8s_pod="
+MISMATCH = 101  # CHECK: the pod's interface is not what its port says
+AGENT_STALE = 30.0  # seconds: an agent status file older than this is an agent that is gone
+POLL = (0.005, 0.1)  # seconds: the first and the longest wait between two looks at the port
+
+
+def version() -> dict[str, Any]:
+    return {"cniVersion": NEWEST, "supportedVersions": list(SUPPORTED_VERSIONS)}
+
+
+def add(config: Config, container: Container, controller: Controller) -> dict[str, Any]:
+    host = node(config)
+    with _locked(config, container):
+        network = _network(controller, config.network)
+        groups = _groups(controller, config)
+        port = _existing(controller, container)
+        if port is not None and port.get("binding:host_id"):  # a repeated ADD: plug it anew
+            port = controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": ""}})
+            port = dict(port["port"])
+        port = port or _create(
+            controller, config=config, container=container, network=network, groups=groups
+        )
+        device = links.tap(port["id"])
+        try:
+            inside, gateways, nameservers = _interface(controller, port, network, container)
+            links.plug(
+                device=device,
+                label=links.alias(container.id, container.ifname),
+                netns=container.netns,
+                inside=inside,
+            )
+            if port.get("binding:host_id") != host:
+                controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": host}})
+            _wait_active(controller, port["id"], host=host, timeout=config.active_timeout)
+        except BaseException:
+            with contextlib.suppress(CniError):
+                links.unplug(device)
+            with contextlib.suppress(CniError):
+                controller.delete(f"/v2.0/ports/{port['id']}")
+            raise
+        return results.added(
+            config.version,
+            device=device,
+            netns=container.netns,
+            inside=inside,
+            gateways=gateways,
+            nameservers=nameservers,
+        )
+
+
+def delete(config: Config, container: Container, controller: Controller) -> None:
+    """Idempotent: a port or namespace already gone is not an error."""
+    with _locked(config, container, forget=True):
+        for port in _ports_of(controller, container):
+            controller.delete(f"/v2.0/ports/{port['id']}")
+            links.unplug(links.tap(port["id"]))
+        label = links.alias(container.id, container.ifname)
+        for device, found in links.strays().items():
+            if found == label:  # its port was deleted by someone else
+                links.unplug(device)
+
+
+def check(config: Config, container: Container, controller: Controller) -> None:
+    with _locked(config, container):
+        port = _existing(controller, container)
+        if port is None:
+            raise CniError(UNKNOWN_CONTAINER, f"container {container.id} has no port")
+        device = links.tap(port["id"])
+        if port.get("status") != "ACTIVE":
+            raise CniError(MISMATCH, f"port {port['id']} is {port.get('status')}, not ACTIVE")
+        if not links.up(device):
+            raise CniError(MISMATCH, f"the pod's device {device} on the node is missing or down")
+        network = _network(controller, port["network_id"])
+        wanted, _, _ = _interface(controller, port, network, container)
+        found = links.read(container.netns, container.ifname)
+        if found is None:
+            raise CniError(MISMATCH, f"the pod has no interface {container.ifname}")
+        for what in ("mac", "mtu"):
+            if getattr(found, what) != getattr(wanted, what):
+                raise CniError(
+                    MISMATCH,
+                    f"{container.ifname}'s {what} is {getattr(found, what)}, "
+                    f"its port's {getattr(wanted, what)}",
+                )
+        missing = set(wanted.addresses) - set(found.addresses)
+        if missing:
+            raise CniError(
+                MISMATCH, f"{container.ifname} lacks its port's {', '.join(sorted(missing))}"
+            )
+
+
+def status(config: Config) -> None:
+    """Ready when the node's agent is connected to a controller (its status file says so, and
+    is fresh)."""
+    host = node(config)
+    try:
+        document = json.loads(Path(config.agent_status).read_text())
+        age = time.time() - float(document.get("updated", 0))
+        connected = bool(document["hosts"][host]["connected"])
+        last_error = str(document["hosts"][host].get("last_error") or "")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CniError(
+            NOT_AVAILABLE,
+            f"no status of host {host!r}'s agent in {config.agent_status}",
+            str(error),
+        ) from None
+    if age > AGENT_STALE:
+        raise CniError(
+            NOT_AVAILABLE, f"host {host!r}'s agent has not written its status for {age:.0f} s"
+        )
+    if not connected:
+        raise CniError(
+            NOT_AVAILABLE, f"host {host!r}'s agent is not connected to a controller", last_error
+        )
+
+
+def gc(config: Config, controller: Controller) -> None:
+    """Delete this node's pod ports (and devices) whose attachment is not a valid one."""
+    host = node(config)
+    valid = set(config.valid_attachments)
+    kept = set()
+    for port in controller.get("/v2.0/ports", device_owner=OWNER, **{"binding:host_id": host})[
+        "ports"
+    ]:
+        if (port["device_id"], _ifname(port)) in valid:
+            kept.add(links.tap(port["id"]))
+            continue
+        controller.delete(f"/v2.0/ports/{port['id']}")
+        links.unplug(links.tap(port["id"]))
+    for device, label in links.strays().items():
+        _, container_id, ifname = [*label.split(":", 2), "", ""][:3]
+        if device not in kept and (container_id, ifname) not in valid:
+            links.unplug(device)
+
+
+def node(config: Config) -> str:
+    """The host id: the configuration's, else the one the node's agent runs as."""
+    if config.host_id:
+        return config.host_id
+    try:
+        hosts = list(json.loads(Path(config.agent_status).read_text())["hosts"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CniError(
+            TRY_AGAIN_LATER,
+            f"no 'host_id' in the configuration and no agent status in {config.agent_status}",
+            str(error),
+        ) from None
+    if len(hosts) != 1:
+        raise CniError(
+            INVALID_CONFIG,
+            f"{config.agent_status} holds {len(hosts)} hosts: give 'host_id'",
+        )
+    return str(hosts[0])
+
+
+def _network(controller: Controller, wanted: str) -> dict[str, Any]:
+    """By id, else by name (which must name one network)."""
+    if _uuid(wanted):
+        try:
+            return dict(controller.get(f"/v2.0/networks/{wanted}")["network"])
+        except NotFound:
+            pass
+    found = controller.get("/v2.0/networks", name=wanted)["networks"]
+    if len(found) != 1:
+        raise CniError(
+            INVALID_CONFIG,
+            f"network {wanted!r} "
+            + ("not found" if not found else f"names {len(found)} networks: give its id"),
+        )
+    return dict(found[0])
+
+
+def _groups(controller: Controller, config: Config) -> list[str] | None:
+    if config.security_groups is None:
+        return None
+    ids = []
+    for wanted in config.security_groups:
+        if _uuid(wanted):
+            ids.append(wanted)
+            continue
+        query = {"name": wanted} | ({"project_id": config.project} if config.project else {})
+        found = controller.get("/v2.0/security-groups", **query)["security_groups"]
+        if len(found) != 1:
+            raise CniError(
+                INVALID_CONFIG,
+                f"security group {wanted!r} "
+                + ("not found" if not found else f"names {len(found)} groups: give its id"),
+            )
+        ids.append(found[0]["id"])
+    return ids
+
+
+def _create(
+    controller: Controller,
+    *,
+    config: Config,
+    container: Container,
+    network: dict[str, Any],
+    groups: list[str] | None,
+) -> dict[str, Any]:
+    tags = [f"{IFNAME_TAG}{container.ifname}"]
+    name = container.id[:12]
+    if container.pod_name:
+        name = f"{container.pod_namespace}/{container.pod_name}"
+        tags += [f"{NAMESPACE_TAG}{container.pod_namespace}", f"{POD_TAG}{container.pod_name}"]
+    body: dict[str, Any] = {
+        "network_id": network["id"],
+        "name": name,
+        "device_id": container.id,
+        "device_owner": OWNER,
+        "tags": tags,
+    }
+    if config.project:
+        body["project_id"] = config.project
+    if groups is not None:
+        body["security_groups"] = groups
+    return dict(controller.post("/v2.0/ports", {"port": body})["port"])
+
+
+def _ports_of(controller: Controller, container: Container) -> list[dict[str, Any]]:
+    found = controller.get("/v2.0/ports", device_id=container.id, device_owner=OWNER)["ports"]
+    return [port for port in found if _ifname(port) == container.ifname]
+
+
+def _existing(controller: Controller, container: Container) -> dict[str, Any] | None:
+    found = _ports_of(controller, container)
+    return dict(found[0]) if found else None
+
+
+def _ifname(port: dict[str, Any]) -> str:
+    for tag in port.get("tags", ()):
+        if tag.startswith(IFNAME_TAG):
+            return str(tag[len(IFNAME_TAG) :])
+    return ""
+
+
+def _interface(
+    controller: Controller, port: dict[str, Any], network: dict[str, Any], container: Container
+) -> tuple[links.Interface, list[str], list[str]]:
+    """The pod's interface as its port says: addresses with their subnets' prefix lengths, a
+    default route per IP version via the first such subnet's gateway, the subnets' host routes;
+    and each address's gateway, and the DNS servers, for the result."""
+    fixed = port.get("fixed_ips", [])
+    subnets = {}
+    if fixed:
+        ids = sorted({f["subnet_id"] for f in fixed})
+        subnets = {s["id"]: s for s in controller.get("/v2.0/subnets", id=ids)["subnets"]}
+    addresses, gateways, routes, nameservers = [], [], [], []
+    defaults: set[int] = set()
+    for f in fixed:
+        subnet = subnets.get(f["subnet_id"])
+        if subnet is None:
+            continue
+        cidr = ipaddress.ip_network(subnet["cidr"])
+        addresses.append(f"{f['ip_address']}/{cidr.prefixlen}")
+        gateway = subnet.get("gateway_ip") or ""
+        gateways.append(gateway)
+        for route in subnet.get("host_routes", ()):
+            hop = (route["destination"], route["nexthop"])
+            if hop not in routes:
+                routes.append(hop)
+                if ipaddress.ip_network(hop[0]).prefixlen == 0:
+                    defaults.add(cidr.version)
+        if gateway and cidr.version not in defaults:
+            defaults.add(cidr.version)
+            routes.append(("0.0.0.0/0" if cidr.version == 4 else "::/0", gateway))
+        for server in subnet.get("dns_nameservers", ()):
+            if server not in nameservers:
+                nameservers.append(server)
+    inside = links.Interface(
+        name=container.ifname,
+        mac=str(port["mac_address"]).lower(),
+        mtu=int(network.get("mtu") or 1450),
+        addresses=tuple(addresses),
+        routes=tuple(routes),
+    )
+    return inside, gateways, nameservers
+
+
+def _wait_active(controller: Controller, port_id: str, *, host: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pause, longest = POLL
+    seen = ""
+    while True:
+        seen = controller.get(f"/v2.0/ports/{port_id}", fields="status")["port"]["status"]
+        if seen == "ACTIVE":
+            return
+        if time.monotonic() + pause > deadline:
+            raise CniError(
+                TRY_AGAIN_LATER,
+                f"port {port_id} was not ACTIVE on host {host!r} within {timeout:g} s",
+                f"its status: {seen}",
+            )
+        time.sleep(pause)
+        pause = min(longest, pause * 2)
+
+
+@contextlib.contextmanager
+def _locked(config: Config, container: Container, *, forget: bool = False) -> Iterator[None]:
+    """The container's lock (``<state dir>/locks/<container id>``); ``forget``: remove the
+    file when done (DEL). A waiter that got the lock on a file removed meanwhile takes it
+    again on the new one."""
+    folder = Path(config.state_dir) / "locks"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CniError(IO_FAILURE, f"cannot make {folder}", str(error)) from None
+    path = folder / container.id.replace("/", "_")
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            same = os.fstat(descriptor).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(descriptor)
+    try:
+        yield
+        if forget:
+            path.unlink(missing_ok=True)
+    finally:
+        os.close(descriptor)
+
+
+def _uuid(text: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
