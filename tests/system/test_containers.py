@@ -1,8 +1,10 @@
 """A real container runtime: Debian's podman runs containers from a local busybox image on a
 simulated node (a network namespace), on a network of Debian's own CNI plugins, ``bridge`` with
 ``host-local`` addresses. Each container gets its address and reaches the other; removing one
-runs the plugins' DEL, which releases its address and its veth. ``alcor.lab.containers`` is the
-harness; the ``alcor-cni`` tests follow this one, with their plugin in ``podman.plugins``.
+runs the plugins' DEL, which releases its address and its veth, as does a chained plugin's
+failure. A plugin of the test's own (in ``podman.plugins``) is called in the node's namespace
+with the bridge's result as its ``prevResult``. ``alcor.lab.containers`` is the harness; the
+``alcor-cni`` tests follow this one, with their plugin in ``podman.plugins``.
 
 Every name a test makes begins with its own tag (``t1a2b3c``): the node's namespace, the network
 and its bridge. The fixture removes the containers and the namespace whatever the test did; the
@@ -10,7 +12,10 @@ storage (the imported image) is shared by the module's tests."""
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import ip_interface, ip_network
@@ -30,6 +35,22 @@ pytestmark = [
 ]
 
 SUBNET = "198.51.100.0/24"
+
+# A plugin of the test's own: it writes down how it was called, and passes prevResult on.
+RECORDER = """\
+import json, os, sys
+config = json.load(sys.stdin)
+if os.environ["CNI_COMMAND"] == "VERSION":  # asked with no configuration of ours
+    print(json.dumps({"cniVersion": "1.0.0", "supportedVersions": ["0.4.0", "1.0.0"]}))
+    sys.exit()
+called = {"command": os.environ["CNI_COMMAND"], "netns": os.environ.get("CNI_NETNS"),
+          "args": os.environ.get("CNI_ARGS"), "in": os.readlink("/proc/self/ns/net"),
+          "config": config}
+with open(config["record"], "a") as record:
+    record.write(json.dumps(called) + "\\n")
+if called["command"] == "ADD":
+    print(json.dumps(config["prevResult"]))
+"""
 
 
 @dataclass
@@ -152,3 +173,28 @@ def test_a_plugin_failing_after_the_bridge_leaves_no_container_address_or_veth(
     assert node.leased(network) == set()
     assert node.veths() == []
     assert node.podman.listed() == []
+
+
+def test_a_plugin_of_the_tests_own_is_chained_with_prevresult_in_the_nodes_namespace(
+    node: Node,
+) -> None:
+    plugin = node.podman.plugins / "recorder"
+    plugin.write_text(f"#!{sys.executable}\n{RECORDER}")
+    plugin.chmod(0o755)
+    record = node.leases.parent / "recorder.jsonl"
+    network = node.bridge_network({"type": "recorder", "record": str(record)})
+
+    a = node.podman.run(name=f"{node.tag}-a", network=network, node=node.ns)
+    (address,) = node.podman.addresses(a)
+    sandbox = node.podman.sandbox(a)
+    node.podman.remove(a)
+
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    (add,) = [call for call in calls if call["command"] == "ADD"]
+    (delete,) = [call for call in calls if call["command"] == "DEL"]
+    node_ns = f"net:[{os.stat(f'/run/netns/{node.ns}').st_ino}]"
+    for call in (add, delete):
+        assert call["in"] == node_ns
+        assert call["netns"] == sandbox
+        assert f"K8S_POD_NAME={a.name}" in call["args"].split(";")
+        assert call["config"]["prevResult"]["ips"][0]["address"] == address
