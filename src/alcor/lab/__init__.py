@@ -17,4 +17,5 @@ it imports nothing else of ``alcor`` (import-linter checks it).
     traffic      ping, many pings at once, a TCP server and client in a namespace
     reference    the reference topology: one VPC, two subnets, four endpoints on two hosts
     ping_matrix  the all-pairs ping results as a table
+    containers   podman as root on CNI networks: containers of a busybox image on a host
 """

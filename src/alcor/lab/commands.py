@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from alcor.lab import errors
 
@@ -13,10 +13,14 @@ from alcor.lab import errors
 TOOLS = ("ip", "bridge", "nft", "nsenter", "sysctl", "ping")
 
 
-def run(*argv: str, check: bool = True, timeout: float = 10.0) -> subprocess.CompletedProcess[str]:
+def run(
+    *argv: str, check: bool = True, timeout: float = 10.0, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``argv``'s outcome, output captured as text; ``CommandFailed`` when it fails and
-    ``check``."""
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    ``check``. ``env``: its whole environment (default: this process's)."""
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=False, timeout=timeout, env=env
+    )
     if check and done.returncode != 0:
         raise errors.CommandFailed(done.returncode, argv, done.stdout, done.stderr)
     return done
