@@ -15,6 +15,7 @@ It runs once per pod, so it starts fast: the standard library only (``http.clien
 
 ``invocation``  the command, its environment and configuration, validated
 ``controller``  the REST API (Neutron's), with a Keystone token when credentials are given
+``addressing``  what the pod's interface holds, from its port (pure)
 ``links``       the pod's interface, with iproute2
 ``results``     the spec's result for each version
 ``commands``    ADD, DEL, CHECK, STATUS, VERSION, GC

@@ -10,7 +10,6 @@ later", a refusal (4xx) carries Neutron's message.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -136,6 +135,8 @@ class Controller:
             stat = os.stat(self._credentials)
         except OSError:
             return None
+        import hashlib  # here: most invocations never need it
+
         key = f"{os.path.abspath(self._credentials)}:{stat.st_mtime_ns}:{stat.st_size}"
         return Path(self._state_dir) / f"token-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 

@@ -3,11 +3,10 @@ checked before anything is made (a bad one is the spec's error and leaves nothin
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from alcor.cni.errors import (
     INCOMPATIBLE_VERSION,
@@ -29,8 +28,7 @@ SECRETS = ("password", "token", "secret", "application_credential_secret", "auth
 MAX_IFNAME = 15
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Config:
+class Config(NamedTuple):
     """The network configuration's keys this plugin reads (the rest are the runtime's)."""
 
     version: str
@@ -48,8 +46,7 @@ class Config:
     valid_attachments: tuple[tuple[str, str], ...] = ()  # GC: (container id, ifname)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Container:
+class Container(NamedTuple):
     """``CNI_CONTAINERID``, ``CNI_NETNS``, ``CNI_IFNAME`` and the pod from ``CNI_ARGS``."""
 
     id: str
@@ -59,8 +56,7 @@ class Container:
     pod_namespace: str = ""
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Invocation:
+class Invocation(NamedTuple):
     command: str
     config: Config
     container: Container | None  # ADD, DEL and CHECK only

@@ -12,10 +12,10 @@ a default route per IP version via its subnet's gateway, and the subnets' host r
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from alcor.cni.errors import IO_FAILURE, CniError
 
@@ -23,8 +23,7 @@ ALIAS = "alcor-cni"  # how the alias of every device this plugin makes begins
 TAP = "tap"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Interface:
+class Interface(NamedTuple):
     """What the pod's end must hold (or, read back, holds)."""
 
     name: str

@@ -3,27 +3,19 @@ addresses carry their IP version; 1.1.0's interfaces their MTU."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from alcor.cni import links
+from alcor.cni.addressing import Plan
 
 
-def added(
-    version: str,
-    *,
-    device: str,
-    netns: str,
-    inside: links.Interface,
-    gateways: Sequence[str],
-    nameservers: Sequence[str],
-) -> dict[str, Any]:
-    """``gateways``: each of ``inside.addresses``' gateway ("" for none)."""
+def added(version: str, *, device: str, netns: str, plan: Plan) -> dict[str, Any]:
+    inside = plan.inside
     pod: dict[str, Any] = {"name": inside.name, "mac": inside.mac, "sandbox": netns}
     if version >= "1.1.0":
         pod["mtu"] = inside.mtu
     ips = []
-    for cidr, gateway in zip(inside.addresses, gateways, strict=True):
+    for cidr, gateway in zip(inside.addresses, plan.gateways, strict=True):
         ip: dict[str, Any] = {"address": cidr, "interface": 1}
         if gateway:
             ip["gateway"] = gateway
@@ -35,6 +27,6 @@ def added(
         "interfaces": [{"name": device, "mac": links.host_mac(inside.mac)}, pod],
         "ips": ips,
         "routes": [{"dst": dst, "gw": via} for dst, via in inside.routes],
-        "dns": {"nameservers": list(nameservers)} if nameservers else {},
+        "dns": {"nameservers": list(plan.nameservers)} if plan.nameservers else {},
     }
     return found

@@ -1,0 +1,208 @@
+"""alcor-cni's pure parts: the invocation read from environment and stdin, the pod's interface
+planned from its port, the result in each version, and the entry point's answers to input no
+runtime should send (the spec's error, never a traceback)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from alcor.cni import addressing, invocation, main, results
+from alcor.cni.errors import CniError
+
+CONFIG = {
+    "cniVersion": "1.0.0",
+    "name": "pods",
+    "type": "alcor-cni",
+    "network": "net1",
+    "api": "http://127.0.0.1:9696",
+}
+ENVIRON = {
+    "CNI_COMMAND": "ADD",
+    "CNI_CONTAINERID": "c1",
+    "CNI_NETNS": "/proc/self/ns/net",
+    "CNI_IFNAME": "eth0",
+    "CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=front-1",
+}
+
+
+def parsed(config: dict[str, Any] = CONFIG, **environ: str) -> invocation.Invocation:
+    return invocation.parse(ENVIRON | environ, json.dumps(config))
+
+
+def refused(config: dict[str, Any] = CONFIG, **environ: str) -> CniError:
+    with pytest.raises(CniError) as caught:
+        parsed(config, **environ)
+    return caught.value
+
+
+def test_an_add_reads_the_container_the_pod_and_the_configuration() -> None:
+    called = parsed(CONFIG | {"security_groups": ["web"], "project": "p1"})
+    assert called.command == "ADD"
+    assert called.container == invocation.Container(
+        id="c1", netns="/proc/self/ns/net", ifname="eth0", pod_name="front-1", pod_namespace="web"
+    )
+    assert called.config.network == "net1"
+    assert called.config.security_groups == ("web",)
+    assert called.config.agent_status == invocation.AGENT_STATUS
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "words"),
+    [
+        ({"cniVersion": "0.3.1"}, 1, "not supported"),
+        ({"cniVersion": None}, 1, "not supported"),
+        ({"type": "bridge"}, 7, "'type'"),
+        ({"network": None}, 7, "no 'network'"),
+        ({"api": None}, 7, "no 'api'"),
+        ({"api": "ftp://controller"}, 7, "http:// or https://"),
+        ({"network": 42}, 7, "must be a string"),
+        ({"security_groups": "default"}, 7, "list"),
+        ({"active_timeout": 0}, 7, "positive"),
+        ({"active_timeout": True}, 7, "positive"),
+        ({"password": "x"}, 7, "must not be in"),
+        ({"application_credential_secret": "x"}, 7, "must not be in"),
+    ],
+)
+def test_a_bad_configuration_is_refused_naming_the_key(
+    change: dict[str, Any], code: int, words: str
+) -> None:
+    config = {key: value for key, value in (CONFIG | change).items() if value is not None}
+    error = refused(config)
+    assert error.code == code
+    assert words in error.msg
+
+
+@pytest.mark.parametrize(
+    ("environ", "code", "words"),
+    [
+        ({"CNI_COMMAND": "REMOVE"}, 4, "CNI_COMMAND"),
+        ({"CNI_CONTAINERID": ""}, 4, "CNI_CONTAINERID"),
+        ({"CNI_IFNAME": ""}, 4, "CNI_IFNAME"),
+        ({"CNI_IFNAME": "a-name-longer-than-15"}, 4, "CNI_IFNAME"),
+        ({"CNI_NETNS": ""}, 4, "CNI_NETNS"),
+        ({"CNI_NETNS": "/run/netns/never-made-here"}, 3, "does not exist"),
+        ({"CNI_ARGS": "K8S_POD_NAME"}, 4, "KEY=VALUE"),
+    ],
+)
+def test_a_bad_environment_is_refused_naming_the_variable(
+    environ: dict[str, str], code: int, words: str
+) -> None:
+    error = refused(CONFIG, **environ)
+    assert error.code == code
+    assert words in error.msg
+
+
+def test_del_does_not_need_the_namespace_any_more() -> None:
+    called = parsed(CONFIG, CNI_COMMAND="DEL", CNI_NETNS="")
+    assert called.container is not None
+    assert called.container.netns == ""
+
+
+def test_gc_reads_the_valid_attachments() -> None:
+    config = CONFIG | {
+        "cniVersion": "1.1.0",
+        "cni.dev/valid-attachments": [{"containerID": "c1", "ifname": "eth0"}],
+    }
+    called = invocation.parse({"CNI_COMMAND": "GC"}, json.dumps(config))
+    assert called.container is None
+    assert called.config.valid_attachments == (("c1", "eth0"),)
+    with pytest.raises(CniError):
+        invocation.parse(
+            {"CNI_COMMAND": "GC"}, json.dumps(config | {"cni.dev/valid-attachments": [{}]})
+        )
+
+
+PORT = {
+    "mac_address": "FA:16:3E:00:00:01",
+    "fixed_ips": [
+        {"subnet_id": "s4", "ip_address": "10.0.0.5"},
+        {"subnet_id": "s6", "ip_address": "fd00::5"},
+        {"subnet_id": "s4b", "ip_address": "10.1.0.5"},
+    ],
+}
+SUBNETS = [
+    {
+        "id": "s4",
+        "cidr": "10.0.0.0/24",
+        "gateway_ip": "10.0.0.1",
+        "host_routes": [{"destination": "192.168.0.0/16", "nexthop": "10.0.0.254"}],
+        "dns_nameservers": ["10.0.0.2"],
+    },
+    {"id": "s6", "cidr": "fd00::/64", "gateway_ip": "fd00::1", "dns_nameservers": ["10.0.0.2"]},
+    {"id": "s4b", "cidr": "10.1.0.0/16", "gateway_ip": "10.1.0.1"},
+]
+
+
+def test_the_interface_has_the_ports_addresses_one_default_per_version_and_host_routes() -> None:
+    plan = addressing.plan(PORT, network={"mtu": 1400}, subnets=SUBNETS, ifname="eth0")
+    assert plan.inside.mac == "fa:16:3e:00:00:01"
+    assert plan.inside.mtu == 1400
+    assert plan.inside.addresses == ("10.0.0.5/24", "fd00::5/64", "10.1.0.5/16")
+    assert plan.inside.routes == (
+        ("192.168.0.0/16", "10.0.0.254"),
+        ("0.0.0.0/0", "10.0.0.1"),
+        ("::/0", "fd00::1"),
+    )
+    assert plan.gateways == ("10.0.0.1", "fd00::1", "10.1.0.1")
+    assert plan.nameservers == ("10.0.0.2",)
+
+
+def test_a_host_route_to_the_default_takes_the_gateways_place() -> None:
+    subnet = SUBNETS[0] | {"host_routes": [{"destination": "0.0.0.0/0", "nexthop": "10.0.0.9"}]}
+    port = PORT | {"fixed_ips": PORT["fixed_ips"][:1]}
+    plan = addressing.plan(port, network={}, subnets=[subnet], ifname="eth0")
+    assert plan.inside.routes == (("0.0.0.0/0", "10.0.0.9"),)
+    assert plan.inside.mtu == addressing.DEFAULT_MTU
+
+
+@pytest.mark.parametrize("version", ["0.4.0", "1.0.0", "1.1.0"])
+def test_the_result_is_the_specs_for_each_version(version: str) -> None:
+    plan = addressing.plan(PORT, network={"mtu": 1400}, subnets=SUBNETS, ifname="eth0")
+    found = results.added(version, device="tapabc", netns="/run/netns/pod", plan=plan)
+    assert found["cniVersion"] == version
+    host, pod = found["interfaces"]
+    assert host == {"name": "tapabc", "mac": "fe:16:3e:00:00:01"}
+    assert pod["sandbox"] == "/run/netns/pod"
+    assert ("mtu" in pod) == (version == "1.1.0")
+    assert [ip["interface"] for ip in found["ips"]] == [1, 1, 1]
+    assert [ip.get("version") for ip in found["ips"]] == (
+        ["4", "6", "4"] if version == "0.4.0" else [None, None, None]
+    )
+    assert found["routes"][1] == {"dst": "0.0.0.0/0", "gw": "10.0.0.1"}
+    assert found["dns"] == {"nameservers": ["10.0.0.2"]}
+
+
+def answer(environ: dict[str, str], stdin: str) -> tuple[int, dict[str, Any]]:
+    out = io.StringIO()
+    status = main.run(environ, io.StringIO(stdin), out)
+    return status, json.loads(out.getvalue())
+
+
+def test_version_answers_without_a_configuration() -> None:
+    assert answer({"CNI_COMMAND": "VERSION"}, "") == (
+        0,
+        {"cniVersion": "1.1.0", "supportedVersions": ["0.4.0", "1.0.0", "1.1.0"]},
+    )
+
+
+@pytest.mark.parametrize("stdin", ["", "not json", "[1, 2]", '"text"', "{"])
+def test_what_is_not_a_configuration_is_error_6_in_the_newest_version(stdin: str) -> None:
+    status, error = answer(ENVIRON, stdin)
+    assert status == 1
+    assert error["code"] == 6
+    assert error["cniVersion"] == "1.1.0"
+
+
+def test_an_error_answers_in_the_version_asked() -> None:
+    status, error = answer(ENVIRON | {"CNI_IFNAME": ""}, json.dumps(CONFIG))
+    assert status == 1
+    assert error == {
+        "cniVersion": "1.0.0",
+        "code": 4,
+        "msg": "CNI_IFNAME must be an interface name of 1 to 15 characters",
+        "details": "got ''",
+    }
