@@ -58,7 +58,7 @@ say = bench_goalstate.say
 class Node:
     """The lab, its node ``n1``, the pods' network with a VM on it, the plugin's config."""
 
-    def __init__(self, lab: labs.Lab, *, timeout: float) -> None:
+    def __init__(self, lab: labs.Lab, *, timeout: float, daemon: bool) -> None:
         self.lab = lab
         (self.host,) = lab.add_hosts("n1")
         self.network = lab.network()
@@ -76,6 +76,7 @@ class Node:
             "state_dir": str(lab.tmp / "cni-state"),
             "security_groups": [group],
             "active_timeout": timeout,
+            "daemon_socket": lab.cni_daemon(self.host) if daemon else str(lab.tmp / "none.sock"),
         }
         self.made = 0
 
@@ -171,7 +172,7 @@ def cni_ping(pod: str) -> bool:
 
 
 @contextlib.contextmanager
-def node_running(directory: Path, *, timeout: float) -> Iterator[Node]:
+def node_running(directory: Path, *, timeout: float, daemon: bool) -> Iterator[Node]:
     pki = certificates.Pki(directory / "pki").init()
     server = ServerProcess(
         directory / "alcor.db", *pki.server_args(), southbound=f"unix:{directory}/sb.sock"
@@ -180,7 +181,7 @@ def node_running(directory: Path, *, timeout: float) -> Iterator[Node]:
     try:
         lab = labs.Lab(server, directory, pki=pki)
         try:
-            yield Node(lab, timeout=timeout)
+            yield Node(lab, timeout=timeout, daemon=daemon)
         finally:
             lab.close()
     finally:
@@ -226,6 +227,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pods", type=int, default=200, help="2: pods added")
     p.add_argument("--concurrency", type=int, default=10, help="2: ADDs in flight")
     p.add_argument("--timeout", type=float, default=60.0, help="the plugin's active_timeout")
+    p.add_argument(
+        "--no-daemon",
+        action="store_true",
+        help="no alcor cni-daemon on the node: each plugin process does the work itself",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object, not text")
     return p
 
@@ -249,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = {"1": part_burst, "2": part_steady}
     with (
         tempfile.TemporaryDirectory(prefix="alcor-cni-bench-") as tmp,
-        node_running(Path(tmp), timeout=args.timeout) as node,
+        node_running(Path(tmp), timeout=args.timeout, daemon=not args.no_daemon) as node,
     ):
         for part in sorted(args.parts):
             say(f"part {part}: starting (load {bench_goalstate.load_average()})")

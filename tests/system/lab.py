@@ -154,6 +154,13 @@ class Lab:
         )
         return cni.node_api()
 
+    def cni_daemon(self, host: Host) -> str:
+        """``alcor cni-daemon`` on ``host``; its socket (the conflist's ``daemon_socket``)."""
+        path = self.tmp / f"cni-{host.name}.sock"
+        log = self.tmp / f"cni-daemon-{host.name}.log"
+        self.processes.append(cni.daemon(host.ns, socket_path=path, log=log))
+        return str(path)
+
     def wait_connected(self, host: Host) -> None:
         with _asserting():
             self.neutron.wait_connected(

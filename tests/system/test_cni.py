@@ -29,9 +29,10 @@ A, B = "10.0.1.0/24", "10.0.2.0/24"
 
 class Cluster:
     """Two nodes (h1, h2), networks a (10.0.1.0/24) and b (10.0.2.0/24) joined by a router, a
-    group open to anything, and a VM-style endpoint on each network and node."""
+    group open to anything, and a VM-style endpoint on each network and node. Each node runs
+    ``alcor cni-daemon`` unless not ``daemons`` (the plugin then does the work itself)."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, *, daemons: bool = True) -> None:
         self.lab = lab
         self.h1, self.h2 = lab.add_hosts("h1", "h2")
         self.net_a, self.net_b = lab.network(), lab.network()
@@ -49,6 +50,10 @@ class Cluster:
         }
         self.pods = 0
         self.api = {host.name: lab.api_in(host) for host in (self.h1, self.h2)}
+        self.daemons = {
+            host.name: lab.cni_daemon(host) if daemons else str(lab.tmp / "no-daemon.sock")
+            for host in (self.h1, self.h2)
+        }
 
     def config(self, host: Host, **overrides: Any) -> dict[str, Any]:
         """The conflist entry a node's runtime would pass: by default network a, this lab's
@@ -63,6 +68,7 @@ class Cluster:
             "state_dir": str(self.lab.tmp / "cni-state"),
             "security_groups": [self.open],
             "active_timeout": 20,
+            "daemon_socket": self.daemons[host.name],
         }
         return {key: value for key, value in (found | overrides).items() if value is not None}
 
@@ -103,6 +109,12 @@ class Cluster:
 @pytest.fixture
 def cluster(lab: Lab) -> Cluster:
     return Cluster(lab)
+
+
+@pytest.fixture
+def alone(lab: Lab) -> Cluster:
+    """No CNI daemon on the nodes."""
+    return Cluster(lab, daemons=False)
 
 
 def devices(ns: str) -> list[str]:
@@ -358,8 +370,10 @@ def test_a_port_that_never_becomes_active_times_out_and_is_undone(cluster: Clust
     _nothing_left(cluster, pod, before)
 
 
-def test_the_one_file_plugin_runs_with_python_alone(cluster: Cluster, tmp_path: Path) -> None:
-    """``python -m alcor.cni.bundle`` makes the file the deployment installs on nodes."""
+def test_the_one_file_plugin_runs_with_python_alone(alone: Cluster, tmp_path: Path) -> None:
+    """``python -m alcor.cni.bundle`` makes the file the deployment installs on nodes; with no
+    daemon to hand its work to, it does the work itself."""
+    cluster = alone
     bundle = tmp_path / "alcor-cni"
     run(sys.executable, "-m", "alcor.cni.bundle", str(bundle))
     pod = cluster.sandbox()
@@ -389,3 +403,15 @@ def test_a_restarted_agent_keeps_the_pods_device_and_its_traffic(cluster: Cluste
     eventually(lambda: cluster.lab.ping(cluster.vm_ns["vm-b2"], cluster.pod_ip(added)))
     assert "tap" + port["id"][:11] in taps(cluster.h1)
     assert cluster.lab.ping(pod, "10.0.1.11")
+
+
+def test_without_a_daemon_the_plugin_does_the_work_itself(alone: Cluster) -> None:
+    cluster = alone
+    pod = cluster.sandbox()
+    added = cluster.add(cluster.h1, pod)
+    assert added.status == 0, added
+    assert cluster.lab.ping(pod, "10.0.2.12")
+    refused = cluster.add(cluster.h1, cluster.sandbox(), network="no-such-network")
+    assert refused.code == 7, refused
+    assert cluster.delete(cluster.h1, pod).status == 0
+    assert cluster.ports_of(pod) == []

@@ -62,6 +62,7 @@ def alcor_network(
         "agent_status": str(host.status_path),
         "state_dir": str(lab.tmp / f"cni-{host.name}"),
         "security_groups": [group],
+        "daemon_socket": lab.cni_daemon(host),
     }
     podman.add_network(name, [first, {"type": "tuning", "sysctl": {TUNED: "1"}}])
     return name

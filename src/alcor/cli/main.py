@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 
 from alcor.api import keystone
 from alcor.api.app import create_app
-from alcor.cli import agents, certs, demo, nodes, roles, southbound_options, startup
+from alcor.cli import agents, certs, cni, demo, nodes, roles, southbound_options, startup
 from alcor.model import errors, limits, mtus, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
@@ -232,6 +232,7 @@ def parser() -> argparse.ArgumentParser:
     nodes.add_parsers(commands)
     certs.add_parsers(commands)
     demo.add_parsers(commands)
+    cni.add_parsers(commands)
     return top
 
 
@@ -390,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return certs.main(args)
     if args.command == "demo":
         return demo.main(args)
+    if args.command == "cni-daemon":
+        return cni.main(args)
     if args.command == "server":
         import uvloop
 

@@ -31,7 +31,7 @@ from alcor.cni.errors import (
     UNKNOWN_CONTAINER,
     CniError,
 )
-from alcor.cni.invocation import NEWEST, SUPPORTED_VERSIONS, Config, Container
+from alcor.cni.invocation import Config, Container
 
 OWNER = "compute:kubernetes"
 IFNAME_TAG = "cni_ifname="
@@ -44,16 +44,13 @@ POLL_LATER = 0.05  # ... and after
 UUID = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 
 
-def version() -> dict[str, Any]:
-    return {"cniVersion": NEWEST, "supportedVersions": list(SUPPORTED_VERSIONS)}
-
-
 def add(config: Config, container: Container, controller: Controller) -> dict[str, Any]:
     host = node(config)
     with _locked(config, container):
         network = _network(controller, config.network)
         groups = _groups(controller, config)
         port = _existing(controller, container)
+        again = port is not None
         if port is not None and port.get("binding:host_id"):  # a repeated ADD: plug it anew
             port = controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": ""}})
             port = dict(port["port"])
@@ -68,6 +65,7 @@ def add(config: Config, container: Container, controller: Controller) -> dict[st
                 label=links.alias(container.id, container.ifname),
                 netns=container.netns,
                 inside=plan.inside,
+                again=again,
             )
             if port.get("binding:host_id") != host:
                 controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": host}})

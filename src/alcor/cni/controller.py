@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import time
 import urllib.parse
 from pathlib import Path
@@ -89,8 +90,8 @@ class Controller:
         """One request; a keep-alive connection the server closed meanwhile is opened again
         once for a request that is safe to repeat."""
         for attempt in range(2):
-            connection = self._connect()
             try:
+                connection = self._connect()
                 connection.request(method, self._base + path, body=payload, headers=headers)
                 response = connection.getresponse()
                 return response.status, response.read()
@@ -104,11 +105,14 @@ class Controller:
         raise AssertionError("unreachable")
 
     def _connect(self) -> http.client.HTTPConnection:
+        """The open connection, else a new one with Nagle's algorithm off (a request's or an
+        answer's second segment must not wait for the delayed ACK of its first: 40 ms)."""
         if self._connection is None:
-            if self._https:
-                self._connection = http.client.HTTPSConnection(self._netloc, timeout=TIMEOUT)
-            else:
-                self._connection = http.client.HTTPConnection(self._netloc, timeout=TIMEOUT)
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            connection = kind(self._netloc, timeout=TIMEOUT)
+            connection.connect()
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._connection = connection
         return self._connection
 
     def _keystone_token(self, *, renew: bool) -> str:

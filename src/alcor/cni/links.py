@@ -45,10 +45,11 @@ def alias(container_id: str, ifname: str) -> str:
     return f"{ALIAS}:{container_id}:{ifname}"
 
 
-def plug(*, device: str, label: str, netns: str, inside: Interface) -> None:
-    """Make the veth ``device`` (host end, aliased ``label``) and ``inside`` in ``netns``,
-    replacing a device of that name a failed or repeated ADD left."""
-    unplug(device)
+def plug(*, device: str, label: str, netns: str, inside: Interface, again: bool) -> None:
+    """Make the veth ``device`` (host end, aliased ``label``) and ``inside`` in ``netns``;
+    ``again`` (a repeated ADD): replacing the device an earlier one made."""
+    if again:
+        unplug(device)
     mtu = inside.mtu
     _batch(
         [

@@ -67,12 +67,26 @@ def invoke(
     return Outcome(done.returncode, document, done.stderr)
 
 
+def daemon(node: str, *, socket_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``alcor cni-daemon`` in the node's namespace, listening on ``socket_path``; once it
+    listens."""
+    process = processes.start(
+        [
+            "nsenter", f"--net=/run/netns/{node}",
+            sys.executable, "-m", "alcor.cli.main", "cni-daemon", f"--socket={socket_path}",
+        ],
+        log=log,
+    )  # fmt: skip
+    waiting.eventually(socket_path.exists, what=f"the CNI daemon of {node}")
+    return process
+
+
 def api_relay(url: str, *, socket_path: Path, log: Path) -> subprocess.Popen[bytes]:
     """A relay from a unix socket to the controller's API at ``url`` (``http://HOST:PORT``),
     for ``api_in``: a unix socket is reachable from every network namespace."""
     target = url.removeprefix("http://")
     return processes.start(
-        ["socat", f"UNIX-LISTEN:{socket_path},fork,mode=600", f"TCP:{target}"], log=log
+        ["socat", f"UNIX-LISTEN:{socket_path},fork,mode=600", f"TCP:{target},nodelay"], log=log
     )
 
 
@@ -82,7 +96,7 @@ def api_in(node: str, *, socket_path: Path, log: Path) -> subprocess.Popen[bytes
     process = processes.start(
         [
             "nsenter", f"--net=/run/netns/{node}",
-            "socat", f"TCP-LISTEN:{NODE_API_PORT},bind=127.0.0.1,reuseaddr,fork",
+            "socat", f"TCP-LISTEN:{NODE_API_PORT},bind=127.0.0.1,reuseaddr,fork,nodelay",
             f"UNIX-CONNECT:{socket_path}",
         ],
         log=log,
