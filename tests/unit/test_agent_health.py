@@ -3,6 +3,8 @@ healthy; anything else says why in one line."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,21 @@ def test_max_age_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main.main(["agent-health", "--status-file", "x", "--max-age", "0"])
     assert "expected a positive number of seconds" in capsys.readouterr().err
+
+
+def test_the_probe_module_runs_alone_without_loading_the_controller(tmp_path: Path) -> None:
+    status = tmp_path / "status.json"
+    status.write_text('{"updated": 1e12, "hosts": {"h1": {"connected": true}}}')  # the future
+    probe = [sys.executable, "-m", "alcor.cli.agent_health", "--status-file", str(status)]
+    assert subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, alcor.cli.agent_health; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert "'alcor.cli.agent_health'" in loaded
+    assert "alcor.api" not in loaded
+    assert "grpc" not in loaded
+    assert "sqlalchemy" not in loaded
