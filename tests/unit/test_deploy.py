@@ -303,7 +303,7 @@ def alcor_command_lines() -> Iterator[tuple[str, list[str]]]:
 def test_every_alcor_command_line_is_accepted_by_the_cli() -> None:
     seen = set()
     for where, argv in alcor_command_lines():
-        if argv[:3] == ["python", "-m", "alcor.cli.agent_health"]:
+        if argv[:3] == ["python3", "-m", "alcor.cli.agent_health"]:
             parsed = agent_health.parser().parse_args(argv[3:])
             assert parsed.status_file == Path(STATUS_FILE), where
             seen.add("agent-health")
