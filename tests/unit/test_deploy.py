@@ -5,13 +5,15 @@ a custom resource those schemas do not know, against a schema of the fields used
 ``nodeAffinity`` and ``resources`` against Kubernetes' own); what the objects say of each other
 (selectors, named ports, volumes, ``$(VAR)`` references); and every ``alcor`` command line the
 manifests and the Dockerfile give parsed by the real argument parsers, so they cannot drift from
-the CLI. The image itself is not built here (no container engine): docs/kubernetes.md."""
+the CLI, nor docs/kubernetes.md's ``alcor certs`` steps from the names the manifests expect. The
+image itself is not built here (no container engine): docs/kubernetes.md."""
 
 from __future__ import annotations
 
 import copy
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -407,3 +409,35 @@ def test_the_install_script_fills_in_the_api_and_the_node(tmp_path: Path) -> Non
     )
     assert refused.returncode != 0
     assert "the alcor-api Service must exist before the agents start" in refused.stderr
+
+
+# --- docs/kubernetes.md, which walks through these manifests --------------------------------
+
+WALKTHROUGH = DEPLOY.parent / "docs" / "kubernetes.md"
+
+
+def test_the_walkthrough_s_alcor_commands_parse_and_match_the_manifests() -> None:
+    text = WALKTHROUGH.read_text()
+    certs = [
+        shlex.split(line.strip().removeprefix("alcor "))
+        for line in text.splitlines()
+        if line.strip().startswith("alcor certs ")
+    ]
+    assert certs
+    parsed = [main.parser().parse_args(argv) for argv in certs]
+    (controller,) = [args for args in parsed if getattr(args, "controller", None)]
+    (agent,) = documents(KUBERNETES_DIR / "base" / "agent.yaml")
+    args = container(agent)["args"]
+    # the name the agents check is one the southbound's certificate carries
+    assert argument_value(args, "--tls-server-name") in controller.san
+    # the node's files are where the DaemonSet reads them, named as `alcor certs` names them
+    volumes = {v["name"]: v for v in agent["spec"]["template"]["spec"]["volumes"]}
+    folder = volumes["pki"]["hostPath"]["path"]
+    assert f'"$node:{folder}/' in text
+    assert argument_value(args, "--tls-cert") == f"{folder}/host-$(NODE_NAME).pem"
+    # the Secrets the operator makes are made in the docs; alcor-db-app is CloudNativePG's
+    for secret in SECRETS - {"alcor-db-app"}:
+        assert f"create secret generic {secret}" in text
+    for key in ("ca.pem", "tls.pem", "tls.key"):
+        assert f"--from-file={key}=" in text
+    assert f"controller-{controller.controller}.pem" in text
