@@ -11,11 +11,14 @@ image itself is not built here (no container engine): docs/kubernetes.md."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 import shlex
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -441,3 +444,74 @@ def test_the_walkthrough_s_alcor_commands_parse_and_match_the_manifests() -> Non
     for key in ("ca.pem", "tls.pem", "tls.key"):
         assert f"--from-file={key}=" in text
     assert f"controller-{controller.controller}.pem" in text
+
+
+def installed_on_a_fake_node(root: Path, plugin: Path, conflist: Path) -> None:
+    """install.sh run for real, with its paths moved under ``root``."""
+    script = (KUBERNETES_DIR / "base" / "cni" / "install.sh").read_text()
+    (root / "opt/alcor/cni").mkdir(parents=True)
+    shutil.copy(plugin, root / "opt/alcor/cni/alcor-cni")
+    (root / "etc/alcor/cni").mkdir(parents=True)
+    shutil.copy(conflist, root / "etc/alcor/cni/10-alcor.conflist")
+    (root / "host/opt/cni/bin").mkdir(parents=True)
+    (root / "host/etc/cni/net.d").mkdir(parents=True)
+    rooted = script.replace(" /opt/alcor/", f" {root}/opt/alcor/")
+    rooted = rooted.replace(" /host/", f" {root}/host/")
+    rooted = rooted.replace(" /etc/alcor/", f" {root}/etc/alcor/")
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "NODE_NAME": "node-1",
+        "ALCOR_API_SERVICE_HOST": "10.96.0.50",
+        "ALCOR_API_SERVICE_PORT": "9696",
+    }
+    done = subprocess.run(
+        ["sh", "-c", rooted], env=environment, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "conflist",
+    sorted(KUBERNETES_DIR.rglob("10-alcor.conflist")),
+    ids=lambda path: str(path.relative_to(DEPLOY)),
+)
+def test_the_real_plugin_installed_so_takes_its_conflist(conflist: Path, tmp_path: Path) -> None:
+    """The plugin file the image builds (``python -m alcor.cni.bundle``), installed by install.sh
+    with the conflist, is called as a runtime calls it: VERSION, and STATUS, which reads the
+    agent's status file (moved into the test's folder) for the node the conflist names."""
+    if importlib.util.find_spec("alcor.cni") is None:
+        pytest.skip("alcor.cni (the plugin) is not in this tree")
+    bundle = tmp_path / "built" / "alcor-cni"
+    bundle.parent.mkdir()
+    subprocess.run([sys.executable, "-m", "alcor.cni.bundle", str(bundle)], check=True, timeout=60)
+    root = tmp_path / "node"
+    installed_on_a_fake_node(root, bundle, conflist)
+    written = json.loads((root / "host/etc/cni/net.d/10-alcor.conflist").read_text())
+    config = {"cniVersion": written["cniVersion"], "name": written["name"], **written["plugins"][0]}
+    status_file = tmp_path / "status.json"
+    config["agent_status"] = str(status_file)
+
+    def call(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(root / "host/opt/cni/bin/alcor-cni")],
+            input=json.dumps(config),
+            env={"CNI_COMMAND": command, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    version = call("VERSION")
+    assert version.returncode == 0, version.stdout
+    assert "1.0.0" in json.loads(version.stdout)["supportedVersions"]
+    status_file.write_text(
+        json.dumps({"updated": time.time(), "hosts": {"node-1": {"connected": False}}})
+    )
+    waiting = call("STATUS")
+    assert waiting.returncode != 0
+    assert "'node-1'" in json.loads(waiting.stdout)["msg"]
+    status_file.write_text(
+        json.dumps({"updated": time.time(), "hosts": {"node-1": {"connected": True}}})
+    )
+    ready = call("STATUS")
+    assert ready.returncode == 0, ready.stdout
