@@ -1,5 +1,5 @@
-"""The ASGI application: discovery, the OpenAPI document and every collection's routes, in one
-dispatcher."""
+"""The ASGI application: discovery, the OpenAPI document, the probes and every collection's
+routes, in one dispatcher."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from alcor.api import (
     availability_zones,
     discovery,
     floatingip_pools,
+    health,
     host_status,
     ip_availability,
     openapi,
@@ -25,13 +26,16 @@ from alcor.api.routes import CollectionRoutes
 from alcor.services.controller import Controller
 
 
-def create_app(controller: Controller) -> Dispatcher:
+def create_app(controller: Controller, *, readiness: health.Readiness | None = None) -> Dispatcher:
+    """The application; ``readiness`` is what ``/readyz`` reports (by default: the controller's
+    store answers)."""
     document = msgspec.json.encode(openapi.document())
 
     async def openapi_document(_request: Request) -> Response:
         return Response(document, media_type="application/json")
 
     routes = [*discovery.ROUTES, ("GET", "/openapi.json", openapi_document)]
+    routes.extend(health.routes(readiness or health.Readiness(controller.context.store)))
     for collection in COLLECTIONS:
         routes.extend(CollectionRoutes(collection, controller).routes())
     routes.extend(quotas.QuotaRoutes(controller).routes())

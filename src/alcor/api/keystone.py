@@ -11,7 +11,8 @@ edge (``identity.caller_from``) reads only what the token says. A request withou
 gets auth_token's own 401 (the body and ``WWW-Authenticate`` header a Neutron behind auth_token
 answers), also when ``delay_auth_decision`` lets it through; a valid token not scoped to a
 project (domain or system scope) is a 403. Keystone unreachable: auth_token's 503. The version
-document (``/``) and ``/openapi.json`` need no token, as Neutron's version root.
+document (``/``) and ``/openapi.json`` need no token, as Neutron's version root, nor do the
+probes (``/healthz``, ``/readyz``).
 
 Configuration is auth_token's own ``[keystone_authtoken]`` options, as in neutron.conf: read
 from a file, then overridden by options given on the command line; nothing global.
@@ -38,7 +39,8 @@ from alcor.api import faults
 log = logging.getLogger(__name__)
 
 GROUP = "keystone_authtoken"
-OPEN_PATHS = frozenset({"/", "/openapi.json"})  # as Neutron's version root: no token needed
+# as Neutron's version root, no token needed; nor for the probes (alcor.api.health)
+OPEN_PATHS = frozenset({"/", "/openapi.json", "/healthz", "/readyz"})
 UNAUTHORIZED = msgspec.json.encode(
     {
         "error": {

@@ -16,13 +16,24 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator, Sequence
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from alcor.api import keystone
+from alcor.api import health, keystone
 from alcor.api.app import create_app
-from alcor.cli import agents, certs, cni, demo, nodes, roles, southbound_options, startup
+from alcor.cli import (
+    agent_health,
+    agents,
+    certs,
+    cni,
+    demo,
+    nodes,
+    roles,
+    southbound_options,
+    startup,
+)
 from alcor.model import errors, limits, mtus, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
@@ -229,6 +240,7 @@ def parser() -> argparse.ArgumentParser:
     southbound_options.add_options(server)
     _add_auth_options(server)
     agents.add_parsers(commands)
+    agent_health.add_parser(commands)
     nodes.add_parsers(commands)
     certs.add_parsers(commands)
     demo.add_parsers(commands)
@@ -268,7 +280,15 @@ def build_controller(
 class _Server(uvicorn.Server):
     """uvicorn's server, except that SIGTERM or SIGINT makes ``serve()`` return instead of being
     raised again once it has stopped (uvicorn's way), so what ``serve`` started afterwards (the
-    southbound, the store) is closed too."""
+    southbound, the store) is closed too; and that ``/readyz`` says it is stopping from then."""
+
+    def __init__(self, config: uvicorn.Config, *, readiness: health.Readiness) -> None:
+        super().__init__(config)
+        self.readiness = readiness
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.readiness.serving = False
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -307,6 +327,8 @@ async def _serve(
     if roles.serves_southbound(args):
         southbound_settings = southbound_options.settings_from(args)  # checked before the store
         startup.check_southbound(args.southbound)
+        if southbound_settings.health:
+            startup.check_southbound(southbound_settings.health, option="--southbound-health")
     store = startup.open_store(args.db, synchronous=args.sync.upper())
     board = southbound_options.board_from(args)
     serves_agents = southbound_settings is not None
@@ -350,7 +372,8 @@ async def _serve_api(
     controller: Controller,
     listening: socket.socket,
 ) -> None:
-    app: ASGIApp = create_app(controller)
+    readiness = health.Readiness(controller.context.store)
+    app: ASGIApp = create_app(controller, readiness=readiness)
     if tokens is not None:
         app = keystone.KeystoneAuth(app, tokens)
     host, port = args.bind
@@ -374,7 +397,7 @@ async def _serve_api(
         startup.shown_database(args.db),
         args.auth_strategy,
     )
-    await _Server(config).serve(sockets=[listening])
+    await _Server(config, readiness=readiness).serve(sockets=[listening])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -385,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command in ("agent", "sim"):
         return agents.main(args)
+    if args.command == "agent-health":
+        return agent_health.main(args)
     if args.command == "nodes":
         return nodes.main(args)
     if args.command == "certs":

@@ -76,6 +76,16 @@ def add_options(server: argparse.ArgumentParser) -> None:
         "--southbound, unless it is a wildcard address)",
     )
     group.add_argument(
+        "--southbound-health",
+        metavar="HOST:PORT",
+        type=_advertised,
+        default=None,
+        help="also serve gRPC's standard health service (grpc.health.v1: '' while the "
+        "southbound listens, alcor.v1.Southbound while it serves agents) on this address in "
+        "plaintext, and nothing else there: for Kubernetes grpc probes, which speak no TLS "
+        "(default: on the southbound's own address only)",
+    )
+    group.add_argument(
         "--southbound-lease",
         type=_positive_seconds,
         default=LeaseSettings().lease,
@@ -214,6 +224,7 @@ def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
         node_down_after=args.node_down_after,
         compaction=Compaction(keep=args.change_log_keep, interval=args.change_log_interval),
         checkpoints=Checkpointing(every=args.checkpoint_every),
+        health=args.southbound_health or "",
         log_poll=args.change_log_poll,
         leases=LeaseSettings(
             lease=args.southbound_lease, advertise=args.southbound_advertise or ""

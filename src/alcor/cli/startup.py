@@ -41,25 +41,23 @@ def listening_socket(host: str, port: int, *, option: str = "--bind") -> socket.
     return sock
 
 
-def check_southbound(address: str) -> None:
+def check_southbound(address: str, *, option: str = "--southbound") -> None:
     """Refuse a southbound address (``HOST:PORT`` or ``unix:PATH``) the gRPC server would fail
     to bind, before it tries (and prints its own error lines). Binding stays the proof: a race
     lost to another process is still refused, by ``southbound_failed``."""
     if address.startswith("unix:"):
         directory = Path(address.removeprefix("unix:")).parent
         if not directory.is_dir():
-            raise CannotStart(
-                f"cannot listen on {address} (--southbound): no directory {directory}"
-            )
+            raise CannotStart(f"cannot listen on {address} ({option}): no directory {directory}")
         if not os.access(directory, os.W_OK | os.X_OK):
             raise CannotStart(
-                f"cannot listen on {address} (--southbound): directory {directory} is not writable"
+                f"cannot listen on {address} ({option}): directory {directory} is not writable"
             )
         return
     host, _, port = address.rpartition(":")
     if not port.isdigit():
         return  # not an address to bind ahead; the gRPC server says what it makes of it
-    listening_socket(host.strip("[]"), int(port), option="--southbound").close()
+    listening_socket(host.strip("[]"), int(port), option=option).close()
 
 
 def southbound_failed(address: str, error: BaseException) -> CannotStart:

@@ -5,7 +5,8 @@ left alone) that owns the goal-state engine: it binds the gRPC server, follows t
 change log (``following``) into the hub (``sessions``), and serves ``Southbound.Connect``, one
 stream per host (``streams``: what is said on one). It also keeps the replica's lease
 (``leases``), the status rows (``reporting``), and the checkpoints and compaction
-(``checkpointing``) going.
+(``checkpointing``) going, and reports whether it serves through gRPC's health service
+(``health``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import msgspec
 from alcor.goalstate.engine import Engine
 from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
-from alcor.southbound import checkpointing, credentials, owners
+from alcor.southbound import checkpointing, credentials, health, owners
 from alcor.southbound.checkpointing import Checkpointer, Checkpointing
 from alcor.southbound.compacting import Compaction, stored_floor
 from alcor.southbound.following import PAGE, POLL, Following
@@ -72,6 +73,7 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     compaction: Compaction = msgspec.field(default_factory=Compaction)
     leases: LeaseSettings = msgspec.field(default_factory=LeaseSettings)
     checkpoints: Checkpointing = msgspec.field(default_factory=Checkpointing)
+    health: str = ""  # HOST:PORT: gRPC's health service alone, in plaintext ('': not so)
 
 
 class SouthboundServer:
@@ -98,6 +100,7 @@ class SouthboundServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="alcor-southbound", daemon=True)
+        self.health = health.Health()
 
     def start(self, timeout: float = 30.0) -> None:
         """Run the thread; return once the gRPC server listens (or raise why it cannot)."""
@@ -161,7 +164,10 @@ class SouthboundServer:
         if self.port == 0 and not settings.address.startswith("unix:"):
             raise RuntimeError(f"cannot listen on {settings.address}")
 
+        engine_ready = False
+
         def moved() -> None:  # the live replicas changed: hand on the hosts no longer ours
+            self.health.serving(engine_ready and not membership.fenced)
             for host in hub.hosts():
                 if not membership.owns(host):
                     hub.move(host, membership.address_of(membership.owner_of(host)))
@@ -198,6 +204,7 @@ class SouthboundServer:
             membership=membership,
         )
         pb_grpc.add_SouthboundServicer_to_server(service, server)
+        await self.health.start(server, plain_address=settings.health)
         await server.start()
         renewing = asyncio.create_task(membership.run())  # listening: its address may be sent
         self._started.set()
@@ -228,8 +235,10 @@ class SouthboundServer:
             floor = await stored_floor(self._store)
 
             def on_ready() -> None:
-                nonlocal watching, compacting
+                nonlocal watching, compacting, engine_ready
                 hub.ready()
+                engine_ready = True
+                self.health.serving(not membership.fenced)
                 hub.engine.compact(floor)
                 # the replay built the engine's millions of long-lived objects: move them out
                 # of the collector's sight, so later full collections do not walk them all
@@ -259,11 +268,13 @@ class SouthboundServer:
         try:
             await self._stopping.wait()
         finally:
+            await self.health.stopping()
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
             await membership.leave()  # its hosts go to the others now, not a lease later
             await server.stop(grace=1.0)
+            await self.health.stop()
             for running in (task, watching, compacting, reporting):
                 if running is not None:
                     running.cancel()
