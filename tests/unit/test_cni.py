@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from alcor.cni import addressing, daemon, invocation, main, results
+from alcor.cni import addressing, client, daemon, invocation, main, results
 from alcor.cni.errors import CniError
 
 CONFIG = {
@@ -213,14 +213,14 @@ def test_an_error_answers_in_the_version_asked() -> None:
 
 def test_the_daemon_answers_as_the_plugin_would_and_no_daemon_is_none(tmp_path: Path) -> None:
     path = tmp_path / "cni.sock"
-    assert daemon.ask(str(path), ENVIRON, json.dumps(CONFIG)) is None
+    assert client.ask(str(path), ENVIRON, json.dumps(CONFIG)) is None
     served = daemon.Daemon(path)
     thread = threading.Thread(target=served.serve_forever, daemon=True)
     thread.start()
     try:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         environ = ENVIRON | {"CNI_IFNAME": ""}
-        answer = daemon.ask(str(path), environ, json.dumps(CONFIG))
+        answer = client.ask(str(path), environ, json.dumps(CONFIG))
         assert answer is not None
         assert answer["status"] == 1
         assert answer["stdout"] == _stdout(environ, json.dumps(CONFIG))

@@ -216,9 +216,11 @@ def containers_of(workload: dict[str, Any]) -> list[dict[str, Any]]:
     return [*spec.get("initContainers", []), *spec["containers"]]
 
 
-def container(workload: dict[str, Any]) -> dict[str, Any]:
-    (only,) = workload["spec"]["template"]["spec"]["containers"]
-    return dict(only)
+def container(workload: dict[str, Any], name: str = "") -> dict[str, Any]:
+    """The workload's container ``name``, or its first (the workload's own)."""
+    found = workload["spec"]["template"]["spec"]["containers"]
+    (one,) = [c for c in found if c["name"] == name] if name else found[:1]
+    return dict(one)
 
 
 def argument_value(args: list[str], flag: str) -> str:
@@ -301,7 +303,7 @@ def alcor_command_lines() -> Iterator[tuple[str, list[str]]]:
                 if one["image"] == "alcor" and "command" not in one:
                     yield where, [expand(argument) for argument in one["args"]]
                 for probe in probes(one):
-                    if "exec" in probe:
+                    if "exec" in probe and probe["exec"]["command"][0] != "test":
                         yield where + " probe", probe["exec"]["command"]
 
 
@@ -317,7 +319,7 @@ def test_every_alcor_command_line_is_accepted_by_the_cli() -> None:
         seen.add(parsed.command)
         if parsed.command == "server":
             assert parsed.role in ("all", "api", "southbound"), where
-    assert seen == {"server", "agent", "agent-health"}
+    assert seen == {"server", "agent", "agent-health", "cni-daemon"}
 
 
 def test_a_flag_the_cli_does_not_know_would_be_caught() -> None:
@@ -371,6 +373,12 @@ def test_the_conflist_names_the_plugin_the_agent_s_status_file_and_chains_portma
     (agent,) = documents(KUBERNETES_DIR / "base" / "agent.yaml")
     args = container(agent)["args"]
     assert argument_value(args, "--status-file") == alcor["agent_status"]
+    daemon = container(agent, "cni-daemon")
+    assert argument_value(daemon["args"], "--socket") == alcor["daemon_socket"]
+    mounted = {mount["mountPath"] for mount in daemon["volumeMounts"]}
+    assert {"/run/alcor-cni", "/run/alcor-agent", "/run/netns"} <= mounted
+    if "credentials" in alcor:
+        assert str(Path(alcor["credentials"]).parent) in mounted
 
 
 def test_the_install_script_fills_in_the_api_and_the_node(tmp_path: Path) -> None:

@@ -198,6 +198,21 @@ def test_a_failing_batch_line_is_pinned_to_its_owner() -> None:
     ]
 
 
+def test_detaching_from_a_device_already_gone_is_done_not_failed() -> None:
+    """Nova or alcor-cni deleted the tap before the port's removal reached the agent."""
+    batch = [planning.Line("link set dev tapx nomaster", "port:p"),
+             planning.Line("fdb del fa:16:3e:00:00:05 dev tapx master", "port:p"),
+             planning.Line("link set dev tapy master albr-7 up", "port:q"),
+             planning.Line("link set dev albr-9 nomaster", "network:n")]  # fmt: skip
+    stderr = (
+        'Cannot find device "tapx"\nCommand failed -:1\n'
+        'Cannot find device "tapx"\nCommand failed -:2\n'
+        'Cannot find device "tapy"\nCommand failed -:3\n'
+        "RTNETLINK answers: Operation not permitted\nCommand failed -:4\n"
+    )
+    assert [f.owner for f in executing._failed_lines(stderr, batch)] == ["port:q", "network:n"]
+
+
 # --- observing ------------------------------------------------------------------------------------
 
 LINKS = json.loads("""[

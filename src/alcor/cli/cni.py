@@ -4,12 +4,13 @@ invocations handed to it over a unix socket (``alcor.cni.daemon``; docs/kubernet
     alcor cni-daemon [--socket /run/alcor-cni/cni.sock]
 
 It runs beside the agent, in the node's network namespace, as root; SIGTERM or SIGINT stop it
-(the socket is removed).
+(the socket is removed), SIGUSR1 prints every thread's stack.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import signal
 import sys
 import threading
@@ -45,6 +46,7 @@ def main(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    faulthandler.register(signal.SIGUSR1)  # every thread's stack to stderr, for a stuck one
     print(f"alcor cni-daemon: serving on {path}", file=sys.stderr, flush=True)
     try:
         server.serve_forever()

@@ -20,4 +20,6 @@ It runs once per pod, so it starts fast: the standard library only (``http.clien
 ``results``     the spec's result for each version
 ``commands``    ADD, DEL, CHECK, STATUS, VERSION, GC
 ``main``        the entry point: environment and stdin in, JSON and exit status out
+``client``      ... which hands the invocation to the node's CNI daemon, if one listens
+``daemon``      ``alcor cni-daemon``: the plugin's work in one long-lived process
 """

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,16 @@ POLL_LATER = 0.05  # ... and after
 UUID = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 
 
-def add(config: Config, container: Container, controller: Controller) -> dict[str, Any]:
+Waiter = Callable[[str, float], bool]  # (port id, timeout): whether it became ACTIVE in time
+
+
+def add(
+    config: Config, container: Container, controller: Controller, *, waiter: Waiter | None = None
+) -> dict[str, Any]:
+    """``waiter``: how to wait for the port to be ACTIVE (the daemon's looks at every port
+    its ADDs wait for in one request); by default, polling this one."""
     host = node(config)
+    wait = waiter or (lambda port_id, timeout: _poll_active(controller, port_id, timeout))
     with _locked(config, container):
         network = _network(controller, config.network)
         groups = _groups(controller, config)
@@ -69,7 +77,14 @@ def add(config: Config, container: Container, controller: Controller) -> dict[st
             )
             if port.get("binding:host_id") != host:
                 controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": host}})
-            _wait_active(controller, port["id"], host=host, timeout=config.active_timeout)
+            if not wait(port["id"], config.active_timeout):
+                status = controller.get(f"/v2.0/ports/{port['id']}", fields="status")["port"]
+                raise CniError(
+                    TRY_AGAIN_LATER,
+                    f"port {port['id']} was not ACTIVE on host {host!r} within "
+                    f"{config.active_timeout:g} s",
+                    f"its status: {status['status']}",
+                )
         except BaseException:
             with contextlib.suppress(CniError):
                 links.unplug(device)
@@ -276,22 +291,18 @@ def _interface(
     return addressing.plan(port, network=network, subnets=subnets, ifname=container.ifname)
 
 
-def _wait_active(controller: Controller, port_id: str, *, host: str, timeout: float) -> None:
+def _poll_active(controller: Controller, port_id: str, timeout: float) -> bool:
     """Polled: every 5 ms in the first second (an agent programs a port in tens of
     milliseconds; each look is one small GET), every 50 ms after."""
     started = time.monotonic()
     while True:
         seen = controller.get(f"/v2.0/ports/{port_id}", fields="status")["port"]["status"]
         if seen == "ACTIVE":
-            return
+            return True
         waited = time.monotonic() - started
         pause = POLL if waited < 1.0 else POLL_LATER
         if waited + pause > timeout:
-            raise CniError(
-                TRY_AGAIN_LATER,
-                f"port {port_id} was not ACTIVE on host {host!r} within {timeout:g} s",
-                f"its status: {seen}",
-            )
+            return False
         time.sleep(pause)
 
 

@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from alcor.cni import main
 from alcor.cni.controller import Controller
@@ -32,13 +31,28 @@ MAX_REQUEST = 1 << 20  # bytes: a configuration with a large prevResult still fi
 log = logging.getLogger(__name__)
 
 
+Key = tuple[str, str, str]  # (API, credentials file, state directory)
+WATCH_PAUSE = 0.005  # seconds between two looks at the ports ADDs wait for
+WATCH_BATCH = 50  # ports a look asks about at most (the URL stays short)
+
+
 class Pool:
     """Open controllers, per (API, credentials file, state directory): taken by one
-    invocation at a time, given back after."""
+    invocation at a time, given back after; and one ``Watcher`` for each."""
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, str, str], queue.SimpleQueue[Controller]] = {}
+        self._idle: dict[Key, queue.SimpleQueue[Controller]] = {}
+        self._watchers: dict[Key, Watcher] = {}
         self._lock = threading.Lock()
+
+    def watcher(self, api: str, *, credentials: str, state_dir: str) -> Watcher:
+        key = (api, credentials, state_dir)
+        with self._lock:
+            found = self._watchers.get(key)
+            if found is None:
+                controller = Controller(api, credentials=credentials, state_dir=state_dir)
+                found = self._watchers[key] = Watcher(controller)
+            return found
 
     @contextlib.contextmanager
     def controller(self, api: str, *, credentials: str, state_dir: str) -> Iterator[Controller]:
@@ -55,6 +69,48 @@ class Pool:
             found.close()  # its connection may be mid-request
             raise
         idle.put(found)
+
+
+class Watcher:
+    """Waits for ports to be ACTIVE for all the ADDs at once: one thread looks at every port
+    waited for in one request (``GET /v2.0/ports?id=..&fields=status``) every 5 ms, where each
+    ADD polling its own port would cost the controller a request per ADD per look."""
+
+    def __init__(self, controller: Controller) -> None:
+        self._controller = controller
+        self._waiting: dict[str, threading.Event] = {}
+        self._changed = threading.Condition()
+        threading.Thread(target=self._run, name="watcher", daemon=True).start()
+
+    def wait(self, port_id: str, timeout: float) -> bool:
+        event = threading.Event()
+        with self._changed:
+            self._waiting[port_id] = event
+            self._changed.notify()
+        try:
+            return event.wait(timeout)
+        finally:
+            with self._changed:
+                self._waiting.pop(port_id, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._waiting))
+                ids = list(self._waiting)[:WATCH_BATCH]
+            try:
+                found = self._controller.get("/v2.0/ports", id=ids, fields=["id", "status"])[
+                    "ports"
+                ]
+            except Exception as error:  # the ADDs waiting time out, saying what they saw
+                log.warning("cannot look at the ports' status: %s", error)
+                time.sleep(WATCH_PAUSE * 10)
+                continue
+            with self._changed:
+                for port in found:
+                    if port["status"] == "ACTIVE" and port["id"] in self._waiting:
+                        self._waiting[port["id"]].set()
+            time.sleep(WATCH_PAUSE)
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -93,25 +149,3 @@ class Daemon(socketserver.ThreadingUnixStreamServer):
             super().__init__(str(path), _Handler)
         finally:
             os.umask(umask)
-
-
-def ask(path: str, environ: dict[str, str], stdin: str) -> dict[str, Any] | None:
-    """The daemon's answer to this invocation; None when no daemon listens at ``path`` (the
-    plugin then does the work itself)."""
-    import socket
-
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        try:
-            client.connect(path)
-        except OSError:
-            return None
-        client.sendall(json.dumps({"environ": environ, "stdin": stdin}).encode() + b"\n")
-        with client.makefile("rb") as answers:
-            line = answers.readline()
-    finally:
-        client.close()
-    if not line:
-        raise OSError(f"the CNI daemon at {path} closed the connection without an answer")
-    found: dict[str, Any] = json.loads(line)
-    return found

@@ -13,7 +13,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from alcor.cni import invocation
@@ -61,10 +61,10 @@ def _from_daemon(environ: dict[str, str], text: str) -> dict[str, Any] | None:
         return None  # run() answers what is wrong with it
     if not isinstance(path, str) or not path:
         return None
-    from alcor.cni import daemon
+    from alcor.cni import client
 
     try:
-        return daemon.ask(path, environ, text)
+        return client.ask(path, environ, text)
     except (OSError, ValueError):
         return None  # a daemon that failed mid-answer: do the work here
 
@@ -88,13 +88,18 @@ def _dispatch(environ: Mapping[str, str], text: str, pool: Pool | None) -> dict[
             return _work(called, controller)
         finally:
             controller.close()
-    with pool.controller(
-        config.api, credentials=config.credentials, state_dir=config.state_dir
-    ) as controller:
-        return _work(called, controller)
+    where = {"credentials": config.credentials, "state_dir": config.state_dir}
+    watcher = pool.watcher(config.api, **where)
+    with pool.controller(config.api, **where) as controller:
+        return _work(called, controller, waiter=watcher.wait)
 
 
-def _work(called: invocation.Invocation, controller: Controller) -> dict[str, Any] | None:
+def _work(
+    called: invocation.Invocation,
+    controller: Controller,
+    *,
+    waiter: Callable[[str, float], bool] | None = None,
+) -> dict[str, Any] | None:
     from alcor.cni import commands
 
     config, container = called.config, called.container
@@ -103,7 +108,7 @@ def _work(called: invocation.Invocation, controller: Controller) -> dict[str, An
         return None
     assert container is not None
     if called.command == "ADD":
-        return commands.add(config, container, controller)
+        return commands.add(config, container, controller, waiter=waiter)
     if called.command == "DEL":
         commands.delete(config, container, controller)
         return None

@@ -59,6 +59,8 @@ NETNS_DIR = "/run/netns"
 PARALLEL = 8  # namespace batches running at once
 NETNS_PROCESSES = min(4, os.cpu_count() or 1)  # processes a long ``netns add`` batch is spread over
 NETNS_PER_PROCESS = 16  # ... each with at least this many lines
+_GONE = re.compile(r"Cannot find (bridge )?device")
+_DETACHING = re.compile(r"^(fdb del |link del )|nomaster$")
 _FAILED_LINE = re.compile(r"Command failed (?:-|\S+):(\d+)")
 
 
@@ -229,7 +231,7 @@ class Processes:
         if code == 0:
             return []
         found = _failed_lines(err, lines)
-        if not found:  # the whole process failed (a namespace that is not there, ...)
+        if found is None:  # the whole process failed (a namespace that is not there, ...)
             message = err.strip() or f"{argv[0]} exited with {code}"
             found = [Failed(line.owner, message) for line in lines]
         for failure in found:
@@ -275,21 +277,26 @@ def _in(ns: str) -> list[str]:
     return ["ip", "netns", "exec", ns] if ns else []
 
 
-def _failed_lines(stderr: str, lines: list[planning.Line]) -> list[Failed]:
-    """``-force`` batches print the error, then ``Command failed -:N`` (N counts from 1)."""
+def _failed_lines(stderr: str, lines: list[planning.Line]) -> list[Failed] | None:
+    """``-force`` batches print the error, then ``Command failed -:N`` (N counts from 1); None
+    when no line failed (the process itself did). A detach or a removal from a device that is
+    gone is done, not failed: whoever made the device (Nova, alcor-cni) deleted it first."""
     found = []
     message: list[str] = []
+    matched_any = False
     for text in stderr.splitlines():
         matched = _FAILED_LINE.search(text)
         if matched is None:
             message.append(text.strip())
             continue
+        matched_any = True
         number = int(matched.group(1)) - 1
         if 0 <= number < len(lines):
             why = "; ".join(part for part in message if part) or "failed"
-            found.append(Failed(lines[number].owner, f"{why} ({lines[number].text})"))
+            if not (_GONE.search(why) and _DETACHING.search(lines[number].text)):
+                found.append(Failed(lines[number].owner, f"{why} ({lines[number].text})"))
         message = []
-    return found
+    return found if matched_any else None
 
 
 # --- the fake ------------------------------------------------------------------------------------
