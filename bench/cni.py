@@ -39,12 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import api as bench_api  # noqa: E402
+from bench import dataplane as bench_dataplane  # noqa: E402
 from bench import goalstate as bench_goalstate  # noqa: E402
-from tests.servers import ServerProcess  # noqa: E402
 from tests.system import lab as labs  # noqa: E402
 
-from alcor.lab import certificates, cni  # noqa: E402
+from alcor.lab import cni  # noqa: E402
 
 TARGET_P50_MS = 150.0
 TARGET_P99_MS = 400.0
@@ -173,22 +172,8 @@ def cni_ping(pod: str) -> bool:
 
 @contextlib.contextmanager
 def node_running(directory: Path, *, timeout: float, daemon: bool) -> Iterator[Node]:
-    pki = certificates.Pki(directory / "pki").init()
-    server = ServerProcess(
-        directory / "alcor.db", *pki.server_args(), southbound=f"unix:{directory}/sb.sock"
-    )
-    server.start()
-    try:
-        lab = labs.Lab(server, directory, pki=pki)
-        try:
-            yield Node(lab, timeout=timeout, daemon=daemon)
-        finally:
-            lab.close()
-    finally:
-        server.stop()
-        errors = server.errors_logged()
-        if errors:
-            print(f"server logged errors:\n{errors[:4000]}", file=sys.stderr)
+    with bench_dataplane.lab_running(directory) as lab:
+        yield Node(lab, timeout=timeout, daemon=daemon)
 
 
 def text(report: dict[str, Any]) -> str:
@@ -245,13 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench/cni.py: {why}; nothing run", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on the way out
-    report: dict[str, Any] = {
-        "command": bench_api.command_line(),
-        "machine": bench_api.machine(),
-        "load_before": bench_goalstate.load_average(),
-        "parameters": {k: v for k, v in vars(args).items() if k != "json"},
-        "results": [],
-    }
+    report: dict[str, Any] = {**bench_goalstate.header(args), "results": []}
     runs = {"1": part_burst, "2": part_steady}
     with (
         tempfile.TemporaryDirectory(prefix="alcor-cni-bench-") as tmp,

@@ -61,6 +61,8 @@ from bench import goalstate as bench_goalstate  # noqa: E402
 from tests.servers import ServerProcess  # noqa: E402
 from tests.system import lab as labs  # noqa: E402
 
+from alcor.lab import certificates  # noqa: E402
+
 ALCOR_S = 230.0  # Alcor's agent: one port plus 10,000 neighbors (issue 5)
 TARGET_PROGRAM_S = 0.5  # (1) target for the same
 TARGET_PLUG_PER_S = 200.0  # (2) target
@@ -79,11 +81,15 @@ say = bench_goalstate.say
 
 @contextlib.contextmanager
 def lab_running(directory: Path) -> Iterator[labs.Lab]:
-    """A controller and an empty lab; everything stopped and removed on the way out."""
-    server = ServerProcess(directory / "alcor.db", southbound=f"unix:{directory}/sb.sock")
+    """A controller (its southbound with mutual TLS, as the agents need) and an empty lab;
+    everything stopped and removed on the way out."""
+    pki = certificates.Pki(directory / "pki").init()
+    server = ServerProcess(
+        directory / "alcor.db", *pki.server_args(), southbound=f"unix:{directory}/sb.sock"
+    )
     server.start()
     try:
-        lab = labs.Lab(server, directory)
+        lab = labs.Lab(server, directory, pki=pki)
         try:
             yield lab
         finally:
@@ -520,13 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench/dataplane.py: {why}; nothing run", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on the way out
-    report: dict[str, Any] = {
-        "command": bench_api.command_line(),
-        "machine": bench_api.machine(),
-        "load_before": bench_goalstate.load_average(),
-        "parameters": {k: v for k, v in vars(args).items() if k != "json"},
-        "results": [],
-    }
+    report: dict[str, Any] = {**bench_goalstate.header(args), "results": []}
     runs = {"1": part_neighbors, "2": part_plug, "3": part_ping}
     with (
         tempfile.TemporaryDirectory(prefix="alcor-dataplane-") as tmp,

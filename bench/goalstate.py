@@ -145,6 +145,16 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def header(args: argparse.Namespace) -> dict[str, Any]:
+    """What every report begins with: the command, the machine, its load, the parameters."""
+    return {
+        "command": bench_api.command_line(),
+        "machine": bench_api.machine(),
+        "load_before": load_average(),
+        "parameters": {key: value for key, value in vars(args).items() if key != "json"},
+    }
+
+
 # --- processes -------------------------------------------------------------------------------
 
 

@@ -449,12 +449,7 @@ def medians(measured: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     chosen = setups(args)
-    report: dict[str, Any] = {
-        "command": bench_api.command_line(),
-        "machine": bench_api.machine(),
-        "load_before": bench_goalstate.load_average(),
-        "parameters": {key: value for key, value in vars(args).items() if key != "json"},
-    }
+    report: dict[str, Any] = bench_goalstate.header(args)
     measured: list[dict[str, Any]] = []
     with private_cluster(any(s.store == POSTGRESQL for s in chosen)) as cluster:
         if cluster is not None:
