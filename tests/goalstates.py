@@ -185,8 +185,10 @@ class Cloud:
         groups: tuple[str, ...] = (),
         security: bool = True,
         pairs: tuple[tuple[str, str], ...] = (),
+        owner: str = "compute:nova",
     ) -> str:
-        """An endpoint port bound to ``host`` with ``ip`` in the subnet."""
+        """An endpoint port bound to ``host`` with ``ip`` in the subnet (a VM's, unless
+        ``owner`` says: ``compute:kubernetes`` is a pod's)."""
         return self._port(
             subnet_id,
             ip,
@@ -196,7 +198,7 @@ class Cloud:
                 records.AddressPair(ip_address=a, mac_address=m) for a, m in pairs
             ],
             binding_host_id=host,
-            device_owner="compute:nova",
+            device_owner=owner,
             device_id=str(uuid.uuid4()),
         )
 

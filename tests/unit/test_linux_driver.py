@@ -8,7 +8,15 @@ import asyncio
 import re
 
 from alcor.agent import drivers
-from alcor.agent.drivers.linux import executing, layouts, names, nft, planning, supervising
+from alcor.agent.drivers.linux import (
+    executing,
+    layouts,
+    names,
+    nft,
+    observing,
+    planning,
+    supervising,
+)
 from alcor.agent.drivers.linux import kernel as k
 from alcor.agent.drivers.linux.driver import LinuxDriver
 from alcor.agent.state import HostState
@@ -333,6 +341,46 @@ def test_a_tap_that_is_not_there_fails_its_port_alone() -> None:
     ]
     assert f"link set dev {names.tap(world.a1)} nomaster" in lines
     assert not [line for line in lines if line.startswith("link del")]
+
+
+def test_a_netns_agent_attaches_a_pods_device_and_never_deletes_it() -> None:
+    """A pod's port (``compute:kubernetes``): alcor-cni made its veth; the agent attaches it as
+    a tap-mode agent attaches Nova's, makes no namespace for it, reports no binding for it."""
+    world = World()
+    pod = world.cloud.port(world.sub_a, "10.0.1.21", host="h1", owner="compute:kubernetes")
+    kernel = executing.InMemory(devices=[names.tap(pod)])
+    h1 = Agent(world.cloud, "h1", kernel)
+    assert h1.start() == []
+    tap = kernel.objects[("link", k.HOST, names.tap(pod))]
+    assert isinstance(tap, k.Link)
+    assert (tap.kind, tap.master) == ("", "albr-5000")
+    assert ("netns", "", h1.ns(pod)) not in kernel.objects
+    assert h1.ns(world.a1) in [obj.name for obj in held(kernel, k.Netns)]
+    assert pod not in h1.driver.bindings()
+    assert h1.driver.model()["endpoints"][pod]["netns"] == ""
+    world.cloud.delete(pod)
+    h1.follow()
+    removed = [op for op in h1.last_ops() if op.action == planning.REMOVE]
+    texts = [line.text for stage in planning.stages(removed) for b in stage for line in b.lines]
+    assert f"link set dev {names.tap(pod)} nomaster" in texts
+    assert not [text for text in texts if text.startswith("link del")]
+
+
+def test_a_pods_device_is_read_back_as_attached_in_netns_mode() -> None:
+    """What the observer reads: the agent's own veths, and a pod's (alias ``alcor-cni:``) as
+    a device it only attached."""
+    links = [
+        {"ifname": "tapown", "master": "albr-1", "linkinfo": {"info_kind": "veth"}},
+        {"ifname": "tappod", "master": "albr-1", "ifalias": "alcor-cni:c1:eth0",
+         "linkinfo": {"info_kind": "veth"}},
+        {"ifname": "tapelse", "master": "br-other", "ifalias": "alcor-cni:c2:eth0",
+         "linkinfo": {"info_kind": "veth"}},
+    ]  # fmt: skip
+    found = observing.host_links(links, endpoint_mode="netns")
+    assert [(link.name, link.kind) for link in found if isinstance(link, k.Link)] == [
+        ("tapown", "veth"),
+        ("tappod", ""),
+    ]
 
 
 def test_a_port_whose_rules_cannot_be_loaded_fails_and_is_not_plugged() -> None:
