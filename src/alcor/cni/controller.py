@@ -235,7 +235,7 @@ def _auth(credentials: dict[str, Any]) -> dict[str, Any]:
         "password": credentials.get("password", ""),
         "domain": _domain(credentials, "user"),
     }
-    project: dict[str, Any] = {"id": credentials["project_id"]}
+    project: dict[str, Any] = {"id": credentials.get("project_id")}
     if "project_id" not in credentials:
         project = {"name": credentials.get("project_name", "")}
         project["domain"] = _domain(credentials, "project")
