@@ -231,12 +231,20 @@ def test_gc_removes_the_ports_and_devices_of_pods_not_listed(cluster: Cluster) -
     assert cluster.add(cluster.h1, kept).status == 0
     assert cluster.add(cluster.h1, dropped).status == 0
     (dropped_port,) = cluster.ports_of(dropped)
+    cut_short = {  # an ADD that made its port and no more: never bound
+        "network_id": cluster.net_a,
+        "device_owner": "compute:kubernetes",
+        "device_id": "c-cut-short",
+        "tags": ["cni_ifname=eth0", f"cni_node={cluster.h1.id}"],
+    }
+    cluster.lab.call("POST", "/ports", {"port": cut_short})
     config = cluster.config(cluster.h1, cniVersion="1.1.0") | {
         "cni.dev/valid-attachments": [{"containerID": f"c-{kept}", "ifname": "eth0"}]
     }
     collected = cni.invoke("GC", config, node=cluster.h1.ns)
     assert collected.status == 0, collected
     assert cluster.ports_of(dropped) == []
+    assert cluster.ports_of("cut-short") == []
     assert "tap" + dropped_port["id"][:11] not in taps(cluster.h1)
     assert len(cluster.ports_of(kept)) == 1
     assert cluster.lab.ping(kept, "10.0.1.11")

@@ -35,6 +35,7 @@ from alcor.cni.invocation import Config, Container
 
 OWNER = "compute:kubernetes"
 IFNAME_TAG = "cni_ifname="
+NODE_TAG = "cni_node="  # the node that made it, for GC of a port never bound (ADD cut short)
 NAMESPACE_TAG = "k8s_namespace="
 POD_TAG = "k8s_pod="
 MISMATCH = 101  # CHECK: the pod's interface is not what its port says
@@ -63,7 +64,12 @@ def add(
             port = controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": ""}})
             port = dict(port["port"])
         port = port or _create(
-            controller, config=config, container=container, network=network, groups=groups
+            controller,
+            host=host,
+            config=config,
+            container=container,
+            network=network,
+            groups=groups,
         )
         device = links.tap(port["id"])
         try:
@@ -161,13 +167,15 @@ def status(config: Config) -> None:
 
 
 def gc(config: Config, controller: Controller) -> None:
-    """Delete this node's pod ports (and devices) whose attachment is not a valid one."""
+    """Delete this node's pod ports (bound to it, or made by it and never bound: an ADD cut
+    short), and their devices, whose attachment is not a valid one."""
     host = node(config)
     valid = set(config.valid_attachments)
     kept = set()
-    for port in controller.get("/v2.0/ports", device_owner=OWNER, **{"binding:host_id": host})[
-        "ports"
-    ]:
+    bound = controller.get("/v2.0/ports", device_owner=OWNER, **{"binding:host_id": host})
+    made = controller.get("/v2.0/ports", device_owner=OWNER, tags=f"{NODE_TAG}{host}")
+    ports = {port["id"]: port for port in [*bound["ports"], *made["ports"]]}
+    for port in ports.values():
         if (port["device_id"], _ifname(port)) in valid:
             kept.add(links.tap(port["id"]))
             continue
@@ -239,12 +247,13 @@ def _groups(controller: Controller, config: Config) -> list[str] | None:
 def _create(
     controller: Controller,
     *,
+    host: str,
     config: Config,
     container: Container,
     network: dict[str, Any],
     groups: list[str] | None,
 ) -> dict[str, Any]:
-    tags = [f"{IFNAME_TAG}{container.ifname}"]
+    tags = [f"{IFNAME_TAG}{container.ifname}", f"{NODE_TAG}{host}"]
     name = container.id[:12]
     if container.pod_name:
         name = container.pod_name
