@@ -3,10 +3,12 @@
 Starts its own ``alcor server`` (southbound on a unix socket, mutual TLS) and one simulated
 node (``tests/system/lab.py``: a network namespace running ``alcor agent --driver linux
 --endpoint-mode netns``) with a VM-style endpoint on the pods' network, the target of their
-pings. The plugin is run as a runtime runs it (``alcor.lab.cni.invoke``: environment, stdin,
-stdout, under ``nsenter`` in the node's namespace), each pod in a namespace of its own. It
-reaches the API through a relay into the node's namespace (a unix socket and socat), as a node
-would through a local proxy.
+pings, and ``alcor cni-daemon`` (``--no-daemon``: none, each plugin process does the work
+itself). The plugin, the one file nodes are given (``python -m alcor.cni.bundle``;
+``--console``: this virtualenv's console script), is run as a runtime runs it
+(``alcor.lab.cni.invoke``: environment, stdin, stdout, under ``nsenter`` in the node's
+namespace), each pod in a namespace of its own. It reaches the API through a relay into the
+node's namespace (a unix socket and socat), as a node would through a local proxy.
 
 1  burst   --burst pods ADDed at once (one plugin process each), --rounds times (DEL of all
            between rounds, also at once). Measured per pod: ADD invoked -> result printed (the
@@ -57,8 +59,9 @@ say = bench_goalstate.say
 class Node:
     """The lab, its node ``n1``, the pods' network with a VM on it, the plugin's config."""
 
-    def __init__(self, lab: labs.Lab, *, timeout: float, daemon: bool) -> None:
+    def __init__(self, lab: labs.Lab, *, timeout: float, daemon: bool, plugin: str) -> None:
         self.lab = lab
+        self.plugin = plugin
         (self.host,) = lab.add_hosts("n1")
         self.network = lab.network()
         subnet = lab.subnet(self.network, "10.77.0.0/20")
@@ -99,6 +102,7 @@ class Node:
             container=f"c-{pod}",
             netns=f"/run/netns/{pod}",
             args=f"K8S_POD_NAMESPACE=bench;K8S_POD_NAME={pod}",
+            plugin=self.plugin,
         )
         if outcome.status != 0:
             raise RuntimeError(f"{command} of {pod} failed: {outcome.document} {outcome.stderr}")
@@ -171,9 +175,15 @@ def cni_ping(pod: str) -> bool:
 
 
 @contextlib.contextmanager
-def node_running(directory: Path, *, timeout: float, daemon: bool) -> Iterator[Node]:
+def node_running(directory: Path, *, timeout: float, daemon: bool, bundle: bool) -> Iterator[Node]:
+    """The lab's node; the plugin is the one file nodes are given (``alcor.cni.bundle``),
+    unless not ``bundle`` (the console script of this virtualenv)."""
+    plugin = cni.PLUGIN
+    if bundle:
+        plugin = str(directory / "alcor-cni")
+        subprocess.run([sys.executable, "-m", "alcor.cni.bundle", plugin], check=True)
     with bench_dataplane.lab_running(directory) as lab:
-        yield Node(lab, timeout=timeout, daemon=daemon)
+        yield Node(lab, timeout=timeout, daemon=daemon, plugin=plugin)
 
 
 def text(report: dict[str, Any]) -> str:
@@ -217,6 +227,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no alcor cni-daemon on the node: each plugin process does the work itself",
     )
+    p.add_argument(
+        "--console",
+        action="store_true",
+        help="run the virtualenv's alcor-cni console script, not the one-file bundle",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object, not text")
     return p
 
@@ -234,7 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = {"1": part_burst, "2": part_steady}
     with (
         tempfile.TemporaryDirectory(prefix="alcor-cni-bench-") as tmp,
-        node_running(Path(tmp), timeout=args.timeout, daemon=not args.no_daemon) as node,
+        node_running(
+            Path(tmp), timeout=args.timeout, daemon=not args.no_daemon, bundle=not args.console
+        ) as node,
     ):
         for part in sorted(args.parts):
             say(f"part {part}: starting (load {bench_goalstate.load_average()})")
