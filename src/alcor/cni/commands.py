@@ -26,6 +26,7 @@ from alcor.cni.controller import Controller, NotFound
 from alcor.cni.errors import (
     INVALID_CONFIG,
     IO_FAILURE,
+    MISMATCH,
     NOT_AVAILABLE,
     TRY_AGAIN_LATER,
     UNKNOWN_CONTAINER,
@@ -38,7 +39,6 @@ IFNAME_TAG = "cni_ifname="
 NODE_TAG = "cni_node="  # the node that made it, for GC of a port never bound (ADD cut short)
 NAMESPACE_TAG = "k8s_namespace="
 POD_TAG = "k8s_pod="
-MISMATCH = 101  # CHECK: the pod's interface is not what its port says
 AGENT_STALE = 30.0  # seconds: an agent status file older than this is an agent that is gone
 POLL = 0.005  # seconds between two looks at the port's status, for its first second ...
 POLL_LATER = 0.05  # ... and after

@@ -13,6 +13,7 @@ TRY_AGAIN_LATER = 11
 NOT_AVAILABLE = 50  # STATUS: the plugin cannot serve ADD now
 # The plugin's own (the spec leaves 100 and above to plugins):
 REFUSED = 100  # the controller refused a request (quota, policy, a conflict): its message
+MISMATCH = 101  # CHECK: the pod's interface is not what its port says
 
 
 class CniError(Exception):
