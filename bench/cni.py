@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -182,6 +183,11 @@ def node_running(directory: Path, *, timeout: float, daemon: bool, bundle: bool)
     if bundle:
         plugin = str(directory / "alcor-cni")
         subprocess.run([sys.executable, "-m", "alcor.cni.bundle", plugin], check=True)
+        # its `env python3` finds the interpreter itself, as on a node (not a version
+        # manager's shim, which costs more than the plugin)
+        (directory / "bin").mkdir()
+        (directory / "bin" / "python3").symlink_to(os.path.realpath(sys.executable))
+        os.environ["PATH"] = f"{directory / 'bin'}:{os.environ['PATH']}"
     with bench_dataplane.lab_running(directory) as lab:
         yield Node(lab, timeout=timeout, daemon=daemon, plugin=plugin)
 
