@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -423,3 +424,15 @@ def test_without_a_daemon_the_plugin_does_the_work_itself(alone: Cluster) -> Non
     assert refused.code == 7, refused
     assert cluster.delete(cluster.h1, pod).status == 0
     assert cluster.ports_of(pod) == []
+
+
+def test_two_adds_of_one_container_at_once_make_one_port(cluster: Cluster) -> None:
+    """A runtime that gave up on an ADD and tried again while the first still runs: the
+    container's lock makes the second wait, find the first one's port and plug it anew."""
+    pod = cluster.sandbox()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda _: cluster.add(cluster.h1, pod), range(2)))
+    assert [outcome.status for outcome in outcomes] == [0, 0], outcomes
+    (port,) = cluster.ports_of(pod)
+    assert port["status"] == "ACTIVE"
+    assert cluster.lab.ping(pod, "10.0.1.11")
