@@ -80,24 +80,21 @@ class Cluster:
         run("ip", "netns", "add", name)
         return name
 
-    def add(self, host: Host, pod: str, **overrides: Any) -> cni.Outcome:
+    def call(
+        self, command: str, host: Host, pod: str, config: dict[str, Any], **more: Any
+    ) -> cni.Outcome:
+        """The plugin run on ``host`` for the pod's container (``c-<pod>``, in the pod's
+        namespace), as the runtime runs it."""
         return cni.invoke(
-            "ADD",
-            self.config(host, **overrides),
-            node=host.ns,
-            container=f"c-{pod}",
-            netns=f"/run/netns/{pod}",
-            args=f"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod}",
+            command, config, node=host.ns, container=f"c-{pod}", netns=f"/run/netns/{pod}", **more
         )
 
+    def add(self, host: Host, pod: str, **overrides: Any) -> cni.Outcome:
+        pod_args = f"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod}"
+        return self.call("ADD", host, pod, self.config(host, **overrides), args=pod_args)
+
     def delete(self, host: Host, pod: str, **overrides: Any) -> cni.Outcome:
-        return cni.invoke(
-            "DEL",
-            self.config(host, **overrides),
-            node=host.ns,
-            container=f"c-{pod}",
-            netns=f"/run/netns/{pod}",
-        )
+        return self.call("DEL", host, pod, self.config(host, **overrides))
 
     def ports_of(self, pod: str) -> list[dict[str, Any]]:
         found = self.lab.call("GET", f"/ports?device_id=c-{pod}")["ports"]
@@ -174,19 +171,11 @@ def test_check_verifies_the_interface_and_del_removes_everything_twice_over(
     (port,) = cluster.ports_of(pod)
     result = cluster.add(cluster.h1, pod).document  # ADD again: the same port, plugged anew
     check_config = cluster.config(cluster.h1) | {"prevResult": result}
-    checked = cni.invoke(
-        "CHECK",
-        check_config,
-        node=cluster.h1.ns,
-        container=f"c-{pod}",
-        netns=f"/run/netns/{pod}",
-    )
+    checked = cluster.call("CHECK", cluster.h1, pod, check_config)
     assert checked.status == 0, checked
 
     run("ip", "-n", pod, "link", "set", "eth0", "mtu", "1280")  # someone changed it
-    broken = cni.invoke(
-        "CHECK", check_config, node=cluster.h1.ns, container=f"c-{pod}", netns=f"/run/netns/{pod}"
-    )
+    broken = cluster.call("CHECK", cluster.h1, pod, check_config)
     assert broken.status == 1, broken
     assert "mtu" in broken.document["msg"], broken
 
@@ -318,13 +307,7 @@ def test_a_bad_configuration_is_the_specs_error_and_leaves_nothing(
     config = cluster.config(cluster.h1, **{k: v for k, v in overrides.items() if v is not None})
     if overrides.get("network", "") is None:
         del config["network"]
-    failed = cni.invoke(
-        "ADD",
-        config,
-        node=cluster.h1.ns,
-        container=f"c-{pod}",
-        netns=f"/run/netns/{pod}",
-    )
+    failed = cluster.call("ADD", cluster.h1, pod, config)
     assert failed.status == 1, failed
     assert failed.code == code, failed.document
     assert words in failed.document["msg"], failed.document
@@ -386,14 +369,7 @@ def test_the_one_file_plugin_runs_with_python_alone(alone: Cluster, tmp_path: Pa
     bundle = tmp_path / "alcor-cni"
     run(sys.executable, "-m", "alcor.cni.bundle", str(bundle))
     pod = cluster.sandbox()
-    added = cni.invoke(
-        "ADD",
-        cluster.config(cluster.h1),
-        node=cluster.h1.ns,
-        container=f"c-{pod}",
-        netns=f"/run/netns/{pod}",
-        plugin=str(bundle),
-    )
+    added = cluster.call("ADD", cluster.h1, pod, cluster.config(cluster.h1), plugin=str(bundle))
     assert added.status == 0, added
     assert cluster.lab.ping(pod, "10.0.1.11")
 

@@ -11,7 +11,6 @@ image itself is not built here (no container engine): docs/kubernetes.md."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
 import shlex
@@ -384,28 +383,10 @@ def test_the_conflist_names_the_plugin_the_agent_s_status_file_and_chains_portma
 def test_the_install_script_fills_in_the_api_and_the_node(tmp_path: Path) -> None:
     """install.sh run for real on a fake node's folders: the plugin copied executable, the
     conflist written with the Service's address and the node's name, no temporary file left."""
-    script = (KUBERNETES_DIR / "base" / "cni" / "install.sh").read_text()
-    root = tmp_path / "root"
-    (root / "opt/alcor/cni").mkdir(parents=True)
-    (root / "opt/alcor/cni/alcor-cni").write_text("#!/usr/bin/env python3\n")
-    (root / "etc/alcor/cni").mkdir(parents=True)
+    root, plugin_file = tmp_path / "root", tmp_path / "alcor-cni"
+    plugin_file.write_text("#!/usr/bin/env python3\n")
     template = KUBERNETES_DIR / "base" / "cni" / "10-alcor.conflist"
-    (root / "etc/alcor/cni/10-alcor.conflist").write_text(template.read_text())
-    (root / "host/opt/cni/bin").mkdir(parents=True)
-    (root / "host/etc/cni/net.d").mkdir(parents=True)
-    rooted = script.replace(" /opt/alcor/", f" {root}/opt/alcor/")
-    rooted = rooted.replace(" /host/", f" {root}/host/").replace(
-        " /etc/alcor/", f" {root}/etc/alcor/"
-    )
-    environment = {
-        "PATH": "/usr/bin:/bin",
-        "NODE_NAME": "node-1",
-        "ALCOR_API_SERVICE_HOST": "10.96.0.50",
-        "ALCOR_API_SERVICE_PORT": "9696",
-    }
-    done = subprocess.run(
-        ["sh", "-c", rooted], env=environment, capture_output=True, text=True, timeout=30
-    )
+    done = installed_on_a_fake_node(root, plugin_file, template)
     assert done.returncode == 0, done.stderr
     plugin = root / "host/opt/cni/bin/alcor-cni"
     assert plugin.stat().st_mode & 0o777 == 0o755
@@ -414,10 +395,8 @@ def test_the_install_script_fills_in_the_api_and_the_node(tmp_path: Path) -> Non
     assert conflist["plugins"][0]["host_id"] == "node-1"
     assert sorted(p.name for p in (root / "host/etc/cni/net.d").iterdir()) == ["10-alcor.conflist"]
     assert sorted(p.name for p in (root / "host/opt/cni/bin").iterdir()) == ["alcor-cni"]
-    del environment["ALCOR_API_SERVICE_HOST"]
-    refused = subprocess.run(
-        ["sh", "-c", rooted], env=environment, capture_output=True, text=True, timeout=30
-    )
+    without = {k: v for k, v in NODE_ENVIRONMENT.items() if k != "ALCOR_API_SERVICE_HOST"}
+    refused = installed_on_a_fake_node(root, plugin_file, template, environment=without)
     assert refused.returncode != 0
     assert "the alcor-api Service must exist before the agents start" in refused.stderr
 
@@ -454,28 +433,29 @@ def test_the_walkthrough_s_alcor_commands_parse_and_match_the_manifests() -> Non
     assert f"controller-{controller.controller}.pem" in text
 
 
-def installed_on_a_fake_node(root: Path, plugin: Path, conflist: Path) -> None:
+NODE_ENVIRONMENT = {
+    "PATH": "/usr/bin:/bin",
+    "NODE_NAME": "node-1",
+    "ALCOR_API_SERVICE_HOST": "10.96.0.50",
+    "ALCOR_API_SERVICE_PORT": "9696",
+}
+
+
+def installed_on_a_fake_node(
+    root: Path, plugin: Path, conflist: Path, *, environment: dict[str, str] = NODE_ENVIRONMENT
+) -> subprocess.CompletedProcess[str]:
     """install.sh run for real, with its paths moved under ``root``."""
     script = (KUBERNETES_DIR / "base" / "cni" / "install.sh").read_text()
-    (root / "opt/alcor/cni").mkdir(parents=True)
+    for folder in ("opt/alcor/cni", "etc/alcor/cni", "host/opt/cni/bin", "host/etc/cni/net.d"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
     shutil.copy(plugin, root / "opt/alcor/cni/alcor-cni")
-    (root / "etc/alcor/cni").mkdir(parents=True)
     shutil.copy(conflist, root / "etc/alcor/cni/10-alcor.conflist")
-    (root / "host/opt/cni/bin").mkdir(parents=True)
-    (root / "host/etc/cni/net.d").mkdir(parents=True)
     rooted = script.replace(" /opt/alcor/", f" {root}/opt/alcor/")
     rooted = rooted.replace(" /host/", f" {root}/host/")
     rooted = rooted.replace(" /etc/alcor/", f" {root}/etc/alcor/")
-    environment = {
-        "PATH": "/usr/bin:/bin",
-        "NODE_NAME": "node-1",
-        "ALCOR_API_SERVICE_HOST": "10.96.0.50",
-        "ALCOR_API_SERVICE_PORT": "9696",
-    }
-    done = subprocess.run(
+    return subprocess.run(
         ["sh", "-c", rooted], env=environment, capture_output=True, text=True, timeout=30
     )
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize(
@@ -487,13 +467,12 @@ def test_the_real_plugin_installed_so_takes_its_conflist(conflist: Path, tmp_pat
     """The plugin file the image builds (``python -m alcor.cni.bundle``), installed by install.sh
     with the conflist, is called as a runtime calls it: VERSION, and STATUS, which reads the
     agent's status file (moved into the test's folder) for the node the conflist names."""
-    if importlib.util.find_spec("alcor.cni") is None:
-        pytest.skip("alcor.cni (the plugin) is not in this tree")
     bundle = tmp_path / "built" / "alcor-cni"
     bundle.parent.mkdir()
     subprocess.run([sys.executable, "-m", "alcor.cni.bundle", str(bundle)], check=True, timeout=60)
     root = tmp_path / "node"
-    installed_on_a_fake_node(root, bundle, conflist)
+    installed = installed_on_a_fake_node(root, bundle, conflist)
+    assert installed.returncode == 0, installed.stderr
     written = json.loads((root / "host/etc/cni/net.d/10-alcor.conflist").read_text())
     config = {"cniVersion": written["cniVersion"], "name": written["name"], **written["plugins"][0]}
     status_file = tmp_path / "status.json"
