@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
+from tests.integration import test_rbac_policies as rbac
 from tests.integration.neutron import assert_error
-from tests.integration.test_rbac_policies import ADMIN, made, member, project
+from tests.integration.test_rbac_policies import ADMIN, ids, made, member, project
 
 
 def address_group(api: httpx.Client, headers: dict[str, str]) -> Any:
@@ -21,25 +22,12 @@ def address_group(api: httpx.Client, headers: dict[str, str]) -> Any:
 def post_policy(
     api: httpx.Client, headers: dict[str, str], group_id: str, target: str
 ) -> httpx.Response:
-    body = {
-        "rbac_policy": {
-            "object_type": "address_group",
-            "object_id": group_id,
-            "action": "access_as_shared",
-            "target_tenant": target,
-        }
-    }
-    return api.post("/rbac-policies", json=body, headers=headers)
+    return rbac.post_policy(api, headers, group_id, target, object_type="address_group")
 
 
 def shared_to(api: httpx.Client, target: str) -> dict[str, Any]:
     ag = address_group(api, ADMIN)
     return {"group": ag, "policy": made(post_policy(api, ADMIN, ag["id"], target), "rbac_policy")}
-
-
-def ids(response: httpx.Response, key: str) -> set[str]:
-    assert response.status_code == 200, response.text
-    return {item["id"] for item in response.json()[key]}
 
 
 def test_policy_target_update(api: httpx.Client) -> None:

@@ -51,10 +51,12 @@ def post_policy(
     object_id: str,
     target: str,
     action: str = "access_as_shared",
+    object_type: str = "network",
 ) -> httpx.Response:
+    """``POST /rbac-policies``: share (or ``action``) object ``object_id`` with ``target``."""
     body = {
         "rbac_policy": {
-            "object_type": "network",
+            "object_type": object_type,
             "object_id": object_id,
             "action": action,
             "target_tenant": target,

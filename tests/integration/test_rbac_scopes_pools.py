@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration import test_rbac_policies as rbac
 from tests.integration.neutron import assert_error
-from tests.integration.test_rbac_policies import ADMIN, made, member, network, project
+from tests.integration.test_rbac_policies import ADMIN, ids, made, member, network, project
 
 KINDS = {"address_scope": "address-scopes", "subnetpool": "subnetpools"}
 
@@ -38,26 +39,13 @@ def pool(api: httpx.Client, headers: dict[str, str], **attributes: Any) -> Any:
 def post_policy(
     api: httpx.Client, headers: dict[str, str], object_type: str, object_id: str, target: str
 ) -> httpx.Response:
-    body = {
-        "rbac_policy": {
-            "object_type": object_type,
-            "object_id": object_id,
-            "action": "access_as_shared",
-            "target_tenant": target,
-        }
-    }
-    return api.post("/rbac-policies", json=body, headers=headers)
+    return rbac.post_policy(api, headers, object_id, target, object_type=object_type)
 
 
 def shared_to(api: httpx.Client, object_type: str, target: str) -> dict[str, Any]:
     made_object = scope(api, ADMIN) if object_type == "address_scope" else pool(api, ADMIN)
     response = post_policy(api, ADMIN, object_type, made_object["id"], target)
     return {"object": made_object, "policy": made(response, "rbac_policy")}
-
-
-def ids(response: httpx.Response, key: str) -> set[str]:
-    assert response.status_code == 200, response.text
-    return {item["id"] for item in response.json()[key]}
 
 
 @pytest.mark.parametrize("object_type", list(KINDS))

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
+from tests.integration import test_rbac_policies as rbac
 from tests.integration.neutron import assert_error
-from tests.integration.test_rbac_policies import ADMIN, made, member, network, project
+from tests.integration.test_rbac_policies import ADMIN, ids, made, member, network, project
 
 
 def group(api: httpx.Client, headers: dict[str, str]) -> Any:
@@ -20,25 +21,12 @@ def group(api: httpx.Client, headers: dict[str, str]) -> Any:
 def post_policy(
     api: httpx.Client, headers: dict[str, str], group_id: str, target: str
 ) -> httpx.Response:
-    body = {
-        "rbac_policy": {
-            "object_type": "security_group",
-            "object_id": group_id,
-            "action": "access_as_shared",
-            "target_tenant": target,
-        }
-    }
-    return api.post("/rbac-policies", json=body, headers=headers)
+    return rbac.post_policy(api, headers, group_id, target, object_type="security_group")
 
 
 def shared_to(api: httpx.Client, target: str) -> dict[str, Any]:
     sg = group(api, ADMIN)
     return {"group": sg, "policy": made(post_policy(api, ADMIN, sg["id"], target), "rbac_policy")}
-
-
-def ids(response: httpx.Response, key: str) -> set[str]:
-    assert response.status_code == 200, response.text
-    return {item["id"] for item in response.json()[key]}
 
 
 def test_policy_target_update(api: httpx.Client) -> None:
