@@ -208,40 +208,35 @@ def node(config: Config) -> str:
 
 
 def _network(controller: Controller, wanted: str) -> dict[str, Any]:
-    """By id, else by name (which must name one network)."""
+    """By id, else by name."""
     if _uuid(wanted):
         try:
             return dict(controller.get(f"/v2.0/networks/{wanted}")["network"])
         except NotFound:
             pass
-    found = controller.get("/v2.0/networks", name=wanted)["networks"]
-    if len(found) != 1:
-        raise CniError(
-            INVALID_CONFIG,
-            f"network {wanted!r} "
-            + ("not found" if not found else f"names {len(found)} networks: give its id"),
-        )
-    return dict(found[0])
+    return _named(controller, "network", "networks", name=wanted)
 
 
 def _groups(controller: Controller, config: Config) -> list[str] | None:
+    """The ids of the configuration's groups (names looked up in its project, if it has one)."""
     if config.security_groups is None:
         return None
-    ids = []
-    for wanted in config.security_groups:
-        if _uuid(wanted):
-            ids.append(wanted)
-            continue
-        query = {"name": wanted} | ({"project_id": config.project} if config.project else {})
-        found = controller.get("/v2.0/security-groups", **query)["security_groups"]
-        if len(found) != 1:
-            raise CniError(
-                INVALID_CONFIG,
-                f"security group {wanted!r} "
-                + ("not found" if not found else f"names {len(found)} groups: give its id"),
-            )
-        ids.append(found[0]["id"])
-    return ids
+    project = {"project_id": config.project} if config.project else {}
+    return [
+        wanted
+        if _uuid(wanted)
+        else _named(controller, "security group", "security-groups", name=wanted, **project)["id"]
+        for wanted in config.security_groups
+    ]
+
+
+def _named(controller: Controller, what: str, collection: str, **query: str) -> dict[str, Any]:
+    """The one resource of ``collection`` the query finds: none or several is error 7."""
+    found = controller.get(f"/v2.0/{collection}", **query)[collection.replace("-", "_")]
+    if len(found) != 1:
+        many = f"names {len(found)} of them: give its id"
+        raise CniError(INVALID_CONFIG, f"{what} {query['name']!r} {many if found else 'not found'}")
+    return dict(found[0])
 
 
 def _create(

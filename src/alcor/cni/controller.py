@@ -108,8 +108,7 @@ class Controller:
         """The open connection, else a new one with Nagle's algorithm off (a request's or an
         answer's second segment must not wait for the delayed ACK of its first: 40 ms)."""
         if self._connection is None:
-            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            connection = kind(self._netloc, timeout=TIMEOUT)
+            connection = _connection("https" if self._https else "http", self._netloc)
             connection.connect()
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._connection = connection
@@ -143,6 +142,11 @@ class Controller:
 
         key = f"{os.path.abspath(self._credentials)}:{stat.st_mtime_ns}:{stat.st_size}"
         return Path(self._state_dir) / f"token-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def _connection(scheme: str, netloc: str) -> http.client.HTTPConnection:
+    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    return kind(netloc, timeout=TIMEOUT)
 
 
 def _with_query(path: str, query: dict[str, str | list[str]]) -> str:
@@ -196,10 +200,7 @@ def _issue_token(credentials: dict[str, Any]) -> tuple[str, float]:
     url = urllib.parse.urlsplit(credentials["auth_url"].rstrip("/"))
     base = url.path if url.path.endswith("/v3") else f"{url.path}/v3"
     body = json.dumps({"auth": _auth(credentials)}).encode()
-    connection_type = (
-        http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    )
-    connection = connection_type(url.netloc, timeout=TIMEOUT)
+    connection = _connection(url.scheme, url.netloc)
     try:
         connection.request(
             "POST", f"{base}/auth/tokens", body=body, headers={"Content-Type": "application/json"}

@@ -117,17 +117,20 @@ def strays() -> dict[str, str]:
 
 
 def _ip(arguments: Sequence[str], *, netns: str = "") -> subprocess.CompletedProcess[str]:
-    inside = ["nsenter", f"--net={netns}"] if netns else []
-    return subprocess.run([*inside, "ip", *arguments], capture_output=True, text=True)
+    return subprocess.run([*_entering(netns), "ip", *arguments], capture_output=True, text=True)
 
 
 def _batch(lines: Sequence[str], *, netns: str = "") -> None:
-    inside = ["nsenter", f"--net={netns}"] if netns else []
     done = subprocess.run(
-        [*inside, "ip", "-batch", "-"],
+        [*_entering(netns), "ip", "-batch", "-"],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
     )
     if done.returncode != 0:
         raise CniError(IO_FAILURE, "cannot make the pod's interface", done.stderr.strip())
+
+
+def _entering(netns: str) -> list[str]:
+    """What runs a command in ``netns`` (a path), or in this namespace for ""."""
+    return ["nsenter", f"--net={netns}"] if netns else []
