@@ -8,12 +8,13 @@ import io
 import json
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from alcor.cni import addressing, client, daemon, invocation, main, results
+from alcor.cni import addressing, daemon, handoff, invocation, main, results
 from alcor.cni.errors import CniError
 
 CONFIG = {
@@ -211,22 +212,70 @@ def test_an_error_answers_in_the_version_asked() -> None:
     }
 
 
-def test_the_daemon_answers_as_the_plugin_would_and_no_daemon_is_none(tmp_path: Path) -> None:
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """A CNI daemon listening; its socket."""
     path = tmp_path / "cni.sock"
-    assert client.ask(str(path), ENVIRON, json.dumps(CONFIG)) is None
-    served = daemon.Daemon(path)
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
+    server = daemon.Daemon(path)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        environ = ENVIRON | {"CNI_IFNAME": ""}
-        answer = client.ask(str(path), environ, json.dumps(CONFIG))
-        assert answer is not None
-        assert answer["status"] == 1
-        assert answer["stdout"] == _stdout(environ, json.dumps(CONFIG))
+        yield str(path)
     finally:
-        served.shutdown()
-        served.server_close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_daemon_answers_as_the_plugin_would(served: str) -> None:
+    assert stat.S_IMODE(Path(served).stat().st_mode) == 0o600
+    environ = ENVIRON | {"CNI_IFNAME": ""}
+    config = json.dumps(CONFIG | {"daemon_socket": served})
+    answer = handoff.ask(served, environ, config.encode())
+    assert answer == (1, _stdout(environ, config).encode())
+
+
+def test_with_no_daemon_listening_the_plugin_does_the_work_itself(tmp_path: Path) -> None:
+    config = json.dumps(CONFIG | {"daemon_socket": str(tmp_path / "none.sock")})
+    assert handoff.ask(str(tmp_path / "none.sock"), ENVIRON, config.encode()) is None
+
+
+def test_the_daemon_declines_a_configuration_whose_socket_the_plugin_misread(served: str) -> None:
+    """The plugin reads only the first ``"daemon_socket"`` it sees; one nested deeper, first,
+    takes it to a daemon the configuration does not name, which declines (the plugin then
+    does the work itself) rather than serve a node it was not asked to."""
+    config = json.dumps({"args": {"daemon_socket": served}, **CONFIG, "daemon_socket": "/x"})
+    assert handoff.socket_of(config) == served
+    assert handoff.ask(served, ENVIRON, config.encode()) is None
+
+
+@pytest.mark.parametrize(
+    ("configuration", "socket"),
+    [
+        ('{"type": "alcor-cni"}', handoff.DAEMON_SOCKET),
+        ('{"daemon_socket" : "/run/a.sock"}', "/run/a.sock"),
+        ('{"daemon_socket":"\\/run\\/b\\u002esock"}', "/run/b.sock"),
+        ('{"daemon_socket": 7}', ""),
+        ('{"daemon_socket": "/run/unterminated', ""),
+        ('{"daemon_socket"', ""),
+    ],
+)
+def test_the_plugin_reads_its_daemons_socket_without_parsing_the_rest(
+    configuration: str, socket: str
+) -> None:
+    assert handoff.socket_of(configuration) == socket
+
+
+@pytest.mark.parametrize("environ", [ENVIRON, {}, {"CNI_ARGS": ""}])
+def test_a_request_carries_the_environment_and_the_configuration_unchanged(
+    environ: dict[str, str],
+) -> None:
+    stdin = json.dumps(CONFIG | {"name": "pods \u00e9"})
+    assert handoff.parsed(handoff.request(environ, stdin.encode())) == (environ, stdin)
+
+
+@pytest.mark.parametrize("data", [b"CNI_COMMAND=ADD", b"PATH=/bin\0\0{}", b"CNI_X\0\0{}"])
+def test_what_is_not_a_request_is_refused(data: bytes) -> None:
+    with pytest.raises(ValueError):
+        handoff.parsed(data)
 
 
 def _stdout(environ: dict[str, str], stdin: str) -> str:

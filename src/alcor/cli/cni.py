@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from alcor.cni import daemon, invocation
+from alcor.cni import daemon, handoff
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +27,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     serve.add_argument(
         "--socket",
         type=Path,
-        default=Path(invocation.DAEMON_SOCKET),
+        default=Path(handoff.DAEMON_SOCKET),
         help="where the plugin finds it (the conflist's daemon_socket)",
     )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))

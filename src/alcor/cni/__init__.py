@@ -19,7 +19,7 @@ It runs once per pod, so it starts fast: the standard library only (``http.clien
 ``links``       the pod's interface, with iproute2
 ``results``     the spec's result for each version
 ``commands``    ADD, DEL, CHECK, STATUS, VERSION, GC
-``main``        the entry point: environment and stdin in, JSON and exit status out
-``client``      ... which hands the invocation to the node's CNI daemon, if one listens
+``handoff``     the entry point: the invocation to the node's CNI daemon, if one listens
+``main``        ... else here: environment and stdin in, JSON and exit status out
 ``daemon``      ``alcor cni-daemon``: the plugin's work in one long-lived process
 """

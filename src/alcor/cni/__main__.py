@@ -1,5 +1,5 @@
-"""``python -m alcor.cni``, and the entry of the one-file plugin ``alcor.cni.bundle`` makes."""
+"""``python -m alcor.cni``, as the one-file plugin ``alcor.cni.bundle`` makes runs it."""
 
-from alcor.cni.main import main
+from alcor.cni.handoff import main
 
 main()

@@ -19,7 +19,7 @@ from pathlib import Path
 import alcor.cni
 
 SHEBANG = b"#!/usr/bin/env -S python3 -IS\n"
-MAIN = "from alcor.cni.main import main\nmain()\n"
+MAIN = "from alcor.cni.handoff import main\nmain()\n"
 
 
 def write(output: Path) -> None:

@@ -1,10 +1,9 @@
 """The node's CNI daemon (``alcor cni-daemon``): the plugin's work done in one long-lived
 process, as Cilium and Kube-OVN do it, so that what runs once per pod is only a short client.
 
-The plugin (``main``) hands its invocation over the daemon's unix socket (root only, mode
-0600): one JSON line ``{"environ": {CNI_*}, "stdin": TEXT}`` in, one line ``{"status": N,
-"stdout": TEXT}`` out, and the daemon runs it exactly as the plugin would in its own process
-(``main.run``), in a thread of its own, with connections to the controller kept open between
+The plugin (``handoff``) hands its invocation over the daemon's unix socket (root only, mode
+0600), and the daemon runs it exactly as the plugin would in its own process (``main.run``),
+in a thread of its own, with connections to the controller kept open between
 invocations (a pool per API and credentials). It runs in the node's network namespace and
 sees the runtime's namespaces (``/run/netns`` or ``/proc``) as the plugin would. When it is not
 there, the plugin does the work itself: nothing depends on it but speed.
@@ -24,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from alcor.cni import main
+from alcor.cni import handoff, main
 from alcor.cni.controller import Controller
 
 MAX_REQUEST = 1 << 20  # bytes: a configuration with a large prevResult still fits
@@ -117,13 +116,14 @@ class _Handler(socketserver.StreamRequestHandler):
     server: Daemon
 
     def handle(self) -> None:
-        line = self.rfile.readline(MAX_REQUEST)
+        data = self.rfile.read(MAX_REQUEST)
         try:
-            request = json.loads(line)
-            environ = {str(k): str(v) for k, v in request["environ"].items()}
-            stdin = str(request["stdin"])
-        except (ValueError, KeyError, TypeError, AttributeError):
+            environ, stdin = handoff.parsed(data)
+        except (ValueError, UnicodeDecodeError):
             return  # not our client: no answer
+        if _named_socket(stdin) != handoff.socket_of(stdin):
+            self.wfile.write(handoff.DECLINED + b"\n")  # the plugin may have misread its socket
+            return
         out = io.StringIO()
         started = time.perf_counter()
         status = main.run(environ, io.StringIO(stdin), out, pool=self.server.pool)
@@ -133,8 +133,20 @@ class _Handler(socketserver.StreamRequestHandler):
             log.warning("%s %s failed in %.0f ms: %s", command, container, took, out.getvalue())
         else:
             log.info("%s %s in %.0f ms", command, container, took)
-        answer = {"status": status, "stdout": out.getvalue()}
-        self.wfile.write(json.dumps(answer).encode() + b"\n")
+        self.wfile.write(b"%d\n" % status + out.getvalue().encode())
+
+
+def _named_socket(configuration: str) -> str | None:
+    """The socket the configuration names, parsed whole (None if it is not a JSON object: the
+    plugin's own parsing then says what is wrong with it)."""
+    try:
+        found = json.loads(configuration)
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    named = found.get("daemon_socket", handoff.DAEMON_SOCKET)
+    return named if isinstance(named, str) else None
 
 
 class Daemon(socketserver.ThreadingUnixStreamServer):

@@ -23,7 +23,6 @@ COMMANDS = ("ADD", "DEL", "CHECK", "STATUS", "VERSION", "GC")
 TYPE = "alcor-cni"
 AGENT_STATUS = "/run/alcor-agent/status.json"  # `alcor agent --status-file` on the node
 STATE_DIR = "/run/alcor-cni"  # locks per container, the cached Keystone token
-DAEMON_SOCKET = "/run/alcor-cni/cni.sock"  # the node's CNI daemon (``daemon``), if it runs
 ACTIVE_TIMEOUT = 30.0  # seconds ADD waits for the port to be ACTIVE
 SECRETS = ("password", "token", "secret", "application_credential_secret", "auth")
 MAX_IFNAME = 15

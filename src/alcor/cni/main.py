@@ -2,16 +2,15 @@
 stdin; the result (or nothing) on stdout and status 0, or the spec's error and status 1.
 Nothing is ever a traceback: what no branch expected is an I/O failure with its text.
 
-The invocation goes to the node's CNI daemon when one listens at ``daemon_socket`` (``daemon``:
-what runs once per pod is then this module, ``json`` and a socket); otherwise, or for VERSION,
-this process does the work itself. The heavier modules are imported only then.
+``handoff`` gives the invocation to the node's CNI daemon when one listens at ``daemon_socket``
+(``daemon``), which calls ``run`` here; otherwise, or for VERSION, it calls ``answer`` and this
+process does the work itself.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
@@ -24,16 +23,9 @@ if TYPE_CHECKING:
     from alcor.cni.daemon import Pool
 
 
-def main() -> None:
-    environ = {key: value for key, value in os.environ.items() if key.startswith("CNI_")}
-    command = environ.get("CNI_COMMAND")
-    text = sys.stdin.read() if command != "VERSION" or not sys.stdin.isatty() else ""
-    if command != "VERSION":
-        answer = _from_daemon(environ, text)
-        if answer is not None:
-            sys.stdout.write(str(answer["stdout"]))
-            sys.exit(int(answer["status"]))
-    sys.exit(run(environ, io.StringIO(text), sys.stdout))
+def answer(environ: Mapping[str, str], text: str) -> int:
+    """Run the invocation in this process, printing to stdout (``handoff`` tried the daemon)."""
+    return run(environ, io.StringIO(text), sys.stdout)
 
 
 def run(
@@ -52,21 +44,6 @@ def run(
     if found is not None:
         _write(stdout, found)
     return 0
-
-
-def _from_daemon(environ: dict[str, str], text: str) -> dict[str, Any] | None:
-    try:
-        path = json.loads(text).get("daemon_socket", invocation.DAEMON_SOCKET)
-    except (ValueError, AttributeError):
-        return None  # run() answers what is wrong with it
-    if not isinstance(path, str) or not path:
-        return None
-    from alcor.cni import client
-
-    try:
-        return client.ask(path, environ, text)
-    except (OSError, ValueError):
-        return None  # a daemon that failed mid-answer: do the work here
 
 
 def _dispatch(environ: Mapping[str, str], text: str, pool: Pool | None) -> dict[str, Any] | None:
