@@ -16,7 +16,9 @@ node's namespace (a unix socket and socat), as a node would through a local prox
            started when its ADD returned, ``ping -i 0.01``). Targets: p50 <= 150 ms, p99 <=
            400 ms.
 2  steady  --pods pods ADDed with --concurrency in flight at any time: pods per second
-           (target >= 50/s); then all DELeted the same way: deletions per second.
+           (target >= 50/s), and the CPU each ADD cost, by process: the plugin (with nsenter:
+           this process's children), the controller, the agent, the CNI daemon, the API
+           relay (socat, which a node would not have); then all DELeted the same way.
 
     .venv/bin/python bench/cni.py                       # both parts, defaults (~1 minute)
     .venv/bin/python bench/cni.py --parts 2 --pods 400 --concurrency 20 --json
@@ -147,9 +149,14 @@ def part_burst(node: Node, args: argparse.Namespace) -> dict[str, Any]:
 
 def part_steady(node: Node, args: argparse.Namespace) -> dict[str, Any]:
     pods = node.sandboxes(args.pods)
+    before = cpu_seconds(node.lab.tmp)
     started = time.perf_counter()
     added = at_once(lambda p: node.call("ADD", p)[0], pods, width=args.concurrency)
     add_s = time.perf_counter() - started
+    spent = {
+        role: round((seconds - before.get(role, 0.0)) * 1e3 / args.pods, 1)
+        for role, seconds in cpu_seconds(node.lab.tmp).items()
+    }
     answered = sum(
         cni_ping(pod) for pod in pods[:: max(1, len(pods) // 10)]
     )  # a sample still reaches the VM
@@ -162,9 +169,40 @@ def part_steady(node: Node, args: argparse.Namespace) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "adds_per_s": round(args.pods / add_s, 1),
         "add": latency(added),
+        "cpu_ms_per_add": spent,
         "dels_per_s": round(args.pods / del_s, 1),
         "sampled_pods_pinging": answered,
     }
+
+
+ROLES = {  # a word of a process's command line: the role it is counted as
+    "server": "controller",
+    "agent": "agent",
+    "cni-daemon": "daemon",
+    "socat": "relay",
+}
+
+
+def cpu_seconds(lab_directory: Path) -> dict[str, float]:
+    """CPU seconds (user and system) so far, by role: the lab's processes (those whose command
+    line names its directory) from /proc, and "plugin", what this process's children that have
+    ended cost (the plugin processes under nsenter, and ip and ping)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    spent = {"plugin": sum(os.times()[2:4])}
+    for proc in Path("/proc").iterdir():
+        try:
+            words = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            fields = (proc / "stat").read_text().rpartition(")")[2].split()
+        except (OSError, ValueError):
+            continue  # not a process, or one that ended
+        if not any(str(lab_directory) in word for word in words):
+            continue
+        role = next((ROLES[word] for word in words if word in ROLES), None)
+        if role is None and any(word.endswith("socat") for word in words):
+            role = "relay"
+        if role is not None:  # utime and stime: fields 14 and 15 of stat, after the name
+            spent[role] = spent.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return spent
 
 
 def cni_ping(pod: str) -> bool:
@@ -210,6 +248,8 @@ def text(report: dict[str, Any]) -> str:
                 f"2 steady: {part['pods']} pods, {part['concurrency']} in flight",
                 f"  {part['adds_per_s']} pods/s added (target >= {TARGET_PODS_PER_S:g}), ADD "
                 f"p50 {part['add']['p50_ms']} ms p99 {part['add']['p99_ms']} ms",
+                "  CPU per ADD: "
+                + ", ".join(f"{role} {ms} ms" for role, ms in part["cpu_ms_per_add"].items()),
                 f"  {part['dels_per_s']} pods/s deleted; sampled pods pinging the VM: "
                 f"{part['sampled_pods_pinging']}",
             ]

@@ -8,13 +8,14 @@ import io
 import json
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from alcor.cni import addressing, daemon, handoff, invocation, main, results
+from alcor.cni import addressing, commands, controller, daemon, handoff, invocation, main, results
 from alcor.cni.errors import CniError
 
 CONFIG = {
@@ -272,9 +273,16 @@ def test_a_request_carries_the_environment_and_the_configuration_unchanged(
     assert handoff.parsed(handoff.request(environ, stdin.encode())) == (environ, stdin)
 
 
-@pytest.mark.parametrize("data", [b"CNI_COMMAND=ADD", b"PATH=/bin\0\0{}", b"CNI_X\0\0{}"])
-def test_what_is_not_a_request_is_refused(data: bytes) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"CNI_COMMAND=ADD", "no end of the environment"),
+        (b"PATH=/bin\0\0{}", "not a CNI variable: 'PATH=/bin'"),
+        (b"CNI_X\0\0{}", "not a CNI variable: 'CNI_X'"),
+    ],
+)
+def test_what_is_not_a_request_is_refused(data: bytes, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
         handoff.parsed(data)
 
 
@@ -282,3 +290,29 @@ def _stdout(environ: dict[str, str], stdin: str) -> str:
     out = io.StringIO()
     main.run(environ, io.StringIO(stdin), out)
     return out.getvalue()
+
+
+def test_only_a_container_seen_before_is_looked_up(tmp_path: Path) -> None:
+    """The first ADD of a container asks the controller for no port of it; one after an ADD
+    or CHECK does (a retry finds the first's port); after a DEL none is looked up again."""
+    config = parsed(CONFIG | {"state_dir": str(tmp_path)}).config
+    container = parsed().container
+    assert container is not None
+    seen = []
+    for forget in (False, False, True, False):
+        with commands._locked(config, container, forget=forget) as before:
+            seen.append(before)
+    assert seen == [False, True, True, False]
+
+
+def test_remembered_answers_are_kept_a_while_and_forgotten_at_once() -> None:
+    recent = controller.Recent(seconds=60)
+    assert recent.get("/v2.0/networks?name=pods") is None
+    recent.put("/v2.0/networks?name=pods", {"networks": []})
+    assert recent.get("/v2.0/networks?name=pods") == {"networks": []}
+    recent.forget()
+    assert recent.get("/v2.0/networks?name=pods") is None
+    stale = controller.Recent(seconds=0)
+    stale.put("/v2.0/subnets?id=a", {"subnets": []})
+    time.sleep(0.001)
+    assert stale.get("/v2.0/subnets?id=a") is None

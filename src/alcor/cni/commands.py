@@ -6,7 +6,10 @@ ADD: the port (``device_id`` the container, ``device_owner`` ``compute:kubernete
 ``<namespace>/<pod>``, tagged with the pod and the interface name) is made unbound, the pod's
 interface from it, then the port is bound to the node: the agent finds the device at its first
 goal state. ADD answers once the port is ACTIVE (within ``active_timeout``); whatever fails
-undoes what it made: no port, no device, nothing in the pod's namespace.
+undoes what it made: no port, no device, nothing in the pod's namespace. Only an ADD whose
+container's lock file was there already (an earlier ADD or CHECK; DEL removes it) asks the
+controller for the container's port: the first ADD of a container, the usual one, saves that
+request; and the network, its subnets and named groups come from ``controller.Recent``.
 """
 
 from __future__ import annotations
@@ -53,12 +56,22 @@ def add(
 ) -> dict[str, Any]:
     """``waiter``: how to wait for the port to be ACTIVE (the daemon's looks at every port
     its ADDs wait for in one request); by default, polling this one."""
+    try:
+        return _add(config, container, controller, waiter=waiter)
+    except BaseException:
+        controller.recent.forget()  # what it looked up may be why it failed
+        raise
+
+
+def _add(
+    config: Config, container: Container, controller: Controller, *, waiter: Waiter | None
+) -> dict[str, Any]:
     host = node(config)
     wait = waiter or (lambda port_id, timeout: _poll_active(controller, port_id, timeout))
-    with _locked(config, container):
+    with _locked(config, container) as before:
         network = _network(controller, config.network)
         groups = _groups(controller, config)
-        port = _existing(controller, container)
+        port = _existing(controller, container) if before else None
         again = port is not None
         if port is not None and port.get("binding:host_id"):  # a repeated ADD: plug it anew
             port = controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": ""}})
@@ -211,7 +224,7 @@ def _network(controller: Controller, wanted: str) -> dict[str, Any]:
     """By id, else by name."""
     if _uuid(wanted):
         try:
-            return dict(controller.get(f"/v2.0/networks/{wanted}")["network"])
+            return dict(controller.remembered(f"/v2.0/networks/{wanted}")["network"])
         except NotFound:
             pass
     return _named(controller, "network", "networks", name=wanted)
@@ -232,7 +245,7 @@ def _groups(controller: Controller, config: Config) -> list[str] | None:
 
 def _named(controller: Controller, what: str, collection: str, **query: str) -> dict[str, Any]:
     """The one resource of ``collection`` the query finds: none or several is error 7."""
-    found = controller.get(f"/v2.0/{collection}", **query)[collection.replace("-", "_")]
+    found = controller.remembered(f"/v2.0/{collection}", **query)[collection.replace("-", "_")]
     if len(found) != 1:
         many = f"names {len(found)} of them: give its id"
         raise CniError(INVALID_CONFIG, f"{what} {query['name']!r} {many if found else 'not found'}")
@@ -291,7 +304,7 @@ def _interface(
     controller: Controller, port: dict[str, Any], network: dict[str, Any], container: Container
 ) -> addressing.Plan:
     ids = sorted({fixed["subnet_id"] for fixed in port.get("fixed_ips", ())})
-    subnets = controller.get("/v2.0/subnets", id=ids)["subnets"] if ids else []
+    subnets = controller.remembered("/v2.0/subnets", id=ids)["subnets"] if ids else []
     return addressing.plan(port, network=network, subnets=subnets, ifname=container.ifname)
 
 
@@ -311,10 +324,11 @@ def _poll_active(controller: Controller, port_id: str, timeout: float) -> bool:
 
 
 @contextlib.contextmanager
-def _locked(config: Config, container: Container, *, forget: bool = False) -> Iterator[None]:
-    """The container's lock (``<state dir>/locks/<container id>``); ``forget``: remove the
-    file when done (DEL). A waiter that got the lock on a file removed meanwhile takes it
-    again on the new one."""
+def _locked(config: Config, container: Container, *, forget: bool = False) -> Iterator[bool]:
+    """The container's lock (``<state dir>/locks/<container id>``), and whether an invocation
+    for this container held it before (the file was there: a DEL removes it); ``forget``:
+    remove the file when done (DEL). A waiter that got the lock on a file removed meanwhile
+    takes it again on the new one."""
     folder = Path(config.state_dir) / "locks"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -322,7 +336,13 @@ def _locked(config: Config, container: Container, *, forget: bool = False) -> It
         raise CniError(IO_FAILURE, f"cannot make {folder}", str(error)) from None
     path = folder / container.id.replace("/", "_")
     while True:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            descriptor, before = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), False
+        except FileExistsError:
+            try:
+                descriptor, before = os.open(path, os.O_RDWR), True
+            except FileNotFoundError:
+                continue  # removed meanwhile
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             same = os.fstat(descriptor).st_ino == os.stat(path).st_ino
@@ -332,7 +352,7 @@ def _locked(config: Config, container: Container, *, forget: bool = False) -> It
             break
         os.close(descriptor)
     try:
-        yield
+        yield before
         if forget:
             path.unlink(missing_ok=True)
     finally:

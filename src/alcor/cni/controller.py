@@ -22,6 +22,7 @@ from typing import Any
 from alcor.cni.errors import INVALID_CONFIG, REFUSED, TRY_AGAIN_LATER, CniError
 
 TIMEOUT = 10.0  # seconds, each request
+RECENT = 10.0  # seconds a remembered answer is used (``Recent``)
 TOKEN_MARGIN = 300.0  # a cached token is renewed this long before it expires
 
 
@@ -29,9 +30,37 @@ class NotFound(Exception):
     pass
 
 
+class Recent:
+    """The answers of the GETs an ADD makes for what rarely changes (the network, its subnets,
+    groups named in the configuration), kept ``seconds`` and shared by the daemon's
+    controllers of one API: pods of one network ADDed together ask for them once. A pod's
+    interface is made as an ADD of up to ``seconds`` earlier would have made it (a changed
+    subnet's routes, like a renamed network, reach ADDs after that); an ADD that fails forgets
+    them all, so the runtime's retry asks afresh."""
+
+    def __init__(self, seconds: float = RECENT) -> None:
+        self.seconds = seconds
+        self._answers: dict[str, tuple[float, Any]] = {}
+
+    def get(self, path: str) -> Any | None:
+        found = self._answers.get(path)
+        if found is None or time.monotonic() - found[0] > self.seconds:
+            return None
+        return found[1]
+
+    def put(self, path: str, answer: Any) -> None:
+        self._answers[path] = (time.monotonic(), answer)
+
+    def forget(self) -> None:
+        self._answers.clear()
+
+
 class Controller:
-    def __init__(self, api: str, *, credentials: str = "", state_dir: str = "") -> None:
+    def __init__(
+        self, api: str, *, credentials: str = "", state_dir: str = "", recent: Recent | None = None
+    ) -> None:
         self.api = api
+        self.recent = recent or Recent()
         url = urllib.parse.urlsplit(api)
         self._https = url.scheme == "https"
         self._netloc = url.netloc
@@ -48,6 +77,15 @@ class Controller:
 
     def get(self, path: str, **query: str | list[str]) -> Any:
         return self._request("GET", _with_query(path, query))
+
+    def remembered(self, path: str, **query: str | list[str]) -> Any:
+        """``get``, answered from ``recent`` when it was asked lately."""
+        path = _with_query(path, query)
+        found = self.recent.get(path)
+        if found is None:
+            found = self._request("GET", path)
+            self.recent.put(path, found)
+        return found
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self._request("POST", path, body)

@@ -24,23 +24,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from alcor.cni import handoff, main
-from alcor.cni.controller import Controller
+from alcor.cni.controller import Controller, Recent
 
 MAX_REQUEST = 1 << 20  # bytes: a configuration with a large prevResult still fits
 log = logging.getLogger(__name__)
 
 
 Key = tuple[str, str, str]  # (API, credentials file, state directory)
-WATCH_PAUSE = 0.005  # seconds between two looks at the ports ADDs wait for
+WATCH_PAUSE = 0.01  # seconds between two looks at the ports ADDs wait for
 WATCH_BATCH = 50  # ports a look asks about at most (the URL stays short)
 
 
 class Pool:
     """Open controllers, per (API, credentials file, state directory): taken by one
-    invocation at a time, given back after; and one ``Watcher`` for each."""
+    invocation at a time, given back after; one ``Watcher`` for each, and one ``Recent``
+    (what their ADDs looked up lately)."""
 
     def __init__(self) -> None:
         self._idle: dict[Key, queue.SimpleQueue[Controller]] = {}
+        self._recent: dict[Key, Recent] = {}
         self._watchers: dict[Key, Watcher] = {}
         self._lock = threading.Lock()
 
@@ -58,10 +60,11 @@ class Pool:
         key = (api, credentials, state_dir)
         with self._lock:
             idle = self._idle.setdefault(key, queue.SimpleQueue())
+            recent = self._recent.setdefault(key, Recent())
         try:
             found = idle.get_nowait()
         except queue.Empty:
-            found = Controller(api, credentials=credentials, state_dir=state_dir)
+            found = Controller(api, credentials=credentials, state_dir=state_dir, recent=recent)
         try:
             yield found
         except BaseException:
@@ -72,7 +75,7 @@ class Pool:
 
 class Watcher:
     """Waits for ports to be ACTIVE for all the ADDs at once: one thread looks at every port
-    waited for in one request (``GET /v2.0/ports?id=..&fields=status``) every 5 ms, where each
+    waited for in one request (``GET /v2.0/ports?id=..&fields=status``) every 10 ms, where each
     ADD polling its own port would cost the controller a request per ADD per look."""
 
     def __init__(self, controller: Controller) -> None:
