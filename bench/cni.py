@@ -4,8 +4,9 @@ Starts its own ``alcor server`` (southbound on a unix socket, mutual TLS) and on
 node (``tests/system/lab.py``: a network namespace running ``alcor agent --driver linux
 --endpoint-mode netns``) with a VM-style endpoint on the pods' network, the target of their
 pings, and ``alcor cni-daemon`` (``--no-daemon``: none, each plugin process does the work
-itself). The plugin, the one file nodes are given (``python -m alcor.cni.bundle``;
-``--console``: this virtualenv's console script), is run as a runtime runs it
+itself). The plugin, as nodes are given it (``python -m alcor.cni.bundle``: the compiled
+handoff with the Python plugin beside it; ``--zipapp``: the Python plugin alone; ``--console``:
+this virtualenv's console script), is run as a runtime runs it
 (``alcor.lab.cni.invoke``: environment, stdin, stdout, under ``nsenter`` in the node's
 namespace), each pod in a namespace of its own. It reaches the API through a relay into the
 node's namespace (a unix socket and socat), as a node would through a local proxy.
@@ -214,13 +215,14 @@ def cni_ping(pod: str) -> bool:
 
 
 @contextlib.contextmanager
-def node_running(directory: Path, *, timeout: float, daemon: bool, bundle: bool) -> Iterator[Node]:
-    """The lab's node; the plugin is the one file nodes are given (``alcor.cni.bundle``),
-    unless not ``bundle`` (the console script of this virtualenv)."""
+def node_running(directory: Path, *, timeout: float, daemon: bool, bundle: str) -> Iterator[Node]:
+    """The lab's node; the plugin as ``alcor.cni.bundle`` makes it for nodes (``bundle``:
+    "compiled" or "zipapp"), or "console", the console script of this virtualenv."""
     plugin = cni.PLUGIN
-    if bundle:
+    if bundle != "console":
         plugin = str(directory / "alcor-cni")
-        subprocess.run([sys.executable, "-m", "alcor.cni.bundle", plugin], check=True)
+        zipapp = ["--zipapp"] if bundle == "zipapp" else []
+        subprocess.run([sys.executable, "-m", "alcor.cni.bundle", plugin, *zipapp], check=True)
         # its `env python3` finds the interpreter itself, as on a node (not a version
         # manager's shim, which costs more than the plugin)
         (directory / "bin").mkdir()
@@ -273,10 +275,16 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no alcor cni-daemon on the node: each plugin process does the work itself",
     )
-    p.add_argument(
+    plugins = p.add_mutually_exclusive_group()
+    plugins.add_argument(
+        "--zipapp",
+        action="store_true",
+        help="the Python plugin alone (alcor.cni.bundle --zipapp), not the compiled handoff",
+    )
+    plugins.add_argument(
         "--console",
         action="store_true",
-        help="run the virtualenv's alcor-cni console script, not the one-file bundle",
+        help="run the virtualenv's alcor-cni console script, not what nodes are given",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object, not text")
     return p
@@ -296,7 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="alcor-cni-bench-") as tmp,
         node_running(
-            Path(tmp), timeout=args.timeout, daemon=not args.no_daemon, bundle=not args.console
+            Path(tmp),
+            timeout=args.timeout,
+            daemon=not args.no_daemon,
+            bundle="console" if args.console else "zipapp" if args.zipapp else "compiled",
         ) as node,
     ):
         for part in sorted(args.parts):

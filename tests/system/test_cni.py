@@ -362,16 +362,33 @@ def test_a_port_that_never_becomes_active_times_out_and_is_undone(cluster: Clust
     _nothing_left(cluster, pod, before)
 
 
-def test_the_one_file_plugin_runs_with_python_alone(alone: Cluster, tmp_path: Path) -> None:
-    """``python -m alcor.cni.bundle`` makes the file the deployment installs on nodes; with no
-    daemon to hand its work to, it does the work itself."""
+@pytest.mark.parametrize("zipapp", [False, True], ids=["compiled", "zipapp"])
+def test_the_plugin_nodes_are_given_does_the_work_itself_without_a_daemon(
+    alone: Cluster, tmp_path: Path, zipapp: bool
+) -> None:
+    """``python -m alcor.cni.bundle`` makes what the deployment installs on nodes: the compiled
+    handoff with the Python plugin beside it, or (``--zipapp``) the Python plugin alone. With
+    no daemon to hand its work to, the Python plugin does the work itself."""
     cluster = alone
-    bundle = tmp_path / "alcor-cni"
-    run(sys.executable, "-m", "alcor.cni.bundle", str(bundle))
+    plugin = tmp_path / "alcor-cni"
+    run(sys.executable, "-m", "alcor.cni.bundle", str(plugin), *(["--zipapp"] if zipapp else []))
     pod = cluster.sandbox()
-    added = cluster.call("ADD", cluster.h1, pod, cluster.config(cluster.h1), plugin=str(bundle))
+    added = cluster.call("ADD", cluster.h1, pod, cluster.config(cluster.h1), plugin=str(plugin))
     assert added.status == 0, added
     assert cluster.lab.ping(pod, "10.0.1.11")
+
+
+def test_the_compiled_plugin_hands_its_work_to_the_daemon(cluster: Cluster, tmp_path: Path) -> None:
+    plugin = tmp_path / "alcor-cni"
+    run(sys.executable, "-m", "alcor.cni.bundle", str(plugin))
+    (plugin.parent / "alcor-cni.pyz").unlink()  # nothing to fall back to
+    pod = cluster.sandbox()
+    config = cluster.config(cluster.h1)
+    added = cluster.call("ADD", cluster.h1, pod, config, plugin=str(plugin))
+    assert added.status == 0, added
+    assert cluster.lab.ping(pod, "10.0.1.11")
+    deleted = cluster.call("DEL", cluster.h1, pod, config, plugin=str(plugin))
+    assert deleted.status == 0, deleted
 
 
 def test_a_restarted_agent_keeps_the_pods_device_and_its_traffic(cluster: Cluster) -> None:

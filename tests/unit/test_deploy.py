@@ -344,7 +344,7 @@ def test_the_image_carries_the_plugin_where_the_init_container_takes_it() -> Non
     assert "python -m alcor.cni.bundle /opt/alcor/cni/alcor-cni" in dockerfile
     assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)  # the controller is not root
     script = (KUBERNETES_DIR / "base" / "cni" / "install.sh").read_text()
-    assert "install -m 0755 /opt/alcor/cni/alcor-cni /host/opt/cni/bin/" in script
+    assert 'install -m 0755 "/opt/alcor/cni/$file" "/host/opt/cni/bin/.$file.new"' in script
     assert "/host/etc/cni/net.d/10-alcor.conflist" in script
     checked = subprocess.run(["sh", "-n", "-c", script], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
@@ -384,17 +384,19 @@ def test_the_install_script_fills_in_the_api_and_the_node(tmp_path: Path) -> Non
     """install.sh run for real on a fake node's folders: the plugin copied executable, the
     conflist written with the Service's address and the node's name, no temporary file left."""
     root, plugin_file = tmp_path / "root", tmp_path / "alcor-cni"
-    plugin_file.write_text("#!/usr/bin/env python3\n")
+    plugin_file.write_text("#!/bin/sh\n")
+    plugin_file.with_name("alcor-cni.pyz").write_text("#!/usr/bin/env python3\n")
     template = KUBERNETES_DIR / "base" / "cni" / "10-alcor.conflist"
     done = installed_on_a_fake_node(root, plugin_file, template)
     assert done.returncode == 0, done.stderr
-    plugin = root / "host/opt/cni/bin/alcor-cni"
-    assert plugin.stat().st_mode & 0o777 == 0o755
+    for plugin in (root / "host/opt/cni/bin").iterdir():
+        assert plugin.stat().st_mode & 0o777 == 0o755
     conflist = json.loads((root / "host/etc/cni/net.d/10-alcor.conflist").read_text())
     assert conflist["plugins"][0]["api"] == "http://10.96.0.50:9696"
     assert conflist["plugins"][0]["host_id"] == "node-1"
     assert sorted(p.name for p in (root / "host/etc/cni/net.d").iterdir()) == ["10-alcor.conflist"]
-    assert sorted(p.name for p in (root / "host/opt/cni/bin").iterdir()) == ["alcor-cni"]
+    installed = sorted(p.name for p in (root / "host/opt/cni/bin").iterdir())
+    assert installed == ["alcor-cni", "alcor-cni.pyz"]
     without = {k: v for k, v in NODE_ENVIRONMENT.items() if k != "ALCOR_API_SERVICE_HOST"}
     refused = installed_on_a_fake_node(root, plugin_file, template, environment=without)
     assert refused.returncode != 0
@@ -448,11 +450,13 @@ def installed_on_a_fake_node(
     script = (KUBERNETES_DIR / "base" / "cni" / "install.sh").read_text()
     for folder in ("opt/alcor/cni", "etc/alcor/cni", "host/opt/cni/bin", "host/etc/cni/net.d"):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    shutil.copy(plugin, root / "opt/alcor/cni/alcor-cni")
+    for file in (plugin, plugin.with_name("alcor-cni.pyz")):
+        shutil.copy(file, root / "opt/alcor/cni" / file.name)
     shutil.copy(conflist, root / "etc/alcor/cni/10-alcor.conflist")
-    rooted = script.replace(" /opt/alcor/", f" {root}/opt/alcor/")
-    rooted = rooted.replace(" /host/", f" {root}/host/")
-    rooted = rooted.replace(" /etc/alcor/", f" {root}/etc/alcor/")
+    rooted = script
+    for folder in ("/opt/alcor/", "/host/", "/etc/alcor/"):
+        for before in (" ", '"'):
+            rooted = rooted.replace(f"{before}{folder}", f"{before}{root}{folder}")
     return subprocess.run(
         ["sh", "-c", rooted], env=environment, capture_output=True, text=True, timeout=30
     )
