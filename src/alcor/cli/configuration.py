@@ -115,10 +115,11 @@ def options_of(action: argparse.Action) -> dict[str, argparse.Action]:
 
 def command_path(top: argparse.ArgumentParser, argv: Sequence[str]) -> Path_:
     """The command an argument list runs (``()`` when it names none): the first words that
-    are subcommands (commands with subcommands take no options that take values)."""
+    are subcommands (commands with subcommands take no options that take values but
+    ``--config``)."""
     path: Path_ = ()
     parser = top
-    for word in argv:
+    for word in _early().parse_known_args(argv)[1]:
         if word.startswith("-"):
             continue
         found = subcommands(parser).get(word)
@@ -128,11 +129,16 @@ def command_path(top: argparse.ArgumentParser, argv: Sequence[str]) -> Path_:
     return path
 
 
-def file_from(argv: Sequence[str], environ: Mapping[str, str]) -> Path | None:
-    """``--config FILE`` wherever it stands, else ``ALCOR_CONFIG``."""
+def _early() -> argparse.ArgumentParser:
+    """A parser of ``--config`` alone, wherever it stands."""
     early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     early.add_argument("--config", type=Path)
-    known, _ = early.parse_known_args(argv)
+    return early
+
+
+def file_from(argv: Sequence[str], environ: Mapping[str, str]) -> Path | None:
+    """``--config FILE`` wherever it stands, else ``ALCOR_CONFIG``."""
+    known, _ = _early().parse_known_args(argv)
     if known.config is not None:
         return Path(known.config)
     named = environ.get(FILE_VARIABLE, "")

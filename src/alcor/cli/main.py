@@ -408,25 +408,27 @@ async def _serve_api(
     await _Server(config, readiness=readiness).serve(sockets=[listening])
 
 
+def arguments(command_line: argparse.ArgumentParser, words: Sequence[str]) -> argparse.Namespace:
+    """The command line parsed over the configuration file and the ``ALCOR_*`` variables
+    (``configuration.ConfigError`` for a bad one)."""
+    configured = configuration.configure(command_line, words, os.environ)
+    args = command_line.parse_args(words)
+    configured.finish(args)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     command_line = parser()
     words = list(sys.argv[1:] if argv is None else argv)
-    path = configuration.command_path(command_line, words)
-    name = " ".join(("alcor", *path[:1]))
     try:
-        configured = configuration.configure(command_line, words, os.environ)
-    except configuration.ConfigError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
-        return startup.EXIT_STATUS
-    args = command_line.parse_args(words)
-    configured.finish(args)
-    try:
+        args = arguments(command_line, words)
+        if args.command == "config":
+            return config.main(args, top=command_line, argv=words)
         logs.configure(args)
-    except startup.CannotStart as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
+    except (configuration.ConfigError, startup.CannotStart) as error:
+        command = configuration.command_path(command_line, words)[:1]
+        print(f"{' '.join(('alcor', *command))}: error: {error}", file=sys.stderr)
         return startup.EXIT_STATUS
-    if args.command == "config":
-        return config.main(args, top=command_line, argv=words)
     if args.command in ("agent", "sim"):
         return agents.main(args)
     if args.command == "agent-health":
