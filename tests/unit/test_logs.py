@@ -147,3 +147,10 @@ def test_the_log_options_refuse_what_they_cannot_use() -> None:
 )
 def test_masking(text: str, masked: str) -> None:
     assert masking.mask(text) == masked
+
+
+def test_a_bare_keystone_token_is_masked_wherever_it_stands() -> None:
+    fernet = "gAAAAABpZ" + "x1-_" * 20
+    jws = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl"
+    masked = masking.mask(f"Could not find token: {fernet}. Also {jws} here")
+    assert masked == "Could not find token: ***. Also *** here"
