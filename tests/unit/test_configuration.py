@@ -126,10 +126,27 @@ def test_a_flag_added_to_a_parser_is_a_key_with_no_code_here(toml: Path) -> None
     assert top.parse_args(words).metrics_bind == 9100
 
 
+def test_alcor_api_sets_the_api_option_of_any_command_that_has_one(toml: Path) -> None:
+    write(toml, '[nodes.load]\napi = "http://from-the-file:9696"\n')
+    environ = {"ALCOR_API": "http://from-alcor-api:9696"}
+    words = ["nodes", "load", "f.json", "--config", str(toml)]
+
+    def api(environ: dict[str, str]) -> str:
+        top = main.parser()
+        configuration.commands(top)[("nodes", "load")].add_argument("--api", default="default")
+        configuration.configure(top, words, environ)
+        return str(top.parse_args(words).api)
+
+    assert api({}) == "http://from-the-file:9696"
+    assert api(environ) == "http://from-alcor-api:9696"
+    assert api({**environ, "ALCOR_NODES_LOAD_API": "http://own:1"}) == "http://own:1"
+    assert parsed("server", environ=environ).db == "sqlite:///alcor.db"  # no --api: left alone
+
+
 @pytest.mark.parametrize(
     ("text", "named"),
     [
-        ('[server]\ndbb = "x"\n', "[server] dbb: unknown key"),
+        ('[server]\ndbb = "x"\n', "[server] dbb: unknown key; did you mean db?"),
         ("[sever]\ndb = 1\n", "[sever]: unknown table"),
         ('db = "x"\n', "db: unknown key"),
         ("[server]\nsync = 1.5\n", "[server] sync: invalid choice '1.5'"),
@@ -177,7 +194,8 @@ def test_an_error_in_another_commands_table_stops_this_one_too(toml: Path) -> No
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
-        ({"ALCOR_SERVER_DBB": "x"}, "ALCOR_SERVER_DBB: unknown variable"),
+        ({"ALCOR_SERVER_DBB": "x"}, "ALCOR_SERVER_DBB: unknown variable (no option --dbb; did"),
+        ({"ALCOR_SERVER_QUOTA": "'port=1"}, "ALCOR_SERVER_QUOTA: cannot split it into words"),
         ({"ALCOR_SERVER_SYNC": "sometimes"}, "ALCOR_SERVER_SYNC: invalid choice 'sometimes'"),
         ({"ALCOR_SERVER_ACCESS_LOG": "2"}, "ALCOR_SERVER_ACCESS_LOG: expected true or false"),
         ({"ALCOR_LOGGING_LOG_LEVEL": "loud"}, "ALCOR_LOGGING_LOG_LEVEL: invalid choice 'loud'"),

@@ -18,7 +18,8 @@ the command line.
 The environment: ``ALCOR_<COMMAND>_<OPTION>``, upper case, ``-`` as ``_`` (``ALCOR_SERVER_DB``,
 ``ALCOR_NODES_LOAD_CHUNK``, ``ALCOR_LOGGING_LOG_FORMAT``); a repeatable option's words are
 split as a shell splits them, a flag is true/false/yes/no/1/0. A variable under a command's
-prefix that names none of its options is an error, like an unknown key.
+prefix that names none of its options is an error, like an unknown key. ``ALCOR_API`` sets the
+``--api`` of any command that has one (beneath ``ALCOR_<COMMAND>_API``).
 
 Layers replace, never merge: a repeatable option given on the command line replaces the list
 of the environment, which replaces the file's. Every error (unreadable file, bad TOML, unknown
@@ -29,9 +30,10 @@ and the key.
 from __future__ import annotations
 
 import argparse
+import difflib
 import shlex
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from typing import Any
 FILE_VARIABLE = "ALCOR_CONFIG"
 SHARED = "logging"  # the table whose keys apply to every command that has the option
 NOT_CONFIGURED = frozenset({"config"})  # commands that take no settings
+SHORT_VARIABLES = {"ALCOR_API": "api"}  # variables for an option of every command that has it
 _NOT_KEYS = frozenset({"help", "config"})
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -280,7 +283,7 @@ def _table(
     for key, given in body.items():
         setting = Setting(key=key, given=given, source=str(path), table=table)
         if key not in keys:
-            raise ConfigError(f"{setting.where}: unknown key (not an option of this table)")
+            raise ConfigError(f"{setting.where}: unknown key{_near(key, keys)}")
         convert(keys[key], given, where=setting.where)
         settings[key] = setting
     return settings
@@ -300,14 +303,19 @@ def variable(path: Path_, key: str) -> str:
 def environment(
     top: argparse.ArgumentParser, path: Path_, environ: Mapping[str, str]
 ) -> dict[str, Setting]:
-    """The variables of the command ``path`` and of ``[logging]`` (``ConfigError`` for one
-    under their prefixes that names no option). A variable belongs to the longest command
-    prefix it has: ``ALCOR_AGENT_HEALTH_...`` is ``agent-health``'s, not ``agent``'s."""
+    """The variables of the command ``path``, of ``[logging]`` and the short ones
+    (``ConfigError`` for one under the command's or ``[logging]``'s prefix that names no
+    option). A variable belongs to the longest command prefix it has: ``ALCOR_AGENT_HEALTH_...``
+    is ``agent-health``'s, not ``agent``'s."""
     known = commands(top)
     owners = {variable_prefix(p): p for p in known} | {variable_prefix((SHARED,)): (SHARED,)}
-    keys = {(SHARED,): shared_options(top), path: options(known[path])}
-    found: dict[str, Setting] = {}
-    for owner in ((SHARED,), path):  # the command's own beat the shared ones
+    own = options(known[path])
+    found = {
+        key: _variable(own[key], key=key, name=name, text=environ[name])
+        for name, key in SHORT_VARIABLES.items()
+        if name in environ and key in own
+    }
+    for owner, keys in (((SHARED,), shared_options(top)), (path, own)):  # later ones win
         prefix = variable_prefix(owner)
         for name in sorted(environ):
             if not name.startswith(prefix):
@@ -315,15 +323,26 @@ def environment(
             if owners[max((p for p in owners if name.startswith(p)), key=len)] != owner:
                 continue
             key = name.removeprefix(prefix).lower().replace("_", "-")
-            action = keys[owner].get(key)
-            if action is None:
-                raise ConfigError(f"{name}: unknown variable (no option --{key})")
-            given: object = environ[name]
-            if repeatable(action):
-                given = shlex.split(environ[name])
-            convert(action, given, where=name)
-            found[key] = Setting(key=key, given=given, source=name, table="")
+            if key not in keys:
+                raise ConfigError(f"{name}: unknown variable (no option --{key}{_near(key, keys)})")
+            found[key] = _variable(keys[key], key=key, name=name, text=environ[name])
     return found
+
+
+def _variable(action: argparse.Action, *, key: str, name: str, text: str) -> Setting:
+    given: object = text
+    if repeatable(action):
+        try:
+            given = shlex.split(text)
+        except ValueError as error:
+            raise ConfigError(f"{name}: cannot split it into words: {error}") from None
+    convert(action, given, where=name)
+    return Setting(key=key, given=given, source=name, table="")
+
+
+def _near(key: str, keys: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(keys), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 # --- applying them ---------------------------------------------------------------------------
