@@ -53,7 +53,12 @@ def _not_negative(text: str) -> int:
 def add_options(parser: argparse.ArgumentParser, *, level: str, access_log: bool = False) -> None:
     """The logging options of a command (the ``[logging]`` table's keys)."""
     group = parser.add_argument_group(configuration.SHARED, "where log lines go and which")
-    group.add_argument("--log-level", default=level, choices=LEVELS, help=f"({level})")
+    group.add_argument(
+        "--log-level",
+        default=level,
+        choices=LEVELS,
+        help=f"the level of every logger without one of its own ({level})",
+    )
     group.add_argument(
         "--logger-level",
         type=_logger_level,
