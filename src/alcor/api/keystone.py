@@ -21,6 +21,7 @@ from a file, then overridden by options given on the command line; nothing globa
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import io
 import logging
 import sys
@@ -220,7 +221,8 @@ class KeystoneAuth:
             return
         loop = asyncio.get_running_loop()
         try:
-            verdict = await loop.run_in_executor(self._pool, self.validator.check, scope)
+            check = contextvars.copy_context().run  # auth_token's log lines: the request's
+            verdict = await loop.run_in_executor(self._pool, check, self.validator.check, scope)
         except Exception:
             log.exception("token validation failed")
             unavailable = b"The Keystone service is temporarily unavailable."

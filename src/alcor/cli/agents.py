@@ -20,6 +20,7 @@ from pathlib import Path
 
 from alcor.agent import drivers, running, stream
 from alcor.agent.drivers import linux, recording
+from alcor.cli import logs
 from alcor.southbound import certificates
 
 DEFAULT_CONTROLLER = "127.0.0.1:9697"
@@ -119,9 +120,7 @@ def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
         help="the name the controllers' certificates must carry (default: each address's "
         "host; localhost over a unix socket)",
     )
-    command.add_argument(
-        "--log-level", default=log_level, choices=("debug", "info", "warning", "error")
-    )
+    logs.add_options(command, level=log_level)
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from alcor.cli import logs
 from alcor.southbound import certificates
 
 DEFAULT_DIR = Path("alcor-pki")
@@ -63,9 +64,7 @@ def _common(command: argparse.ArgumentParser, *, days: int) -> None:
         metavar="N",
         help=f"validity in days ({days}; negative: expired already, for tests)",
     )
-    command.add_argument(
-        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
-    )
+    logs.add_options(command, level="warning")
 
 
 def _write(path: Path, data: bytes, *, mode: int) -> None:

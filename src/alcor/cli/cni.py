@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from alcor.cli import logs
 from alcor.cni import daemon, handoff
 
 
@@ -30,7 +31,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default=Path(handoff.DAEMON_SOCKET),
         help="where the plugin finds it (the conflist's daemon_socket)",
     )
-    serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    logs.add_options(serve, level="info")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from typing import Any
 
 import msgspec
 
+from alcor.cli import logs
 from alcor.lab import (
     certificates,
     commands,
@@ -99,9 +100,7 @@ def add_parsers(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="HOST:PORT",
         help="the REST API's address (default: a free port on 127.0.0.1)",
     )
-    demo.add_argument(
-        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
-    )
+    logs.add_options(demo, level="warning")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import signal
 import socket
@@ -21,14 +22,17 @@ from types import FrameType
 import uvicorn
 from starlette.types import ASGIApp
 
-from alcor.api import health, keystone
+from alcor.api import health, keystone, request_ids
 from alcor.api.app import create_app
 from alcor.cli import (
     agent_health,
     agents,
     certs,
     cni,
+    config,
+    configuration,
     demo,
+    logs,
     nodes,
     roles,
     southbound_options,
@@ -153,7 +157,8 @@ def _add_auth_options(server: argparse.ArgumentParser) -> None:
     )
     auth.add_argument(
         "--keystone-password",
-        help="its password (visible to other local users: prefer --keystone-config)",
+        help="its password: in the configuration file or ALCOR_SERVER_KEYSTONE_PASSWORD, or "
+        "--keystone-config (on the command line, other local users see it)",
     )
     auth.add_argument("--keystone-project", help="its project (project_name), e.g. service")
     auth.add_argument(
@@ -232,9 +237,7 @@ def parser() -> argparse.ArgumentParser:
         + ", ".join(f"{name} {limit}" for name, limit in quotas.NEUTRON_DEFAULTS.items())
         + ". An admin overrides them per project with PUT /v2.0/quotas/PROJECT",
     )
-    server.add_argument(
-        "--log-level", default="info", choices=("debug", "info", "warning", "error")
-    )
+    logs.add_options(server, level="info", access_log=True)
     roles.add_option(server)
     _add_limit_options(server)
     southbound_options.add_options(server)
@@ -245,6 +248,8 @@ def parser() -> argparse.ArgumentParser:
     certs.add_parsers(commands)
     demo.add_parsers(commands)
     cni.add_parsers(commands)
+    config.add_parsers(commands)
+    configuration.add_option(top)
     return top
 
 
@@ -374,8 +379,10 @@ async def _serve_api(
 ) -> None:
     readiness = health.Readiness(controller.context.store)
     app: ASGIApp = create_app(controller, readiness=readiness)
+    app = request_ids.ProjectOf(app, default_project=controller.context.settings.default_project)
     if tokens is not None:
         app = keystone.KeystoneAuth(app, tokens)
+    app = request_ids.RequestIds(app, access_log=args.access_log)
     host, port = args.bind
     config = uvicorn.Config(
         app,
@@ -387,7 +394,8 @@ async def _serve_api(
         proxy_headers=False,
         server_header=False,
         date_header=False,
-        log_level=args.log_level,
+        log_config=None,  # logs.configure's handlers, format and levels
+        log_level=None,
         lifespan="off",
     )
     log.info(
@@ -400,12 +408,27 @@ async def _serve_api(
     await _Server(config, readiness=readiness).serve(sockets=[listening])
 
 
+def arguments(command_line: argparse.ArgumentParser, words: Sequence[str]) -> argparse.Namespace:
+    """The command line parsed over the configuration file and the ``ALCOR_*`` variables
+    (``configuration.ConfigError`` for a bad one)."""
+    configured = configuration.configure(command_line, words, os.environ)
+    args = command_line.parse_args(words)
+    configured.finish(args)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     command_line = parser()
-    args = command_line.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = arguments(command_line, words)
+        if args.command == "config":
+            return config.main(args, top=command_line, argv=words)
+        logs.configure(args)
+    except (configuration.ConfigError, startup.CannotStart) as error:
+        command = configuration.command_path(command_line, words)[:1]
+        print(f"{' '.join(('alcor', *command))}: error: {error}", file=sys.stderr)
+        return startup.EXIT_STATUS
     if args.command in ("agent", "sim"):
         return agents.main(args)
     if args.command == "agent-health":

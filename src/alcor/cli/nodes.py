@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from alcor.cli import logs
 from alcor.cli.progress import Progress
 
 DEFAULT_URL = "http://127.0.0.1:9696"
@@ -72,9 +73,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--token", default="", metavar="TOKEN", help="X-Auth-Token (with --auth-strategy keystone)"
     )
     load.add_argument("--quiet", action="store_true", help="no progress bar")
-    load.add_argument(
-        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
-    )
+    logs.add_options(load, level="warning")
 
 
 # --- the file --------------------------------------------------------------------------------
