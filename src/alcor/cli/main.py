@@ -29,10 +29,13 @@ from alcor.cli import (
     certs,
     cni,
     demo,
+    hosts,
     nodes,
+    ports,
     roles,
     southbound_options,
     startup,
+    trace,
 )
 from alcor.model import errors, limits, mtus, quotas
 from alcor.services.allocation import Allocations
@@ -245,6 +248,9 @@ def parser() -> argparse.ArgumentParser:
     certs.add_parsers(commands)
     demo.add_parsers(commands)
     cni.add_parsers(commands)
+    hosts.add_parser(commands)
+    ports.add_parser(commands)
+    trace.add_parser(commands)
     return top
 
 
@@ -400,6 +406,9 @@ async def _serve_api(
     await _Server(config, readiness=readiness).serve(sockets=[listening])
 
 
+OPERATOR_COMMANDS = {"hosts": hosts.main, "ports": ports.main, "trace": trace.main}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     command_line = parser()
     args = command_line.parse_args(argv)
@@ -418,6 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo.main(args)
     if args.command == "cni-daemon":
         return cni.main(args)
+    if args.command in OPERATOR_COMMANDS:
+        return OPERATOR_COMMANDS[args.command](args)
     if args.command == "server":
         import uvloop
 
