@@ -213,7 +213,9 @@ def _router_leg(
     if not host:
         return
     found = view.held_status(leg.id, host, leg.router_id)
-    want(host, f"router:{leg.router_id}", 0, found or "unreachable")
+    if found is None:
+        found = "unreachable" if host in view.holders(leg.id) else "not held"
+    want(host, f"router:{leg.router_id}", 0, found)
 
 
 def _holder(
@@ -434,11 +436,13 @@ def _leg_unacknowledged(
     state = view.held_status(legs[0].id, host, router_id)
     if state == status.ACTIVE:
         return []
+    if state is None:
+        state = "unreachable" if host in view.holders(legs[0].id) else "not held"
     return [
         traces.Break(
             kind="unacknowledged",
             subject=host,
-            reason=f"host {host} holds router {router_id} {state or 'unreachable'}",
+            reason=f"host {host} has router {router_id}: {state}",
         )
     ]
 
