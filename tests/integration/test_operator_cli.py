@@ -171,6 +171,8 @@ def test_hosts_and_ports_show_what_an_agent_failed_and_why(
             assert shown[hosts[0].id]["state"] == "connected"
             assert shown[hosts[0].id]["failures"] == []
             assert shown[hosts[0].id]["lag"] == 0
+            assert shown[hosts[0].id]["driver"] == "recording"
+            assert shown[hosts[0].id]["controller"] == server.southbound
             assert shown[hosts[1].id]["failures"] == [
                 {
                     "kind": "port",
