@@ -31,6 +31,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from alcor.agent import drivers, stream
+from alcor.v1 import keys
 
 DEFAULT_PATH = "/run/alcor-agent/admin.sock"
 _REQUEST_LIMIT = 64 * 1024
@@ -45,7 +46,7 @@ def answer(agent: stream.Agent, port_id: str) -> dict[str, Any]:
         or (key.startswith("member:") and key.endswith(f"/{port_id}"))
     }
     failures = [
-        {"kind": status.kind, "id": status.id, "message": status.message}
+        {"kind": keys.KIND_NAMES[status.kind], "id": status.id, "message": status.message}
         for status in agent.failures.statuses()
         if port_id in status.id
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -62,16 +63,16 @@ def rows(api: operator_api.Api, only: list[str]) -> list[dict[str, Any]]:
 
 
 def table(found: list[dict[str, Any]]) -> Table:
-    shown = Table(title="hosts", title_justify="left")
+    shown = Table(title="hosts", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("HOST", "STATE", "UNDERLAY", "DRIVER", "AGENT", "CONTROLLER"):
-        shown.add_column(column)
-    for column in ("DESIRED", "ACKED", "LAG", "PORTS"):
-        shown.add_column(column, justify="right")
-    shown.add_column("HEARTBEAT")
-    shown.add_column("FAILING")
+        shown.add_column(column, no_wrap=True)
+    for column in ("ACKED/DESIRED", "LAG", "PORTS"):
+        shown.add_column(column, justify="right", no_wrap=True)
+    shown.add_column("HEARTBEAT", no_wrap=True)
+    shown.add_column("FAILING", min_width=20)
     style = {CONNECTED: "green", "up": "yellow", "down": "red"}
     for host in found:
-        failing = "\n".join(f"{f['kind']}:{f['id']}: {f['message']}" for f in host["failures"])
+        failing = "\n".join(f"{f['kind']} {f['id']}: {f['message']}" for f in host["failures"])
         shown.add_row(
             host["host"],
             f"[{style[host['state']]}]{host['state']}[/]",
@@ -79,11 +80,10 @@ def table(found: list[dict[str, Any]]) -> Table:
             host["driver"],
             host["agent_version"],
             host["controller"],
-            str(host["desired_revision"]),
-            str(host["acknowledged_revision"]),
+            f"{host['acknowledged_revision']}/{host['desired_revision']}",
             str(host["lag"]),
             str(host["ports"]),
-            host["last_heartbeat"] or "-",
+            (host["last_heartbeat"] or "-").partition("T")[2] or "-",
             failing,
         )
     return shown

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -79,9 +80,10 @@ def rows(api: operator_api.Api, args: argparse.Namespace) -> list[dict[str, Any]
 
 
 def table(found: list[dict[str, Any]]) -> Table:
-    shown = Table(title="ports", title_justify="left")
-    for column in ("ID", "NAME", "NETWORK", "HOST", "ADDRESSES", "STATUS", "REASON"):
-        shown.add_column(column)
+    shown = Table(title="ports", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("ID", "NAME", "NETWORK", "HOST", "ADDRESSES", "STATUS"):
+        shown.add_column(column, no_wrap=True)
+    shown.add_column("REASON", min_width=20)
     for port in found:
         style = STYLE.get(port["status"], "white")
         shown.add_row(

@@ -9,8 +9,10 @@ programmed of the port. Exit status 0; 1 when the controller or the agent cannot
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -58,9 +60,13 @@ def _mark(good: bool) -> Text:
 
 
 def holders_table(trace: dict[str, Any]) -> Table:
-    shown = Table(title="who must hold it", title_justify="left")
-    for column in ("HOST", "CONNECTED", "ACKED REV", "ENTRY", "REV", "ACKNOWLEDGED", "FAILING"):
-        shown.add_column(column)
+    shown = Table(title="who must hold it", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("HOST", "CONNECTED", "ACKED"):
+        shown.add_column(column, no_wrap=True)
+    shown.add_column("ENTRY", overflow="fold")
+    shown.add_column("REVISION", no_wrap=True, justify="right")
+    shown.add_column("ACKNOWLEDGED", no_wrap=True)
+    shown.add_column("FAILING", overflow="fold")
     for holder in trace["holders"]:
         for index, held in enumerate(holder["entries"]):
             first = index == 0
@@ -129,14 +135,16 @@ def render(trace: dict[str, Any], agent: dict[str, Any] | None) -> Group:
 
 def agent_table(agent: dict[str, Any]) -> Table:
     shown = Table(
-        title=f"agent of {agent['host']} (revision {agent['revision']})", title_justify="left"
+        title=f"agent of {agent['host']} (revision {agent['revision']})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
-    shown.add_column("WHAT")
-    shown.add_column("HELD")
+    shown.add_column("WHAT", overflow="fold")
+    shown.add_column("HELD", overflow="fold")
     for key, entry in sorted(agent["entries"].items()):
-        shown.add_row(key, str(entry))
+        shown.add_row(key, json.dumps(entry, sort_keys=True))
     for part, value in sorted(agent["dataplane"].items()):
-        shown.add_row(f"dataplane {part}", str(value))
+        shown.add_row(f"dataplane {part}", json.dumps(value, sort_keys=True))
     for failure in agent["failures"]:
         shown.add_row(f"failed {failure['kind']}:{failure['id']}", failure["message"])
     return shown
