@@ -13,6 +13,8 @@ import os
 import stat
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,29 +35,36 @@ def alcor(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str
     return status, json.loads(out) if status == 0 else None, err
 
 
+@asynccontextmanager
 async def hosts_on_one_network(
-    server: ServerProcess, api: Api, count: int, *, cidr: str, fail_ports: str = ""
-) -> tuple[list[Host], str]:
+    server: ServerProcess, count: int, *, cidr: str, fail_ports: str = ""
+) -> AsyncIterator[tuple[Api, list[Host], str]]:
+    """A project's API, ``count`` recording agents with a port each on one new network of it,
+    settled; the agents are closed after, whatever happened."""
     hosts = [
         Host(n, server.southbound, tls=tls_of(server, n), fail_ports=fail_ports)
         for n in names("op", count)
     ]
-    await api.nodes(*(h.id for h in hosts))
-    for host in hosts:
-        host.start()
-    network = await api.network()
-    await api.subnet(network, cidr)
-    await api.ports(network, [h.id for h in hosts])
-    await api.settled(hosts)
-    return hosts, network
+    async with project_api(server) as api:
+        await api.nodes(*(h.id for h in hosts))
+        for host in hosts:
+            host.start()
+        try:
+            network = await api.network()
+            await api.subnet(network, cidr)
+            await api.ports(network, [h.id for h in hosts])
+            await api.settled(hosts)
+            yield api, hosts, network
+        finally:
+            for host in hosts:
+                await host.close()
 
 
 def test_trace_names_exactly_the_host_that_has_not_acknowledged_a_port(
     server: ServerProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def scenario() -> None:
-        async with project_api(server) as api:
-            hosts, network = await hosts_on_one_network(server, api, 3, cidr="10.61.0.0/24")
+        async with hosts_on_one_network(server, 3, cidr="10.61.0.0/24") as (api, hosts, network):
             a, b, stopped = hosts
             await stopped.stop()
             port = await api.port(network, a.id)
@@ -90,8 +99,6 @@ def test_trace_names_exactly_the_host_that_has_not_acknowledged_a_port(
             assert cli.main(["trace", port["id"], "--api", server.url]) == 0
             text = capsys.readouterr().out
             assert f"not acknowledged by: {stopped.id}" in text
-            for host in hosts:
-                await host.close()
 
     run(scenario)
 
@@ -100,8 +107,7 @@ def test_trace_to_a_port_behind_a_refusing_group_names_the_group(
     server: ServerProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def scenario() -> None:
-        async with project_api(server) as api:
-            hosts, network = await hosts_on_one_network(server, api, 2, cidr="10.62.0.0/24")
+        async with hosts_on_one_network(server, 2, cidr="10.62.0.0/24") as (api, hosts, network):
             tag = uuid.uuid4().hex[:6]
             group = (
                 await api.call(
@@ -148,8 +154,6 @@ def test_trace_to_a_port_behind_a_refusing_group_names_the_group(
             assert ssh["trace"]["path"]["ingress"]["rules"] == [rule["id"]]
             _, web, _ = alcor(capsys, *argv, "--protocol", "tcp", "--port", "80")
             assert [b["subject"] for b in web["trace"]["path"]["breaks"]] == [group["id"]]
-            for host in hosts:
-                await host.close()
 
     run(scenario)
 
@@ -158,11 +162,10 @@ def test_hosts_and_ports_show_what_an_agent_failed_and_why(
     server: ServerProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def scenario() -> None:
-        async with project_api(server) as api:
-            tag = uuid.uuid4().hex[:6]
-            hosts, network = await hosts_on_one_network(
-                server, api, 2, cidr="10.63.0.0/24", fail_ports=f"fail-{tag}-*"
-            )
+        tag = uuid.uuid4().hex[:6]
+        async with hosts_on_one_network(
+            server, 2, cidr="10.63.0.0/24", fail_ports=f"fail-{tag}-*"
+        ) as (api, hosts, network):
             failing = await api.port(network, hosts[1].id, device_id=f"fail-{tag}-1")
             await api.until_status(failing["id"], "ERROR")
             status, found, _ = alcor(capsys, "hosts", "--api", server.url)
@@ -191,8 +194,6 @@ def test_hosts_and_ports_show_what_an_agent_failed_and_why(
             assert f"matches 'fail-{tag}-*'" in found["ports"][0]["reason"]
             _, on_host, _ = alcor(capsys, "ports", "--host", hosts[0].id, "--api", server.url)
             assert {p["status"] for p in on_host["ports"]} == {"ACTIVE"}
-            for host in hosts:
-                await host.close()
 
     run(scenario)
 
@@ -241,8 +242,7 @@ def test_trace_agent_reads_the_agents_admin_socket_made_0600(
     server: ServerProcess, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        async with project_api(server) as api:
-            hosts, network = await hosts_on_one_network(server, api, 1, cidr="10.64.0.0/24")
+        async with hosts_on_one_network(server, 1, cidr="10.64.0.0/24") as (api, hosts, network):
             port = await api.port(network, hosts[0].id)
             await api.settled(hosts)
             path = str(tmp_path / "admin" / "agent.sock")
@@ -266,7 +266,5 @@ def test_trace_agent_reads_the_agents_admin_socket_made_0600(
             assert found["trace"]["unacknowledged"] == []
             listening.close()
             await listening.wait_closed()
-            for host in hosts:
-                await host.close()
 
     run(scenario)

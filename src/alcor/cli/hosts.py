@@ -11,7 +11,6 @@ import argparse
 from typing import Any
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from alcor.cli import operator_api
@@ -33,7 +32,8 @@ def state_of(report: dict[str, Any] | None, node: dict[str, Any] | None) -> str:
     return "down"
 
 
-def rows(api: operator_api.Api, only: list[str]) -> list[dict[str, Any]]:
+def rows(api: operator_api.Api, args: argparse.Namespace) -> list[dict[str, Any]]:
+    only: list[str] = args.host
     nodes = {n["name"]: n for n in api.get("/nodes")["nodes"]}
     reports = {r["host"]: r for r in api.get("/goalstate/hosts")["hosts"]}
     names = sorted(set(nodes) | set(reports))
@@ -90,12 +90,4 @@ def table(found: list[dict[str, Any]]) -> Table:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        found = rows(operator_api.Api(args), args.host)
-    except operator_api.Failed as error:
-        return operator_api.failed("hosts", error)
-    if args.json:
-        operator_api.print_json({"hosts": found})
-    else:
-        Console().print(table(found))
-    return 0
+    return operator_api.show(args, command="hosts", fetch=rows, table=table)

@@ -17,12 +17,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from keystoneauth1 import exceptions as keystone_errors
 from keystoneauth1 import session
 from keystoneauth1.identity import generic
+from rich.console import Console
+from rich.table import Table
 
 DEFAULT_API = "http://127.0.0.1:9696"
 _CREDENTIALS = (  # flag, environment variable
@@ -124,6 +126,25 @@ def _error_text(payload: bytes) -> str:
         return f"{error['type']}: {error['message']}"
     except (ValueError, KeyError, TypeError):
         return payload.decode(errors="replace").strip()[:300]
+
+
+def show(
+    args: argparse.Namespace,
+    *,
+    command: str,
+    fetch: Callable[[Api, argparse.Namespace], list[dict[str, Any]]],
+    table: Callable[[list[dict[str, Any]]], Table],
+) -> int:
+    """Run a listing command: its rows as ``{command: rows}`` with ``--json``, else a table."""
+    try:
+        found = fetch(Api(args), args)
+    except Failed as error:
+        return failed(command, error)
+    if args.json:
+        print_json({command: found})
+    else:
+        Console().print(table(found))
+    return 0
 
 
 def print_json(document: Any) -> None:

@@ -10,7 +10,6 @@ import argparse
 from typing import Any
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from alcor.cli import operator_api
@@ -99,12 +98,4 @@ def table(found: list[dict[str, Any]]) -> Table:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        found = rows(operator_api.Api(args), args)
-    except operator_api.Failed as error:
-        return operator_api.failed("ports", error)
-    if args.json:
-        operator_api.print_json({"ports": found})
-    else:
-        Console().print(table(found))
-    return 0
+    return operator_api.show(args, command="ports", fetch=rows, table=table)
