@@ -218,8 +218,17 @@ def test_the_trace_endpoint_is_an_admins_and_a_bad_port_is_neutrons_404(
             "detail": "",
         }
     }
-    bad = api.get(f"/goalstate/trace/{port['id']}?port=http")
-    assert bad.status_code == 400
+    for query, status in (
+        ("port=http", 400),
+        ("port=70000", 400),
+        ("protocol=carrier-pigeon", 400),
+        ("hops=3", 400),
+        ("to=" + "x" * 300, 404),
+        ("to=10.0.0.1/24", 404),
+    ):
+        answer = api.get(f"/goalstate/trace/{port['id']}?{query}")
+        assert answer.status_code == status, (query, answer.text)
+        assert "NeutronError" in answer.json()
 
     status, _, err = alcor(capsys, "trace", str(missing), "--api", server.url)
     assert status == 1
