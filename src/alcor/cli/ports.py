@@ -29,16 +29,16 @@ def reason(port: dict[str, Any], reports: dict[str, dict[str, Any]]) -> str:
     """Why the port is not ACTIVE ('' when it is)."""
     if port["status"] == "ACTIVE":
         return ""
-    failing = [
+    host = port.get("binding:host_id") or ""
+    router = port["device_owner"].startswith("network:router") and port["device_id"]
+    failing = [  # a router's failure on any host holding it; an endpoint's on its host
         f"{report['host']}: {failure['message']}"
-        for report in reports.values()
+        for report in (reports.values() if router else [reports.get(host, {"failures": []})])
         for failure in report["failures"]
-        if failure["id"] == port["id"]
-        or (port.get("device_id") and failure["id"] == port["device_id"])
+        if failure["id"] in (port["id"], router)
     ]
     if failing:
         return "; ".join(failing)
-    host = port.get("binding:host_id") or ""
     if not host:
         return "bound to no host"
     report = reports.get(host)
