@@ -273,6 +273,30 @@ def test_trace_agent_reads_the_agents_admin_socket_made_0600(
             assert {f"port:{port['id']}", f"neighbor:{port['id']}"} <= set(agent["entries"])
             assert agent["dataplane"]["endpoints"]["network_id"] == network
             assert found["trace"]["unacknowledged"] == []
+
+            reader, writer = await asyncio.open_unix_connection(path)
+            writer.write(b'["port"]\n')
+            assert json.loads(await reader.readline()) == {
+                "error": 'expected one line: {"port": "<id>"}'
+            }
+            writer.close()
+            if os.geteuid() == 0:  # the attack: another local user asks what the host holds
+                nobody = await asyncio.create_subprocess_exec(
+                    "/usr/bin/python3",  # the system's: nobody may not run this tree's
+                    "-I",
+                    "-c",
+                    "import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])",
+                    path,
+                    user=65534,
+                    group=65534,
+                    extra_groups=[],
+                    cwd="/",
+                    env={},
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                _, refused = await asyncio.wait_for(nobody.communicate(), 60)
+                assert nobody.returncode == 1
+                assert b"PermissionError" in refused
             listening.close()
             await listening.wait_closed()
 
