@@ -45,7 +45,8 @@ from alcor.services import status, traces
 from alcor.services.status import StatusView
 
 History = Sequence[tuple[int, records.Port | None]]  # (revision, the port after it; None: gone)
-PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "ipv6-icmp": 58, "icmpv6": 58}
+PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132}
+_PORTED = {"6", "17", "132"}  # protocols whose rules may name ports
 
 
 class Facts(msgspec.Struct, frozen=True, kw_only=True):
@@ -530,15 +531,19 @@ class _RuleMatch(msgspec.Struct, frozen=True, kw_only=True):
     def _protocol_admits(self, rule: records.SecurityGroupRule) -> bool:
         if self.protocol is None or rule.protocol in (None, "", "any"):
             return True
-        wanted = PROTOCOLS.get(self.protocol, self.protocol)
-        if PROTOCOLS.get(rule.protocol or "", rule.protocol) != wanted and str(
-            PROTOCOLS.get(rule.protocol or "", rule.protocol)
-        ) != str(wanted):
+        wanted = _protocol_number(self.protocol)
+        if _protocol_number(rule.protocol) != wanted:
             return False
-        if self.port_number is None or rule.port_range_min is None or wanted not in (6, 17):
+        if self.port_number is None or rule.port_range_min is None or wanted not in _PORTED:
             return True
         top = rule.port_range_max if rule.port_range_max is not None else rule.port_range_min
         return rule.port_range_min <= self.port_number <= top
+
+
+def _protocol_number(protocol: str | None) -> str:
+    """A protocol as its number's text (``tcp`` and ``6`` alike)."""
+    text = (protocol or "").lower()
+    return str(PROTOCOLS.get(text, text))
 
 
 def _within(address: str, cidr: str) -> bool:
