@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import stat
 import sys
 import uuid
@@ -280,16 +281,16 @@ def test_trace_agent_reads_the_agents_admin_socket_made_0600(
                 "error": 'expected one line: {"port": "<id>"}'
             }
             writer.close()
-            if os.geteuid() == 0:  # the attack: another local user asks what the host holds
+            if os.geteuid() == 0 and shutil.which("setpriv"):
+                # the attack: another local user asks what the host holds (setpriv changes
+                # user after the fork: a fork that does it itself runs gRPC's fork handlers)
                 nobody = await asyncio.create_subprocess_exec(
+                    *("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"),
                     "/usr/bin/python3",  # the system's: nobody may not run this tree's
                     "-I",
                     "-c",
                     "import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])",
                     path,
-                    user=65534,
-                    group=65534,
-                    extra_groups=[],
                     cwd="/",
                     env={},
                     stderr=asyncio.subprocess.PIPE,

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from alcor.model import records
-from alcor.services import status, tracing
+from alcor.services import holding, status, tracing
 
 NOW = "2026-01-01T00:00:00Z"
 
@@ -55,7 +55,7 @@ def rule(identifier: str, group: str, direction: str, **fields: Any) -> records.
     )
 
 
-def world(*ports: records.Port, **more: Any) -> tracing.Facts:
+def world(*ports: records.Port, **more: Any) -> holding.Facts:
     networks = {p.network_id for p in ports}
     found: dict[str, Any] = {
         "ports": {p.id: p for p in ports},
@@ -73,7 +73,7 @@ def world(*ports: records.Port, **more: Any) -> tracing.Facts:
         "floating_ips": [],
     }
     found.update(more)
-    return tracing.Facts(**found)
+    return holding.Facts(**found)
 
 
 CIDRS = {"n1": "10.0.1.0/24", "n2": "10.0.2.0/24", "ext": "203.0.113.0/24"}
@@ -126,9 +126,9 @@ def test_a_change_that_leaves_the_neighbor_entry_as_it_was_is_not_waited_for() -
     renamed = msgspec.structs.replace(A, name="web")
     moved = msgspec.structs.replace(renamed, binding_host_id="h2")
     history = [(5, A), (8, renamed)]
-    assert tracing.changed_at(history, tracing._neighbor) == 5
-    assert tracing.changed_at([*history, (9, moved)], tracing._neighbor) == 9
-    assert tracing.changed_at([*history, (9, None)], tracing._neighbor) == 0
+    assert holding.changed_at(history, holding.neighbor) == 5
+    assert holding.changed_at([*history, (9, moved)], holding.neighbor) == 9
+    assert holding.changed_at([*history, (9, None)], holding.neighbor) == 0
 
 
 def test_a_group_member_is_held_by_the_hosts_of_groups_naming_its_group() -> None:

@@ -11,7 +11,7 @@ import ipaddress
 
 from alcor.model import errors, records
 from alcor.model.queries import Query
-from alcor.services import traces, tracing
+from alcor.services import holding, rule_matching, traces, tracing
 from alcor.services.callers import Caller
 from alcor.services.resources import Context
 from alcor.store.interface import Reader
@@ -32,10 +32,14 @@ class PortTraces:
     ) -> traces.Trace:
         if not caller.is_admin:
             raise errors.NotAuthorized("Traces are shown to admins only.")
-        if protocol is not None and protocol not in tracing.PROTOCOLS and not protocol.isdigit():
+        if (
+            protocol is not None
+            and protocol not in rule_matching.PROTOCOLS
+            and not protocol.isdigit()
+        ):
             raise errors.InvalidInput(f"Unknown protocol {protocol!r}.")
 
-        def work(reader: Reader) -> tuple[tracing.Facts, tracing.Target | None]:
+        def work(reader: Reader) -> tuple[holding.Facts, tracing.Target | None]:
             return _gather(reader, port_id, to)
 
         facts, target = await self.context.store.read(work)
@@ -80,18 +84,18 @@ def _target(
             raise errors.NotFound.resource("port", to) from None
         found[port.id] = port
         return tracing.Target(to=to, port_id=port.id)
-    holding = reader.select(records.Port, Query(fixed_ips={"ip_address": (to,)}))
+    holders = reader.select(records.Port, Query(fixed_ips={"ip_address": (to,)}))
     near = {p.network_id for p in found.values()}
-    holding.sort(key=lambda p: (p.network_id != source.network_id, p.network_id not in near))
-    if holding:
-        found[holding[0].id] = holding[0]
-        return tracing.Target(to=to, port_id=holding[0].id, address=to)
+    holders.sort(key=lambda p: (p.network_id != source.network_id, p.network_id not in near))
+    if holders:
+        found[holders[0].id] = holders[0]
+        return tracing.Target(to=to, port_id=holders[0].id, address=to)
     return tracing.Target(to=to, address=to)
 
 
 def _gather(
     reader: Reader, port_id: str, to: str | None
-) -> tuple[tracing.Facts, tracing.Target | None]:
+) -> tuple[holding.Facts, tracing.Target | None]:
     port = reader.get(records.Port, port_id)
     if port is None:
         raise errors.NotFound.resource("port", port_id)
@@ -119,7 +123,7 @@ def _gather(
     address_group_ids = {r.remote_address_group_id for r in rules if r.remote_address_group_id}
     subnets = reader.select(records.Subnet, Query(filters={"network_id": tuple(sorted(networks))}))
     router_ids = {p.router_id for p in found.values() if p.router_id}
-    facts = tracing.Facts(
+    facts = holding.Facts(
         ports=found,
         histories={p: _history(reader, p) for p in traced},
         networks=reader.get_many(records.Network, networks),

@@ -35,35 +35,14 @@ by connection tracking). Without ``protocol`` any rule that admits the address c
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Hashable, Iterable, Sequence
 
 import msgspec
 
 from alcor.model import records
+from alcor.services import holding, rule_matching, status, traces
 from alcor.services import ports as port_service
-from alcor.services import status, traces
+from alcor.services.holding import Facts
 from alcor.services.status import StatusView
-
-History = Sequence[tuple[int, records.Port | None]]  # (revision, the port after it; None: gone)
-PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132}
-_PORTED = {"6", "17", "132"}  # protocols whose rules may name ports
-
-
-class Facts(msgspec.Struct, frozen=True, kw_only=True):
-    """The records a trace reads: the traced ports, every port of their networks and of the
-    networks their routers join, the members of the groups that name theirs as remote group;
-    those networks' subnets and routers; the groups, rules and address groups in play."""
-
-    ports: dict[str, records.Port]
-    histories: dict[str, list[tuple[int, records.Port | None]]]
-    networks: dict[str, records.Network]
-    subnets: dict[str, records.Subnet]
-    routers: dict[str, records.Router]
-    groups: dict[str, records.SecurityGroup]
-    rules: list[records.SecurityGroupRule]
-    address_groups: dict[str, records.AddressGroup]
-    group_ports: dict[str, list[str]]  # group -> its ports
-    floating_ips: list[records.FloatingIp]
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,168 +63,16 @@ def trace(
     port_number: int | None = None,
 ) -> traces.Trace:
     port = facts.ports[port_id]
-    holders = holders_of(facts, view, port)
+    holders = holding.holders_of(facts, view, port)
     path = None
     if target is not None:
         path = _path(facts, view, port, target, protocol=protocol, port_number=port_number)
     return traces.Trace(
-        port=endpoint(facts, view, port),
+        port=holding.endpoint(facts, view, port),
         revision=view.revision,
         holders=holders,
         unacknowledged=[h.host for h in holders if not h.acknowledged],
         path=path,
-    )
-
-
-def endpoint(facts: Facts, view: StatusView, port: records.Port) -> traces.Endpoint:
-    history = facts.histories.get(port.id, [])
-    return traces.Endpoint(
-        id=port.id,
-        name=port.name,
-        network_id=port.network_id,
-        addresses=[ip.ip_address for ip in port.fixed_ips],
-        host=port.binding_host_id,
-        status=port_service.status_of(port, view),
-        admin_state_up=port.admin_state_up,
-        port_security_enabled=port.port_security_enabled,
-        security_groups=list(port.security_groups),
-        revision=history[-1][0] if history else 0,
-    )
-
-
-# --- who holds what ------------------------------------------------------------------------
-
-
-def changed_at(history: History, projection: Callable[[records.Port], Hashable]) -> int:
-    """The revision at which ``projection`` of the port last changed (0: never held)."""
-    found, last = 0, None
-    for revision, port in history:
-        value = projection(port) if port is not None else None
-        if value != last:
-            found, last = revision, value
-    return found if last is not None else 0
-
-
-def _is_own(port: records.Port) -> bool:
-    return bool(port.binding_host_id) and not port.device_owner.startswith("network:")
-
-
-def _neighbor(port: records.Port) -> Hashable:
-    if not _is_own(port):
-        return None
-    ips = tuple(ip.ip_address for ip in port.fixed_ips)
-    return (port.network_id, port.mac_address, ips, port.binding_host_id)
-
-
-def _membership(group_id: str) -> Callable[[records.Port], Hashable]:
-    def member(port: records.Port) -> Hashable:
-        if group_id not in port.security_groups:
-            return None
-        pairs = tuple(pair.ip_address for pair in port.allowed_address_pairs)
-        return (tuple(ip.ip_address for ip in port.fixed_ips), pairs)
-
-    return member
-
-
-def _interfaces(facts: Facts, network_id: str) -> list[records.Port]:
-    """The router interfaces on a network."""
-    return [
-        p
-        for p in facts.ports.values()
-        if p.network_id == network_id
-        and p.router_id
-        and p.router_port_type == records.ROUTER_INTERFACE
-    ]
-
-
-def _router_ports(facts: Facts, router_id: str) -> list[records.Port]:
-    return [p for p in facts.ports.values() if p.router_id == router_id]
-
-
-def _endpoint_hosts(facts: Facts, network_ids: Iterable[str]) -> set[str]:
-    networks = set(network_ids)
-    return {
-        p.binding_host_id for p in facts.ports.values() if _is_own(p) and p.network_id in networks
-    }
-
-
-def holders_of(facts: Facts, view: StatusView, port: records.Port) -> list[traces.Holder]:
-    wanted: dict[str, list[tuple[str, int, str]]] = {}  # host -> (key, revision, status)
-    history = facts.histories.get(port.id, [])
-
-    def want(host: str, key: str, revision: int, state: str = "") -> None:
-        wanted.setdefault(host, []).append((key, revision, state))
-
-    if _is_own(port):
-        hosts = _endpoint_hosts(facts, [port.network_id])
-        for interface in _interfaces(facts, port.network_id):
-            legs = _router_ports(facts, interface.router_id)
-            hosts |= _endpoint_hosts(facts, {leg.network_id for leg in legs})
-            hosts |= {host for leg in legs for host in view.holders(leg.id)}
-            _router_leg(view, port.binding_host_id, interface, want)
-            for leg in legs:
-                if leg.router_port_type == records.ROUTER_GATEWAY:
-                    for host in view.holders(leg.id):
-                        _router_leg(view, host, leg, want)
-        revision = changed_at(history, _neighbor)
-        for host in sorted(hosts):
-            want(host, f"neighbor:{port.id}", revision)
-    for group_id in port.security_groups:
-        naming = {r.security_group_id for r in facts.rules if r.remote_group_id == group_id}
-        members = {m for g in naming for m in facts.group_ports.get(g, [])}
-        hosts = {
-            p.binding_host_id
-            for m in members
-            if (p := facts.ports.get(m)) is not None and _is_own(p) and p.port_security_enabled
-        }
-        revision = changed_at(history, _membership(group_id))
-        for host in sorted(hosts):
-            want(host, f"member:{group_id}/{port.id}", revision)
-    return [_holder(view, host, entries, port.id) for host, entries in sorted(wanted.items())]
-
-
-def _router_leg(
-    view: StatusView,
-    host: str,
-    leg: records.Port,
-    want: Callable[[str, str, int, str], None],
-) -> None:
-    """The router of ``leg`` on ``host``, as that host reports the leg."""
-    if not host:
-        return
-    found = view.held_status(leg.id, host, leg.router_id)
-    if found is None:
-        found = "unreachable" if host in view.holders(leg.id) else "not held"
-    want(host, f"router:{leg.router_id}", 0, found)
-
-
-def _holder(
-    view: StatusView, host: str, entries: list[tuple[str, int, str]], port_id: str
-) -> traces.Holder:
-    report = view.report(host)
-    acked = report.acknowledged_revision if report is not None else 0
-    held = [
-        traces.Held(
-            key=key,
-            revision=revision,
-            acknowledged=state == status.ACTIVE if state else acked >= revision,
-            status=state,
-        )
-        for key, revision, state in entries
-    ]
-    routers = {key.partition(":")[2] for key, _revision, _state in entries if key[:7] == "router:"}
-    failures = [
-        f"{f.kind}:{f.id}: {f.message}"
-        for f in (report.failures if report is not None else [])
-        if port_id in f.id or f.id in routers
-    ]
-    return traces.Holder(
-        host=host,
-        connected=report is not None and report.connected,
-        acknowledged_revision=acked,
-        acknowledged=all(h.acknowledged for h in held),
-        entries=held,
-        failures=failures,
     )
 
 
@@ -293,7 +120,7 @@ def _path(
         breaks += _unacknowledged(facts, view, source, destination, router_id)
     elif router_id and kind != "none":
         breaks += _leg_unacknowledged(facts, view, source, router_id)
-    rule = _RuleMatch(facts=facts, protocol=protocol, port_number=port_number)
+    rule = rule_matching.RuleMatch(facts=facts, protocol=protocol, port_number=port_number)
     peer_groups = set(destination.security_groups) if destination else set()
     egress = rule.allowance(source, "egress", address, peer_groups)
     ingress = None
@@ -306,7 +133,7 @@ def _path(
             breaks.append(_refused(facts, allowance, peer, protocol, port_number))
     return traces.Path(
         to=target.to,
-        destination=endpoint(facts, view, destination) if destination else None,
+        destination=holding.endpoint(facts, view, destination) if destination else None,
         address=address,
         kind=kind,
         router_id=router_id,
@@ -323,17 +150,13 @@ def _first(port: records.Port) -> str:
     return port.fixed_ips[0].ip_address if port.fixed_ips else ""
 
 
-def _version(address: str) -> int:
-    try:
-        return ipaddress.ip_address(address).version
-    except ValueError:
-        return 0
-
-
 def _same_version(port: records.Port, address: str) -> str:
     """The port's first address of ``address``'s IP version ('' when it has none)."""
-    wanted = _version(address)
-    return next((ip.ip_address for ip in port.fixed_ips if _version(ip.ip_address) == wanted), "")
+    wanted = rule_matching.version(address)
+    return next(
+        (ip.ip_address for ip in port.fixed_ips if rule_matching.version(ip.ip_address) == wanted),
+        "",
+    )
 
 
 def _network_of(facts: Facts, address: str) -> str:
@@ -367,8 +190,8 @@ def _port_breaks(facts: Facts, view: StatusView, port: records.Port) -> list[tra
 
 
 def _routed(facts: Facts, here: str, there: str) -> tuple[str, str, list[traces.Interface]]:
-    for near in _interfaces(facts, here):
-        for far in _interfaces(facts, there):
+    for near in holding.interfaces(facts, here):
+        for far in holding.interfaces(facts, there):
             if far.router_id == near.router_id:
                 legs = [
                     traces.Interface(port_id=p.id, network_id=p.network_id, address=_first(p))
@@ -382,7 +205,7 @@ def _external(facts: Facts, source: records.Port) -> tuple[str, str, str]:
     for floating in facts.floating_ips:
         if floating.port_id == source.id and floating.router_id:
             return "external", floating.router_id, floating.floating_ip_address
-    for interface in _interfaces(facts, source.network_id):
+    for interface in holding.interfaces(facts, source.network_id):
         router = facts.routers.get(interface.router_id)
         if router is not None and router.gateway_network_id and router.enable_snat:
             return "external", router.id, ""
@@ -416,7 +239,7 @@ def _unacknowledged(
     found = []
     for port, peer in ((source, destination), (destination, source)):
         host = port.binding_host_id
-        for holder in holders_of(facts, view, peer):
+        for holder in holding.holders_of(facts, view, peer):
             if holder.host != host:
                 continue
             for held in holder.entries:
@@ -431,7 +254,7 @@ def _leg_unacknowledged(
     facts: Facts, view: StatusView, port: records.Port, router_id: str
 ) -> list[traces.Break]:
     host = port.binding_host_id
-    legs = [p for p in _interfaces(facts, port.network_id) if p.router_id == router_id]
+    legs = [p for p in holding.interfaces(facts, port.network_id) if p.router_id == router_id]
     if not host or not legs:
         return []
     state = view.held_status(legs[0].id, host, router_id)
@@ -477,77 +300,3 @@ def _refused(
         reason=f"{allowance.direction} of port {allowance.port_id} is refused by security "
         f"group {names}: no rule admits {what} {side} {peer}",
     )
-
-
-class _RuleMatch(msgspec.Struct, frozen=True, kw_only=True):
-    facts: Facts
-    protocol: str | None
-    port_number: int | None
-
-    def allowance(
-        self, port: records.Port, direction: str, peer: str, peer_groups: set[str]
-    ) -> traces.Allowance:
-        if not port.port_security_enabled:
-            return traces.Allowance(
-                direction=direction,
-                port_id=port.id,
-                allowed=True,
-                port_security=False,
-                rules=[],
-                groups=[],
-            )
-        groups = set(port.security_groups)
-        rules = sorted(
-            rule.id
-            for rule in self.facts.rules
-            if rule.security_group_id in groups
-            and rule.direction == direction
-            and self.admits(rule, peer, peer_groups)
-        )
-        return traces.Allowance(
-            direction=direction,
-            port_id=port.id,
-            allowed=bool(rules),
-            port_security=True,
-            rules=rules,
-            groups=list(port.security_groups),
-        )
-
-    def admits(self, rule: records.SecurityGroupRule, peer: str, peer_groups: set[str]) -> bool:
-        version = _version(peer)
-        if version and rule.ethertype != f"IPv{version}":
-            return False
-        if not self._protocol_admits(rule):
-            return False
-        if rule.remote_group_id:
-            return rule.remote_group_id in peer_groups
-        if rule.remote_address_group_id:
-            group = self.facts.address_groups.get(rule.remote_address_group_id)
-            return group is not None and any(_within(peer, cidr) for cidr in group.addresses)
-        if rule.remote_ip_prefix:
-            return _within(peer, rule.remote_ip_prefix)
-        return True
-
-    def _protocol_admits(self, rule: records.SecurityGroupRule) -> bool:
-        if self.protocol is None or rule.protocol in (None, "", "any"):
-            return True
-        wanted = _protocol_number(self.protocol)
-        if _protocol_number(rule.protocol) != wanted:
-            return False
-        if self.port_number is None or rule.port_range_min is None or wanted not in _PORTED:
-            return True
-        top = rule.port_range_max if rule.port_range_max is not None else rule.port_range_min
-        return rule.port_range_min <= self.port_number <= top
-
-
-def _protocol_number(protocol: str | None) -> str:
-    """A protocol as its number's text (``tcp`` and ``6`` alike)."""
-    text = (protocol or "").lower()
-    return str(PROTOCOLS.get(text, text))
-
-
-def _within(address: str, cidr: str) -> bool:
-    try:
-        return ipaddress.ip_address(address) in ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
-        return False
