@@ -302,3 +302,50 @@ def test_trace_agent_reads_the_agents_admin_socket_made_0600(
             await listening.wait_closed()
 
     run(scenario)
+
+
+def test_trace_across_a_router_and_out_through_its_gateway(
+    server: ServerProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two networks joined by a router: the path is routed through its two interfaces, an
+    address outside every subnet has no way out until the router has an external gateway, and
+    a port of the second network is a holder of the first's neighbor entry."""
+
+    async def scenario() -> None:
+        async with hosts_on_one_network(server, 2, cidr="10.65.0.0/24") as (api, hosts, near):
+            far = await api.network()
+            subnets = [
+                (await api.call("GET", f"/subnets?network_id={near}", 200))["subnets"][0],
+                await api.subnet(far, "10.66.0.0/24"),
+            ]
+            body = {"router": {"name": "r"}}
+            router = (await api.call("POST", "/routers", 201, body))["router"]["id"]
+            for subnet in subnets:
+                body = {"subnet_id": subnet["id"]}
+                await api.call("PUT", f"/routers/{router}/add_router_interface", 200, body)
+            source = await api.port(near, hosts[0].id, port_security_enabled=False)
+            target = await api.port(far, hosts[1].id, port_security_enabled=False)
+            await api.settled(hosts)
+            argv = ("trace", source["id"], "--api", server.url)
+            _, found, _ = alcor(capsys, *argv, "--to", target["id"])
+            path = found["trace"]["path"]
+            assert (path["kind"], path["router_id"], path["breaks"]) == ("routed", router, [])
+            assert [i["address"] for i in path["interfaces"]] == ["10.65.0.1", "10.66.0.1"]
+            holders = {h["host"] for h in found["trace"]["holders"]}
+            assert holders == {hosts[0].id, hosts[1].id}
+
+            _, found, _ = alcor(capsys, *argv, "--to", "198.51.100.7")
+            path = found["trace"]["path"]
+            assert [(b["kind"], b["subject"]) for b in path["breaks"]] == [("no_gateway", near)]
+            external = await api.call(
+                "POST", "/networks", 201, {"network": {"router:external": True}}
+            )
+            await api.subnet(external["network"]["id"], "198.19.0.0/24", enable_dhcp=False)
+            body = {"external_gateway_info": {"network_id": external["network"]["id"]}}
+            await api.call("PUT", f"/routers/{router}", 200, {"router": body})
+            _, found, _ = alcor(capsys, *argv, "--to", "198.51.100.7")
+            path = found["trace"]["path"]
+            assert (path["kind"], path["router_id"]) == ("external", router)
+            assert path["egress"]["port_security"] is False
+
+    run(scenario)
