@@ -217,6 +217,44 @@ def test_openstacksdk_logs_in_with_a_password(
         conn.close()
 
 
+def test_the_operator_commands_log_in_as_the_openstack_cli_does(
+    server: ServerProcess,
+    keystone: FakeKeystone,
+    projects: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``alcor hosts`` with the ``OS_*`` variables: an admin's password gets a token and the
+    answer; a member's token is refused (403), a wrong password by Keystone: one line each."""
+    keystone.add_user("ops", "ops-secret", project=projects[0], roles=("admin",))
+    keystone.add_user("bob", "bob-secret", project=projects[1], roles=("member",))
+    environment = {
+        "ALCOR_API": server.url,
+        "OS_AUTH_URL": f"{keystone.url}/v3",
+        "OS_USERNAME": "ops",
+        "OS_PASSWORD": "ops-secret",
+        "OS_PROJECT_NAME": projects[0],
+        "OS_USER_DOMAIN_NAME": "Default",
+        "OS_PROJECT_DOMAIN_NAME": "Default",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["hosts", "--json"]) == 0
+    assert capsys.readouterr().out.startswith('{\n  "hosts": [')
+
+    member = ["--os-username", "bob", "--os-project-name", projects[1]]
+    assert cli.main(["hosts", *member, "--os-password", "bob-secret"]) == 1
+    refused = capsys.readouterr().err
+    assert refused.startswith("alcor hosts: error: GET /nodes: 403 ")
+    assert refused.count("\n") == 1
+
+    monkeypatch.setenv("OS_PASSWORD", "wrong")
+    assert cli.main(["hosts"]) == 1
+    wrong = capsys.readouterr().err
+    assert wrong.startswith("alcor hosts: error: Keystone refused the credentials")
+    assert wrong.count("\n") == 1
+
+
 @contextlib.contextmanager
 def another_server(tmp_path: Path, *args: str) -> Iterator[ServerProcess]:
     process = ServerProcess(tmp_path / "alcor.db", *args).start()

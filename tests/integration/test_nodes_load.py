@@ -1,5 +1,5 @@
 """``alcor nodes load FILE`` as a user runs it, against a real ``alcor server``: JSON and YAML,
-bulk chunks with a progress bar on stderr, an idempotent re-load (unchanged nodes skipped,
+bulk chunks with a (rich) progress bar on stderr, an idempotent re-load (unchanged nodes skipped,
 changed ones updated), and the exit statuses of a file or a node that cannot be loaded."""
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ def test_a_json_file_loads_in_chunks_with_progress_and_loads_again_idempotently(
     done = alcor_load(server, path, "--chunk", "1000")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("2500 nodes: 2500 created, 0 updated, 0 unchanged in ")
-    progress = done.stderr.splitlines()
-    assert progress[-1].startswith("nodes 2,500/2,500 [####################] 100%")
-    assert all(line.startswith("nodes ") for line in progress)
+    progress = done.stderr.splitlines()  # into a pipe: the last state, once
+    assert len(progress) == 1
+    assert progress[0].startswith("nodes 2500/2500 ")
+    assert " 100% " in progress[0]
     found = listed(api, prefix)
     assert len(found) == 2500
     assert found[f"{prefix}2499"]["underlay_ip"] == "10.9.249.1"

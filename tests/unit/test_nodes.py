@@ -293,16 +293,22 @@ def test_only_what_differs_is_updated() -> None:
     }
 
 
-def test_the_progress_bar_writes_a_line_at_most_every_interval_and_the_last_one() -> None:
-    clock = Clock()
+def test_the_progress_bar_into_a_file_writes_one_line_the_last_state() -> None:
     out = io.StringIO()
-    progress = Progress(1000, label="nodes", stream=out, log_interval=2.0, clock=clock)
+    progress = Progress(1000, label="nodes", stream=out)
     for _ in range(10):
-        clock.now += 0.5
         progress.advance(100)
     progress.close()
     lines = out.getvalue().splitlines()
-    assert len(lines) == 4  # at 0.5 s, 2.5 s, 4.5 s, and on close
-    assert lines[-1].startswith("nodes 1,000/1,000 [####################] 100%")
-    assert "200/s" in lines[-1]
-    assert "ETA" in lines[0]
+    assert len(lines) == 1
+    assert lines[0].startswith("nodes 1000/1000 ")
+    assert " 100% " in lines[0]
+    assert "nodes/s" in lines[0]
+
+
+def test_a_disabled_progress_bar_writes_nothing() -> None:
+    out = io.StringIO()
+    progress = Progress(10, label="nodes", stream=out, enabled=False)
+    progress.advance(10)
+    progress.close()
+    assert out.getvalue() == ""

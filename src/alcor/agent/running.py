@@ -37,8 +37,12 @@ from typing import Any
 
 import msgspec
 
-from alcor.agent import drivers, stream
+from alcor.agent import admin_socket, drivers, stream
 from alcor.v1 import keys
+
+
+class CannotListen(Exception):
+    """The admin socket cannot be made (its directory, an address in use)."""
 
 
 class Reporting(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +50,7 @@ class Reporting(msgspec.Struct, frozen=True, kw_only=True):
     status_interval: float = 1.0
     detail: str = "*"  # hosts whose model the status file holds (a glob; "" for none)
     progress_interval: float = 0.0  # 0: no progress lines
+    admin_socket: str = ""  # the agent's admin endpoint (``agent.admin_socket``); "": none
 
 
 def sim_hosts(prefix: str, count: int, underlay_base: str) -> list[tuple[str, str]]:
@@ -163,6 +168,12 @@ async def run(
 ) -> None:
     """Run the agents (over ``controllers``: one shared, or one per host with TLS) until
     SIGTERM/SIGINT; raise ``stream.Refused`` when one is refused."""
+    admin = None
+    if reporting.admin_socket and agents:
+        try:
+            admin = await admin_socket.serve(agents[0], reporting.admin_socket)
+        except OSError as error:
+            raise CannotListen(f"--admin-socket {reporting.admin_socket}: {error}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     restore = _watch_children_by_pidfd(loop)
@@ -200,6 +211,10 @@ async def run(
         await asyncio.gather(*running, *side, stopping, return_exceptions=True)
         for serving in controllers:
             await serving.close()
+        if admin is not None:
+            admin.close()
+            with contextlib.suppress(OSError):
+                os.unlink(reporting.admin_socket)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         restore()

@@ -18,7 +18,7 @@ import random
 import sys
 from pathlib import Path
 
-from alcor.agent import drivers, running, stream
+from alcor.agent import admin_socket, drivers, running, stream
 from alcor.agent.drivers import linux, recording
 from alcor.cli import logs
 from alcor.southbound import certificates
@@ -162,6 +162,16 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="this host's certificate (`alcor certs issue --host-id H`), with --tls-ca/--tls-key",
     )
     agent.add_argument("--tls-key", type=Path, metavar="PEM", help="this host's private key")
+    agent.add_argument(
+        "--admin-socket",
+        nargs="?",
+        const=admin_socket.DEFAULT_PATH,
+        default="",
+        metavar="PATH",
+        help="serve a read-only admin endpoint on this unix socket (mode 0600; root and this "
+        f"agent's user only), for `alcor trace PORT --agent` ({admin_socket.DEFAULT_PATH} "
+        "when given without a path)",
+    )
     _add_common(agent, log_level="info")
     sim = commands.add_parser("sim", help="simulate N hosts with recording agents in one process")
     sim.add_argument("--hosts", type=int, required=True, metavar="N")
@@ -300,7 +310,10 @@ def main(args: argparse.Namespace) -> int:
             return 2
         hosts = [(args.host_id, args.underlay_ip)]
         reporting = running.Reporting(
-            status_file=args.status_file, status_interval=args.status_interval, detail="*"
+            status_file=args.status_file,
+            status_interval=args.status_interval,
+            detail="*",
+            admin_socket=args.admin_socket,
         )
     else:
         if args.hosts < 1:
@@ -327,4 +340,7 @@ def main(args: argparse.Namespace) -> int:
     except stream.Refused as refused:
         print(f"alcor {args.command}: {refused}", file=sys.stderr)
         return 1
+    except running.CannotListen as error:
+        print(f"alcor {args.command}: {error}", file=sys.stderr)
+        return 2
     return 0

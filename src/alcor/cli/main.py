@@ -16,7 +16,7 @@ import random
 import signal
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 
 import uvicorn
@@ -32,11 +32,14 @@ from alcor.cli import (
     config,
     configuration,
     demo,
+    hosts,
     logs,
     nodes,
+    ports,
     roles,
     southbound_options,
     startup,
+    trace,
 )
 from alcor.model import errors, limits, mtus, quotas
 from alcor.services.allocation import Allocations
@@ -248,6 +251,9 @@ def parser() -> argparse.ArgumentParser:
     certs.add_parsers(commands)
     demo.add_parsers(commands)
     cni.add_parsers(commands)
+    hosts.add_parser(commands)
+    ports.add_parser(commands)
+    trace.add_parser(commands)
     config.add_parsers(commands)
     configuration.add_option(top)
     return top
@@ -408,6 +414,20 @@ async def _serve_api(
     await _Server(config, readiness=readiness).serve(sockets=[listening])
 
 
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {  # all but server (below) and config
+    "agent": agents.main,
+    "sim": agents.main,
+    "agent-health": agent_health.main,
+    "nodes": nodes.main,
+    "certs": certs.main,
+    "demo": demo.main,
+    "cni-daemon": cni.main,
+    "hosts": hosts.main,
+    "ports": ports.main,
+    "trace": trace.main,
+}
+
+
 def arguments(command_line: argparse.ArgumentParser, words: Sequence[str]) -> argparse.Namespace:
     """The command line parsed over the configuration file and the ``ALCOR_*`` variables
     (``configuration.ConfigError`` for a bad one)."""
@@ -429,18 +449,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = configuration.command_path(command_line, words)[:1]
         print(f"{' '.join(('alcor', *command))}: error: {error}", file=sys.stderr)
         return startup.EXIT_STATUS
-    if args.command in ("agent", "sim"):
-        return agents.main(args)
-    if args.command == "agent-health":
-        return agent_health.main(args)
-    if args.command == "nodes":
-        return nodes.main(args)
-    if args.command == "certs":
-        return certs.main(args)
-    if args.command == "demo":
-        return demo.main(args)
-    if args.command == "cni-daemon":
-        return cni.main(args)
+    run = COMMANDS.get(args.command)
+    if run is not None:
+        return run(args)
     if args.command == "server":
         import uvloop
 

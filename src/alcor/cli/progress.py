@@ -1,84 +1,57 @@
-"""A progress bar on stderr for long work (``alcor nodes load``), with no dependency.
+"""A progress bar on stderr for long work (``alcor nodes load``): rich's.
 
-On a terminal it redraws one line (``\\r``) at most every ``interval`` seconds; into a file or a
-pipe it writes a line at most every ``log_interval`` seconds, so logs stay short. The last state
-is always written when it is closed:
+On a terminal it redraws one line as the work advances (count, bar, percentage, rate, time
+left); into a file or a pipe rich draws nothing while it runs and writes the last state once,
+when it is closed, so logs get one line:
 
-    nodes  45,000/100,000 [#########...........]  45%  12,345/s  ETA 4s
+    nodes 2500/2500 ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ 100% 1,234 nodes/s 0:00:00
 """
 
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from typing import TextIO
 
-WIDTH = 20
+from rich import progress
+from rich.console import Console
+from rich.text import Text
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds + 0.5))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+class _Rate(progress.ProgressColumn):
+    """Items a second (rich's own speed columns are for bytes)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+    def render(self, task: progress.Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed or 0:,.0f} {self.label}/s", style="progress.data.speed")
 
 
 class Progress:
     def __init__(
-        self,
-        total: int,
-        *,
-        label: str,
-        stream: TextIO | None = None,
-        enabled: bool = True,
-        interval: float = 0.1,
-        log_interval: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
+        self, total: int, *, label: str, stream: TextIO | None = None, enabled: bool = True
     ) -> None:
         self.total = total
         self.done = 0
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
-        self._terminal = self.stream.isatty()
-        self._interval = interval if self._terminal else log_interval
-        self._clock = clock
-        self._started = clock()
-        self._drawn = self._started - self._interval  # the first step draws at once
+        self._bar = progress.Progress(
+            progress.TextColumn("{task.description}"),
+            progress.MofNCompleteColumn(),
+            progress.BarColumn(),
+            progress.TaskProgressColumn(),
+            _Rate(label),
+            progress.TimeRemainingColumn(elapsed_when_finished=True),
+            console=Console(file=stream if stream is not None else sys.stderr),
+            disable=not enabled,
+        )
+        self._task = self._bar.add_task(label, total=total)
+        self._bar.start()
 
     def advance(self, count: int) -> None:
         self.done += count
-        if self.enabled and self._clock() - self._drawn >= self._interval:
-            self._draw()
+        self._bar.advance(self._task, count)
 
     def close(self) -> None:
-        if self.enabled:
-            self._draw()
-            if self._terminal:
-                self.stream.write("\n")
-                self.stream.flush()
-
-    def line(self) -> str:
-        elapsed = max(self._clock() - self._started, 1e-9)
-        fraction = self.done / self.total if self.total else 1.0
-        filled = int(WIDTH * fraction)
-        rate = self.done / elapsed
-        left = (self.total - self.done) / rate if rate > 0 else 0.0
-        timing = f"ETA {_duration(left)}" if self.done < self.total else _duration(elapsed)
-        return (
-            f"{self.label} {self.done:,}/{self.total:,} "
-            f"[{'#' * filled}{'.' * (WIDTH - filled)}] {fraction:4.0%}  {rate:,.0f}/s  {timing}"
-        )
-
-    def _draw(self) -> None:
-        self._drawn = self._clock()
-        if self._terminal:
-            self.stream.write("\r" + self.line())
-        else:
-            self.stream.write(self.line() + "\n")
-        self.stream.flush()
+        self._bar.stop()

@@ -104,6 +104,7 @@ class Link(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     at: float  # the same moment, wall clock
     agent_version: str = ""
     peer: str = ""
+    driver: str = ""  # what the agent's Hello named (its first capability)
 
 
 class Acked(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -145,6 +146,8 @@ class HostReport(msgspec.Struct, frozen=True, kw_only=True):
     entries_sent: int
     snapshots_sent: int
     failures: list[Failure]
+    driver: str = ""
+    controller: str = ""  # the southbound process serving it (its advertised address)
 
 
 class StatusView(Protocol):
@@ -244,6 +247,7 @@ class StatusBoard:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.grace = grace
+        self.serving = ""  # this southbound process, as hosts' reports name it
         self.revision = 0  # the last committed revision the goal-state engine has taken in
         self.ready = False  # whether the engine has replayed the change log since start
         self._clock = clock
@@ -377,6 +381,8 @@ class StatusBoard:
             entries_sent=traffic.entries,
             snapshots_sent=traffic.snapshots,
             failures=list(self._failures.get(host, _NO_FAILURES).values()),
+            driver=link.driver if link is not None else "",
+            controller=self.serving if link is not None else "",
         )
 
     # --- what changed, for the reporter (the southbound thread only) --------------------------
@@ -521,7 +527,13 @@ class StatusBoard:
             self._port_counts.pop(host, None)
 
     def connected(
-        self, host: str, *, applied_revision: int, agent_version: str = "", peer: str = ""
+        self,
+        host: str,
+        *,
+        applied_revision: int,
+        agent_version: str = "",
+        peer: str = "",
+        driver: str = "",
     ) -> None:
         """The host opened a stream, holding goal state up to ``applied_revision`` (0: none
         of this store's). Failures reported on an earlier stream no longer stand."""
@@ -531,6 +543,7 @@ class StatusBoard:
             at=self._wall(),
             agent_version=agent_version,
             peer=peer,
+            driver=driver,
         )
         self._failures.pop(host, None)
         self._rebind.add(host)
@@ -546,6 +559,7 @@ class StatusBoard:
             at=self._wall(),
             agent_version=link.agent_version if link is not None else "",
             peer=link.peer if link is not None else "",
+            driver=link.driver if link is not None else "",
         )
         self._touch_host(host, urgent=True)
 

@@ -54,6 +54,8 @@ class Reported(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     link_at: float | None = None  # when it connected or disconnected; None: no stream yet
     agent_version: str = ""
     peer: str = ""
+    driver: str = ""
+    controller: str = ""  # the writer's advertised address
     lost: bool = False
     grace: float = 15.0  # the writer's --disconnect-grace
     desired: int = 0
@@ -196,6 +198,8 @@ class StatusMirror:
             entries_sent=r.traffic.entries,
             snapshots_sent=r.traffic.snapshots,
             failures=list(r.failures),
+            driver=r.driver,
+            controller=r.controller,
         )
 
     # --- following (the mirror's thread) --------------------------------------------------

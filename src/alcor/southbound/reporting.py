@@ -69,6 +69,8 @@ def reported(board: status.StatusBoard, host: str, *, at: float) -> status_mirro
         link_at=link.at if link is not None else None,
         agent_version=link.agent_version if link is not None else "",
         peer=link.peer if link is not None else "",
+        driver=link.driver if link is not None else "",
+        controller=board.serving,
         lost=board.is_lost(host),
         grace=board.grace,
         desired=board.desired_of(host),

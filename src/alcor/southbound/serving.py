@@ -177,6 +177,7 @@ class SouthboundServer:
         leases = msgspec.structs.replace(
             settings.leases, advertise=advertised(settings, port=self.port)
         )
+        self._board.serving = leases.advertise or settings.address
         membership = Membership(
             self._store,
             leases,

@@ -237,7 +237,11 @@ class Hub:
         session = Session(host, first, self._delivery)
         self._sessions[host] = session
         self.board.connected(
-            host, applied_revision=applied, agent_version=hello.agent_version, peer=peer
+            host,
+            applied_revision=applied,
+            agent_version=hello.agent_version,
+            peer=peer,
+            driver=driver_of(hello.capabilities),
         )
         self.board.desire(host, first.revision)
         self.board.sent(host, entries=len(first.entries), snapshot=first.snapshot)
@@ -341,3 +345,8 @@ class Hub:
             )
         else:
             log.warning("host %s sent an unexpected %s", session.host, which)
+
+
+def driver_of(capabilities: Iterable[str]) -> str:
+    """The driver an agent's Hello names: its first capability (``recording``, ``linux``)."""
+    return next(iter(capabilities), "")

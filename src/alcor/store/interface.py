@@ -104,6 +104,11 @@ class Reader(Protocol):
 
     def changes_since(self, revision: int, limit: int) -> list[Change]: ...
 
+    def history(self, resource_type: str, resource_id: str) -> list[Change]:
+        """The change-log rows of one resource, oldest first (one indexed read; below the
+        compaction floor only its last change is left)."""
+        ...
+
     def compacted_through(self) -> int:
         """The change log holds, up to this revision, only each live resource's last change."""
         ...

@@ -192,6 +192,15 @@ class SqlReader:
         )
         return [_read_change(row._mapping) for row in self.connection.execute(statement)]
 
+    def history(self, resource_type: str, resource_id: str) -> list[Change]:
+        log = schema.change_log
+        statement = (
+            sa.select(log)
+            .where(log.c.resource_type == resource_type, log.c.resource_id == resource_id)
+            .order_by(log.c.revision)
+        )
+        return [_read_change(row._mapping) for row in self.connection.execute(statement)]
+
     def compacted_through(self) -> int:
         statement = sa.select(schema.store_revision.c.compacted_through)
         return int(self.connection.execute(statement).scalar_one())
