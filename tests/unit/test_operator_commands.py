@@ -4,12 +4,11 @@ and a host's state, and that ``--api`` beats ``ALCOR_API``, which beats the defa
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import pytest
 
-from alcor.cli import hosts, operator_api, ports
+from alcor.cli import hosts, main, operator_api, ports
 
 
 def report(host: str, **more: Any) -> dict[str, Any]:
@@ -66,8 +65,11 @@ def test_a_hosts_state() -> None:
 def test_the_api_is_the_flag_else_the_environment_else_the_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    def url(*words: str) -> str:
+        return operator_api.api_url(main.arguments(main.parser(), ["hosts", *words]))
+
     monkeypatch.delenv("ALCOR_API", raising=False)
-    assert operator_api.api_url(argparse.Namespace(api=None)) == "http://127.0.0.1:9696"
+    assert url() == "http://127.0.0.1:9696"
     monkeypatch.setenv("ALCOR_API", "http://ctl:9696/")
-    assert operator_api.api_url(argparse.Namespace(api=None)) == "http://ctl:9696"
-    assert operator_api.api_url(argparse.Namespace(api="https://x:1")) == "https://x:1"
+    assert url() == "http://ctl:9696"
+    assert url("--api", "https://x:1") == "https://x:1"

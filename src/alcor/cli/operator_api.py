@@ -26,6 +26,8 @@ from keystoneauth1.identity import generic
 from rich.console import Console
 from rich.table import Table
 
+from alcor.cli import logs
+
 DEFAULT_API = "http://127.0.0.1:9696"
 _CREDENTIALS = (  # flag, environment variable
     ("auth-url", "OS_AUTH_URL"),
@@ -43,7 +45,7 @@ class Failed(Exception):
 
 
 def add_options(command: argparse.ArgumentParser) -> None:
-    """``--api``, ``--json``, the ``--os-*`` credentials and ``--log-level``."""
+    """``--api``, ``--json``, the ``--os-*`` credentials and the logging options."""
     command.add_argument(
         "--api",
         metavar="URL",
@@ -61,13 +63,12 @@ def add_options(command: argparse.ArgumentParser) -> None:
         keystone.add_argument(
             f"--os-{flag}", metavar=variable, default=None, help=f"(else ${variable})"
         )
-    command.add_argument(
-        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
-    )
+    logs.add_options(command, level="warning")
 
 
 def api_url(args: argparse.Namespace) -> str:
-    url: str = args.api or os.environ.get("ALCOR_API") or DEFAULT_API
+    """``--api``, which the configuration layer fills from ``ALCOR_API`` or the file."""
+    url: str = args.api or DEFAULT_API
     return url.rstrip("/")
 
 
