@@ -42,9 +42,9 @@ class Recorder(stream.Agent):
         super().__init__(**arguments)
         self.received: list[pb.GoalState] = []
 
-    async def apply(self, goal: pb.GoalState) -> pb.AgentMessage:
-        self.received.append(goal)
-        return await super().apply(goal)
+    async def apply_all(self, goals: Sequence[pb.GoalState]) -> pb.AgentMessage:
+        self.received.extend(goals)
+        return await super().apply_all(goals)
 
 
 class Host:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from alcor.agent import drivers, running, stream
+from alcor.agent import drivers, running, state, stream
 from alcor.agent.drivers import recording
 from alcor.v1 import southbound_pb2 as pb
 
@@ -89,6 +89,54 @@ def test_an_ack_lists_every_resource_failed_as_of_its_revision() -> None:
         beat = agent.heartbeat().heartbeat
         assert beat.resource_counts["ports"] == 2
         assert beat.dataplane_errors == 0
+        await channel.close()
+
+    asyncio.run(scenario())
+
+
+def removal(port_id: str, revision: int) -> pb.Entry:
+    return pb.Entry(revision=revision, removal=pb.Removal(kind=pb.PORT, id=port_id))
+
+
+class Remembering(recording.RecordingDriver):
+    """The recording driver, keeping every change it was given."""
+
+    def __init__(self, host_id: str, *, fail_ports: str) -> None:
+        super().__init__(host_id, fail_ports=fail_ports)
+        self.changes: list[state.Changes] = []
+
+    async def apply(self, changes: state.Changes, held: state.HostState) -> list[drivers.Failure]:
+        self.changes.append(changes)
+        return await super().apply(changes, held)
+
+
+def test_goal_states_applied_together_program_what_they_changed_once() -> None:
+    """Goal states that arrived while the agent was busy go to the driver as one change: a port
+    made then removed is removed, one updated twice has its last form; the ack is the last
+    revision's, and the host holds what applying them one by one would have left."""
+
+    async def scenario() -> None:
+        channel = stream.open_channel("127.0.0.1:1", stream.Settings(host_id="h1"))
+        driver = Remembering("h1", fail_ports="bad*")
+        agent = stream.Agent(settings=stream.Settings(host_id="h1"), channel=channel, driver=driver)
+        await agent.apply(goal(2, a_port("old", 2)))
+        ack = (
+            await agent.apply_all(
+                [
+                    goal(3, a_port("p1", 3), a_port("p2", 3), a_port("bad1", 3)),
+                    goal(4, removal("p2", 4), a_port("p1", 4, device="vm-1"), removal("old", 4)),
+                    goal(5, a_port("p3", 5)),
+                ]
+            )
+        ).ack
+        assert ack.revision == 5
+        assert [s.id for s in ack.failed] == ["bad1"]
+        applied = driver.changes[-1]
+        assert sorted(applied.set) == ["port:bad1", "port:p1", "port:p3"]
+        assert applied.set["port:p1"].port.device_id == "vm-1"
+        assert sorted(applied.removed) == ["port:old", "port:p2"]
+        assert sorted(agent.state.live()) == ["port:bad1", "port:p1", "port:p3"]
+        assert agent.status.goal_states == 4
         await channel.close()
 
     asyncio.run(scenario())

@@ -24,6 +24,18 @@ class Changes(msgspec.Struct, frozen=True):
     def __bool__(self) -> bool:
         return bool(self.set or self.removed)
 
+    def then(self, later: Changes) -> Changes:
+        """These changes and then ``later`` as one, for a driver to program both at once: an
+        entry set by both is ``later``'s; one set by either and removed after is removed."""
+        changed = {key: entry for key, entry in self.set.items() if key not in later.removed}
+        changed.update(later.set)
+        removed = dict.fromkeys(key for key in self.removed if key not in later.set)
+        removed.update(dict.fromkeys(later.removed))
+        return Changes(set=changed, removed=list(removed))
+
+
+NO_CHANGES = Changes(set={}, removed=[])
+
 
 class HostState:
     def __init__(self) -> None:

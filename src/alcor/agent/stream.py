@@ -50,7 +50,7 @@ import msgspec
 
 from alcor import __version__
 from alcor.agent import drivers
-from alcor.agent.state import Changes, HostState
+from alcor.agent.state import NO_CHANGES, Changes, HostState
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 from alcor.v1 import southbound_pb2_grpc as pb_grpc
@@ -60,6 +60,7 @@ log = logging.getLogger("alcor.agent")
 Call = grpc.aio.StreamStreamCall[pb.AgentMessage, pb.ControllerMessage]
 
 MESSAGE_LIMIT = 1 << 30  # a snapshot of a host serving large VPCs is tens of MB, not 4
+INBOX = 64  # goal states read ahead while one is programmed (then the controller coalesces)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -396,6 +397,28 @@ class Agent:
             call.cancel()
 
     async def _receive(self, call: Call, writing: asyncio.Lock, backoff: Backoff) -> None:
+        """Apply goal states as they come, and ack each apply; those that arrived while the
+        last one was being programmed are applied together (``apply_all``), so an agent that
+        programs slower than changes come catches up in one step instead of falling behind
+        one goal state at a time."""
+        inbox: asyncio.Queue[pb.GoalState] = asyncio.Queue(maxsize=INBOX)
+        reading = asyncio.create_task(self._read(call, inbox))
+        try:
+            while True:
+                goals = [await _next(inbox, reading)]
+                while not inbox.empty():
+                    goals.append(inbox.get_nowait())
+                ack = await self.apply_all(goals)
+                backoff.reset()  # after a good apply: a driver that keeps failing backs off
+                await _send(call, writing, ack)
+                self.status.acks += 1
+        finally:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+
+    async def _read(self, call: Call, inbox: asyncio.Queue[pb.GoalState]) -> None:
+        """The controller's messages: goal states into ``inbox`` (a full one stops the reading,
+        and the controller's outbox then coalesces what waits); ends by raising why."""
         while True:
             message = await call.read()
             if not isinstance(message, pb.ControllerMessage):  # grpc.aio.EOF
@@ -407,10 +430,7 @@ class Agent:
             if message.HasField("goal_state"):
                 self._hops = 0
                 self._unreachable = ""
-                ack = await self.apply(message.goal_state)
-                backoff.reset()  # after a good apply: a driver that keeps failing backs off
-                await _send(call, writing, ack)
-                self.status.acks += 1
+                await inbox.put(message.goal_state)
 
     def hello(self) -> pb.AgentMessage:
         return pb.AgentMessage(
@@ -428,14 +448,22 @@ class Agent:
 
     async def apply(self, goal: pb.GoalState) -> pb.AgentMessage:
         """Apply one goal state; the Ack to send for it."""
+        return await self.apply_all([goal])
+
+    async def apply_all(self, goals: Sequence[pb.GoalState]) -> pb.AgentMessage:
+        """Apply goal states in order as one: the state takes each, the driver programs what
+        they changed together; the Ack to send for them all."""
         started = time.perf_counter()
-        self.status.goal_states += 1
-        self.status.snapshots += goal.snapshot
+        self.status.goal_states += len(goals)
+        snapshots = sum(goal.snapshot for goal in goals)
+        self.status.snapshots += snapshots
         async with self._programming:
-            changes = self.state.apply(goal)
+            changes = NO_CHANGES
+            for goal in goals:
+                changes = changes.then(self.state.apply(goal))
             # a snapshot goes to the driver even when it changes nothing here: a driver that
             # keeps state outside the process (the kernel) reconciles with it
-            called = changes or goal.snapshot
+            called = changes or snapshots
             failed = await self._driving(self.driver.apply(changes, self.state)) if called else []
             self.failures.note(changes, failed)
             return self.ack(started)
@@ -494,6 +522,17 @@ class Agent:
             await _send(call, writing, self.heartbeat())
             self.status.heartbeats += 1
             await asyncio.sleep(interval)
+
+
+async def _next(inbox: asyncio.Queue[pb.GoalState], reading: asyncio.Task[None]) -> pb.GoalState:
+    """The next goal state; what ended the reading if it ended first."""
+    getting = asyncio.ensure_future(inbox.get())
+    done, _ = await asyncio.wait({getting, reading}, return_when=asyncio.FIRST_COMPLETED)
+    if getting in done:
+        return getting.result()
+    getting.cancel()
+    reading.result()  # raises why the reading ended
+    raise StreamEnded("the controller's messages ended")
 
 
 async def _send(call: Call, writing: asyncio.Lock, message: pb.AgentMessage) -> None:

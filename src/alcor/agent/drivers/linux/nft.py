@@ -34,6 +34,7 @@ included, passes only by a rule.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -215,7 +216,7 @@ def _shown(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
     return str(network)
 
 
-def _anti_spoofing(port: pb.Port) -> list[str]:
+def _anti_spoofing(port: pb.Port) -> tuple[str, ...]:
     """Rules on the way out of a port: only its own MACs and (MAC, address) pairs."""
     own_mac = port.mac_address.lower()
     pairs = [(own_mac, ip.ip_address) for ip in port.fixed_ips]
@@ -223,6 +224,12 @@ def _anti_spoofing(port: pb.Port) -> list[str]:
         ((pair.mac_address or own_mac).lower(), pair.ip_address)
         for pair in port.allowed_address_pairs
     ]
+    return _anti_spoofing_of(own_mac, tuple(pairs))
+
+
+@functools.lru_cache(maxsize=16_384)
+def _anti_spoofing_of(own_mac: str, pairs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """Remembered: every ruleset is made whole, and its ports' addresses rarely change."""
     macs = sorted({own_mac, *(mac for mac, _ in pairs)})
     v4 = sorted({(mac, _shown(n)) for mac, n in _networks(pairs) if n.version == 4})
     v6 = {(mac, _shown(n)) for mac, n in _networks(pairs) if n.version == 6}
@@ -244,7 +251,7 @@ def _anti_spoofing(port: pb.Port) -> list[str]:
         "mld-listener-report } accept",
         f"ether type ip6 ether saddr . ip6 saddr != {_set(_pairs(sorted(v6)))} drop",
     ]
-    return [rule for rule in rules if rule]
+    return tuple(rule for rule in rules if rule)
 
 
 def _networks(
