@@ -7,15 +7,13 @@ from __future__ import annotations
 import io
 import json
 import stat
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from alcor.cni import addressing, commands, controller, daemon, handoff, invocation, main, results
+from alcor.cni import addressing, commands, controller, handoff, invocation, main, results
 from alcor.cni.errors import CniError
 
 CONFIG = {
@@ -214,16 +212,8 @@ def test_an_error_answers_in_the_version_asked() -> None:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
-    """A CNI daemon listening; its socket."""
-    path = tmp_path / "cni.sock"
-    server = daemon.Daemon(path)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield str(path)
-    finally:
-        server.shutdown()
-        server.server_close()
+def served(cni_daemon: Path) -> str:
+    return str(cni_daemon)
 
 
 def test_the_daemon_answers_as_the_plugin_would(served: str) -> None:

@@ -9,8 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,18 +36,6 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     built = tmp_path_factory.mktemp("plugin") / "alcor-cni"
     bundle.write(built)
     return built
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "cni.sock"
-    server = daemon.Daemon(path)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield path
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def run(plugin: Path, config: dict[str, object], environ: dict[str, str]) -> tuple[int, str]:
@@ -83,9 +69,9 @@ def served_by_daemon(caplog: pytest.LogCaptureFixture) -> bool:
 
 
 def test_the_daemon_answers_through_it(
-    plugin: Path, served: Path, caplog: pytest.LogCaptureFixture
+    plugin: Path, cni_daemon: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = CONFIG | {"daemon_socket": str(served)}
+    config = CONFIG | {"daemon_socket": str(cni_daemon)}
     assert run(plugin, config, BAD_ENVIRONMENT) == in_python(config, BAD_ENVIRONMENT)
     assert served_by_daemon(caplog)
 
@@ -98,13 +84,13 @@ def test_with_no_daemon_the_python_plugin_answers(
 
 
 def test_a_socket_it_cannot_read_is_the_python_plugins_to_hand_over(
-    plugin: Path, served: Path, caplog: pytest.LogCaptureFixture
+    plugin: Path, cni_daemon: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A "daemon_socket" with an escape, which the compiled part does not decode: the Python
     plugin reads it and hands the invocation to that daemon."""
-    escaped = str(served).replace("cni.sock", "\\u0063ni.sock")
+    escaped = str(cni_daemon).replace("cni.sock", "\\u0063ni.sock")
     text = json.dumps(CONFIG)[:-1] + f', "daemon_socket": "{escaped}"}}'
-    assert json.loads(text)["daemon_socket"] == str(served)
+    assert json.loads(text)["daemon_socket"] == str(cni_daemon)
     path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     done = subprocess.run(
         [str(plugin)], input=text, env=BAD_ENVIRONMENT | {"PATH": path}, capture_output=True,
@@ -115,16 +101,16 @@ def test_a_socket_it_cannot_read_is_the_python_plugins_to_hand_over(
 
 
 def test_a_daemon_the_configuration_does_not_name_declines_and_python_answers(
-    plugin: Path, served: Path, caplog: pytest.LogCaptureFixture
+    plugin: Path, cni_daemon: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A nested "daemon_socket" first takes the compiled part to the wrong daemon, which
     declines: the Python plugin answers, reading the configuration whole."""
-    config = {"args": {"daemon_socket": str(served)}, **CONFIG, "daemon_socket": "/nowhere"}
+    config = {"args": {"daemon_socket": str(cni_daemon)}, **CONFIG, "daemon_socket": "/nowhere"}
     assert run(plugin, config, BAD_ENVIRONMENT) == in_python(config, BAD_ENVIRONMENT)
     assert not served_by_daemon(caplog)
 
 
-def test_an_unset_command_is_the_python_plugins_error(plugin: Path, served: Path) -> None:
-    config = CONFIG | {"daemon_socket": str(served)}
+def test_an_unset_command_is_the_python_plugins_error(plugin: Path, cni_daemon: Path) -> None:
+    config = CONFIG | {"daemon_socket": str(cni_daemon)}
     environ = {k: v for k, v in BAD_ENVIRONMENT.items() if k != "CNI_COMMAND"}
     assert run(plugin, config, environ) == in_python(config, environ)
