@@ -5,18 +5,19 @@ prometheus-client's own exposition code, from the process's own registry), ``/he
 ``/readyz`` (the same probes as the API port's, ``api.health``).
 
 It is a second uvicorn server on the process's event loop, answering HTTP only. A controller
-renders ``/metrics`` in a worker thread (``in_thread``): the collectors walk the status board,
-and the API's loop goes on serving meanwhile; an agent renders it on its loop, where its state
-lives.
+renders ``/metrics`` on a thread of its own (``in_thread``, ``Rendering``): the collectors walk
+the status board and count the store's resources, and the API's loop goes on serving meanwhile;
+an agent renders it on its loop, where its state lives.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import uvicorn
 from prometheus_client import CollectorRegistry
@@ -73,13 +74,34 @@ def process_registry() -> CollectorRegistry:
 def application(
     registry: CollectorRegistry, readiness: health.Judge, *, in_thread: bool
 ) -> Dispatcher:
+    rendering = Rendering(registry) if in_thread else None
+
     async def metrics(request: Request) -> Response:
         encode, content_type = choose_encoder(request.headers.get("accept", ""))
-        body = await asyncio.to_thread(encode, registry) if in_thread else encode(registry)
+        body = await rendering.render(encode) if rendering is not None else encode(registry)
         return Response(body, media_type=content_type)
 
     routes = [*health.routes(readiness), ("GET", "/metrics", metrics)]
     return Dispatcher(routes, max_body_size=0)
+
+
+class Rendering:
+    """``/metrics`` rendered on a thread of its own, one rendering at a time: a scrape that comes
+    while one is under way (a store that hangs holds up the resource count) waits for that one
+    rather than starting another, so scrapes never take the threads the API's reads use."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="alcor-metrics")
+        self._pending: dict[Callable[[CollectorRegistry], bytes], asyncio.Future[bytes]] = {}
+
+    async def render(self, encode: Callable[[CollectorRegistry], bytes]) -> bytes:
+        pending = self._pending.get(encode)
+        if pending is None or pending.done():
+            loop = asyncio.get_running_loop()
+            pending = loop.run_in_executor(self._thread, encode, self._registry)
+            self._pending[encode] = pending
+        return await asyncio.shield(pending)
 
 
 class _Quiet(uvicorn.Server):
@@ -110,8 +132,8 @@ async def serving(
         lifespan="off",
         access_log=False,
         server_header=False,
-        log_config=None,
-        log_level="warning",
+        log_config=None,  # the process's logging stays as configured: uvicorn's loggers too
+        log_level=None,
     )
     server = _Quiet(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
