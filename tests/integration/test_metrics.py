@@ -236,7 +236,7 @@ def cluster() -> Iterator[databases.PostgresCluster]:
     yield from databases.private_cluster()
 
 
-@pytest.mark.parametrize("role", ["all", "southbound"])
+@pytest.mark.parametrize("role", ["all", "api", "southbound"])
 def test_readyz_on_the_metrics_listener_follows_the_store(
     role: str, cluster: databases.PostgresCluster, tmp_path: Path
 ) -> None:
@@ -250,17 +250,20 @@ def test_readyz_on_the_metrics_listener_follows_the_store(
     ).start()
     try:
         eventually(lambda: ready_code(metrics) == 200, what="ready once the engine caught up")
+        if role != "southbound":  # counted where the API is served
+            assert httpx.get(f"{server.url}/v2.0/networks", timeout=10).status_code == 200
         samples = scrape(metrics)
-        assert value(samples, "alcor_engine_ready") == 1
-        served_api = any(name.startswith("alcor_api_") for name, _ in samples)
-        assert served_api == (role == "all")
+        names = {name for name, _ in samples}
+        assert ("alcor_api_requests_total" in names) == (role != "southbound")
+        assert ("alcor_engine_ready" in names) == (role != "api")  # an engine serves agents
+        assert samples[("alcor_resources", (("kind", "network"),))] == 0  # every role counts
         cluster.halt()
         for _ in range(3):  # every probe answers, none hangs behind another
             refused = ready(metrics)
             assert refused.status_code == 503, refused.text
             assert refused.json()["status"] == "not ready"
             assert httpx.get(f"http://{metrics}/healthz", timeout=10).text == "ok"
-        assert "alcor_engine_revision" in {name for name, _ in scrape(metrics)}
+        assert "process_cpu_seconds_total" in {name for name, _ in scrape(metrics)}
         cluster.start()
         eventually(lambda: ready_code(metrics) == 200, what="ready once the store is back")
     finally:
