@@ -29,7 +29,7 @@ class Meters:
         self.applying = Histogram(
             "alcor_engine_apply_seconds",
             "Time the goal-state engine took to apply one committed change (and compute every "
-            "host's delta)",
+            "host's delta), once it has replayed the change log",
             registry=registry,
             buckets=APPLY_BUCKETS,
         )

@@ -128,7 +128,7 @@ class Hub:
 
     def apply(self, change: Change) -> None:
         replaying = self.replaying
-        meters = self.meters
+        meters = None if replaying else self.meters  # a replay's applies are not timed
         started = meters.clock() if meters is not None else 0.0
         try:
             deltas = self.engine.apply(
