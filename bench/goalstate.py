@@ -133,6 +133,17 @@ def socket_bytes(port: int) -> dict[str, int]:
     return {"sockets": sockets, "sent": sent, "received": received}
 
 
+def cpu_used(servers: Sequence[ServerProcess], sims: Sequence[Sim]) -> dict[str, float]:
+    """The CPU time the controller's processes and the sims used so far (each together), in
+    seconds: the same work in every run, so the figure to compare on a shared machine."""
+    return {
+        "server_s": round(
+            sum(bench_api.cpu_seconds(s.process.pid) for s in servers if s.process), 2
+        ),
+        "sim_s": round(sum(bench_api.cpu_seconds(sim.pid) for sim in sims), 2),
+    }
+
+
 def resident(servers: Sequence[ServerProcess], sims: Sequence[Sim]) -> dict[str, float]:
     """The resident memory of the controller's processes and of the sims (each together), in
     MiB."""
@@ -574,6 +585,7 @@ def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         creates, seconds, watcher = rate_run(urls, bodies[warm:], args)
         after = traffic(host_reports(api))
         memory = resident(servers, [sim])
+        cpu = cpu_used(servers, [sim])
         api.close()
     return {
         "part": "a",
@@ -589,6 +601,7 @@ def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         **rate_figures(creates, seconds, watcher),
         "delivered": {k: after[k] - before[k] for k in after},
         "memory": memory,
+        "cpu": cpu,
         "sim": ends,
     }
 
@@ -684,6 +697,7 @@ def part_b(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 samples += row.pop("samples")
             poll = watcher.resolution()
         memory = resident(servers, [sim])
+        cpu = cpu_used(servers, [sim])
         api.close()
     say("b: replaying the change log into an Engine to time it")
     engine, replay = engine_times(directory / "alcor.db", {s.port_id: s.size for s in samples})
@@ -696,6 +710,7 @@ def part_b(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         "poll": poll,
         "replay": replay,
         "memory": memory,
+        "cpu": cpu,
         "sim": ends,
     }
 
@@ -1104,21 +1119,23 @@ def metrics_cost(results: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _latencies(result: dict[str, Any]) -> dict[str, float | None]:
-    """Part a's and b's latencies (ms) that metrics could slow down."""
-    if result["part"] == "a":
-        return {
-            f"a {what} {q} ms": result[key][f"{q}_ms"]
-            for what, key in (("API answer", "api"), ("ACTIVE seen", "active"))
-            for q in ("p50", "p99")
-        }
-    if result["part"] == "b":
-        return {
-            f"b {row['size']:,} ports: {what} {q} ms": row[key][f"{q}_ms"]
-            for row in result["rows"]
-            for what, key in (("API answer", "api"), ("ACTIVE seen", "active"))
-            for q in ("p50", "p99")
-        }
-    return {}
+    """Part a's and b's latencies (ms) that metrics could slow down, and the CPU (s) the
+    controller and the sims used for the part."""
+    if result["part"] not in ("a", "b"):
+        return {}
+    found: dict[str, float | None] = {
+        f"{result['part']} CPU, {who} (s)": result["cpu"][f"{who}_s"] for who in ("server", "sim")
+    }
+    rows = (
+        [("a", result)]
+        if result["part"] == "a"
+        else [(f"b {row['size']:,} ports:", row) for row in result["rows"]]
+    )
+    for name, row in rows:
+        for what, key in (("API answer", "api"), ("ACTIVE seen", "active")):
+            for q in ("p50", "p99"):
+                found[f"{name} {what} {q} ms"] = row[key][f"{q}_ms"]
+    return found
 
 
 # --- the command -----------------------------------------------------------------------------
