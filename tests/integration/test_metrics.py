@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -268,3 +269,30 @@ def test_readyz_on_the_metrics_listener_follows_the_store(
         eventually(lambda: ready_code(metrics) == 200, what="ready once the store is back")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (("server", "--bind", "127.0.0.1:0", "--southbound", "off"), "alcor server: error: "),
+        (("agent", "--host-id", "h1", "--driver", "recording"), "alcor agent: "),
+    ],
+)
+def test_a_metrics_address_in_use_stops_a_process_with_one_line(
+    command: tuple[str, ...], said: str, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        ended = subprocess.run(
+            alcor(*command, "--metrics-bind", address),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,  # the server's default SQLite file goes there
+        )
+    assert ended.returncode == 2
+    assert ended.stderr == (
+        f"{said}cannot listen on {address} (--metrics-bind): address already in use\n"
+    )
