@@ -31,7 +31,9 @@ bulk POSTs, not timed):
 ``--roles`` says how the controller started here serves the agents: ``all`` (one process, the
 default), ``off`` (``--southbound off``) or ``split`` (an ``--role api`` process benchmarked, a
 ``--role southbound`` process following it on the same file); a comma list runs each in turn on
-a fresh database and ends with every phase's rate as a share of the first's.
+a fresh database and ends with every phase's rate as a share of the first's. ``--metrics off,on``
+runs each of them twice, without and with ``--metrics-bind`` (scraped every second meanwhile),
+and compares them the same way.
 
 It prints a table with the reference Neutron's figures (NEUTRON: where each was measured)
 and the targets next to ours, the exact command and the machine. ``--json`` prints the same as
@@ -48,6 +50,7 @@ costs the client as long as the server takes to produce it).
     .venv/bin/python bench/api.py --sync normal        # SQLite synchronous=NORMAL, to compare
     .venv/bin/python bench/api.py --serial 500 --json
     .venv/bin/python bench/api.py --roles off,split    # roles split against --southbound off
+    .venv/bin/python bench/api.py --metrics off,on     # /metrics served and scraped, or not
     .venv/bin/python bench/api.py --serial 0 --concurrent 0 --bulk 0 --list-repeat 0 \\
         --delete 0 --warmup 0 --endpoint http://127.0.0.1:9696   # rules and interfaces only
 """
@@ -67,7 +70,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -82,6 +85,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.servers import ServerProcess  # noqa: E402
+
+from alcor.lab.controllers import free_port  # noqa: E402
 
 # The reference Neutron, in items (ports, rules, interfaces) per second. Ports: the median of 3
 # runs of 500 ports by its own bench.py (bench.txt); concurrent creation was not measured there.
@@ -524,6 +529,52 @@ def command_line() -> str:
 
 
 ROLES = ("all", "off", "split")  # --roles: how the controller started here serves the agents
+METRICS = ("off", "on")  # --metrics: whether the processes started here serve /metrics
+SCRAPE_INTERVAL = 1.0  # seconds between scrapes with metrics on (Prometheus' usual: 15 to 60)
+
+
+def metrics_options(on: bool) -> tuple[tuple[str, ...], str]:
+    """A process's ``--metrics-bind`` on a free loopback port (nothing when off), and that
+    address ('' when off)."""
+    if not on:
+        return (), ""
+    address = f"127.0.0.1:{free_port()}"
+    return ("--metrics-bind", address), address
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far, in seconds (0: it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def scraping(addresses: Sequence[str], *, interval: float = SCRAPE_INTERVAL) -> Iterator[None]:
+    """``GET /metrics`` of every address each ``interval`` seconds, in a thread, as Prometheus
+    would, for the block's duration (none when ``addresses`` is empty)."""
+    addresses = [address for address in addresses if address]
+    if not addresses:
+        yield
+        return
+    stop = threading.Event()
+
+    def scrape() -> None:
+        with httpx.Client(timeout=30) as client:
+            while not stop.wait(interval):
+                for address in addresses:
+                    with suppress(httpx.HTTPError):
+                        client.get(f"http://{address}/metrics").raise_for_status()
+
+    thread = threading.Thread(target=scrape, name="scraper", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextmanager
@@ -534,13 +585,15 @@ def controller_processes(
     apis: int = 1,
     southbounds: int = 1,
     db_url: str | None = None,
+    metrics: bool = False,
 ) -> Iterator[list[ServerProcess]]:
     """The controller on the SQLite file ``db`` (or the database ``db_url`` names), as ``roles``
     says: ``all``, one process serving the API and the southbound; ``off``, one with
     ``--southbound off``; ``split``, ``apis`` processes with ``--role api`` and ``southbounds``
     with ``--role southbound`` following them on the same store. The API processes come first,
     and are started first (the first migrates the schema); all are stopped at the end and any
-    error they logged is printed."""
+    error they logged is printed. With ``metrics``, each serves ``/metrics`` (``--metrics-bind``)
+    and is scraped every ``SCRAPE_INTERVAL`` seconds while it runs."""
     if roles not in ROLES:
         raise ValueError(f"roles: one of {', '.join(ROLES)}, not {roles!r}")
     if roles != "split" and (apis, southbounds) != (1, 1):
@@ -548,11 +601,19 @@ def controller_processes(
     api_role = {"all": "all", "off": "all", "split": "api"}[roles]
     off = ("--southbound", "off") if roles == "off" else ()
     url = db_url or f"sqlite:///{db}"
+    scraped: list[str] = []
+
+    def metered() -> tuple[str, ...]:
+        options, address = metrics_options(metrics)
+        scraped.append(address)
+        return options
+
     servers = [
         ServerProcess(
             db if n == 0 else db.with_name(f"{db.stem}-api{n}.db"),  # where its log goes
             *extra,
             *off,
+            *metered(),
             db_url=url,
             role=api_role,
         )
@@ -561,7 +622,11 @@ def controller_processes(
     if roles == "split":
         servers += [
             ServerProcess(
-                db.with_name(f"{db.stem}-southbound{n}.db"), *extra, db_url=url, role="southbound"
+                db.with_name(f"{db.stem}-southbound{n}.db"),
+                *extra,
+                *metered(),
+                db_url=url,
+                role="southbound",
             )
             for n in range(southbounds)
         ]
@@ -569,7 +634,8 @@ def controller_processes(
     try:
         for server in servers:
             started.append(server.start(timeout=120))
-        yield servers
+        with scraping(scraped):
+            yield servers
     finally:
         for server in reversed(started):
             server.stop()
@@ -579,7 +645,9 @@ def controller_processes(
 
 
 @contextmanager
-def server_for(args: argparse.Namespace, roles: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def server_for(
+    args: argparse.Namespace, roles: str, *, metrics: bool = False
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """The URL to benchmark and facts about the server: ours, started here, or ``--endpoint``."""
     if args.endpoint:
         yield args.endpoint.rstrip("/"), {"server": args.endpoint, "sync": "unknown"}
@@ -587,21 +655,25 @@ def server_for(args: argparse.Namespace, roles: str) -> Iterator[tuple[str, dict
     parent = Path(args.dir).resolve() if args.dir else None
     with tempfile.TemporaryDirectory(prefix="alcor-bench-", dir=parent) as directory:
         db = Path(directory) / "alcor.db"
-        with controller_processes(db, "--sync", args.sync, roles=roles) as servers:
-            yield (
-                servers[0].url,
-                {
-                    "server": "alcor (started here)",
-                    "roles": roles,
-                    "sync": args.sync,
-                    "db": str(db),
-                    "filesystem": filesystem_of(db.parent),
-                },
+        with controller_processes(db, "--sync", args.sync, roles=roles, metrics=metrics) as servers:
+            facts: dict[str, Any] = {
+                "server": "alcor (started here)",
+                "roles": roles,
+                "metrics": "on" if metrics else "off",
+                "sync": args.sync,
+                "db": str(db),
+                "filesystem": filesystem_of(db.parent),
+            }
+            yield servers[0].url, facts
+            # the CPU the controller's processes used, start-up included: the same work in
+            # every run, so the figure to compare where the wall clock is shared with others
+            facts["server_cpu_s"] = round(
+                sum(cpu_seconds(s.process.pid) for s in servers if s.process is not None), 2
             )
 
 
-def run(args: argparse.Namespace, roles: str) -> dict[str, Any]:
-    with server_for(args, roles) as (url, facts):
+def run(args: argparse.Namespace, roles: str, *, metrics: bool = False) -> dict[str, Any]:
+    with server_for(args, roles, metrics=metrics) as (url, facts):
         api = Api(url)
         phases = port_phases(api, url, args) + rule_phases(api, url, args)
         phases += interface_phases(api, args)
@@ -617,18 +689,60 @@ def run(args: argparse.Namespace, roles: str) -> dict[str, Any]:
     }
 
 
+def label(report: dict[str, Any]) -> str:
+    """The run's --roles, and its --metrics."""
+    server = report["server"]
+    return f"roles {server['roles']}, metrics {server.get('metrics', 'off')}"
+
+
 def ratios(reports: Sequence[dict[str, Any]]) -> list[str]:
-    """Each phase's rate under every --roles after the first, as a share of the first's."""
+    """Each phase's rate in every run after the first (another --roles or --metrics), as a
+    share of the first's."""
     if len(reports) < 2:
         return []
     first = reports[0]
-    lines = [f"rate as a share of --roles {first['server']['roles']}'s, same run:"]
+    lines = [f"rate as a share of the first run's ({label(first)}), same run:"]
     for report in reports[1:]:
-        lines.append(f"  {report['server']['roles']}:")
+        lines.append(f"  {label(report)}:")
         for this, base in zip(report["results"], first["results"], strict=True):
             if this["per_s"] and base["per_s"]:
                 share = this["per_s"] / base["per_s"]
                 lines.append(f"    {this['label']} ({this['unit']}): {share:.0%}")
+    return lines
+
+
+def metrics_cost(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """With --metrics off,on: each phase's median rate with metrics on as a share of its median
+    off (medians over the runs of each, so --metrics off,on,off,on evens out a shared machine's
+    noise), and the controller's CPU time over the whole run likewise."""
+    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    for report in reports:
+        runs[report["server"].get("metrics", "off")].append(report)
+    if not runs["off"] or not runs["on"]:
+        return []
+    lines = [
+        f"metrics on as a share of off, medians of {len(runs['on'])} and {len(runs['off'])} "
+        "runs (rate: higher is better; CPU: lower):"
+    ]
+    for k, phase in enumerate(runs["off"][0]["results"]):
+        medians = {
+            on: statistics.median(run["results"][k]["per_s"] or 0.0 for run in found)
+            for on, found in runs.items()
+        }
+        if medians["off"]:
+            lines.append(
+                f"  {phase['label']} ({phase['unit']}/s): off {medians['off']:,.1f}, "
+                f"on {medians['on']:,.1f}: {medians['on'] / medians['off']:.1%}"
+            )
+    cpu = {
+        on: statistics.median(run["server"].get("server_cpu_s", 0.0) for run in found)
+        for on, found in runs.items()
+    }
+    if cpu["off"]:
+        lines.append(
+            f"  controller CPU for the whole run (s): off {cpu['off']:.2f}, on {cpu['on']:.2f}: "
+            f"{cpu['on'] / cpu['off']:.1%}"
+        )
     return lines
 
 
@@ -682,7 +796,8 @@ def table(report: dict[str, Any]) -> str:
         f"command:  {report['command']}",
         f"machine:  {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, "
         f"SQLite {m['sqlite']}, Linux {m['kernel']}",
-        f"server:   {s['server']}, roles {s.get('roles', '-')}, sync {s['sync']}"
+        f"server:   {s['server']}, roles {s.get('roles', '-')}, sync {s['sync']}, "
+        f"metrics {s.get('metrics', 'off')}"
         + (f", db on {s['filesystem']}" if "filesystem" in s else ""),
         "",
         line(header),
@@ -737,6 +852,13 @@ def parser() -> argparse.ArgumentParser:
         help="how the controller serves the agents, a comma list run one after the other: all "
         "(one process), off (--southbound off), split (an api and a southbound process)",
     )
+    p.add_argument(
+        "--metrics",
+        default="off",
+        help="a comma list run after each --roles: off, or on (every process started here "
+        f"serves /metrics on --metrics-bind, scraped every {SCRAPE_INTERVAL:g} s); off,on "
+        "compares them in one run",
+    )
     p.add_argument("--endpoint", default=None, help="benchmark this running server instead")
     p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
     return p
@@ -765,11 +887,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     roles = args.roles.split(",")
     if not set(roles) <= set(ROLES) or (args.endpoint and len(roles) > 1):
         parser().error(f"--roles: a comma list of {', '.join(ROLES)} (one with --endpoint)")
-    reports = [run(args, role) for role in roles]
+    metrics = args.metrics.split(",")
+    if not set(metrics) <= set(METRICS) or (args.endpoint and metrics != ["off"]):
+        parser().error("--metrics: a comma list of off and on (off with --endpoint)")
+    reports = [run(args, role, metrics=on == "on") for role in roles for on in metrics]
     if args.json:
         print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     else:
-        print("\n\n".join([*(table(report) for report in reports), "\n".join(ratios(reports))]))
+        closing = ["\n".join(ratios(reports)), "\n".join(metrics_cost(reports))]
+        print("\n\n".join([*(table(report) for report in reports), *closing]))
     return 0
 
 

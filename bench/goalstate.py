@@ -55,6 +55,7 @@ import random
 import re
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,17 @@ def socket_bytes(port: int) -> dict[str, int]:
     return {"sockets": sockets, "sent": sent, "received": received}
 
 
+def cpu_used(servers: Sequence[ServerProcess], sims: Sequence[Sim]) -> dict[str, float]:
+    """The CPU time the controller's processes and the sims used so far (each together), in
+    seconds: the same work in every run, so the figure to compare on a shared machine."""
+    return {
+        "server_s": round(
+            sum(bench_api.cpu_seconds(s.process.pid) for s in servers if s.process), 2
+        ),
+        "sim_s": round(sum(bench_api.cpu_seconds(sim.pid) for sim in sims), 2),
+    }
+
+
 def resident(servers: Sequence[ServerProcess], sims: Sequence[Sim]) -> dict[str, float]:
     """The resident memory of the controller's processes and of the sims (each together), in
     MiB."""
@@ -174,8 +186,10 @@ class Sim:
         self.status_path = directory / f"sim-{prefix.rstrip('-')}.json"
         self.log_path = directory / f"sim-{prefix.rstrip('-')}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.metrics_address = ""  # its --metrics-bind, when started with metrics
 
-    def start(self, controller: str, *, status_interval: float = 5.0) -> Sim:
+    def start(self, controller: str, *, status_interval: float = 5.0, metrics: bool = False) -> Sim:
+        metered, self.metrics_address = bench_api.metrics_options(metrics)
         command = [
             sys.executable,
             *("-m", "alcor.cli.main", "sim"),
@@ -183,6 +197,7 @@ class Sim:
             *("--underlay-base", self.underlay_base, "--controller", controller),
             *("--status-file", str(self.status_path), "--status-interval", str(status_interval)),
             *("--progress-interval", "0"),
+            *metered,
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -239,10 +254,17 @@ def controller(
     db_url: str | None = None,
 ) -> Iterator[list[ServerProcess]]:
     """The controller's processes (``bench_api.controller_processes``): the API's first, the
-    southbound's last (one process serving both, unless ``roles`` is ``split``)."""
+    southbound's last (one process serving both, unless ``roles`` is ``split``); serving
+    ``/metrics``, scraped, in a run with metrics on (``--metrics``)."""
     db = directory / "alcor.db"
     with bench_api.controller_processes(
-        db, *server_options(args), roles=roles, apis=apis, southbounds=southbounds, db_url=db_url
+        db,
+        *server_options(args),
+        roles=roles,
+        apis=apis,
+        southbounds=southbounds,
+        db_url=db_url,
+        metrics=getattr(args, "metrics_on", False),
     ) as servers:
         yield servers
 
@@ -266,7 +288,7 @@ def store_for(args: argparse.Namespace) -> Iterator[str | None]:
 
 @contextlib.contextmanager
 def nodes_then_sims(
-    servers: Sequence[ServerProcess], sims: Sequence[Sim]
+    servers: Sequence[ServerProcess], sims: Sequence[Sim], *, metrics: bool = False
 ) -> Iterator[list[dict[str, Any]]]:
     """The sims' hosts made nodes first (a plaintext southbound registers no host), then the
     sims started, as ``running_sims``, on the southbound of the controller's ``servers``."""
@@ -275,18 +297,22 @@ def nodes_then_sims(
         register_nodes(api, [host for sim in sims for host in sim.hosts])
     finally:
         api.close()
-    with running_sims(sims, southbound_addresses(servers)) as totals:
+    with running_sims(sims, southbound_addresses(servers), metrics=metrics) as totals:
         yield totals
 
 
 @contextlib.contextmanager
-def running_sims(sims: Sequence[Sim], southbound: str) -> Iterator[list[dict[str, Any]]]:
-    """Start the sims; on the way out stop them and fill the list with their totals."""
+def running_sims(
+    sims: Sequence[Sim], southbound: str, *, metrics: bool = False
+) -> Iterator[list[dict[str, Any]]]:
+    """Start the sims (serving ``/metrics``, scraped, with ``metrics``); on the way out stop
+    them and fill the list with their totals."""
     totals: list[dict[str, Any]] = []
     for sim in sims:
-        sim.start(southbound)
+        sim.start(southbound, metrics=metrics)
     try:
-        yield totals
+        with bench_api.scraping([sim.metrics_address for sim in sims]):
+            yield totals
     finally:
         totals.extend(sim.stop() for sim in sims)
 
@@ -539,7 +565,7 @@ def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
             southbounds=args.a_southbounds,
             db_url=db_url,
         ) as servers,
-        nodes_then_sims(servers, [sim]) as ends,
+        nodes_then_sims(servers, [sim], metrics=getattr(args, "metrics_on", False)) as ends,
     ):
         server = servers[0]
         urls = [s.url for s in servers if s.role != "southbound"]
@@ -559,6 +585,7 @@ def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         creates, seconds, watcher = rate_run(urls, bodies[warm:], args)
         after = traffic(host_reports(api))
         memory = resident(servers, [sim])
+        cpu = cpu_used(servers, [sim])
         api.close()
     return {
         "part": "a",
@@ -574,6 +601,7 @@ def part_a(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         **rate_figures(creates, seconds, watcher),
         "delivered": {k: after[k] - before[k] for k in after},
         "memory": memory,
+        "cpu": cpu,
         "sim": ends,
     }
 
@@ -651,7 +679,10 @@ def part_b(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     serving, fresh = sim.hosts[: args.b_hosts], sim.hosts[args.b_hosts :]
     rows: list[dict[str, Any]] = []
     samples: list[Sample] = []
-    with controller(args, directory) as servers, nodes_then_sims(servers, [sim]) as ends:
+    with (
+        controller(args, directory) as servers,
+        nodes_then_sims(servers, [sim], metrics=getattr(args, "metrics_on", False)) as ends,
+    ):
         server = servers[0]
         api = bench_api.Api(server.url)
         wait_for("hosts", lambda: summary(api)["connected"] >= len(sim.hosts), timeout=args.settle)
@@ -666,6 +697,7 @@ def part_b(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 samples += row.pop("samples")
             poll = watcher.resolution()
         memory = resident(servers, [sim])
+        cpu = cpu_used(servers, [sim])
         api.close()
     say("b: replaying the change log into an Engine to time it")
     engine, replay = engine_times(directory / "alcor.db", {s.port_id: s.size for s in samples})
@@ -678,6 +710,7 @@ def part_b(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         "poll": poll,
         "replay": replay,
         "memory": memory,
+        "cpu": cpu,
         "sim": ends,
     }
 
@@ -1055,8 +1088,54 @@ def text(report: dict[str, Any]) -> str:
         f"server:   alcor (started here), sync {report['sync']}, db on {report['filesystem']}",
     ]
     for part in report["results"]:
-        lines += ["", *{"a": text_a, "b": text_b, "c": text_c}[part["part"]](part)]
-    return "\n".join(lines)
+        shown = {"a": text_a, "b": text_b, "c": text_c}[part["part"]](part)
+        lines += ["", f"[metrics {part.get('metrics', 'off')}]", *shown]
+    cost = metrics_cost(report["results"])
+    return "\n".join([*lines, *(["", *cost] if cost else [])])
+
+
+def metrics_cost(results: Sequence[dict[str, Any]]) -> list[str]:
+    """With --metrics off,on: the medians, over the runs of each, of a's and b's latencies with
+    metrics on as a share of off (lower is better)."""
+    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    for result in results:
+        runs[result.get("metrics", "off")].append(result)
+    if not runs["off"] or not runs["on"]:
+        return []
+    figures: dict[str, dict[str, list[float]]] = {}
+    for metrics, found in runs.items():
+        for result in found:
+            for name, figure in _latencies(result).items():
+                if figure is None:  # no sample
+                    continue
+                figures.setdefault(name, {"off": [], "on": []})[metrics].append(figure)
+    lines = ["metrics on as a share of off, medians over the runs of each (lower is better):"]
+    for name, both in figures.items():
+        if both["off"] and both["on"]:
+            off, on = statistics.median(both["off"]), statistics.median(both["on"])
+            share = f"{on / off:.1%}" if off else "-"
+            lines.append(f"  {name}: off {off:,.2f}, on {on:,.2f}: {share}")
+    return lines
+
+
+def _latencies(result: dict[str, Any]) -> dict[str, float | None]:
+    """Part a's and b's latencies (ms) that metrics could slow down, and the CPU (s) the
+    controller and the sims used for the part."""
+    if result["part"] not in ("a", "b"):
+        return {}
+    found: dict[str, float | None] = {
+        f"{result['part']} CPU, {who} (s)": result["cpu"][f"{who}_s"] for who in ("server", "sim")
+    }
+    rows = (
+        [("a", result)]
+        if result["part"] == "a"
+        else [(f"b {row['size']:,} ports:", row) for row in result["rows"]]
+    )
+    for name, row in rows:
+        for what, key in (("API answer", "api"), ("ACTIVE seen", "active")):
+            for q in ("p50", "p99"):
+                found[f"{name} {what} {q} ms"] = row[key][f"{q}_ms"]
+    return found
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -1137,6 +1216,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="of the random placement in a")
     p.add_argument("--dir", default=None, help="where the temporary databases go ($TMPDIR)")
     p.add_argument("--json", action="store_true", help="print one JSON object, not tables")
+    p.add_argument(
+        "--metrics",
+        default="off",
+        help="a comma list, every part run for each: off, or on (the controller and the sims "
+        "serve /metrics on --metrics-bind, scraped every "
+        f"{bench_api.SCRAPE_INTERVAL:g} s); off,on,off,on compares them in one run",
+    )
     for title, options in PART_OPTIONS.items():
         group = p.add_argument_group(title)
         for flag, kind, default, help_text in options:
@@ -1156,6 +1242,9 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
                 setattr(args, name, value)
     if set(args.parts) - set("abc") or not args.parts:
         p.error("--parts: letters among a, b, c")
+    if not set(args.metrics.split(",")) <= set(bench_api.METRICS):
+        p.error("--metrics: a comma list of off and on")
+    args.metrics_on = False
     if args.a_roles not in ("all", "split"):
         p.error("--a-roles: all or split")
     if args.a_db not in ("sqlite", "postgresql") or min(args.a_apis, args.a_southbounds) < 1:
@@ -1176,13 +1265,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "results": [],
     }
     runs = {"a": part_a, "b": part_b, "c": part_c}
-    for part in "abc":
-        if part not in args.parts:
-            continue
-        with tempfile.TemporaryDirectory(prefix=f"alcor-goalstate-{part}-", dir=parent) as tmp:
-            report["filesystem"] = bench_api.filesystem_of(Path(tmp))
-            say(f"part {part}: starting (load {load_average()})")
-            report["results"].append(runs[part](args, Path(tmp)))
+    for metrics in args.metrics.split(","):
+        args.metrics_on = metrics == "on"
+        for part in "abc":
+            if part not in args.parts:
+                continue
+            with tempfile.TemporaryDirectory(prefix=f"alcor-goalstate-{part}-", dir=parent) as tmp:
+                report["filesystem"] = bench_api.filesystem_of(Path(tmp))
+                say(f"part {part}, metrics {metrics}: starting (load {load_average()})")
+                result = runs[part](args, Path(tmp))
+                result["metrics"] = metrics
+                report["results"].append(result)
     report["load_after"] = load_average()
     print(json.dumps(report, indent=2) if args.json else text(report))
     return 0

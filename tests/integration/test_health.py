@@ -48,9 +48,10 @@ def assert_ready(url: str) -> None:
     live = httpx.get(url + "/healthz", timeout=10)
     assert (live.status_code, live.text) == (200, "ok")
     assert live.headers["content-type"].startswith("text/plain")
-    ready = httpx.get(url + "/readyz", timeout=10)
-    assert ready.status_code == 200, ready.text
-    assert ready.json() == {"status": "ready"}
+    eventually(  # a process serving the southbound: once its engine has replayed the log
+        lambda: httpx.get(url + "/readyz", timeout=10).status_code == 200, what="ready"
+    )
+    assert httpx.get(url + "/readyz", timeout=10).json() == {"status": "ready"}
 
 
 @pytest.mark.parametrize("role", ["all", "api"])

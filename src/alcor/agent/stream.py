@@ -216,6 +216,7 @@ class Status:
     snapshots: int = 0  # of the goal states
     acks: int = 0
     heartbeats: int = 0
+    driver_errors: int = 0  # the driver raised: the data plane was left unknown
     last_error: str = ""
     delays: collections.deque[float] = dataclasses.field(
         default_factory=lambda: collections.deque(maxlen=64)
@@ -247,6 +248,10 @@ class Failures:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    def kinds(self) -> collections.Counter[str]:
+        """How many resources stand failed, by kind."""
+        return collections.Counter(f.kind for f in self._by_key.values())
 
     def clear(self) -> None:
         self._by_key.clear()
@@ -305,6 +310,8 @@ class Agent:
         self._rng = rng or random.Random()
         self._clock = clock
         self._started = clock()
+        # told the seconds each goal state (or retry) took to program, as its ack says
+        self.on_programmed: Callable[[float], None] | None = None
 
     async def run(self) -> None:
         """Keep a stream to the controller until cancelled; raise ``Refused`` if refused."""
@@ -469,11 +476,14 @@ class Agent:
             return self.ack(started)
 
     def ack(self, started: float) -> pb.AgentMessage:
+        took = time.perf_counter() - started
+        if self.on_programmed is not None:
+            self.on_programmed(took)
         return pb.AgentMessage(
             ack=pb.Ack(
                 revision=self.state.revision,
                 failed=self.failures.statuses(),
-                programming_micros=int((time.perf_counter() - started) * 1_000_000),
+                programming_micros=int(took * 1_000_000),
                 bindings=self.bindings.changes(self.driver),
             )
         )
@@ -486,6 +496,7 @@ class Agent:
             return await work
         except Exception:
             log.exception("host %s: the driver failed; resyncing", self.settings.host_id)
+            self.status.driver_errors += 1
             self.state = HostState()
             self.failures.clear()
             raise StreamEnded("the driver failed") from None

@@ -9,6 +9,8 @@ A request body is held to ``max_body_size``: a ``Content-Length`` beyond it is r
 byte of the body is read, and a body sent without one (chunked) is counted as it arrives and
 refused as soon as it passes the limit, so an oversized body is never held whole. Either way the
 answer is 413, in Neutron's error body.
+
+The template a request matched is left in its scope (``ROUTE``), for the request metrics.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ NUL_REFUSED = "Null characters are not allowed in a request."
 JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 Handler = Callable[[Request], Awaitable[Response]]
+# the scope key under which a request's route template is left (``api.metrics`` reads it)
+ROUTE = "alcor.route"
 Template = tuple[str, ...]
 Key = tuple[int, str, str]
 
@@ -84,7 +88,8 @@ class Dispatcher:
         found = found or self._find(parts)
         if found is None:
             raise errors.NotFound("The resource could not be found.")
-        methods, params = found
+        template, methods, params = found
+        scope[ROUTE] = template
         handler = methods.get(scope["method"])
         if handler is None:
             allowed = ", ".join(sorted(methods))
@@ -94,11 +99,11 @@ class Dispatcher:
         scope["path_params"] = params
         return await handler(request)
 
-    def _find(self, parts: Template) -> tuple[dict[str, Handler], dict[str, str]] | None:
+    def _find(self, parts: Template) -> tuple[Template, dict[str, Handler], dict[str, str]] | None:
         for template, methods in self._routes.get(_key(parts), ()):
             params = _match(template, parts)
             if params is not None:
-                return methods, params
+                return template, methods, params
         return None
 
 

@@ -4,9 +4,11 @@ file (``alcor agent --status-file``), for an exec probe (a Kubernetes DaemonSet'
 Exit status 0 when the file was updated within ``--max-age`` seconds and every host in it is
 connected to a controller; 1 otherwise, with one line on stderr saying why. With
 ``--fresh-only`` only the file's age counts (a liveness probe: an agent waiting for a
-controller that is away is alive, and restarting it would not help). The agent rewrites the
-file every ``--status-interval`` seconds (1) whatever its connection, so a stale file means a
-process that stopped or hangs.
+controller that is away is alive, and restarting it would not help); with ``--ready``, every
+host must also have applied a goal state since the agent started and hold no resource failed
+to program (what the agent's ``/readyz`` on ``--metrics-bind`` answers, from the same facts).
+The agent rewrites the file every ``--status-interval`` seconds (1) whatever its connection, so
+a stale file means a process that stopped or hangs.
 
 ``python -m alcor.cli.agent_health`` takes the same options and imports none of the rest of
 ``alcor`` (a probe that runs every few seconds need not load the controller: ``alcor`` itself
@@ -63,6 +65,11 @@ def _add_arguments(check: argparse.ArgumentParser) -> None:
         action="store_true",
         help="judge only the file's age, not the connections (for a liveness probe)",
     )
+    check.add_argument(
+        "--ready",
+        action="store_true",
+        help="also require a goal state applied and no resource failed (as /readyz)",
+    )
     check.set_defaults(log_level="warning")
 
 
@@ -76,8 +83,11 @@ def _seconds(text: str) -> float:
     return value
 
 
-def verdict(document: Any, *, now: float, max_age: float, fresh_only: bool = False) -> str:
-    """Why the agent whose status document this is is not healthy ('' when it is)."""
+def verdict(
+    document: Any, *, now: float, max_age: float, fresh_only: bool = False, ready: bool = False
+) -> str:
+    """Why the agent whose status document this is is not healthy ('' when it is); ``ready``:
+    nor ready (every host applied a goal state, and holds no failed resource)."""
     if not isinstance(document, dict):
         return "not a status document (expected a JSON object)"
     updated, hosts = document.get("updated"), document.get("hosts")
@@ -95,12 +105,26 @@ def verdict(document: Any, *, now: float, max_age: float, fresh_only: bool = Fal
         for host, status in hosts.items()
         if not (isinstance(status, dict) and status.get("connected") is True)
     )
-    if not down:
+    if down:
+        first = hosts[down[0]] if isinstance(hosts[down[0]], dict) else {}
+        error = str(first.get("last_error") or "no error reported yet").splitlines()[0]
+        return f"not connected to a controller: {_shown(down)} (last error: {error})"
+    if not ready:
         return ""
-    first = hosts[down[0]] if isinstance(hosts[down[0]], dict) else {}
-    error = str(first.get("last_error") or "no error reported yet").splitlines()[0]
-    shown = ", ".join(down[:5]) + (f" and {len(down) - 5} more" if len(down) > 5 else "")
-    return f"not connected to a controller: {shown} (last error: {error})"
+    waiting = sorted(str(host) for host, status in hosts.items() if not status.get("goal_states"))
+    if waiting:
+        return f"no goal state applied yet: {_shown(waiting)}"
+    failing = sorted(str(host) for host, status in hosts.items() if status.get("failed"))
+    if failing:
+        failed = hosts[failing[0]]["failed"]
+        first = failed[0] if isinstance(failed, list) and isinstance(failed[0], dict) else {}
+        what = f"{first.get('kind', '?')} {first.get('id', '?')}: {first.get('message', '')}"
+        return f"resources failed to program on {_shown(failing)} (first: {what.splitlines()[0]})"
+    return ""
+
+
+def _shown(hosts: list[str]) -> str:
+    return ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -115,7 +139,11 @@ def main(args: argparse.Namespace) -> int:
         reason = f"{path} is not JSON: {error}"
     else:
         reason = verdict(
-            document, now=time.time(), max_age=args.max_age, fresh_only=args.fresh_only
+            document,
+            now=time.time(),
+            max_age=args.max_age,
+            fresh_only=args.fresh_only,
+            ready=args.ready,
         )
     if reason:
         print(f"alcor agent-health: {reason}", file=sys.stderr)

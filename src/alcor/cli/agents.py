@@ -14,13 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import math
 import random
+import socket
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from alcor.agent import admin_socket, drivers, running, stream
+from alcor.agent import metrics as agent_metrics
 from alcor.agent.drivers import linux, recording
-from alcor.cli import logs
+from alcor.cli import agent_health, exposition, logs, startup
 from alcor.southbound import certificates
 
 DEFAULT_CONTROLLER = "127.0.0.1:9697"
@@ -121,6 +126,7 @@ def _add_common(command: argparse.ArgumentParser, *, log_level: str) -> None:
         "host; localhost over a unix socket)",
     )
     logs.add_options(command, level=log_level)
+    exposition.add_option(command)
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -214,11 +220,25 @@ def _settings(args: argparse.Namespace, host_id: str, underlay_ip: str) -> strea
     )
 
 
+class Readiness:
+    """An agent process's ``/readyz``: every host connected to a controller, having applied a
+    goal state since the process started, and holding no resource failed to program; judged
+    by ``alcor agent-health --ready``'s rule on the status document the agent writes."""
+
+    def __init__(self, agents: Sequence[stream.Agent]) -> None:
+        self._agents = agents
+
+    async def reason(self) -> str:
+        document = running.status_document(self._agents, detail="")
+        return agent_health.verdict(document, now=time.time(), max_age=math.inf, ready=True)
+
+
 async def _run(
     args: argparse.Namespace,
     hosts: list[tuple[str, str]],
     reporting: running.Reporting,
     tls: list[stream.ClientTls] | None,
+    metrics_socket: socket.socket | None = None,
 ) -> None:
     settings = [_settings(args, host_id, ip) for host_id, ip in hosts]
     addresses = args.controller or [DEFAULT_CONTROLLER]
@@ -240,7 +260,12 @@ async def _run(
         )
         for host, serving in zip(settings, controllers, strict=True)
     ]
-    await running.run(agents, controllers=list(dict.fromkeys(controllers)), reporting=reporting)
+    registry = None
+    if metrics_socket is not None:
+        registry = exposition.process_registry()
+        agent_metrics.meter(agents, registry)
+    async with exposition.serving(metrics_socket, registry, Readiness(agents), in_thread=False):
+        await running.run(agents, controllers=list(dict.fromkeys(controllers)), reporting=reporting)
 
 
 def _agent_tls(args: argparse.Namespace) -> list[stream.ClientTls] | None:
@@ -336,7 +361,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"alcor {args.command}: TLS: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_run(args, hosts, reporting, tls))
+        metrics_socket = exposition.listening(args)
+    except startup.CannotStart as error:
+        print(f"alcor {args.command}: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_run(args, hosts, reporting, tls, metrics_socket))
     except stream.Refused as refused:
         print(f"alcor {args.command}: {refused}", file=sys.stderr)
         return 1

@@ -20,9 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
 from alcor.api import health, keystone, request_ids
+from alcor.api import metrics as api_metrics
 from alcor.api.app import create_app
 from alcor.cli import (
     agent_health,
@@ -32,8 +34,10 @@ from alcor.cli import (
     config,
     configuration,
     demo,
+    exposition,
     hosts,
     logs,
+    metering,
     nodes,
     ports,
     roles,
@@ -242,6 +246,7 @@ def parser() -> argparse.ArgumentParser:
     )
     logs.add_options(server, level="info", access_log=True)
     roles.add_option(server)
+    exposition.add_option(server)
     _add_limit_options(server)
     southbound_options.add_options(server)
     _add_auth_options(server)
@@ -327,6 +332,23 @@ async def serve(args: argparse.Namespace, tokens: keystone.TokenValidator | None
         listening.close()
 
 
+def _southbound_checks(
+    board: StatusBoard, southbound: serving.SouthboundServer
+) -> list[Callable[[], str]]:
+    """What readiness adds for a process serving the southbound: its engine caught up with the
+    change log since start, and it serves agents (it holds its lease)."""
+
+    def engine() -> str:
+        return "" if board.ready else "the goal-state engine is replaying the change log"
+
+    def agents() -> str:
+        if southbound.health.serves_agents:
+            return ""
+        return "the southbound serves no agents (it cannot hold its lease)"
+
+    return [engine, agents]
+
+
 async def _serve(
     args: argparse.Namespace,
     tokens: keystone.TokenValidator | None,
@@ -340,11 +362,22 @@ async def _serve(
         startup.check_southbound(args.southbound)
         if southbound_settings.health:
             startup.check_southbound(southbound_settings.health, option="--southbound-health")
-    store = startup.open_store(args.db, synchronous=args.sync.upper())
+    metrics_socket = exposition.listening(args)
+    try:
+        store = startup.open_store(args.db, synchronous=args.sync.upper())
+    except startup.CannotStart:
+        if metrics_socket is not None:
+            metrics_socket.close()
+        raise
     board = southbound_options.board_from(args)
     serves_agents = southbound_settings is not None
     status = roles.StatusPath(store=store, board=board, serving=serves_agents)
     controller = build_controller(store, settings_from(args), board=status.view)
+    registry, meters = (
+        metering.controller(store, board=board if serves_agents else None)
+        if metrics_socket is not None
+        else (None, None)
+    )
     southbound = None
     if southbound_settings is not None:
         southbound = serving.SouthboundServer(
@@ -353,6 +386,7 @@ async def _serve(
             settings=southbound_settings,
             nodes=controller.nodes,
             reporter=status.reporter,
+            meters=meters,
         )
     if southbound is not None:
         try:
@@ -361,14 +395,22 @@ async def _serve(
             await store.close()
             raise startup.southbound_failed(args.southbound, error) from None
     stop_mirror = None if isinstance(until, asyncio.Event) else status.follow()
+    readiness = health.Readiness(
+        store, checks=_southbound_checks(board, southbound) if southbound is not None else ()
+    )
     try:
-        if isinstance(until, asyncio.Event):  # --role southbound: no HTTP
-            log.info(
-                "alcor southbound on %s, store %s", args.southbound, startup.shown_database(args.db)
-            )
-            await until.wait()
-        else:
-            await _serve_api(args, tokens, controller, until)
+        async with exposition.serving(metrics_socket, registry, readiness, in_thread=True):
+            if isinstance(until, asyncio.Event):  # --role southbound: no HTTP
+                log.info(
+                    "alcor southbound on %s, store %s",
+                    args.southbound,
+                    startup.shown_database(args.db),
+                )
+                await until.wait()
+            else:
+                await _serve_api(
+                    args, tokens, controller, until, readiness=readiness, registry=registry
+                )
     finally:
         if stop_mirror is not None:
             await asyncio.to_thread(stop_mirror)
@@ -382,12 +424,17 @@ async def _serve_api(
     tokens: keystone.TokenValidator | None,
     controller: Controller,
     listening: socket.socket,
+    *,
+    readiness: health.Readiness | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> None:
-    readiness = health.Readiness(controller.context.store)
+    readiness = readiness or health.Readiness(controller.context.store)
     app: ASGIApp = create_app(controller, readiness=readiness)
     app = request_ids.ProjectOf(app, default_project=controller.context.settings.default_project)
     if tokens is not None:
         app = keystone.KeystoneAuth(app, tokens)
+    if registry is not None:  # outside authentication: a request Keystone refuses is counted too
+        app = api_metrics.RequestMetrics(app, registry)
     app = request_ids.RequestIds(app, access_log=args.access_log)
     host, port = args.bind
     config = uvicorn.Config(

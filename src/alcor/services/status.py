@@ -349,6 +349,23 @@ class StatusBoard:
     def is_lost(self, host: str) -> bool:
         return host in self._lost
 
+    def is_reachable(self, host: str) -> bool:
+        """Whether the host's ports can be ACTIVE: connected, or gone within the grace, and not
+        lost."""
+        return self._reachable(host)
+
+    def port_counts(self) -> dict[str, int]:
+        """Host -> ports programmed there (a copy: any thread)."""
+        return dict(self._port_counts)
+
+    def programmed_ports(self) -> list[tuple[str, str]]:
+        """Every (port, host) whose port entry programs it there (a copy: any thread)."""
+        return [(port, held[0]) for port, held in list(self._programmed.items())]
+
+    def traffic(self) -> list[Traffic]:
+        """What was sent to each host (a copy: any thread)."""
+        return list(self._traffic.values())
+
     def report(self, host: str) -> HostReport | None:
         link = self._links.get(host)
         desired = self._desired.get(host)

@@ -57,6 +57,11 @@ class Health:
         self._plain = plain
         log.info("gRPC health service on %s in plaintext (only it)", plain_address)
 
+    @property
+    def serves_agents(self) -> bool:
+        """Whether the replica serves agents now (what ``alcor.v1.Southbound`` reports)."""
+        return bool(self._serving)
+
     def serving(self, now: bool) -> None:
         """Whether the replica serves agents now; reported when it changes."""
         if now == self._serving:

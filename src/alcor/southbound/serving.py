@@ -29,6 +29,7 @@ from alcor.southbound.checkpointing import Checkpointer, Checkpointing
 from alcor.southbound.compacting import Compaction, stored_floor
 from alcor.southbound.following import PAGE, POLL, Following
 from alcor.southbound.leases import LeaseSettings, Membership
+from alcor.southbound.meters import Meters, add_service
 from alcor.southbound.reporting import Reporter
 from alcor.southbound.sessions import Delivery, Hub
 from alcor.southbound.streams import SouthboundService
@@ -87,8 +88,10 @@ class SouthboundServer:
         settings: SouthboundSettings,
         nodes: Nodes | None = None,
         reporter: Reporter | None = None,
+        meters: Meters | None = None,
     ) -> None:
         self.settings = settings
+        self._meters = meters  # None: nothing counted in the streams (no --metrics-bind)
         self._reporter = reporter  # None: status stays in this process (no status rows)
         self.port = 0  # the TCP port bound (useful when asked for port 0)
         self._store = store
@@ -157,7 +160,9 @@ class SouthboundServer:
     async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
         self._stopping = asyncio.Event()
         settings = self.settings
-        hub = Hub(board=self._board, delivery=settings.delivery, clock=loop.time)
+        hub = Hub(
+            board=self._board, delivery=settings.delivery, clock=loop.time, meters=self._meters
+        )
 
         server = grpc.aio.server(options=_OPTIONS)
         self.port = self._listen(server)
@@ -204,7 +209,10 @@ class SouthboundServer:
             authenticated=settings.tls is not None,
             membership=membership,
         )
-        pb_grpc.add_SouthboundServicer_to_server(service, server)
+        if self._meters is not None:
+            add_service(service, server, self._meters)
+        else:
+            pb_grpc.add_SouthboundServicer_to_server(service, server)
         await self.health.start(server, plain_address=settings.health)
         await server.start()
         renewing = asyncio.create_task(membership.run())  # listening: its address may be sent

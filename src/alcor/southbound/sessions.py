@@ -29,6 +29,7 @@ import msgspec
 from alcor.goalstate.engine import Engine
 from alcor.model import records
 from alcor.services import status
+from alcor.southbound.meters import Meters
 from alcor.southbound.outboxes import Outbox
 from alcor.store.interface import Change
 from alcor.v1 import keys
@@ -95,9 +96,11 @@ class Hub:
         delivery: Delivery,
         clock: Callable[[], float],
         engine: Engine | None = None,
+        meters: Meters | None = None,
     ) -> None:
         self.engine = engine or Engine()
         self.board = board
+        self.meters = meters  # None: nothing counted (no --metrics-bind)
         self.store_id = ""
         self._delivery = delivery
         self._clock = clock
@@ -125,6 +128,8 @@ class Hub:
 
     def apply(self, change: Change) -> None:
         replaying = self.replaying
+        meters = None if replaying else self.meters  # a replay's applies are not timed
+        started = meters.clock() if meters is not None else 0.0
         try:
             deltas = self.engine.apply(
                 change.revision,
@@ -135,6 +140,8 @@ class Hub:
         except Exception:
             log.exception("the goal-state engine failed on revision %d", change.revision)
             return
+        if meters is not None:
+            meters.applying.observe(meters.clock() - started)
         board = self.board
         board.revision = change.revision
         if replaying:
@@ -315,6 +322,8 @@ class Hub:
             return  # a replaced stream's last words
         which = message.WhichOneof("body")
         if which == "ack":
+            if self.meters is not None:
+                self.meters.acks.inc()
             ack = message.ack
             self.board.acknowledged(
                 session.host,

@@ -217,6 +217,8 @@ class SqlStore:
         # The revision the store had after this process's last write (None: not known, so the
         # caches are not trusted); written and read by the writer thread only.
         self._seen: int | None = None
+        # told (in the writer thread) the seconds each commit took and its pieces of work
+        self.on_commit: Callable[[float, int], None] | None = None
         self._thread = threading.Thread(target=self._run, name="alcor-store-writer", daemon=True)
         self._thread.start()
 
@@ -391,6 +393,7 @@ class SqlStore:
         fails, the transaction is rolled back."""
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         writer: SqlWriter | None = None
+        started = time.perf_counter()
         try:
             with connection.begin():
                 writer = SqlWriter.begin(
@@ -426,6 +429,8 @@ class SqlStore:
                 raise  # a connection that failed is not trusted again: ``_run`` renews it
             return
         self._seen = writer.revision()
+        if self.on_commit is not None:
+            self.on_commit(time.perf_counter() - started, len(batch))
         self._publish(writer)
         for job, result, failed in outcomes:
             job.settle(result, failed)

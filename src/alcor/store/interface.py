@@ -92,8 +92,9 @@ class Reader(Protocol):
         """The overrides of every project that has some, by project."""
         ...
 
-    def resource_counts(self, project_id: str) -> dict[str, int]:
-        """How many resources of each kind the project has (counted in the database)."""
+    def resource_counts(self, project_id: str | None = None) -> dict[str, int]:
+        """How many resources of each kind the project has (None: every project has), counted
+        in the database."""
         ...
 
     def revision(self) -> int: ...

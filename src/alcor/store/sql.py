@@ -168,11 +168,11 @@ class SqlReader:
             found.setdefault(project_id, {})[resource] = int(limit)
         return found
 
-    def resource_counts(self, project_id: str) -> dict[str, int]:
+    def resource_counts(self, project_id: str | None = None) -> dict[str, int]:
         counts = [
             sa.select(sa.literal(kind), sa.func.count())
             .select_from(table)
-            .where(table.c.project_id == project_id)
+            .where(table.c.project_id == project_id if project_id is not None else sa.true())
             for kind, table in schema.RESOURCE_TABLES.items()
         ]
         return {kind: int(n) for kind, n in self.connection.execute(sa.union_all(*counts))}

@@ -67,6 +67,16 @@ class Retrying(Protocol):
 
 
 @runtime_checkable
+class Operating(Protocol):
+    """Optional: a driver that counts what it asked of the kernel."""
+
+    def operations(self) -> dict[tuple[str, str], int]:
+        """(action, object) -> operations asked since start: ``("add", "link")``,
+        ``("transact", "nftables")``, ..."""
+        ...
+
+
+@runtime_checkable
 class Binding(Protocol):
     """Optional: a driver that reports per-port binding details."""
 

@@ -17,6 +17,7 @@ while the port is plugged (by default it reports none).
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from typing import Any
 
 import msgspec
@@ -97,6 +98,7 @@ class RecordingDriver:
         self._failed: dict[str, str] = {}  # port id -> why
         self._to_fail: dict[str, str] = {}  # port id -> the message to fail it with
         self._details: dict[str, dict[str, str]] = {}  # port id -> the details to report
+        self._operations: Counter[tuple[str, str]] = Counter()  # (action, kind) -> recorded
 
     # --- the Driver protocol ---------------------------------------------------------------
 
@@ -112,6 +114,10 @@ class RecordingDriver:
         counted["failed_ports"] = len(self._failed)
         return counted
 
+    def operations(self) -> dict[tuple[str, str], int]:
+        """What its model of the kernel was asked: ``("set", "port")``, ``("remove", ...)``."""
+        return dict(self._operations)
+
     def bindings(self) -> dict[str, dict[str, str]]:
         ports = self._tables["port"]
         return {port_id: dict(d) for port_id, d in self._details.items() if port_id in ports}
@@ -120,14 +126,17 @@ class RecordingDriver:
 
     def record(self, changes: state.Changes) -> list[drivers.Failure]:
         """Program what changed; the ports that could not be plugged."""
+        operations = self._operations
         for key in changes.removed:
             kind, _, resource_id = key.partition(":")
+            operations["remove", kind] += 1
             self._tables[kind].pop(resource_id, None)
             if kind == "port":
                 self._failed.pop(resource_id, None)
         failures = []
         for key, entry in changes.set.items():
             kind, _, resource_id = key.partition(":")
+            operations["set", kind] += 1
             message = getattr(entry, kind)
             if kind == "port":
                 why = self._failure_of(message)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Coroutine
 from typing import Any
 
@@ -134,6 +134,7 @@ class LinuxDriver:
         self._splices: dict[tuple[str, str], vlans.Splice] = {}  # trunks' VLANs, as programmed
         self._riding: dict[str, str] = {}  # subport -> the parent port whose device it rides
         self.timings: dict[str, float] = {}  # the last message's phases, in seconds
+        self._operations: Counter[tuple[str, str]] = Counter()  # (action, object) -> asked
 
     # --- the Driver protocol ---------------------------------------------------------------
 
@@ -164,6 +165,9 @@ class LinuxDriver:
         self._resync = bool(failed)
         self.timings["total"] = time.perf_counter() - started
         return self._report(failed, held)
+
+    def operations(self) -> dict[tuple[str, str], int]:
+        return dict(self._operations)
 
     def counts(self) -> dict[str, int]:
         counted = {kind + "s": len(ids) for kind, ids in self._laid_out.items()}
@@ -542,6 +546,7 @@ class LinuxDriver:
             unsafe = {f.owner for f in failed}  # not plugged without their rules
             ops = [op for op in ops if op.action == planning.REMOVE or op.owner not in unsafe]
         started = time.perf_counter()
+        self._operations.update((op.action, type(op.obj).__name__.lower()) for op in ops)
         failed += await self._executor.execute(ops)
         self.timings["netlink"] = time.perf_counter() - started
         self.timings["operations"] = len(ops)
@@ -550,6 +555,7 @@ class LinuxDriver:
     async def _secure(self, held: state.HostState, changed: set[str]) -> list[executing.Failed]:
         """The security groups as the goal state has them now, in one transaction."""
         new = self._ruleset(held)
+        self._operations["transact", "nftables"] += 1
         error = await self._executor.transact(self._rules, new)
         if not error:
             self._rules = new
