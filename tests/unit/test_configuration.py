@@ -119,11 +119,11 @@ def test_variables_of_other_commands_and_other_tools_are_left_alone() -> None:
 def test_a_flag_added_to_a_parser_is_a_key_with_no_code_here(toml: Path) -> None:
     top = main.parser()
     server = configuration.commands(top)[("server",)]
-    server.add_argument("--metrics-bind", type=int, default=0)
-    write(toml, '[server]\nmetrics-bind = "9100"\n')
+    server.add_argument("--tomorrows-flag", type=int, default=0)
+    write(toml, '[server]\ntomorrows-flag = "9100"\n')
     words = ["server", "--config", str(toml)]
     configuration.configure(top, words, {})
-    assert top.parse_args(words).metrics_bind == 9100
+    assert top.parse_args(words).tomorrows_flag == 9100
 
 
 def test_alcor_api_sets_the_api_option_of_any_command_that_has_one(toml: Path) -> None:
