@@ -54,10 +54,16 @@ PORT = pb.Port(
 
 
 def _services(
-    *, subnets: tuple[pb.Subnet, ...] = (SUB,), ports: tuple[pb.Port, ...] = (PORT,)
+    *,
+    subnets: tuple[pb.Subnet, ...] = (SUB,),
+    ports: tuple[pb.Port, ...] = (PORT,),
+    neighbors: tuple[pb.Neighbor, ...] = (),
+    network: pb.Network = NET,
 ) -> dict[str, dhcp.Service]:
-    lookup = Lookup(NET, subnets=subnets)
-    return dhcp.services(ports=ports, subnets=subnets, lookup=lookup, host=HOST)
+    lookup = Lookup(network, subnets=subnets)
+    return dhcp.services(
+        ports=ports, subnets=subnets, neighbors=neighbors, lookup=lookup, host=HOST
+    )
 
 
 def _files(daemon: supervising.Daemon) -> dict[str, str]:
@@ -87,14 +93,16 @@ def test_a_network_with_a_dhcp_subnet_and_a_port_here_gets_a_server() -> None:
     folder = f"{HOST.state}/dhcp/n1"
     assert daemon.argv[0] == "dnsmasq"
     for word in (
-        "--port=0", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--bind-interfaces",
+        "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--bind-interfaces",
         "--interface=dh0", "--except-interface=lo", f"--pid-file={folder}/pid",
         f"--dhcp-hostsfile={folder}/hosts", f"--dhcp-optsfile={folder}/opts",
         f"--dhcp-leasefile={folder}/leases", "--shared-network=dh0,10.0.1.0",
         "--dhcp-range=set:subnet-s1,10.0.1.0,static,255.255.255.0,86400s",
     ):  # fmt: skip
         assert word in daemon.argv, word
+    assert not any(word.startswith("--port") for word in daemon.argv)  # DNS on 53
     assert _files(daemon) == {
+        "names": "",  # no neighbor entries held (yet)
         "hosts": "fa:16:3e:00:00:11,10.0.1.11,host-10-0-1-11\n",
         "opts": "tag:subnet-s1,option:classless-static-route,169.254.169.254/32,0.0.0.0,"
         "0.0.0.0/0,10.0.1.1,10.9.0.0/16,10.0.1.254\n"
@@ -102,6 +110,58 @@ def test_a_network_with_a_dhcp_subnet_and_a_port_here_gets_a_server() -> None:
         "tag:subnet-s1,option:dns-server,192.0.2.53\n"
         "tag:subnet-s1,option:mtu,1400\n",
     }
+
+
+def neighbor(port_id: str, *addresses: str, name: str = "", host: str = "h2") -> pb.Neighbor:
+    return pb.Neighbor(
+        port_id=port_id, network_id="n1", ip_addresses=list(addresses), dns_name=name, host_id=host
+    )
+
+
+def test_the_server_answers_the_names_of_every_port_of_the_network() -> None:
+    """Internal DNS: every neighbor of the network (on any host; this host's ports are
+    neighbors too) is named in ``names``, by its ``dns_name`` or its addresses, under the
+    network entry's domain, which is also the DHCP domain and answered locally."""
+    network = pb.Network(
+        id="n1", network_type="vxlan", segmentation_id=100, mtu=1400, dns_domain="example.org."
+    )
+    neighbors = (
+        neighbor("p1", "10.0.1.11", name="web", host="h1"),
+        neighbor("p9", "10.0.1.19", "fd00::19"),
+        neighbor("p8", "10.0.1.18", name="a.b"),
+        neighbor("p7", "10.0.1.17", name="bad name\n10.6.6.6 evil"),
+        pb.Neighbor(port_id="px", network_id="n2", ip_addresses=["10.2.0.5"], dns_name="other"),
+    )
+    daemon = _services(neighbors=neighbors, network=network)["n1"].daemon
+    assert "--domain=example.org" in daemon.argv
+    assert "--local=/example.org/" in daemon.argv
+    files = _files(daemon)
+    assert files["names"] == (
+        "10.0.1.11 web.example.org web\n"
+        "10.0.1.17 host-10-0-1-17.example.org host-10-0-1-17\n"
+        "10.0.1.18 a.b.example.org a.b\n"
+        "10.0.1.19 host-10-0-1-19.example.org host-10-0-1-19\n"
+        "fd00::19 host-fd00--19.example.org host-fd00--19\n"
+    )
+    # the DHCP hostname of an own port is its name
+    assert files["hosts"] == "fa:16:3e:00:00:11,10.0.1.11,web\n"
+
+
+def test_a_renamed_port_is_reread_not_restarted() -> None:
+    network = pb.Network(
+        id="n1", network_type="vxlan", segmentation_id=100, mtu=1400, dns_domain="example.org."
+    )
+    before = _services(neighbors=(neighbor("p9", "10.0.1.19", name="old"),), network=network)
+    after = _services(neighbors=(neighbor("p9", "10.0.1.19", name="new"),), network=network)
+    old, new = before["n1"].daemon, after["n1"].daemon
+    assert old.argv == new.argv  # same command line: a SIGHUP rereads the files
+    assert _files(new)["names"] == "10.0.1.19 new.example.org new\n"
+
+
+def test_without_a_domain_names_are_bare() -> None:
+    daemon = _services(neighbors=(neighbor("p9", "10.0.1.19", name="vm"),))["n1"].daemon
+    assert not any(word.startswith(("--domain", "--local")) for word in daemon.argv)
+    assert _files(daemon)["names"] == "10.0.1.19 vm\n"
 
 
 def test_a_ports_own_options_are_tagged_with_the_port() -> None:

@@ -468,8 +468,15 @@ class LinuxDriver:
             for subnet_id in sorted(self._subnet_networks)
             if (subnet := lookup.subnet(subnet_id)) is not None
         ]
+        neighbors = [
+            entry.neighbor
+            for neighbor_id in sorted(self._laid_out["neighbor"])
+            if (entry := held.get("neighbor", neighbor_id)) is not None
+        ]
         return (
-            dhcp.services(ports=ports, subnets=subnets, lookup=lookup, host=self.host),
+            dhcp.services(
+                ports=ports, subnets=subnets, neighbors=neighbors, lookup=lookup, host=self.host
+            ),
             dhcp.clients(ports=ports, lookup=lookup, host=self.host),
         )
 
