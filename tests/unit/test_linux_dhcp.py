@@ -371,6 +371,28 @@ def test_a_new_port_is_a_reread_and_the_last_port_gone_stops_the_server() -> Non
     assert ("link", k.HOST, names.dhcp_leg(6000)) not in h1.kernel.objects
 
 
+def test_a_server_names_the_other_hosts_ports_and_follows_a_rename() -> None:
+    """The driver gives its server the names of every port of the network (the neighbor
+    entries, this host's and the others'); a rename on another host is a reread."""
+    world = DhcpWorld()
+    world.cloud.change(world.a2, dns_name="web")
+    h1 = Agent(world.cloud, "h1", executing.InMemory())
+    h1.start()
+    server = _server(h1, world.net)
+    assert server is not None
+    assert set(_files(server)["names"].splitlines()) == {  # in the order of the ports' ids
+        "10.0.1.11 host-10-0-1-11.openstacklocal host-10-0-1-11",
+        "10.0.1.12 web.openstacklocal web",
+    }
+    world.cloud.change(world.a2, dns_name="api")
+    assert h1.follow() == []
+    assert h1.daemons.reread == [f"dhcp/{world.net}"]
+    server = _server(h1, world.net)
+    assert server is not None
+    assert "10.0.1.12 api.openstacklocal api\n" in _files(server)["names"]
+    assert "web" not in _files(server)["names"]
+
+
 def test_a_subnet_change_restarts_and_dhcp_turned_off_stops_the_server() -> None:
     world = DhcpWorld()
     h1 = Agent(world.cloud, "h1", executing.InMemory())

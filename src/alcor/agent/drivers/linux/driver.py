@@ -69,7 +69,8 @@ CAPABILITIES = (
     "external-gateways",
     "floating-ips",
 )
-DHCP_INPUTS = ("port", "subnet", "network")  # what the DHCP servers and clients follow
+# what the DHCP servers and clients follow (neighbors: the names their DNS answers)
+DHCP_INPUTS = ("port", "subnet", "network", "neighbor")
 DHCP = "dhcp"  # a DHCP server's key (``dhcp:<network>``), reported as its network's
 
 
@@ -133,6 +134,7 @@ class LinuxDriver:
         self._failed: dict[str, str] = {}  # key -> why, as last reported
         self._splices: dict[tuple[str, str], vlans.Splice] = {}  # trunks' VLANs, as programmed
         self._riding: dict[str, str] = {}  # subport -> the parent port whose device it rides
+        self._neighbors: set[str] = set()  # the neighbor entries held (the DNS names)
         self.timings: dict[str, float] = {}  # the last message's phases, in seconds
 
     # --- the Driver protocol ---------------------------------------------------------------
@@ -236,6 +238,7 @@ class LinuxDriver:
         self._plugged.clear()
         self._riding.clear()
         self._members.clear()
+        self._neighbors.clear()
         lookup = _Lookup(held)
         for key, entry in live.items():
             self._index(key, entry)
@@ -349,6 +352,8 @@ class LinuxDriver:
                 self._riding.pop(resource_id, None)
         elif kind == "member":
             self._members[entry.member.security_group_id].add(entry.member.port_id)
+        elif kind == "neighbor":
+            self._neighbors.add(resource_id)
 
     def _unindex(self, key: str) -> None:
         kind, _, resource_id = key.partition(":")
@@ -364,6 +369,8 @@ class LinuxDriver:
             self._members[group_id].discard(port_id)
             if not self._members[group_id]:
                 del self._members[group_id]
+        elif kind == "neighbor":
+            self._neighbors.discard(resource_id)
 
     def _lay_out(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> None:
         """Replace what ``key`` wants of the kernel with what ``entry`` wants (None: nothing)."""
@@ -470,7 +477,7 @@ class LinuxDriver:
         ]
         neighbors = [
             entry.neighbor
-            for neighbor_id in sorted(self._laid_out["neighbor"])
+            for neighbor_id in sorted(self._neighbors)
             if (entry := held.get("neighbor", neighbor_id)) is not None
         ]
         return (
