@@ -3,7 +3,7 @@
 reference Neutron (28.0.2 with the ``dns_domain_ports`` ML2 extension driver) answers them:
 its bodies are copied here. This module's server runs with ``--dns-domain example.org``
 (Neutron's ``dns_domain = example.org.``); the default domain, under which Neutron keeps no
-port's name, is checked against the shared default server."""
+port's name, is checked against a server of its own."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import openstack
 import pytest
 
 from tests.integration.neutron import create_network, create_port, create_subnet, post_port
-from tests.servers import UNLIMITED_QUOTAS, ServerProcess
+from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The 'service_type' parameter is unnecesary",
@@ -25,28 +25,8 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Support for InfluxDB requires",
 )
 
+SERVER_OPTIONS = ("--dns-domain", "example.org")  # as neutron.conf may give it: no dot
 _octets = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def named(
-    tmp_path_factory: pytest.TempPathFactory, server_database: str
-) -> Iterator[ServerProcess]:
-    """A server whose ports' names count: ``--dns-domain example.org`` (given without the
-    trailing dot, as neutron.conf may give it)."""
-    db = Path(tmp_path_factory.mktemp("alcor-dns")) / "alcor.db"
-    process = ServerProcess(
-        db, "--dns-domain", "example.org", quotas=UNLIMITED_QUOTAS, db_url=server_database
-    ).start()
-    yield process
-    process.stop()
-    assert "Traceback" not in process.errors_logged(), process.errors_logged()
-
-
-@pytest.fixture
-def dns_api(named: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=named.url + "/v2.0", timeout=30.0) as client:
-        yield client
 
 
 def network_with_subnet(api: httpx.Client, **attributes: Any) -> tuple[dict[str, Any], str]:
@@ -87,25 +67,25 @@ def test_the_extensions_are_listed_as_neutron_names_them(api: httpx.Client) -> N
     assert shown == extensions["dns-domain-ports"]
 
 
-def test_a_port_is_named_by_its_name_under_the_servers_domain(dns_api: httpx.Client) -> None:
-    network, _ = network_with_subnet(dns_api)
-    port = create_port(dns_api, network["id"], dns_name="VM1")
+def test_a_port_is_named_by_its_name_under_the_servers_domain(api: httpx.Client) -> None:
+    network, _ = network_with_subnet(api)
+    port = create_port(api, network["id"], dns_name="VM1")
     address = port["fixed_ips"][0]["ip_address"]
     assert (port["dns_name"], port["dns_domain"]) == ("vm1", "")
     assert port["dns_assignment"] == [
         {"ip_address": address, "hostname": "vm1", "fqdn": "vm1.example.org."}
     ]
-    shown = dns_api.get(f"/ports/{port['id']}").json()["port"]
+    shown = api.get(f"/ports/{port['id']}").json()["port"]
     assert shown["dns_assignment"] == port["dns_assignment"]
     # keys in Neutron's order: dns_name, dns_assignment, dns_domain
     keys = [key for key in shown if key.startswith("dns_")]
     assert keys == ["dns_name", "dns_assignment", "dns_domain"]
 
 
-def test_a_port_without_a_name_is_named_by_its_addresses(dns_api: httpx.Client) -> None:
-    network, _ = network_with_subnet(dns_api)
-    create_subnet(dns_api, network["id"], f"fd00:{next(_octets)}::/64")
-    port = create_port(dns_api, network["id"])
+def test_a_port_without_a_name_is_named_by_its_addresses(api: httpx.Client) -> None:
+    network, _ = network_with_subnet(api)
+    create_subnet(api, network["id"], f"fd00:{next(_octets)}::/64")
+    port = create_port(api, network["id"])
     assert port["dns_name"] == ""
     expected = []
     for fixed in port["fixed_ips"]:
@@ -122,20 +102,20 @@ def test_a_port_without_a_name_is_named_by_its_addresses(dns_api: httpx.Client) 
     assert ":" in expected[1]["ip_address"]
 
 
-def test_an_absolute_name_under_the_domain_is_its_own_fqdn(dns_api: httpx.Client) -> None:
-    network, _ = network_with_subnet(dns_api)
-    port = create_port(dns_api, network["id"], dns_name="vm2.Example.org.")
+def test_an_absolute_name_under_the_domain_is_its_own_fqdn(api: httpx.Client) -> None:
+    network, _ = network_with_subnet(api)
+    port = create_port(api, network["id"], dns_name="vm2.Example.org.")
     assert port["dns_name"] == "vm2.example.org."
     assert [(a["hostname"], a["fqdn"]) for a in port["dns_assignment"]] == [
         ("vm2.example.org.", "vm2.example.org.")
     ]
-    several = create_port(dns_api, network["id"], dns_name="a.b")
+    several = create_port(api, network["id"], dns_name="a.b")
     assert several["dns_assignment"][0]["fqdn"] == "a.b.example.org."
 
 
-def test_a_port_without_addresses_has_no_assignment(dns_api: httpx.Client) -> None:
-    network = create_network(dns_api)
-    port = create_port(dns_api, network["id"], dns_name="lonely")
+def test_a_port_without_addresses_has_no_assignment(api: httpx.Client) -> None:
+    network = create_network(api)
+    port = create_port(api, network["id"], dns_name="lonely")
     assert (port["dns_name"], port["dns_assignment"]) == ("lonely", [])
 
 
@@ -201,71 +181,71 @@ A63 = "a" * 63
     ],
 )
 def test_a_bad_name_is_refused_as_neutron_refuses_it(
-    dns_api: httpx.Client, name: str, message: str
+    api: httpx.Client, name: str, message: str
 ) -> None:
-    network, _ = network_with_subnet(dns_api)
-    assert error_of(post_port(dns_api, network["id"], dns_name=name)) == bad_request(message)
-    port = create_port(dns_api, network["id"], dns_name="kept")
-    response = dns_api.put(f"/ports/{port['id']}", json={"port": {"dns_name": name}})
+    network, _ = network_with_subnet(api)
+    assert error_of(post_port(api, network["id"], dns_name=name)) == bad_request(message)
+    port = create_port(api, network["id"], dns_name="kept")
+    response = api.put(f"/ports/{port['id']}", json={"port": {"dns_name": name}})
     assert error_of(response) == bad_request(message)
     # nothing half-written: the bad create made no port, the bad update changed nothing
-    ports = dns_api.get("/ports", params={"network_id": network["id"]}).json()["ports"]
+    ports = api.get("/ports", params={"network_id": network["id"]}).json()["ports"]
     assert [(p["id"], p["dns_name"]) for p in ports] == [(port["id"], "kept")]
 
 
 @pytest.mark.parametrize(("value", "shown"), [(12, "12"), (None, "None"), (True, "True")])
 def test_a_name_or_domain_that_is_no_string_is_invalid_input(
-    dns_api: httpx.Client, value: object, shown: str
+    api: httpx.Client, value: object, shown: str
 ) -> None:
-    network, _ = network_with_subnet(dns_api)
+    network, _ = network_with_subnet(api)
     expected = {
         "type": "InvalidInput",
         "message": f"Invalid input for operation: Input value {shown} must be string type.",
         "detail": "",
     }
     for attribute in ("dns_name", "dns_domain"):
-        assert error_of(post_port(dns_api, network["id"], **{attribute: value})) == expected
-    response = dns_api.post("/networks", json={"network": {"dns_domain": value}})
+        assert error_of(post_port(api, network["id"], **{attribute: value})) == expected
+    response = api.post("/networks", json={"network": {"dns_domain": value}})
     assert error_of(response) == expected
 
 
-def test_a_renamed_port_is_named_anew(dns_api: httpx.Client) -> None:
-    network, _ = network_with_subnet(dns_api)
-    port = create_port(dns_api, network["id"], dns_name="dup")
-    twin = create_port(dns_api, network["id"], dns_name="dup")  # Neutron allows the same name
+def test_a_renamed_port_is_named_anew(api: httpx.Client) -> None:
+    network, _ = network_with_subnet(api)
+    port = create_port(api, network["id"], dns_name="dup")
+    twin = create_port(api, network["id"], dns_name="dup")  # Neutron allows the same name
     assert twin["dns_name"] == "dup"
     address = port["fixed_ips"][0]["ip_address"]
-    response = dns_api.put(f"/ports/{port['id']}", json={"port": {"dns_name": "Renamed"}})
+    response = api.put(f"/ports/{port['id']}", json={"port": {"dns_name": "Renamed"}})
     assert response.status_code == 200, response.text
     renamed = response.json()["port"]
     assert renamed["dns_name"] == "renamed"
     assert renamed["dns_assignment"][0]["fqdn"] == "renamed.example.org."
     assert renamed["revision_number"] == port["revision_number"] + 1
-    response = dns_api.put(f"/ports/{port['id']}", json={"port": {"dns_name": ""}})
+    response = api.put(f"/ports/{port['id']}", json={"port": {"dns_name": ""}})
     hostname = "host-" + address.replace(".", "-")
     assert response.json()["port"]["dns_assignment"] == [
         {"ip_address": address, "hostname": hostname, "fqdn": f"{hostname}.example.org."}
     ]
 
 
-def test_the_assignment_is_read_only(dns_api: httpx.Client) -> None:
-    network, _ = network_with_subnet(dns_api)
-    response = post_port(dns_api, network["id"], dns_assignment=[])
+def test_the_assignment_is_read_only(api: httpx.Client) -> None:
+    network, _ = network_with_subnet(api)
+    response = post_port(api, network["id"], dns_assignment=[])
     assert error_of(response) == bad_request("Attribute 'dns_assignment' not allowed in POST")
-    port = create_port(dns_api, network["id"])
-    response = dns_api.put(f"/ports/{port['id']}", json={"port": {"dns_assignment": []}})
+    port = create_port(api, network["id"])
+    response = api.put(f"/ports/{port['id']}", json={"port": {"dns_assignment": []}})
     assert error_of(response) == bad_request("Cannot update read-only attribute dns_assignment")
 
 
-def test_a_ports_own_domain_is_kept_and_names_nothing(dns_api: httpx.Client) -> None:
-    network, _ = network_with_subnet(dns_api)
-    port = create_port(dns_api, network["id"], dns_domain="Port.Example.Org.")
+def test_a_ports_own_domain_is_kept_and_names_nothing(api: httpx.Client) -> None:
+    network, _ = network_with_subnet(api)
+    port = create_port(api, network["id"], dns_domain="Port.Example.Org.")
     assert port["dns_domain"] == "port.example.org."
     assert port["dns_assignment"][0]["fqdn"].endswith(".example.org.")
     assert not port["dns_assignment"][0]["fqdn"].endswith(".port.example.org.")
-    response = dns_api.put(f"/ports/{port['id']}", json={"port": {"dns_domain": "z.org."}})
+    response = api.put(f"/ports/{port['id']}", json={"port": {"dns_domain": "z.org."}})
     assert response.json()["port"]["dns_domain"] == "z.org."
-    response = post_port(dns_api, network["id"], dns_domain="port.example.org")
+    response = post_port(api, network["id"], dns_domain="port.example.org")
     assert error_of(response) == bad_request(
         "Invalid input for dns_domain. Reason: 'port.example.org' is not a FQDN."
     )
@@ -330,25 +310,37 @@ def test_a_long_domain_within_the_limit_is_taken(api: httpx.Client) -> None:
      ("networks", "dns_domain")],
 )  # fmt: skip
 def test_dns_attributes_do_not_filter_as_in_neutron(
-    dns_api: httpx.Client, collection: str, attribute: str
+    api: httpx.Client, collection: str, attribute: str
 ) -> None:
-    response = dns_api.get(f"/{collection}", params={attribute: "vm1"})
+    response = api.get(f"/{collection}", params={attribute: "vm1"})
     assert error_of(response) == bad_request(f"['{attribute}'] is invalid attribute for filtering")
-    response = dns_api.get(f"/{collection}", params={"sort_key": attribute, "sort_dir": "asc"})
+    response = api.get(f"/{collection}", params={"sort_key": attribute, "sort_dir": "asc"})
     assert error_of(response) == bad_request(f"['{attribute}'] is invalid attribute for sort_keys")
 
 
-def test_fields_picks_the_assignment(dns_api: httpx.Client) -> None:
-    network, _ = network_with_subnet(dns_api)
-    port = create_port(dns_api, network["id"], dns_name="picked")
+def test_fields_picks_the_assignment(api: httpx.Client) -> None:
+    network, _ = network_with_subnet(api)
+    port = create_port(api, network["id"], dns_name="picked")
     params = [("id", port["id"]), ("fields", "id"), ("fields", "dns_assignment")]
-    shown = dns_api.get("/ports", params=params).json()["ports"]
+    shown = api.get("/ports", params=params).json()["ports"]
     assert shown == [{"id": port["id"], "dns_assignment": port["dns_assignment"]}]
 
 
-def test_under_the_default_domain_ports_keep_no_name(api: httpx.Client) -> None:
+@pytest.fixture
+def default_api(tmp_path: Path) -> Iterator[httpx.Client]:
+    """A server of Neutron's default domain, ``openstacklocal``."""
+    process = ServerProcess(tmp_path / "alcor.db").start()
+    try:
+        with httpx.Client(base_url=process.url + "/v2.0", timeout=30.0) as client:
+            yield client
+    finally:
+        process.stop()
+
+
+def test_under_the_default_domain_ports_keep_no_name(default_api: httpx.Client) -> None:
     """As Neutron with ``dns_domain = openstacklocal``: a name and a port's domain are
     validated, then dropped; addresses are named ``host-<address>.openstacklocal.``."""
+    api = default_api
     network, _ = network_with_subnet(api)
     port = create_port(api, network["id"], dns_name="vm1", dns_domain="port.example.org.")
     address = port["fixed_ips"][0]["ip_address"]
@@ -365,8 +357,8 @@ def test_under_the_default_domain_ports_keep_no_name(api: httpx.Client) -> None:
     assert create_port(api, network["id"], dns_name="vm.other.org.")["dns_name"] == ""
 
 
-def test_openstacksdk_reads_and_writes_the_dns_attributes(named: ServerProcess) -> None:
-    conn = openstack.connect(auth_type="none", endpoint=named.url)
+def test_openstacksdk_reads_and_writes_the_dns_attributes(server: ServerProcess) -> None:
+    conn = openstack.connect(auth_type="none", endpoint=server.url)
     try:
         network = conn.network.create_network(name="sdk-dns", dns_domain="sdk.example.org.")
         assert network.dns_domain == "sdk.example.org."

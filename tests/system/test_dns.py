@@ -7,14 +7,11 @@ answers under its new name only. The controller runs with ``--dns-domain example
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from alcor.lab import certificates
-from tests.servers import ServerProcess
 from tests.system.lab import Host, Lab, eventually, run, unusable
 
 MISSING = [tool for tool in ("dnsmasq", "busybox") if shutil.which(tool) is None]
@@ -26,38 +23,10 @@ pytestmark = [
     ),
 ]
 
+CONTROLLER_OPTIONS = ("--dns-domain", "example.org")  # the lab's controller (conftest)
 OPEN = ({"protocol": None},)
 STATE_ROOT = Path("/run/alcor-agent")
 NETNS_ETC = Path("/etc/netns")  # what `ip netns exec NS` mounts over /etc (resolv.conf)
-
-
-@pytest.fixture(scope="module")
-def controller(
-    tmp_path_factory: pytest.TempPathFactory, pki: certificates.Pki
-) -> Iterator[ServerProcess]:
-    """The lab's controller, naming ports under example.org."""
-    folder = Path(tmp_path_factory.mktemp("controller"))
-    process = ServerProcess(
-        folder / "alcor.db",
-        *pki.server_args(),
-        "--dns-domain",
-        "example.org",
-        southbound=f"unix:{folder}/southbound.sock",
-    )
-    process.start()
-    yield process
-    process.stop()
-    assert "Traceback" not in process.errors_logged(), process.errors_logged()
-
-
-def _restart_with(host: Host, *options: str) -> None:
-    """Start the host's agent again with more options than the lab gives it."""
-    assert host.agent is not None
-    command = [str(word) for word in host.agent.args] + list(options)  # type: ignore[union-attr]
-    host.stop_agent()
-    with host.log_path.open("ab") as log:
-        host.agent = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    host.lab.wait_connected(host)
 
 
 def _lease(host: Host, port_id: str) -> dict[str, str]:
@@ -88,9 +57,7 @@ def resolv_confs() -> Iterator[list[Path]]:
 def test_an_endpoint_resolves_and_pings_another_host_by_name(
     lab: Lab, resolv_confs: list[Path]
 ) -> None:
-    h1, h2 = lab.add_hosts("h1", "h2")
-    for host in (h1, h2):
-        _restart_with(host, "--endpoint-addressing=dhcp")
+    h1, h2 = lab.add_hosts("h1", "h2", args=("--endpoint-addressing=dhcp",))
     net = lab.network()
     sub = lab.subnet(net, "10.0.1.0/24")
     group = lab.group(*OPEN)
