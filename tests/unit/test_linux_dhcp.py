@@ -61,9 +61,10 @@ def _services(
     network: pb.Network = NET,
 ) -> dict[str, dhcp.Service]:
     lookup = Lookup(network, subnets=subnets)
-    return dhcp.services(
-        ports=ports, subnets=subnets, neighbors=neighbors, lookup=lookup, host=HOST
-    )
+    names = dhcp.Names()
+    for neighbor in neighbors:
+        names.put(neighbor.port_id, neighbor)
+    return dhcp.services(ports=ports, subnets=subnets, dns_names=names, lookup=lookup, host=HOST)
 
 
 def _files(daemon: supervising.Daemon) -> dict[str, str]:
@@ -156,6 +157,24 @@ def test_a_renamed_port_is_reread_not_restarted() -> None:
     old, new = before["n1"].daemon, after["n1"].daemon
     assert old.argv == new.argv  # same command line: a SIGHUP rereads the files
     assert _files(new)["names"] == "10.0.1.19 new.example.org new\n"
+
+
+def test_the_names_follow_the_neighbors_as_they_come_and_go() -> None:
+    names = dhcp.Names()
+    names.put("p1", neighbor("p1", "10.0.1.11", name="a"))
+    names.put("q1", pb.Neighbor(port_id="q1", network_id="n2", ip_addresses=["10.2.0.1"]))
+    assert names.file("n1", "x.org.") == "10.0.1.11 a.x.org a\n"
+    names.put("p1", neighbor("p1", "10.0.1.21", name="b"))  # renamed and readdressed
+    names.put("p2", neighbor("p2", "10.0.1.12"))
+    assert names.file("n1", "x.org.") == (
+        "10.0.1.21 b.x.org b\n10.0.1.12 host-10-0-1-12.x.org host-10-0-1-12\n"
+    )
+    assert names.file("n1", "") == "10.0.1.21 b\n10.0.1.12 host-10-0-1-12\n"
+    assert (names.name_of("p1"), names.name_of("p2"), names.name_of("gone")) == ("b", "", "")
+    names.drop("p1")
+    names.drop("p2")
+    assert names.file("n1", "x.org.") == ""
+    assert names.file("n2", "x.org.") == "10.2.0.1 host-10-2-0-1.x.org host-10-2-0-1\n"
 
 
 def test_without_a_domain_names_are_bare() -> None:

@@ -134,7 +134,7 @@ class LinuxDriver:
         self._failed: dict[str, str] = {}  # key -> why, as last reported
         self._splices: dict[tuple[str, str], vlans.Splice] = {}  # trunks' VLANs, as programmed
         self._riding: dict[str, str] = {}  # subport -> the parent port whose device it rides
-        self._neighbors: set[str] = set()  # the neighbor entries held (the DNS names)
+        self._names = dhcp.Names()  # the neighbor entries' names, which the DHCP servers answer
         self.timings: dict[str, float] = {}  # the last message's phases, in seconds
 
     # --- the Driver protocol ---------------------------------------------------------------
@@ -238,7 +238,7 @@ class LinuxDriver:
         self._plugged.clear()
         self._riding.clear()
         self._members.clear()
-        self._neighbors.clear()
+        self._names.clear()
         lookup = _Lookup(held)
         for key, entry in live.items():
             self._index(key, entry)
@@ -353,7 +353,7 @@ class LinuxDriver:
         elif kind == "member":
             self._members[entry.member.security_group_id].add(entry.member.port_id)
         elif kind == "neighbor":
-            self._neighbors.add(resource_id)
+            self._names.put(resource_id, entry.neighbor)
 
     def _unindex(self, key: str) -> None:
         kind, _, resource_id = key.partition(":")
@@ -370,7 +370,7 @@ class LinuxDriver:
             if not self._members[group_id]:
                 del self._members[group_id]
         elif kind == "neighbor":
-            self._neighbors.discard(resource_id)
+            self._names.drop(resource_id)
 
     def _lay_out(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> None:
         """Replace what ``key`` wants of the kernel with what ``entry`` wants (None: nothing)."""
@@ -475,14 +475,9 @@ class LinuxDriver:
             for subnet_id in sorted(self._subnet_networks)
             if (subnet := lookup.subnet(subnet_id)) is not None
         ]
-        neighbors = [
-            entry.neighbor
-            for neighbor_id in sorted(self._neighbors)
-            if (entry := held.get("neighbor", neighbor_id)) is not None
-        ]
         return (
             dhcp.services(
-                ports=ports, subnets=subnets, neighbors=neighbors, lookup=lookup, host=self.host
+                ports=ports, subnets=subnets, dns_names=self._names, lookup=lookup, host=self.host
             ),
             dhcp.clients(ports=ports, lookup=lookup, host=self.host),
         )
