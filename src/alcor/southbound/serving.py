@@ -159,12 +159,7 @@ class SouthboundServer:
     async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
         self._stopping = asyncio.Event()
         settings = self.settings
-        hub = Hub(
-            board=self._board,
-            delivery=settings.delivery,
-            clock=loop.time,
-            engine=Engine(dns_domain=settings.dns_domain),
-        )
+        hub = Hub(board=self._board, delivery=settings.delivery, clock=loop.time)
 
         server = grpc.aio.server(options=_OPTIONS)
         self.port = self._listen(server)
@@ -302,7 +297,9 @@ class SouthboundServer:
             hub.engine = (
                 restored if restored is not None else Engine(dns_domain=self.settings.dns_domain)
             )
-            hub.engine.dns_domain = self.settings.dns_domain  # a checkpoint does not keep it
+            # the engine built (or restored) before anything is applied: with the domain of
+            # ports' names, which a checkpoint does not keep
+            hub.engine.dns_domain = self.settings.dns_domain
             following.revision = hub.engine.revision
             start = max(floor, following.revision)
             await following.catch_up()
