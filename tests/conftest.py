@@ -53,10 +53,11 @@ def server(
     """A real ``alcor server`` on loopback with a store of its own (an SQLite file, then a
     PostgreSQL database), shared by one test module. Tests keep out of each other's way by
     creating their own networks (or projects). Its quotas are unlimited unless the module sets
-    ``SERVER_QUOTAS`` (the ``--quota`` arguments)."""
+    ``SERVER_QUOTAS`` (the ``--quota`` arguments); ``SERVER_OPTIONS`` are more arguments."""
     db = Path(tmp_path_factory.mktemp("alcor")) / "alcor.db"
     quotas = getattr(request.module, "SERVER_QUOTAS", UNLIMITED_QUOTAS)
-    process = ServerProcess(db, quotas=quotas, db_url=server_database).start()
+    options = getattr(request.module, "SERVER_OPTIONS", ())
+    process = ServerProcess(db, *options, quotas=quotas, db_url=server_database).start()
     yield process
     process.stop()
     assert "Traceback" not in process.errors_logged(), process.errors_logged()

@@ -22,12 +22,19 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> certificates.Pki:
 
 @pytest.fixture(scope="module")
 def controller(
-    tmp_path_factory: pytest.TempPathFactory, pki: certificates.Pki
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    pki: certificates.Pki,
 ) -> Iterator[ServerProcess]:
-    """A real ``alcor server`` whose southbound listens on a unix socket, with mutual TLS."""
+    """A real ``alcor server`` whose southbound listens on a unix socket, with mutual TLS (and
+    the module's ``CONTROLLER_OPTIONS``, if it sets them)."""
     folder = Path(tmp_path_factory.mktemp("controller"))
+    options = getattr(request.module, "CONTROLLER_OPTIONS", ())
     process = ServerProcess(
-        folder / "alcor.db", *pki.server_args(), southbound=f"unix:{folder}/southbound.sock"
+        folder / "alcor.db",
+        *pki.server_args(),
+        *options,
+        southbound=f"unix:{folder}/southbound.sock",
     )
     process.start()
     yield process

@@ -339,6 +339,29 @@ def test_a_port_moving_hosts_moves_its_endpoint_and_updates_its_neighbor() -> No
     assert_converged(world)
 
 
+def test_a_ports_dns_name_reaches_every_host_of_its_network_in_its_neighbor() -> None:
+    """Internal DNS: the network entry carries the controller's domain, a port's neighbor its
+    name relative to it; a rename is one neighbor entry per host of the network."""
+    world = World()
+    world.engine = Engine(dns_domain="example.org.")
+    vpc(world, hosts=3, ports_per_host=1)
+    network = world.hosts["h1"].get("network", "n1")
+    assert network is not None
+    assert network.network.dns_domain == "example.org."
+    deltas = world.change("n1-h0-p0", dns_name="web.example.org.")
+    assert set(deltas) == {"h0", "h1", "h2"}
+    assert all(keys_of(entries) == {"neighbor:n1-h0-p0"} for entries in deltas.values())
+    for host in ("h0", "h1", "h2"):
+        named = world.hosts[host].get("neighbor", "n1-h0-p0")
+        assert named is not None
+        assert named.neighbor.dns_name == "web"
+    world.change("n1-h0-p0", dns_name="")
+    unnamed = world.hosts["h2"].get("neighbor", "n1-h0-p0")
+    assert unnamed is not None
+    assert unnamed.neighbor.dns_name == ""
+    assert_converged(world)
+
+
 def test_a_change_nobody_holds_reaches_nobody() -> None:
     world = World()
     vpc(world, hosts=3, ports_per_host=1)

@@ -54,10 +54,17 @@ PORT = pb.Port(
 
 
 def _services(
-    *, subnets: tuple[pb.Subnet, ...] = (SUB,), ports: tuple[pb.Port, ...] = (PORT,)
+    *,
+    subnets: tuple[pb.Subnet, ...] = (SUB,),
+    ports: tuple[pb.Port, ...] = (PORT,),
+    neighbors: tuple[pb.Neighbor, ...] = (),
+    network: pb.Network = NET,
 ) -> dict[str, dhcp.Service]:
-    lookup = Lookup(NET, subnets=subnets)
-    return dhcp.services(ports=ports, subnets=subnets, lookup=lookup, host=HOST)
+    lookup = Lookup(network, subnets=subnets)
+    names = dhcp.Names()
+    for neighbor in neighbors:
+        names.put(neighbor.port_id, neighbor)
+    return dhcp.services(ports=ports, subnets=subnets, dns_names=names, lookup=lookup, host=HOST)
 
 
 def _files(daemon: supervising.Daemon) -> dict[str, str]:
@@ -87,14 +94,16 @@ def test_a_network_with_a_dhcp_subnet_and_a_port_here_gets_a_server() -> None:
     folder = f"{HOST.state}/dhcp/n1"
     assert daemon.argv[0] == "dnsmasq"
     for word in (
-        "--port=0", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--bind-interfaces",
+        "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--bind-interfaces",
         "--interface=dh0", "--except-interface=lo", f"--pid-file={folder}/pid",
         f"--dhcp-hostsfile={folder}/hosts", f"--dhcp-optsfile={folder}/opts",
         f"--dhcp-leasefile={folder}/leases", "--shared-network=dh0,10.0.1.0",
         "--dhcp-range=set:subnet-s1,10.0.1.0,static,255.255.255.0,86400s",
     ):  # fmt: skip
         assert word in daemon.argv, word
+    assert not any(word.startswith("--port") for word in daemon.argv)  # DNS on 53
     assert _files(daemon) == {
+        "names": "",  # no neighbor entries held (yet)
         "hosts": "fa:16:3e:00:00:11,10.0.1.11,host-10-0-1-11\n",
         "opts": "tag:subnet-s1,option:classless-static-route,169.254.169.254/32,0.0.0.0,"
         "0.0.0.0/0,10.0.1.1,10.9.0.0/16,10.0.1.254\n"
@@ -102,6 +111,76 @@ def test_a_network_with_a_dhcp_subnet_and_a_port_here_gets_a_server() -> None:
         "tag:subnet-s1,option:dns-server,192.0.2.53\n"
         "tag:subnet-s1,option:mtu,1400\n",
     }
+
+
+def neighbor(port_id: str, *addresses: str, name: str = "", host: str = "h2") -> pb.Neighbor:
+    return pb.Neighbor(
+        port_id=port_id, network_id="n1", ip_addresses=list(addresses), dns_name=name, host_id=host
+    )
+
+
+def test_the_server_answers_the_names_of_every_port_of_the_network() -> None:
+    """Internal DNS: every neighbor of the network (on any host; this host's ports are
+    neighbors too) is named in ``names``, by its ``dns_name`` or its addresses, under the
+    network entry's domain, which is also the DHCP domain and answered locally."""
+    network = pb.Network(
+        id="n1", network_type="vxlan", segmentation_id=100, mtu=1400, dns_domain="example.org."
+    )
+    neighbors = (
+        neighbor("p1", "10.0.1.11", name="web", host="h1"),
+        neighbor("p9", "10.0.1.19", "fd00::19"),
+        neighbor("p8", "10.0.1.18", name="a.b"),
+        neighbor("p7", "10.0.1.17", name="bad name\n10.6.6.6 evil"),
+        pb.Neighbor(port_id="px", network_id="n2", ip_addresses=["10.2.0.5"], dns_name="other"),
+    )
+    daemon = _services(neighbors=neighbors, network=network)["n1"].daemon
+    assert "--domain=example.org" in daemon.argv
+    assert "--local=/example.org/" in daemon.argv
+    files = _files(daemon)
+    assert files["names"] == (
+        "10.0.1.11 web.example.org web\n"
+        "10.0.1.17 host-10-0-1-17.example.org host-10-0-1-17\n"
+        "10.0.1.18 a.b.example.org a.b\n"
+        "10.0.1.19 host-10-0-1-19.example.org host-10-0-1-19\n"
+        "fd00::19 host-fd00--19.example.org host-fd00--19\n"
+    )
+    # the DHCP hostname of an own port is its name
+    assert files["hosts"] == "fa:16:3e:00:00:11,10.0.1.11,web\n"
+
+
+def test_a_renamed_port_is_reread_not_restarted() -> None:
+    network = pb.Network(
+        id="n1", network_type="vxlan", segmentation_id=100, mtu=1400, dns_domain="example.org."
+    )
+    before = _services(neighbors=(neighbor("p9", "10.0.1.19", name="old"),), network=network)
+    after = _services(neighbors=(neighbor("p9", "10.0.1.19", name="new"),), network=network)
+    old, new = before["n1"].daemon, after["n1"].daemon
+    assert old.argv == new.argv  # same command line: a SIGHUP rereads the files
+    assert _files(new)["names"] == "10.0.1.19 new.example.org new\n"
+
+
+def test_the_names_follow_the_neighbors_as_they_come_and_go() -> None:
+    names = dhcp.Names()
+    names.put("p1", neighbor("p1", "10.0.1.11", name="a"))
+    names.put("q1", pb.Neighbor(port_id="q1", network_id="n2", ip_addresses=["10.2.0.1"]))
+    assert names.file("n1", "x.org.") == "10.0.1.11 a.x.org a\n"
+    names.put("p1", neighbor("p1", "10.0.1.21", name="b"))  # renamed and readdressed
+    names.put("p2", neighbor("p2", "10.0.1.12"))
+    assert names.file("n1", "x.org.") == (
+        "10.0.1.21 b.x.org b\n10.0.1.12 host-10-0-1-12.x.org host-10-0-1-12\n"
+    )
+    assert names.file("n1", "") == "10.0.1.21 b\n10.0.1.12 host-10-0-1-12\n"
+    assert (names.name_of("p1"), names.name_of("p2"), names.name_of("gone")) == ("b", "", "")
+    names.drop("p1")
+    names.drop("p2")
+    assert names.file("n1", "x.org.") == ""
+    assert names.file("n2", "x.org.") == "10.2.0.1 host-10-2-0-1.x.org host-10-2-0-1\n"
+
+
+def test_without_a_domain_names_are_bare() -> None:
+    daemon = _services(neighbors=(neighbor("p9", "10.0.1.19", name="vm"),))["n1"].daemon
+    assert not any(word.startswith(("--domain", "--local")) for word in daemon.argv)
+    assert _files(daemon)["names"] == "10.0.1.19 vm\n"
 
 
 def test_a_ports_own_options_are_tagged_with_the_port() -> None:
@@ -309,6 +388,28 @@ def test_a_new_port_is_a_reread_and_the_last_port_gone_stops_the_server() -> Non
         k.namespace(obj) == ns or obj == k.Netns(ns) for obj in h1.kernel.objects.values()
     )
     assert ("link", k.HOST, names.dhcp_leg(6000)) not in h1.kernel.objects
+
+
+def test_a_server_names_the_other_hosts_ports_and_follows_a_rename() -> None:
+    """The driver gives its server the names of every port of the network (the neighbor
+    entries, this host's and the others'); a rename on another host is a reread."""
+    world = DhcpWorld()
+    world.cloud.change(world.a2, dns_name="web")
+    h1 = Agent(world.cloud, "h1", executing.InMemory())
+    h1.start()
+    server = _server(h1, world.net)
+    assert server is not None
+    assert set(_files(server)["names"].splitlines()) == {  # in the order of the ports' ids
+        "10.0.1.11 host-10-0-1-11.openstacklocal host-10-0-1-11",
+        "10.0.1.12 web.openstacklocal web",
+    }
+    world.cloud.change(world.a2, dns_name="api")
+    assert h1.follow() == []
+    assert h1.daemons.reread == [f"dhcp/{world.net}"]
+    server = _server(h1, world.net)
+    assert server is not None
+    assert "10.0.1.12 api.openstacklocal api\n" in _files(server)["names"]
+    assert "web" not in _files(server)["names"]
 
 
 def test_a_subnet_change_restarts_and_dhcp_turned_off_stops_the_server() -> None:

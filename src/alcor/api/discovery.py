@@ -53,6 +53,18 @@ EXTENSIONS = [
         "Provides ability to mark and use a subnetpool as the default.",
     ),
     Extension(
+        "dns-domain-ports",
+        "dns_domain for ports",
+        "Allows the DNS domain to be specified for a network port.",
+        "2017-04-24T10:00:00-00:00",
+    ),
+    Extension(
+        "dns-integration",
+        "DNS Integration",
+        "Provides integration with DNS.",
+        "2015-08-15T18:00:00-00:00",
+    ),
+    Extension(
         "dvr", "Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."
     ),
     Extension(

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from alcor.model import dns
 from alcor.model.records import AddressPair, AllocationPool, DhcpOption, FixedIp, HostRoute
 from alcor.services.address_groups import ShownAddressGroup
 from alcor.services.address_scopes import ShownAddressScope
@@ -178,12 +179,6 @@ def address_scope_view(shown: ShownAddressScope) -> AddressScopeView:
     )
 
 
-class DnsAssignment(msgspec.Struct, frozen=True, gc=False):
-    ip_address: str
-    hostname: str
-    fqdn: str
-
-
 class SubPortView(msgspec.Struct, frozen=True, gc=False):
     port_id: str
     segmentation_type: str
@@ -248,7 +243,8 @@ class PortView(View, frozen=True, kw_only=True):
     description: str
     qos_network_policy_id: None = None
     dns_name: str = ""
-    dns_assignment: list[DnsAssignment]
+    dns_assignment: list[dns.Assignment]
+    dns_domain: str = ""
     ip_allocation: str = "immediate"
     resource_request: UnsetType | None = None
     trunk_details: TrunkDetailsView | UnsetType = UNSET  # only on a trunk's parent
@@ -280,6 +276,7 @@ def network_view(shown: ShownNetwork) -> NetworkView:
         ipv6_address_scope=shown.address_scopes.get(6),
         availability_zone_hints=n.availability_zone_hints,
         availability_zones=shown.zones,
+        dns_domain=n.dns_domain,
         description=n.description,
         tags=shown.tags,
         created_at=n.created_at,
@@ -340,18 +337,17 @@ def port_view(shown: ShownPort) -> PortView:
         allowed_address_pairs=p.allowed_address_pairs,
         extra_dhcp_opts=p.extra_dhcp_opts,
         description=p.description,
-        dns_assignment=[_dns(ip.ip_address) for ip in p.fixed_ips],
+        dns_name=p.dns_name,
+        dns_domain=p.dns_domain,
+        dns_assignment=dns.assignment(
+            p.dns_name, [ip.ip_address for ip in p.fixed_ips], domain=shown.dns_domain
+        ),
         trunk_details=trunk_details_view(shown.trunk) if shown.trunk is not None else UNSET,
         tags=shown.tags,
         created_at=p.created_at,
         updated_at=p.updated_at,
         revision_number=p.revision_number,
     )
-
-
-def _dns(address: str) -> DnsAssignment:
-    hostname = "host-" + address.replace(".", "-").replace(":", "-")
-    return DnsAssignment(address, hostname, f"{hostname}.openstacklocal.")
 
 
 class SecurityGroupRuleView(View, frozen=True, kw_only=True):

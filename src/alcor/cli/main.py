@@ -45,7 +45,7 @@ from alcor.cli import (
     startup,
     trace,
 )
-from alcor.model import errors, limits, mtus, quotas
+from alcor.model import dns, errors, limits, mtus, quotas
 from alcor.services.allocation import Allocations
 from alcor.services.controller import Controller
 from alcor.services.quota_limits import QuotaLimits
@@ -80,6 +80,13 @@ def _physical_mtu(text: str) -> int:
     if not 1280 <= mtu <= 65535:
         raise argparse.ArgumentTypeError(f"expected an MTU from 1280 to 65535, got {text!r}")
     return mtu
+
+
+def _dns_domain(text: str) -> str:
+    try:
+        return dns.dns_domain(dns.domain_option(text))
+    except errors.InvalidInput as error:
+        raise argparse.ArgumentTypeError(error.message) from None
 
 
 def _quota(text: str) -> tuple[str, int]:
@@ -233,6 +240,16 @@ def parser() -> argparse.ArgumentParser:
         f"{mtus.PHYSICAL_MTU}): a VXLAN network carries 50 bytes less, a flat one as much",
     )
     server.add_argument(
+        "--dns-domain",
+        type=_dns_domain,
+        default=dns.DEFAULT_DOMAIN,
+        metavar="DOMAIN",
+        help="the domain of ports' names (Neutron's dns_domain, openstacklocal): a port's "
+        "addresses are <dns_name or host-<address>>.<domain> (dns_assignment) and the hosts' "
+        "DHCP servers answer those names; as in Neutron, ports keep a dns_name only under "
+        "another domain than openstacklocal",
+    )
+    server.add_argument(
         "--quota",
         metavar="RESOURCE=N",
         type=_quota,
@@ -270,6 +287,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         mac_base=args.mac_base,
         segment_range=args.vni_range,
         physical_mtu=args.physical_mtu,
+        dns_domain=args.dns_domain,
         quota_defaults=quotas.merged(quotas.NEUTRON_DEFAULTS, dict(args.quota)),
         limits=limits_from(args),
     )

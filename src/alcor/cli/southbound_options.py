@@ -226,6 +226,7 @@ def settings_from(args: argparse.Namespace) -> serving.SouthboundSettings:
         checkpoints=Checkpointing(every=args.checkpoint_every),
         health=args.southbound_health or "",
         log_poll=args.change_log_poll,
+        dns_domain=args.dns_domain,
         leases=LeaseSettings(
             lease=args.southbound_lease, advertise=args.southbound_advertise or ""
         ),

@@ -51,7 +51,7 @@ from alcor.goalstate import gateways
 from alcor.goalstate.intents import Intent, router_of
 from alcor.goalstate.subscriptions import Pending, Subscriptions
 from alcor.goalstate.topics import Deltas, Topic, Topics, entry_of
-from alcor.model import records
+from alcor.model import dns, records
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
@@ -59,7 +59,9 @@ Handler = Callable[[Any, bool, Deltas, Pending], None]
 
 
 class Engine:
-    def __init__(self) -> None:
+    def __init__(self, *, dns_domain: str = dns.DEFAULT_DOMAIN) -> None:
+        # the domain of ports' names (the controller's --dns-domain): networks' entries carry it
+        self.dns_domain = dns_domain
         self.revision = 0
         self.floor = 0  # a host that applied less than this gets a snapshot, not a delta
         self.intent = Intent()
@@ -162,7 +164,7 @@ class Engine:
             return
         old = intent.networks.get(network.id)
         intent.networks[network.id] = network
-        entry = e.network_entry(network, self.revision)
+        entry = e.network_entry(network, self.revision, dns_domain=self.dns_domain)
         self.topics.put(topic, keys.key("network", network.id), entry, deltas)
         if old is None or (old.network_type, old.physical_network, old.mtu) != (
             network.network_type,
@@ -287,6 +289,7 @@ class Engine:
             intent.networks.get(port.network_id),
             intent.host_ips.get(port.binding_host_id, ""),
             self.revision,
+            dns_domain=self.dns_domain,
         )
         self.topics.put(("network", port.network_id), keys.key("neighbor", port.id), entry, deltas)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from alcor.model import records, trunks
+from alcor.model import dns, records, trunks
 from alcor.v1 import southbound_pb2 as pb
 
 
@@ -55,7 +55,7 @@ def port_entry(port: records.Port, revision: int) -> pb.Entry:
     )
 
 
-def network_entry(network: records.Network, revision: int) -> pb.Entry:
+def network_entry(network: records.Network, revision: int, *, dns_domain: str) -> pb.Entry:
     return pb.Entry(
         revision=revision,
         network=pb.Network(
@@ -65,6 +65,7 @@ def network_entry(network: records.Network, revision: int) -> pb.Entry:
             mtu=network.mtu,
             admin_state_up=network.admin_state_up,
             project_id=network.project_id,
+            dns_domain=dns_domain,
         ),
     )
 
@@ -90,7 +91,12 @@ def subnet_entry(subnet: records.Subnet, revision: int) -> pb.Entry:
 
 
 def neighbor_entry(
-    port: records.Port, network: records.Network | None, host_ip: str, revision: int
+    port: records.Port,
+    network: records.Network | None,
+    host_ip: str,
+    revision: int,
+    *,
+    dns_domain: str,
 ) -> pb.Entry:
     return pb.Entry(
         revision=revision,
@@ -102,6 +108,7 @@ def neighbor_entry(
             ip_addresses=addresses(port),
             host_id=port.binding_host_id,
             host_ip=host_ip,
+            dns_name=dns.relative(port.dns_name, domain=dns_domain),
         ),
     )
 

@@ -78,6 +78,7 @@ class Network(Record, frozen=True, kw_only=True):
     is_default: bool = False
     availability_zone_hints: list[str] = msgspec.field(default_factory=list)
     auto_allocated_router_id: str | None = None
+    dns_domain: str = ""  # dns-integration: the network's domain (lower case, a trailing dot)
 
 
 class Subnet(Record, frozen=True, kw_only=True):
@@ -124,6 +125,10 @@ class Port(Record, frozen=True, kw_only=True):
     # port no router meaning.
     router_id: str = ""
     router_port_type: str = ""
+    # Internal DNS (``alcor.model.dns``): the name the port asked for (``dns_name``, lower case;
+    # empty: its addresses are named host-<address>) and its own domain (``dns-domain-ports``)
+    dns_name: str = ""
+    dns_domain: str = ""
 
 
 ROUTER_INTERFACE = "network:router_interface"

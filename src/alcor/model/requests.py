@@ -73,6 +73,7 @@ class NetworkCreate(Owned, frozen=True, kw_only=True):
         default=UNSET, name="provider:segmentation_id"
     )
     availability_zone_hints: list[String] | Unset = UNSET
+    dns_domain: Any = UNSET  # checked by alcor.model.dns, as Neutron words its refusals
 
 
 class NetworkUpdate(Request, frozen=True, kw_only=True):
@@ -92,6 +93,7 @@ class NetworkUpdate(Request, frozen=True, kw_only=True):
     segmentation_id: int | Unset | None = msgspec.field(
         default=UNSET, name="provider:segmentation_id"
     )
+    dns_domain: Any = UNSET
 
 
 # --- subnets ----------------------------------------------------------------------------
@@ -231,6 +233,10 @@ class PortAttributes(Request, frozen=True, kw_only=True):
     binding_profile: dict[str, Any] | Unset = msgspec.field(default=UNSET, name="binding:profile")
     binding_vnic_type: String | Unset = msgspec.field(default=UNSET, name="binding:vnic_type")
     extra_dhcp_opts: list[DhcpOptionRequest] | Unset | None = UNSET
+    # internal DNS: checked by alcor.model.dns, as Neutron words its refusals
+    dns_name: Any = UNSET
+    dns_domain: Any = UNSET
+    dns_assignment: Any = UNSET  # read-only: named only to be refused as Neutron refuses it
 
 
 class PortCreate(PortAttributes, frozen=True, kw_only=True):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from alcor.model import errors, mtus
+from alcor.model import dns, errors, mtus
 from alcor.model.queries import Query
 from alcor.model.records import (
     ACCESS_AS_EXTERNAL,
@@ -85,6 +85,7 @@ class Networks:
         return await self.context.store.write(work)
 
     def _new(self, writer: Writer, caller: Caller, request: NetworkCreate) -> Network:
+        domain = dns.dns_domain(request.dns_domain) if request.dns_domain is not UNSET else ""
         project = caller.project_for(resources.requested_project(request))
         # Admin-only as in Neutron's policy: provider attributes when sent at all, the flags
         # only when set to other than their default (False).
@@ -131,6 +132,7 @@ class Networks:
             availability_zone_hints=availability_zones.check_hints(
                 writer, resources.value_or(request.availability_zone_hints, [])
             ),
+            dns_domain=domain,
         )
 
     def _segment(
@@ -215,6 +217,8 @@ class Networks:
             resources.check_revision(network, if_match)
             sent = msgspec.structs.asdict(request)
             changes = {field: value for field, value in sent.items() if value is not UNSET}
+            if "dns_domain" in changes:
+                changes["dns_domain"] = dns.dns_domain(changes["dns_domain"])
             for field, attribute in UPDATE_ADMIN_ONLY:
                 if field in changes:
                     caller.require_admin(attribute, action="update_network")

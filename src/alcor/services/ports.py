@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from alcor.model import addressing, dhcp_options, errors, service_types
+from alcor.model import addressing, dhcp_options, dns, errors, service_types
 from alcor.model.identifiers import normalize_mac
 from alcor.model.queries import Query
 from alcor.model.records import (
@@ -50,6 +50,7 @@ class ShownPort(msgspec.Struct, frozen=True):
     # what its host reported of it (``services.status``), shown over the stored vif_details
     observed_vif_details: Mapping[str, str] = msgspec.field(default_factory=dict)
     trunk: trunks.Details | None = None  # ``trunk_details``, when the port is a trunk's parent
+    dns_domain: str = dns.DEFAULT_DOMAIN  # the server's, naming its addresses (dns_assignment)
 
     def vif_details(self) -> dict[str, Any]:
         """``binding:vif_details``: the stored keys first, the host's observed ones over them."""
@@ -97,8 +98,15 @@ class Ports:
                 if request.tags:
                     writer.set_tags(record.id, check_tags(request.tags))
             board = self.context.status
+            domain = self.context.settings.dns_domain
             return [
-                ShownPort(r, sorted(set(q.tags or [])), status_of(r, board), observed_of(r, board))
+                ShownPort(
+                    r,
+                    sorted(set(q.tags or [])),
+                    status_of(r, board),
+                    observed_of(r, board),
+                    dns_domain=domain,
+                )
                 for r, q in zip(records, requests, strict=True)
             ]
 
@@ -115,6 +123,7 @@ class Ports:
         groups: PortGroups,
         known_hosts: set[str],
     ) -> Port:
+        names = dns.port_fields(request, domain=self.context.settings.dns_domain, creating=True)
         project = caller.project_for(resources.requested_project(request))
         _check_attributes(caller, request, action="create_port")
         _check_network_owner_attributes(caller, request, network, action="create_port")
@@ -171,6 +180,8 @@ class Ports:
             binding_vnic_type=resources.value_or(request.binding_vnic_type, "normal"),
             binding_vif_type=nodes.vif_type(host, known_hosts),
             extra_dhcp_opts=dhcp_options.created(resources.value_or(request.extra_dhcp_opts, [])),
+            dns_name=names.get("dns_name", ""),
+            dns_domain=names.get("dns_domain", ""),
         )
 
     def _automatic(
@@ -244,7 +255,7 @@ class Ports:
     async def show(self, caller: Caller, port_id: str) -> ShownPort:
         def work(reader: Reader) -> ShownPort:
             found = resources.find(reader, caller, Port, port_id)
-            return _shown(reader, [found], self.context.status)[0]
+            return self._shown(reader, [found])[0]
 
         return await self.context.store.read(work)
 
@@ -252,9 +263,7 @@ class Ports:
         scoped = resources.scoped(caller, query, shared=True)  # with the ports on its networks
         wanted = scoped.filters.get("status")
         if wanted is None:
-            return await self.context.store.read(
-                lambda r: _shown(r, r.select(Port, scoped), self.context.status)
-            )
+            return await self.context.store.read(lambda r: self._shown(r, r.select(Port, scoped)))
         # status is observed, not stored: the other filters select, status filters what they
         # select, and the page is cut after it
         filters = {k: v for k, v in scoped.filters.items() if k != "status"}
@@ -265,13 +274,16 @@ class Ports:
             found = [p for p in reader.select(Port, every) if status_of(p, board) in wanted]
             if scoped.limit is not None:
                 found = found[-scoped.limit :] if scoped.page_reverse else found[: scoped.limit]
-            return _shown(reader, found, board)
+            return self._shown(reader, found)
 
         return await self.context.store.read(work)
 
     async def update(
         self, caller: Caller, port_id: str, request: PortUpdate, *, if_match: int | None
     ) -> ShownPort:
+        domain = self.context.settings.dns_domain
+        names = dns.port_fields(request, domain=domain, creating=False)
+
         def work(writer: Writer) -> ShownPort:
             port = resources.owned(writer, caller, Port, port_id)
             resources.check_revision(port, if_match)
@@ -289,7 +301,7 @@ class Ports:
                     device_owner=resources.value_or(request.device_owner, port.device_owner),
                     device_id=resources.value_or(request.device_id, port.device_id),
                 )
-            changes: dict[str, object] = {}
+            changes: dict[str, object] = dict(names)
             for field in (
                 "name",
                 "description",
@@ -341,9 +353,25 @@ class Ports:
             writer.update([updated])
             if updated.binding_host_id != port.binding_host_id:
                 trunks.follow_parent(writer, updated, self.context.now())
-            return _shown(writer, [updated], self.context.status)[0]
+            return self._shown(writer, [updated])[0]
 
         return await self.context.store.write(work)
+
+    def _shown(self, reader: Reader, records: list[Port]) -> list[ShownPort]:
+        tags = reader.tags_of([r.id for r in records])
+        details = trunks.details_of(reader, records)
+        board = self.context.status
+        return [
+            ShownPort(
+                r,
+                tags.get(r.id, []),
+                status_of(r, board),
+                observed_of(r, board),
+                details.get(r.id),
+                dns_domain=self.context.settings.dns_domain,
+            )
+            for r in records
+        ]
 
     def _reassign(
         self, writer: Writer, caller: Caller, port: Port, request: PortUpdate
@@ -475,21 +503,6 @@ def observed_of(port: Port, board: status.StatusView | None = None) -> Mapping[s
     if board is None or not port.binding_host_id:
         return {}
     return board.vif_details(port.id, port.binding_host_id)
-
-
-def _shown(reader: Reader, records: list[Port], board: status.StatusView) -> list[ShownPort]:
-    tags = reader.tags_of([r.id for r in records])
-    details = trunks.details_of(reader, records)
-    return [
-        ShownPort(
-            r,
-            tags.get(r.id, []),
-            status_of(r, board),
-            observed_of(r, board),
-            details.get(r.id),
-        )
-        for r in records
-    ]
 
 
 def _auto_address(subnet: Subnet) -> bool:

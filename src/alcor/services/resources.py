@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from alcor.model import errors, mtus, quotas
+from alcor.model import dns, errors, mtus, quotas
 from alcor.model.limits import Limits
 from alcor.model.queries import Query
 from alcor.model.records import (
@@ -46,6 +46,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mac_base: str = "fa:16:3e:00:00:00"
     segment_range: tuple[int, int] = (1000, 16_777_215)
     physical_mtu: int = mtus.PHYSICAL_MTU  # what the underlay carries (global_physnet_mtu)
+    dns_domain: str = dns.DEFAULT_DOMAIN  # names ports' addresses (Neutron's dns_domain)
     limits: Limits = msgspec.field(default_factory=Limits)
     quota_defaults: dict[str, int] = msgspec.field(
         default_factory=lambda: dict(quotas.NEUTRON_DEFAULTS)

@@ -22,6 +22,7 @@ import grpc.aio
 import msgspec
 
 from alcor.goalstate.engine import Engine
+from alcor.model import dns
 from alcor.services.nodes import Nodes
 from alcor.services.status import StatusBoard
 from alcor.southbound import checkpointing, credentials, health, owners
@@ -75,6 +76,7 @@ class SouthboundSettings(msgspec.Struct, frozen=True, kw_only=True):
     leases: LeaseSettings = msgspec.field(default_factory=LeaseSettings)
     checkpoints: Checkpointing = msgspec.field(default_factory=Checkpointing)
     health: str = ""  # HOST:PORT: gRPC's health service alone, in plaintext ('': not so)
+    dns_domain: str = dns.DEFAULT_DOMAIN  # the domain of ports' names, in networks' entries
 
 
 class SouthboundServer:
@@ -300,7 +302,12 @@ class SouthboundServer:
         while True:
             store_id = hub.store_id
             restored = await checkpointing.restore(self._store, store_id=store_id, floor=floor)
-            hub.engine = restored if restored is not None else Engine()
+            hub.engine = (
+                restored if restored is not None else Engine(dns_domain=self.settings.dns_domain)
+            )
+            # the engine built (or restored) before anything is applied: with the domain of
+            # ports' names, which a checkpoint does not keep
+            hub.engine.dns_domain = self.settings.dns_domain
             following.revision = hub.engine.revision
             start = max(floor, following.revision)
             await following.catch_up()

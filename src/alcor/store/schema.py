@@ -47,6 +47,7 @@ networks = sa.Table(
     sa.Column("availability_zone_hints", DOCUMENT, nullable=False, server_default="[]"),
     # Set on a project's auto-allocated network: the router to the default external network
     sa.Column("auto_allocated_router_id", UUID, nullable=True),
+    sa.Column("dns_domain", sa.String(255), nullable=False, server_default=""),
     # VXLAN VNIs are unique in the region (NULLs never collide, so no physical_network here).
     sa.UniqueConstraint("network_type", "segmentation_id", name="uq_segment"),
 )
@@ -91,6 +92,9 @@ ports = sa.Table(
     # router membership (Neutron's ``routerports``): set by the router manager only
     sa.Column("router_id", UUID, nullable=False, server_default="", index=True),
     sa.Column("router_port_type", sa.String(32), nullable=False, server_default=""),
+    # internal DNS (dns-integration, dns-domain-ports): the name and domain the port asked for
+    sa.Column("dns_name", sa.String(255), nullable=False, server_default=""),
+    sa.Column("dns_domain", sa.String(255), nullable=False, server_default=""),
     sa.UniqueConstraint("network_id", "mac_address", name="uq_port_mac"),
 )
 

@@ -647,6 +647,7 @@ class Network(_message.Message):
     MTU_FIELD_NUMBER: _builtins.int
     ADMIN_STATE_UP_FIELD_NUMBER: _builtins.int
     PROJECT_ID_FIELD_NUMBER: _builtins.int
+    DNS_DOMAIN_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     network_type: _builtins.str
     segmentation_id: _builtins.int
@@ -654,6 +655,10 @@ class Network(_message.Message):
     mtu: _builtins.int
     admin_state_up: _builtins.bool
     project_id: _builtins.str
+    dns_domain: _builtins.str
+    """The domain its ports' names are under on the hosts' DNS (the controller's --dns-domain,
+    with its trailing dot; empty: none). Not the network's own dns_domain attribute.
+    """
     def __init__(
         self,
         *,
@@ -663,10 +668,11 @@ class Network(_message.Message):
         mtu: _builtins.int = ...,
         admin_state_up: _builtins.bool = ...,
         project_id: _builtins.str = ...,
+        dns_domain: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "id", b"id", "mtu", b"mtu", "network_type", b"network_type", "project_id", b"project_id", "segmentation_id", b"segmentation_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "dns_domain", b"dns_domain", "id", b"id", "mtu", b"mtu", "network_type", b"network_type", "project_id", b"project_id", "segmentation_id", b"segmentation_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -999,6 +1005,7 @@ class Neighbor(_message.Message):
     IP_ADDRESSES_FIELD_NUMBER: _builtins.int
     HOST_ID_FIELD_NUMBER: _builtins.int
     HOST_IP_FIELD_NUMBER: _builtins.int
+    DNS_NAME_FIELD_NUMBER: _builtins.int
     port_id: _builtins.str
     network_id: _builtins.str
     segmentation_id: _builtins.int
@@ -1006,6 +1013,10 @@ class Neighbor(_message.Message):
     host_id: _builtins.str
     host_ip: _builtins.str
     """the host's underlay address (VXLAN remote)"""
+    dns_name: _builtins.str
+    """The port's dns_name relative to its network's dns_domain ("vm1"); empty: each address is
+    named host-<address with dashes>, as Neutron names it.
+    """
     @_builtins.property
     def ip_addresses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -1018,10 +1029,11 @@ class Neighbor(_message.Message):
         ip_addresses: _abc.Iterable[_builtins.str] | None = ...,
         host_id: _builtins.str = ...,
         host_ip: _builtins.str = ...,
+        dns_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["host_id", b"host_id", "host_ip", b"host_ip", "ip_addresses", b"ip_addresses", "mac_address", b"mac_address", "network_id", b"network_id", "port_id", b"port_id", "segmentation_id", b"segmentation_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dns_name", b"dns_name", "host_id", b"host_id", "host_ip", b"host_ip", "ip_addresses", b"ip_addresses", "mac_address", b"mac_address", "network_id", b"network_id", "port_id", b"port_id", "segmentation_id", b"segmentation_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

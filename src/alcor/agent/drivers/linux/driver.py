@@ -69,7 +69,8 @@ CAPABILITIES = (
     "external-gateways",
     "floating-ips",
 )
-DHCP_INPUTS = ("port", "subnet", "network")  # what the DHCP servers and clients follow
+# what the DHCP servers and clients follow (neighbors: the names their DNS answers)
+DHCP_INPUTS = ("port", "subnet", "network", "neighbor")
 DHCP = "dhcp"  # a DHCP server's key (``dhcp:<network>``), reported as its network's
 
 
@@ -133,6 +134,7 @@ class LinuxDriver:
         self._failed: dict[str, str] = {}  # key -> why, as last reported
         self._splices: dict[tuple[str, str], vlans.Splice] = {}  # trunks' VLANs, as programmed
         self._riding: dict[str, str] = {}  # subport -> the parent port whose device it rides
+        self._names = dhcp.Names()  # the neighbor entries' names, which the DHCP servers answer
         self.timings: dict[str, float] = {}  # the last message's phases, in seconds
         self._operations: Counter[tuple[str, str]] = Counter()  # (action, object) -> asked
 
@@ -240,6 +242,7 @@ class LinuxDriver:
         self._plugged.clear()
         self._riding.clear()
         self._members.clear()
+        self._names.clear()
         lookup = _Lookup(held)
         for key, entry in live.items():
             self._index(key, entry)
@@ -353,6 +356,8 @@ class LinuxDriver:
                 self._riding.pop(resource_id, None)
         elif kind == "member":
             self._members[entry.member.security_group_id].add(entry.member.port_id)
+        elif kind == "neighbor":
+            self._names.put(resource_id, entry.neighbor)
 
     def _unindex(self, key: str) -> None:
         kind, _, resource_id = key.partition(":")
@@ -368,6 +373,8 @@ class LinuxDriver:
             self._members[group_id].discard(port_id)
             if not self._members[group_id]:
                 del self._members[group_id]
+        elif kind == "neighbor":
+            self._names.drop(resource_id)
 
     def _lay_out(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> None:
         """Replace what ``key`` wants of the kernel with what ``entry`` wants (None: nothing)."""
@@ -473,7 +480,9 @@ class LinuxDriver:
             if (subnet := lookup.subnet(subnet_id)) is not None
         ]
         return (
-            dhcp.services(ports=ports, subnets=subnets, lookup=lookup, host=self.host),
+            dhcp.services(
+                ports=ports, subnets=subnets, dns_names=self._names, lookup=lookup, host=self.host
+            ),
             dhcp.clients(ports=ports, lookup=lookup, host=self.host),
         )
 
