@@ -478,3 +478,52 @@ def test_openstacksdk_drives_port_forwardings(api: httpx.Client, conn: Connectio
     assert changed.internal_port == 8081
     conn.network.delete_floating_ip_port_forwarding(fip["id"], made.id, ignore_missing=False)
     assert list(conn.network.floating_ip_port_forwardings(fip["id"])) == []
+
+
+def test_the_extensions_are_listed_as_the_reference_lists_them(api: httpx.Client) -> None:
+    listed = {e["alias"]: e for e in api.get("/extensions").json()["extensions"]}
+    assert listed["floating-ip-port-forwarding"]["name"] == "Floating IP Port Forwarding"
+    for alias in (
+        "floating-ip-port-forwarding-description",
+        "floating-ip-port-forwarding-detail",
+        "floating-ip-port-forwarding-port-ranges",
+        "expose-port-forwarding-in-fip",
+    ):
+        assert alias in listed, alias
+    assert api.get("/extensions/expose-port-forwarding-in-fip").status_code == 200
+
+
+def test_what_a_forwarding_goes_through_stays_and_an_address_it_lost_takes_it_away(
+    api: httpx.Client, world: dict[str, Any]
+) -> None:
+    made = create(api, world, internal_port=22, external_port=2222)
+    router, subnet = world["inside"]["router"]["id"], world["inside"]["subnet"]["id"]
+    removed = api.put(
+        f"/routers/{router}/remove_router_interface", json={"subnet_id": subnet}, headers=MEMBER
+    )
+    assert_error(removed, 409, "RouterInterfaceInUseByFloatingIP")
+    assert message(removed) == (
+        f"Router interface for subnet {subnet} on router {router} cannot be deleted, as it is "
+        "required by one or more floating IPs."
+    )
+    cleared = api.put(
+        f"/routers/{router}", json={"router": {"external_gateway_info": {}}}, headers=MEMBER
+    )
+    assert_error(cleared, 409, "RouterExternalGatewayInUseByFloatingIp")
+
+    # the port's address changes: the forwarding to its old address goes, as in Neutron
+    other = world["inside"]["subnet"]["cidr"].rsplit(".", 1)[0] + ".200"
+    moved = api.put(
+        f"/ports/{world['port']['id']}",
+        json={"port": {"fixed_ips": [{"subnet_id": subnet, "ip_address": other}]}},
+        headers=MEMBER,
+    )
+    assert moved.status_code == 200, moved.text
+    assert_error(api.get(url(world, made["id"]), headers=MEMBER), 404, "PortForwardingNotFound")
+    fip = api.get(f"/floatingips/{world['fip']['id']}", headers=MEMBER).json()["floatingip"]
+    assert fip["router_id"] is None
+    # and with no forwarding left, the interface and the gateway may go
+    removed = api.put(
+        f"/routers/{router}/remove_router_interface", json={"subnet_id": subnet}, headers=MEMBER
+    )
+    assert removed.status_code == 200, removed.text

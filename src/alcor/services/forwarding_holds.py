@@ -58,6 +58,32 @@ def release_ports(writer: Writer, now: str, ports: Sequence[Port]) -> None:
     release(writer, writer.select(PortForwarding, query), now, fips={})
 
 
+def release_addresses(writer: Writer, now: str, port: Port) -> None:
+    """The forwardings to addresses a port no longer has are deleted (Neutron's port
+    callback on an update of its fixed IPs)."""
+    kept = {fixed.ip_address for fixed in port.fixed_ips}
+    query = Query(filters={"internal_port_id": (port.id,)})
+    gone = [r for r in writer.select(PortForwarding, query) if r.internal_ip_address not in kept]
+    release(writer, gone, now, fips={})
+
+
+def check_interface_free(reader: Reader, router_id: str, subnet_ids: set[str]) -> None:
+    """A router's interface stays while a forwarding of one of its floating IPs goes to an
+    address on its subnets (Neutron's ``_check_router_interface_not_in_use``)."""
+    held = reader.select(PortForwarding, Query(filters={"router_id": (router_id,)}))
+    ports = reader.get_many(Port, {record.internal_port_id for record in held})
+    for record in held:
+        port = ports.get(record.internal_port_id)
+        fixed = port.fixed_ips if port is not None else []
+        used = {f.subnet_id for f in fixed if f.ip_address == record.internal_ip_address}
+        if subnet := next(iter(sorted(used & subnet_ids)), None):
+            raise errors.InUse(
+                f"Router interface for subnet {subnet} on router {router_id} cannot be "
+                "deleted, as it is required by one or more floating IPs.",
+                type="RouterInterfaceInUseByFloatingIP",
+            )
+
+
 def release(
     writer: Writer, records: list[PortForwarding], now: str, *, fips: dict[str, FloatingIp]
 ) -> None:

@@ -347,6 +347,8 @@ class Ports:
                 )
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
+            if updated.fixed_ips != port.fixed_ips:
+                forwarding_holds.release_addresses(writer, self.context.now(), updated)
             if updated.binding_host_id != port.binding_host_id:
                 trunks.follow_parent(writer, updated, self.context.now())
             return _shown(writer, [updated], self.context.status)[0]
