@@ -1,4 +1,5 @@
-"""Real packets between namespaces: pings, many at once, and a TCP server and client (socat)."""
+"""Real packets between namespaces: pings, many at once, and TCP and UDP servers and clients
+(socat)."""
 
 from __future__ import annotations
 
@@ -58,5 +59,26 @@ def connect(ns: str, ip: str, port: int, *, source: str = "") -> str:
         "ip", "netns", "exec", ns, "socat", "-T", "2", "-",
         f"TCP:{ip}:{port},connect-timeout=1{bind}",
         check=False, timeout=10,
+    )  # fmt: skip
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def serve_udp(ns: str, port: int, answer: str) -> subprocess.Popen[bytes]:
+    """A UDP server in ``ns`` that answers each datagram with ``answer``; the caller stops it."""
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", ns, "socat", f"UDP-RECVFROM:{port},fork,reuseaddr",
+         f"SYSTEM:echo {answer}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(0.1)
+    return process
+
+
+def ask_udp(ns: str, ip: str, port: int) -> str:
+    """What the UDP server at ip:port answers a datagram from ``ns`` ('' if nothing comes)."""
+    done = subprocess.run(
+        ["ip", "netns", "exec", ns, "socat", "-T", "2", "-", f"UDP:{ip}:{port}"],
+        input="hello\n", capture_output=True, text=True, check=False, timeout=10,
     )  # fmt: skip
     return done.stdout.strip() if done.returncode == 0 else ""
