@@ -59,8 +59,11 @@ def url(world: dict[str, Any], forwarding_id: str = "") -> str:
     return f"{base}/{forwarding_id}" if forwarding_id else base
 
 
-def body(world: dict[str, Any], **attributes: Any) -> dict[str, Any]:
-    port = world["port"]
+def body(
+    world: dict[str, Any], *, port: dict[str, Any] | None = None, **attributes: Any
+) -> dict[str, Any]:
+    """A forwarding to ``port`` (the world's port by default) and its first address."""
+    port = port or world["port"]
     return {
         "port_forwarding": {
             "protocol": "tcp",
@@ -301,15 +304,7 @@ def test_the_internal_address_must_be_the_port_s_and_reachable_from_the_floating
     far = member_port(api, lonely["id"])
     unreachable = api.post(
         url(world),
-        json={
-            "port_forwarding": {
-                "protocol": "tcp",
-                "internal_port_id": far["id"],
-                "internal_ip_address": far["fixed_ips"][0]["ip_address"],
-                "internal_port": 1,
-                "external_port": 1,
-            }
-        },
+        json=body(world, port=far, internal_port=1, external_port=1),
         headers=MEMBER,
     )
     assert_error(unreachable, 400, "BadRequest")
@@ -356,15 +351,7 @@ def test_a_floating_ip_with_forwardings_is_neither_associated_nor_deleted(
     assert_error(on_associated, 409, "FloatingIPPortAlreadyAssociated")
     bound = api.post(
         url(world),
-        json={
-            "port_forwarding": {
-                "protocol": "tcp",
-                "internal_port_id": other_port["id"],
-                "internal_ip_address": other_port["fixed_ips"][0]["ip_address"],
-                "internal_port": 82,
-                "external_port": 82,
-            }
-        },
+        json=body(world, port=other_port, internal_port=82, external_port=82),
         headers=MEMBER,
     )
     assert_error(bound, 409, "PortHasBindingFloatingIP")

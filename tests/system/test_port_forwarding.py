@@ -10,7 +10,7 @@ import pytest
 
 from alcor.lab import traffic
 from tests.system.lab import Lab, unusable
-from tests.system.test_external import OUTSIDE_IP, SNAT_IP, outside_world
+from tests.system.test_external import OUTSIDE_IP, SNAT_IP, gatewayed
 from tests.system.test_linux_dataplane import OPEN
 
 pytestmark = [
@@ -24,40 +24,8 @@ FLOATING_IP = "203.0.113.30"
 def test_forwarded_ports_of_a_floating_ip_reach_an_endpoint_behind_the_gateway_host(
     lab: Lab,
 ) -> None:
-    (gateway,) = lab.add_hosts(
-        "gw", args=("--bridge-mapping=public:br-ex",), physical_networks=("public",), start=False
-    )
-    outside = outside_world(lab, gateway)
-    gateway.start_agent()
-    lab.wait_connected(gateway)
+    _gateway, outside, external = gatewayed(lab)
     (compute,) = lab.add_hosts("c1")
-
-    external = lab.call(
-        "POST",
-        "/networks",
-        {
-            "network": {
-                "name": f"{lab.tag}-public",
-                "router:external": True,
-                "provider:network_type": "flat",
-                "provider:physical_network": "public",
-            }
-        },
-    )["network"]["id"]
-    lab.call(
-        "POST",
-        "/subnets",
-        {
-            "subnet": {
-                "network_id": external,
-                "cidr": "203.0.113.0/24",
-                "ip_version": 4,
-                "gateway_ip": OUTSIDE_IP,
-                "enable_dhcp": False,
-                "allocation_pools": [{"start": "203.0.113.10", "end": "203.0.113.99"}],
-            }
-        },
-    )
     subnet = lab.subnet(lab.network(), "10.0.1.0/24")
     router = lab.router(subnet)
     gateway_info = {"network_id": external, "external_fixed_ips": [{"ip_address": SNAT_IP}]}
@@ -67,7 +35,7 @@ def test_forwarded_ports_of_a_floating_ip_reach_an_endpoint_behind_the_gateway_h
     lab.serve(endpoint, 8081, "forwarded-tcp")
     lab.serve(endpoint, 8082, "not-forwarded")
     for number in (7000, 7001):
-        lab.processes.append(traffic.serve_udp(endpoint, number, f"forwarded-udp-{number}"))
+        lab.serve(endpoint, number, f"forwarded-udp-{number}", protocol="udp")
 
     fip = lab.call(
         "POST",

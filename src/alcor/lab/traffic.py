@@ -40,10 +40,12 @@ def pings(pairs: list[Pair], *, wait: float = 1.0) -> dict[Pair, bool]:
     return answered
 
 
-def serve(ns: str, port: int, answer: str) -> subprocess.Popen[bytes]:
-    """A TCP server in ``ns`` that says ``answer`` to whoever connects; the caller stops it."""
+def serve(ns: str, port: int, answer: str, *, protocol: str = "tcp") -> subprocess.Popen[bytes]:
+    """A TCP (or UDP) server in ``ns`` that says ``answer`` to whoever connects (to each
+    datagram); the caller stops it."""
+    listen = "TCP-LISTEN" if protocol == "tcp" else "UDP-RECVFROM"
     process = subprocess.Popen(
-        ["ip", "netns", "exec", ns, "socat", f"TCP-LISTEN:{port},fork,reuseaddr",
+        ["ip", "netns", "exec", ns, "socat", f"{listen}:{port},fork,reuseaddr",
          f"SYSTEM:echo {answer}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -61,18 +63,6 @@ def connect(ns: str, ip: str, port: int, *, source: str = "") -> str:
         check=False, timeout=10,
     )  # fmt: skip
     return done.stdout.strip() if done.returncode == 0 else ""
-
-
-def serve_udp(ns: str, port: int, answer: str) -> subprocess.Popen[bytes]:
-    """A UDP server in ``ns`` that answers each datagram with ``answer``; the caller stops it."""
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", ns, "socat", f"UDP-RECVFROM:{port},fork,reuseaddr",
-         f"SYSTEM:echo {answer}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(0.1)
-    return process
 
 
 def ask_udp(ns: str, ip: str, port: int) -> str:

@@ -31,6 +31,11 @@ def _common_columns() -> list[sa.Column[object]]:
     ]
 
 
+def _unnamed_columns() -> list[sa.Column[object]]:
+    """The common columns of a resource that has no name (floating IPs, port forwardings)."""
+    return [column for column in _common_columns() if column.name != "name"]
+
+
 networks = sa.Table(
     "networks",
     metadata,
@@ -166,12 +171,7 @@ routers = sa.Table(
 floatingips = sa.Table(
     "floatingips",
     metadata,
-    sa.Column("id", UUID, primary_key=True),
-    sa.Column("project_id", sa.String(255), nullable=False, index=True),
-    sa.Column("description", sa.String(1024), nullable=False, default=""),
-    sa.Column("created_at", TIMESTAMP, nullable=False),
-    sa.Column("updated_at", TIMESTAMP, nullable=False),
-    sa.Column("revision_number", sa.BigInteger, nullable=False),
+    *_unnamed_columns(),
     sa.Column(
         "floating_network_id", UUID, sa.ForeignKey("networks.id"), nullable=False, index=True
     ),
@@ -439,12 +439,7 @@ RESOURCE_TABLES["rbac_policy"] = rbac_policies
 port_forwardings = sa.Table(
     "port_forwardings",
     metadata,
-    sa.Column("id", UUID, primary_key=True),
-    sa.Column("project_id", sa.String(255), nullable=False, index=True),
-    sa.Column("description", sa.String(1024), nullable=False, default=""),
-    sa.Column("created_at", TIMESTAMP, nullable=False),
-    sa.Column("updated_at", TIMESTAMP, nullable=False),
-    sa.Column("revision_number", sa.BigInteger, nullable=False),
+    *_unnamed_columns(),
     sa.Column("floatingip_id", UUID, sa.ForeignKey("floatingips.id"), nullable=False, index=True),
     sa.Column("floating_ip_address", sa.String(64), nullable=False),
     sa.Column("router_id", UUID, nullable=False),

@@ -474,11 +474,10 @@ def of_floating_ip(floating_ip: pb.FloatingIp, lookup: Lookup, host: HostSetting
     """A floating IP on the host serving its router's gateway: its address on the qg leg, and
     its own NAT table (its SNAT runs before the router's, so its port goes out as itself)."""
     depends = frozenset([floating_ip.router_id])
-    router = lookup.router(floating_ip.router_id)
-    if router is None or not _serves(router, host) or not _external_bridge(router.gateway, host):
+    served = _gateway_leg(floating_ip.router_id, lookup, host)
+    if served is None:
         return Layout([], depends)
-    ns = names.router_netns(host.prefix, router.id)
-    qg = names.gateway_inside(router.gateway.port_id)
+    ns, qg = served
     table = f"ip alcor_fip_{floating_ip.id.replace('-', '_')}"
     public, private = floating_ip.floating_ip_address, floating_ip.fixed_ip_address
     text = (
@@ -496,15 +495,22 @@ def of_floating_ip(floating_ip: pb.FloatingIp, lookup: Lookup, host: HostSetting
     return Layout([k.Address(ns, qg, f"{public}/32"), k.Nftables(ns, table, text)], depends)
 
 
+def _gateway_leg(router_id: str, lookup: Lookup, host: HostSettings) -> tuple[str, str] | None:
+    """The router's namespace and its qg leg, if this host serves the router's gateway."""
+    router = lookup.router(router_id)
+    if router is None or not _serves(router, host) or not _external_bridge(router.gateway, host):
+        return None
+    return names.router_netns(host.prefix, router.id), names.gateway_inside(router.gateway.port_id)
+
+
 def of_port_forwarding(forwarding: pb.PortForwarding, lookup: Lookup, host: HostSettings) -> Layout:
     """A floating IP's port forwarding on the host serving its router's gateway: the floating
     IP's address on the qg leg (its other forwardings want it too), and its DNAT table."""
     depends = frozenset([forwarding.router_id])
-    router = lookup.router(forwarding.router_id)
-    if router is None or not _serves(router, host) or not _external_bridge(router.gateway, host):
+    served = _gateway_leg(forwarding.router_id, lookup, host)
+    if served is None:
         return Layout([], depends)
-    ns = names.router_netns(host.prefix, router.id)
-    qg = names.gateway_inside(router.gateway.port_id)
+    ns, qg = served
     address = k.Address(ns, qg, f"{forwarding.floating_ip_address}/32")
     text = forwardings.dnat_table(forwarding, qg)
     return Layout([address, k.Nftables(ns, forwardings.table(forwarding.id), text)], depends)
