@@ -514,3 +514,41 @@ def test_what_a_forwarding_goes_through_stays_and_an_address_it_lost_takes_it_aw
         f"/routers/{router}/remove_router_interface", json={"subnet_id": subnet}, headers=MEMBER
     )
     assert removed.status_code == 200, removed.text
+
+
+def test_an_update_is_refused_as_neutron_refuses_it(
+    api: httpx.Client, world: dict[str, Any]
+) -> None:
+    first = create(api, world, internal_port=500, external_port=5000)
+    second = create(api, world, internal_port=501, external_port=5001)
+    port, address = world["port"], first["internal_ip_address"]
+
+    def put(**attributes: Any) -> httpx.Response:
+        sent = {"port_forwarding": attributes}
+        return api.put(url(world, second["id"]), json=sent, headers=MEMBER)
+
+    socket = put(internal_port=500)
+    assert_error(socket, 400, "BadRequest")
+    assert message(socket) == (
+        "Bad port_forwarding request: Another port forwarding entry with the same attributes "
+        f"already exists, conflicting values are {{'internal_port_id': '{port['id']}', "
+        f"'internal_ip_address': '{address}', 'internal_port': 500}}."
+    )
+    outside = put(external_port=5000)
+    assert message(outside) == (
+        "Bad port_forwarding request: Another port forwarding entry with the same attributes "
+        "already exists, conflicting values are {'floating_ip_address': "
+        f"'{world['fip']['floating_ip_address']}', 'external_port': 5000}}."
+    )
+    stranger = put(internal_ip_address="10.250.0.99")
+    fixed = [
+        {"subnet_id": f["subnet_id"], "ip_address": f["ip_address"]} for f in port["fixed_ips"]
+    ]
+    assert message(stranger) == (
+        "Bad port_forwarding request: The internal IP does not correspond to an address on the "
+        f"internal port, which has fixed_ips {fixed}."
+    )
+    assert_error(put(internal_port=0), 400, "HTTPBadRequest")
+    assert_error(put(external_port=108343), 400, "HTTPBadRequest")
+    shown = api.get(url(world, second["id"]), headers=MEMBER).json()["port_forwarding"]
+    assert shown == second  # every refusal left it as it was

@@ -4,16 +4,32 @@ external ports to the internal ones as the forwarding's ranges say."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from alcor.agent.drivers.linux import forwardings
+from alcor.agent.state import HostState
+from alcor.goalstate import checkpoints
+from alcor.goalstate.engine import Engine
 from alcor.model import records
+from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
-from tests.unit.test_goalstate import NOW, World, assert_converged, gatewayed, keys_of
+from tests.unit.test_goalstate import (
+    NOW,
+    World,
+    assert_converged,
+    assert_same_engine,
+    compacted,
+    contents,
+    gatewayed,
+    keys_of,
+    random_world,
+)
 
 
 def forwarding(
-    world: World, name: str, *, external: tuple[int, int] = (2222, 2222)
+    world: World, name: str, *, external: tuple[int, int] = (2222, 2222), router: str = "r1"
 ) -> dict[str, list[pb.Entry]]:
     return world.put(
         records.PortForwarding(
@@ -23,7 +39,7 @@ def forwarding(
             updated_at=NOW,
             floatingip_id="f1",
             floating_ip_address="203.0.113.20",
-            router_id="r1",
+            router_id=router,
             protocol="tcp",
             internal_port_id="n2-h5-p0",
             internal_ip_address="10.2.5.10",
@@ -59,6 +75,72 @@ def test_a_forwarding_reaches_only_the_gateway_host_and_follows_it() -> None:
     world.delete("pf1")
     assert world.hosts["g2"].get("port_forwarding", "pf1") is None
     assert_converged(world)
+
+
+def forwarded_world(seed: int) -> World:
+    """A random world (``test_goalstate.random_world``) whose router's floating IP then gets
+    port forwardings made, changed and deleted while the gateway comes and goes and its hosts
+    go down and up."""
+    world = random_world(seed, steps=80)
+    rng = random.Random(seed)
+    made: list[str] = []
+    for step in range(60):
+        action = rng.random()
+        if action < 0.4 or not made:
+            made.append(f"pf{step}")
+            forwarding(world, made[-1], external=(step + 1, step + 1), router="r")
+        elif action < 0.6:
+            forwarding(world, rng.choice(made), external=(step + 1, step + 3), router="r")
+        elif action < 0.75:
+            world.delete(made.pop(rng.randrange(len(made))))
+        elif action < 0.85:
+            if "gw-r" in world.records:
+                world.delete("gw-r")
+            else:
+                world.gateway("r", "ext", "203.0.113.10")
+        else:
+            node = world.records[f"g{rng.randrange(3)}"]
+            assert isinstance(node, records.Node)
+            world.change(node.id, state="down" if node.state == "up" else "up")
+    return world
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_forwardings_converge_resume_and_survive_compaction_and_checkpoints(seed: int) -> None:
+    world = forwarded_world(seed)
+    assert_converged(world)
+    held = {
+        host
+        for host in world.engine.known_hosts()
+        if any(key.startswith("port_forwarding:") for key in world.should_hold(host))
+    }
+    assert len(held) <= 1  # one gateway host at a time, or none
+    floor = world.revision // 2
+    engine = Engine()
+    for revision, _, operation, record in compacted(world.changes, floor):
+        engine.apply(revision, operation, record)
+    engine.compact(floor)
+    for host in world.engine.known_hosts():
+        assert contents({keys.entry_key(x): x for x in engine.snapshot(host)}) == contents(
+            world.should_hold(host)
+        ), host
+        state = HostState()
+        for revision, deltas in world.log:
+            if revision <= floor and host in deltas:
+                state.apply(pb.GoalState(revision=revision, entries=deltas[host]))
+        missing = engine.delta_since(host, floor)
+        assert missing is not None
+        state.apply(pb.GoalState(revision=world.revision, entries=missing))
+        assert contents(state.live()) == contents(world.should_hold(host)), host
+    live = Engine()
+    for revision, _, operation, record in world.changes[:floor]:
+        live.apply(revision, operation, record)
+    restored = checkpoints.restore(checkpoints.encoded(checkpoints.capture(live), size=7))
+    for (revision, _, operation, record), (_, deltas) in zip(
+        world.changes[floor:], world.log[floor:], strict=True
+    ):
+        assert restored.apply(revision, operation, record) == deltas, revision
+    assert_same_engine(restored, world.engine, seed)
 
 
 def message(external: tuple[int, int], internal: tuple[int, int]) -> pb.PortForwarding:

@@ -104,6 +104,7 @@ class PortForwardings:
             changed = _changed(record, request)
             if request.description is not UNSET:
                 changed = msgspec.structs.replace(changed, description=request.description)
+            _check_update(writer, caller, changed)
             now = self.context.now()
             updated = resources.revised(_placed(writer, caller, fip, changed, now=now), now)
             writer.update([updated])
@@ -230,6 +231,47 @@ def _router_for(reader: Reader, fip: FloatingIp, port: Port, address: str) -> st
             f"{subnet.id if subnet else fixed.subnet_id}. Cannot set Port forwarding for port "
             f"{port.id} with Floating IP {fip.id}."
         ) from None
+
+
+def _check_update(reader: Reader, caller: Caller, record: PortForwarding) -> None:
+    """What Neutron checks of an update first (``_check_port_forwarding_update``): the internal
+    address is the internal port's, and no other forwarding of the floating IP and protocol has
+    the same single external port, or the same internal socket."""
+    port = resources.find(reader, caller, Port, record.internal_port_id)
+    if not any(f.ip_address == record.internal_ip_address for f in port.fixed_ips):
+        shown = [{"subnet_id": f.subnet_id, "ip_address": f.ip_address} for f in port.fixed_ips]
+        raise pf.bad_request(
+            "The internal IP does not correspond to an address on the internal port, which "
+            f"has fixed_ips {shown}."
+        )
+    external = pf.one((record.external_port_start, record.external_port_end))
+    internal = pf.one((record.internal_port_start, record.internal_port_end))
+    same = Query(filters={"floatingip_id": (record.floatingip_id,), "protocol": (record.protocol,)})
+    for other in reader.select(PortForwarding, same):
+        if other.id == record.id:
+            continue
+        conflict: dict[str, object] = {}
+        if (
+            external is not None
+            and pf.one((other.external_port_start, other.external_port_end)) == external
+        ):
+            conflict = {"floating_ip_address": other.floating_ip_address, "external_port": external}
+        elif (
+            internal is not None
+            and (other.internal_port_id, other.internal_ip_address)
+            == (record.internal_port_id, record.internal_ip_address)
+            and pf.one((other.internal_port_start, other.internal_port_end)) == internal
+        ):
+            conflict = {
+                "internal_port_id": other.internal_port_id,
+                "internal_ip_address": other.internal_ip_address,
+                "internal_port": internal,
+            }
+        if conflict:
+            raise pf.bad_request(
+                "Another port forwarding entry with the same attributes already exists, "
+                f"conflicting values are {conflict}."
+            )
 
 
 def _check_collisions(reader: Reader, record: PortForwarding) -> None:
