@@ -46,13 +46,15 @@ _READ_ONLY = ("id", "floatingip_id", "floating_ip_address", "router_id", "projec
 
 
 class PortForwardingView(View, frozen=True, kw_only=True):
+    """Shown whole; a list leaves a null single port out (so they are not required)."""
+
     id: str
-    external_port: int | None
+    external_port: int | None = None
     external_port_range: str
     protocol: str
     internal_port_id: str
     internal_ip_address: str
-    internal_port: int | None
+    internal_port: int | None = None
     internal_port_range: str
     description: str
 
