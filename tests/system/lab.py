@@ -238,9 +238,9 @@ class Lab:
     def _ping(self, ns: str, ip: str, *, wait: float) -> subprocess.Popen[bytes]:
         return traffic.start_ping(ns, ip, wait=wait)
 
-    def serve(self, ns: str, port: int, answer: str) -> None:
-        """A TCP server in ``ns`` that says ``answer`` to whoever connects."""
-        self.processes.append(traffic.serve(ns, port, answer))
+    def serve(self, ns: str, port: int, answer: str, *, protocol: str = "tcp") -> None:
+        """A TCP (or UDP) server in ``ns`` that says ``answer`` to whoever connects."""
+        self.processes.append(traffic.serve(ns, port, answer, protocol=protocol))
 
     def connect(self, ns: str, ip: str, port: int, *, source: str = "") -> str:
         """What the server at ip:port says to a client in ``ns`` ('' if it cannot connect)."""

@@ -37,7 +37,10 @@ def outside_world(lab: Lab, gateway: Host) -> str:
     return outside
 
 
-def test_snat_and_a_floating_ip_reach_the_outside_through_the_gateway_host(lab: Lab) -> None:
+def gatewayed(lab: Lab) -> tuple[Host, str, str]:
+    """A host serving gateways on physical network "public" (its bridge ``br-ex`` with the
+    outside on it), and the flat external network "public" with its subnet 203.0.113.0/24:
+    the host, the outside's namespace and the external network's id."""
     (gateway,) = lab.add_hosts(
         "gw",
         args=("--bridge-mapping=public:br-ex",),
@@ -47,8 +50,6 @@ def test_snat_and_a_floating_ip_reach_the_outside_through_the_gateway_host(lab: 
     outside = outside_world(lab, gateway)
     gateway.start_agent()
     lab.wait_connected(gateway)
-    (compute,) = lab.add_hosts("c1")
-
     external = lab.call(
         "POST",
         "/networks",
@@ -75,6 +76,12 @@ def test_snat_and_a_floating_ip_reach_the_outside_through_the_gateway_host(lab: 
             }
         },
     )
+    return gateway, outside, external
+
+
+def test_snat_and_a_floating_ip_reach_the_outside_through_the_gateway_host(lab: Lab) -> None:
+    gateway, outside, external = gatewayed(lab)
+    (compute,) = lab.add_hosts("c1")
     net_a, net_b = lab.network(), lab.network()
     sub_a, sub_b = lab.subnet(net_a, "10.0.1.0/24"), lab.subnet(net_b, "10.0.2.0/24")
     router = lab.router(sub_a, sub_b)

@@ -17,6 +17,7 @@ from alcor.api import (
     host_status,
     ip_availability,
     openapi,
+    port_forwardings,
     quotas,
     service_providers,
 )
@@ -43,6 +44,7 @@ def create_app(controller: Controller, *, readiness: health.Readiness | None = N
     routes.extend(agents.AgentRoutes(controller).routes())
     routes.extend(ip_availability.IpAvailabilityRoutes(controller).routes())
     routes.extend(floatingip_pools.FloatingIpPoolRoutes(controller).routes())
+    routes.extend(port_forwardings.PortForwardingRoutes(controller).routes())
     routes.extend(availability_zones.AvailabilityZoneRoutes(controller).routes())
     routes.extend(auto_allocation.AutoAllocationRoutes(controller).routes())
     routes.extend(service_providers.ROUTES)

@@ -109,6 +109,37 @@ EXTENSIONS = [
         "floatingip-pools", "Floating IP Pools Extension", "Provides a floating IP pools API."
     ),
     Extension(
+        "expose-port-forwarding-in-fip",
+        "Expose Floating IP port forwardings",
+        "Expose port forwarding fields in floating IP response",
+        "2018-06-28T16:00:00-00:00",
+    ),
+    Extension(
+        "floating-ip-port-forwarding",
+        "Floating IP Port Forwarding",
+        "Allow port forwarding from floating IP port to an internal port",
+        "2018-01-19T10:00:00-00:00",
+    ),
+    Extension(
+        "floating-ip-port-forwarding-description",
+        "Floating IP Port Forwarding new attribute description",
+        "Add a description field to Port Forwarding rules",
+        "2019-11-01T10:00:00-00:00",
+    ),
+    Extension(
+        "floating-ip-port-forwarding-detail",
+        "Floating IP port forwarding detail",
+        "Allow list floating ip return more port forwarding data, include'id' and "
+        "'internal_port_id'",
+        "2022-05-06T10:00:00-00:00",
+    ),
+    Extension(
+        "floating-ip-port-forwarding-port-ranges",
+        "Floating IP Port Forwarding support port ranges",
+        "Add support to port ranges",
+        "2020-07-01T10:00:00-00:00",
+    ),
+    Extension(
         "ip-substring-filtering",
         "IP address substring filtering",
         "Provides IP address substring filtering when listing ports",

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 BODY_ERRORS = (msgspec.MsgspecError, RecursionError, UnicodeDecodeError)
 """What decoding a request body may raise: all of them are the client's error."""
 
+_MISSING_FIELD = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 _TOO_LONG = re.compile(r"Expected `str` of length <= (?P<limit>\d+) - at `\$(?P<path>[^`]*)`")
 _STEP = re.compile(r"\.(?P<key>[^.\[]+)|\[(?P<index>\d+)\]")
@@ -58,6 +59,11 @@ def bad_body(error: Exception, body: bytes | msgspec.Raw | None = None) -> error
     unknown = _UNKNOWN_FIELD.search(text)
     if unknown:
         return errors.InvalidInput(f"Unrecognized attribute(s) '{unknown.group('field')}'")
+    missing = _MISSING_FIELD.fullmatch(text)
+    if missing:  # at the top of the resource (one nested deeper says where)
+        return errors.InvalidInput(
+            f"Failed to parse request. Required attribute '{missing.group('field')}' not specified"
+        )
     too_long = _TOO_LONG.search(text)
     if too_long:
         return _too_long(too_long.group("path"), int(too_long.group("limit")), body)

@@ -11,9 +11,10 @@ from typing import Any
 
 import msgspec
 
-from alcor.api import agents, floatingip_pools, ip_availability
+from alcor.api import agents, floatingip_pools, ip_availability, port_forwardings
 from alcor.api.collections import COLLECTIONS, Collection
 from alcor.api.listing import Attribute, to_bool, to_int
+from alcor.model import port_forwardings as pf
 from alcor.model import quotas, requests
 
 REF = "#/components/schemas/{name}"
@@ -40,6 +41,7 @@ def document() -> Schema:
         types += [t for action in c.actions for t in (action.request, action.view)]
     types += [agents.AgentView, requests.AgentUpdate, ip_availability.NetworkIpAvailabilityView]
     types += [floatingip_pools.FloatingIpPoolView]
+    types += [port_forwardings.PortForwardingView, pf.PortForwardingCreate, pf.PortForwardingUpdate]
     _schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     paths: dict[str, Schema] = {}
     for c in COLLECTIONS:
@@ -48,6 +50,7 @@ def document() -> Schema:
     paths.update(_agent_paths())
     paths.update(_ip_availability_paths())
     paths.update(_floatingip_pool_paths())
+    paths.update(_port_forwarding_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Alcor: Neutron v2.0 networking API", "version": "2.0"},
@@ -313,4 +316,54 @@ def _floatingip_pool_paths() -> dict[str, Schema]:
                 "responses": _responses(200, _object(floatingip_pools=many), READ_ERRORS),
             }
         }
+    }
+
+
+def _port_forwarding_paths() -> dict[str, Schema]:
+    """A floating IP's port forwardings, a sub-resource (see api/port_forwardings.py)."""
+    one = _ref(port_forwardings.PortForwardingView)
+    many = {"type": "array", "items": one}
+    text = {"type": "string"}
+    fip = [{"name": "floatingip_id", "in": "path", "required": True, "schema": text}]
+    identified = [*fip, {"name": "id", "in": "path", "required": True, "schema": text}]
+    filters = [
+        {"name": name, "in": "query", "schema": text} for name in port_forwardings.ATTRIBUTES
+    ]
+    create = _ref(pf.PortForwardingCreate)
+    create_body = {
+        "oneOf": [
+            _object(port_forwarding=create),
+            _object(port_forwardings={"type": "array", "items": create}),
+        ]
+    }
+    created = {"oneOf": [_object(port_forwarding=one), _object(port_forwardings=many)]}
+    update = _object(port_forwarding=_ref(pf.PortForwardingUpdate))
+    base = port_forwardings.BASE
+    return {
+        base: {
+            "get": {
+                "parameters": [*fip, *filters],
+                "responses": _responses(200, _object(port_forwardings=many), READ_ERRORS),
+            },
+            "post": {
+                "parameters": fip,
+                "requestBody": {"required": True, **_json(create_body)},
+                "responses": _responses(201, created, WRITE_ERRORS),
+            },
+        },
+        base + "/{id}": {
+            "get": {
+                "parameters": identified,
+                "responses": _responses(200, _object(port_forwarding=one), READ_ERRORS),
+            },
+            "put": {
+                "parameters": identified,
+                "requestBody": {"required": True, **_json(update)},
+                "responses": _responses(200, _object(port_forwarding=one), WRITE_ERRORS),
+            },
+            "delete": {
+                "parameters": identified,
+                "responses": _responses(204, None, WRITE_ERRORS),
+            },
+        },
     }

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from alcor.model import dns
+from alcor.model import dns, port_forwardings
 from alcor.model.records import AddressPair, AllocationPool, DhcpOption, FixedIp, HostRoute
 from alcor.services.address_groups import ShownAddressGroup
 from alcor.services.address_scopes import ShownAddressScope
@@ -644,6 +644,7 @@ def floating_ip_view(shown: ShownFloatingIp) -> FloatingIpView:
         status=f.status,
         description=f.description,
         port_details=details,
+        port_forwardings=[port_forwardings.in_floating_ip(r) for r in shown.forwardings],
         tags=shown.tags,
         created_at=f.created_at,
         updated_at=f.updated_at,

@@ -16,7 +16,8 @@ every host that needs it:
 ``("group", G)``    a security group with its rules;
 ``("members", G)``  the addresses of the ports in group G (an address set for remote_group_id);
 ``("address_group", A)``  address group A's CIDRs (the set for remote_address_group_id);
-``("gateway", R)``  the floating IPs associated through router R.
+``("gateway", R)``  the floating IPs associated through router R, and the port forwardings of
+                    floating IPs on R.
 
 A host subscribes to the network of each of its ports, to the routers on those networks and the
 other networks of those routers (distributed routing: it routes across subnets itself, so it
@@ -78,6 +79,7 @@ class Engine:
             records.SecurityGroupRule: self._on_security_group_rule,
             records.Node: self._on_node,
             records.AddressGroup: self._on_address_group,
+            records.PortForwarding: self._on_port_forwarding,
         }
 
     # --- the way in ------------------------------------------------------------------------
@@ -377,6 +379,19 @@ class Engine:
         if new is not None and new_router:
             entry = e.floating_ip_entry(new, self.revision)
             self.topics.put(("gateway", new_router), key, entry, deltas)
+
+    def _on_port_forwarding(
+        self, forwarding: records.PortForwarding, deleted: bool, deltas: Deltas, pending: Pending
+    ) -> None:
+        """A floating IP's port forwarding is held, as its floating IPs, by its router's
+        gateway host. Its router never changes (the floating IP keeps the router while it has
+        forwardings), so its record alone says which topic held it."""
+        topic = ("gateway", forwarding.router_id)
+        key = keys.key("port_forwarding", forwarding.id)
+        if deleted:
+            self.topics.drop(topic, key, deltas)
+        else:
+            self.topics.put(topic, key, e.port_forwarding_entry(forwarding, self.revision), deltas)
 
     def _on_router(
         self, router: records.Router, deleted: bool, deltas: Deltas, pending: Pending

@@ -242,3 +242,21 @@ def floating_ip_entry(floating_ip: records.FloatingIp, revision: int) -> pb.Entr
             fixed_ip_address=floating_ip.fixed_ip_address or "",
         ),
     )
+
+
+def port_forwarding_entry(forwarding: records.PortForwarding, revision: int) -> pb.Entry:
+    return pb.Entry(
+        revision=revision,
+        port_forwarding=pb.PortForwarding(
+            id=forwarding.id,
+            floatingip_id=forwarding.floatingip_id,
+            floating_ip_address=forwarding.floating_ip_address,
+            router_id=forwarding.router_id,
+            protocol=forwarding.protocol,
+            internal_ip_address=forwarding.internal_ip_address,
+            external_port_start=forwarding.external_port_start,
+            external_port_end=forwarding.external_port_end,
+            internal_port_start=forwarding.internal_port_start,
+            internal_port_end=forwarding.internal_port_end,
+        ),
+    )

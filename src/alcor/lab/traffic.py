@@ -1,4 +1,5 @@
-"""Real packets between namespaces: pings, many at once, and a TCP server and client (socat)."""
+"""Real packets between namespaces: pings, many at once, and TCP and UDP servers and clients
+(socat)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,12 @@ def pings(pairs: list[Pair], *, wait: float = 1.0) -> dict[Pair, bool]:
     return answered
 
 
-def serve(ns: str, port: int, answer: str) -> subprocess.Popen[bytes]:
-    """A TCP server in ``ns`` that says ``answer`` to whoever connects; the caller stops it."""
+def serve(ns: str, port: int, answer: str, *, protocol: str = "tcp") -> subprocess.Popen[bytes]:
+    """A TCP (or UDP) server in ``ns`` that says ``answer`` to whoever connects (to each
+    datagram); the caller stops it."""
+    listen = "TCP-LISTEN" if protocol == "tcp" else "UDP-RECVFROM"
     process = subprocess.Popen(
-        ["ip", "netns", "exec", ns, "socat", f"TCP-LISTEN:{port},fork,reuseaddr",
+        ["ip", "netns", "exec", ns, "socat", f"{listen}:{port},fork,reuseaddr",
          f"SYSTEM:echo {answer}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -58,5 +61,14 @@ def connect(ns: str, ip: str, port: int, *, source: str = "") -> str:
         "ip", "netns", "exec", ns, "socat", "-T", "2", "-",
         f"TCP:{ip}:{port},connect-timeout=1{bind}",
         check=False, timeout=10,
+    )  # fmt: skip
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def ask_udp(ns: str, ip: str, port: int) -> str:
+    """What the UDP server at ip:port answers a datagram from ``ns`` ('' if nothing comes)."""
+    done = subprocess.run(
+        ["ip", "netns", "exec", ns, "socat", "-T", "2", "-", f"UDP:{ip}:{port}"],
+        input="hello\n", capture_output=True, text=True, check=False, timeout=10,
     )  # fmt: skip
     return done.stdout.strip() if done.returncode == 0 else ""

@@ -225,6 +225,29 @@ class FloatingIp(Record, frozen=True, kw_only=True):
     status: str = "DOWN"
 
 
+class PortForwarding(Record, frozen=True, kw_only=True):
+    """A port forwarding of a floating IP (``floating-ip-port-forwarding``): what arrives for
+    ``floating_ip_address`` on ``protocol`` at an external port goes to ``internal_ip_address``
+    (a fixed IP of ``internal_port_id``) at the internal port of the same offset. The ranges
+    are ``*_port_start`` .. ``*_port_end`` (a single port: start equals end). Its project is
+    its floating IP's; ``router_id`` (the floating IP's, fixed while it has forwardings) and
+    ``floating_ip_address`` are copied from it so that the gateway host's entry needs nothing
+    else. It has no name."""
+
+    kind: ClassVar[str] = "port_forwarding"
+
+    floatingip_id: str
+    floating_ip_address: str
+    router_id: str
+    protocol: str
+    internal_port_id: str
+    internal_ip_address: str
+    external_port_start: int
+    external_port_end: int
+    internal_port_start: int
+    internal_port_end: int
+
+
 class Node(Record, frozen=True, kw_only=True):
     """A host of the region (Alcor's node manager): ``name`` is the host id that ports name in
     ``binding:host_id`` and its agent sends in its Hello (unique); ``underlay_ip`` is where
@@ -344,5 +367,6 @@ RECORD_TYPES: dict[str, type[Record]] = {
         RbacPolicy,
         AddressGroup,
         DefaultSecurityGroupRule,
+        PortForwarding,
     )
 }

@@ -14,6 +14,7 @@ from alcor.services.floating_ips import FloatingIps
 from alcor.services.ip_availability import IpAvailability
 from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
+from alcor.services.port_forwardings import PortForwardings
 from alcor.services.ports import Ports
 from alcor.services.quotas import Quotas
 from alcor.services.rbac_policies import RbacPolicies
@@ -50,6 +51,7 @@ class Controller:
         self.address_groups = AddressGroups(context)
         self.default_security_group_rules = DefaultSecurityGroupRules(context)
         self.availability_zones = AvailabilityZones(context)
+        self.port_forwardings = PortForwardings(context)
         self.auto_allocation = AutoAllocation(
             context, networks=self.networks, subnets=self.subnets, routers=self.routers
         )

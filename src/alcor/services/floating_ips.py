@@ -24,7 +24,16 @@ import msgspec
 
 from alcor.model import addressing, errors
 from alcor.model.queries import Query
-from alcor.model.records import ROUTER_INTERFACE, FixedIp, FloatingIp, Network, Port, Router, Subnet
+from alcor.model.records import (
+    ROUTER_INTERFACE,
+    FixedIp,
+    FloatingIp,
+    Network,
+    Port,
+    PortForwarding,
+    Router,
+    Subnet,
+)
 from alcor.model.requests import (
     UNSET,
     FixedIpRequest,
@@ -32,7 +41,7 @@ from alcor.model.requests import (
     FloatingIpUpdate,
     Unset,
 )
-from alcor.services import resources
+from alcor.services import forwarding_holds, resources
 from alcor.services.callers import Caller
 from alcor.services.ports import Ports
 from alcor.services.service_ports import FLOATING_IP_OWNER
@@ -47,6 +56,8 @@ class ShownFloatingIp(msgspec.Struct, frozen=True):
     record: FloatingIp
     tags: list[str]
     port: Port | None  # the associated internal port, for ``port_details``
+    # ``expose-port-forwarding-in-fip``: its port forwardings, by id
+    forwardings: list[PortForwarding] = msgspec.field(default_factory=list)
 
 
 class FloatingIpPool(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,6 +198,7 @@ class FloatingIps:
         def work(writer: Writer) -> None:
             record = resources.owned(writer, caller, FloatingIp, floatingip_id)
             resources.check_revision(record, if_match)
+            forwarding_holds.check_floating_ip_free(writer, record)
             port = writer.get(Port, record.floating_port_id)
             writer.delete([record])
             self.ports.remove(writer, [port] if port else [])
@@ -201,8 +213,16 @@ def _shown(reader: Reader, records: list[FloatingIp]) -> list[ShownFloatingIp]:
     tags = reader.tags_of([r.id for r in records])
     port_ids = [r.port_id for r in records if r.port_id]
     ports = reader.get_many(Port, port_ids) if port_ids else {}
+    # only a floating IP with a router and no port can have forwardings
+    forwarded = [r.id for r in records if r.router_id and not r.port_id]
+    forwardings = forwarding_holds.of_floating_ips(reader, forwarded)
     return [
-        ShownFloatingIp(r, tags.get(r.id, []), ports.get(r.port_id) if r.port_id else None)
+        ShownFloatingIp(
+            r,
+            tags.get(r.id, []),
+            ports.get(r.port_id) if r.port_id else None,
+            forwardings.get(r.id, []),
+        )
         for r in records
     ]
 
@@ -241,7 +261,11 @@ def _associated(
     if port_id is UNSET:
         return record
     if port_id is None:
+        if not record.port_id:  # nothing to clear (a router its port forwardings chose stays)
+            return record
         return msgspec.structs.replace(record, port_id=None, fixed_ip_address=None, router_id=None)
+    forwarding_holds.check_port_free(writer, port_id)
+    forwarding_holds.check_floating_ip_free(writer, record)
     port = _port_to_associate(writer, caller, port_id)
     if port.project_id != record.project_id and not caller.is_admin:
         raise _bad_request(
@@ -251,7 +275,7 @@ def _associated(
     if port.device_owner == DHCP_OWNER:
         raise _bad_request(f"Port {port.id} is unable to be assigned a floating IP.")
     fixed = _fixed_ip(port, fixed_ip_address)
-    router_id = _router_for(writer, port, fixed, record.floating_network_id)
+    router_id = router_for(writer, port, fixed, record.floating_network_id)
     _check_fixed_ip_free(writer, record, port, fixed)
     return msgspec.structs.replace(
         record, port_id=port.id, fixed_ip_address=fixed.ip_address, router_id=router_id
@@ -298,7 +322,7 @@ def _fixed_ip(port: Port, requested: Requested) -> FixedIp:
     return ipv4[0]
 
 
-def _router_for(reader: Reader, port: Port, fixed: FixedIp, network_id: str) -> str:
+def router_for(reader: Reader, port: Port, fixed: FixedIp, network_id: str) -> str:
     """As Neutron: a router with an interface on the fixed IP's subnet and its gateway on the
     floating IP's network; the one whose interface holds the subnet's gateway IP first."""
     subnet = reader.get(Subnet, fixed.subnet_id)

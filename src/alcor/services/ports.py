@@ -34,7 +34,15 @@ from alcor.model.requests import (
     PortUpdate,
     Unset,
 )
-from alcor.services import nodes, resources, service_ports, sharing, status, trunks
+from alcor.services import (
+    forwarding_holds,
+    nodes,
+    resources,
+    service_ports,
+    sharing,
+    status,
+    trunks,
+)
 from alcor.services.callers import Caller
 from alcor.services.security_groups import PortGroups, check_address_pairs
 from alcor.services.tagging import check_tags
@@ -351,6 +359,8 @@ class Ports:
                 )
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
+            if updated.fixed_ips != port.fixed_ips:
+                forwarding_holds.release_addresses(writer, self.context.now(), updated)
             if updated.binding_host_id != port.binding_host_id:
                 trunks.follow_parent(writer, updated, self.context.now())
             return self._shown(writer, [updated])[0]
@@ -468,8 +478,10 @@ class Ports:
 
     def remove(self, writer: Writer, ports: Sequence[Port]) -> None:
         """Delete ports, giving their addresses and MACs back to the pools. As Neutron does, the
-        floating IPs associated with a port are disassociated (not deleted) when it goes."""
+        floating IPs associated with a port are disassociated (not deleted) when it goes, and the
+        port forwardings to it deleted."""
         service_ports.disassociate_floating_ips(writer, self.context.now(), ports)
+        forwarding_holds.release_ports(writer, self.context.now(), ports)
         for port in ports:
             subnets = {s.id: s for s in writer.subnets_of(port.network_id)}
             for fixed in port.fixed_ips:

@@ -49,7 +49,7 @@ from alcor.model.requests import (
     RouterUpdate,
     Unset,
 )
-from alcor.services import resources
+from alcor.services import forwarding_holds, resources
 from alcor.services.callers import Caller
 from alcor.services.ports import Ports
 from alcor.services.tagging import check_tags
@@ -572,6 +572,7 @@ def _check_gateway_not_floating(reader: Reader, router: Router) -> None:
 def _check_interface_not_floating(reader: Reader, router: Router, port: Port) -> None:
     """As Neutron: an interface stays while a floating IP maps to an address on its subnets."""
     subnet_ids = {fixed.subnet_id for fixed in port.fixed_ips}
+    forwarding_holds.check_interface_free(reader, router.id, subnet_ids)
     floating = _floating_ips(reader, router)
     internal = reader.get_many(Port, {fip.port_id for fip in floating if fip.port_id})
     for fip in floating:

@@ -31,6 +31,11 @@ def _common_columns() -> list[sa.Column[object]]:
     ]
 
 
+def _unnamed_columns() -> list[sa.Column[object]]:
+    """The common columns of a resource that has no name (floating IPs, port forwardings)."""
+    return [column for column in _common_columns() if column.name != "name"]
+
+
 networks = sa.Table(
     "networks",
     metadata,
@@ -170,12 +175,7 @@ routers = sa.Table(
 floatingips = sa.Table(
     "floatingips",
     metadata,
-    sa.Column("id", UUID, primary_key=True),
-    sa.Column("project_id", sa.String(255), nullable=False, index=True),
-    sa.Column("description", sa.String(1024), nullable=False, default=""),
-    sa.Column("created_at", TIMESTAMP, nullable=False),
-    sa.Column("updated_at", TIMESTAMP, nullable=False),
-    sa.Column("revision_number", sa.BigInteger, nullable=False),
+    *_unnamed_columns(),
     sa.Column(
         "floating_network_id", UUID, sa.ForeignKey("networks.id"), nullable=False, index=True
     ),
@@ -434,3 +434,25 @@ rbac_policies = sa.Table(
     sa.Index("ix_rbac_target", "target_project", "object_type", "action", "object_id"),
 )
 RESOURCE_TABLES["rbac_policy"] = rbac_policies
+
+# Floating IP port forwardings (``floating-ip-port-forwarding``, migration 0025): an external
+# port range of a floating IP and protocol is forwarded once (Neutron's unique constraints on
+# (floatingip_id, protocol, external_port_start, external_port_end) and on the internal
+# socket); a forwarding goes with its floating IP or its internal port (the services delete it
+# first, so its change-log row says so).
+port_forwardings = sa.Table(
+    "port_forwardings",
+    metadata,
+    *_unnamed_columns(),
+    sa.Column("floatingip_id", UUID, sa.ForeignKey("floatingips.id"), nullable=False, index=True),
+    sa.Column("floating_ip_address", sa.String(64), nullable=False),
+    sa.Column("router_id", UUID, nullable=False),
+    sa.Column("protocol", sa.String(40), nullable=False),
+    sa.Column("internal_port_id", UUID, sa.ForeignKey("ports.id"), nullable=False, index=True),
+    sa.Column("internal_ip_address", sa.String(64), nullable=False),
+    sa.Column("external_port_start", sa.Integer, nullable=False),
+    sa.Column("external_port_end", sa.Integer, nullable=False),
+    sa.Column("internal_port_start", sa.Integer, nullable=False),
+    sa.Column("internal_port_end", sa.Integer, nullable=False),
+)
+RESOURCE_TABLES["port_forwarding"] = port_forwardings

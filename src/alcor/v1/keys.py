@@ -18,6 +18,7 @@ KIND_NAMES: dict[pb.Kind.ValueType, str] = {
     pb.MEMBER: "member",
     pb.FLOATING_IP: "floating_ip",
     pb.ADDRESS_GROUP: "address_group",
+    pb.PORT_FORWARDING: "port_forwarding",
 }
 KINDS: dict[str, pb.Kind.ValueType] = {name: kind for kind, name in KIND_NAMES.items()}
 

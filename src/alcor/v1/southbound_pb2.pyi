@@ -46,6 +46,7 @@ class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Kind.ValueType],
     MEMBER: _Kind.ValueType  # 7
     FLOATING_IP: _Kind.ValueType  # 8
     ADDRESS_GROUP: _Kind.ValueType  # 9
+    PORT_FORWARDING: _Kind.ValueType  # 12
 
 class Kind(_Kind, metaclass=_KindEnumTypeWrapper): ...
 
@@ -59,6 +60,7 @@ NEIGHBOR: Kind.ValueType  # 6
 MEMBER: Kind.ValueType  # 7
 FLOATING_IP: Kind.ValueType  # 8
 ADDRESS_GROUP: Kind.ValueType  # 9
+PORT_FORWARDING: Kind.ValueType  # 12
 Global___Kind: _TypeAlias = Kind  # noqa: Y015
 
 @_typing.final
@@ -431,6 +433,7 @@ class Entry(_message.Message):
     MEMBER_FIELD_NUMBER: _builtins.int
     FLOATING_IP_FIELD_NUMBER: _builtins.int
     ADDRESS_GROUP_FIELD_NUMBER: _builtins.int
+    PORT_FORWARDING_FIELD_NUMBER: _builtins.int
     REMOVAL_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     @_builtins.property
@@ -452,6 +455,8 @@ class Entry(_message.Message):
     @_builtins.property
     def address_group(self) -> Global___AddressGroup: ...
     @_builtins.property
+    def port_forwarding(self) -> Global___PortForwarding: ...
+    @_builtins.property
     def removal(self) -> Global___Removal: ...
     def __init__(
         self,
@@ -466,13 +471,14 @@ class Entry(_message.Message):
         member: Global___Member | None = ...,
         floating_ip: Global___FloatingIp | None = ...,
         address_group: Global___AddressGroup | None = ...,
+        port_forwarding: Global___PortForwarding | None = ...,
         removal: Global___Removal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "removal", b"removal", "resource", b"resource", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "removal", b"removal", "resource", b"resource", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "removal", b"removal", "resource", b"resource", "revision", b"revision", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "removal", b"removal", "resource", b"resource", "revision", b"revision", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member", "floating_ip", "address_group", "removal"]  # noqa: Y015
+    _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member", "floating_ip", "address_group", "port_forwarding", "removal"]  # noqa: Y015
     _WhichOneofArgType_resource: _TypeAlias = _typing.Literal["resource", b"resource"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_resource) -> _WhichOneofReturnType_resource | None: ...
 
@@ -1131,3 +1137,55 @@ class FloatingIp(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FloatingIp: _TypeAlias = FloatingIp  # noqa: Y015
+
+@_typing.final
+class PortForwarding(_message.Message):
+    """A port forwarding of a floating IP (associated with no port) behind a router: held by the
+    router's gateway host, which forwards what arrives for floating_ip_address on protocol at
+    external_port_start..external_port_end to internal_ip_address at the internal port of the
+    same offset (or at internal_port_start alone, when the internal range is one port).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    FLOATINGIP_ID_FIELD_NUMBER: _builtins.int
+    FLOATING_IP_ADDRESS_FIELD_NUMBER: _builtins.int
+    ROUTER_ID_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    INTERNAL_IP_ADDRESS_FIELD_NUMBER: _builtins.int
+    EXTERNAL_PORT_START_FIELD_NUMBER: _builtins.int
+    EXTERNAL_PORT_END_FIELD_NUMBER: _builtins.int
+    INTERNAL_PORT_START_FIELD_NUMBER: _builtins.int
+    INTERNAL_PORT_END_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    floatingip_id: _builtins.str
+    floating_ip_address: _builtins.str
+    router_id: _builtins.str
+    protocol: _builtins.str
+    internal_ip_address: _builtins.str
+    external_port_start: _builtins.int
+    external_port_end: _builtins.int
+    internal_port_start: _builtins.int
+    internal_port_end: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        floatingip_id: _builtins.str = ...,
+        floating_ip_address: _builtins.str = ...,
+        router_id: _builtins.str = ...,
+        protocol: _builtins.str = ...,
+        internal_ip_address: _builtins.str = ...,
+        external_port_start: _builtins.int = ...,
+        external_port_end: _builtins.int = ...,
+        internal_port_start: _builtins.int = ...,
+        internal_port_end: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["external_port_end", b"external_port_end", "external_port_start", b"external_port_start", "floating_ip_address", b"floating_ip_address", "floatingip_id", b"floatingip_id", "id", b"id", "internal_ip_address", b"internal_ip_address", "internal_port_end", b"internal_port_end", "internal_port_start", b"internal_port_start", "protocol", b"protocol", "router_id", b"router_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PortForwarding: _TypeAlias = PortForwarding  # noqa: Y015

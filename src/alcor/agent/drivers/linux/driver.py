@@ -4,7 +4,7 @@ Per goal-state message, the driver
 
 1. works out which entries' kernel objects may have changed (the entries changed, and those
    that depend on a network or subnet that changed: a port, a neighbor, a router's legs; or
-   on a router that changed: its floating IPs),
+   on a router that changed: its floating IPs and port forwardings),
    and lays them out again (``layouts``: entry -> kernel objects);
 2. compares what those entries wanted before with what they want now, and plans the
    difference (``planning``): only what differs is touched;
@@ -58,7 +58,7 @@ from alcor.v1 import southbound_pb2 as pb
 
 log = logging.getLogger("alcor.agent.linux")
 
-LAID_OUT = ("network", "neighbor", "port", "router", "floating_ip")
+LAID_OUT = ("network", "neighbor", "port", "router", "floating_ip", "port_forwarding")
 SECURING = ("port", "security_group", "member", "network", "address_group")
 CAPABILITIES = (
     "linux",
@@ -68,6 +68,7 @@ CAPABILITIES = (
     "dhcp",
     "external-gateways",
     "floating-ips",
+    "port-forwardings",
 )
 # what the DHCP servers and clients follow (neighbors: the names their DNS answers)
 DHCP_INPUTS = ("port", "subnet", "network", "neighbor")

@@ -40,10 +40,13 @@ The host's data plane, per kind of entry:
 - **floating IP**, on its router's gateway host: its address on the ``qg`` leg and a table of
   its own that DNATs what arrives for it and SNATs what its port sends out (before the
   router's SNAT).
+- **port forwarding** of a floating IP, on its router's gateway host (``forwardings``): the
+  floating IP's address on the ``qg`` leg and a table of its own that DNATs what arrives for
+  it on the forwarded protocol and ports; replies are translated back by conntrack.
 
-Each function also says which networks (or, for a floating IP, which router) its objects
-depend on (a network's VNI and MTU name and size the devices), so the driver recomputes them
-when such a network or one of its subnets (or the router) changes.
+Each function also says which networks (or, for a floating IP or a port forwarding, which
+router) its objects depend on (a network's VNI and MTU name and size the devices), so the
+driver recomputes them when such a network or one of its subnets (or the router) changes.
 """
 
 from __future__ import annotations
@@ -55,8 +58,8 @@ from typing import Protocol
 
 import msgspec
 
+from alcor.agent.drivers.linux import forwardings, names
 from alcor.agent.drivers.linux import kernel as k
-from alcor.agent.drivers.linux import names
 from alcor.v1 import southbound_pb2 as pb
 
 FORWARDING = ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
@@ -471,11 +474,10 @@ def of_floating_ip(floating_ip: pb.FloatingIp, lookup: Lookup, host: HostSetting
     """A floating IP on the host serving its router's gateway: its address on the qg leg, and
     its own NAT table (its SNAT runs before the router's, so its port goes out as itself)."""
     depends = frozenset([floating_ip.router_id])
-    router = lookup.router(floating_ip.router_id)
-    if router is None or not _serves(router, host) or not _external_bridge(router.gateway, host):
+    served = _gateway_leg(floating_ip.router_id, lookup, host)
+    if served is None:
         return Layout([], depends)
-    ns = names.router_netns(host.prefix, router.id)
-    qg = names.gateway_inside(router.gateway.port_id)
+    ns, qg = served
     table = f"ip alcor_fip_{floating_ip.id.replace('-', '_')}"
     public, private = floating_ip.floating_ip_address, floating_ip.fixed_ip_address
     text = (
@@ -491,6 +493,27 @@ def of_floating_ip(floating_ip: pb.FloatingIp, lookup: Lookup, host: HostSetting
         "}\n"
     )
     return Layout([k.Address(ns, qg, f"{public}/32"), k.Nftables(ns, table, text)], depends)
+
+
+def _gateway_leg(router_id: str, lookup: Lookup, host: HostSettings) -> tuple[str, str] | None:
+    """The router's namespace and its qg leg, if this host serves the router's gateway."""
+    router = lookup.router(router_id)
+    if router is None or not _serves(router, host) or not _external_bridge(router.gateway, host):
+        return None
+    return names.router_netns(host.prefix, router.id), names.gateway_inside(router.gateway.port_id)
+
+
+def of_port_forwarding(forwarding: pb.PortForwarding, lookup: Lookup, host: HostSettings) -> Layout:
+    """A floating IP's port forwarding on the host serving its router's gateway: the floating
+    IP's address on the qg leg (its other forwardings want it too), and its DNAT table."""
+    depends = frozenset([forwarding.router_id])
+    served = _gateway_leg(forwarding.router_id, lookup, host)
+    if served is None:
+        return Layout([], depends)
+    ns, qg = served
+    address = k.Address(ns, qg, f"{forwarding.floating_ip_address}/32")
+    text = forwardings.dnat_table(forwarding, qg)
+    return Layout([address, k.Nftables(ns, forwardings.table(forwarding.id), text)], depends)
 
 
 def _route(ns: str, route: pb.Route) -> k.Route:
@@ -539,4 +562,6 @@ def of_entry(entry: pb.Entry, lookup: Lookup, host: HostSettings) -> Layout:
         return of_router(entry.router, lookup, host)
     if which == "floating_ip":
         return of_floating_ip(entry.floating_ip, lookup, host)
+    if which == "port_forwarding":
+        return of_port_forwarding(entry.port_forwarding, lookup, host)
     return Layout([], frozenset())
