@@ -9,11 +9,11 @@ and stops."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -21,6 +21,7 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from alcor.lab import waiting
 from alcor.lab.controllers import free_port
 from alcor.southbound import health
 from tests import databases
@@ -36,12 +37,7 @@ def cluster() -> Iterator[databases.PostgresCluster]:
     yield from databases.private_cluster()
 
 
-def eventually(condition: Callable[[], bool], *, what: str, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never: {what}")
-        time.sleep(0.05)
+eventually = functools.partial(waiting.eventually, timeout=30.0)
 
 
 def assert_ready(url: str) -> None:

@@ -8,19 +8,20 @@ port serves no metrics; the Grafana dashboard asks only for metrics a scrape has
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from alcor.lab import waiting
 from alcor.lab.controllers import free_port
 from tests import databases
 from tests.integration.neutron import create_network, create_port, create_subnet, ensure_nodes
@@ -31,12 +32,7 @@ DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "alcor.json"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def eventually(condition: Callable[[], bool], *, what: str, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never: {what}")
-        time.sleep(0.05)
+eventually = functools.partial(waiting.eventually, timeout=30.0)
 
 
 def scrape(address: str) -> Samples:
