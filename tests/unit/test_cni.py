@@ -8,6 +8,7 @@ import io
 import json
 import stat
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from alcor.cni import addressing, commands, controller, handoff, invocation, main, results
 from alcor.cni.errors import CniError
+from alcor.cni.invocation import Config, Container
 
 CONFIG = {
     "cniVersion": "1.0.0",
@@ -293,6 +295,26 @@ def test_only_a_container_seen_before_is_looked_up(tmp_path: Path) -> None:
         with commands._locked(config, container, forget=forget) as before:
             seen.append(before)
     assert seen == [False, True, True, False]
+
+
+def test_a_lock_file_made_but_not_yet_locked_is_no_earlier_invocation(tmp_path: Path) -> None:
+    """Two ADDs of one container at once: the second opens the file the first has just made
+    and takes the lock first. It must not take the first for an earlier invocation (it would
+    then look for a port none made, and both would make one)."""
+    config = parsed(CONFIG | {"state_dir": str(tmp_path)}).config
+    container = parsed().container
+    assert container is not None
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "locks" / container.id).touch()  # the first's, made and not yet locked
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        seen = list(pool.map(lambda _: _held_before(config, container), range(2)))
+    assert sorted(seen) == [False, True]
+
+
+def _held_before(config: Config, container: Container) -> bool:
+    with commands._locked(config, container) as before:
+        time.sleep(0.05)  # the other waits for the lock meanwhile
+        return before
 
 
 def test_remembered_answers_are_kept_a_while_and_forgotten_at_once() -> None:

@@ -326,9 +326,11 @@ def _poll_active(controller: Controller, port_id: str, timeout: float) -> bool:
 @contextlib.contextmanager
 def _locked(config: Config, container: Container, *, forget: bool = False) -> Iterator[bool]:
     """The container's lock (``<state dir>/locks/<container id>``), and whether an invocation
-    for this container held it before (the file was there: a DEL removes it); ``forget``:
-    remove the file when done (DEL). A waiter that got the lock on a file removed meanwhile
-    takes it again on the new one."""
+    for this container held it before (each holder leaves a mark in the file, which a DEL
+    removes: whether the file merely existed would tell wrong when a second invocation opens
+    it between the first's creating and locking it); ``forget``: remove the file when done
+    (DEL). A waiter that got the lock on a file removed meanwhile takes it again on the new
+    one."""
     folder = Path(config.state_dir) / "locks"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -336,22 +338,20 @@ def _locked(config: Config, container: Container, *, forget: bool = False) -> It
         raise CniError(IO_FAILURE, f"cannot make {folder}", str(error)) from None
     path = folder / container.id.replace("/", "_")
     while True:
-        try:
-            descriptor, before = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), False
-        except FileExistsError:
-            try:
-                descriptor, before = os.open(path, os.O_RDWR), True
-            except FileNotFoundError:
-                continue  # removed meanwhile
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(descriptor, fcntl.LOCK_EX)
+        held = os.fstat(descriptor)
         try:
-            same = os.fstat(descriptor).st_ino == os.stat(path).st_ino
+            same = held.st_ino == os.stat(path).st_ino
         except FileNotFoundError:
             same = False
         if same:
             break
         os.close(descriptor)
     try:
+        before = held.st_size > 0
+        if not before:
+            os.write(descriptor, b"held\n")
         yield before
         if forget:
             path.unlink(missing_ok=True)
