@@ -175,13 +175,14 @@ def _server(*subnets: pb.Subnet) -> dict[str, str]:
         ports=[PORT], subnets=subnets, dns_names=dhcp.Names(), lookup=lookup, host=HOST
     ).values()
     files = {file.name: file.text for file in service.daemon.files}
-    return {"argv": "\n".join(service.daemon.argv), **files}
+    addresses = [obj.cidr for obj in service.layout.objects if isinstance(obj, k.Address)]
+    return {"argv": "\n".join(service.daemon.argv), "addresses": " ".join(addresses), **files}
 
 
 def test_a_stateful_subnet_leases_the_ports_address_by_its_mac() -> None:
     served = _server(IPV4, v6("s1", "2001:db8:1::/64", "dhcpv6-stateful", dns=("2001:db8::53",)))
     assert "--dhcp-range=set:subnet-s1,2001:db8:1::,static,64,86400s" in served["argv"]
-    assert "--shared-network=dh0,2001:db8:1::" in served["argv"]
+    assert "2001:db8:1::/64" in served["addresses"].split()  # so that dnsmasq serves the prefix
     assert served["hosts"].splitlines() == [
         "fa:16:3e:00:00:11,10.0.1.11,host-10-0-1-11",
         "fa:16:3e:00:00:11,[2001:db8:1::11],host-2001-db8-1--11",

@@ -217,7 +217,8 @@ def service(
     for subnet in subnets:
         tag = f"subnet-{names.file_safe(subnet.id)}"
         if dhcpv6.served(subnet):
-            argv += dhcpv6.range_arguments(subnet, tag=tag, device=inside, lease=LEASE)
+            objects.append(k.Address(ns, inside, dhcpv6.server_address(subnet)))
+            argv += dhcpv6.range_arguments(subnet, tag=tag, lease=LEASE)
             options += dhcpv6.subnet_options(subnet, tag=tag, domain=network.dns_domain)
             continue
         cidr = ipaddress.IPv4Network(subnet.cidr, strict=False)

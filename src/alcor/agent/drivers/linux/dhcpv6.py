@@ -1,11 +1,12 @@
 """DHCPv6: what a network's dnsmasq serves on its IPv6 subnets, and the endpoints' DHCPv6
 clients (pure: goal state -> arguments, file lines and daemons).
 
-The server (``dhcp``: the network's dnsmasq, on ``dh0``, which holds no address of the subnets
-but its link-local one) serves an IPv6 subnet with DHCP as Neutron's dnsmasq driver does: for
+The server (``dhcp``: the network's dnsmasq, on ``dh0``, answering from its link-local address)
+serves an IPv6 subnet with DHCP as Neutron's dnsmasq driver does: for
 ``ipv6_address_mode`` ``dhcpv6-stateful`` or ``dhcpv6-stateless`` (or neither mode set) a
-``static`` range (``--dhcp-range=set:TAG,PREFIX::,static,LENGTH,LEASE``; ``--shared-network``
-says it is on ``dh0``), so that it hands out only what its hosts file lists: for a stateful
+``static`` range (``--dhcp-range=set:TAG,PREFIX::,static,LENGTH,LEASE``; ``dh0`` holds the
+prefix's subnet-router anycast address, ``server_address``, so that dnsmasq serves it), so
+that it hands out only what its hosts file lists: for a stateful
 subnet ``MAC,[ADDRESS],NAME`` per fixed address of the host's ports, the client told by its MAC
 (dnsmasq takes it from the client's DUID or its link-local address); a stateless subnet gets
 options alone (an information request). Options per subnet: its IPv6 DNS servers
@@ -74,13 +75,19 @@ def leases_addresses(subnet: pb.Subnet) -> bool:
     return served(subnet) and subnet.ipv6_address_mode != STATELESS
 
 
-def range_arguments(subnet: pb.Subnet, *, tag: str, device: str, lease: str) -> list[str]:
+def range_arguments(subnet: pb.Subnet, *, tag: str, lease: str) -> list[str]:
     """dnsmasq's arguments for one served IPv6 subnet."""
     cidr = ipaddress.IPv6Network(subnet.cidr, strict=False)
-    return [
-        f"--shared-network={device},{cidr.network_address}",
-        f"--dhcp-range=set:{tag},{cidr.network_address},static,{cidr.prefixlen},{lease}",
-    ]
+    return [f"--dhcp-range=set:{tag},{cidr.network_address},static,{cidr.prefixlen},{lease}"]
+
+
+def server_address(subnet: pb.Subnet) -> str:
+    """The address ``dh0`` holds in a served IPv6 subnet: dnsmasq serves DHCPv6 only on a
+    prefix of its interface's addresses, with that prefix's length (``--shared-network`` does
+    not do it for IPv6, nor a /128). The subnet-router anycast address, which IPAM gives no
+    port (a router's only when it is the subnet's gateway)."""
+    network = ipaddress.IPv6Network(subnet.cidr, strict=False)
+    return f"{network.network_address}/{network.prefixlen}"
 
 
 def subnet_options(subnet: pb.Subnet, *, tag: str, domain: str) -> list[str]:
