@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from alcor.agent.drivers.linux import dhcp, layouts
 from tests.system.lab import Host, Lab, eventually, run, unusable
 from tests.system.test_dhcp import STATE_ROOT, _restart_with
 from tests.system.test_external import gatewayed
@@ -73,18 +74,9 @@ def _address(port: dict[str, Any]) -> str:
     return str(fixed["ip_address"])
 
 
-def _link_local(mac: str) -> str:
-    octets = [int(part, 16) for part in mac.split(":")]
-    octets[0] ^= 0x02
-    groups = [octets[0] << 8 | octets[1], octets[2] << 8 | 0xFF, 0xFE00 | octets[3],
-              octets[4] << 8 | octets[5]]  # fmt: skip
-    return "fe80::" + ":".join(f"{group:x}" for group in groups)
-
-
 def _lease(host: Host, port_id: str) -> dict[str, str]:
     path = STATE_ROOT / host.id / "endpoints6" / port_id / "lease"
-    text = path.read_text() if path.exists() else ""
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return dhcp.lease(path.read_text() if path.exists() else "")
 
 
 def test_slaac_and_dhcpv6_endpoints_get_their_ports_addresses_and_ping_across_the_router(
@@ -126,7 +118,7 @@ def test_slaac_and_dhcpv6_endpoints_get_their_ports_addresses_and_ping_across_th
     interfaces = lab.call("GET", f"/ports?device_id={router}")["ports"]
     gateway_b = next(p for p in interfaces if p["network_id"] == net_b)
     routes = run("ip", "-6", "-n", namespaces["b2"], "route", "show", "default").stdout
-    assert f"via {_link_local(gateway_b['mac_address'])} dev eth0 proto ra" in routes
+    assert f"via {layouts.link_local(gateway_b['mac_address'])} dev eth0 proto ra" in routes
 
     # on one subnet across hosts, across the router on one host and across both
     pairs = [

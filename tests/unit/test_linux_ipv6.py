@@ -102,27 +102,27 @@ def test_slaac_advertises_an_autonomous_prefix_and_the_slaac_dns_servers() -> No
     assert lines[prefix + 2 : prefix + 4] == ["AdvOnLink on;", "AdvAutonomous on;"]
 
 
+def _advertised(mode: str) -> list[str]:
+    """The lines of the one leg's section for a subnet in ``mode``."""
+    text = advertisements.config(router(("qp1", "s1")), Lookup(v6("s1", "2001:db8:1::/64", mode)))
+    [lines] = sections(text).values()
+    return lines
+
+
 def test_stateless_sets_the_o_flag_and_stateful_the_m_flag_without_autonomy() -> None:
-    stateless = advertisements.config(
-        router(("qp1", "s1")), Lookup(v6("s1", "2001:db8:1::/64", "dhcpv6-stateless"))
-    )
-    [lines] = sections(stateless).values()
-    assert "AdvOtherConfigFlag on;" in lines
-    assert "AdvManagedFlag on;" not in lines
-    assert "AdvAutonomous on;" in lines
-    stateful = advertisements.config(
-        router(("qp1", "s1")), Lookup(v6("s1", "2001:db8:1::/64", "dhcpv6-stateful"))
-    )
-    [lines] = sections(stateful).values()
-    assert "AdvManagedFlag on;" in lines
-    assert "AdvOtherConfigFlag on;" not in lines
-    assert "AdvAutonomous off;" in lines
-    assert not any(line.startswith("RDNSS") for line in lines)  # only slaac subnets' servers
+    stateless = _advertised("dhcpv6-stateless")
+    assert "AdvOtherConfigFlag on;" in stateless
+    assert "AdvManagedFlag on;" not in stateless
+    assert "AdvAutonomous on;" in stateless
+    stateful = _advertised("dhcpv6-stateful")
+    assert "AdvManagedFlag on;" in stateful
+    assert "AdvOtherConfigFlag on;" not in stateful
+    assert "AdvAutonomous off;" in stateful
+    assert not any(line.startswith("RDNSS") for line in stateful)  # only slaac subnets' servers
 
 
 def test_without_ra_mode_the_router_advertises_itself_but_no_prefix() -> None:
-    text = advertisements.config(router(("qp1", "s1")), Lookup(v6("s1", "2001:db8:1::/64", "")))
-    [lines] = sections(text).values()
+    lines = _advertised("")
     assert not any(line.startswith(("prefix", "AdvManagedFlag", "AdvOther")) for line in lines)
 
 
