@@ -365,3 +365,12 @@ def test_the_driver_runs_radvd_for_a_router_of_an_ipv6_subnet_and_a_client_per_e
     c.delete(router)
     assert h1.follow() == []
     assert f"advertisements/{router}" not in h1.daemons.running
+
+
+def test_a_router_of_ipv6_subnets_alone_sends_ipv6_out_over_its_first_interface() -> None:
+    router = gatewayed(gateway_host="h2")
+    del router.interfaces[0]  # no IPv4 interface: the transit rides the IPv6 one's network
+    found = layouts.of_router(router, Lookup(), HOST).objects
+    [route] = [obj for obj in found if isinstance(obj, k.Route) and obj.dst == "::/0"]
+    assert route.dev == names.router_inside("qp6")
+    assert route.via == layouts.link_local(layouts.shared_mac("r1"))
