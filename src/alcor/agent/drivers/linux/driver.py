@@ -40,7 +40,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from alcor.agent import drivers, state
@@ -76,8 +76,6 @@ CAPABILITIES = (
 # what the DHCP servers and clients follow (neighbors: the names their DNS answers)
 DHCP_INPUTS = ("port", "subnet", "network", "neighbor")
 DHCP = "dhcp"  # a DHCP server's key (``dhcp:<network>``), reported as its network's
-# what the router advertisements and the DHCPv6 clients follow
-IPV6_INPUTS = ("port", "subnet", "network", "router")
 
 
 class _Lookup:
@@ -258,7 +256,8 @@ class LinuxDriver:
             if key.partition(":")[0] in LAID_OUT:
                 self._lay_out(key, entry, lookup)
         self._services, self._clients = self._dhcp(held)
-        self._advertisers, self._clients6 = self._ipv6(held)
+        self._advertisers = self._advertising(held)
+        self._clients6 = dhcp.clients6(ports=self._held_ports(held), lookup=lookup, host=self.host)
         for network_id, service in self._services.items():
             self._place(keys.key(DHCP, network_id), service.layout)
         wanted: dict[k.Identity, k.Object] = {}
@@ -311,8 +310,13 @@ class LinuxDriver:
                 self._lay_out(
                     key, found if found is not None else held.get(kind, resource_id), lookup
                 )
-        if any(key.partition(":")[0] in IPV6_INPUTS for key in [*changes.set, *changes.removed]):
-            self._advertisers, self._clients6 = self._ipv6(held)  # once the routers are laid out
+        kinds = {key.partition(":")[0] for key in [*changes.set, *changes.removed]}
+        if kinds & {"subnet", "network", "router"}:  # once the routers are laid out
+            self._advertisers = self._advertising(held)
+        if kinds & {"port", "subnet", "network"}:
+            self._clients6 = dhcp.clients6(
+                ports=self._held_ports(held), lookup=lookup, host=self.host
+            )
         idents = set(before)
         for key in touched:
             idents.update(self._idents.get(key, ()))
@@ -480,11 +484,7 @@ class LinuxDriver:
         """The DHCP servers and clients the goal state wants (worked out again per message:
         they depend on every port, subnet and network of the host)."""
         lookup = _Lookup(held)
-        ports = [
-            entry.port
-            for port_id in sorted(self._ports)
-            if (entry := held.get("port", port_id)) is not None
-        ]
+        ports = list(self._held_ports(held))
         subnets = [
             subnet
             for subnet_id in sorted(self._subnet_networks)
@@ -497,25 +497,21 @@ class LinuxDriver:
             dhcp.clients(ports=ports, lookup=lookup, host=self.host),
         )
 
-    def _ipv6(
-        self, held: state.HostState
-    ) -> tuple[dict[str, supervising.Daemon], dict[str, supervising.Daemon]]:
-        """The router advertisement daemons and the DHCPv6 clients the goal state wants."""
+    def _advertising(self, held: state.HostState) -> dict[str, supervising.Daemon]:
+        """The router advertisement daemons the goal state wants (router -> radvd)."""
         lookup = _Lookup(held)
-        routers = [
+        routers = (
             router
             for router_id in sorted(self._laid_out["router"])
             if (router := lookup.router(router_id)) is not None
-        ]
-        ports = [
-            entry.port
-            for port_id in sorted(self._ports)
-            if (entry := held.get("port", port_id)) is not None
-        ]
-        return (
-            advertisements.daemons(routers=routers, lookup=lookup, host=self.host),
-            dhcp.clients6(ports=ports, lookup=lookup, host=self.host),
         )
+        return advertisements.daemons(routers=routers, lookup=lookup, host=self.host)
+
+    def _held_ports(self, held: state.HostState) -> Iterator[pb.Port]:
+        """The ports bound here, by id."""
+        for port_id in sorted(self._ports):
+            if (entry := held.get("port", port_id)) is not None:
+                yield entry.port
 
     async def _supervise(
         self, ops: list[planning.Op], failed: list[executing.Failed], *, everything: bool
@@ -558,7 +554,8 @@ class LinuxDriver:
             for (owner, daemon), error in zip(todo, errors, strict=True):
                 if error:
                     self._daemons.pop(daemon.name, None)
-                    found.append(executing.Failed(owner, f"DHCP: {error}"))
+                    what = "IPv6 RA" if daemon.argv[0] == "radvd" else "DHCP"
+                    found.append(executing.Failed(owner, f"{what}: {error}"))
                 else:
                     self._daemons[daemon.name] = daemon
         self._leases = {
