@@ -1,7 +1,8 @@
 """DHCP, distributed: every host answers its own ports (pure: goal state -> namespaces and
 daemons).
 
-Per network that has an IPv4 subnet with ``enable_dhcp`` and a port bound to this host, a
+Per network that has an IPv4 subnet with ``enable_dhcp`` (or an IPv6 one it serves by DHCPv6,
+``dhcpv6``) and a port bound to this host, a
 dnsmasq in namespace ``<prefix>dh-<network>``, on a veth leg into the segment's bridge
 (``aldh-<vni>`` on the host, ``dh0`` inside). ``dh0`` has the same MAC and address on every
 host (``fa:16:3f`` + three bytes of the network id's SHA-256; ``169.254.169.254/32``) and an

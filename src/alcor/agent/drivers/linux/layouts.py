@@ -23,7 +23,9 @@ The host's data plane, per kind of entry:
   with the port's MAC and MTU, its fixed addresses, a default route via each subnet's gateway
   and the subnets' host routes). With
   ``--endpoint-addressing dhcp`` the port's first IPv4 address on a subnet with DHCP (and that
-  subnet's routes) is left to DHCP: ``dhcp`` runs a client in the namespace.
+  subnet's routes) is left to DHCP: ``dhcp`` runs a client in the namespace; and its IPv6
+  addresses on SLAAC and DHCPv6 subnets are left to router advertisements and DHCPv6
+  (``dhcpv6``: ``accept_ra``/``autoconf`` on, a ``dhclient -6``).
 - **router** (distributed): a namespace per router holding its interfaces' addresses and MACs,
   the same on every host, each on a veth leg into the segment's bridge, with forwarding on and
   the router's routes. Routing between subnets happens on the sending host; two projects with
@@ -283,7 +285,7 @@ def _subport(
 
 
 def dhcp_given(subnet: pb.Subnet) -> bool:
-    """Whether a subnet's addresses are served by DHCP here (IPv4 only, so far)."""
+    """Whether a subnet's IPv4 addresses are served by DHCP here (IPv6's: ``dhcpv6``)."""
     return subnet.enable_dhcp and ":" not in subnet.cidr
 
 
