@@ -336,6 +336,12 @@ _RBAC_OBJECTS: dict[sa.Table, tuple[str, str]] = {
 }
 
 
+# Tables whose ``shared`` column (not an RBAC policy) lets every project see a row (``fwaas_v2``)
+_SHARED_COLUMN = frozenset(
+    {schema.firewall_rules, schema.firewall_policies, schema.firewall_groups}
+)
+
+
 def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElement[bool]:
     """The project's own rows, and with ``shared`` those an RBAC policy (of any action) lets
     it or every project use (the ports on its own networks, for ports): one uncorrelated
@@ -347,6 +353,8 @@ def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElemen
         n = schema.networks
         owned = sa.select(n.c.id).where(n.c.project_id == project_id)
         return sa.or_(own, table.c.network_id.in_(owned))
+    if table in _SHARED_COLUMN:  # shared with every project by a column of its own
+        return sa.or_(own, table.c.shared.is_(sa.true()))
     if table not in _RBAC_OBJECTS:
         return own
     object_type, column = _RBAC_OBJECTS[table]

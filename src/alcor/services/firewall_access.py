@@ -1,0 +1,103 @@
+"""Who sees and changes firewall resources (``fwaas_v2``), as neutron-fwaas's policies say.
+
+A rule, policy or group is seen by its project, by every project when it is ``shared``, and by
+admins; one not seen is not found (``FirewallRuleNotFound``, ...). Only its project (or an
+admin) changes or deletes it: another project that sees it (shared) is refused, 403, with the
+policy's rule named as Neutron's policy engine names it. Only admins set ``shared`` (on create
+when true, on update whenever sent) or delete a shared resource. Each project has a ``default``
+group (``firewall_defaults``), made when it first lists a firewall resource or creates a group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+import msgspec
+
+from alcor.model import errors
+from alcor.model import firewalls as fw
+from alcor.model.queries import Query
+from alcor.model.records import FirewallGroup, FirewallPolicy, FirewallRule
+from alcor.services.callers import Caller
+from alcor.store.interface import Reader
+
+Firewall = FirewallRule | FirewallPolicy | FirewallGroup
+F = TypeVar("F", FirewallRule, FirewallPolicy, FirewallGroup)
+
+_NOT_FOUND: dict[str, Callable[[str], errors.NotFound]] = {
+    "firewall_rule": fw.rule_not_found,
+    "firewall_policy": fw.policy_not_found,
+    "firewall_group": fw.group_not_found,
+}
+
+
+def find(reader: Reader, caller: Caller, kind: type[F], resource_id: str) -> F:
+    """The resource if the caller sees it (its own, a shared one, or any for admins)."""
+    record = reader.get(kind, resource_id)
+    if record is None or not (caller.owns(record) or record.shared):
+        raise _NOT_FOUND[kind.kind](resource_id)
+    return record
+
+
+def owned(
+    reader: Reader,
+    caller: Caller,
+    kind: type[F],
+    resource_id: str,
+    *,
+    action: str,
+    shared_sent: bool = False,
+) -> F:
+    """The resource if the caller may ``action`` it (``update_firewall_rule``, ``insert_rule``):
+    its project's or an admin's; ``shared_sent``: the request sets ``shared``, admins only."""
+    record = find(reader, caller, kind, resource_id)
+    deleting_shared = action.startswith("delete_") and record.shared
+    if caller.is_admin:
+        return record
+    if shared_sent or deleting_shared:
+        raise _disallowed(f"(rule:{action} and rule:{action}:shared)")
+    if not caller.owns(record):
+        raise _disallowed(f"rule:{action}")
+    return record
+
+
+def check_shared_create(caller: Caller, shared: object, *, action: str) -> None:
+    """``create_firewall_*:shared``: only admins create a shared resource."""
+    if shared is True and not caller.is_admin:
+        raise _disallowed(f"(rule:{action} and rule:{action}:shared)")
+
+
+def _disallowed(rule: str) -> errors.NotAuthorized:
+    return errors.NotAuthorized(f"{rule} is disallowed by policy", type="PolicyNotAuthorized")
+
+
+def every(reader: Reader, kind: type[F]) -> list[F]:
+    return reader.select(kind, Query())
+
+
+def policies_with_rule(reader: Reader, rule_id: str) -> list[FirewallPolicy]:
+    return [p for p in every(reader, FirewallPolicy) if rule_id in p.firewall_rules]
+
+
+def groups_with_policy(reader: Reader, policy_id: str) -> list[FirewallGroup]:
+    return [
+        g
+        for g in every(reader, FirewallGroup)
+        if policy_id in (g.ingress_firewall_policy_id, g.egress_firewall_policy_id)
+    ]
+
+
+def split_filter(query: Query, name: str) -> tuple[Query, set[str]]:
+    """A filter on a list attribute (a policy's ``firewall_rules``, a group's ``ports``) taken
+    out of the query, to be matched on the records: any of the values."""
+    filters = dict(query.filters)
+    values = filters.pop(name, ())
+    return msgspec.structs.replace(query, filters=filters), {str(v) for v in values}
+
+
+def matching(records: Iterable[F], values: set[str], of: Callable[[F], list[str]]) -> list[F]:
+    """The records whose list holds any of ``values`` (all of them without values)."""
+    if not values:
+        return list(records)
+    return [r for r in records if values.intersection(of(r))]
