@@ -4,7 +4,7 @@ Per goal-state message, the driver
 
 1. works out which entries' kernel objects may have changed (the entries changed, and those
    that depend on a network or subnet that changed: a port, a neighbor, a router's legs; or
-   on a router that changed: its floating IPs and port forwardings),
+   on a router that changed: its floating IPs, port forwardings and firewall groups),
    and lays them out again (``layouts``: entry -> kernel objects);
 2. compares what those entries wanted before with what they want now, and plans the
    difference (``planning``): only what differs is touched;
@@ -58,7 +58,15 @@ from alcor.v1 import southbound_pb2 as pb
 
 log = logging.getLogger("alcor.agent.linux")
 
-LAID_OUT = ("network", "neighbor", "port", "router", "floating_ip", "port_forwarding")
+LAID_OUT = (
+    "network",
+    "neighbor",
+    "port",
+    "router",
+    "floating_ip",
+    "port_forwarding",
+    "firewall_group",
+)
 SECURING = ("port", "security_group", "member", "network", "address_group")
 CAPABILITIES = (
     "linux",
@@ -69,6 +77,7 @@ CAPABILITIES = (
     "external-gateways",
     "floating-ips",
     "port-forwardings",
+    "firewall-groups",
 )
 # what the DHCP servers and clients follow (neighbors: the names their DNS answers)
 DHCP_INPUTS = ("port", "subnet", "network", "neighbor")
