@@ -478,11 +478,19 @@ def routed_ports(api: httpx.Client, member: dict[str, str]) -> dict[str, Any]:
         api, network["id"], device_owner="compute:nova", **{"binding:host_id": "fw-host"}
     )
     unbound = create_port(api, network["id"], device_owner="compute:nova")
+    unsecured = create_port(
+        api,
+        network["id"],
+        device_owner="compute:nova",
+        port_security_enabled=False,
+        **{"binding:host_id": "fw-host"},
+    )
     dhcp = create_port(api, network["id"], device_owner="network:dhcp")
     return {
         "interface": added["port_id"],
         "vm": vm["id"],
         "unbound": unbound["id"],
+        "unsecured": unsecured["id"],
         "dhcp": dhcp["id"],
         "router": router["id"],
         "subnet": subnet["id"],
@@ -537,12 +545,39 @@ def test_a_group_binds_router_interfaces_and_vm_ports(
                 f"Port {routed_ports['unbound']} is not supported by firewall driver 'alcor'.",
             ),
         ),
+        (
+            "unsecured",
+            (
+                "FirewallGroupPortNotSupported",
+                f"Port {routed_ports['unsecured']} is not supported by firewall driver 'alcor'.",
+            ),
+        ),
     ):
         body = {"firewall_group": {"ports": [routed_ports[port]]}}
         assert error_of(api.put(url, json=body, headers=member)) == (409, *expected)
     both = [routed_ports["interface"], routed_ports["vm"]]
     changed = api.put(url, json={"firewall_group": {"ports": both}}, headers=member)
     assert changed.json()["firewall_group"]["ports"] == both
+    # a VM port's host cannot reject: a reject rule in the group's policies is refused
+    reject = rule(api, member, action="reject")
+    response = api.put(
+        f"{POLICIES}/{ingress['id']}/insert_rule",
+        json={"firewall_rule_id": reject["id"]},
+        headers=member,
+    )
+    assert error_of(response) == (
+        400,
+        "FirewallRuleInvalidAction",
+        "Action reject is not supported. Only action values ['allow', 'deny'] are supported.",
+    )
+    held = api.get(f"{POLICIES}/{ingress['id']}", headers=member).json()["firewall_policy"]
+    assert reject["id"] not in held["firewall_rules"]
+    first = held["firewall_rules"][0]
+    response = api.put(
+        f"{RULES}/{first}", json={"firewall_rule": {"action": "reject"}}, headers=member
+    )
+    assert error_of(response)[:2] == (400, "FirewallRuleInvalidAction")
+    assert api.get(f"{RULES}/{first}", headers=member).json()["firewall_rule"]["action"] == "deny"
     listed = api.get(GROUPS, params={"ports": routed_ports["vm"]}, headers=member).json()
     assert [g["id"] for g in listed["firewall_groups"]] == [made["id"]]
     # a deleted port leaves the group; the router interface's removal takes its port away too

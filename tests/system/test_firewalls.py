@@ -95,3 +95,37 @@ def test_a_firewall_group_filters_what_enters_a_subnet_on_every_host(lab: Lab) -
     changed(lab, "PUT", group_path, {"firewall_group": {"ports": []}})
     assert lab.connect(a1, "10.0.2.11", 5002) == "b1-5002"
     assert lab.ping(a2, "10.0.2.11")
+
+
+def test_a_firewall_group_on_a_vm_port_filters_that_port_only(lab: Lab) -> None:
+    (h1,) = lab.add_hosts("h1")
+    a = lab.subnet(lab.network(), "10.0.1.0/24")
+    group = lab.group(*OPEN)
+    filtered_port = lab.port(a, "10.0.1.11", h1, groups=[group])
+    filtered = h1.endpoint(filtered_port)
+    other = h1.endpoint(lab.port(a, "10.0.1.12", h1, groups=[group]))
+    client = h1.endpoint(lab.port(a, "10.0.1.13", h1, groups=[group]))
+    for ns in (filtered, other):
+        lab.serve(ns, 5001, "5001")
+        lab.serve(ns, 5002, "5002")
+    icmp = {"firewall_rule": {"protocol": "icmp", "action": "allow"}}
+    rules = [
+        lab.call("POST", "/fwaas/firewall_rules", icmp)["firewall_rule"]["id"],
+        tcp_rule(lab, 5002, "allow"),
+    ]
+    policy = lab.call(
+        "POST", "/fwaas/firewall_policies", {"firewall_policy": {"firewall_rules": rules}}
+    )["firewall_policy"]["id"]
+    body = {"firewall_group": {"ports": [filtered_port], "ingress_firewall_policy_id": policy}}
+    changed(lab, "POST", "/fwaas/firewall_groups", body)
+
+    assert lab.connect(client, "10.0.1.11", 5002) == "5002"
+    assert traffic.refusal(client, "10.0.1.11", 5001) == "timeout"
+    assert lab.ping(client, "10.0.1.11")
+    # the port's neighbor on the same network is not filtered, and the port still sends
+    assert lab.connect(client, "10.0.1.12", 5001) == "5001"
+    assert lab.connect(filtered, "10.0.1.12", 5002) == "5002"
+    # a rule inserted first denies what was allowed
+    path = f"/fwaas/firewall_policies/{policy}/insert_rule"
+    changed(lab, "PUT", path, {"firewall_rule_id": tcp_rule(lab, 5002, "deny")})
+    assert traffic.refusal(client, "10.0.1.11", 5002) == "timeout"

@@ -18,7 +18,7 @@ import msgspec
 from alcor.model import errors
 from alcor.model import firewalls as fw
 from alcor.model.queries import Query
-from alcor.model.records import FirewallGroup, FirewallPolicy, FirewallRule
+from alcor.model.records import FirewallGroup, FirewallPolicy, FirewallRule, Port
 from alcor.services.callers import Caller
 from alcor.store.interface import Reader
 
@@ -86,6 +86,32 @@ def groups_with_policy(reader: Reader, policy_id: str) -> list[FirewallGroup]:
         for g in every(reader, FirewallGroup)
         if policy_id in (g.ingress_firewall_policy_id, g.egress_firewall_policy_id)
     ]
+
+
+def check_enforceable(reader: Reader, groups: Iterable[FirewallGroup]) -> None:
+    """A group on a VM port cannot reject (the port's host has no address to answer from on
+    the port's network, and this kernel has no bridge reject): a reject rule in its policies
+    is refused, as neutron-lib words an action its driver does not take."""
+    for group in groups:
+        if not any(_is_vm_port(reader, port_id) for port_id in group.ports):
+            continue
+        for policy_id in (group.ingress_firewall_policy_id, group.egress_firewall_policy_id):
+            policy = reader.get(FirewallPolicy, policy_id or "")
+            for rule_id in policy.firewall_rules if policy is not None else ():
+                rule = reader.get(FirewallRule, rule_id)
+                if rule is not None and rule.action == "reject":
+                    raise errors.InvalidInput(
+                        "Action reject is not supported. Only action values ['allow', 'deny'] "
+                        "are supported.",
+                        type="FirewallRuleInvalidAction",
+                        detail=f"Firewall group {group.id} filters a VM port, whose host "
+                        "cannot reject; deny drops.",
+                    )
+
+
+def _is_vm_port(reader: Reader, port_id: str) -> bool:
+    port = reader.get(Port, port_id)
+    return port is not None and port.device_owner.startswith(fw.COMPUTE_PREFIX)
 
 
 def split_filter(query: Query, name: str) -> tuple[Query, set[str]]:

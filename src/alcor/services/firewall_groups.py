@@ -2,8 +2,9 @@
 
 As neutron-fwaas: a group's policies must be seen by the caller (``FirewallPolicyNotFound``)
 and be its project's or shared (``FirewallPolicyConflict``, a 404); its ports are router
-interfaces or bound VM ports (``FirewallGroupPortInvalid``; an unbound VM port:
-``FirewallGroupPortNotSupported``), each in one group at most (``FirewallGroupPortInUse``). No
+interfaces or bound VM ports (``FirewallGroupPortInvalid``; a VM port unbound or without port
+security, which its host's filtering needs: ``FirewallGroupPortNotSupported``), each in one
+group at most (``FirewallGroupPortInUse``). No
 other group is named ``default``; the default group's policies, name, description and state are
 kept (an admin may change all but its name), its ports may change; only an admin deletes it,
 and its policies with it. A group with ports is not deleted (``FirewallGroupInUse``).
@@ -78,7 +79,7 @@ def _check_ports(reader: Reader, caller: Caller, port_ids: list[str], group_id: 
             raise errors.Conflict(
                 f"Port {port_id} of firewall group is invalid.", type="FirewallGroupPortInvalid"
             )
-        if not port.binding_host_id:
+        if not port.binding_host_id or not port.port_security_enabled:
             raise errors.Conflict(
                 f"Port {port_id} is not supported by firewall driver '{fw.DRIVER}'.",
                 type="FirewallGroupPortNotSupported",
@@ -149,6 +150,7 @@ class FirewallGroups:
                 )
                 group = msgspec.structs.replace(group, status=status(group))
                 writer.insert([group])
+                firewall_access.check_enforceable(writer, [group])
                 if request.tags:
                     writer.set_tags(group.id, check_tags(request.tags))
                 made.append(group)
@@ -212,6 +214,7 @@ class FirewallGroups:
             changed = msgspec.structs.replace(group, **sent)
             updated = resources.revised(changed, self.context.now(), status=status(changed))
             writer.update([updated])
+            firewall_access.check_enforceable(writer, [updated])
             return shown(writer, [updated])[0]
 
         return await self.context.store.write(work)

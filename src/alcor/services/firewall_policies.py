@@ -196,6 +196,9 @@ class FirewallPolicies:
     ) -> ShownFirewallPolicy:
         updated = resources.revised(policy, self.context.now(), **changes)
         writer.update([updated])
+        firewall_access.check_enforceable(
+            writer, firewall_access.groups_with_policy(writer, policy.id)
+        )
         return shown(writer, [updated])[0]
 
     async def insert_rule(

@@ -130,6 +130,9 @@ class FirewallRules:
             writer.update([updated])
             holding = firewall_access.policies_with_rule(writer, rule.id)
             writer.update([resources.revised(p, now, audited=False) for p in holding])
+            for held in holding:
+                using = firewall_access.groups_with_policy(writer, held.id)
+                firewall_access.check_enforceable(writer, using)
             return shown(writer, [updated])[0]
 
         return await self.context.store.write(work)

@@ -45,6 +45,7 @@ from alcor.agent import drivers, state
 from alcor.agent.drivers.linux import (
     dhcp,
     executing,
+    firewalls,
     layouts,
     names,
     nft,
@@ -67,7 +68,7 @@ LAID_OUT = (
     "port_forwarding",
     "firewall_group",
 )
-SECURING = ("port", "security_group", "member", "network", "address_group")
+SECURING = ("port", "security_group", "member", "network", "address_group", "firewall_group")
 CAPABILITIES = (
     "linux",
     "vxlan",
@@ -613,12 +614,18 @@ class LinuxDriver:
             if rule.remote_address_group_id
             and (found := held.get("address_group", rule.remote_address_group_id)) is not None
         }
+        firewalled = {
+            entry.firewall_group.port_id: firewalls.port_chains(entry.firewall_group)
+            for entry in held.of_kind("firewall_group")
+            if entry.firewall_group.port_id
+        }
         return nft.ruleset(
             ports=policies,
             groups=groups,
             members=members,
             address_groups=address_groups,
             zones=self._zone_map(),
+            firewalls=firewalled,
         )
 
     def _mark(self, port_id: str) -> int:

@@ -1,5 +1,6 @@
 """A firewall group (``fwaas_v2``) on a router's interfaces: one nftables table in the router's
-namespace, on every host that holds the router, loaded whole (``nft -f``) when it changes.
+namespace, on every host that holds the router, loaded whole (``nft -f``) when it changes. On a
+VM port: chains of the port's host's security ruleset (``port_chains``, ``nft``).
 
 Directions are neutron-fwaas's (its iptables driver's ``-o``/``-i``): ``ingress`` is what the
 router sends out of a group's interface into its subnet, ``egress`` what comes in from the
@@ -85,6 +86,22 @@ def table_text(group: pb.FirewallGroup, devices: list[str]) -> str:
             chains.append(_chain(direction, [*KNOWN, *map(rule_line, rules), "drop"]))
     base = ["type filter hook forward priority filter; policy accept;", *jumps]
     return f"table {table(group.id)} {{\n{_chain('forward', base)}{''.join(chains)}}}\n"
+
+
+def port_chains(group: pb.FirewallGroup) -> dict[str, tuple[str, ...]]:
+    """A VM port's firewall group as chains its own port chains jump to (``nft``), by the
+    port's direction: ``ingress`` what goes to the port, ``egress`` what it sends (its
+    conntrack state is judged before, in the port's chain). A group down drops both ways."""
+    chains: dict[str, tuple[str, ...]] = {}
+    for direction, filters, rules in (
+        ("ingress", group.filters_ingress, group.ingress_rules),
+        ("egress", group.filters_egress, group.egress_rules),
+    ):
+        if not group.admin_state_up:
+            chains[direction] = ("drop",)
+        elif filters:
+            chains[direction] = (*map(rule_line, rules), "drop")
+    return chains
 
 
 def objects(group: pb.FirewallGroup, router: pb.Router, ns: str) -> list[k.Object]:
