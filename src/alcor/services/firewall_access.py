@@ -19,11 +19,13 @@ from alcor.model import errors
 from alcor.model import firewalls as fw
 from alcor.model.queries import Query
 from alcor.model.records import FirewallGroup, FirewallPolicy, FirewallRule, Port
+from alcor.services import firewall_defaults, resources, security_groups
 from alcor.services.callers import Caller
 from alcor.store.interface import Reader
 
 Firewall = FirewallRule | FirewallPolicy | FirewallGroup
 F = TypeVar("F", FirewallRule, FirewallPolicy, FirewallGroup)
+T = TypeVar("T")
 
 _NOT_FOUND: dict[str, Callable[[str], errors.NotFound]] = {
     "firewall_rule": fw.rule_not_found,
@@ -114,16 +116,29 @@ def _is_vm_port(reader: Reader, port_id: str) -> bool:
     return port is not None and port.device_owner.startswith(fw.COMPUTE_PREFIX)
 
 
-def split_filter(query: Query, name: str) -> tuple[Query, set[str]]:
-    """A filter on a list attribute (a policy's ``firewall_rules``, a group's ``ports``) taken
-    out of the query, to be matched on the records: any of the values."""
+async def listed(
+    context: resources.Context,
+    caller: Caller,
+    query: Query,
+    kind: type[F],
+    shown: Callable[[Reader, list[F]], list[T]],
+    *,
+    held_in: str = "",
+) -> list[T]:
+    """What the caller sees of ``kind`` (its own and the shared), once the listed project has
+    its default group, as neutron-fwaas lists. ``held_in``: a list attribute (a policy's
+    ``firewall_rules``, a group's ``ports``) whose filter matches the records holding any of
+    its values, matched here rather than in SQL."""
     filters = dict(query.filters)
-    values = filters.pop(name, ())
-    return msgspec.structs.replace(query, filters=filters), {str(v) for v in values}
+    wanted = {str(value) for value in filters.pop(held_in, ())} if held_in else set()
+    scoped = resources.scoped(caller, msgspec.structs.replace(query, filters=filters), shared=True)
 
+    def select(reader: Reader) -> list[T]:
+        found = reader.select(kind, scoped)
+        if wanted:
+            found = [r for r in found if wanted.intersection(getattr(r, held_in))]
+        return shown(reader, found)
 
-def matching(records: Iterable[F], values: set[str], of: Callable[[F], list[str]]) -> list[F]:
-    """The records whose list holds any of ``values`` (all of them without values)."""
-    if not values:
-        return list(records)
-    return [r for r in records if values.intersection(of(r))]
+    return await security_groups.listed_with_default(
+        context, caller, query, select, find=firewall_defaults.find, ensure=firewall_defaults.ensure
+    )

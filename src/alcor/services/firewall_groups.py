@@ -29,7 +29,6 @@ from alcor.services import (
     firewall_defaults,
     firewall_policies,
     resources,
-    security_groups,
 )
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
@@ -165,20 +164,8 @@ class FirewallGroups:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownFirewallGroup]:
-        query, port_ids = firewall_access.split_filter(query, "ports")
-        scoped = resources.scoped(caller, query, shared=True)
-
-        def select(reader: Reader) -> list[ShownFirewallGroup]:
-            groups = reader.select(FirewallGroup, scoped)
-            return shown(reader, firewall_access.matching(groups, port_ids, lambda g: g.ports))
-
-        return await security_groups.listed_with_default(
-            self.context,
-            caller,
-            query,
-            select,
-            find=firewall_defaults.find,
-            ensure=firewall_defaults.ensure,
+        return await firewall_access.listed(
+            self.context, caller, query, FirewallGroup, shown, held_in="ports"
         )
 
     async def update(

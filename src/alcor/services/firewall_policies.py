@@ -21,7 +21,7 @@ from alcor.model import firewalls as fw
 from alcor.model.queries import Query
 from alcor.model.records import FirewallPolicy, FirewallRule
 from alcor.model.requests import UNSET
-from alcor.services import firewall_access, firewall_defaults, resources, security_groups
+from alcor.services import firewall_access, resources
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -120,22 +120,8 @@ class FirewallPolicies:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownFirewallPolicy]:
-        query, rule_ids = firewall_access.split_filter(query, "firewall_rules")
-        scoped = resources.scoped(caller, query, shared=True)
-
-        def select(reader: Reader) -> list[ShownFirewallPolicy]:
-            policies = reader.select(FirewallPolicy, scoped)
-            return shown(
-                reader, firewall_access.matching(policies, rule_ids, lambda p: p.firewall_rules)
-            )
-
-        return await security_groups.listed_with_default(
-            self.context,
-            caller,
-            query,
-            select,
-            find=firewall_defaults.find,
-            ensure=firewall_defaults.ensure,
+        return await firewall_access.listed(
+            self.context, caller, query, FirewallPolicy, shown, held_in="firewall_rules"
         )
 
     async def update(

@@ -18,7 +18,7 @@ from alcor.model import firewalls as fw
 from alcor.model.queries import Query
 from alcor.model.records import FirewallRule
 from alcor.model.requests import UNSET
-from alcor.services import firewall_access, firewall_defaults, resources, security_groups
+from alcor.services import firewall_access, resources
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -90,15 +90,7 @@ class FirewallRules:
         return await self.context.store.read(work)
 
     async def query(self, caller: Caller, query: Query) -> list[ShownFirewallRule]:
-        scoped = resources.scoped(caller, query, shared=True)
-        return await security_groups.listed_with_default(
-            self.context,
-            caller,
-            query,
-            lambda reader: shown(reader, reader.select(FirewallRule, scoped)),
-            find=firewall_defaults.find,
-            ensure=firewall_defaults.ensure,
-        )
+        return await firewall_access.listed(self.context, caller, query, FirewallRule, shown)
 
     async def update(
         self, caller: Caller, rule_id: str, request: fw.FirewallRuleUpdate, *, if_match: int | None
