@@ -12,7 +12,8 @@ every host that needs it:
 
 ``("network", N)``  the network, its subnets and its neighbors (every bound endpoint port of N,
                     on any host: address, MAC, VNI, host underlay address);
-``("router", R)``   a router with its interfaces, routes and gateway;
+``("router", R)``   a router with its interfaces, routes and gateway, and the firewall groups
+                    on its interfaces (``firewalls``: a VM port's group goes to its host only);
 ``("group", G)``    a security group with its rules;
 ``("members", G)``  the addresses of the ports in group G (an address set for remote_group_id);
 ``("address_group", A)``  address group A's CIDRs (the set for remote_address_group_id);
