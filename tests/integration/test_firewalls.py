@@ -578,6 +578,13 @@ def test_a_group_binds_router_interfaces_and_vm_ports(
     )
     assert error_of(response)[:2] == (400, "FirewallRuleInvalidAction")
     assert api.get(f"{RULES}/{first}", headers=member).json()["firewall_rule"]["action"] == "deny"
+    # the VM port's host filters it with its port security: it cannot be turned off meanwhile
+    response = api.put(
+        f"/ports/{routed_ports['vm']}",
+        json={"port": {"port_security_enabled": False, "security_groups": []}},
+    )
+    assert error_of(response)[:2] == (409, "FirewallGroupPortNotSupported")
+    assert api.get(f"/ports/{routed_ports['vm']}").json()["port"]["port_security_enabled"]
     listed = api.get(GROUPS, params={"ports": routed_ports["vm"]}, headers=member).json()
     assert [g["id"] for g in listed["firewall_groups"]] == [made["id"]]
     # a deleted port leaves the group; the router interface's removal takes its port away too

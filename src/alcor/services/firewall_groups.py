@@ -79,10 +79,7 @@ def _check_ports(reader: Reader, caller: Caller, port_ids: list[str], group_id: 
                 f"Port {port_id} of firewall group is invalid.", type="FirewallGroupPortInvalid"
             )
         if not port.binding_host_id or not port.port_security_enabled:
-            raise errors.Conflict(
-                f"Port {port_id} is not supported by firewall driver '{fw.DRIVER}'.",
-                type="FirewallGroupPortNotSupported",
-            )
+            raise _not_supported(port_id)
     wanted = set(port_ids)
     taken = [
         port_id
@@ -96,6 +93,28 @@ def _check_ports(reader: Reader, caller: Caller, port_ids: list[str], group_id: 
             f"Port(s) {taken!r} provided already associated with other firewall group(s).",
             type="FirewallGroupPortInUse",
         )
+
+
+def _not_supported(port_id: str, detail: str = "") -> errors.Conflict:
+    return errors.Conflict(
+        f"Port {port_id} is not supported by firewall driver '{fw.DRIVER}'.",
+        type="FirewallGroupPortNotSupported",
+        detail=detail,
+    )
+
+
+def check_filterable(reader: Reader, port: Port) -> None:
+    """A VM port in a group keeps its port security (its host filters it with it): turning it
+    off is refused, rather than leaving the group's rules unenforced on it."""
+    if port.device_owner in fw.ROUTER_INTERFACE_OWNERS:
+        return
+    for group in firewall_access.every(reader, FirewallGroup):
+        if port.id in group.ports:
+            raise _not_supported(
+                port.id,
+                f"The port is in firewall group {group.id}, which its host enforces with the "
+                "port's security: remove it from the group first.",
+            )
 
 
 def release_ports(writer: Writer, port_ids: Sequence[str], now: str) -> None:

@@ -360,6 +360,8 @@ class Ports:
                 )
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
+            if port.port_security_enabled and not updated.port_security_enabled:
+                firewall_groups.check_filterable(writer, updated)
             if updated.fixed_ips != port.fixed_ips:
                 forwarding_holds.release_addresses(writer, self.context.now(), updated)
             if updated.binding_host_id != port.binding_host_id:
