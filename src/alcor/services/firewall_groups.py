@@ -80,14 +80,8 @@ def _check_ports(reader: Reader, caller: Caller, port_ids: list[str], group_id: 
             )
         if not port.binding_host_id or not port.port_security_enabled:
             raise _not_supported(port_id)
-    wanted = set(port_ids)
-    taken = [
-        port_id
-        for group in firewall_access.every(reader, FirewallGroup)
-        if group.id != group_id
-        for port_id in group.ports
-        if port_id in wanted
-    ]
+    held = reader.firewall_group_ports(port_ids)
+    taken = [port_id for port_id in port_ids if held.get(port_id, group_id) != group_id]
     if taken:
         raise errors.InUse(
             f"Port(s) {taken!r} provided already associated with other firewall group(s).",
@@ -106,22 +100,21 @@ def _not_supported(port_id: str, detail: str = "") -> errors.Conflict:
 def check_filterable(reader: Reader, port: Port) -> None:
     """A VM port in a group keeps its port security (its host filters it with it): turning it
     off is refused, rather than leaving the group's rules unenforced on it."""
-    if port.device_owner in fw.ROUTER_INTERFACE_OWNERS:
-        return
-    for group in firewall_access.every(reader, FirewallGroup):
-        if port.id in group.ports:
-            raise _not_supported(
-                port.id,
-                f"The port is in firewall group {group.id}, which its host enforces with the "
-                "port's security: remove it from the group first.",
-            )
+    group_id = reader.firewall_group_ports([port.id]).get(port.id)
+    if group_id is not None and port.device_owner not in fw.ROUTER_INTERFACE_OWNERS:
+        raise _not_supported(
+            port.id,
+            f"The port is in firewall group {group_id}, which its host enforces with the "
+            "port's security: remove it from the group first.",
+        )
 
 
 def release_ports(writer: Writer, port_ids: Sequence[str], now: str) -> None:
     """Deleted ports leave their groups (neutron-fwaas's association goes with the port)."""
     gone = set(port_ids)
-    for group in firewall_access.every(writer, FirewallGroup):
-        if gone.intersection(group.ports):
+    for group_id in sorted(set(writer.firewall_group_ports(port_ids).values())):
+        group = writer.get(FirewallGroup, group_id)
+        if group is not None:
             kept = msgspec.structs.replace(group, ports=[p for p in group.ports if p not in gone])
             writer.update([resources.revised(kept, now, status=status(kept))])
 

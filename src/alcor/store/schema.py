@@ -458,8 +458,8 @@ port_forwardings = sa.Table(
 RESOURCE_TABLES["port_forwarding"] = port_forwardings
 
 # Firewalls (``fwaas_v2``, migration 0026): rules, policies (their rules an ordered JSON list)
-# and groups (their ports a JSON list; a port is in one group at most, checked by the
-# services). ``shared`` resources are seen by every project.
+# and groups (their ports a JSON list, indexed in ``firewall_group_ports``). ``shared``
+# resources are seen by every project.
 firewall_rules = sa.Table(
     "firewall_rules",
     metadata,
@@ -500,3 +500,15 @@ firewall_groups = sa.Table(
     sa.Column("shared", sa.Boolean, nullable=False),
 )
 RESOURCE_TABLES["firewall_group"] = firewall_groups
+
+# A group's ports, indexed (store-maintained on every group write, like ``trunk_subports``): the
+# database itself guards a port being in one group at most (neutron-fwaas's unique port
+# association), and "which group holds these ports" is one indexed read (a port delete asks it).
+firewall_group_ports = sa.Table(
+    "firewall_group_ports",
+    metadata,
+    sa.Column("port_id", UUID, primary_key=True),
+    sa.Column(
+        "firewall_group_id", UUID, sa.ForeignKey("firewall_groups.id"), nullable=False, index=True
+    ),
+)

@@ -24,6 +24,7 @@ from alcor.model.records import (
     EVERY_PROJECT,
     RBAC_SEEING,
     RECORD_TYPES,
+    FirewallGroup,
     Port,
     Record,
     Subnet,
@@ -141,6 +142,15 @@ class SqlReader:
             statement = sa.select(t.c.port_id, t.c.trunk_id).where(t.c.port_id.in_(chunk))
             for port_id, trunk_id in self.connection.execute(statement):
                 found[port_id] = trunk_id
+        return found
+
+    def firewall_group_ports(self, port_ids: Iterable[str]) -> dict[str, str]:
+        t = schema.firewall_group_ports
+        found: dict[str, str] = {}
+        for chunk in _chunks(port_ids, 500):
+            statement = sa.select(t.c.port_id, t.c.firewall_group_id).where(t.c.port_id.in_(chunk))
+            for port_id, group_id in self.connection.execute(statement):
+                found[port_id] = group_id
         return found
 
     def macs_in_network(self, network_id: str) -> list[str]:
@@ -495,6 +505,8 @@ class SqlWriter(SqlReader):
             self._index_memberships(records)
         if isinstance(records[0], Trunk):
             self._index_subports(records)
+        if isinstance(records[0], FirewallGroup):
+            self._index_firewall_ports(records)
         self._cache.remember(records, undo=self.on_rollback)
         self._counts.follow(records, 1, undo=self.on_rollback)
         self._log("create", records)
@@ -513,6 +525,9 @@ class SqlWriter(SqlReader):
         if isinstance(records[0], Trunk):
             self._unindex_subports(records)
             self._index_subports(records)
+        if isinstance(records[0], FirewallGroup):
+            self._unindex_firewall_ports(records)
+            self._index_firewall_ports(records)
         self._cache.remember(records, undo=self.on_rollback)
         self._log("update", records)
 
@@ -525,6 +540,8 @@ class SqlWriter(SqlReader):
             self._unindex_memberships(records)
         if isinstance(records[0], Trunk):
             self._unindex_subports(records)
+        if isinstance(records[0], FirewallGroup):
+            self._unindex_firewall_ports(records)
         self._run(self.statements.delete_where(schema.tags, "resource_id"), keys)
         self._run(self.statements.delete_where(_table(type(records[0])), "id"), keys)
         self._cache.forget(records, undo=self.on_rollback)
@@ -641,6 +658,21 @@ class SqlWriter(SqlReader):
     def _unindex_subports(self, trunks: Sequence[Record]) -> None:
         keys = [{"key": trunk.id} for trunk in trunks]
         self._run(self.statements.delete_where(schema.trunk_subports, "trunk_id"), keys)
+
+    def _index_firewall_ports(self, groups: Sequence[Record]) -> None:
+        rows = [
+            {"port_id": port_id, "firewall_group_id": group.id}
+            for group in groups
+            if isinstance(group, FirewallGroup)
+            for port_id in group.ports
+        ]
+        self._run(self.statements.insert(schema.firewall_group_ports), rows)
+
+    def _unindex_firewall_ports(self, groups: Sequence[Record]) -> None:
+        keys = [{"key": group.id} for group in groups]
+        self._run(
+            self.statements.delete_where(schema.firewall_group_ports, "firewall_group_id"), keys
+        )
 
     def _log(self, operation: str, records: Sequence[Record]) -> None:
         committed_at = self._now()

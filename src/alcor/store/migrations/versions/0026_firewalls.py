@@ -1,8 +1,9 @@
 """firewalls (``fwaas_v2``, issue 15)
 
 ``firewall_rules``, ``firewall_policies`` (an ordered JSON list of rule ids) and
-``firewall_groups`` (a JSON list of ports, an ingress and an egress policy). No project has
-one yet: each project's ``default`` group is made on first use.
+``firewall_groups`` (a JSON list of ports, an ingress and an egress policy), and
+``firewall_group_ports`` indexing the groups' ports (one group a port). No project has one
+yet: each project's ``default`` group is made on first use.
 
 Revision ID: 0026
 Revises: 0025
@@ -72,9 +73,19 @@ def upgrade() -> None:
     )
     for table in ("firewall_rules", "firewall_policies", "firewall_groups"):
         op.create_index(f"ix_{table}_project_id", table, ["project_id"])
+    op.create_table(
+        "firewall_group_ports",
+        sa.Column("port_id", sa.String(length=36), nullable=False),
+        sa.Column("firewall_group_id", sa.String(length=36), nullable=False),
+        sa.ForeignKeyConstraint(["firewall_group_id"], ["firewall_groups.id"]),
+        sa.PrimaryKeyConstraint("port_id"),
+    )
+    op.create_index(
+        "ix_firewall_group_ports_firewall_group_id", "firewall_group_ports", ["firewall_group_id"]
+    )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    for table in ("firewall_groups", "firewall_policies", "firewall_rules"):
+    for table in ("firewall_group_ports", "firewall_groups", "firewall_policies", "firewall_rules"):
         op.drop_table(table)
