@@ -23,7 +23,6 @@ from alcor.services import firewall_defaults, resources, security_groups
 from alcor.services.callers import Caller
 from alcor.store.interface import Reader
 
-Firewall = FirewallRule | FirewallPolicy | FirewallGroup
 F = TypeVar("F", FirewallRule, FirewallPolicy, FirewallGroup)
 T = TypeVar("T")
 
@@ -74,20 +73,18 @@ def _disallowed(rule: str) -> errors.NotAuthorized:
     return errors.NotAuthorized(f"{rule} is disallowed by policy", type="PolicyNotAuthorized")
 
 
-def every(reader: Reader, kind: type[F]) -> list[F]:
-    return reader.select(kind, Query())
-
-
 def policies_with_rule(reader: Reader, rule_id: str) -> list[FirewallPolicy]:
-    return [p for p in every(reader, FirewallPolicy) if rule_id in p.firewall_rules]
+    """The policies holding the rule (read whole: a policy's rules are a list, not a column)."""
+    return [p for p in reader.select(FirewallPolicy, Query()) if rule_id in p.firewall_rules]
 
 
 def groups_with_policy(reader: Reader, policy_id: str) -> list[FirewallGroup]:
-    return [
-        g
-        for g in every(reader, FirewallGroup)
-        if policy_id in (g.ingress_firewall_policy_id, g.egress_firewall_policy_id)
-    ]
+    """The groups using the policy, either way (by their columns)."""
+    found: dict[str, FirewallGroup] = {}
+    for column in ("ingress_firewall_policy_id", "egress_firewall_policy_id"):
+        for group in reader.select(FirewallGroup, Query(filters={column: (policy_id,)})):
+            found[group.id] = group
+    return sorted(found.values(), key=lambda group: group.id)
 
 
 def check_enforceable(reader: Reader, groups: Iterable[FirewallGroup]) -> None:
