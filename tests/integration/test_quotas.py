@@ -37,6 +37,10 @@ NEUTRON_QUOTA = {
     "rbac_policy": 10,
     "security_group": 10,
     "security_group_rule": 100,
+    # neutron-fwaas's, registered by its extension after the core resources
+    "firewall_group": 10,
+    "firewall_policy": 10,
+    "firewall_rule": 100,
 }
 
 _cidrs = (f"10.{a}.{b}.0/24" for a, b in itertools.product(range(100, 200), range(256)))

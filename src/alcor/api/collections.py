@@ -8,9 +8,9 @@ from typing import Any, Protocol
 
 import msgspec
 
-from alcor.api import views
+from alcor.api import firewall_views, views
 from alcor.api.listing import Attribute, to_bool, to_int
-from alcor.model import records, requests
+from alcor.model import firewalls, records, requests
 from alcor.model.queries import Query
 from alcor.services.callers import Caller
 from alcor.services.controller import Controller
@@ -490,6 +490,79 @@ RBAC_POLICIES = Collection(
     },
 )
 
+FIREWALL_RULES = Collection(
+    singular="firewall_rule",
+    plural="firewall_rules",
+    path="fwaas/firewall_rules",
+    record=records.FirewallRule,
+    create=firewalls.FirewallRuleCreate,
+    update=firewalls.FirewallRuleUpdate,
+    view=firewall_views.FirewallRuleView,
+    render=firewall_views.firewall_rule_view,
+    manager=lambda c: c.firewall_rules,
+    attributes=_common(
+        protocol=Attribute("protocol"),
+        ip_version=Attribute("ip_version", to_int),
+        source_ip_address=Attribute("source_ip_address"),
+        destination_ip_address=Attribute("destination_ip_address"),
+        action=Attribute("action"),
+        enabled=Attribute("enabled", to_bool),
+        shared=Attribute("shared", to_bool),
+    ),
+)
+
+FIREWALL_POLICIES = Collection(
+    singular="firewall_policy",
+    plural="firewall_policies",
+    path="fwaas/firewall_policies",
+    record=records.FirewallPolicy,
+    create=firewalls.FirewallPolicyCreate,
+    update=firewalls.FirewallPolicyUpdate,
+    view=firewall_views.FirewallPolicyView,
+    render=firewall_views.firewall_policy_view,
+    manager=lambda c: c.firewall_policies,
+    attributes=_common(
+        audited=Attribute("audited", to_bool),
+        shared=Attribute("shared", to_bool),
+        # the policies holding any of the rules (services/firewall_policies.py)
+        firewall_rules=Attribute("firewall_rules", sortable=False),
+    ),
+    actions=tuple(
+        Action(
+            name=name,
+            request=firewalls.RuleInfo,
+            view=firewall_views.FirewallPolicyView,
+            render=firewall_views.firewall_policy_view,
+            call=call,
+        )
+        for name, call in (
+            ("insert_rule", lambda c: c.firewall_policies.insert_rule),
+            ("remove_rule", lambda c: c.firewall_policies.remove_rule),
+        )
+    ),
+)
+
+FIREWALL_GROUPS = Collection(
+    singular="firewall_group",
+    plural="firewall_groups",
+    path="fwaas/firewall_groups",
+    record=records.FirewallGroup,
+    create=firewalls.FirewallGroupCreate,
+    update=firewalls.FirewallGroupUpdate,
+    view=firewall_views.FirewallGroupView,
+    render=firewall_views.firewall_group_view,
+    manager=lambda c: c.firewall_groups,
+    attributes=_common(
+        admin_state_up=Attribute("admin_state_up", to_bool),
+        status=Attribute("status"),
+        shared=Attribute("shared", to_bool),
+        ingress_firewall_policy_id=Attribute("ingress_firewall_policy_id"),
+        egress_firewall_policy_id=Attribute("egress_firewall_policy_id"),
+        # the groups holding any of the ports (services/firewall_groups.py)
+        ports=Attribute("ports", sortable=False),
+    ),
+)
+
 COLLECTIONS: tuple[Collection, ...] = (
     NETWORKS,
     SUBNETS,
@@ -505,4 +578,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     RBAC_POLICIES,
     ADDRESS_GROUPS,
     DEFAULT_SECURITY_GROUP_RULES,
+    FIREWALL_RULES,
+    FIREWALL_POLICIES,
+    FIREWALL_GROUPS,
 )

@@ -106,6 +106,18 @@ EXTENSIONS = [
         "Add port_details attribute to Floating IP resource",
     ),
     Extension(
+        "fwaas_v2",
+        "FWaaS v2",
+        "Provides support for firewall-as-a-service version 2",
+        "2016-10-06T10:00:00-00:00",
+    ),
+    Extension(
+        "standard-attr-fwaas-v2",
+        "Standard Attribute FWaaS v2 Extension",
+        "Add standard attributes to FWaaS v2 resources",
+        "2023-04-027T01:00:00-00:00",
+    ),
+    Extension(
         "floatingip-pools", "Floating IP Pools Extension", "Provides a floating IP pools API."
     ),
     Extension(

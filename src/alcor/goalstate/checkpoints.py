@@ -35,7 +35,7 @@ from alcor.goalstate.engine import Engine
 from alcor.goalstate.topics import Content, Stored, Topic
 from alcor.model import records
 
-FORMAT = 1
+FORMAT = 2  # 2: firewall rules, policies and groups (fwaas_v2)
 SIZE = 5000  # items a piece holds at most (a port's intent record and entries: ~1.5 KB)
 
 T = TypeVar("T")
@@ -72,6 +72,18 @@ class Rules(msgspec.Struct, tag="rules", array_like=True, frozen=True):
 
 class FloatingIps(msgspec.Struct, tag="floating_ips", array_like=True, frozen=True):
     items: list[records.FloatingIp]
+
+
+class FirewallRules(msgspec.Struct, tag="firewall_rules", array_like=True, frozen=True):
+    items: list[records.FirewallRule]
+
+
+class FirewallPolicies(msgspec.Struct, tag="firewall_policies", array_like=True, frozen=True):
+    items: list[records.FirewallPolicy]
+
+
+class FirewallGroups(msgspec.Struct, tag="firewall_groups", array_like=True, frozen=True):
+    items: list[records.FirewallGroup]
 
 
 class Names(msgspec.Struct, tag="names", array_like=True, frozen=True):
@@ -135,6 +147,9 @@ Piece = (
     | Groups
     | Rules
     | FloatingIps
+    | FirewallRules
+    | FirewallPolicies
+    | FirewallGroups
     | Names
     | Sets
     | Counts
@@ -153,6 +168,12 @@ _RECORDS: dict[str, type[Networks | Subnets | Ports | Routers | Groups | Rules |
     "groups": Groups,
     "rules": Rules,
     "floating_ips": FloatingIps,
+}
+# the engine's firewall records (``engine.firewalls``), by piece; its indexes are rebuilt
+_FIREWALLS: dict[str, type[FirewallRules | FirewallPolicies | FirewallGroups]] = {
+    "rules": FirewallRules,
+    "policies": FirewallPolicies,
+    "groups": FirewallGroups,
 }
 # the engine's maps and indexes, by owner and attribute: the only names a piece may set
 _NAMES = ("intent.host_ips", "intent.node_names", "intent.gateway_ports", "gateways.hosts")
@@ -185,6 +206,9 @@ class Captured:
         self.revision = engine.revision
         self.floor = engine.floor
         self.records = {name: list(getattr(intent, name).values()) for name in _RECORDS}
+        self.firewalls = {
+            name: list(getattr(engine.firewalls, name).values()) for name in _FIREWALLS
+        }
         self.names = {name: dict(_attribute(engine, name)) for name in _NAMES}
         self.sets = {
             name: [(key, list(members)) for key, members in _attribute(engine, name).items()]
@@ -247,6 +271,9 @@ def pieces(captured: Captured, size: int = SIZE) -> Iterator[Piece]:
     for name, kind in _RECORDS.items():
         for items in _slices(captured.records[name], size):
             yield kind(items=items)
+    for name, firewall_kind in _FIREWALLS.items():
+        for firewall_items in _slices(captured.firewalls[name], size):
+            yield firewall_kind(items=firewall_items)
     for name, mapping in captured.names.items():
         for chunk in _slices(list(mapping.items()), size):
             yield Names(name=name, items=dict(chunk))
@@ -313,6 +340,7 @@ class Restoring:
     def engine(self) -> Engine:
         if not self._started:
             raise Unusable("no piece at all")
+        self._engine.firewalls.reindex(self._engine.intent.ports)
         return self._engine
 
     def _put(self, piece: Piece) -> None:
@@ -335,6 +363,10 @@ class Restoring:
                 held.update(((host, holder), wanted) for holder in holders)
         elif isinstance(piece, Names | Sets | Counts | TopicRevisions):
             self._put_named(piece)
+        elif isinstance(piece, FirewallRules | FirewallPolicies | FirewallGroups):
+            name = next(n for n, kind in _FIREWALLS.items() if isinstance(piece, kind))
+            kept: dict[str, records.Record] = getattr(engine.firewalls, name)
+            kept.update((record.id, record) for record in piece.items)
         else:
             found: dict[str, records.Record] = getattr(engine.intent, piece.__struct_config__.tag)  # type: ignore[arg-type]
             found.update((record.id, record) for record in piece.items)

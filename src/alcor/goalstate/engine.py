@@ -12,7 +12,8 @@ every host that needs it:
 
 ``("network", N)``  the network, its subnets and its neighbors (every bound endpoint port of N,
                     on any host: address, MAC, VNI, host underlay address);
-``("router", R)``   a router with its interfaces, routes and gateway;
+``("router", R)``   a router with its interfaces, routes and gateway, and the firewall groups
+                    on its interfaces (``firewalls``: a VM port's group goes to its host only);
 ``("group", G)``    a security group with its rules;
 ``("members", G)``  the addresses of the ports in group G (an address set for remote_group_id);
 ``("address_group", A)``  address group A's CIDRs (the set for remote_address_group_id);
@@ -48,7 +49,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from alcor.goalstate import entries as e
-from alcor.goalstate import gateways
+from alcor.goalstate import firewalls, gateways
 from alcor.goalstate.intents import Intent, router_of
 from alcor.goalstate.subscriptions import Pending, Subscriptions
 from alcor.goalstate.topics import Deltas, Topic, Topics, entry_of
@@ -69,6 +70,7 @@ class Engine:
         self.gateways = gateways.Gateways()
         self.topics = Topics()
         self.subscriptions = Subscriptions(self.topics)
+        self.firewalls = firewalls.Firewalls()
         self._handlers: dict[type[records.Record], Handler] = {
             records.Network: self._on_network,
             records.Subnet: self._on_subnet,
@@ -80,6 +82,9 @@ class Engine:
             records.Node: self._on_node,
             records.AddressGroup: self._on_address_group,
             records.PortForwarding: self._on_port_forwarding,
+            records.FirewallRule: self._on_firewall,
+            records.FirewallPolicy: self._on_firewall,
+            records.FirewallGroup: self._on_firewall,
         }
 
     # --- the way in ------------------------------------------------------------------------
@@ -249,6 +254,9 @@ class Engine:
         self._port_as_endpoint(old, new, deltas, pending)
         self._port_as_member(old, new, deltas)
         self._port_of_router(old, new, deltas, pending)
+        firewall_group = self.firewalls.group_of_port.get(port.id)
+        if firewall_group is not None:  # its host or router says where the group filters it
+            self._put_firewall_group(firewall_group, deltas)
 
     def _port_as_endpoint(
         self,
@@ -392,6 +400,30 @@ class Engine:
             self.topics.drop(topic, key, deltas)
         else:
             self.topics.put(topic, key, e.port_forwarding_entry(forwarding, self.revision), deltas)
+
+    def _on_firewall(
+        self, record: firewalls.Firewall, deleted: bool, deltas: Deltas, pending: Pending
+    ) -> None:
+        for group_id in sorted(self.firewalls.apply(record, deleted)):
+            self._put_firewall_group(group_id, deltas)
+
+    def _put_firewall_group(self, group_id: str, deltas: Deltas) -> None:
+        """A firewall group's entries where they are wanted now (``firewalls``): in its
+        routers' topics and its VM ports' hosts; gone from where they no longer are."""
+        wanted = self.firewalls.placements(group_id, self.intent.ports, self.revision)
+        for place in sorted(self.firewalls.published.pop(group_id, set()) - wanted.keys()):
+            where, scope, key = place
+            if where == "router":
+                self.topics.drop(("router", scope), key, deltas)
+            else:
+                self.topics.drop_own(scope, key, deltas)
+        for (where, scope, key), entry in wanted.items():
+            if where == "router":
+                self.topics.put(("router", scope), key, entry, deltas)
+            else:
+                self.topics.put_own(scope, key, entry, deltas)
+        if wanted:
+            self.firewalls.published[group_id] = set(wanted)
 
     def _on_router(
         self, router: records.Router, deleted: bool, deltas: Deltas, pending: Pending

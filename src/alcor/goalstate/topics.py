@@ -22,7 +22,7 @@ from alcor.v1 import southbound_pb2 as pb
 Topic = tuple[str, str]
 # the fields of Entry's ``resource`` oneof a topic keeps (a Literal: decoded, one shared string)
 Kind = Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member",
-               "floating_ip", "address_group", "port_forwarding"]  # fmt: skip
+               "floating_ip", "address_group", "port_forwarding", "firewall_group"]  # fmt: skip
 K = TypeVar("K")
 
 

@@ -54,15 +54,34 @@ def serve(ns: str, port: int, answer: str, *, protocol: str = "tcp") -> subproce
     return process
 
 
-def connect(ns: str, ip: str, port: int, *, source: str = "") -> str:
-    """What the server at ip:port says to a client in ``ns`` ('' if it cannot connect)."""
+def _attempt(ns: str, ip: str, port: int, *, source: str = "") -> subprocess.CompletedProcess[str]:
     bind = f",bind={source}" if source else ""
-    done = commands.run(
+    return commands.run(
         "ip", "netns", "exec", ns, "socat", "-T", "2", "-",
         f"TCP:{ip}:{port},connect-timeout=1{bind}",
         check=False, timeout=10,
     )  # fmt: skip
+
+
+def connect(ns: str, ip: str, port: int, *, source: str = "") -> str:
+    """What the server at ip:port says to a client in ``ns`` ('' if it cannot connect)."""
+    done = _attempt(ns, ip, port, source=source)
     return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def refusal(ns: str, ip: str, port: int) -> str:
+    """How a TCP connection from ``ns`` to ip:port fails, as its client sees it: ``refused``
+    (something answered no: an ICMP unreachable or a reset), ``timeout`` (nothing answered),
+    '' when it connected; else what the client said."""
+    done = _attempt(ns, ip, port)
+    said = done.stderr.lower()
+    if done.returncode == 0:
+        return ""
+    if "refused" in said or "unreachable" in said:
+        return "refused"
+    if "timed out" in said:
+        return "timeout"
+    return done.stderr.strip()
 
 
 def ask_udp(ns: str, ip: str, port: int) -> str:

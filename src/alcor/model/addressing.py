@@ -29,6 +29,24 @@ def invalid(attribute: str, reason: str) -> errors.InvalidInput:
     return errors.InvalidInput(f"Invalid input for {attribute}. Reason: {reason}")
 
 
+# Neutron's ``IPTABLES_PROTOCOL_MAP``: the protocols a port forwarding or a firewall rule names
+NEUTRON_PROTOCOLS = ("dccp", "icmp", "ipv6-icmp", "sctp", "tcp", "udp")
+
+
+def check_protocol(value: str) -> None:
+    """A protocol as Neutron's ``convert_to_protocol`` and then ``FW_PROTOCOL_VALUES`` (or the
+    port forwarding's values) take it: a name of the map (a number or another case is
+    converted, then refused)."""
+    if value.lower() not in NEUTRON_PROTOCOLS and not (value.isdigit() and int(value) < 256):
+        raise errors.InvalidInput(
+            f"Invalid input for operation: IP protocol '{value}' is not supported. Only "
+            "protocol names and their integer representation (0 to 255) are supported.",
+            type="InvalidInput",
+        )
+    if value not in NEUTRON_PROTOCOLS:
+        raise invalid("protocol", f"{value} is not in valid_values.")
+
+
 def parse_cidr(text: str, attribute: str = "cidr") -> Network:
     """A network; host bits set is an error, as in Neutron."""
     try:

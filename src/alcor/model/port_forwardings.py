@@ -20,7 +20,6 @@ from alcor.model.records import PortForwarding
 from alcor.model.requests import UNSET, Integer, Request, String, Unset
 
 PORTS = range(1, 65536)
-NEUTRON_PROTOCOLS = ("dccp", "icmp", "ipv6-icmp", "sctp", "tcp", "udp")
 FORWARDED_PROTOCOLS = ("tcp", "udp", "sctp")  # those with ports the gateway host can forward
 
 Range = tuple[int, int]
@@ -63,24 +62,13 @@ def bad_request(reason: str) -> errors.InvalidInput:
 
 def protocol(value: str) -> str:
     """The protocol as Neutron takes it, refused if the gateway host cannot forward it."""
-    if value.lower() not in NEUTRON_PROTOCOLS and not _protocol_number(value):
-        raise errors.InvalidInput(
-            f"Invalid input for operation: IP protocol '{value}' is not supported. Only "
-            "protocol names and their integer representation (0 to 255) are supported.",
-            type="InvalidInput",
-        )
-    if value not in NEUTRON_PROTOCOLS:
-        raise addressing.invalid("protocol", f"{value} is not in valid_values.")
+    addressing.check_protocol(value)
     if value not in FORWARDED_PROTOCOLS:
         raise bad_request(
             f"Port forwarding of protocol {value} cannot be enforced: only "
             f"{', '.join(FORWARDED_PROTOCOLS)} have ports to forward."
         )
     return value
-
-
-def _protocol_number(value: str) -> bool:
-    return value.isdigit() and int(value) in range(256)
 
 
 def port_id(value: str) -> str:

@@ -30,6 +30,10 @@ NEUTRON_DEFAULTS: Mapping[str, int] = MappingProxyType(
         "rbac_policy": 10,
         "security_group": 10,
         "security_group_rule": 100,
+        # neutron-fwaas's ([quotas] quota_firewall_*), registered with its extension
+        "firewall_group": 10,
+        "firewall_policy": 10,
+        "firewall_rule": 100,
     }
 )
 RESOURCES: tuple[str, ...] = tuple(NEUTRON_DEFAULTS)

@@ -248,6 +248,51 @@ class PortForwarding(Record, frozen=True, kw_only=True):
     internal_port_end: int
 
 
+class FirewallRule(Record, frozen=True, kw_only=True):
+    """A firewall rule (``fwaas_v2``): what it matches (``protocol`` None: any; the addresses
+    an address or a CIDR; a port range ``*_port_min`` .. ``*_port_max``, None: any) and its
+    ``action`` (allow, deny, reject). A disabled rule matches nothing. ``shared``: every project
+    sees it and may put it in its policies."""
+
+    kind: ClassVar[str] = "firewall_rule"
+
+    protocol: str | None = None
+    ip_version: int = 4
+    source_ip_address: str | None = None
+    destination_ip_address: str | None = None
+    source_port_min: int | None = None
+    source_port_max: int | None = None
+    destination_port_min: int | None = None
+    destination_port_max: int | None = None
+    action: str = "deny"
+    enabled: bool = True
+    shared: bool = False
+
+
+class FirewallPolicy(Record, frozen=True, kw_only=True):
+    """An ordered list of firewall rules (``firewall_rules``, first match wins)."""
+
+    kind: ClassVar[str] = "firewall_policy"
+
+    firewall_rules: list[str] = msgspec.field(default_factory=list)
+    audited: bool = False
+    shared: bool = False
+
+
+class FirewallGroup(Record, frozen=True, kw_only=True):
+    """Ports (router interfaces or VM ports) filtered by an ingress and an egress policy (None:
+    that direction is not filtered). A port is in one group at most."""
+
+    kind: ClassVar[str] = "firewall_group"
+
+    ports: list[str] = msgspec.field(default_factory=list)
+    ingress_firewall_policy_id: str | None = None
+    egress_firewall_policy_id: str | None = None
+    admin_state_up: bool = True
+    status: str = "INACTIVE"
+    shared: bool = False
+
+
 class Node(Record, frozen=True, kw_only=True):
     """A host of the region (Alcor's node manager): ``name`` is the host id that ports name in
     ``binding:host_id`` and its agent sends in its Hello (unique); ``underlay_ip`` is where
@@ -368,5 +413,8 @@ RECORD_TYPES: dict[str, type[Record]] = {
         AddressGroup,
         DefaultSecurityGroupRule,
         PortForwarding,
+        FirewallRule,
+        FirewallPolicy,
+        FirewallGroup,
     )
 }

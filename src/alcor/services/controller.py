@@ -10,6 +10,9 @@ from alcor.services.address_scopes import AddressScopes
 from alcor.services.auto_allocation import AutoAllocation
 from alcor.services.availability_zones import AvailabilityZones
 from alcor.services.default_security_group_rules import DefaultSecurityGroupRules
+from alcor.services.firewall_groups import FirewallGroups
+from alcor.services.firewall_policies import FirewallPolicies
+from alcor.services.firewall_rules import FirewallRules
 from alcor.services.floating_ips import FloatingIps
 from alcor.services.ip_availability import IpAvailability
 from alcor.services.networks import Networks
@@ -52,6 +55,9 @@ class Controller:
         self.default_security_group_rules = DefaultSecurityGroupRules(context)
         self.availability_zones = AvailabilityZones(context)
         self.port_forwardings = PortForwardings(context)
+        self.firewall_rules = FirewallRules(context)
+        self.firewall_policies = FirewallPolicies(context)
+        self.firewall_groups = FirewallGroups(context)
         self.auto_allocation = AutoAllocation(
             context, networks=self.networks, subnets=self.subnets, routers=self.routers
         )

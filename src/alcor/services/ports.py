@@ -35,6 +35,7 @@ from alcor.model.requests import (
     Unset,
 )
 from alcor.services import (
+    firewall_groups,
     forwarding_holds,
     nodes,
     resources,
@@ -359,6 +360,8 @@ class Ports:
                 )
             updated = resources.revised(port, self.context.now(), **changes)
             writer.update([updated])
+            if port.port_security_enabled and not updated.port_security_enabled:
+                firewall_groups.check_filterable(writer, updated)
             if updated.fixed_ips != port.fixed_ips:
                 forwarding_holds.release_addresses(writer, self.context.now(), updated)
             if updated.binding_host_id != port.binding_host_id:
@@ -479,9 +482,10 @@ class Ports:
     def remove(self, writer: Writer, ports: Sequence[Port]) -> None:
         """Delete ports, giving their addresses and MACs back to the pools. As Neutron does, the
         floating IPs associated with a port are disassociated (not deleted) when it goes, and the
-        port forwardings to it deleted."""
+        port forwardings to it deleted (and, as neutron-fwaas, it leaves its firewall group)."""
         service_ports.disassociate_floating_ips(writer, self.context.now(), ports)
         forwarding_holds.release_ports(writer, self.context.now(), ports)
+        firewall_groups.release_ports(writer, [port.id for port in ports], self.context.now())
         for port in ports:
             subnets = {s.id: s for s in writer.subnets_of(port.network_id)}
             for fixed in port.fixed_ips:

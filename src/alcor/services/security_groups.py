@@ -268,20 +268,24 @@ async def listed_with_default(
     caller: Caller,
     query: Query,
     select: Callable[[Reader], list[T]],
+    *,
+    find: Callable[[Reader, str], object | None] = find_default,
+    ensure: Callable[[Writer, resources.Context, str], object] = ensure_default,
 ) -> list[T]:
     """What ``select`` lists, once the project listed has its default group (made on first
-    use), as Neutron lists groups and rules: the caller's project, or an admin's first
+    use), as Neutron lists groups and rules (and neutron-fwaas its resources, with ``find``
+    and ``ensure`` of its default firewall group): the caller's project, or an admin's first
     ``project_id`` filter."""
     project = _listed_project(caller, query)
 
     def work(reader: Reader) -> list[T] | None:
-        if find_default(reader, project) is None:
+        if find(reader, project) is None:
             return None
         return select(reader)
 
     listed = await context.store.read(work)
     if listed is None:
-        await context.store.write(lambda w: ensure_default(w, context, project))
+        await context.store.write(lambda w: ensure(w, context, project))
         listed = await context.store.read(work)
     assert listed is not None
     return listed

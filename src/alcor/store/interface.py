@@ -78,6 +78,10 @@ class Reader(Protocol):
         """Of these ports, the subports of trunks: port id -> trunk id (an indexed query)."""
         ...
 
+    def firewall_group_ports(self, port_ids: Iterable[str]) -> dict[str, str]:
+        """Of these ports, those in a firewall group: port id -> group id (an indexed query)."""
+        ...
+
     def security_group_ports(self, security_group_id: str) -> list[str]:
         """The ports that are members of the group (an indexed query)."""
         ...

@@ -456,3 +456,59 @@ port_forwardings = sa.Table(
     sa.Column("internal_port_end", sa.Integer, nullable=False),
 )
 RESOURCE_TABLES["port_forwarding"] = port_forwardings
+
+# Firewalls (``fwaas_v2``, migration 0026): rules, policies (their rules an ordered JSON list)
+# and groups (their ports a JSON list, indexed in ``firewall_group_ports``). ``shared``
+# resources are seen by every project.
+firewall_rules = sa.Table(
+    "firewall_rules",
+    metadata,
+    *_common_columns(),
+    sa.Column("protocol", sa.String(40), nullable=True),
+    sa.Column("ip_version", sa.Integer, nullable=False),
+    sa.Column("source_ip_address", sa.String(64), nullable=True),
+    sa.Column("destination_ip_address", sa.String(64), nullable=True),
+    sa.Column("source_port_min", sa.Integer, nullable=True),
+    sa.Column("source_port_max", sa.Integer, nullable=True),
+    sa.Column("destination_port_min", sa.Integer, nullable=True),
+    sa.Column("destination_port_max", sa.Integer, nullable=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("shared", sa.Boolean, nullable=False),
+)
+RESOURCE_TABLES["firewall_rule"] = firewall_rules
+
+firewall_policies = sa.Table(
+    "firewall_policies",
+    metadata,
+    *_common_columns(),
+    sa.Column("firewall_rules", DOCUMENT, nullable=False),
+    sa.Column("audited", sa.Boolean, nullable=False),
+    sa.Column("shared", sa.Boolean, nullable=False),
+)
+RESOURCE_TABLES["firewall_policy"] = firewall_policies
+
+firewall_groups = sa.Table(
+    "firewall_groups",
+    metadata,
+    *_common_columns(),
+    sa.Column("ports", DOCUMENT, nullable=False),
+    sa.Column("ingress_firewall_policy_id", UUID, nullable=True),
+    sa.Column("egress_firewall_policy_id", UUID, nullable=True),
+    sa.Column("admin_state_up", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("shared", sa.Boolean, nullable=False),
+)
+RESOURCE_TABLES["firewall_group"] = firewall_groups
+
+# A group's ports, indexed (store-maintained on every group write, like ``trunk_subports``): the
+# database itself guards a port being in one group at most (neutron-fwaas's unique port
+# association), and "which group holds these ports" is one indexed read (a port delete asks it).
+firewall_group_ports = sa.Table(
+    "firewall_group_ports",
+    metadata,
+    sa.Column("port_id", UUID, primary_key=True),
+    sa.Column(
+        "firewall_group_id", UUID, sa.ForeignKey("firewall_groups.id"), nullable=False, index=True
+    ),
+)

@@ -24,6 +24,7 @@ from alcor.model.records import (
     EVERY_PROJECT,
     RBAC_SEEING,
     RECORD_TYPES,
+    FirewallGroup,
     Port,
     Record,
     Subnet,
@@ -141,6 +142,15 @@ class SqlReader:
             statement = sa.select(t.c.port_id, t.c.trunk_id).where(t.c.port_id.in_(chunk))
             for port_id, trunk_id in self.connection.execute(statement):
                 found[port_id] = trunk_id
+        return found
+
+    def firewall_group_ports(self, port_ids: Iterable[str]) -> dict[str, str]:
+        t = schema.firewall_group_ports
+        found: dict[str, str] = {}
+        for chunk in _chunks(port_ids, 500):
+            statement = sa.select(t.c.port_id, t.c.firewall_group_id).where(t.c.port_id.in_(chunk))
+            for port_id, group_id in self.connection.execute(statement):
+                found[port_id] = group_id
         return found
 
     def macs_in_network(self, network_id: str) -> list[str]:
@@ -336,6 +346,12 @@ _RBAC_OBJECTS: dict[sa.Table, tuple[str, str]] = {
 }
 
 
+# Tables whose ``shared`` column (not an RBAC policy) lets every project see a row (``fwaas_v2``)
+_SHARED_COLUMN = frozenset(
+    {schema.firewall_rules, schema.firewall_policies, schema.firewall_groups}
+)
+
+
 def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElement[bool]:
     """The project's own rows, and with ``shared`` those an RBAC policy (of any action) lets
     it or every project use (the ports on its own networks, for ports): one uncorrelated
@@ -347,6 +363,8 @@ def _scope(table: sa.Table, project_id: str, *, shared: bool) -> sa.ColumnElemen
         n = schema.networks
         owned = sa.select(n.c.id).where(n.c.project_id == project_id)
         return sa.or_(own, table.c.network_id.in_(owned))
+    if table in _SHARED_COLUMN:  # shared with every project by a column of its own
+        return sa.or_(own, table.c.shared.is_(sa.true()))
     if table not in _RBAC_OBJECTS:
         return own
     object_type, column = _RBAC_OBJECTS[table]
@@ -487,6 +505,8 @@ class SqlWriter(SqlReader):
             self._index_memberships(records)
         if isinstance(records[0], Trunk):
             self._index_subports(records)
+        if isinstance(records[0], FirewallGroup):
+            self._index_firewall_ports(records)
         self._cache.remember(records, undo=self.on_rollback)
         self._counts.follow(records, 1, undo=self.on_rollback)
         self._log("create", records)
@@ -505,6 +525,9 @@ class SqlWriter(SqlReader):
         if isinstance(records[0], Trunk):
             self._unindex_subports(records)
             self._index_subports(records)
+        if isinstance(records[0], FirewallGroup):
+            self._unindex_firewall_ports(records)
+            self._index_firewall_ports(records)
         self._cache.remember(records, undo=self.on_rollback)
         self._log("update", records)
 
@@ -517,6 +540,8 @@ class SqlWriter(SqlReader):
             self._unindex_memberships(records)
         if isinstance(records[0], Trunk):
             self._unindex_subports(records)
+        if isinstance(records[0], FirewallGroup):
+            self._unindex_firewall_ports(records)
         self._run(self.statements.delete_where(schema.tags, "resource_id"), keys)
         self._run(self.statements.delete_where(_table(type(records[0])), "id"), keys)
         self._cache.forget(records, undo=self.on_rollback)
@@ -633,6 +658,21 @@ class SqlWriter(SqlReader):
     def _unindex_subports(self, trunks: Sequence[Record]) -> None:
         keys = [{"key": trunk.id} for trunk in trunks]
         self._run(self.statements.delete_where(schema.trunk_subports, "trunk_id"), keys)
+
+    def _index_firewall_ports(self, groups: Sequence[Record]) -> None:
+        rows = [
+            {"port_id": port_id, "firewall_group_id": group.id}
+            for group in groups
+            if isinstance(group, FirewallGroup)
+            for port_id in group.ports
+        ]
+        self._run(self.statements.insert(schema.firewall_group_ports), rows)
+
+    def _unindex_firewall_ports(self, groups: Sequence[Record]) -> None:
+        keys = [{"key": group.id} for group in groups]
+        self._run(
+            self.statements.delete_where(schema.firewall_group_ports, "firewall_group_id"), keys
+        )
 
     def _log(self, operation: str, records: Sequence[Record]) -> None:
         committed_at = self._now()

@@ -47,6 +47,7 @@ class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Kind.ValueType],
     FLOATING_IP: _Kind.ValueType  # 8
     ADDRESS_GROUP: _Kind.ValueType  # 9
     PORT_FORWARDING: _Kind.ValueType  # 12
+    FIREWALL_GROUP: _Kind.ValueType  # 13
 
 class Kind(_Kind, metaclass=_KindEnumTypeWrapper): ...
 
@@ -61,6 +62,7 @@ MEMBER: Kind.ValueType  # 7
 FLOATING_IP: Kind.ValueType  # 8
 ADDRESS_GROUP: Kind.ValueType  # 9
 PORT_FORWARDING: Kind.ValueType  # 12
+FIREWALL_GROUP: Kind.ValueType  # 13
 Global___Kind: _TypeAlias = Kind  # noqa: Y015
 
 @_typing.final
@@ -434,6 +436,7 @@ class Entry(_message.Message):
     FLOATING_IP_FIELD_NUMBER: _builtins.int
     ADDRESS_GROUP_FIELD_NUMBER: _builtins.int
     PORT_FORWARDING_FIELD_NUMBER: _builtins.int
+    FIREWALL_GROUP_FIELD_NUMBER: _builtins.int
     REMOVAL_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     @_builtins.property
@@ -457,6 +460,8 @@ class Entry(_message.Message):
     @_builtins.property
     def port_forwarding(self) -> Global___PortForwarding: ...
     @_builtins.property
+    def firewall_group(self) -> Global___FirewallGroup: ...
+    @_builtins.property
     def removal(self) -> Global___Removal: ...
     def __init__(
         self,
@@ -472,13 +477,14 @@ class Entry(_message.Message):
         floating_ip: Global___FloatingIp | None = ...,
         address_group: Global___AddressGroup | None = ...,
         port_forwarding: Global___PortForwarding | None = ...,
+        firewall_group: Global___FirewallGroup | None = ...,
         removal: Global___Removal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "removal", b"removal", "resource", b"resource", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "firewall_group", b"firewall_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "removal", b"removal", "resource", b"resource", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "removal", b"removal", "resource", b"resource", "revision", b"revision", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "firewall_group", b"firewall_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "removal", b"removal", "resource", b"resource", "revision", b"revision", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member", "floating_ip", "address_group", "port_forwarding", "removal"]  # noqa: Y015
+    _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member", "floating_ip", "address_group", "port_forwarding", "firewall_group", "removal"]  # noqa: Y015
     _WhichOneofArgType_resource: _TypeAlias = _typing.Literal["resource", b"resource"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_resource) -> _WhichOneofReturnType_resource | None: ...
 
@@ -1189,3 +1195,109 @@ class PortForwarding(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PortForwarding: _TypeAlias = PortForwarding  # noqa: Y015
+
+@_typing.final
+class FirewallGroup(_message.Message):
+    """A firewall group (fwaas_v2) as one place filters it. id is "<group id>/<router id>" for the
+    group's interfaces of a router (every host holding the router's namespace filters what enters
+    and leaves those subnets there: interface_port_ids), or "<group id>/<port id>" for one of its
+    VM ports (port_id, on the port's host). A direction without a policy is not filtered; with
+    one, its rules (enabled ones only, in order, first match wins) then a final deny. A group
+    whose admin_state_up is false lets nothing through.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    GROUP_ID_FIELD_NUMBER: _builtins.int
+    ROUTER_ID_FIELD_NUMBER: _builtins.int
+    INTERFACE_PORT_IDS_FIELD_NUMBER: _builtins.int
+    PORT_ID_FIELD_NUMBER: _builtins.int
+    ADMIN_STATE_UP_FIELD_NUMBER: _builtins.int
+    FILTERS_INGRESS_FIELD_NUMBER: _builtins.int
+    FILTERS_EGRESS_FIELD_NUMBER: _builtins.int
+    INGRESS_RULES_FIELD_NUMBER: _builtins.int
+    EGRESS_RULES_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    group_id: _builtins.str
+    router_id: _builtins.str
+    port_id: _builtins.str
+    admin_state_up: _builtins.bool
+    filters_ingress: _builtins.bool
+    filters_egress: _builtins.bool
+    @_builtins.property
+    def interface_port_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def ingress_rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___FirewallRule]: ...
+    @_builtins.property
+    def egress_rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___FirewallRule]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        group_id: _builtins.str = ...,
+        router_id: _builtins.str = ...,
+        interface_port_ids: _abc.Iterable[_builtins.str] | None = ...,
+        port_id: _builtins.str = ...,
+        admin_state_up: _builtins.bool = ...,
+        filters_ingress: _builtins.bool = ...,
+        filters_egress: _builtins.bool = ...,
+        ingress_rules: _abc.Iterable[Global___FirewallRule] | None = ...,
+        egress_rules: _abc.Iterable[Global___FirewallRule] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "egress_rules", b"egress_rules", "filters_egress", b"filters_egress", "filters_ingress", b"filters_ingress", "group_id", b"group_id", "id", b"id", "ingress_rules", b"ingress_rules", "interface_port_ids", b"interface_port_ids", "port_id", b"port_id", "router_id", b"router_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FirewallGroup: _TypeAlias = FirewallGroup  # noqa: Y015
+
+@_typing.final
+class FirewallRule(_message.Message):
+    """A firewall rule: empty strings and zero ports match anything."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    IP_VERSION_FIELD_NUMBER: _builtins.int
+    SOURCE_IP_ADDRESS_FIELD_NUMBER: _builtins.int
+    DESTINATION_IP_ADDRESS_FIELD_NUMBER: _builtins.int
+    SOURCE_PORT_MIN_FIELD_NUMBER: _builtins.int
+    SOURCE_PORT_MAX_FIELD_NUMBER: _builtins.int
+    DESTINATION_PORT_MIN_FIELD_NUMBER: _builtins.int
+    DESTINATION_PORT_MAX_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    protocol: _builtins.str
+    ip_version: _builtins.int
+    source_ip_address: _builtins.str
+    destination_ip_address: _builtins.str
+    source_port_min: _builtins.int
+    source_port_max: _builtins.int
+    destination_port_min: _builtins.int
+    destination_port_max: _builtins.int
+    action: _builtins.str
+    """allow, deny or reject"""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        protocol: _builtins.str = ...,
+        ip_version: _builtins.int = ...,
+        source_ip_address: _builtins.str = ...,
+        destination_ip_address: _builtins.str = ...,
+        source_port_min: _builtins.int = ...,
+        source_port_max: _builtins.int = ...,
+        destination_port_min: _builtins.int = ...,
+        destination_port_max: _builtins.int = ...,
+        action: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "destination_ip_address", b"destination_ip_address", "destination_port_max", b"destination_port_max", "destination_port_min", b"destination_port_min", "id", b"id", "ip_version", b"ip_version", "protocol", b"protocol", "source_ip_address", b"source_ip_address", "source_port_max", b"source_port_max", "source_port_min", b"source_port_min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FirewallRule: _TypeAlias = FirewallRule  # noqa: Y015

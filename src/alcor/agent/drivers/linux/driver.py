@@ -4,7 +4,7 @@ Per goal-state message, the driver
 
 1. works out which entries' kernel objects may have changed (the entries changed, and those
    that depend on a network or subnet that changed: a port, a neighbor, a router's legs; or
-   on a router that changed: its floating IPs and port forwardings),
+   on a router that changed: its floating IPs, port forwardings and firewall groups),
    and lays them out again (``layouts``: entry -> kernel objects);
 2. compares what those entries wanted before with what they want now, and plans the
    difference (``planning``): only what differs is touched;
@@ -48,6 +48,7 @@ from alcor.agent.drivers.linux import (
     advertisements,
     dhcp,
     executing,
+    firewalls,
     layouts,
     names,
     nft,
@@ -61,8 +62,16 @@ from alcor.v1 import southbound_pb2 as pb
 
 log = logging.getLogger("alcor.agent.linux")
 
-LAID_OUT = ("network", "neighbor", "port", "router", "floating_ip", "port_forwarding")
-SECURING = ("port", "security_group", "member", "network", "address_group")
+LAID_OUT = (
+    "network",
+    "neighbor",
+    "port",
+    "router",
+    "floating_ip",
+    "port_forwarding",
+    "firewall_group",
+)
+SECURING = ("port", "security_group", "member", "network", "address_group", "firewall_group")
 CAPABILITIES = (
     "linux",
     "vxlan",
@@ -72,6 +81,7 @@ CAPABILITIES = (
     "external-gateways",
     "floating-ips",
     "port-forwardings",
+    "firewall-groups",
 )
 # what the DHCP servers and clients follow (neighbors: the names their DNS answers)
 DHCP_INPUTS = ("port", "subnet", "network", "neighbor")
@@ -635,12 +645,18 @@ class LinuxDriver:
             if rule.remote_address_group_id
             and (found := held.get("address_group", rule.remote_address_group_id)) is not None
         }
+        firewalled = {
+            entry.firewall_group.port_id: firewalls.port_chains(entry.firewall_group)
+            for entry in held.of_kind("firewall_group")
+            if entry.firewall_group.port_id
+        }
         return nft.ruleset(
             ports=policies,
             groups=groups,
             members=members,
             address_groups=address_groups,
             zones=self._zone_map(),
+            firewalls=firewalled,
         )
 
     def _mark(self, port_id: str) -> int:

@@ -42,6 +42,9 @@ The host's data plane, per kind of entry:
 - **floating IP**, on its router's gateway host: its address on the ``qg`` leg and a table of
   its own that DNATs what arrives for it and SNATs what its port sends out (before the
   router's SNAT).
+- **firewall group** (``fwaas_v2``) on a router's interfaces, on every host holding the router
+  (``firewalls``): a table of its own in the router's namespace filtering what its interfaces
+  route in and out.
 - **port forwarding** of a floating IP, on its router's gateway host (``forwardings``): the
   floating IP's address on the ``qg`` leg and a table of its own that DNATs what arrives for
   it on the forwarded protocol and ports; replies are translated back by conntrack.
@@ -60,7 +63,7 @@ from typing import Protocol
 
 import msgspec
 
-from alcor.agent.drivers.linux import dhcpv6, forwardings, names
+from alcor.agent.drivers.linux import dhcpv6, firewalls, forwardings, names
 from alcor.agent.drivers.linux import kernel as k
 from alcor.v1 import southbound_pb2 as pb
 
@@ -611,4 +614,17 @@ def of_entry(entry: pb.Entry, lookup: Lookup, host: HostSettings) -> Layout:
         return of_floating_ip(entry.floating_ip, lookup, host)
     if which == "port_forwarding":
         return of_port_forwarding(entry.port_forwarding, lookup, host)
+    if which == "firewall_group":
+        return of_firewall_group(entry.firewall_group, lookup, host)
     return Layout([], frozenset())
+
+
+def of_firewall_group(group: pb.FirewallGroup, lookup: Lookup, host: HostSettings) -> Layout:
+    """A firewall group's table in the namespace of the router whose interfaces it filters
+    (``firewalls``), on every host holding the router; it follows the router's interfaces."""
+    depends = frozenset([group.router_id]) if group.router_id else frozenset()
+    router = lookup.router(group.router_id) if group.router_id else None
+    if router is None:
+        return Layout([], depends)
+    ns = names.router_netns(host.prefix, router.id)
+    return Layout(firewalls.objects(group, router, ns), depends)

@@ -108,10 +108,14 @@ def ruleset(
     members: Mapping[str, Iterable[str]],
     zones: Mapping[str, int],
     address_groups: Mapping[str, Iterable[str]] | None = None,
+    firewalls: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
 ) -> Ruleset:
     """The whole ruleset: ``ports`` the local ports with port security on, ``groups`` the
     security groups held, ``members`` each remote group's addresses, ``address_groups`` each
-    remote address group's CIDRs, ``zones`` each segment bridge's conntrack zone."""
+    remote address group's CIDRs, ``zones`` each segment bridge's conntrack zone;
+    ``firewalls`` a port's firewall group's chains by direction (``fw-ingress``/``fw-egress``
+    of ``agent/drivers/linux/firewalls``), jumped to from its own chains before its groups'
+    rules (a firewall group and the security groups must both let a packet through)."""
     bridge = Table(family="bridge", containers={}, chains={})
     inet = Table(family="inet", containers={}, chains={})
     _skeleton(bridge, inet, zones)
@@ -130,8 +134,14 @@ def ruleset(
         bridge.chains[f"out-{pid}"] = Chain("", (f"meta mark set {mark << MARK_BITS:#010x}",
                                                  *_anti_spoofing(port)))  # fmt: skip
         bridge.chains[f"in-{pid}"] = Chain("", (f"meta mark set meta mark | {mark:#010x}",))
-        inet.chains[f"eg-{pid}"] = Chain("", _port_chain(rules, "egress", stateful=stateful))
-        inet.chains[f"ing-{pid}"] = Chain("", _port_chain(rules, "ingress", stateful=stateful))
+        filtered = (firewalls or {}).get(port.id, {})
+        for direction, name in (("egress", f"eg-{pid}"), ("ingress", f"ing-{pid}")):
+            firewall = f"fw-{name}" if direction in filtered else ""
+            if firewall:
+                inet.chains[firewall] = Chain("", filtered[direction])
+            inet.chains[name] = Chain(
+                "", _port_chain(rules, direction, stateful=stateful, firewall=firewall)
+            )
         _add_element(bridge, "ports_out", f'"{tap}" : jump out-{pid}')
         _add_element(bridge, "ports_in", f'"{tap}" : jump in-{pid}')
         _add_element(inet, "egress", f"{mark << MARK_BITS:#010x} : jump eg-{pid}")
@@ -285,12 +295,12 @@ _DHCPV6 = {  # a client's requests out, the server's replies in
 
 
 def _port_chain(
-    rules: Iterable[pb.Rule], direction: str, *, stateful: bool = True
+    rules: Iterable[pb.Rule], direction: str, *, stateful: bool = True, firewall: str = ""
 ) -> tuple[str, ...]:
     """A port's chain for one direction: established and related pass, invalid is dropped (when
-    stateful), DHCP and neighbor discovery pass, then the groups' rules, the rest is dropped.
-    Egress passes by ``return`` (the receiving port's ingress chain runs next), ingress by
-    ``accept``."""
+    stateful), DHCP and neighbor discovery pass, then its firewall group's chain (``firewall``,
+    if any: it drops or returns), then the groups' rules, the rest is dropped. Egress passes by
+    ``return`` (the receiving port's ingress chain runs next), ingress by ``accept``."""
     verdict, dhcp, discovery = _PASSING[direction]
     tracked = (f"ct state established,related {verdict}", "ct state invalid drop")
     return (
@@ -298,6 +308,7 @@ def _port_chain(
         f"{dhcp} {verdict}",
         f"{_DHCPV6[direction]} {verdict}",
         f"{discovery} {verdict}",
+        *((f"jump {firewall}",) if firewall else ()),
         *_matches(rules, direction=direction, verdict=verdict),
         "drop",
     )
