@@ -16,6 +16,7 @@ from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
 from alcor.services.port_forwardings import PortForwardings
 from alcor.services.ports import Ports
+from alcor.services.qos_policies import QosPolicies
 from alcor.services.quotas import Quotas
 from alcor.services.rbac_policies import RbacPolicies
 from alcor.services.resources import Context
@@ -52,6 +53,7 @@ class Controller:
         self.default_security_group_rules = DefaultSecurityGroupRules(context)
         self.availability_zones = AvailabilityZones(context)
         self.port_forwardings = PortForwardings(context)
+        self.qos_policies = QosPolicies(context)
         self.auto_allocation = AutoAllocation(
             context, networks=self.networks, subnets=self.subnets, routers=self.routers
         )
