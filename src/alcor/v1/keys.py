@@ -19,6 +19,7 @@ KIND_NAMES: dict[pb.Kind.ValueType, str] = {
     pb.FLOATING_IP: "floating_ip",
     pb.ADDRESS_GROUP: "address_group",
     pb.PORT_FORWARDING: "port_forwarding",
+    pb.QOS_POLICY: "qos_policy",
 }
 KINDS: dict[str, pb.Kind.ValueType] = {name: kind for kind, name in KIND_NAMES.items()}
 
