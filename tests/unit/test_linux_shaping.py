@@ -5,8 +5,11 @@ proved on a real kernel by tests/system/test_qos.py."""
 
 from __future__ import annotations
 
-from alcor.agent.drivers.linux import planning, shaping
+from alcor.agent.drivers.linux import executing, names, planning, shaping
+from alcor.model import records
 from alcor.v1 import southbound_pb2 as pb
+from tests.goalstates import NOW, Cloud
+from tests.unit.test_linux_driver import IP, Agent
 
 PORT = "0123456789abcdef"
 TAP = "tap0123456789a"
@@ -71,13 +74,14 @@ def test_a_limit_taken_away_is_removed_and_a_port_gone_leaves_no_ifb() -> None:
     only_in = shape(ingress_kbps=5000, ingress_burst_kb=500)
     assert texts(shaping.batches({PORT: old}, {PORT: only_in}, [PORT], present={PORT})) == [
         ("tc", f"qdisc del dev {TAP} ingress"),
-        ("ip", f"link del {IFB}"),
+        ("ip", f"link set {IFB} group 4215"),  # IFB devices go together: one wait for RCU
+        ("ip", "link del group 4215"),
     ]
-    assert (
-        texts(shaping.batches({PORT: only_in}, {}, [PORT], present=set())) == []
-    )  # went with its device
+    gone_with_its_device = shaping.batches({PORT: only_in}, {}, [PORT], present=set())
+    assert gone_with_its_device == []
     assert texts(shaping.batches({PORT: old}, {}, [PORT], present=set())) == [
-        ("ip", f"link del {IFB}")
+        ("ip", f"link set {IFB} group 4215"),
+        ("ip", "link del group 4215"),
     ]
 
 
@@ -95,16 +99,80 @@ def test_what_a_restart_reads_back_is_replaced_or_cleared() -> None:
     old, strays = shaping.observed(
         ports, rooted={TAP}, ingress={"tapfedcba98765"}, ifbs={IFB, "alif-gone"}
     )
-    assert texts(strays) == [("ip", "link del alif-gone")]
+    assert [line.text for line in strays] == ["link set alif-gone group 4215"]
     wanted = {PORT: shape(ingress_kbps=1000, ingress_burst_kb=100)}
     found = texts(
-        shaping.batches(old, wanted, set(old) | set(wanted), present=set(ports), fresh=True)
+        shaping.batches(
+            old, wanted, set(old) | set(wanted), present=set(ports), fresh=True, strays=strays
+        )
     )
     assert (
         "tc",
         f"qdisc replace dev {TAP} root tbf rate 1000kbit burst 100kbit latency 50ms",
     ) in found
     assert ("tc", "qdisc del dev tapfedcba98765 ingress") in found
-    assert ("ip", f"link del {IFB}") in found  # its IFB is there, no egress limit wanted
+    assert ("ip", f"link set {IFB} group 4215") in found  # there, and no egress limit wanted
+    assert ("ip", "link set alif-gone group 4215") in found  # a port no longer here
+    assert found[-1] == ("ip", "link del group 4215")
     assert not any("alif-fedcba9876" in text for _tool, text in found)  # none there to remove
     assert any(tool == "nft" and "add table bridge alcor-qos" in text for tool, text in found)
+
+
+# --- the driver, fed by the real engine, over the in-memory kernel ---------------------------
+
+
+def qos_world() -> tuple[Cloud, Agent, str]:
+    cloud = Cloud()
+    cloud.host("h1", IP["h1"])
+    subnet = cloud.subnet(cloud.network(), "10.0.1.0/24")
+    port = cloud.port(subnet, "10.0.1.11", host="h1")
+    cloud.put(
+        records.QosPolicy(
+            id="gold",
+            project_id="p",
+            created_at=NOW,
+            updated_at=NOW,
+            rules=[records.QosRule(id="r", type="bandwidth_limit", max_kbps=8000)],
+        )
+    )
+    agent = Agent(cloud, "h1", executing.InMemory())
+    agent.start()
+    return cloud, agent, port
+
+
+def lines_run(kernel: executing.InMemory) -> list[tuple[str, str]]:
+    return texts(kernel.ran)
+
+
+def test_a_port_given_a_policy_is_shaped_and_follows_the_policy() -> None:
+    cloud, agent, port = qos_world()
+    assert not [text for tool, text in lines_run(agent.kernel) if tool == "tc"]
+    cloud.change(port, qos_policy_id="gold")
+    agent.kernel.ran.clear()
+    assert agent.follow() == []
+    tap, ifb = names.tap(port), shaping.ifb(port)
+    assert lines_run(agent.kernel) == [
+        ("ip", f"link add {ifb} type ifb"),
+        ("ip", f"link set {ifb} up"),
+        ("tc", f"qdisc replace dev {ifb} root tbf rate 8000kbit burst 6400kbit latency 50ms"),
+        ("tc", f"qdisc replace dev {tap} ingress"),
+        ("tc", f"filter replace dev {tap} parent ffff: protocol all prio 1 handle 800::800 u32 "
+               f"match u32 0 0 action mirred egress redirect dev {ifb}"),
+    ]  # fmt: skip
+    agent.kernel.ran.clear()
+    faster = records.QosRule(id="r", type="bandwidth_limit", max_kbps=9000, max_burst_kbps=900)
+    cloud.change("gold", rules=[faster])
+    assert agent.follow() == []
+    assert lines_run(agent.kernel) == [
+        ("tc", f"qdisc replace dev {ifb} root tbf rate 9000kbit burst 900kbit latency 50ms")
+    ]
+
+
+def test_a_port_whose_shaping_fails_reports_why() -> None:
+    cloud, agent, port = qos_world()
+    agent.kernel.fail[f"port:{port}"] = "RTNETLINK answers: No such device"
+    cloud.change(port, qos_policy_id="gold")
+    failures = agent.follow()
+    assert [(f.kind, f.id, f.message) for f in failures] == [
+        ("port", port, "RTNETLINK answers: No such device")
+    ]

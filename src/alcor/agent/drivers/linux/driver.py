@@ -500,10 +500,10 @@ class LinuxDriver:
         ``made`` (a device made anew holds nothing). A port that failed to program waits."""
         wanted = self._shapes_wanted(held)
         broken = {failure.owner for failure in failed}
-        extra: list[planning.Batch] = []
+        strays: list[planning.Line] = []
         if made is None:
             seen = await self._executor.shaped()
-            old, extra = shaping.observed(
+            old, strays = shaping.observed(
                 {port_id: names.tap(port_id) for port_id in self._ports},
                 rooted=seen.rooted,
                 ingress=seen.ingress,
@@ -518,8 +518,8 @@ class LinuxDriver:
             }
             todo = {p for p in set(old) | set(wanted) if old.get(p) != wanted.get(p)}
         todo = {p for p in todo if keys.key("port", p) not in broken}
-        batches = extra + shaping.batches(
-            old, wanted, todo, present=self._ports, fresh=made is None
+        batches = shaping.batches(
+            old, wanted, todo, present=self._ports, fresh=made is None, strays=strays
         )
         if not batches:
             return []

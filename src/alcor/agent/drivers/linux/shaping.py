@@ -41,6 +41,7 @@ DSCP_MARKS = (0, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 
               56)  # fmt: skip
 NO_MARK = -1
 UNKNOWN = -1  # a rate read back as present, its value not known
+DOOMED = 4215  # the device group IFB devices are put in to be deleted together
 
 
 class Shape(msgspec.Struct, frozen=True, gc=False):
@@ -126,7 +127,7 @@ def lines(old: Shape | None, new: Shape | None, *, present: bool) -> tuple[list[
         if was.redirected and present:
             tc.append(f"qdisc del dev {device} ingress")
         if was.egress_kbps:
-            ip.append(f"link del {ifb(port)}")
+            ip.append(f"link set {ifb(port)} group {DOOMED}")
     return ip, tc
 
 
@@ -175,13 +176,15 @@ def batches(
     *,
     present: Container[str],
     fresh: bool = False,
+    strays: Iterable[planning.Line] = (),
 ) -> list[planning.Batch]:
     """The processes that take the ports ``todo`` from ``old`` to ``new`` (by port id), in
     order: IFB devices made (ip), the qdiscs and filters (tc), the marks (nft), then the IFB
     devices no longer wanted removed (ip). ``present``: the ports still here (their devices
-    too). ``fresh``: the DSCP table is made anew first."""
+    too). ``fresh``: the DSCP table is made anew first. IFB devices are removed all at once
+    (put in the group ``DOOMED``, then the group deleted), ``strays`` among them."""
     made: list[planning.Line] = []
-    removed: list[planning.Line] = []
+    removed: list[planning.Line] = list(strays)
     tc: list[planning.Line] = []
     nft: list[planning.Line] = [planning.Line(table(), "")] if fresh else []
     for port_id in sorted(todo):
@@ -189,9 +192,13 @@ def batches(
         owner = keys.key("port", port_id)
         ip_lines, tc_lines = lines(before, after, present=port_id in present)
         for text in ip_lines:
-            (removed if text.startswith("link del") else made).append(planning.Line(text, owner))
+            (removed if text.startswith("link set") and " group " in text else made).append(
+                planning.Line(text, owner)
+            )
         tc += [planning.Line(text, owner) for text in tc_lines]
         nft += [planning.Line(text, owner) for text in marks(None if fresh else before, after)]
+    if removed:  # one deletion of them all: a device's deletion waits for the kernel's RCU
+        removed.append(planning.Line(f"link del group {DOOMED}", ""))
     return [
         planning.Batch(tool=tool, ns="", lines=chosen)
         for tool, chosen in (("ip", made), ("tc", tc), ("nft", nft), ("ip", removed))
@@ -201,10 +208,11 @@ def batches(
 
 def observed(
     ports: Mapping[str, str], *, rooted: set[str], ingress: set[str], ifbs: set[str]
-) -> tuple[dict[str, Shape], list[planning.Batch]]:
+) -> tuple[dict[str, Shape], list[planning.Line]]:
     """What the kernel holds, read back after a restart: the shapes (their rates ``UNKNOWN``)
     of the ports (id -> device) whose devices have a root qdisc (``rooted``), an ingress qdisc
-    or an IFB device of ours; and the removal of IFB devices of ours no port here has."""
+    or an IFB device of ours; and the lines that remove the IFB devices of ours no port here
+    has (``batches``' ``strays``)."""
     found = {}
     for port_id, device in ports.items():
         held = Shape(
@@ -217,8 +225,8 @@ def observed(
         if held != Shape(port=port_id, device=device):
             found[port_id] = held
     mine = {ifb(port_id) for port_id in ports}
-    strays = [planning.Line(f"link del {name}", "") for name in sorted(ifbs - mine)]
-    return found, [planning.Batch(tool="ip", ns="", lines=strays)] if strays else []
+    strays = [planning.Line(f"link set {name} group {DOOMED}", "") for name in sorted(ifbs - mine)]
+    return found, strays
 
 
 def device_of(port: pb.Port) -> str:
