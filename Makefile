@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := src tests bench conformance
 
-.PHONY: setup run test pytest conformance check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-takeover bench-dataplane bench-cni fmt clean proto
+.PHONY: setup run test pytest conformance check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-takeover bench-dataplane bench-cni bench-qos fmt clean proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ bench-takeover: setup
 # Needs root: network namespaces and real agents (docs/benchmarks.md).
 bench-dataplane: setup
 	$(BIN)/python bench/dataplane.py
+
+# root: a QoS change on 1,000 ports of one host, through the linux driver (issue 15)
+bench-qos: setup
+	$(BIN)/python bench/qos.py
 
 # root: alcor-cni on a simulated node, ADD latency in bursts of 10 and pods per second
 bench-cni: setup

@@ -15,7 +15,8 @@ but the gRPC stream) and the kernel is checked after it:
 3  mark    the policy's DSCP mark changed: one map element per port
 4  clear   the ports name no policy (--ports port entries): all of it removed
 
-    sudo .venv/bin/python bench/qos.py                # 1,000 ports
+    sudo make bench-qos                               # 1,000 ports
+    sudo .venv/bin/python bench/qos.py
     sudo .venv/bin/python bench/qos.py --ports 200 --json
 """
 

@@ -38,8 +38,7 @@ def test_a_new_shape_limits_both_ways_and_marks() -> None:
     )
     found = texts(shaping.batches({}, {PORT: new}, [PORT], present={PORT}))
     assert found == [
-        ("ip", f"link add {IFB} type ifb"),
-        ("ip", f"link set {IFB} up"),
+        ("ip", f"link add {IFB} up type ifb"),
         ("tc", f"qdisc replace dev {TAP} root tbf rate 20000kbit burst 16kbit latency 50ms"),
         ("tc", f"qdisc replace dev {IFB} root tbf rate 10000kbit burst 1000kbit latency 50ms"),
         ("tc", f"qdisc replace dev {TAP} ingress"),
@@ -152,8 +151,7 @@ def test_a_port_given_a_policy_is_shaped_and_follows_the_policy() -> None:
     assert agent.follow() == []
     tap, ifb = names.tap(port), shaping.ifb(port)
     assert lines_run(agent.kernel) == [
-        ("ip", f"link add {ifb} type ifb"),
-        ("ip", f"link set {ifb} up"),
+        ("ip", f"link add {ifb} up type ifb"),
         ("tc", f"qdisc replace dev {ifb} root tbf rate 8000kbit burst 6400kbit latency 50ms"),
         ("tc", f"qdisc replace dev {tap} ingress"),
         ("tc", f"filter replace dev {tap} parent ffff: protocol all prio 1 handle 800::800 u32 "

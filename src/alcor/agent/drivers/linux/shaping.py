@@ -118,7 +118,7 @@ def lines(old: Shape | None, new: Shape | None, *, present: bool) -> tuple[list[
         tc.append(f"qdisc del dev {device} root")
     if now.egress_kbps:
         if not was.egress_kbps:
-            ip += [f"link add {ifb(port)} type ifb", f"link set {ifb(port)} up"]
+            ip.append(f"link add {ifb(port)} up type ifb")
         if (now.egress_kbps, now.egress_burst_kb) != (was.egress_kbps, was.egress_burst_kb):
             tc.append(_bucket(ifb(port), now.egress_kbps, now.egress_burst_kb))
         if not was.redirected:
