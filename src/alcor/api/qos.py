@@ -21,7 +21,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alcor.api import identity, listing
+from alcor.api import identity, listing, qos_views
 from alcor.api.dispatch import Handler
 from alcor.api.qos_views import rule_fields
 from alcor.api.routes import decode, json_response
@@ -53,6 +53,7 @@ class RuleKind(msgspec.Struct, frozen=True):
     name: str
     create: Any  # the create request's type (a Struct class)
     update: Any
+    view: Any  # what a rule of the kind is shown as (``qos_views``)
 
     @property
     def singular(self) -> str:
@@ -60,8 +61,18 @@ class RuleKind(msgspec.Struct, frozen=True):
 
 
 KINDS = (
-    RuleKind(model.BANDWIDTH_LIMIT, model.BandwidthLimitRuleCreate, model.BandwidthLimitRuleUpdate),
-    RuleKind(model.DSCP_MARKING, model.DscpMarkingRuleCreate, model.DscpMarkingRuleUpdate),
+    RuleKind(
+        model.BANDWIDTH_LIMIT,
+        model.BandwidthLimitRuleCreate,
+        model.BandwidthLimitRuleUpdate,
+        qos_views.BandwidthLimitRuleView,
+    ),
+    RuleKind(
+        model.DSCP_MARKING,
+        model.DscpMarkingRuleCreate,
+        model.DscpMarkingRuleUpdate,
+        qos_views.DscpMarkingRuleView,
+    ),
 )
 
 

@@ -453,21 +453,25 @@ class Engine:
         self, group: records.AddressGroup, deleted: bool, deltas: Deltas, pending: Pending
     ) -> None:
         """An address group's CIDRs go to every host holding a rule that names it."""
-        topic, key = ("address_group", group.id), keys.key("address_group", group.id)
-        if deleted:
-            self.topics.drop(topic, key, deltas)
-        else:
-            self.topics.put(topic, key, e.address_group_entry(group, self.revision), deltas)
+        entry = None if deleted else e.address_group_entry(group, self.revision)
+        self._put_alone("address_group", group.id, entry, deltas)
 
     def _on_qos_policy(
         self, policy: records.QosPolicy, deleted: bool, deltas: Deltas, pending: Pending
     ) -> None:
         """A QoS policy's rules go to every host with a port that enforces it."""
-        topic, key = ("qos_policy", policy.id), keys.key("qos_policy", policy.id)
-        if deleted:
+        entry = None if deleted else e.qos_policy_entry(policy, self.revision)
+        self._put_alone("qos_policy", policy.id, entry, deltas)
+
+    def _put_alone(
+        self, kind: str, resource_id: str, entry: pb.Entry | None, deltas: Deltas
+    ) -> None:
+        """A topic of one entry, its resource's own (``(kind, id)``): set, or dropped (None)."""
+        topic, key = (kind, resource_id), keys.key(kind, resource_id)
+        if entry is None:
             self.topics.drop(topic, key, deltas)
         else:
-            self.topics.put(topic, key, e.qos_policy_entry(policy, self.revision), deltas)
+            self.topics.put(topic, key, entry, deltas)
 
     def _put_group(self, group_id: str, deltas: Deltas) -> None:
         intent = self.intent
