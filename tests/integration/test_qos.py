@@ -303,3 +303,29 @@ def test_openstacksdk_drives_qos(conn: Connection) -> None:
     conn.network.delete_qos_bandwidth_limit_rule(limit, policy, ignore_missing=False)
     conn.network.delete_qos_policy(policy, ignore_missing=False)
     assert conn.network.find_qos_policy(policy.id) is None
+
+
+def test_what_neutron_refuses_in_a_policy_s_or_rule_s_body(api: httpx.Client) -> None:
+    refused = api.post("/qos/policies", json={"policy": {"name": "x", "rules": []}})
+    assert_error(refused, 400)
+    assert message(refused) == "Attribute 'rules' not allowed in POST"
+    policy = create_policy(api, name="bodies")
+    null = post_rule(api, policy["id"], "dscp_marking", dscp_mark=None)
+    assert_error(null, 400, "InvalidInput")
+    assert message(null) == "Invalid input for operation: 'None' is not an integer."
+    rule = create_rule(api, policy["id"], "bandwidth_limit", max_kbps=100)
+    path = f"/qos/policies/{policy['id']}/bandwidth_limit_rules/{rule['id']}"
+    renamed = api.put(path, json={"bandwidth_limit_rule": {"id": "x"}})
+    assert_error(renamed, 400)
+    assert message(renamed) == "Cannot update read-only attribute id"
+
+
+def test_a_change_that_changes_nothing_is_no_new_revision(api: httpx.Client) -> None:
+    policy = create_policy(api, name="same")
+    rule = create_rule(api, policy["id"], "bandwidth_limit", max_kbps=100)
+    path = f"/qos/policies/{policy['id']}/bandwidth_limit_rules/{rule['id']}"
+    assert api.put(path, json={"bandwidth_limit_rule": {"max_kbps": 100}}).status_code == 200
+    same = api.put(f"/qos/policies/{policy['id']}", json={"policy": {"name": "same"}})
+    assert same.json()["policy"]["revision_number"] == 1  # the rule's creation only
+    assert api.put(path, json={"bandwidth_limit_rule": {"max_kbps": 200}}).status_code == 200
+    assert api.get(f"/qos/policies/{policy['id']}").json()["policy"]["revision_number"] == 2

@@ -33,6 +33,7 @@ DEFAULT_BURST_RATE = 0.8
 class PolicyCreate(Owned, frozen=True, kw_only=True):
     shared: bool | Unset = UNSET
     is_default: bool | Unset = UNSET
+    rules: msgspec.Raw | Unset = UNSET  # refused: "Attribute 'rules' not allowed in POST"
 
 
 class PolicyUpdate(Request, frozen=True, kw_only=True):
@@ -46,21 +47,23 @@ class PolicyUpdate(Request, frozen=True, kw_only=True):
 
 
 class BandwidthLimitRuleUpdate(Request, frozen=True, kw_only=True):
-    max_kbps: Integer | Unset = UNSET
-    max_burst_kbps: Integer | Unset = UNSET
+    max_kbps: Integer | Unset | None = UNSET  # null: refused as Neutron's convert_to_int does
+    max_burst_kbps: Integer | Unset | None = UNSET
     direction: String | Unset = UNSET
+    id: msgspec.Raw | Unset = UNSET  # refused: read-only
 
 
 class BandwidthLimitRuleCreate(BandwidthLimitRuleUpdate, frozen=True, kw_only=True):
-    max_kbps: Integer
+    max_kbps: Integer | None
 
 
 class DscpMarkingRuleUpdate(Request, frozen=True, kw_only=True):
-    dscp_mark: Integer | Unset = UNSET
+    dscp_mark: Integer | Unset | None = UNSET
+    id: msgspec.Raw | Unset = UNSET  # refused: read-only
 
 
 class DscpMarkingRuleCreate(DscpMarkingRuleUpdate, frozen=True, kw_only=True):
-    dscp_mark: Integer
+    dscp_mark: Integer | None
 
 
 RuleUpdate = BandwidthLimitRuleUpdate | DscpMarkingRuleUpdate
@@ -70,8 +73,16 @@ def _invalid(name: str, reason: str) -> errors.InvalidInput:
     return errors.InvalidInput(f"Invalid input for {name}. Reason: {reason}.")
 
 
-def _kbps(name: str, value: int | str) -> int:
-    number = integer(value)
+def _integer(value: int | str | None) -> int:
+    if value is None:
+        raise errors.InvalidInput(
+            "Invalid input for operation: 'None' is not an integer.", type="InvalidInput"
+        )
+    return integer(value)
+
+
+def _kbps(name: str, value: int | str | None) -> int:
+    number = _integer(value)
     if number < 0:
         raise _invalid(name, f"'{number}' is too small - must be at least '0'")
     if number > KBPS_MAX:
@@ -85,8 +96,8 @@ def _direction(value: str) -> str:
     return value
 
 
-def _dscp(value: int | str) -> int:
-    mark = integer(value)
+def _dscp(value: int | str | None) -> int:
+    mark = _integer(value)
     if mark not in VALID_DSCP_MARKS:
         raise _invalid("dscp_mark", f"{mark} is not in valid_values")
     return mark
@@ -101,6 +112,8 @@ def new_rule(rule_id: str, request: BandwidthLimitRuleCreate | DscpMarkingRuleCr
 
 def changed(rule: QosRule, request: RuleUpdate) -> QosRule:
     """The rule with what ``request`` sets, its values checked."""
+    if request.id is not UNSET:
+        raise errors.InvalidInput("Cannot update read-only attribute id")
     values: dict[str, object] = {}
     if isinstance(request, DscpMarkingRuleUpdate):
         if request.dscp_mark is not UNSET:

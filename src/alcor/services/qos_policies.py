@@ -92,6 +92,8 @@ class QosPolicies:
     ) -> list[ShownPolicy]:
         resources.check_bulk(len(requests), self.context.settings)
         _admin(caller, "create_policy")
+        if any(request.rules is not UNSET for request in requests):
+            raise errors.InvalidInput("Attribute 'rules' not allowed in POST")
 
         def work(writer: Writer) -> list[ShownPolicy]:
             made = []
@@ -156,6 +158,8 @@ class QosPolicies:
         def work(writer: Writer) -> ShownPolicy:
             policy = find(writer, caller, policy_id)
             resources.check_revision(policy, if_match)
+            if all(getattr(policy, field) == value for field, value in changes.items()):
+                return ShownPolicy(policy, writer.tags_of([policy.id]).get(policy.id, []))
             updated = resources.revised(policy, self.context.now(), **changes)
             _check_default(writer, updated)
             writer.update([updated])
@@ -253,6 +257,8 @@ class QosPolicies:
         def work(writer: Writer) -> QosRule:
             policy, rule = self._find_rule(writer, caller, policy_id, rule_type, rule_id)
             new = model.changed(rule, request)
+            if new == rule:  # as Neutron's: nothing changed, no new revision
+                return rule
             model.check_conflicts(policy, new)
             self._revise(writer, policy, [new if r.id == rule_id else r for r in policy.rules])
             return new
