@@ -329,3 +329,42 @@ def test_a_change_that_changes_nothing_is_no_new_revision(api: httpx.Client) -> 
     assert same.json()["policy"]["revision_number"] == 1  # the rule's creation only
     assert api.put(path, json={"bandwidth_limit_rule": {"max_kbps": 200}}).status_code == 200
     assert api.get(f"/qos/policies/{policy['id']}").json()["policy"]["revision_number"] == 2
+
+
+def test_a_policy_is_shared_by_rbac_and_stays_shared_while_another_project_uses_it(
+    api: httpx.Client,
+) -> None:
+    other = str(uuid.uuid4())
+    member = {"X-Project-Id": other, "X-Roles": "member"}
+    policy = create_policy(api, name="lent")
+    grant = api.post(
+        "/rbac-policies",
+        json={
+            "rbac_policy": {
+                "object_type": "qos_policy",
+                "object_id": policy["id"],
+                "action": "access_as_shared",
+                "target_tenant": other,
+            }
+        },
+    )
+    assert grant.status_code == 201, grant.text
+    network = api.post(
+        "/networks", json={"network": {"qos_policy_id": policy["id"]}}, headers=member
+    )
+    assert network.status_code == 201, network.text
+    revoked = api.delete(f"/rbac-policies/{grant.json()['rbac_policy']['id']}")
+    assert_error(revoked, 409, "RbacPolicyInUse")
+
+    shared = create_policy(api, name="everyone's", shared=True)
+    api.post("/networks", json={"network": {"qos_policy_id": shared["id"]}}, headers=member)
+    unshared = api.put(f"/qos/policies/{shared['id']}", json={"policy": {"shared": False}})
+    assert_error(unshared, 409, "RbacPolicyInUse")
+    star = api.get("/rbac-policies", params={"object_id": shared["id"]}).json()["rbac_policies"]
+    assert [p["target_tenant"] for p in star] == ["*"]
+
+    alone = create_policy(api, name="alone", shared=True)
+    (every,) = api.get("/rbac-policies", params={"object_id": alone["id"]}).json()["rbac_policies"]
+    assert api.delete(f"/rbac-policies/{every['id']}").status_code == 204
+    after = api.get(f"/qos/policies/{alone['id']}").json()["policy"]
+    assert (after["shared"], after["revision_number"]) == (False, 0)  # as Neutron's

@@ -20,7 +20,7 @@ from alcor.model import qos as model
 from alcor.model.queries import Query
 from alcor.model.records import Network, Port, QosPolicy, QosRule, RbacPolicy
 from alcor.model.requests import UNSET
-from alcor.services import resources, sharing
+from alcor.services import group_access, resources, sharing
 from alcor.services.callers import Caller
 from alcor.store.interface import Reader, Writer
 
@@ -170,8 +170,8 @@ class QosPolicies:
         return await self.context.store.write(work)
 
     def _reshare(self, writer: Writer, policy: QosPolicy) -> None:
-        """``shared`` set: its ``*`` policy made; unset: gone (Neutron refuses it while another
-        project uses the policy; here a project keeps what it named)."""
+        """``shared`` set: its ``*`` policy made; unset: gone, unless another project uses the
+        policy (409 ``RbacPolicyInUse``, as Neutron's)."""
         every = [
             p
             for p in sharing.policies_on(writer, OBJECT_TYPE, policy.id)
@@ -180,6 +180,8 @@ class QosPolicies:
         if policy.shared and not every:
             writer.insert([self._every_project(policy)])
         if not policy.shared:
+            for star in every:
+                group_access.check_unshared(writer, policy, star)
             writer.delete(every)
 
     async def delete(self, caller: Caller, policy_id: str, *, if_match: int | None) -> None:
