@@ -368,3 +368,39 @@ def test_a_policy_is_shared_by_rbac_and_stays_shared_while_another_project_uses_
     assert api.delete(f"/rbac-policies/{every['id']}").status_code == 204
     after = api.get(f"/qos/policies/{alone['id']}").json()["policy"]
     assert (after["shared"], after["revision_number"]) == (False, 0)  # as Neutron's
+
+
+def test_a_project_s_manager_makes_and_changes_its_policies_only(api: httpx.Client) -> None:
+    project = str(uuid.uuid4())
+    manager = {"X-Project-Id": project, "X-Roles": "manager,member,reader"}
+    made = api.post(
+        "/qos/policies", json={"policy": {"name": "mine", "shared": True}}, headers=manager
+    )
+    assert made.status_code == 201, made.text
+    policy = made.json()["policy"]
+    assert policy["project_id"] == project
+    rule = api.post(
+        f"/qos/policies/{policy['id']}/dscp_marking_rules",
+        json={"dscp_marking_rule": {"dscp_mark": 8}},
+        headers=manager,
+    )
+    assert rule.status_code == 201, rule.text
+    stranger = {"X-Project-Id": str(uuid.uuid4()), "X-Roles": "manager,member,reader"}
+    # as the reference answers another project's manager, who sees the policy shared
+    refused = api.put(
+        f"/qos/policies/{policy['id']}", json={"policy": {"name": "theirs"}}, headers=stranger
+    )
+    assert_error(refused, 404, "HTTPNotFound")
+    refused = api.delete(f"/qos/policies/{policy['id']}", headers=stranger)
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert message(refused) == "rule:delete_policy is disallowed by policy"
+    rules = f"/qos/policies/{policy['id']}/dscp_marking_rules"
+    refused = api.post(rules, json={"dscp_marking_rule": {"dscp_mark": 10}}, headers=stranger)
+    assert message(refused) == "rule:create_policy_dscp_marking_rule is disallowed by policy"
+    one = f"{rules}/{rule.json()['dscp_marking_rule']['id']}"
+    refused = api.put(one, json={"dscp_marking_rule": {"dscp_mark": 10}}, headers=stranger)
+    assert_error(refused, 404, "HTTPNotFound")
+    assert_error(api.delete(one, headers=stranger), 404, "HTTPNotFound")
+    member = {"X-Project-Id": project, "X-Roles": "member,reader"}  # its own project's member
+    refused = api.put(one, json={"dscp_marking_rule": {"dscp_mark": 10}}, headers=member)
+    assert message(refused) == "rule:update_policy_dscp_marking_rule is disallowed by policy"

@@ -2,7 +2,8 @@
 bandwidth-limit and DSCP-marking rules.
 
 As Neutron's default policy has it, policies and rules are made, changed and deleted by admins
-only (a member's attempt is a 403 ``rule:<action>_policy``...); anyone sees their own policies,
+and by managers of the policy's project (role ``manager``; a member's attempt is a 403
+``rule:<action>_policy``...); anyone sees their own policies,
 shared ones (``shared``: the ``*`` RBAC policy) and those shared with their project. A rule is a
 change of its policy: its revision grows (a policy starts at 0, as Neutron's), and every host
 enforcing it is sent the new rules. A policy a port or a network names cannot be deleted (409
@@ -65,11 +66,16 @@ def default_of(reader: Reader, project_id: str) -> QosPolicy | None:
     return found[0] if found else None
 
 
-def _admin(caller: Caller, action: str) -> None:
-    if not caller.is_admin:
-        raise errors.NotAuthorized(
-            f"rule:{action} is disallowed by policy", type="PolicyNotAuthorized"
-        )
+def _allowed(caller: Caller, action: str, project_id: str, *, hidden: bool = False) -> None:
+    """Neutron's ``ADMIN_OR_PROJECT_MANAGER``: an admin, or a manager of the policy's project.
+    ``hidden``: another project (which sees the policy shared) is answered as Neutron answers
+    it there, as if the resource were not."""
+    own = project_id == caller.project_id
+    if caller.is_admin or ("manager" in caller.roles and own):
+        return
+    if hidden and not own:
+        raise errors.NotFound("The resource could not be found.", type="HTTPNotFound")
+    raise errors.NotAuthorized(f"rule:{action} is disallowed by policy", type="PolicyNotAuthorized")
 
 
 def _check_default(reader: Reader, policy: QosPolicy) -> None:
@@ -91,7 +97,6 @@ class QosPolicies:
         self, caller: Caller, requests: Sequence[model.PolicyCreate]
     ) -> list[ShownPolicy]:
         resources.check_bulk(len(requests), self.context.settings)
-        _admin(caller, "create_policy")
         if any(request.rules is not UNSET for request in requests):
             raise errors.InvalidInput("Attribute 'rules' not allowed in POST")
 
@@ -99,6 +104,7 @@ class QosPolicies:
             made = []
             for request in requests:
                 policy = self._new(caller, request)
+                _allowed(caller, "create_policy", policy.project_id)
                 _check_default(writer, policy)
                 writer.insert([policy])
                 if policy.shared:
@@ -151,12 +157,12 @@ class QosPolicies:
         self, caller: Caller, policy_id: str, request: model.PolicyUpdate, *, if_match: int | None
     ) -> ShownPolicy:
         resources.refuse_read_only(request, ("rules", "project_id", "tenant_id"))
-        _admin(caller, "update_policy")
         sent = msgspec.structs.asdict(request)
         changes = {field: value for field, value in sent.items() if value is not UNSET}
 
         def work(writer: Writer) -> ShownPolicy:
             policy = find(writer, caller, policy_id)
+            _allowed(caller, "update_policy", policy.project_id, hidden=True)
             resources.check_revision(policy, if_match)
             if all(getattr(policy, field) == value for field, value in changes.items()):
                 return ShownPolicy(policy, writer.tags_of([policy.id]).get(policy.id, []))
@@ -185,10 +191,9 @@ class QosPolicies:
             writer.delete(every)
 
     async def delete(self, caller: Caller, policy_id: str, *, if_match: int | None) -> None:
-        _admin(caller, "delete_policy")
-
         def work(writer: Writer) -> None:
             policy = find(writer, caller, policy_id)
+            _allowed(caller, "delete_policy", policy.project_id)
             resources.check_revision(policy, if_match)
             for kind in (Port, Network):
                 users = writer.select(kind, Query(filters={"qos_policy_id": (policy.id,)}, limit=1))
@@ -235,11 +240,11 @@ class QosPolicies:
         return reader.select(QosPolicy, resources.scoped(caller, Query(), shared=True))
 
     async def create_rule(self, caller: Caller, policy_id: str, request: RuleCreate) -> QosRule:
-        _admin(caller, f"create_policy_{_singular(request)}")
         rule = model.new_rule(self.context.new_id(), request)
 
         def work(writer: Writer) -> QosRule:
             policy = find(writer, caller, policy_id)
+            _allowed(caller, f"create_policy_{_singular(request)}", policy.project_id)
             model.check_conflicts(policy, rule)
             self._revise(writer, policy, [*policy.rules, rule])
             return rule
@@ -254,10 +259,10 @@ class QosPolicies:
         request: model.RuleUpdate,
     ) -> QosRule:
         rule_type = _rule_type(request)
-        _admin(caller, f"update_policy_{rule_type}_rule")
 
         def work(writer: Writer) -> QosRule:
             policy, rule = self._find_rule(writer, caller, policy_id, rule_type, rule_id)
+            _allowed(caller, f"update_policy_{rule_type}_rule", policy.project_id, hidden=True)
             new = model.changed(rule, request)
             if new == rule:  # as Neutron's: nothing changed, no new revision
                 return rule
@@ -270,10 +275,9 @@ class QosPolicies:
     async def delete_rule(
         self, caller: Caller, policy_id: str | None, rule_type: str, rule_id: str
     ) -> None:
-        _admin(caller, f"delete_policy_{rule_type}_rule")
-
         def work(writer: Writer) -> None:
             policy, _rule = self._find_rule(writer, caller, policy_id, rule_type, rule_id)
+            _allowed(caller, f"delete_policy_{rule_type}_rule", policy.project_id, hidden=True)
             self._revise(writer, policy, [r for r in policy.rules if r.id != rule_id])
 
         await self.context.store.write(work)
