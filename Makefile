@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := src tests bench conformance
 
-.PHONY: setup run test pytest conformance check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-takeover bench-dataplane bench-cni bench-firewalls fmt clean proto
+.PHONY: setup run test pytest conformance check unit integration system demo demo-down bench-api bench-goalstate bench-nodes bench-replicas bench-takeover bench-dataplane bench-cni bench-firewalls bench-qos fmt clean proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ bench-dataplane: setup
 # firewall groups: a policy of 1,000 rules programmed on one host (root), an ACL change to 100 hosts
 bench-firewalls: setup
 	$(BIN)/python bench/firewalls.py
+
+# root: a QoS change on 1,000 ports of one host, through the linux driver (issue 15)
+bench-qos: setup
+	$(BIN)/python bench/qos.py
 
 # root: alcor-cni on a simulated node, ADD latency in bursts of 10 and pods per second
 bench-cni: setup

@@ -18,6 +18,7 @@ from alcor.api import (
     ip_availability,
     openapi,
     port_forwardings,
+    qos,
     quotas,
     service_providers,
 )
@@ -45,6 +46,7 @@ def create_app(controller: Controller, *, readiness: health.Readiness | None = N
     routes.extend(ip_availability.IpAvailabilityRoutes(controller).routes())
     routes.extend(floatingip_pools.FloatingIpPoolRoutes(controller).routes())
     routes.extend(port_forwardings.PortForwardingRoutes(controller).routes())
+    routes.extend(qos.QosRoutes(controller).routes())
     routes.extend(availability_zones.AvailabilityZoneRoutes(controller).routes())
     routes.extend(auto_allocation.AutoAllocationRoutes(controller).routes())
     routes.extend(service_providers.ROUTES)

@@ -8,9 +8,9 @@ from typing import Any, Protocol
 
 import msgspec
 
-from alcor.api import firewall_views, views
+from alcor.api import firewall_views, qos_views, views
 from alcor.api.listing import Attribute, to_bool, to_int
-from alcor.model import firewalls, records, requests
+from alcor.model import firewalls, qos, records, requests
 from alcor.model.queries import Query
 from alcor.services.callers import Caller
 from alcor.services.controller import Controller
@@ -563,6 +563,22 @@ FIREWALL_GROUPS = Collection(
     ),
 )
 
+QOS_POLICIES = Collection(
+    singular="policy",
+    plural="policies",
+    path="qos/policies",
+    record=records.QosPolicy,
+    create=qos.PolicyCreate,
+    update=qos.PolicyUpdate,
+    view=qos_views.QosPolicyView,
+    render=qos_views.qos_policy_view,
+    manager=lambda c: c.qos_policies,
+    attributes=_common(
+        shared=Attribute("shared", to_bool),
+        is_default=Attribute("is_default", to_bool),
+    ),
+)
+
 COLLECTIONS: tuple[Collection, ...] = (
     NETWORKS,
     SUBNETS,
@@ -581,4 +597,5 @@ COLLECTIONS: tuple[Collection, ...] = (
     FIREWALL_RULES,
     FIREWALL_POLICIES,
     FIREWALL_GROUPS,
+    QOS_POLICIES,
 )

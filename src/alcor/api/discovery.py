@@ -14,6 +14,7 @@ from alcor.api.routes import json_response
 from alcor.model import errors
 
 UPDATED = "2026-11-23T00:00:00-00:00"
+QOS_UPDATED = "2015-06-08T10:00:00-00:00"
 TRUNK_UPDATED = "2016-01-01T10:00:00-00:00"  # as Neutron's trunk plugin reports both
 
 
@@ -199,6 +200,46 @@ EXTENSIONS = [
     ),
     Extension(
         "provider", "Provider Network", "Expose mapping of virtual networks to physical networks"
+    ),
+    Extension("qos", "Quality of Service", "The Quality of Service extension.", QOS_UPDATED),
+    Extension(
+        "qos-bw-limit-direction",
+        "Direction for QoS bandwidth limit rule",
+        "Allow to configure QoS bandwidth limit rule with specific direction: ingress or egress",
+        "2017-04-10T10:00:00-00:00",
+    ),
+    Extension(
+        "qos-default",
+        "QoS default policy",
+        "Expose the QoS default policy per project",
+        "2017-041-06T10:00:00-00:00",  # sic, as Neutron's
+    ),
+    Extension(
+        "qos-port-network-policy",
+        "QoS port network policy ID",
+        "Adds a the QoS network ID to the port definition",
+        "2019-11-01T10:00:00-00:00",
+    ),
+    Extension(
+        "qos-rule-type-details",
+        "Details of QoS rule types",
+        "Expose details about QoS rule types supported by loaded backend drivers",
+        "2017-06-22T10:00:00-00:00",
+    ),
+    Extension(
+        "qos-rule-type-filter",
+        "Allow to filter the list of QoS rule types",
+        'Allows to filter the QoS rule type list adding two new flags. "all_rules" prints all '
+        'implemented QoS rule types."all_supported" prints all supported QoS rule types by the '
+        "loaded mechanism drivers",
+        "2022-02-02T10:00:00-00:00",
+    ),
+    Extension(
+        "qos-rules-alias",
+        "Quality of Service rules alias API",
+        "API to enable GET, PUT and DELETE operations on QoS policy rules without specifying "
+        "policy ID",
+        "2018-10-07T10:00:00-00:00",
     ),
     Extension(
         "quota-check-limit",

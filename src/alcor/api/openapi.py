@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from alcor.api import agents, floatingip_pools, ip_availability, port_forwardings
+from alcor.api import agents, floatingip_pools, ip_availability, port_forwardings, qos
 from alcor.api.collections import COLLECTIONS, Collection
 from alcor.api.listing import Attribute, to_bool, to_int
 from alcor.model import port_forwardings as pf
@@ -42,6 +42,7 @@ def document() -> Schema:
     types += [agents.AgentView, requests.AgentUpdate, ip_availability.NetworkIpAvailabilityView]
     types += [floatingip_pools.FloatingIpPoolView]
     types += [port_forwardings.PortForwardingView, pf.PortForwardingCreate, pf.PortForwardingUpdate]
+    types += [t for kind in qos.KINDS for t in (kind.create, kind.update, kind.view)]
     _schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     paths: dict[str, Schema] = {}
     for c in COLLECTIONS:
@@ -51,6 +52,8 @@ def document() -> Schema:
     paths.update(_ip_availability_paths())
     paths.update(_floatingip_pool_paths())
     paths.update(_port_forwarding_paths())
+    for kind in qos.KINDS:
+        paths.update(_qos_rule_paths(kind))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Alcor: Neutron v2.0 networking API", "version": "2.0"},
@@ -366,4 +369,49 @@ def _port_forwarding_paths() -> dict[str, Schema]:
                 "responses": _responses(204, None, WRITE_ERRORS),
             },
         },
+    }
+
+
+def _qos_rule_paths(kind: qos.RuleKind) -> dict[str, Schema]:
+    """A QoS policy's rules of one kind, a sub-resource, and their alias (see api/qos.py)."""
+    text = {"type": "string"}
+    policy = [{"name": "policy_id", "in": "path", "required": True, "schema": text}]
+    rule = [{"name": "id", "in": "path", "required": True, "schema": text}]
+    one, singular = _ref(kind.view), kind.singular
+    alias = f"alias_{singular}"
+
+    def member(key: str, where: list[Schema]) -> Schema:
+        update = _json(_object(**{key: _ref(kind.update)}))
+        return {
+            "get": {
+                "parameters": where,
+                "responses": _responses(200, _object(**{key: one}), READ_ERRORS),
+            },
+            "put": {
+                "parameters": where,
+                "requestBody": {"required": True, **update},
+                "responses": _responses(200, _object(**{key: one}), WRITE_ERRORS),
+            },
+            "delete": {"parameters": where, "responses": _responses(204, None, WRITE_ERRORS)},
+        }
+
+    base = f"{qos.POLICY}/{singular}s"
+    many = {"type": "array", "items": one}
+    return {
+        base: {
+            "get": {
+                "parameters": policy,
+                "responses": _responses(200, _object(**{f"{singular}s": many}), READ_ERRORS),
+            },
+            "post": {
+                "parameters": policy,
+                "requestBody": {
+                    "required": True,
+                    **_json(_object(**{singular: _ref(kind.create)})),
+                },
+                "responses": _responses(201, _object(**{singular: one}), WRITE_ERRORS),
+            },
+        },
+        base + "/{id}": member(singular, [*policy, *rule]),
+        f"/v2.0/qos/alias_{singular}s/{{id}}": member(alias, rule),
     }

@@ -48,7 +48,7 @@ class NetworkView(View, frozen=True, kw_only=True):
     subnets: list[str]
     shared: bool
     port_security_enabled: bool
-    qos_policy_id: None = None
+    qos_policy_id: str | None = None
     dns_domain: str = ""
     router_external: bool = msgspec.field(name="router:external")
     network_type: str | UnsetType = msgspec.field(default=UNSET, name="provider:network_type")
@@ -227,7 +227,7 @@ class PortView(View, frozen=True, kw_only=True):
     device_owner: str
     fixed_ips: list[FixedIp]
     port_security_enabled: bool
-    qos_policy_id: None = None
+    qos_policy_id: str | None = None
     security_groups: list[str]
     binding_vnic_type: str = msgspec.field(name="binding:vnic_type")
     binding_profile: dict[str, Any] | UnsetType = msgspec.field(
@@ -241,7 +241,7 @@ class PortView(View, frozen=True, kw_only=True):
     allowed_address_pairs: list[AddressPair]
     extra_dhcp_opts: list[DhcpOption] = msgspec.field(default_factory=list)
     description: str
-    qos_network_policy_id: None = None
+    qos_network_policy_id: str | None = None
     dns_name: str = ""
     dns_assignment: list[dns.Assignment]
     dns_domain: str = ""
@@ -267,6 +267,7 @@ def network_view(shown: ShownNetwork) -> NetworkView:
         subnets=shown.subnet_ids,
         shared=shown.shared,
         port_security_enabled=n.port_security_enabled,
+        qos_policy_id=n.qos_policy_id,
         router_external=n.router_external,
         is_default=n.is_default,
         network_type=n.network_type,
@@ -328,6 +329,7 @@ def port_view(shown: ShownPort) -> PortView:
         device_owner=p.device_owner,
         fixed_ips=p.fixed_ips,
         port_security_enabled=p.port_security_enabled,
+        qos_policy_id=p.qos_policy_id,
         security_groups=p.security_groups,
         binding_vnic_type=p.binding_vnic_type,
         binding_profile=p.binding_profile,
@@ -337,6 +339,7 @@ def port_view(shown: ShownPort) -> PortView:
         allowed_address_pairs=p.allowed_address_pairs,
         extra_dhcp_opts=p.extra_dhcp_opts,
         description=p.description,
+        qos_network_policy_id=p.qos_network_policy_id,
         dns_name=p.dns_name,
         dns_domain=p.dns_domain,
         dns_assignment=dns.assignment(

@@ -18,7 +18,8 @@ every host that needs it:
 ``("members", G)``  the addresses of the ports in group G (an address set for remote_group_id);
 ``("address_group", A)``  address group A's CIDRs (the set for remote_address_group_id);
 ``("gateway", R)``  the floating IPs associated through router R, and the port forwardings of
-                    floating IPs on R.
+                    floating IPs on R;
+``("qos_policy", P)``  QoS policy P's rates and DSCP mark (held while an own port enforces P).
 
 A host subscribes to the network of each of its ports, to the routers on those networks and the
 other networks of those routers (distributed routing: it routes across subnets itself, so it
@@ -53,7 +54,7 @@ from alcor.goalstate import firewalls, gateways
 from alcor.goalstate.intents import Intent, router_of
 from alcor.goalstate.subscriptions import Pending, Subscriptions
 from alcor.goalstate.topics import Deltas, Topic, Topics, entry_of
-from alcor.model import dns, records
+from alcor.model import dns, qos, records
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
@@ -85,6 +86,7 @@ class Engine:
             records.FirewallRule: self._on_firewall,
             records.FirewallPolicy: self._on_firewall,
             records.FirewallGroup: self._on_firewall,
+            records.QosPolicy: self._on_qos_policy,
         }
 
     # --- the way in ------------------------------------------------------------------------
@@ -287,6 +289,7 @@ class Engine:
         elif old is not None and (
             old.security_groups != new.security_groups
             or old.port_security_enabled != new.port_security_enabled
+            or qos.effective(old) != qos.effective(new)
         ):
             pending.ports.add((new_host, port_id))
         self.topics.put_own(new_host, port_key, e.port_entry(new, self.revision), deltas)
@@ -482,11 +485,25 @@ class Engine:
         self, group: records.AddressGroup, deleted: bool, deltas: Deltas, pending: Pending
     ) -> None:
         """An address group's CIDRs go to every host holding a rule that names it."""
-        topic, key = ("address_group", group.id), keys.key("address_group", group.id)
-        if deleted:
+        entry = None if deleted else e.address_group_entry(group, self.revision)
+        self._put_alone("address_group", group.id, entry, deltas)
+
+    def _on_qos_policy(
+        self, policy: records.QosPolicy, deleted: bool, deltas: Deltas, pending: Pending
+    ) -> None:
+        """A QoS policy's rules go to every host with a port that enforces it."""
+        entry = None if deleted else e.qos_policy_entry(policy, self.revision)
+        self._put_alone("qos_policy", policy.id, entry, deltas)
+
+    def _put_alone(
+        self, kind: str, resource_id: str, entry: pb.Entry | None, deltas: Deltas
+    ) -> None:
+        """A topic of one entry, its resource's own (``(kind, id)``): set, or dropped (None)."""
+        topic, key = (kind, resource_id), keys.key(kind, resource_id)
+        if entry is None:
             self.topics.drop(topic, key, deltas)
         else:
-            self.topics.put(topic, key, e.address_group_entry(group, self.revision), deltas)
+            self.topics.put(topic, key, entry, deltas)
 
     def _put_group(self, group_id: str, deltas: Deltas) -> None:
         intent = self.intent

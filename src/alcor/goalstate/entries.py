@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from alcor.model import dns, records, trunks
+from alcor.model import dns, qos, records, trunks
 from alcor.v1 import southbound_pb2 as pb
 
 
@@ -51,6 +51,7 @@ def port_entry(port: records.Port, revision: int) -> pb.Entry:
                 pb.DhcpOption(name=o.opt_name, value=o.opt_value, ip_version=o.ip_version)
                 for o in port.extra_dhcp_opts
             ],
+            qos_policy_id=qos.effective(port) or "",
         ),
     )
 
@@ -147,6 +148,19 @@ def security_group_entry(
             ],
         ),
     )
+
+
+def qos_policy_entry(policy: records.QosPolicy, revision: int) -> pb.Entry:
+    """A QoS policy as its ports' hosts enforce it: a rate and burst each way, a DSCP mark."""
+    message = pb.QosPolicy(id=policy.id)
+    for rule in policy.rules:
+        if rule.type == qos.DSCP_MARKING:
+            message.marks, message.dscp_mark = True, rule.dscp_mark
+        elif rule.type == qos.BANDWIDTH_LIMIT and rule.direction == "ingress":
+            message.ingress_kbps, message.ingress_burst_kb = rule.max_kbps, qos.burst_kbps(rule)
+        elif rule.type == qos.BANDWIDTH_LIMIT:
+            message.egress_kbps, message.egress_burst_kb = rule.max_kbps, qos.burst_kbps(rule)
+    return pb.Entry(revision=revision, qos_policy=message)
 
 
 def address_group_entry(group: records.AddressGroup, revision: int) -> pb.Entry:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from alcor.goalstate.topics import Topic, count
-from alcor.model import records
+from alcor.model import qos, records
 
 
 def router_of(port: records.Port | None, port_type: str) -> str:
@@ -111,8 +111,12 @@ class Intent:
     def topics_of(self, port: records.Port) -> frozenset[Topic]:
         """The topics one own port needs: its network, the routers on it and their other
         networks (distributed routing), its groups, the members of every group their rules
-        name as remote group and every address group they name as remote address group."""
+        name as remote group and every address group they name as remote address group, and
+        the QoS policy it enforces."""
         topics: set[Topic] = {("network", port.network_id)}
+        policy = qos.effective(port)
+        if policy:
+            topics.add(("qos_policy", policy))
         for router_id in self.routers_on.get(port.network_id, ()):
             topics.add(("router", router_id))
             for interface in self.interfaces[router_id]:

@@ -18,11 +18,12 @@ from typing import Literal, NamedTuple, TypeVar
 from alcor.v1 import keys
 from alcor.v1 import southbound_pb2 as pb
 
-# ("network" | "router" | "group" | "members" | "gateway" | "address_group", id)
+# ("network" | "router" | "group" | "members" | "gateway" | "address_group" | "qos_policy", id)
 Topic = tuple[str, str]
 # the fields of Entry's ``resource`` oneof a topic keeps (a Literal: decoded, one shared string)
 Kind = Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member",
-               "floating_ip", "address_group", "port_forwarding", "firewall_group"]  # fmt: skip
+               "floating_ip", "address_group", "port_forwarding", "firewall_group",
+               "qos_policy"]  # fmt: skip
 K = TypeVar("K")
 
 

@@ -79,6 +79,7 @@ class Network(Record, frozen=True, kw_only=True):
     availability_zone_hints: list[str] = msgspec.field(default_factory=list)
     auto_allocated_router_id: str | None = None
     dns_domain: str = ""  # dns-integration: the network's domain (lower case, a trailing dot)
+    qos_policy_id: str | None = None  # qos: the policy its ports inherit (alcor.model.qos)
 
 
 class Subnet(Record, frozen=True, kw_only=True):
@@ -129,6 +130,10 @@ class Port(Record, frozen=True, kw_only=True):
     # empty: its addresses are named host-<address>) and its own domain (``dns-domain-ports``)
     dns_name: str = ""
     dns_domain: str = ""
+    # QoS (``alcor.model.qos``): the port's own policy, and its network's, which the network
+    # manager keeps in step (``qos-port-network-policy``); the own one wins
+    qos_policy_id: str | None = None
+    qos_network_policy_id: str | None = None
 
 
 ROUTER_INTERFACE = "network:router_interface"
@@ -379,7 +384,31 @@ RBAC_SEEING: dict[str, tuple[str, ...]] = {
     "address_scope": (ACCESS_AS_SHARED,),
     "subnetpool": (ACCESS_AS_SHARED,),
     "address_group": (ACCESS_AS_SHARED,),
+    "qos_policy": (ACCESS_AS_SHARED,),
 }
+
+
+class QosRule(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A rule of a QoS policy: ``bandwidth_limit`` (``max_kbps``, ``max_burst_kbps``,
+    ``direction``) or ``dscp_marking`` (``dscp_mark``); the fields of the other type stay 0."""
+
+    id: str
+    type: str
+    max_kbps: int = 0
+    max_burst_kbps: int = 0
+    direction: str = "egress"
+    dscp_mark: int = 0
+
+
+class QosPolicy(Record, frozen=True, kw_only=True):
+    """A QoS policy (``qos``) with its rules. ``shared`` mirrors its ``*`` RBAC policy;
+    ``is_default`` (``qos-default``): the policy its project's new networks get (one a project)."""
+
+    kind: ClassVar[str] = "qos_policy"
+
+    shared: bool = False
+    is_default: bool = False
+    rules: list[QosRule] = msgspec.field(default_factory=list)
 
 
 class RbacPolicy(Record, frozen=True, kw_only=True):
@@ -416,5 +445,6 @@ RECORD_TYPES: dict[str, type[Record]] = {
         FirewallRule,
         FirewallPolicy,
         FirewallGroup,
+        QosPolicy,
     )
 }

@@ -74,6 +74,7 @@ class NetworkCreate(Owned, frozen=True, kw_only=True):
     )
     availability_zone_hints: list[String] | Unset = UNSET
     dns_domain: Any = UNSET  # checked by alcor.model.dns, as Neutron words its refusals
+    qos_policy_id: String | Unset | None = UNSET  # checked by services.qos_bindings
 
 
 class NetworkUpdate(Request, frozen=True, kw_only=True):
@@ -94,6 +95,7 @@ class NetworkUpdate(Request, frozen=True, kw_only=True):
         default=UNSET, name="provider:segmentation_id"
     )
     dns_domain: Any = UNSET
+    qos_policy_id: String | Unset | None = UNSET
 
 
 # --- subnets ----------------------------------------------------------------------------
@@ -239,6 +241,7 @@ class PortAttributes(Request, frozen=True, kw_only=True):
     dns_name: Any = UNSET
     dns_domain: Any = UNSET
     dns_assignment: Any = UNSET  # read-only: named only to be refused as Neutron refuses it
+    qos_policy_id: String | Unset | None = UNSET  # checked by services.qos_bindings
 
 
 class PortCreate(PortAttributes, frozen=True, kw_only=True):

@@ -19,6 +19,7 @@ from alcor.services.networks import Networks
 from alcor.services.nodes import Nodes
 from alcor.services.port_forwardings import PortForwardings
 from alcor.services.ports import Ports
+from alcor.services.qos_policies import QosPolicies
 from alcor.services.quotas import Quotas
 from alcor.services.rbac_policies import RbacPolicies
 from alcor.services.resources import Context
@@ -58,6 +59,7 @@ class Controller:
         self.firewall_rules = FirewallRules(context)
         self.firewall_policies = FirewallPolicies(context)
         self.firewall_groups = FirewallGroups(context)
+        self.qos_policies = QosPolicies(context)
         self.auto_allocation = AutoAllocation(
             context, networks=self.networks, subnets=self.subnets, routers=self.routers
         )

@@ -18,7 +18,9 @@ from alcor.model.records import (
     EVERY_PROJECT,
     AddressGroup,
     AddressScope,
+    Network,
     Port,
+    QosPolicy,
     RbacPolicy,
     Record,
     SecurityGroup,
@@ -62,6 +64,10 @@ def _users(reader: Reader, shared: Record) -> set[str]:
     if isinstance(shared, AddressGroup):
         naming = Query(filters={"remote_address_group_id": (shared.id,)})
         return {rule.project_id for rule in reader.select(SecurityGroupRule, naming)}
+    if isinstance(shared, QosPolicy):
+        naming = Query(filters={"qos_policy_id": (shared.id,)})
+        users = [*reader.select(Port, naming), *reader.select(Network, naming)]
+        return {user.project_id for user in users}
     assert isinstance(shared, SubnetPool), f"no users known of a {shared.kind}"
     subnets = reader.select(Subnet, Query(filters={"subnetpool_id": (shared.id,)}))
     return {subnet.project_id for subnet in subnets}

@@ -22,7 +22,14 @@ from alcor.model.records import (
     Subnet,
 )
 from alcor.model.requests import UNSET, NetworkCreate, NetworkUpdate
-from alcor.services import availability_zones, network_access, resources, sharing, subnet_pools
+from alcor.services import (
+    availability_zones,
+    network_access,
+    qos_bindings,
+    resources,
+    sharing,
+    subnet_pools,
+)
 from alcor.services.callers import Caller
 from alcor.services.tagging import check_tags
 from alcor.store.interface import Reader, Writer
@@ -133,6 +140,9 @@ class Networks:
                 writer, resources.value_or(request.availability_zone_hints, [])
             ),
             dns_domain=domain,
+            qos_policy_id=qos_bindings.for_new_network(
+                writer, caller, request.qos_policy_id, project_id=project
+            ),
         )
 
     def _segment(
@@ -219,6 +229,9 @@ class Networks:
             changes = {field: value for field, value in sent.items() if value is not UNSET}
             if "dns_domain" in changes:
                 changes["dns_domain"] = dns.dns_domain(changes["dns_domain"])
+            if "qos_policy_id" in changes:
+                policy = changes["qos_policy_id"]
+                changes["qos_policy_id"] = qos_bindings.requested(writer, caller, policy)
             for field, attribute in UPDATE_ADMIN_ONLY:
                 if field in changes:
                     caller.require_admin(attribute, action="update_network")
@@ -229,6 +242,8 @@ class Networks:
             _default(writer, network, changes)
             updated = resources.revised(network, self.context.now(), **changes)
             writer.update([updated])
+            if updated.qos_policy_id != network.qos_policy_id:
+                qos_bindings.follow_network(writer, updated)
             return self._shown(writer, caller, [updated])[0]
 
         return await self.context.store.write(work)

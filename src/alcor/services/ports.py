@@ -38,6 +38,7 @@ from alcor.services import (
     firewall_groups,
     forwarding_holds,
     nodes,
+    qos_bindings,
     resources,
     service_ports,
     sharing,
@@ -191,6 +192,10 @@ class Ports:
             extra_dhcp_opts=dhcp_options.created(resources.value_or(request.extra_dhcp_opts, [])),
             dns_name=names.get("dns_name", ""),
             dns_domain=names.get("dns_domain", ""),
+            qos_policy_id=qos_bindings.requested(
+                writer, caller, resources.value_or(request.qos_policy_id, None)
+            ),
+            qos_network_policy_id=network.qos_policy_id,
         )
 
     def _automatic(
@@ -339,6 +344,10 @@ class Ports:
                 changes["binding_host_id"] = host
                 changes["binding_vif_type"] = nodes.vif_type(
                     host, nodes.known_hosts(writer, self.context, [host])
+                )
+            if request.qos_policy_id is not UNSET:
+                changes["qos_policy_id"] = qos_bindings.requested(
+                    writer, caller, request.qos_policy_id
                 )
             if request.extra_dhcp_opts is not UNSET:
                 changes["extra_dhcp_opts"] = dhcp_options.merged(

@@ -26,6 +26,7 @@ from alcor.model.records import (
     AddressGroup,
     AddressScope,
     Network,
+    QosPolicy,
     RbacPolicy,
     Record,
     SecurityGroup,
@@ -43,6 +44,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "address_scope": (ACCESS_AS_SHARED,),
     "subnetpool": (ACCESS_AS_SHARED,),
     "address_group": (ACCESS_AS_SHARED,),
+    "qos_policy": (ACCESS_AS_SHARED,),
 }
 KINDS: dict[str, type[Record]] = {
     "network": Network,
@@ -50,6 +52,7 @@ KINDS: dict[str, type[Record]] = {
     "address_scope": AddressScope,
     "subnetpool": SubnetPool,
     "address_group": AddressGroup,
+    "qos_policy": QosPolicy,
 }
 
 CREATE_RULE = (
@@ -278,6 +281,10 @@ def _changed(writer: Writer, shared: Record, *, now: str) -> None:
         star = sharing.granted(writer, shared.kind, shared.id, EVERY_PROJECT, (ACCESS_AS_SHARED,))
         if star != shared.shared:
             writer.update([resources.revised(shared, now, shared=star)])
+    elif isinstance(shared, QosPolicy):  # as Neutron's, its revision stays
+        star = sharing.granted(writer, shared.kind, shared.id, EVERY_PROJECT, (ACCESS_AS_SHARED,))
+        if star != shared.shared:
+            writer.update([msgspec.structs.replace(shared, shared=star)])
 
 
 def _find(reader: Reader, caller: Caller, policy_id: str) -> RbacPolicy:

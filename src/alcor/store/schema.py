@@ -53,6 +53,7 @@ networks = sa.Table(
     # Set on a project's auto-allocated network: the router to the default external network
     sa.Column("auto_allocated_router_id", UUID, nullable=True),
     sa.Column("dns_domain", sa.String(255), nullable=False, server_default=""),
+    sa.Column("qos_policy_id", UUID, nullable=True, index=True),
     # VXLAN VNIs are unique in the region (NULLs never collide, so no physical_network here).
     sa.UniqueConstraint("network_type", "segmentation_id", name="uq_segment"),
 )
@@ -100,6 +101,9 @@ ports = sa.Table(
     # internal DNS (dns-integration, dns-domain-ports): the name and domain the port asked for
     sa.Column("dns_name", sa.String(255), nullable=False, server_default=""),
     sa.Column("dns_domain", sa.String(255), nullable=False, server_default=""),
+    # QoS: the port's own policy and its network's (kept in step by the network manager)
+    sa.Column("qos_policy_id", UUID, nullable=True, index=True),
+    sa.Column("qos_network_policy_id", UUID, nullable=True),
     sa.UniqueConstraint("network_id", "mac_address", name="uq_port_mac"),
 )
 
@@ -373,6 +377,16 @@ default_security_group_rules = sa.Table(
     sa.Column("used_in_non_default_sg", sa.Boolean, nullable=False),
 )
 
+# QoS policies (``qos``): their rules as one document (migration 0027).
+qos_policies = sa.Table(
+    "qos_policies",
+    metadata,
+    *_common_columns(),
+    sa.Column("shared", sa.Boolean, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    sa.Column("rules", DOCUMENT, nullable=False),
+)
+
 RESOURCE_TABLES: dict[str, sa.Table] = {
     "network": networks,
     "subnet": subnets,
@@ -386,6 +400,7 @@ RESOURCE_TABLES: dict[str, sa.Table] = {
     "subnetpool": subnetpools,
     "address_group": address_groups,
     "default_security_group_rule": default_security_group_rules,
+    "qos_policy": qos_policies,
 }
 
 # Trunks (``trunk``): the parent port is unique (a port parents one trunk at most); the

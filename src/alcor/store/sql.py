@@ -343,6 +343,7 @@ _RBAC_OBJECTS: dict[sa.Table, tuple[str, str]] = {
     schema.address_scopes: ("address_scope", "id"),
     schema.subnetpools: ("subnetpool", "id"),
     schema.address_groups: ("address_group", "id"),
+    schema.qos_policies: ("qos_policy", "id"),
 }
 
 

@@ -20,6 +20,7 @@ KIND_NAMES: dict[pb.Kind.ValueType, str] = {
     pb.ADDRESS_GROUP: "address_group",
     pb.PORT_FORWARDING: "port_forwarding",
     pb.FIREWALL_GROUP: "firewall_group",
+    pb.QOS_POLICY: "qos_policy",
 }
 KINDS: dict[str, pb.Kind.ValueType] = {name: kind for kind, name in KIND_NAMES.items()}
 

@@ -48,6 +48,7 @@ class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Kind.ValueType],
     ADDRESS_GROUP: _Kind.ValueType  # 9
     PORT_FORWARDING: _Kind.ValueType  # 12
     FIREWALL_GROUP: _Kind.ValueType  # 13
+    QOS_POLICY: _Kind.ValueType  # 14
 
 class Kind(_Kind, metaclass=_KindEnumTypeWrapper): ...
 
@@ -63,6 +64,7 @@ FLOATING_IP: Kind.ValueType  # 8
 ADDRESS_GROUP: Kind.ValueType  # 9
 PORT_FORWARDING: Kind.ValueType  # 12
 FIREWALL_GROUP: Kind.ValueType  # 13
+QOS_POLICY: Kind.ValueType  # 14
 Global___Kind: _TypeAlias = Kind  # noqa: Y015
 
 @_typing.final
@@ -437,6 +439,7 @@ class Entry(_message.Message):
     ADDRESS_GROUP_FIELD_NUMBER: _builtins.int
     PORT_FORWARDING_FIELD_NUMBER: _builtins.int
     FIREWALL_GROUP_FIELD_NUMBER: _builtins.int
+    QOS_POLICY_FIELD_NUMBER: _builtins.int
     REMOVAL_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     @_builtins.property
@@ -462,6 +465,8 @@ class Entry(_message.Message):
     @_builtins.property
     def firewall_group(self) -> Global___FirewallGroup: ...
     @_builtins.property
+    def qos_policy(self) -> Global___QosPolicy: ...
+    @_builtins.property
     def removal(self) -> Global___Removal: ...
     def __init__(
         self,
@@ -478,13 +483,14 @@ class Entry(_message.Message):
         address_group: Global___AddressGroup | None = ...,
         port_forwarding: Global___PortForwarding | None = ...,
         firewall_group: Global___FirewallGroup | None = ...,
+        qos_policy: Global___QosPolicy | None = ...,
         removal: Global___Removal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "firewall_group", b"firewall_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "removal", b"removal", "resource", b"resource", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "firewall_group", b"firewall_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "qos_policy", b"qos_policy", "removal", b"removal", "resource", b"resource", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "firewall_group", b"firewall_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "removal", b"removal", "resource", b"resource", "revision", b"revision", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_group", b"address_group", "firewall_group", b"firewall_group", "floating_ip", b"floating_ip", "member", b"member", "neighbor", b"neighbor", "network", b"network", "port", b"port", "port_forwarding", b"port_forwarding", "qos_policy", b"qos_policy", "removal", b"removal", "resource", b"resource", "revision", b"revision", "router", b"router", "security_group", b"security_group", "subnet", b"subnet"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member", "floating_ip", "address_group", "port_forwarding", "firewall_group", "removal"]  # noqa: Y015
+    _WhichOneofReturnType_resource: _TypeAlias = _typing.Literal["port", "network", "subnet", "router", "security_group", "neighbor", "member", "floating_ip", "address_group", "port_forwarding", "firewall_group", "qos_policy", "removal"]  # noqa: Y015
     _WhichOneofArgType_resource: _TypeAlias = _typing.Literal["resource", b"resource"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_resource) -> _WhichOneofReturnType_resource | None: ...
 
@@ -576,6 +582,7 @@ class Port(_message.Message):
     TRUNK_PARENT_ID_FIELD_NUMBER: _builtins.int
     VLAN_ID_FIELD_NUMBER: _builtins.int
     EXTRA_DHCP_OPTS_FIELD_NUMBER: _builtins.int
+    QOS_POLICY_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     network_id: _builtins.str
     mac_address: _builtins.str
@@ -588,6 +595,10 @@ class Port(_message.Message):
     host), its frames tagged vlan_id there. Empty: an endpoint of its own.
     """
     vlan_id: _builtins.int
+    qos_policy_id: _builtins.str
+    """The QoS policy its host enforces on its device (its own, else its network's; empty:
+    none): the entry qos_policy:<id>, which the host holds while a port of its names it.
+    """
     @_builtins.property
     def fixed_ips(self) -> _containers.RepeatedCompositeFieldContainer[Global___FixedIp]: ...
     @_builtins.property
@@ -614,10 +625,11 @@ class Port(_message.Message):
         trunk_parent_id: _builtins.str = ...,
         vlan_id: _builtins.int = ...,
         extra_dhcp_opts: _abc.Iterable[Global___DhcpOption] | None = ...,
+        qos_policy_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "allowed_address_pairs", b"allowed_address_pairs", "device_id", b"device_id", "device_owner", b"device_owner", "extra_dhcp_opts", b"extra_dhcp_opts", "fixed_ips", b"fixed_ips", "id", b"id", "mac_address", b"mac_address", "network_id", b"network_id", "port_security_enabled", b"port_security_enabled", "security_group_ids", b"security_group_ids", "trunk_parent_id", b"trunk_parent_id", "vlan_id", b"vlan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["admin_state_up", b"admin_state_up", "allowed_address_pairs", b"allowed_address_pairs", "device_id", b"device_id", "device_owner", b"device_owner", "extra_dhcp_opts", b"extra_dhcp_opts", "fixed_ips", b"fixed_ips", "id", b"id", "mac_address", b"mac_address", "network_id", b"network_id", "port_security_enabled", b"port_security_enabled", "qos_policy_id", b"qos_policy_id", "security_group_ids", b"security_group_ids", "trunk_parent_id", b"trunk_parent_id", "vlan_id", b"vlan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1107,6 +1119,50 @@ class AddressGroup(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AddressGroup: _TypeAlias = AddressGroup  # noqa: Y015
+
+@_typing.final
+class QosPolicy(_message.Message):
+    """A QoS policy's rules, as its ports' host enforces them on each port's device. A rate of 0:
+    no limit that way. The burst is the rule's, or Neutron's default (80% of the rate) for 0.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    EGRESS_KBPS_FIELD_NUMBER: _builtins.int
+    EGRESS_BURST_KB_FIELD_NUMBER: _builtins.int
+    INGRESS_KBPS_FIELD_NUMBER: _builtins.int
+    INGRESS_BURST_KB_FIELD_NUMBER: _builtins.int
+    MARKS_FIELD_NUMBER: _builtins.int
+    DSCP_MARK_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    egress_kbps: _builtins.int
+    """from the VM"""
+    egress_burst_kb: _builtins.int
+    ingress_kbps: _builtins.int
+    """to the VM"""
+    ingress_burst_kb: _builtins.int
+    marks: _builtins.bool
+    """whether a DSCP marking rule sets dscp_mark (0 is a mark)"""
+    dscp_mark: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        egress_kbps: _builtins.int = ...,
+        egress_burst_kb: _builtins.int = ...,
+        ingress_kbps: _builtins.int = ...,
+        ingress_burst_kb: _builtins.int = ...,
+        marks: _builtins.bool = ...,
+        dscp_mark: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dscp_mark", b"dscp_mark", "egress_burst_kb", b"egress_burst_kb", "egress_kbps", b"egress_kbps", "id", b"id", "ingress_burst_kb", b"ingress_burst_kb", "ingress_kbps", b"ingress_kbps", "marks", b"marks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QosPolicy: _TypeAlias = QosPolicy  # noqa: Y015
 
 @_typing.final
 class FloatingIp(_message.Message):

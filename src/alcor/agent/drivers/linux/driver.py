@@ -53,6 +53,7 @@ from alcor.agent.drivers.linux import (
     names,
     nft,
     planning,
+    shaping,
     supervising,
     vlans,
 )
@@ -82,6 +83,7 @@ CAPABILITIES = (
     "floating-ips",
     "port-forwardings",
     "firewall-groups",
+    "qos",
 )
 # what the DHCP servers and clients follow (neighbors: the names their DNS answers)
 DHCP_INPUTS = ("port", "subnet", "network", "neighbor")
@@ -150,6 +152,7 @@ class LinuxDriver:
         self._failed: dict[str, str] = {}  # key -> why, as last reported
         self._splices: dict[tuple[str, str], vlans.Splice] = {}  # trunks' VLANs, as programmed
         self._riding: dict[str, str] = {}  # subport -> the parent port whose device it rides
+        self._shapes: dict[str, shaping.Shape] = {}  # ports' QoS on their devices, as programmed
         self._names = dhcp.Names()  # the neighbor entries' names, which the DHCP servers answer
         self.timings: dict[str, float] = {}  # the last message's phases, in seconds
         self._operations: Counter[tuple[str, str]] = Counter()  # (action, object) -> asked
@@ -280,6 +283,7 @@ class LinuxDriver:
         self._rules = None
         failed = await self._program(ops, held, changed_ports=set(self._ports))
         failed += await self._splice(held, failed, changed=None)
+        failed += await self._shape(held, failed, made=None)
         return failed + await self._supervise(ops, failed, everything=True)
 
     # --- following the goal state ----------------------------------------------------------
@@ -351,6 +355,8 @@ class LinuxDriver:
         }
         if ported or (made and self._splices):
             failed += await self._splice(held, failed, changed=ported, made=made)
+        if ported or any(key.startswith("qos_policy:") for key in changes.set) or made:
+            failed += await self._shape(held, failed, made=made)
         return failed + await self._supervise(ops, failed, everything=False)
 
     def _affected(self, key: str, entry: pb.Entry | None) -> set[str]:
@@ -484,6 +490,72 @@ class LinuxDriver:
         for splice in todo:
             if not refused & set(splice.owners):
                 self._splices[(splice.ns, splice.trunk)] = splice
+        return found
+
+    # --- QoS: the ports' devices shaped and their traffic marked ---------------------------
+
+    def _shapes_wanted(self, held: state.HostState) -> dict[str, shaping.Shape]:
+        """Each port's shape under the policy it enforces (``shaping``); a trunk's subport,
+        riding on its parent's device, is not shaped apart from it."""
+        wanted = {}
+        for port_id in sorted(self._ports):
+            entry = held.get("port", port_id)
+            if entry is None or not entry.port.qos_policy_id or entry.port.trunk_parent_id:
+                continue
+            policy = held.get("qos_policy", entry.port.qos_policy_id)
+            shape = shaping.shape_of(
+                entry.port,
+                policy.qos_policy if policy is not None else None,
+                device=shaping.device_of(entry.port),
+            )
+            if shape is not None:
+                wanted[port_id] = shape
+        return wanted
+
+    async def _shape(
+        self,
+        held: state.HostState,
+        failed: list[executing.Failed],
+        *,
+        made: set[tuple[str, str]] | None,
+    ) -> list[executing.Failed]:
+        """Program the QoS the ports want on their devices: after a reconcile (``made`` None),
+        from what the kernel holds; else the ports whose shape changed or whose devices were
+        ``made`` (a device made anew holds nothing). A port that failed to program waits."""
+        wanted = self._shapes_wanted(held)
+        broken = {failure.owner for failure in failed}
+        strays: list[planning.Line] = []
+        if made is None:
+            seen = await self._executor.shaped()
+            old, strays = shaping.observed(
+                {port_id: names.tap(port_id) for port_id in self._ports},
+                rooted=seen.rooted,
+                ingress=seen.ingress,
+                ifbs=seen.ifbs,
+            )
+            todo = set(old) | set(wanted)
+        else:
+            old = {
+                port_id: shape
+                for port_id, shape in self._shapes.items()
+                if (k.HOST, shape.device) not in made
+            }
+            todo = {p for p in set(old) | set(wanted) if old.get(p) != wanted.get(p)}
+        todo = {p for p in todo if keys.key("port", p) not in broken}
+        batches = shaping.batches(
+            old, wanted, todo, present=self._ports, fresh=made is None, strays=strays
+        )
+        if not batches:
+            return []
+        found = await self._executor.run(batches)
+        refused = {failure.owner for failure in found}
+        for port_id in todo:
+            if keys.key("port", port_id) in refused:
+                continue
+            if port_id in wanted:
+                self._shapes[port_id] = wanted[port_id]
+            else:
+                self._shapes.pop(port_id, None)
         return found
 
     # --- DHCP: servers and clients ---------------------------------------------------------

@@ -49,6 +49,7 @@ from alcor.agent.drivers.linux import (
     observing,
     planning,
     rtnetlink,
+    shaping,
     splicing,
     vlans,
 )
@@ -92,6 +93,22 @@ class Executor(Protocol):
         """Program the trunks' VLAN splices ``wanted``; clear the devices ``gone`` (namespace,
         device) of theirs; the splices that failed, by owner."""
         ...
+
+    async def run(self, batches: list[planning.Batch]) -> list[Failed]:
+        """Run ``batches`` one after the other (``shaping``'s); the lines that failed."""
+        ...
+
+    async def shaped(self) -> Shaped:
+        """What the host's namespace holds of QoS (``shaping.observed``)."""
+        ...
+
+
+class Shaped(msgspec.Struct, frozen=True):
+    """Devices with a root qdisc, devices with an ingress qdisc, IFB devices of the driver's."""
+
+    rooted: set[str]
+    ingress: set[str]
+    ifbs: set[str]
 
 
 class ToolMissing(Exception):
@@ -245,6 +262,21 @@ class Processes:
         code, _, err = await self._run(["nft", "-f", "-"], text)
         return "" if code == 0 else (err.strip() or f"nft exited with {code}")
 
+    async def run(self, batches: list[planning.Batch]) -> list[Failed]:
+        failed: list[Failed] = []
+        for batch in batches:
+            failed += await self._batch(batch)
+        return failed
+
+    async def shaped(self) -> Shaped:
+        qdiscs = _first(await self._json(["tc", "-j", "qdisc", "show"]))
+        links = _first(await self._json(["ip", "-j", "link", "show", "type", "ifb"]))
+        return Shaped(
+            rooted={q["dev"] for q in qdiscs if q.get("root") and q.get("kind") == "tbf"},
+            ingress={q["dev"] for q in qdiscs if q.get("kind") == "ingress"},
+            ifbs={str(link["ifname"]) for link in links if shaping.owns(str(link["ifname"]))},
+        )
+
 
 def _spread(batch: planning.Batch) -> list[planning.Batch]:
     """A long batch of ``netns add`` lines as a few run side by side: making a namespace is
@@ -315,6 +347,7 @@ class InMemory:
         self.fail_nft = ""
         self.executed: list[list[planning.Op]] = []
         self.splices: dict[tuple[str, str], vlans.Splice] = {}  # (namespace, trunk device)
+        self.ran: list[planning.Batch] = []  # every batch ``run`` was given, in order
         self.spliced: list[list[vlans.Splice]] = []  # what each call programmed
 
     async def splice(self, wanted: list[vlans.Splice], gone: list[tuple[str, str]]) -> list[Failed]:
@@ -329,6 +362,18 @@ class InMemory:
             else:
                 self.splices[(splice.ns, splice.trunk)] = splice
         return failed
+
+    async def run(self, batches: list[planning.Batch]) -> list[Failed]:
+        self.ran += batches
+        return [
+            Failed(line.owner, self.fail[line.owner])
+            for batch in batches
+            for line in batch.lines
+            if line.owner in self.fail
+        ]
+
+    async def shaped(self) -> Shaped:
+        return Shaped(rooted=set(), ingress=set(), ifbs=set())
 
     async def observe(self, host: layouts.HostSettings) -> Observation:
         zones = {}
