@@ -50,6 +50,7 @@ from alcor.agent.drivers.linux import (
     nft,
     planning,
     supervising,
+    vips,
     vlans,
 )
 from alcor.agent.drivers.linux import kernel as k
@@ -73,6 +74,7 @@ CAPABILITIES = (
 # what the DHCP servers and clients follow (neighbors: the names their DNS answers)
 DHCP_INPUTS = ("port", "subnet", "network", "neighbor")
 DHCP = "dhcp"  # a DHCP server's key (``dhcp:<network>``), reported as its network's
+VIP = "vip"  # a network's virtual IPs' ARP path (``vip:<network>``: ``vips``), reported as its
 
 
 class _Lookup:
@@ -136,6 +138,10 @@ class LinuxDriver:
         self._splices: dict[tuple[str, str], vlans.Splice] = {}  # trunks' VLANs, as programmed
         self._riding: dict[str, str] = {}  # subport -> the parent port whose device it rides
         self._names = dhcp.Names()  # the neighbor entries' names, which the DHCP servers answer
+        # neighbors by network (their pairs' ARP path is the network's: ``vips``)
+        self._neighbors: defaultdict[str, set[str]] = defaultdict(set)
+        self._neighbor_networks: dict[str, str] = {}
+        self._paired: set[str] = set()  # neighbors with allowed address pairs
         self.timings: dict[str, float] = {}  # the last message's phases, in seconds
         self._operations: Counter[tuple[str, str]] = Counter()  # (action, object) -> asked
 
@@ -244,6 +250,9 @@ class LinuxDriver:
         self._riding.clear()
         self._members.clear()
         self._names.clear()
+        self._neighbors.clear()
+        self._neighbor_networks.clear()
+        self._paired.clear()
         lookup = _Lookup(held)
         for key, entry in live.items():
             self._index(key, entry)
@@ -253,6 +262,8 @@ class LinuxDriver:
         self._services, self._clients = self._dhcp(held)
         for network_id, service in self._services.items():
             self._place(keys.key(DHCP, network_id), service.layout)
+        for network_id in list(self._neighbors):
+            self._place(keys.key(VIP, network_id), self._vip_path(network_id, held, lookup))
         wanted: dict[k.Identity, k.Object] = {}
         owners: dict[k.Identity, str] = {}
         for ident in self._wanted:
@@ -273,12 +284,16 @@ class LinuxDriver:
         started = time.perf_counter()
         lookup = _Lookup(held)
         touched: set[str] = set()
+        paths = set()  # networks whose pairs' ARP path may have changed
         for key, entry in changes.set.items():
+            paths |= self._vip_networks(key, entry)
             self._index(key, entry)
             touched |= self._affected(key, entry)
         for key in changes.removed:
+            paths |= self._vip_networks(key, None)
             touched |= self._affected(key, None)
             self._unindex(key)
+        touched |= {keys.key(VIP, network_id) for network_id in paths}
         if any(key.partition(":")[0] in DHCP_INPUTS for key in [*changes.set, *changes.removed]):
             services, self._clients = self._dhcp(held)
             touched |= {
@@ -293,11 +308,15 @@ class LinuxDriver:
             for ident in self._idents.get(key, ()):
                 if ident not in before:
                     owners[ident], before[ident] = self._effective(ident)
-        for key in touched:
+        paths_last = [key for key in touched if not key.startswith(VIP + ":")]
+        paths_last += [key for key in touched if key.startswith(VIP + ":")]  # routers laid out
+        for key in paths_last:
             kind, _, resource_id = key.partition(":")
             if kind == DHCP:
                 service = self._services.get(resource_id)
                 self._place(key, service.layout if service is not None else None)
+            elif kind == VIP:
+                self._place(key, self._vip_path(resource_id, held, lookup))
             else:
                 found = changes.set.get(key)  # as held now, without looking it up again
                 self._lay_out(
@@ -359,6 +378,16 @@ class LinuxDriver:
             self._members[entry.member.security_group_id].add(entry.member.port_id)
         elif kind == "neighbor":
             self._names.put(resource_id, entry.neighbor)
+            network_id = entry.neighbor.network_id
+            moved = self._neighbor_networks.get(resource_id)
+            if moved is not None and moved != network_id:
+                self._neighbors[moved].discard(resource_id)
+            self._neighbor_networks[resource_id] = network_id
+            self._neighbors[network_id].add(resource_id)
+            if entry.neighbor.allowed_address_pairs:
+                self._paired.add(resource_id)
+            else:
+                self._paired.discard(resource_id)
 
     def _unindex(self, key: str) -> None:
         kind, _, resource_id = key.partition(":")
@@ -376,6 +405,11 @@ class LinuxDriver:
                 del self._members[group_id]
         elif kind == "neighbor":
             self._names.drop(resource_id)
+            network_id = self._neighbor_networks.pop(resource_id, "")
+            self._paired.discard(resource_id)
+            self._neighbors[network_id].discard(resource_id)
+            if not self._neighbors[network_id]:
+                del self._neighbors[network_id]
 
     def _lay_out(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> None:
         """Replace what ``key`` wants of the kernel with what ``entry`` wants (None: nothing)."""
@@ -414,6 +448,45 @@ class LinuxDriver:
         versions = self._wanted[ident]
         owner = min(versions) if len(versions) > 1 else next(iter(versions))
         return owner, versions[owner]
+
+    # --- virtual IPs: their ARP between hosts ---------------------------------------------
+
+    def _vip_networks(self, key: str, entry: pb.Entry | None) -> set[str]:
+        """The networks whose pairs' ARP path a change of ``key`` may change: a network's, a
+        neighbor's (before and after it changed: a neighbor brings its host and its pairs)."""
+        kind, _, resource_id = key.partition(":")
+        if kind == "network":
+            return {resource_id}
+        if kind == "router":  # its interfaces' MACs: the networks with pairs, which are few
+            return {self._neighbor_networks[port_id] for port_id in self._paired}
+        if kind != "neighbor":
+            return set()
+        found = {self._neighbor_networks.get(resource_id, "")}
+        if entry is not None:
+            found.add(entry.neighbor.network_id)
+        return found - {""}
+
+    def _vip_path(
+        self, network_id: str, held: state.HostState, lookup: _Lookup
+    ) -> layouts.Layout | None:
+        """What a network's pairs want of this host (``vips.path``; None: nothing)."""
+        ports = self._neighbors.get(network_id, set())
+        if self._paired.isdisjoint(ports):  # most networks: nothing to look at
+            return None
+        neighbors = [
+            found.neighbor
+            for port_id in ports
+            if (found := held.get("neighbor", port_id)) is not None
+        ]
+        routers = (lookup.router(router_id) for router_id in self._laid_out["router"])
+        macs = [
+            interface.mac_address
+            for router in routers
+            if router is not None
+            for interface in router.interfaces
+            if interface.network_id == network_id
+        ]
+        return vips.path(lookup.network(network_id), neighbors, self.host, router_macs=macs)
 
     # --- trunks: VLANs spliced onto the parents' devices ------------------------------------
 
@@ -647,7 +720,7 @@ class LinuxDriver:
         by_key: dict[str, list[str]] = defaultdict(list)
         for failure in failed:
             kind, _, resource_id = failure.owner.partition(":")
-            if kind == DHCP:  # a DHCP server is its network's
+            if kind in (DHCP, VIP):  # a DHCP server, a VIP path, is its network's
                 kind = "network"
                 failure = executing.Failed(keys.key(kind, resource_id), failure.message)
             if not failure.owner or held.get(kind, resource_id) is None:
