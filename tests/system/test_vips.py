@@ -1,6 +1,6 @@
 """Virtual IPs across hosts proven with packets: a VIP listed as an allowed address pair of two
 ports on two hosts is reached by an endpoint on a third host (and through the router from
-another subnet) wherever it is held; it moves between the hosts by a gratuitous ARP under a
+another subnet, on a fourth host) wherever it is held; it moves between the hosts by a gratuitous ARP under a
 continuous ping, and the loss is counted in packets: nothing sent after the new holder's
 announcement is lost (no controller round trip), nothing at all when the new holder claims it
 before the old one lets go. A port without the pair cannot take it, and ports whose pairs are
@@ -47,7 +47,7 @@ def mac(lab: Lab, port_id: str) -> str:
 
 
 def test_a_vip_moves_between_hosts_by_gratuitous_arp_under_a_ping(lab: Lab) -> None:
-    h1, h2, h3 = lab.add_hosts("h1", "h2", "h3")
+    h1, h2, h3, h4 = lab.add_hosts("h1", "h2", "h3", "h4")
     group = lab.group(*OPEN)
     subnet = lab.subnet(lab.network(), "10.0.1.0/24")
     other = lab.subnet(lab.network(), "10.0.2.0/24")
@@ -57,7 +57,8 @@ def test_a_vip_moves_between_hosts_by_gratuitous_arp_under_a_ping(lab: Lab) -> N
     second = lab.port(subnet, "10.0.1.12", h2, groups=[group], allowed_address_pairs=pair)
     pinger = h3.endpoint(lab.port(subnet, "10.0.1.13", h3, groups=[group]))
     spoofer = h1.endpoint(lab.port(subnet, "10.0.1.14", h1, groups=[group]))
-    routed = h3.endpoint(lab.port(other, "10.0.2.13", h3, groups=[group]))
+    # on a host with no port on the VIP's network: its router namespace reaches the VIP
+    routed = h4.endpoint(lab.port(other, "10.0.2.14", h4, groups=[group]))
     one, two = h1.endpoint(first), h2.endpoint(second)
 
     # held by the first port: the third host resolves it to that port's MAC (no proxy answer)
@@ -79,6 +80,7 @@ def test_a_vip_moves_between_hosts_by_gratuitous_arp_under_a_ping(lab: Lab) -> N
         moved = pinging.lost()
         # lost: only what was sent between the release and the announcement (and one in flight)
         assert all(before < seq <= announced + 1 for seq in moved), (before, announced, moved)
+        assert lab.ping(routed, VIP)  # h4's router heard the announcement too
         # make, then break: claimed by the first before the second lets go: nothing is lost
         claim(one)
         eventually(lambda: cached(pinger) == mac(lab, first), what="the GARP from h1 heard")

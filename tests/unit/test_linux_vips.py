@@ -173,3 +173,23 @@ def test_a_router_joining_the_network_brings_the_copies_on_the_holders_host() ->
     assert agents["h1"].follow() == []
     assert ("nftables", k.HOST, "netdev alcor_vipr_5000") not in agents["h1"].kernel.objects
     assert ("link", k.HOST, "alvp-5000") in agents["h1"].kernel.objects
+
+
+def test_hosts_one_router_hop_away_hear_the_networks_vip_arp() -> None:
+    """A host with ports only on the other side of the router routes to the VIP from its own
+    router namespace: the holder's announcements must reach it too."""
+    world = World()
+    world.cloud.host("h3", "192.0.2.13")
+    world.cloud.port(world.sub_b, "10.0.2.13", host="h3", groups=(world.group,))
+    world.cloud.change(world.a1, allowed_address_pairs=[_pair("10.0.1.100", world.mac(world.a1))])
+    h1 = Agent(world.cloud, "h1", executing.InMemory())
+    assert h1.start() == []
+    flooded = {
+        o[3] for o in h1.kernel.objects if o[:3] == ("fdb-self", "alvp-5000", vips.FLOOD_MAC)
+    }
+    assert flooded == {"192.0.2.12", "192.0.2.13"}
+    # a new port one hop away is one more destination, followed as it comes
+    world.cloud.host("h4", "192.0.2.14")
+    world.cloud.port(world.sub_b, "10.0.2.14", host="h4", groups=(world.group,))
+    assert h1.follow() == []
+    assert ("fdb-self", "alvp-5000", vips.FLOOD_MAC, "192.0.2.14") in h1.kernel.objects

@@ -286,11 +286,11 @@ class LinuxDriver:
         touched: set[str] = set()
         paths = set()  # networks whose pairs' ARP path may have changed
         for key, entry in changes.set.items():
-            paths |= self._vip_networks(key, entry)
+            paths |= self._vip_networks(key, entry, lookup)
             self._index(key, entry)
             touched |= self._affected(key, entry)
         for key in changes.removed:
-            paths |= self._vip_networks(key, None)
+            paths |= self._vip_networks(key, None, lookup)
             touched |= self._affected(key, None)
             self._unindex(key)
         touched |= {keys.key(VIP, network_id) for network_id in paths}
@@ -451,20 +451,39 @@ class LinuxDriver:
 
     # --- virtual IPs: their ARP between hosts ---------------------------------------------
 
-    def _vip_networks(self, key: str, entry: pb.Entry | None) -> set[str]:
-        """The networks whose pairs' ARP path a change of ``key`` may change: a network's, a
-        neighbor's (before and after it changed: a neighbor brings its host and its pairs)."""
+    def _vip_networks(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> set[str]:
+        """The networks whose pairs' ARP path a change of ``key`` may change: a network's; a
+        neighbor's (before and after it changed: a neighbor brings its host and its pairs),
+        and those with pairs one router hop away (their replication reaches its host); for a
+        router, every network with pairs (which are few)."""
         kind, _, resource_id = key.partition(":")
         if kind == "network":
             return {resource_id}
-        if kind == "router":  # its interfaces' MACs: the networks with pairs, which are few
-            return {self._neighbor_networks[port_id] for port_id in self._paired}
+        paired = {self._neighbor_networks[port_id] for port_id in self._paired}
+        if kind == "router":
+            return paired
         if kind != "neighbor":
             return set()
         found = {self._neighbor_networks.get(resource_id, "")}
         if entry is not None:
             found.add(entry.neighbor.network_id)
-        return found - {""}
+        found -= {""}
+        if paired - found:
+            found |= {n for n in paired if self._routed(n, lookup) & found}
+        return found
+
+    def _routers_on(self, network_id: str, lookup: _Lookup) -> list[pb.Router]:
+        """The routers this host holds with an interface on the network."""
+        return [
+            router
+            for router_id in self._laid_out["router"]
+            if (router := lookup.router(router_id)) is not None
+            and any(i.network_id == network_id for i in router.interfaces)
+        ]
+
+    def _routed(self, network_id: str, lookup: _Lookup) -> set[str]:
+        """The networks one router hop from a network (itself included, if it has a router)."""
+        return {i.network_id for r in self._routers_on(network_id, lookup) for i in r.interfaces}
 
     def _vip_path(
         self, network_id: str, held: state.HostState, lookup: _Lookup
@@ -473,20 +492,24 @@ class LinuxDriver:
         ports = self._neighbors.get(network_id, set())
         if self._paired.isdisjoint(ports):  # most networks: nothing to look at
             return None
-        neighbors = [
-            found.neighbor
-            for port_id in ports
-            if (found := held.get("neighbor", port_id)) is not None
-        ]
-        routers = (lookup.router(router_id) for router_id in self._laid_out["router"])
-        macs = [
-            interface.mac_address
-            for router in routers
-            if router is not None
-            for interface in router.interfaces
-            if interface.network_id == network_id
-        ]
-        return vips.path(lookup.network(network_id), neighbors, self.host, router_macs=macs)
+
+        def neighbors(network: str) -> list[pb.Neighbor]:
+            return [
+                found.neighbor
+                for port_id in self._neighbors.get(network, ())
+                if (found := held.get("neighbor", port_id)) is not None
+            ]
+
+        routers = self._routers_on(network_id, lookup)
+        macs = [i.mac_address for r in routers for i in r.interfaces if i.network_id == network_id]
+        beyond = {i.network_id for r in routers for i in r.interfaces} - {network_id}
+        return vips.path(
+            lookup.network(network_id),
+            neighbors(network_id),
+            self.host,
+            router_macs=macs,
+            routed_hosts=[n.host_ip for m in sorted(beyond) for n in neighbors(m)],
+        )
 
     # --- trunks: VLANs spliced onto the parents' devices ------------------------------------
 

@@ -15,7 +15,8 @@ Per network whose ports (on any host) list pairs, each host holding the network 
   from, a router-only host's included); learning is off on its bridge port, as on the main
   device's, so the bridge never moves a MAC to it;
 - head-end replication on it: an all-zero forwarding entry per other host with a port of the
-  network (``FLOOD_MAC``), so a broadcast it is given reaches each of them once;
+  network or of a network one router hop away (whose distributed router reaches the VIPs
+  from there: ``FLOOD_MAC``), so a broadcast it is given reaches each of them once;
 - ``table bridge alcor_vip_<vni>``: out of ``alvp-<vni>`` goes only ARP whose sender or target
   address is in the network's pairs (a set of intervals: a CIDR pair covers its addresses);
   everything else is dropped there (it still leaves by the main device as before), so ARP
@@ -30,9 +31,10 @@ Per network whose ports (on any host) list pairs, each host holding the network 
   unicast replies to a router: nothing it copies can come back to be copied again.
 
 So a request for a VIP is answered by its holder, wherever it is (the proxy has no entry for
-it), and a gratuitous ARP from a new holder reaches every host with a port of the network at
-once, updating their endpoints' and routers' caches: a move needs no controller round trip,
-and what is lost is only what was sent to the old holder before the new one announced itself.
+it), and a gratuitous ARP from a new holder reaches every host with a port of the network (or
+one router hop away) at once, updating their endpoints' and routers' caches: a move needs no
+controller round trip, and what is lost is only what was sent to the old holder before the new
+one announced itself.
 
 A pair's MAC other than its port's is pinned on the port's ``tap`` on its own host (the bridge
 delivers it there) and sent to the port's host by a static entry elsewhere (as a port's own
@@ -83,10 +85,12 @@ def path(
     host: layouts.HostSettings,
     *,
     router_macs: Iterable[str] = (),
+    routed_hosts: Iterable[str] = (),
 ) -> layouts.Layout | None:
     """What the host holds for one network's pairs (None: nothing, the network has no IPv4
     pair, or no other host to reach); ``router_macs``: the MACs of the routers' interfaces on
-    the network."""
+    the network; ``routed_hosts``: the underlay addresses of the hosts with ports one router
+    hop away (their routers reach the VIPs too, so they hear its ARP)."""
     if network is None or not layouts.segment(network):
         return None
     ordered = sorted(neighbors, key=lambda n: n.port_id)
@@ -97,6 +101,7 @@ def path(
             for n in ordered
             if n.host_ip and n.host_ip != host.underlay_ip and n.host_id != host.host_id
         }
+        | {ip for ip in routed_hosts if ip and ip != host.underlay_ip}
     )
     if not covered or not remote:
         return None
