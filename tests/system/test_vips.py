@@ -1,10 +1,10 @@
 """Virtual IPs across hosts proven with packets: a VIP listed as an allowed address pair of two
 ports on two hosts is reached by an endpoint on a third host (and through the router from
-another subnet, on a fourth host) wherever it is held; it moves between the hosts by a gratuitous ARP under a
-continuous ping, and the loss is counted in packets: nothing sent after the new holder's
-announcement is lost (no controller round trip), nothing at all when the new holder claims it
-before the old one lets go. A port without the pair cannot take it, and ports whose pairs are
-removed no longer answer for it."""
+another subnet, on a fourth host) wherever it is held; it moves between the hosts by a
+gratuitous ARP under a continuous ping, and the loss is counted in packets: nothing sent after
+the new holder's announcement is lost (no controller round trip), nothing at all when the new
+holder claims it before the old one lets go. A port without the pair cannot take it, and ports
+whose pairs are removed no longer answer for it."""
 
 from __future__ import annotations
 
