@@ -205,7 +205,7 @@ class FixedIpRequest(Request, frozen=True, kw_only=True):
 
 
 class AddressPairRequest(Request, frozen=True, kw_only=True):
-    ip_address: String
+    ip_address: String | Unset = UNSET  # required: AllowedAddressPairsMissingIP, as Neutron
     mac_address: String | Unset = UNSET
 
 
