@@ -9,10 +9,12 @@ whose pairs are removed no longer answer for it."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from alcor.lab import traffic
+from alcor.lab import processes, traffic
 from tests.system.lab import Lab, eventually, run, unusable
 from tests.system.test_linux_dataplane import OPEN
 
@@ -107,3 +109,68 @@ def test_a_vip_moves_between_hosts_by_gratuitous_arp_under_a_ping(lab: Lab) -> N
     lab.converge(since)
     run("ip", "-n", pinger, "neigh", "flush", "dev", "eth0")
     assert not lab.ping(pinger, VIP)
+
+
+KEEPALIVED = """vrrp_instance alcor {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    unicast_src_ip {me}
+    unicast_peer {{
+        {peer}
+    }}
+    virtual_ipaddress {{
+        {vip}/24 dev eth0
+    }}
+}}
+"""
+
+
+def keepalived(lab: Lab, ns: str, *, me: str, peer: str, priority: int) -> subprocess.Popen[bytes]:
+    """keepalived's VRRP in an endpoint, to its peer by unicast (the multicast of VRRP does
+    not cross hosts here, as it would not on most clouds)."""
+    folder = Path(lab.tmp) / f"keepalived-{me}"
+    folder.mkdir()
+    config = folder / "keepalived.conf"
+    config.write_text(KEEPALIVED.format(priority=priority, me=me, peer=peer, vip=VIP))
+    process = processes.start(
+        ["ip", "netns", "exec", ns, "keepalived", "--dont-fork", "--log-console", "--vrrp",
+         f"--use-file={config}", f"--pid={folder}/keepalived.pid",
+         f"--vrrp_pid={folder}/vrrp.pid", f"--checkers_pid={folder}/checkers.pid"],
+        log=folder / "keepalived.log",
+    )  # fmt: skip
+    lab.processes.append(process)
+    return process
+
+
+@pytest.mark.skipif(not shutil.which("keepalived"), reason="keepalived is missing")
+def test_keepalived_fails_a_vip_over_between_hosts_under_a_ping(lab: Lab) -> None:
+    """VRRP between two ports on two hosts: the master stops, the backup takes the VIP and
+    announces it, and the pinger on a third host follows at once."""
+    h1, h2, h3 = lab.add_hosts("h1", "h2", "h3")
+    group = lab.group(*OPEN)
+    subnet = lab.subnet(lab.network(), "10.0.1.0/24")
+    pair = [{"ip_address": VIP}]
+    first = lab.port(subnet, "10.0.1.11", h1, groups=[group], allowed_address_pairs=pair)
+    second = lab.port(subnet, "10.0.1.12", h2, groups=[group], allowed_address_pairs=pair)
+    pinger = h3.endpoint(lab.port(subnet, "10.0.1.13", h3, groups=[group]))
+    master = keepalived(lab, h1.endpoint(first), me="10.0.1.11", peer="10.0.1.12", priority=150)
+    keepalived(lab, h2.endpoint(second), me="10.0.1.12", peer="10.0.1.11", priority=100)
+    eventually(lambda: lab.ping(pinger, VIP), what="the VIP held by keepalived on h1")
+    eventually(lambda: cached(pinger) == mac(lab, first), what="h1 the master")
+
+    pinging = traffic.Pinging(pinger, VIP)
+    try:
+        eventually(lambda: pinging.answered_after(0) >= 10, what="the ping going")
+        before = pinging.last()
+        processes.stop(master)  # it releases the VIP and tells its peer (priority 0)
+        eventually(lambda: cached(pinger) == mac(lab, second), what="the backup's GARP heard")
+        announced = pinging.last()
+        eventually(lambda: pinging.answered_after(announced) >= 10, what="the VIP on h2")
+        lost = pinging.lost()
+    finally:
+        pinging.stop()
+    assert all(before < seq <= announced + 1 for seq in lost), (before, announced, lost)
+    print(f"keepalived failover: {len(lost)} of {before}..{announced} lost")
