@@ -114,3 +114,35 @@ def test_openstacksdk_sets_and_clears_a_ports_pairs(
     assert {p["mac_address"] for p in port.allowed_address_pairs} == {port.mac_address}
     cleared = conn.network.update_port(port, allowed_address_pairs=[])
     assert cleared.allowed_address_pairs == []
+
+
+@pytest.mark.parametrize(
+    ("pairs", "said"),
+    [
+        ({"ip_address": "10.9.0.5"}, "Allowed address pairs must be a list."),
+        ("abc", "Allowed address pairs must be a list."),
+        (
+            ["10.9.0.5"],
+            "Invalid input for allowed_address_pairs. Reason: '10.9.0.5' is not a dictionary.",
+        ),
+        ([None], "Invalid input for allowed_address_pairs. Reason: 'None' is not a dictionary."),
+    ],
+)
+def test_pairs_of_the_wrong_shape_are_named_as_neutron_names_them(
+    api: httpx.Client, network: dict[str, Any], pairs: Any, said: str
+) -> None:
+    response = post(api, network, pairs)
+    assert_error(response, 400, "HTTPBadRequest")
+    assert message(response) == said
+
+
+def test_null_pairs_are_none(api: httpx.Client, network: dict[str, Any]) -> None:
+    response = post(api, network, None)
+    assert response.status_code == 201, response.text
+    port = response.json()["port"]
+    assert port["allowed_address_pairs"] == []
+    path = f"/ports/{port['id']}"
+    api.put(path, json={"port": {"allowed_address_pairs": [{"ip_address": "10.9.0.5"}]}})
+    cleared = api.put(path, json={"port": {"allowed_address_pairs": None}})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["port"]["allowed_address_pairs"] == []

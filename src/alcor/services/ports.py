@@ -644,7 +644,7 @@ def _check_network_owner(caller: Caller, network: Network, request: PortAttribut
 
 
 def _address_pairs(request: PortAttributes, mac: str) -> list[AddressPair]:
-    if request.allowed_address_pairs is UNSET:
+    if not request.allowed_address_pairs:  # not sent, null or empty
         return []
     return address_pairs.parsed(request.allowed_address_pairs, port_mac=mac)
 
