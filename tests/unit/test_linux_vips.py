@@ -193,3 +193,13 @@ def test_hosts_one_router_hop_away_hear_the_networks_vip_arp() -> None:
     world.cloud.port(world.sub_b, "10.0.2.14", host="h4", groups=(world.group,))
     assert h1.follow() == []
     assert ("fdb-self", "alvp-5000", vips.FLOOD_MAC, "192.0.2.14") in h1.kernel.objects
+
+
+def test_routed_hosts_and_gateway_hosts_are_flooded_to_but_never_this_one() -> None:
+    holder = neighbor("p1", "h2", "192.0.2.12", ("10.0.0.100", ""))
+    path = vips.path(
+        NETWORK, [holder], HOST, routed_hosts=["192.0.2.13", "", "192.0.2.11", "192.0.2.12"]
+    )  # a host across the router, a router without gateway, this host, the holder's again
+    assert path is not None
+    flooded = sorted(o.dst for o in path.objects if isinstance(o, k.Fdb) and o.dev == "alvp-77")
+    assert flooded == ["192.0.2.12", "192.0.2.13"]

@@ -455,7 +455,8 @@ class LinuxDriver:
         """The networks whose pairs' ARP path a change of ``key`` may change: a network's; a
         neighbor's (before and after it changed: a neighbor brings its host and its pairs),
         and those with pairs one router hop away (their replication reaches its host); for a
-        router, every network with pairs (which are few)."""
+        router (its interfaces' MACs, its gateway's host), every network with pairs (which
+        are few)."""
         kind, _, resource_id = key.partition(":")
         if kind == "network":
             return {resource_id}
@@ -503,12 +504,13 @@ class LinuxDriver:
         routers = self._routers_on(network_id, lookup)
         macs = [i.mac_address for r in routers for i in r.interfaces if i.network_id == network_id]
         beyond = {i.network_id for r in routers for i in r.interfaces} - {network_id}
+        gateways = [r.gateway_host_ip for r in routers]  # they route floating IPs' traffic in
         return vips.path(
             lookup.network(network_id),
             neighbors(network_id),
             self.host,
             router_macs=macs,
-            routed_hosts=[n.host_ip for m in sorted(beyond) for n in neighbors(m)],
+            routed_hosts=[n.host_ip for m in sorted(beyond) for n in neighbors(m)] + gateways,
         )
 
     # --- trunks: VLANs spliced onto the parents' devices ------------------------------------

@@ -16,7 +16,8 @@ Per network whose ports (on any host) list pairs, each host holding the network 
   device's, so the bridge never moves a MAC to it;
 - head-end replication on it: an all-zero forwarding entry per other host with a port of the
   network or of a network one router hop away (whose distributed router reaches the VIPs
-  from there: ``FLOOD_MAC``), so a broadcast it is given reaches each of them once;
+  from there), or serving the gateway of a router on it (floating IPs' traffic comes in
+  there): ``FLOOD_MAC``, so a broadcast it is given reaches each of them once;
 - ``table bridge alcor_vip_<vni>``: out of ``alvp-<vni>`` goes only ARP whose sender or target
   address is in the network's pairs (a set of intervals: a CIDR pair covers its addresses);
   everything else is dropped there (it still leaves by the main device as before), so ARP
@@ -90,7 +91,8 @@ def path(
     """What the host holds for one network's pairs (None: nothing, the network has no IPv4
     pair, or no other host to reach); ``router_macs``: the MACs of the routers' interfaces on
     the network; ``routed_hosts``: the underlay addresses of the hosts with ports one router
-    hop away (their routers reach the VIPs too, so they hear its ARP)."""
+    hop away and of the routers' gateway hosts (their routers reach the VIPs too, so they hear
+    its ARP)."""
     if network is None or not layouts.segment(network):
         return None
     ordered = sorted(neighbors, key=lambda n: n.port_id)
