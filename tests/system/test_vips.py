@@ -3,8 +3,9 @@ ports on two hosts is reached by an endpoint on a third host (and through the ro
 another subnet, on a fourth host) wherever it is held; it moves between the hosts by a
 gratuitous ARP under a continuous ping, and the loss is counted in packets: nothing sent after
 the new holder's announcement is lost (no controller round trip), nothing at all when the new
-holder claims it before the old one lets go. A port without the pair cannot take it, and ports
-whose pairs are removed no longer answer for it."""
+holder claims it before the old one lets go. A port without the pair cannot take it, an
+address of a CIDR pair is reached once the port takes it, and ports whose pairs are removed no
+longer answer for it. keepalived fails a VIP over the same way."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def test_a_vip_moves_between_hosts_by_gratuitous_arp_under_a_ping(lab: Lab) -> N
     other = lab.subnet(lab.network(), "10.0.2.0/24")
     lab.router(subnet, other)
     pair = [{"ip_address": VIP}]  # the port's own MAC
-    first = lab.port(subnet, "10.0.1.11", h1, groups=[group], allowed_address_pairs=pair)
+    wide = [*pair, {"ip_address": "10.0.1.96/28"}]  # and any address of a CIDR
+    first = lab.port(subnet, "10.0.1.11", h1, groups=[group], allowed_address_pairs=wide)
     second = lab.port(subnet, "10.0.1.12", h2, groups=[group], allowed_address_pairs=pair)
     pinger = h3.endpoint(lab.port(subnet, "10.0.1.13", h3, groups=[group]))
     spoofer = h1.endpoint(lab.port(subnet, "10.0.1.14", h1, groups=[group]))
@@ -101,6 +103,12 @@ def test_a_vip_moves_between_hosts_by_gratuitous_arp_under_a_ping(lab: Lab) -> N
     assert cached(pinger) == mac(lab, first)
     assert lab.ping(pinger, VIP)
     release(spoofer)
+
+    # a CIDR pair: whichever of its addresses the port takes is reached from the other hosts
+    run("ip", "-n", one, "addr", "add", "10.0.1.97/24", "dev", "eth0")
+    assert lab.ping(pinger, "10.0.1.97")
+    assert lab.ping(routed, "10.0.1.97")
+    assert not lab.ping(pinger, "10.0.1.98")  # nobody holds this one
 
     # the pairs removed: the holder's answers are spoofing now, and dropped
     since = lab.revision()
