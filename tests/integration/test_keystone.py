@@ -255,6 +255,42 @@ def test_the_operator_commands_log_in_as_the_openstack_cli_does(
     assert wrong.count("\n") == 1
 
 
+def test_the_operator_commands_take_a_cloud_of_clouds_yaml_and_find_the_api_in_its_catalog(
+    server: ServerProcess,
+    keystone: FakeKeystone,
+    projects: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """``OS_CLOUD`` as the openstack CLI reads it, and no ``--api``: the controller is the
+    network endpoint of the catalog the login returns. An unknown cloud is one line."""
+    keystone.add_user("cloudy", "cloudy-secret", project=projects[0], roles=("admin",))
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(
+        "clouds:\n"
+        "  lab:\n"
+        "    region_name: RegionOne\n"
+        "    auth:\n"
+        f"      auth_url: {keystone.url}/v3\n"
+        "      username: cloudy\n"
+        "      password: cloudy-secret\n"
+        f"      project_name: {projects[0]}\n"
+        "      user_domain_name: Default\n"
+        "      project_domain_name: Default\n"
+    )
+    monkeypatch.delenv("ALCOR_API", raising=False)
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    monkeypatch.setenv("OS_CLOUD", "lab")
+    assert cli.main(["hosts", "--json"]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.startswith('{\n  "hosts": [')
+
+    assert cli.main(["hosts", "--os-cloud", "nowhere"]) == 1
+    unknown = capsys.readouterr().err
+    assert unknown.startswith("alcor hosts: error: --os-cloud nowhere: "), unknown
+    assert unknown.count("\n") == 1
+
+
 @contextlib.contextmanager
 def another_server(tmp_path: Path, *args: str) -> Iterator[ServerProcess]:
     process = ServerProcess(tmp_path / "alcor.db", *args).start()

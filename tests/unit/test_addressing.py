@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -37,7 +38,6 @@ def test_ip_version_defaults_to_the_cidrs_and_must_agree() -> None:
     [
         ("10.0.0.0/24", "slaac", None, True),  # IPv6 modes on IPv4
         ("fd00::/64", "slaac", "dhcpv6-stateful", True),  # both set, different
-        ("fd00::/64", "bogus", None, True),
         ("fd00::/80", None, "slaac", True),  # SLAAC needs a /64
         ("fd00::/64", "slaac", None, False),  # modes without DHCP
     ],
@@ -47,6 +47,14 @@ def test_bad_ipv6_mode_combinations(
 ) -> None:
     with pytest.raises(errors.InvalidInput):
         addressing.check_ipv6_modes(addressing.parse_cidr(cidr), ra, address, enable_dhcp=dhcp)
+
+
+@pytest.mark.parametrize("value", ["bogus", None])
+def test_an_ipv6_mode_is_one_of_neutrons_or_not_asked(value: str | None) -> None:
+    with pytest.raises(errors.InvalidInput, match="is not in valid_values"):
+        addressing.ipv6_mode("ipv6_ra_mode", value)
+    assert addressing.ipv6_mode("ipv6_ra_mode", msgspec.UNSET) is None
+    assert addressing.ipv6_mode("ipv6_ra_mode", "slaac") == "slaac"
 
 
 def test_good_ipv6_modes_pass() -> None:

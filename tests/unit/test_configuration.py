@@ -208,6 +208,25 @@ def test_every_error_in_a_variable_names_the_variable(environ: dict[str, str], n
     assert str(raised.value).startswith(named), raised.value
 
 
+def test_a_kubernetes_service_named_like_a_command_does_not_stop_it() -> None:
+    """A Service ``alcor-server`` in the pod's namespace: Kubernetes gives every pod there its
+    service-link variables, which name no option and are no mistake of the operator's."""
+    links = {
+        "ALCOR_SERVER_SERVICE_HOST": "10.96.0.7",
+        "ALCOR_SERVER_SERVICE_PORT": "9696",
+        "ALCOR_SERVER_SERVICE_PORT_HTTP": "9696",
+        "ALCOR_SERVER_PORT": "tcp://10.96.0.7:9696",
+        "ALCOR_SERVER_PORT_9696_TCP": "tcp://10.96.0.7:9696",
+        "ALCOR_SERVER_PORT_9696_TCP_PROTO": "tcp",
+        "ALCOR_SERVER_PORT_9696_TCP_PORT": "9696",
+        "ALCOR_SERVER_PORT_9696_TCP_ADDR": "10.96.0.7",
+    }
+    args = parsed("server", environ=links | {"ALCOR_SERVER_DB": "sqlite:///k.db"})
+    assert args.db == "sqlite:///k.db"
+    with pytest.raises(configuration.ConfigError, match="ALCOR_SERVER_PORTS: unknown variable"):
+        parsed("server", environ=links | {"ALCOR_SERVER_PORTS": "x"})
+
+
 def test_a_bad_file_stops_the_command_with_one_line_and_status_2(
     toml: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -237,7 +237,9 @@ def test_no_gateway_means_no_router_and_a_default_host_route_replaces_the_gatewa
 
 def test_no_server_without_a_dhcp_subnet_or_a_port_here() -> None:
     off = pb.Subnet(id="s1", network_id="n1", cidr="10.0.1.0/24", enable_dhcp=False)
-    v6 = pb.Subnet(id="s1", network_id="n1", cidr="2001:db8::/64", enable_dhcp=True)
+    v6 = pb.Subnet(  # SLAAC: no DHCP (test_linux_ipv6 has what DHCPv6 serves)
+        id="s1", network_id="n1", cidr="2001:db8::/64", enable_dhcp=True, ipv6_address_mode="slaac"
+    )
     assert _services(subnets=(off,)) == {}
     assert _services(subnets=(v6,)) == {}
     assert _services(ports=()) == {}

@@ -50,7 +50,11 @@ def board_with_hosts() -> tuple[status.StatusBoard, Clock]:
 
 
 def asked_port_by_port(board: status.StatusBoard) -> dict[str, int]:
-    counted = Counter(board.port_status(port, host) for port, host in board.programmed_ports())
+    counted = Counter(
+        board.port_status(port, host)
+        for host in board.hosts()
+        for port in board.programmed_ports(host)
+    )
     return {state: counted[state] for state in metrics.PORT_STATUSES}
 
 

@@ -18,8 +18,10 @@ the command line.
 The environment: ``ALCOR_<COMMAND>_<OPTION>``, upper case, ``-`` as ``_`` (``ALCOR_SERVER_DB``,
 ``ALCOR_NODES_LOAD_CHUNK``, ``ALCOR_LOGGING_LOG_FORMAT``); a repeatable option's words are
 split as a shell splits them, a flag is true/false/yes/no/1/0. A variable under a command's
-prefix that names none of its options is an error, like an unknown key. ``ALCOR_API`` sets the
-``--api`` of any command that has one (beneath ``ALCOR_<COMMAND>_API``).
+prefix that names none of its options is an error, like an unknown key, but for the ones
+Kubernetes writes into every pod for each Service of its namespace (a Service ``alcor-server``
+gives ``ALCOR_SERVER_SERVICE_HOST``, ``ALCOR_SERVER_PORT`` and the like), which are left alone.
+``ALCOR_API`` sets the ``--api`` of any command that has one (beneath ``ALCOR_<COMMAND>_API``).
 
 Layers replace, never merge: a repeatable option given on the command line replaces the list
 of the environment, which replaces the file's. Every error (unreadable file, bad TOML, unknown
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import shlex
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -45,6 +48,10 @@ SHORT_VARIABLES = {"ALCOR_API": "api"}  # variables for an option of every comma
 _NOT_KEYS = frozenset({"help", "config"})
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
+# what Kubernetes' service links add after a Service's name (docker links' form): not options
+SERVICE_LINK = re.compile(
+    r"SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?"
+)
 
 Path_ = tuple[str, ...]  # a command's path: ("server",), ("nodes", "load")
 
@@ -322,7 +329,10 @@ def environment(
                 continue
             if owners[max((p for p in owners if name.startswith(p)), key=len)] != owner:
                 continue
-            key = name.removeprefix(prefix).lower().replace("_", "-")
+            rest = name.removeprefix(prefix)
+            key = rest.lower().replace("_", "-")
+            if key not in keys and SERVICE_LINK.fullmatch(rest):
+                continue
             if key not in keys:
                 raise ConfigError(f"{name}: unknown variable (no option --{key}{_near(key, keys)})")
             found[key] = _variable(keys[key], key=key, name=name, text=environ[name])

@@ -1,14 +1,17 @@
 """The controller as the operator commands (``alcor hosts``, ``alcor ports``, ``alcor trace``)
 reach it: where, as whom, and how a failure reads.
 
-Where: ``--api URL``, else ``ALCOR_API``, else http://127.0.0.1:9696 (``api_url``, the one
-place). As whom: Keystone credentials as the ``openstack`` CLI takes them (``--os-auth-url``,
-``--os-username``, ``--os-password``, ``--os-project-name``, ``--os-user-domain-name``,
-``--os-project-domain-name``, each defaulting to its ``OS_*`` variable; prefer the variables for
-the password: argv is visible to other local users), through a keystoneauth1 session and its
-password plugin; without an auth URL, the identity headers of the server's ``noauth`` mode, as
-admin (of ``--os-project-id``, else ``admin``). Every failure (the controller unreachable, a
-401 or 403, an unknown port) is ``Failed``: one line, exit status 1, never a traceback.
+Where: ``--api URL``, else ``ALCOR_API``, else the network endpoint of a cloud's catalog (with
+``--os-cloud``), else http://127.0.0.1:9696 (``api_url``, the one place). As whom: Keystone
+credentials as the ``openstack`` CLI takes them: a cloud of ``clouds.yaml`` (``--os-cloud`` or
+``OS_CLOUD``, read by openstacksdk's own loader: the same files, ``secure.yaml`` and
+``OS_CLIENT_CONFIG_FILE``), or ``--os-auth-url``, ``--os-username``, ``--os-password``,
+``--os-project-name``, ``--os-user-domain-name``, ``--os-project-domain-name``, each defaulting
+to its ``OS_*`` variable (prefer the variables for the password: argv is visible to other local
+users), through a keystoneauth1 session and its password plugin; with neither, the identity
+headers of the server's ``noauth`` mode, as admin (of ``--os-project-id``, else ``admin``).
+Every failure (the controller unreachable, a 401 or 403, an unknown port, an unknown cloud) is
+``Failed``: one line, exit status 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keystoneauth1 import exceptions as keystone_errors
 from keystoneauth1 import session
@@ -27,6 +30,9 @@ from rich.console import Console
 from rich.table import Table
 
 from alcor.cli import logs
+
+if TYPE_CHECKING:
+    from openstack.config.cloud_region import CloudRegion
 
 DEFAULT_API = "http://127.0.0.1:9696"
 _CREDENTIALS = (  # flag, environment variable
@@ -59,6 +65,12 @@ def add_options(command: argparse.ArgumentParser) -> None:
     keystone = command.add_argument_group(
         "Keystone", "as the openstack CLI takes them; none: noauth identity headers, as admin"
     )
+    keystone.add_argument(
+        "--os-cloud",
+        metavar="OS_CLOUD",
+        default=None,
+        help="a cloud of clouds.yaml (else $OS_CLOUD)",
+    )
     for flag, variable in _CREDENTIALS:
         keystone.add_argument(
             f"--os-{flag}", metavar=variable, default=None, help=f"(else ${variable})"
@@ -66,9 +78,10 @@ def add_options(command: argparse.ArgumentParser) -> None:
     logs.add_options(command, level="warning")
 
 
-def api_url(args: argparse.Namespace) -> str:
-    """``--api``, which the configuration layer fills from ``ALCOR_API`` or the file."""
-    url: str = args.api or DEFAULT_API
+def api_url(args: argparse.Namespace, *, catalog: str = "") -> str:
+    """``--api``, which the configuration layer fills from ``ALCOR_API`` or the file, else the
+    ``catalog``'s network endpoint."""
+    url: str = args.api or catalog or DEFAULT_API
     return url.rstrip("/")
 
 
@@ -81,11 +94,21 @@ class Api:
     """GETs on the controller's ``/v2.0`` through one keystoneauth1 session."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        self.url = api_url(args)
+        self.headers: dict[str, str] = {"Accept": "application/json"}
+        cloud = _credential(args, "cloud", "OS_CLOUD")
+        if cloud:
+            region = _cloud_region(cloud)
+            self.session = region.get_session()
+            self.session.timeout = args.timeout
+            self.url = api_url(args, catalog="" if args.api else _network_endpoint(region))
+        else:
+            self.url = api_url(args)
+            self.session = self._password_session(args)
         if not self.url.startswith(("http://", "https://")):
             raise Failed(f"--api: expected http(s)://HOST:PORT, got {self.url!r}")
+
+    def _password_session(self, args: argparse.Namespace) -> session.Session:
         found = {flag: _credential(args, flag, variable) for flag, variable in _CREDENTIALS}
-        self.headers: dict[str, str] = {"Accept": "application/json"}
         auth = None
         if found["auth-url"]:
             auth = generic.Password(
@@ -99,7 +122,7 @@ class Api:
             )
         else:
             self.headers |= {"X-Project-Id": found["project-id"] or "admin", "X-Roles": "admin"}
-        self.session = session.Session(auth=auth, timeout=args.timeout)
+        return session.Session(auth=auth, timeout=args.timeout)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         url = f"{self.url}/v2.0{path}"
@@ -119,6 +142,31 @@ class Api:
             return response.json()
         except ValueError:
             raise Failed(f"GET {path}: the answer is not JSON") from None
+
+
+def _cloud_region(cloud: str) -> CloudRegion:
+    """The cloud of clouds.yaml, read by openstacksdk (imported here: a third of a second that
+    every other ``alcor`` command would pay at start)."""
+    from openstack import exceptions as sdk_errors
+    from openstack.config import OpenStackConfig
+
+    try:
+        return OpenStackConfig().get_one(cloud=cloud)
+    except sdk_errors.ConfigException as error:
+        raise Failed(f"--os-cloud {cloud}: {error}") from None
+
+
+def _network_endpoint(region: CloudRegion) -> str:
+    """The network service's endpoint in the cloud's catalog (logging in to Keystone)."""
+    try:
+        endpoint = region.get_session_endpoint("network")
+    except keystone_errors.Unauthorized as error:
+        raise Failed(f"Keystone refused the credentials: {error}") from None
+    except keystone_errors.ClientException as error:
+        raise Failed(f"cannot find the network endpoint in the catalog: {error}") from None
+    if not endpoint:
+        raise Failed("the cloud's catalog has no network endpoint: give --api")
+    return str(endpoint)
 
 
 def _error_text(payload: bytes) -> str:

@@ -86,7 +86,7 @@ def find(marks: tuple[str, ...]) -> list[int]:
 # DHCP), so whoever removes simulated hosts stops them too. They are found by their files,
 # under the agents' default --state-dir root and the host's id.
 AGENT_STATE = "/run/alcor-agent"
-DAEMONS = ("dnsmasq", "busybox", "udhcpc")
+DAEMONS = ("dnsmasq", "busybox", "udhcpc", "radvd", "dhclient")
 
 
 def daemons(prefix: str) -> list[int]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
+from msgspec import UNSET
+
 from alcor.model import errors
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -102,29 +104,46 @@ def check_ip_version(network: Network, ip_version: int | None) -> int:
 def check_ipv6_modes(
     network: Network, ra_mode: str | None, address_mode: str | None, *, enable_dhcp: bool = True
 ) -> None:
-    for attribute, mode in (("ipv6_ra_mode", ra_mode), ("ipv6_address_mode", address_mode)):
-        if mode is None:
-            continue
-        if mode not in IPV6_MODES:
-            raise invalid(attribute, f"'{mode}' is not in {list(IPV6_MODES)}.")
-        if network.version != 6 or not enable_dhcp:
-            raise invalid(
-                attribute,
-                "ipv6_ra_mode or ipv6_address_mode cannot be set when "
-                "enable_dhcp is set to False or ip_version is 4.",
-            )
+    """A new subnet's IPv6 modes (each None or one of ``IPV6_MODES``: ``ipv6_mode``), as
+    Neutron 28 checks them: none on IPv4, none with DHCP off, the same value when both are
+    set, and a /64 for SLAAC and DHCPv6-stateless (EUI-64 addresses)."""
+    if network.version == 4:
+        for attribute, mode in (("ipv6_ra_mode", ra_mode), ("ipv6_address_mode", address_mode)):
+            if mode is not None:
+                raise _operation(f"{attribute} is not valid when ip_version is 4.")
+        return
+    if (ra_mode or address_mode) and not enable_dhcp:
+        raise _operation(
+            "ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False."
+        )
     if ra_mode and address_mode and ra_mode != address_mode:
-        raise errors.InvalidInput(
+        raise _operation(
             f"ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to '{address_mode}' "
             "is not valid. If both attributes are set, they must be the same value."
         )
     if (
         address_mode in AUTO_ADDRESS_MODES or ra_mode in AUTO_ADDRESS_MODES
     ) and network.prefixlen != 64:
-        raise errors.InvalidInput(
+        raise _operation(
             f"Invalid CIDR {network} for IPv6 address mode. OpenStack uses the EUI-64 address "
             "format, which requires the prefix to be /64."
         )
+
+
+def ipv6_mode(attribute: str, value: object) -> str | None:
+    """An IPv6 mode as asked for (None: not asked): one of ``IPV6_MODES``; an explicit null is
+    no valid value either, as Neutron's API answers it."""
+    if value is UNSET:
+        return None
+    if value not in IPV6_MODES:
+        raise invalid(attribute, f"{value} is not in valid_values.")
+    return str(value)
+
+
+def check_dhcp_kept(ra_mode: str | None, address_mode: str | None, *, enable_dhcp: bool) -> None:
+    """An update turning DHCP off on a subnet with IPv6 modes is refused, as Neutron's."""
+    if not enable_dhcp and (ra_mode or address_mode):
+        raise _operation("Cannot disable enable_dhcp with ipv6 attributes set.")
 
 
 def is_auto_address(ra_mode: str | None, address_mode: str | None) -> bool:

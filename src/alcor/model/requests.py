@@ -135,6 +135,8 @@ class SubnetUpdate(Request, frozen=True, kw_only=True):
     dns_nameservers: list[String] | Unset = UNSET
     enable_dhcp: bool | Unset = UNSET
     service_types: list[String] | Unset = UNSET
+    ipv6_ra_mode: Any = UNSET  # read-only: named by the refusal
+    ipv6_address_mode: Any = UNSET
 
 
 # --- subnet pools and address scopes ----------------------------------------------------

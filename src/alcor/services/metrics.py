@@ -69,10 +69,9 @@ def port_statuses(board: status.StatusBoard) -> dict[str, int]:
         )
         counts[status.ERROR] += failed
         counts[status.ACTIVE] += ports - failed
-    if lagging:
-        for port_id, host in board.programmed_ports():
-            if host in lagging:
-                counts[board.port_status(port_id, host)] += 1
+    for host in lagging:
+        for port_id in board.programmed_ports(host):
+            counts[board.port_status(port_id, host)] += 1
     return counts
 
 

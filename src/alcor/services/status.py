@@ -257,7 +257,7 @@ class StatusBoard:
         self._spread: dict[str, Mapping[str, int]] = {}
         self._legs: dict[tuple[str, str], frozenset[str]] = {}  # (router, host) -> its ports
         self._known: dict[str, int] = {}  # a router's port -> the revision it was taken in at
-        self._port_counts: dict[str, int] = {}
+        self._ports_on: dict[str, set[str]] = {}  # host -> the ports programmed there
         self._desired: dict[str, int] = {}
         self._acked: dict[str, Acked] = {}
         self._failures: dict[str, Mapping[str, Failure]] = {}  # by "<kind>:<id>"
@@ -356,11 +356,11 @@ class StatusBoard:
 
     def port_counts(self) -> dict[str, int]:
         """Host -> ports programmed there (a copy: any thread)."""
-        return dict(self._port_counts)
+        return {host: len(ports) for host, ports in list(self._ports_on.items())}
 
-    def programmed_ports(self) -> list[tuple[str, str]]:
-        """Every (port, host) whose port entry programs it there (a copy: any thread)."""
-        return [(port, held[0]) for port, held in list(self._programmed.items())]
+    def programmed_ports(self, host: str) -> list[str]:
+        """The ports whose port entry programs them on ``host`` (a copy: any thread)."""
+        return list(self._ports_on.get(host, ()))
 
     def traffic(self) -> list[Traffic]:
         """What was sent to each host (a copy: any thread)."""
@@ -393,7 +393,7 @@ class StatusBoard:
             load1=health.load1 if health is not None else None,
             resource_counts=dict(health.resource_counts) if health is not None else {},
             dataplane_errors=health.dataplane_errors if health is not None else 0,
-            ports=self._port_counts.get(host, 0),
+            ports=self.ports_on(host),
             messages_sent=traffic.messages,
             entries_sent=traffic.entries,
             snapshots_sent=traffic.snapshots,
@@ -445,7 +445,7 @@ class StatusBoard:
         return list(self._failures.get(host, _NO_FAILURES).values())
 
     def ports_on(self, host: str) -> int:
-        return self._port_counts.get(host, 0)
+        return len(self._ports_on.get(host, ()))
 
     def _touch_port(self, port_id: str, host: str) -> None:
         if self.on_touch is not None:
@@ -486,9 +486,9 @@ class StatusBoard:
         held = self._programmed.get(port_id)
         if held is None or held[0] != host:
             if held is not None:
-                self._count(held[0], -1)
+                self._place(port_id, held[0], there=False)
                 self._touch_port(port_id, held[0])
-            self._count(host, +1)
+            self._place(port_id, host, there=True)
         self._programmed[port_id] = (host, revision)
         self._touch_port(port_id, host)
 
@@ -528,20 +528,23 @@ class StatusBoard:
         held = self._programmed.get(port_id)
         if held is not None and held[0] == host:
             del self._programmed[port_id]
-            self._count(host, -1)
+            self._place(port_id, host, there=False)
             self._touch_port(port_id, host)
         bound = self._bindings.get(host)
         if bound is not None and port_id in bound:
             del bound[port_id]
             self._touch_port(port_id, host)
 
-    def _count(self, host: str, step: int) -> None:
+    def _place(self, port_id: str, host: str, *, there: bool) -> None:
         self._touch_host(host, urgent=False)
-        count = self._port_counts.get(host, 0) + step
-        if count:
-            self._port_counts[host] = count
-        else:
-            self._port_counts.pop(host, None)
+        if there:
+            self._ports_on.setdefault(host, set()).add(port_id)
+            return
+        ports = self._ports_on.get(host)
+        if ports is not None:
+            ports.discard(port_id)
+            if not ports:
+                del self._ports_on[host]
 
     def connected(
         self,

@@ -63,6 +63,8 @@ class Subnets:
         return await self.context.store.write(work)
 
     def _new(self, writer: Writer, caller: Caller, request: SubnetCreate) -> tuple[Subnet, Network]:
+        ra_mode = addressing.ipv6_mode("ipv6_ra_mode", request.ipv6_ra_mode)  # the API's checks
+        address_mode = addressing.ipv6_mode("ipv6_address_mode", request.ipv6_address_mode)
         network = resources.find(writer, caller, Network, request.network_id)
         if not caller.owns(network):
             raise errors.NotAuthorized(
@@ -73,8 +75,6 @@ class Subnets:
         project_id = caller.project_for(resources.requested_project(request))
         cidr = _cidr(writer, request, pool=pool, project_id=project_id)
         version = addressing.check_ip_version(cidr, requested_version)
-        ra_mode = resources.value_or(request.ipv6_ra_mode, None)
-        address_mode = resources.value_or(request.ipv6_address_mode, None)
         enable_dhcp = resources.value_or(request.enable_dhcp, True)
         addressing.check_subnet_cidr(cidr, enable_dhcp=enable_dhcp)
         addressing.check_ipv6_modes(cidr, ra_mode, address_mode, enable_dhcp=enable_dhcp)
@@ -138,6 +138,8 @@ class Subnets:
     async def update(
         self, caller: Caller, subnet_id: str, request: SubnetUpdate, *, if_match: int | None
     ) -> ShownSubnet:
+        resources.refuse_read_only(request, ("ipv6_ra_mode", "ipv6_address_mode"))
+
         def work(writer: Writer) -> ShownSubnet:
             subnet = resources.owned(writer, caller, Subnet, subnet_id)
             resources.check_revision(subnet, if_match)
@@ -149,11 +151,8 @@ class Subnets:
             if request.enable_dhcp and not subnet.enable_dhcp:  # as Neutron: when turned on
                 addressing.check_dhcp_cidr(cidr)
             if request.enable_dhcp is not UNSET:  # IPv6 modes need DHCP on
-                addressing.check_ipv6_modes(
-                    cidr,
-                    subnet.ipv6_ra_mode,
-                    subnet.ipv6_address_mode,
-                    enable_dhcp=request.enable_dhcp,
+                addressing.check_dhcp_kept(
+                    subnet.ipv6_ra_mode, subnet.ipv6_address_mode, enable_dhcp=request.enable_dhcp
                 )
             gateway = (
                 addressing.parse_address(subnet.gateway_ip, "gateway_ip")

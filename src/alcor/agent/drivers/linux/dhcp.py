@@ -1,7 +1,8 @@
 """DHCP, distributed: every host answers its own ports (pure: goal state -> namespaces and
 daemons).
 
-Per network that has an IPv4 subnet with ``enable_dhcp`` and a port bound to this host, a
+Per network that has an IPv4 subnet with ``enable_dhcp`` (or an IPv6 one it serves by DHCPv6,
+``dhcpv6``) and a port bound to this host, a
 dnsmasq in namespace ``<prefix>dh-<network>``, on a veth leg into the segment's bridge
 (``aldh-<vni>`` on the host, ``dh0`` inside). ``dh0`` has the same MAC and address on every
 host (``fa:16:3f`` + three bytes of the network id's SHA-256; ``169.254.169.254/32``) and an
@@ -43,8 +44,8 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
+from alcor.agent.drivers.linux import dhcpv6, layouts, names, supervising
 from alcor.agent.drivers.linux import kernel as k
-from alcor.agent.drivers.linux import layouts, names, supervising
 from alcor.v1 import southbound_pb2 as pb
 
 SERVER_ADDRESS = "169.254.169.254"
@@ -158,7 +159,7 @@ def services(
     ``subnets`` all it holds, ``dns_names`` the names of every endpoint of its networks."""
     served: defaultdict[str, list[pb.Subnet]] = defaultdict(list)
     for subnet in subnets:
-        if layouts.dhcp_given(subnet):
+        if layouts.dhcp_given(subnet) or dhcpv6.served(subnet):
             served[subnet.network_id].append(subnet)
     own: defaultdict[str, list[pb.Port]] = defaultdict(list)
     for port in ports:
@@ -215,8 +216,13 @@ def service(
     ]  # fmt: skip
     options: list[str] = []
     for subnet in subnets:
-        cidr = ipaddress.IPv4Network(subnet.cidr, strict=False)
         tag = f"subnet-{names.file_safe(subnet.id)}"
+        if dhcpv6.served(subnet):
+            objects.append(k.Address(ns, inside, dhcpv6.server_address(subnet)))
+            argv += dhcpv6.range_arguments(subnet, tag=tag, lease=LEASE)
+            options += dhcpv6.subnet_options(subnet, tag=tag, domain=network.dns_domain)
+            continue
+        cidr = ipaddress.IPv4Network(subnet.cidr, strict=False)
         objects.append(k.Route(ns=ns, dst=str(cidr), dev=inside))
         argv += [
             f"--shared-network={inside},{cidr.network_address}",
@@ -245,17 +251,24 @@ def service(
 def host_lines(
     subnets: list[pb.Subnet], ports: list[pb.Port], hostnames: Mapping[str, str]
 ) -> list[str]:
-    """dnsmasq's hosts file: ``MAC,IP,NAME`` per fixed address on one of ``subnets``, NAME the
-    port's (``hostnames``: port id -> its ``dns_name``) when it is one label, else the
-    address's."""
-    served = {subnet.id for subnet in subnets}
+    """dnsmasq's hosts file: ``MAC,IP,NAME`` per fixed address on one of ``subnets``
+    (``MAC,[IP],NAME`` on an IPv6 subnet whose addresses DHCPv6 hands out; none on a stateless
+    one), NAME the port's (``hostnames``: port id -> its ``dns_name``) when it is one label,
+    else the address's."""
+    served = {subnet.id: subnet for subnet in subnets}
     lines = []
     for port in ports:
         for fixed in port.fixed_ips:
-            if fixed.subnet_id in served:
-                name = hostnames.get(port.id, "")
-                if not name or "." in name:
-                    name = hostname(fixed.ip_address)
+            subnet = served.get(fixed.subnet_id)
+            if subnet is None:
+                continue
+            name = hostnames.get(port.id, "")
+            if not name or "." in name:
+                name = hostname(fixed.ip_address)
+            if dhcpv6.served(subnet):
+                if dhcpv6.leases_addresses(subnet):
+                    lines.append(dhcpv6.host_line(port, fixed.ip_address, name))
+            else:
                 lines.append(f"{port.mac_address.lower()},{fixed.ip_address},{name}")
     return lines
 
@@ -384,6 +397,27 @@ def clients(
             ),
             files=(supervising.File("script", CLIENT_SCRIPT, 0o755),),
         )
+    return found
+
+
+def clients6(
+    *, ports: Iterable[pb.Port], lookup: layouts.Lookup, host: layouts.HostSettings
+) -> dict[str, supervising.Daemon]:
+    """The DHCPv6 clients this host runs in its endpoints' namespaces: port id -> daemon
+    (``dhcpv6``; none unless ``--endpoint-mode netns --endpoint-addressing dhcp``)."""
+    if host.endpoint_mode != "netns" or host.endpoint_addressing != "dhcp":
+        return {}
+    found = {}
+    for port in sorted(ports, key=lambda port: port.id):
+        network = lookup.network(port.network_id)
+        if port.trunk_parent_id or not layouts.plugs(port, host) or network is None:
+            continue
+        if not layouts.segment(network):
+            continue
+        subnets = layouts.port_subnets(port, lookup).values()
+        made = dhcpv6.client(port, subnets, prefix=host.prefix, state=host.state)
+        if made is not None:
+            found[port.id] = made
     return found
 
 

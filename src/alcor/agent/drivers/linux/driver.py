@@ -12,7 +12,9 @@ Per goal-state message, the driver
    filtered before it is plugged), then the planned netlink work as a few batches
    (``executing``);
 4. makes the daemons run as wanted (``dhcp``: a DHCP server per network with a DHCP subnet and
-   a port here, a DHCP client per endpoint with ``--endpoint-addressing dhcp``) through the
+   a port here, a DHCP client per endpoint with ``--endpoint-addressing dhcp``; for IPv6 a
+   router advertisement daemon per router with an IPv6 interface, ``advertisements``, and a
+   DHCPv6 client per endpoint that needs one, ``dhcpv6``) through the
    ``supervising.Supervisor``: new or changed ones are started or told to reread their files,
    those no longer wanted are stopped;
 5. returns the resources whose commands failed (``Failure``: the port that could not be plugged
@@ -38,11 +40,12 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from alcor.agent import drivers, state
 from alcor.agent.drivers.linux import (
+    advertisements,
     dhcp,
     executing,
     layouts,
@@ -119,6 +122,8 @@ class LinuxDriver:
         self._clients: dict[str, supervising.Daemon] = {}
         self._daemons: dict[str, supervising.Daemon] = {}
         self._leases: dict[str, str] = {}  # port -> the address its client obtained
+        self._advertisers: dict[str, supervising.Daemon] = {}  # router -> its radvd
+        self._clients6: dict[str, supervising.Daemon] = {}  # port -> its DHCPv6 client
         self._resync = True
         # what each entry wants of the kernel, and who wants each object
         self._layouts: dict[str, layouts.Layout] = {}
@@ -260,6 +265,8 @@ class LinuxDriver:
             if key.partition(":")[0] in LAID_OUT:
                 self._lay_out(key, entry, lookup)
         self._services, self._clients = self._dhcp(held)
+        self._advertisers = self._advertising(held)
+        self._clients6 = dhcp.clients6(ports=self._held_ports(held), lookup=lookup, host=self.host)
         for network_id, service in self._services.items():
             self._place(keys.key(DHCP, network_id), service.layout)
         for network_id in list(self._neighbors):
@@ -322,6 +329,13 @@ class LinuxDriver:
                 self._lay_out(
                     key, found if found is not None else held.get(kind, resource_id), lookup
                 )
+        kinds = {key.partition(":")[0] for key in [*changes.set, *changes.removed]}
+        if kinds & {"subnet", "network", "router"}:  # once the routers are laid out
+            self._advertisers = self._advertising(held)
+        if kinds & {"port", "subnet", "network"}:
+            self._clients6 = dhcp.clients6(
+                ports=self._held_ports(held), lookup=lookup, host=self.host
+            )
         idents = set(before)
         for key in touched:
             idents.update(self._idents.get(key, ()))
@@ -568,11 +582,7 @@ class LinuxDriver:
         """The DHCP servers and clients the goal state wants (worked out again per message:
         they depend on every port, subnet and network of the host)."""
         lookup = _Lookup(held)
-        ports = [
-            entry.port
-            for port_id in sorted(self._ports)
-            if (entry := held.get("port", port_id)) is not None
-        ]
+        ports = list(self._held_ports(held))
         subnets = [
             subnet
             for subnet_id in sorted(self._subnet_networks)
@@ -585,6 +595,22 @@ class LinuxDriver:
             dhcp.clients(ports=ports, lookup=lookup, host=self.host),
         )
 
+    def _advertising(self, held: state.HostState) -> dict[str, supervising.Daemon]:
+        """The router advertisement daemons the goal state wants (router -> radvd)."""
+        lookup = _Lookup(held)
+        routers = (
+            router
+            for router_id in sorted(self._laid_out["router"])
+            if (router := lookup.router(router_id)) is not None
+        )
+        return advertisements.daemons(routers=routers, lookup=lookup, host=self.host)
+
+    def _held_ports(self, held: state.HostState) -> Iterator[pb.Port]:
+        """The ports bound here, by id."""
+        for port_id in sorted(self._ports):
+            if (entry := held.get("port", port_id)) is not None:
+                yield entry.port
+
     async def _supervise(
         self, ops: list[planning.Op], failed: list[executing.Failed], *, everything: bool
     ) -> list[executing.Failed]:
@@ -594,10 +620,14 @@ class LinuxDriver:
         servers = {
             service.daemon.name: (keys.key(DHCP, network_id), service.daemon)
             for network_id, service in self._services.items()
+        } | {
+            daemon.name: (keys.key("router", router_id), daemon)
+            for router_id, daemon in self._advertisers.items()
         }
         clients = {
             daemon.name: (keys.key("port", port_id), daemon)
-            for port_id, daemon in self._clients.items()
+            for clients in (self._clients, self._clients6)
+            for port_id, daemon in clients.items()
         }
         known = set(self._daemons) | (set(self._supervisor.names()) if everything else set())
         gone = sorted(known - servers.keys() - clients.keys())
@@ -622,7 +652,8 @@ class LinuxDriver:
             for (owner, daemon), error in zip(todo, errors, strict=True):
                 if error:
                     self._daemons.pop(daemon.name, None)
-                    found.append(executing.Failed(owner, f"DHCP: {error}"))
+                    what = "IPv6 RA" if daemon.argv[0] == "radvd" else "DHCP"
+                    found.append(executing.Failed(owner, f"{what}: {error}"))
                 else:
                     self._daemons[daemon.name] = daemon
         self._leases = {

@@ -24,7 +24,9 @@ The host's data plane, per kind of entry:
   with the port's MAC and MTU, its fixed addresses, a default route via each subnet's gateway
   and the subnets' host routes). With
   ``--endpoint-addressing dhcp`` the port's first IPv4 address on a subnet with DHCP (and that
-  subnet's routes) is left to DHCP: ``dhcp`` runs a client in the namespace.
+  subnet's routes) is left to DHCP: ``dhcp`` runs a client in the namespace; and its IPv6
+  addresses on SLAAC and DHCPv6 subnets are left to router advertisements and DHCPv6
+  (``dhcpv6``: ``accept_ra``/``autoconf`` on, a ``dhclient -6``).
 - **router** (distributed): a namespace per router holding its interfaces' addresses and MACs,
   the same on every host, each on a veth leg into the segment's bridge, with forwarding on and
   the router's routes. Routing between subnets happens on the sending host; two projects with
@@ -59,7 +61,7 @@ from typing import Protocol
 
 import msgspec
 
-from alcor.agent.drivers.linux import forwardings, names
+from alcor.agent.drivers.linux import dhcpv6, forwardings, names
 from alcor.agent.drivers.linux import kernel as k
 from alcor.v1 import southbound_pb2 as pb
 
@@ -201,10 +203,29 @@ def of_port(port: pb.Port, lookup: Lookup, host: HostSettings) -> Layout:
         k.Link(ns=ns, name="lo", kind=""),
         *veth_inside(ns, inside, port.mac_address, size, up=port.admin_state_up),
     ]
-    obtained = dhcp_address(port, lookup) if host.endpoint_addressing == "dhcp" else None
-    fixed = [fixed for fixed in port.fixed_ips if fixed != obtained]
+    fixed = list(port.fixed_ips)
+    if host.endpoint_addressing == "dhcp":  # left to its DHCP clients and to SLAAC
+        obtained = dhcp_address(port, lookup)
+        subnets = port_subnets(port, lookup)
+        fixed = [
+            ip
+            for ip in fixed
+            if ip != obtained
+            and not (ip.subnet_id in subnets and dhcpv6.self_configured(subnets[ip.subnet_id]))
+        ]
+        found += dhcpv6.endpoint_settings(ns, subnets.values())
     found += _addressing(ns, inside, fixed, lookup)
     return Layout(found, depends)
+
+
+def port_subnets(port: pb.Port, lookup: Lookup) -> dict[str, pb.Subnet]:
+    """The subnets of a port's fixed addresses that the host holds, by id."""
+    found = {}
+    for fixed in port.fixed_ips:
+        subnet = lookup.subnet(fixed.subnet_id)
+        if subnet is not None:
+            found[subnet.id] = subnet
+    return found
 
 
 def plugs(port: pb.Port, host: HostSettings) -> bool:
@@ -265,7 +286,7 @@ def _subport(
 
 
 def dhcp_given(subnet: pb.Subnet) -> bool:
-    """Whether a subnet's addresses are served by DHCP here (IPv4 only, so far)."""
+    """Whether a subnet's IPv4 addresses are served by DHCP here (IPv6's: ``dhcpv6``)."""
     return subnet.enable_dhcp and ":" not in subnet.cidr
 
 
@@ -352,7 +373,7 @@ def of_router(router: pb.Router, lookup: Lookup, host: HostSettings) -> Layout:
     transit = _transit(router, lookup)
     if _serves(router, host):
         found += _gateway(router, ns, transit, host)
-    elif router.gateway_host_ip and transit is not None and not _has_default(router):
+    elif router.gateway_host_ip and transit is not None:
         found += _toward_gateway(router, ns, transit)
     return Layout(found, depends)
 
@@ -376,12 +397,19 @@ def _external_bridge(gateway: pb.RouterGateway, host: HostSettings) -> str:
     return host.bridge_mappings.get(gateway.physical_network, "")
 
 
-def _has_default(router: pb.Router) -> bool:
+def _has_default(router: pb.Router, version: int = 4) -> bool:
     return any(
         ipaddress.ip_network(r.destination, strict=False).prefixlen == 0
-        and ":" not in r.destination
+        and (":" in r.destination) == (version == 6)
         for r in router.routes
     )
+
+
+def _routed_v6(router: pb.Router) -> bool:
+    """Whether the router's gateway routes IPv6 out (it has an IPv6 address, no NAT66) and no
+    route of the router's own is the IPv6 default."""
+    addresses = router.gateway.addresses if router.HasField("gateway") else ()
+    return any(":" in a.ip_address for a in addresses) and not _has_default(router, 6)
 
 
 Transit = tuple[pb.RouterInterface, pb.Network]
@@ -389,25 +417,40 @@ Transit = tuple[pb.RouterInterface, pb.Network]
 
 def _transit(router: pb.Router, lookup: Lookup) -> Transit | None:
     """The interface whose segment carries the router's outbound traffic between hosts: its
-    first IPv4 interface (by port) on a network the host carries."""
-    for interface in sorted(router.interfaces, key=lambda i: (i.port_id, i.ip_address)):
-        network = lookup.network(interface.network_id)
-        if network is not None and segment(network) and ":" not in interface.ip_address:
-            return interface, network
-    return None
+    first IPv4 interface (by port) on a network the host carries, else (a router of IPv6
+    subnets alone) its first interface there."""
+    carried = [
+        (interface, network)
+        for interface in sorted(router.interfaces, key=lambda i: (i.port_id, i.ip_address))
+        if (network := lookup.network(interface.network_id)) is not None and segment(network)
+    ]
+    return next(
+        (found for found in carried if ":" not in found[0].ip_address),
+        carried[0] if carried else None,
+    )
 
 
 def _toward_gateway(router: pb.Router, ns: str, transit: Transit) -> list[k.Object]:
-    """On a host that does not serve the gateway: out through the gateway host's transit leg."""
+    """On a host that does not serve the gateway: out through the gateway host's transit leg
+    (IPv6 too when the gateway routes it: to the leg's link-local address)."""
     interface, network = transit
     inside = names.router_inside(interface.port_id)
     mac = shared_mac(router.id)
     device = names.vxlan(segment(network))
-    return [
-        k.Route(ns=ns, dst="0.0.0.0/0", via=TRANSIT_NEXT_HOP, dev=inside, onlink=True),
-        k.Neigh(ns=ns, dev=inside, ip=TRANSIT_NEXT_HOP, mac=mac),
-        k.Fdb(dev=device, mac=mac, dst=router.gateway_host_ip),  # as a neighbor's: no bridge entry
-    ]
+    found: list[k.Object] = []
+    if not _has_default(router):
+        found += [
+            k.Route(ns=ns, dst="0.0.0.0/0", via=TRANSIT_NEXT_HOP, dev=inside, onlink=True),
+            k.Neigh(ns=ns, dev=inside, ip=TRANSIT_NEXT_HOP, mac=mac),
+        ]
+    if _routed_v6(router):
+        found += [
+            k.Route(ns=ns, dst="::/0", via=link_local(mac), dev=inside),
+            k.Neigh(ns=ns, dev=inside, ip=link_local(mac), mac=mac),
+        ]
+    if found:  # as a neighbor's: no bridge entry
+        found.append(k.Fdb(dev=device, mac=mac, dst=router.gateway_host_ip))
+    return found
 
 
 def _gateway(
@@ -428,14 +471,18 @@ def _gateway(
         gateway.mtu or EXTERNAL_MTU,
         on_segment=False,
     )
-    snat_to = next_hop = ""
+    snat_to = next_hop = next_hop6 = ""
     for address in gateway.addresses:
         ip = ipaddress.ip_address(address.ip_address)
         found.append(k.Address(ns, inside, f"{ip}/{address.prefix_length or ip.max_prefixlen}"))
         if ip.version == 4 and not snat_to:
             snat_to, next_hop = address.ip_address, address.gateway_ip
+        if ip.version == 6 and not next_hop6:
+            next_hop6 = canonical(address.gateway_ip) if address.gateway_ip else ""
     if next_hop and not _has_default(router):
         found.append(k.Route(ns=ns, dst="0.0.0.0/0", via=next_hop, dev=inside))
+    if next_hop6 and _routed_v6(router):  # routed, never translated (no NAT66)
+        found.append(k.Route(ns=ns, dst="::/0", via=next_hop6, dev=inside))
     if snat_to and gateway.enable_snat:
         found.append(k.Nftables(ns, SNAT_TABLE, snat_table(inside, snat_to)))
     if transit is not None:

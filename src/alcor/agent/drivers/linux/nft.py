@@ -241,6 +241,7 @@ def _anti_spoofing_of(own_mac: str, pairs: tuple[tuple[str, str], ...]) -> tuple
         f"arp saddr ip != {_set(['0.0.0.0', *(ip for _, ip in v4)])} drop",
         "ether type ip udp sport 67 udp dport 68 drop",
         "ether type ip udp sport 68 udp dport 67 accept",
+        "ether type ip6 udp sport 547 udp dport 546 drop",
     ]
     if v4:
         rules.append(f"ether type ip ether saddr . ip saddr != {_set(_pairs(v4))} drop")
@@ -277,6 +278,10 @@ _PASSING = {
         f"icmpv6 type {{ {ND}, nd-router-advert }}",
     ),
 }
+_DHCPV6 = {  # a client's requests out, the server's replies in
+    "egress": "meta nfproto ipv6 udp sport 546 udp dport 547",
+    "ingress": "meta nfproto ipv6 udp sport 547 udp dport 546",
+}
 
 
 def _port_chain(
@@ -291,6 +296,7 @@ def _port_chain(
     return (
         *(tracked if stateful else ()),
         f"{dhcp} {verdict}",
+        f"{_DHCPV6[direction]} {verdict}",
         f"{discovery} {verdict}",
         *_matches(rules, direction=direction, verdict=verdict),
         "drop",
