@@ -362,6 +362,47 @@ def test_a_ports_dns_name_reaches_every_host_of_its_network_in_its_neighbor() ->
     assert_converged(world)
 
 
+def pairs_of(world: World, host: str, port: str) -> list[tuple[str, str]]:
+    held = world.hosts[host].get("neighbor", port)
+    assert held is not None
+    return [(p.ip_address, p.mac_address) for p in held.neighbor.allowed_address_pairs]
+
+
+def test_a_ports_address_pairs_reach_every_host_of_its_network_as_candidates() -> None:
+    """Virtual IPs across hosts: a port's allowed address pairs ride in its neighbor entry, so
+    every host of the network (and of networks one router hop away) learns which ports may
+    hold each VIP, and with which MAC (the port's own when the pair names none)."""
+    world = World()
+    two_subnets_one_router(world)
+    mac0 = world.records["n1-h0-p0"].mac_address  # type: ignore[union-attr]
+    vip = records.AddressPair(ip_address="10.1.9.9", mac_address=mac0)
+    deltas = world.change("n1-h0-p0", allowed_address_pairs=[vip])
+    assert set(deltas) == {"h0", "h1", "h5"}  # h5 routes to n1 through r1
+    assert keys_of(deltas["h0"]) == {"port:n1-h0-p0", "neighbor:n1-h0-p0"}
+    assert keys_of(deltas["h1"]) == keys_of(deltas["h5"]) == {"neighbor:n1-h0-p0"}
+    world.change(
+        "n1-h1-p0",
+        allowed_address_pairs=[
+            records.AddressPair(ip_address="10.1.9.9", mac_address="fa:16:3e:aa:bb:cc"),
+            records.AddressPair(ip_address="10.1.8.0/28", mac_address=""),
+        ],
+    )
+    mac1 = world.records["n1-h1-p0"].mac_address  # type: ignore[union-attr]
+    for host in ("h0", "h1", "h5"):
+        assert pairs_of(world, host, "n1-h0-p0") == [("10.1.9.9", mac0)]
+        assert pairs_of(world, host, "n1-h1-p0") == [
+            ("10.1.9.9", "fa:16:3e:aa:bb:cc"),
+            ("10.1.8.0/28", mac1),
+        ]
+        neighbor = world.hosts[host].get("neighbor", "n1-h1-p0")
+        assert neighbor is not None
+        assert list(neighbor.neighbor.ip_addresses) == ["10.1.1.10"]  # pairs are not fixed IPs
+    assert pairs_of(world, "h0", "n1-h0-p1") == []
+    world.change("n1-h0-p0", allowed_address_pairs=[])
+    assert pairs_of(world, "h5", "n1-h0-p0") == []
+    assert_converged(world)
+
+
 def test_a_change_nobody_holds_reaches_nobody() -> None:
     world = World()
     vpc(world, hosts=3, ports_per_host=1)

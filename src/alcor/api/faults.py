@@ -27,6 +27,10 @@ BODY_ERRORS = (msgspec.MsgspecError, RecursionError, UnicodeDecodeError)
 _MISSING_FIELD = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 _TOO_LONG = re.compile(r"Expected `str` of length <= (?P<limit>\d+) - at `\$(?P<path>[^`]*)`")
+_PAIRS = re.compile(  # allowed_address_pairs not a list, or an item of it not an object
+    r"Expected `(?P<expected>array|object)( \| null)?`, got `[^`]+` - at "
+    r"`\$(?P<path>[^`]*\.allowed_address_pairs(?P<item>\[\d+\])?)`"
+)
 _STEP = re.compile(r"\.(?P<key>[^.\[]+)|\[(?P<index>\d+)\]")
 _ECHOED = 1024  # a longer value is shown cut, not sent back whole
 
@@ -64,6 +68,9 @@ def bad_body(error: Exception, body: bytes | msgspec.Raw | None = None) -> error
         return errors.InvalidInput(
             f"Failed to parse request. Required attribute '{missing.group('field')}' not specified"
         )
+    pairs = _PAIRS.search(text)
+    if pairs and (pairs.group("expected") == "object") == bool(pairs.group("item")):
+        return _address_pairs(pairs.group("path"), body)
     too_long = _TOO_LONG.search(text)
     if too_long:
         return _too_long(too_long.group("path"), int(too_long.group("limit")), body)
@@ -88,24 +95,45 @@ def _too_long(path: str, limit: int, body: bytes | msgspec.Raw | None) -> errors
     return errors.InvalidInput(f"Invalid input for {attribute}. Reason: {reason}")
 
 
+def _address_pairs(path: str, body: bytes | msgspec.Raw | None) -> errors.InvalidInput:
+    """Neutron's words for pairs that are not a list, or a pair that is not an object (shown as
+    Python shows it: ``'None'``)."""
+    if not path.endswith("]"):
+        return errors.InvalidInput("Allowed address pairs must be a list.")
+    steps = [(m.group("key"), m.group("index")) for m in _STEP.finditer(path)]
+    found, value = _node_at(body, steps)
+    shown = str(value) if found else "?"
+    return errors.InvalidInput(
+        f"Invalid input for allowed_address_pairs. Reason: '{shown}' is not a dictionary."
+    )
+
+
 def _value_at(
     body: bytes | msgspec.Raw | None, steps: list[tuple[str | None, str | None]]
 ) -> str | None:
     """The string at ``steps`` in the JSON ``body``, if it can be found there."""
+    found, node = _node_at(body, steps)
+    return node if found and isinstance(node, str) else None
+
+
+def _node_at(
+    body: bytes | msgspec.Raw | None, steps: list[tuple[str | None, str | None]]
+) -> tuple[bool, object]:
+    """Whether there is a value at ``steps`` in the JSON ``body``, and which."""
     if body is None:
-        return None
+        return False, None
     try:
         node: object = msgspec.json.decode(body)
     except BODY_ERRORS:
-        return None
+        return False, None
     for key, index in steps:
-        if key is not None and isinstance(node, dict):
-            node = node.get(key)
+        if key is not None and isinstance(node, dict) and key in node:
+            node = node[key]
         elif index is not None and isinstance(node, list) and int(index) < len(node):
             node = node[int(index)]
         else:
-            return None
-    return node if isinstance(node, str) else None
+            return False, None
+    return True, node
 
 
 def bug(request: Request, error: Exception) -> Response:

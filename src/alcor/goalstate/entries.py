@@ -24,6 +24,15 @@ def addresses(port: records.Port) -> list[str]:
     return [ip.ip_address for ip in port.fixed_ips]
 
 
+def address_pairs(port: records.Port) -> list[pb.AddressPair]:
+    """A port's allowed address pairs, each with its MAC (the store keeps the port's own for a
+    pair that names none, as Neutron does)."""
+    return [
+        pb.AddressPair(ip_address=pair.ip_address, mac_address=pair.mac_address or port.mac_address)
+        for pair in port.allowed_address_pairs
+    ]
+
+
 def port_entry(port: records.Port, revision: int) -> pb.Entry:
     parent, vlan = trunks.riding(port.binding_profile) or ("", 0)
     return pb.Entry(
@@ -39,10 +48,7 @@ def port_entry(port: records.Port, revision: int) -> pb.Entry:
             admin_state_up=port.admin_state_up,
             port_security_enabled=port.port_security_enabled,
             security_group_ids=port.security_groups,
-            allowed_address_pairs=[
-                pb.AddressPair(ip_address=pair.ip_address, mac_address=pair.mac_address)
-                for pair in port.allowed_address_pairs
-            ],
+            allowed_address_pairs=address_pairs(port),
             device_owner=port.device_owner,
             device_id=port.device_id,
             trunk_parent_id=parent,
@@ -110,6 +116,7 @@ def neighbor_entry(
             host_id=port.binding_host_id,
             host_ip=host_ip,
             dns_name=dns.relative(port.dns_name, domain=dns_domain),
+            allowed_address_pairs=address_pairs(port),
         ),
     )
 

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import re
+import signal
 import subprocess
+import threading
 import time
 
 from alcor.lab import commands
@@ -38,6 +41,48 @@ def pings(pairs: list[Pair], *, wait: float = 1.0) -> dict[Pair, bool]:
             {pair: process.wait(timeout=attempt + 10) == 0 for pair, process in started.items()}
         )
     return answered
+
+
+class Pinging:
+    """A ping that runs until stopped, one echo request every ``interval`` seconds, each
+    sequence number reported as answered or not (``ping -O`` says so when it sends the next),
+    so a loss is counted in packets, not in time."""
+
+    def __init__(self, ns: str, ip: str, *, interval: float = 0.05) -> None:
+        command = ["ip", "netns", "exec", ns, "ping", "-n", "-O", "-i", str(interval), ip]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
+        )
+        self.answered: set[int] = set()
+        self.unanswered: set[int] = set()  # "no answer yet" (a late answer still counts)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            found = _SEQUENCE.search(line)
+            if found:
+                seen = self.unanswered if "no answer" in line else self.answered
+                seen.add(int(found[1]))
+
+    def last(self) -> int:
+        """The highest sequence number reported so far (0: none)."""
+        return max(self.answered | self.unanswered, default=0)
+
+    def answered_after(self, sequence: int) -> int:
+        return sum(1 for seen in set(self.answered) if seen > sequence)
+
+    def lost(self) -> list[int]:
+        return sorted(self.unanswered - self.answered)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=10)
+        self._reader.join(timeout=10)
+
+
+_SEQUENCE = re.compile(r"icmp_seq=(\d+)")
 
 
 def serve(ns: str, port: int, answer: str, *, protocol: str = "tcp") -> subprocess.Popen[bytes]:

@@ -76,7 +76,7 @@ def _check_fixed_ips(requested: Sequence[object] | UnsetType, limits: Limits) ->
 def _check_port(request: PortAttributes, limits: Limits) -> None:
     _check_fixed_ips(request.fixed_ips, limits)
     pairs = request.allowed_address_pairs
-    if pairs is not UNSET and len(pairs) > limits.max_allowed_address_pair:
+    if pairs and len(pairs) > limits.max_allowed_address_pair:
         raise errors.InvalidInput(
             "The number of allowed address pair exceeds the maximum "
             f"{limits.max_allowed_address_pair}.",

@@ -209,7 +209,7 @@ class FixedIpRequest(Request, frozen=True, kw_only=True):
 
 
 class AddressPairRequest(Request, frozen=True, kw_only=True):
-    ip_address: String
+    ip_address: String | Unset = UNSET  # required: AllowedAddressPairsMissingIP, as Neutron
     mac_address: String | Unset = UNSET
 
 
@@ -232,7 +232,7 @@ class PortAttributes(Request, frozen=True, kw_only=True):
     device_owner: String | Unset = UNSET
     security_groups: list[String] | Unset = UNSET
     port_security_enabled: bool | Unset = UNSET
-    allowed_address_pairs: list[AddressPairRequest] | Unset = UNSET
+    allowed_address_pairs: list[AddressPairRequest] | Unset | None = UNSET  # null: none
     binding_host_id: String | Unset = msgspec.field(default=UNSET, name="binding:host_id")
     binding_profile: dict[str, Any] | Unset = msgspec.field(default=UNSET, name="binding:profile")
     binding_vnic_type: String | Unset = msgspec.field(default=UNSET, name="binding:vnic_type")

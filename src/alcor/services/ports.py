@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from alcor.model import addressing, dhcp_options, dns, errors, service_types
+from alcor.model import address_pairs, addressing, dhcp_options, dns, errors, service_types
 from alcor.model.identifiers import normalize_mac
 from alcor.model.queries import Query
 from alcor.model.records import (
@@ -328,16 +328,16 @@ class Ports:
             ):
                 if (value := getattr(request, field)) is not UNSET:
                     changes[field] = value
-            changes["security_groups"] = PortGroups(writer, caller, self.context).on_update(
-                port, request
-            )
             if request.allowed_address_pairs is not UNSET:
                 changes["allowed_address_pairs"] = _address_pairs(request, port.mac_address)
-            check_address_pairs(
+            check_address_pairs(  # before the groups, as Neutron
                 port_security=resources.value_or(
                     request.port_security_enabled, port.port_security_enabled
                 ),
                 has_pairs=bool(changes.get("allowed_address_pairs", port.allowed_address_pairs)),
+            )
+            changes["security_groups"] = PortGroups(writer, caller, self.context).on_update(
+                port, request
             )
             if request.binding_host_id is not UNSET:
                 host = request.binding_host_id
@@ -657,17 +657,9 @@ def _check_network_owner(caller: Caller, network: Network, request: PortAttribut
 
 
 def _address_pairs(request: PortAttributes, mac: str) -> list[AddressPair]:
-    if request.allowed_address_pairs is UNSET:
+    if not request.allowed_address_pairs:  # not sent, null or empty
         return []
-    pairs = []
-    for pair in request.allowed_address_pairs:
-        if "/" in pair.ip_address:
-            addressing.parse_cidr(pair.ip_address, "allowed_address_pairs")
-        else:
-            addressing.parse_address(pair.ip_address, "allowed_address_pairs")
-        pair_mac = normalize_mac(pair.mac_address) if pair.mac_address is not UNSET else mac
-        pairs.append(AddressPair(pair.ip_address, pair_mac))
-    return pairs
+    return address_pairs.parsed(request.allowed_address_pairs, port_mac=mac)
 
 
 # What Neutron's policy leaves to the port's network's owner (or an admin): on a shared network

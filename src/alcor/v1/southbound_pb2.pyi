@@ -1030,6 +1030,7 @@ class Neighbor(_message.Message):
     HOST_ID_FIELD_NUMBER: _builtins.int
     HOST_IP_FIELD_NUMBER: _builtins.int
     DNS_NAME_FIELD_NUMBER: _builtins.int
+    ALLOWED_ADDRESS_PAIRS_FIELD_NUMBER: _builtins.int
     port_id: _builtins.str
     network_id: _builtins.str
     segmentation_id: _builtins.int
@@ -1043,6 +1044,13 @@ class Neighbor(_message.Message):
     """
     @_builtins.property
     def ip_addresses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def allowed_address_pairs(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddressPair]:
+        """The port's allowed address pairs (virtual IPs it may hold: an address or a CIDR, with the
+        MAC it answers for them with, the port's own unless the pair names one). Not answered by the
+        hosts' ARP proxy: the port that holds one says so itself (docs/agent.md, "Virtual IPs").
+        """
+
     def __init__(
         self,
         *,
@@ -1054,10 +1062,11 @@ class Neighbor(_message.Message):
         host_id: _builtins.str = ...,
         host_ip: _builtins.str = ...,
         dns_name: _builtins.str = ...,
+        allowed_address_pairs: _abc.Iterable[Global___AddressPair] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dns_name", b"dns_name", "host_id", b"host_id", "host_ip", b"host_ip", "ip_addresses", b"ip_addresses", "mac_address", b"mac_address", "network_id", b"network_id", "port_id", b"port_id", "segmentation_id", b"segmentation_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_address_pairs", b"allowed_address_pairs", "dns_name", b"dns_name", "host_id", b"host_id", "host_ip", b"host_ip", "ip_addresses", b"ip_addresses", "mac_address", b"mac_address", "network_id", b"network_id", "port_id", b"port_id", "segmentation_id", b"segmentation_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

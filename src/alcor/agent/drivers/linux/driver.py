@@ -55,6 +55,7 @@ from alcor.agent.drivers.linux import (
     planning,
     shaping,
     supervising,
+    vips,
     vlans,
 )
 from alcor.agent.drivers.linux import kernel as k
@@ -88,6 +89,7 @@ CAPABILITIES = (
 # what the DHCP servers and clients follow (neighbors: the names their DNS answers)
 DHCP_INPUTS = ("port", "subnet", "network", "neighbor")
 DHCP = "dhcp"  # a DHCP server's key (``dhcp:<network>``), reported as its network's
+VIP = "vip"  # a network's virtual IPs' ARP path (``vip:<network>``: ``vips``), reported as its
 
 
 class _Lookup:
@@ -154,6 +156,10 @@ class LinuxDriver:
         self._riding: dict[str, str] = {}  # subport -> the parent port whose device it rides
         self._shapes: dict[str, shaping.Shape] = {}  # ports' QoS on their devices, as programmed
         self._names = dhcp.Names()  # the neighbor entries' names, which the DHCP servers answer
+        # neighbors by network (their pairs' ARP path is the network's: ``vips``)
+        self._neighbors: defaultdict[str, set[str]] = defaultdict(set)
+        self._neighbor_networks: dict[str, str] = {}
+        self._paired: set[str] = set()  # neighbors with allowed address pairs
         self.timings: dict[str, float] = {}  # the last message's phases, in seconds
         self._operations: Counter[tuple[str, str]] = Counter()  # (action, object) -> asked
 
@@ -262,6 +268,9 @@ class LinuxDriver:
         self._riding.clear()
         self._members.clear()
         self._names.clear()
+        self._neighbors.clear()
+        self._neighbor_networks.clear()
+        self._paired.clear()
         lookup = _Lookup(held)
         for key, entry in live.items():
             self._index(key, entry)
@@ -273,6 +282,8 @@ class LinuxDriver:
         self._clients6 = dhcp.clients6(ports=self._held_ports(held), lookup=lookup, host=self.host)
         for network_id, service in self._services.items():
             self._place(keys.key(DHCP, network_id), service.layout)
+        for network_id in list(self._neighbors):
+            self._place(keys.key(VIP, network_id), self._vip_path(network_id, held, lookup))
         wanted: dict[k.Identity, k.Object] = {}
         owners: dict[k.Identity, str] = {}
         for ident in self._wanted:
@@ -294,12 +305,16 @@ class LinuxDriver:
         started = time.perf_counter()
         lookup = _Lookup(held)
         touched: set[str] = set()
+        paths = set()  # networks whose pairs' ARP path may have changed
         for key, entry in changes.set.items():
+            paths |= self._vip_networks(key, entry, lookup)
             self._index(key, entry)
             touched |= self._affected(key, entry)
         for key in changes.removed:
+            paths |= self._vip_networks(key, None, lookup)
             touched |= self._affected(key, None)
             self._unindex(key)
+        touched |= {keys.key(VIP, network_id) for network_id in paths}
         if any(key.partition(":")[0] in DHCP_INPUTS for key in [*changes.set, *changes.removed]):
             services, self._clients = self._dhcp(held)
             touched |= {
@@ -314,11 +329,15 @@ class LinuxDriver:
             for ident in self._idents.get(key, ()):
                 if ident not in before:
                     owners[ident], before[ident] = self._effective(ident)
-        for key in touched:
+        paths_last = [key for key in touched if not key.startswith(VIP + ":")]
+        paths_last += [key for key in touched if key.startswith(VIP + ":")]  # routers laid out
+        for key in paths_last:
             kind, _, resource_id = key.partition(":")
             if kind == DHCP:
                 service = self._services.get(resource_id)
                 self._place(key, service.layout if service is not None else None)
+            elif kind == VIP:
+                self._place(key, self._vip_path(resource_id, held, lookup))
             else:
                 found = changes.set.get(key)  # as held now, without looking it up again
                 self._lay_out(
@@ -389,6 +408,16 @@ class LinuxDriver:
             self._members[entry.member.security_group_id].add(entry.member.port_id)
         elif kind == "neighbor":
             self._names.put(resource_id, entry.neighbor)
+            network_id = entry.neighbor.network_id
+            moved = self._neighbor_networks.get(resource_id)
+            if moved is not None and moved != network_id:
+                self._neighbors[moved].discard(resource_id)
+            self._neighbor_networks[resource_id] = network_id
+            self._neighbors[network_id].add(resource_id)
+            if entry.neighbor.allowed_address_pairs:
+                self._paired.add(resource_id)
+            else:
+                self._paired.discard(resource_id)
 
     def _unindex(self, key: str) -> None:
         kind, _, resource_id = key.partition(":")
@@ -406,6 +435,11 @@ class LinuxDriver:
                 del self._members[group_id]
         elif kind == "neighbor":
             self._names.drop(resource_id)
+            network_id = self._neighbor_networks.pop(resource_id, "")
+            self._paired.discard(resource_id)
+            self._neighbors[network_id].discard(resource_id)
+            if not self._neighbors[network_id]:
+                del self._neighbors[network_id]
 
     def _lay_out(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> None:
         """Replace what ``key`` wants of the kernel with what ``entry`` wants (None: nothing)."""
@@ -444,6 +478,70 @@ class LinuxDriver:
         versions = self._wanted[ident]
         owner = min(versions) if len(versions) > 1 else next(iter(versions))
         return owner, versions[owner]
+
+    # --- virtual IPs: their ARP between hosts ---------------------------------------------
+
+    def _vip_networks(self, key: str, entry: pb.Entry | None, lookup: _Lookup) -> set[str]:
+        """The networks whose pairs' ARP path a change of ``key`` may change: a network's; a
+        neighbor's (before and after it changed: a neighbor brings its host and its pairs),
+        and those with pairs one router hop away (their replication reaches its host); for a
+        router (its interfaces' MACs, its gateway's host), every network with pairs (which
+        are few)."""
+        kind, _, resource_id = key.partition(":")
+        if kind == "network":
+            return {resource_id}
+        paired = {self._neighbor_networks[port_id] for port_id in self._paired}
+        if kind == "router":
+            return paired
+        if kind != "neighbor":
+            return set()
+        found = {self._neighbor_networks.get(resource_id, "")}
+        if entry is not None:
+            found.add(entry.neighbor.network_id)
+        found -= {""}
+        if paired - found:
+            found |= {n for n in paired if self._routed(n, lookup) & found}
+        return found
+
+    def _routers_on(self, network_id: str, lookup: _Lookup) -> list[pb.Router]:
+        """The routers this host holds with an interface on the network."""
+        return [
+            router
+            for router_id in self._laid_out["router"]
+            if (router := lookup.router(router_id)) is not None
+            and any(i.network_id == network_id for i in router.interfaces)
+        ]
+
+    def _routed(self, network_id: str, lookup: _Lookup) -> set[str]:
+        """The networks one router hop from a network (itself included, if it has a router)."""
+        return {i.network_id for r in self._routers_on(network_id, lookup) for i in r.interfaces}
+
+    def _vip_path(
+        self, network_id: str, held: state.HostState, lookup: _Lookup
+    ) -> layouts.Layout | None:
+        """What a network's pairs want of this host (``vips.path``; None: nothing)."""
+        ports = self._neighbors.get(network_id, set())
+        if self._paired.isdisjoint(ports):  # most networks: nothing to look at
+            return None
+
+        def neighbors(network: str) -> list[pb.Neighbor]:
+            return [
+                found.neighbor
+                for port_id in self._neighbors.get(network, ())
+                if (found := held.get("neighbor", port_id)) is not None
+            ]
+
+        routers = self._routers_on(network_id, lookup)
+        macs = [i.mac_address for r in routers for i in r.interfaces if i.network_id == network_id]
+        beyond = {i.network_id for r in routers for i in r.interfaces} - {network_id}
+        gateways = [r.gateway_host_ip for r in routers]  # they route floating IPs' traffic in
+        return vips.path(
+            lookup.network(network_id),
+            neighbors(network_id),
+            self.host,
+            router_macs=macs,
+            routed_hosts=[n.host_ip for m in sorted(beyond) for n in neighbors(m)] + gateways,
+        )
 
     # --- trunks: VLANs spliced onto the parents' devices ------------------------------------
 
@@ -766,7 +864,7 @@ class LinuxDriver:
         by_key: dict[str, list[str]] = defaultdict(list)
         for failure in failed:
             kind, _, resource_id = failure.owner.partition(":")
-            if kind == DHCP:  # a DHCP server is its network's
+            if kind in (DHCP, VIP):  # a DHCP server, a VIP path, is its network's
                 kind = "network"
                 failure = executing.Failed(keys.key(kind, resource_id), failure.message)
             if not failure.owner or held.get(kind, resource_id) is None:

@@ -18,6 +18,9 @@ from typing import TypeAlias
 import msgspec
 
 HOST = ""  # the agent's own network namespace
+# A VXLAN device's all-zero forwarding entry: head-end replication, one per remote VTEP (so its
+# destination is part of what it is)
+FLOOD_MAC = "00:00:00:00:00:00"
 
 # A link's kind: made by the driver ("bridge", "vxlan", "veth" with its peer), the far end of a
 # veth made with it ("peer"), or a device that exists on its own and is only set up and attached
@@ -108,6 +111,8 @@ Objects: TypeAlias = dict[Identity, Object]
 def identity(obj: Object) -> Identity:
     """What an object is, apart from what it is set to (the many first: neighbors)."""
     if isinstance(obj, Fdb):
+        if obj.mac == FLOOD_MAC:
+            return ("fdb-self", obj.dev, obj.mac, obj.dst)
         return ("fdb-self" if obj.dst else "fdb-master", obj.dev, obj.mac)
     if isinstance(obj, Neigh):
         return ("neigh", obj.ns, obj.dev, obj.ip)

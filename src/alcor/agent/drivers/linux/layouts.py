@@ -16,6 +16,7 @@ The host's data plane, per kind of entry:
   sees another's unknown unicast. Neighbors on this host need nothing: their endpoints are
   plugged here. No all-zero (head-end replication) entries are made: nothing here needs
   broadcast to leave the host (DHCP is answered by every host for its own ports: ``dhcp``).
+  Virtual IPs (allowed address pairs) are the exception, on a device of their own: ``vips``.
 - **port** (an endpoint bound here): in ``tap`` mode the existing ``tap<port:11>`` device is
   attached to the segment's bridge, and so is a pod's (``device_owner`` ``compute:kubernetes``:
   ``alcor-cni`` made its veth, ``names.PLUGGED`` in its alias) in either mode; in ``netns``

@@ -11,6 +11,7 @@ the kernel to 15 characters (``IFNAMSIZ`` - 1), so they are derived from short i
 ``tap<port:11>``    an endpoint (host side)    as Nova names a port's tap device
 ``aldh-<vni>``      a DHCP server's leg        at most 13 characters
 ``altv-<port:10>``  a subport's trunk leg      the peer of its ``tap<port:11>`` (trunks)
+``alvp-<vni>``      a segment's VIP device     its virtual IPs' ARP between hosts (``vips``)
 ==================  =========================  ======================================
 
 Namespaces share one directory (``/run/netns``) per machine, so theirs carry a prefix of the
@@ -46,8 +47,9 @@ DHCP_DEVICE = "dh0"
 TRUNK_LEG = "altv-"
 PLUGGED = "alcor-cni"  # how the alias alcor-cni gives a pod's tap begins: attached, never deleted
 VLAN_LEG = "alvl"
+VIP_VXLAN = "alvp-"
 OWNED_NETNS = (ROUTER_NETNS, ENDPOINT_NETNS, DHCP_NETNS)
-OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG, TRANSIT_LEG, DHCP_LEG, TRUNK_LEG)
+OWNED_DEVICES = (BRIDGE, VXLAN, ROUTER_LEG, TRANSIT_LEG, DHCP_LEG, TRUNK_LEG, VIP_VXLAN)
 MAX_DEVICE = 15
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -59,6 +61,11 @@ def bridge(vni: int) -> str:
 
 def vxlan(vni: int) -> str:
     return f"{VXLAN}{vni}"
+
+
+def vip_vxlan(vni: int) -> str:
+    """A segment's second VXLAN device, for its virtual IPs' ARP (``vips``)."""
+    return f"{VIP_VXLAN}{vni}"
 
 
 def router_leg(port_id: str) -> str:

@@ -361,6 +361,8 @@ def _neigh_set(neigh: k.Neigh) -> str:
 
 
 def _fdb_set(fdb: k.Fdb) -> str:
+    if fdb.mac == k.FLOOD_MAC:  # one more destination, never replacing the others
+        return f"fdb append {fdb.mac} dev {fdb.dev} dst {fdb.dst} self permanent"
     if fdb.dst:
         return f"fdb replace {fdb.mac} dev {fdb.dev} dst {fdb.dst} self permanent"
     return f"fdb replace {fdb.mac} dev {fdb.dev} master static"
