@@ -295,11 +295,7 @@ def _create(
         "device_owner": OWNER,
         "tags": tags,
     }
-    if config.project:
-        body["project_id"] = config.project
-    if groups is not None:
-        body["security_groups"] = groups
-    return dict(controller.post("/v2.0/ports", {"port": body})["port"])
+    return controller.create_port(body, project=config.project, groups=groups)
 
 
 def _ports_of(controller: Controller, container: Container) -> list[dict[str, Any]]:

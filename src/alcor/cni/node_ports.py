@@ -130,8 +130,4 @@ def _create(
         "device_owner": OWNER,
         "tags": [f"{NODE_TAG}{host}"],
     }
-    if config.project:
-        body["project_id"] = config.project
-    if groups is not None:
-        body["security_groups"] = groups
-    return dict(controller.post("/v2.0/ports", {"port": body})["port"])
+    return controller.create_port(body, project=config.project, groups=groups)
