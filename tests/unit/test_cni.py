@@ -364,14 +364,40 @@ def test_a_node_ports_host_end_is_attached_by_the_agent_and_no_pods_for_gc() -> 
     assert links.alias("c1", "eth0").startswith(f"{links.ALIAS}:")
 
 
-class Unreachable(controller.Controller):
-    """A controller every request to fails the test."""
+class Scripted(controller.Controller):
+    """A controller answering from ``answers`` (method -> answer, or the error to raise),
+    keeping what it was asked; a request it has no answer for fails the test."""
 
-    def __init__(self) -> None:
+    def __init__(self, answers: dict[str, Any] | None = None) -> None:
         super().__init__("http://127.0.0.1:9")
+        self.answers = answers or {}
+        self.asked: list[str] = []
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        raise AssertionError(f"{method} {path} asked")
+        self.asked.append(f"{method} {path}")
+        if method not in self.answers:
+            raise AssertionError(f"{method} {path} asked")
+        answer = self.answers[method]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+NETWORK: dict[str, Any] = {"id": "8d3c2f1a-77b4-4c1e-9f00-123456789abc", "mtu": 1450}
+
+
+def _ensure(
+    controller: controller.Controller, config: Config, known: node_ports.Known, **more: Any
+) -> None:
+    node_ports.ensure(
+        controller,
+        config=config,
+        host="h1",
+        network=NETWORK,
+        groups=None,
+        known=known,
+        activated=more.get("activated", lambda port_id: None),
+    )
 
 
 def test_a_node_port_found_in_place_costs_later_adds_no_request(
@@ -380,24 +406,48 @@ def test_a_node_port_found_in_place_costs_later_adds_no_request(
     """Once this process saw the node port of (host, network) in place, an ADD asks only the
     kernel whether its interface is there; when it is gone (a reboot), the controller again."""
     config = parsed(CONFIG | {"state_dir": str(tmp_path)}).config
-    network = {"id": "8d3c2f1a-77b4-4c1e-9f00-123456789abc", "mtu": 1450}
     known = node_ports.Known()
-    known.add(("h1", network["id"]))
-    present = {links.node_device(network["id"])}
+    known.add(("h1", NETWORK["id"]))
+    present = {links.node_device(NETWORK["id"])}
     monkeypatch.setattr(links, "exists", lambda device: device in present)
-
-    def ensure() -> None:
-        node_ports.ensure(
-            Unreachable(),
-            config=config,
-            host="h1",
-            network=network,
-            groups=None,
-            known=known,
-            activated=lambda port_id: None,
-        )
-
-    ensure()
+    _ensure(Scripted(), config, known)
     present.clear()
     with pytest.raises(AssertionError, match=r"GET /v2\.0/ports"):
-        ensure()
+        _ensure(Scripted(), config, known)
+
+
+def test_a_node_port_in_place_and_active_is_one_request_and_then_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a plugin without a daemon pays per ADD: the lookup, no wait, nothing plugged."""
+    config = parsed(CONFIG | {"state_dir": str(tmp_path)}).config
+    monkeypatch.setattr(links, "exists", lambda device: True)
+    port = {"id": "p1", "binding:host_id": "h1", "status": "ACTIVE", "fixed_ips": []}
+    found = Scripted({"GET": {"ports": [port]}})
+    known = node_ports.Known()
+
+    def waited(port_id: str) -> None:
+        raise AssertionError("waited")
+
+    _ensure(found, config, known, activated=waited)
+    assert found.asked == [
+        "GET /v2.0/ports?device_owner=compute%3Akubernetes-node&device_id=h1"
+        f"&network_id={NETWORK['id']}"
+    ]
+    assert ("h1", NETWORK["id"]) in known
+
+
+def test_a_node_port_the_controller_refuses_fails_the_add_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = parsed(CONFIG | {"state_dir": str(tmp_path)}).config
+    monkeypatch.setattr(links, "exists", lambda device: False)
+    refusing = Scripted({"GET": {"ports": []}, "POST": CniError(100, "Quota exceeded")})
+    known = node_ports.Known()
+    with pytest.raises(CniError) as caught:
+        _ensure(refusing, config, known)
+    assert caught.value.code == 100
+    assert "node's own port" in caught.value.msg
+    assert "Quota exceeded" in caught.value.msg
+    assert [asked.split()[0] for asked in refusing.asked] == ["GET", "POST"]
+    assert ("h1", NETWORK["id"]) not in known

@@ -71,12 +71,14 @@ def ensure(
         port = port or _create(controller, config=config, host=host, network=network, groups=groups)
         tap = links.tap(port["id"])
         plugged = links.exists(device) and links.exists(tap)
+        bound = plugged and port.get("binding:host_id") == host
         try:
             if not plugged:
                 _plug(controller, port, network=network, device=device, tap=tap)
-            if port.get("binding:host_id") != host or not plugged:
+            if not bound:
                 controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": host}})
-            _activated(activated, port["id"])
+            if not bound or port.get("status") != "ACTIVE":
+                _activated(activated, port["id"])
         except BaseException:
             if not plugged:
                 with contextlib.suppress(CniError):
@@ -130,4 +132,8 @@ def _create(
         "device_owner": OWNER,
         "tags": [f"{NODE_TAG}{host}"],
     }
-    return controller.create_port(body, project=config.project, groups=groups)
+    try:
+        return controller.create_port(body, project=config.project, groups=groups)
+    except CniError as error:
+        why = f"cannot make the node's own port on network {network['id']}: {error.msg}"
+        raise CniError(error.code, why, error.details) from None
