@@ -341,7 +341,8 @@ def test_exceeding_the_port_quota_is_the_controllers_message_and_leaves_nothing(
     network = lab.network(project=project)
     lab.subnet(network, "10.9.0.0/24", project=project)
     used = len(lab.call("GET", f"/ports?project_id={project}")["ports"])
-    lab.call("PUT", f"/quotas/{project}", {"quota": {"port": used + 1}})  # room for one pod
+    room = used + 2  # the node's own port on the network, and one pod
+    lab.call("PUT", f"/quotas/{project}", {"quota": {"port": room}})
     pod1, pod2 = cluster.sandbox(), cluster.sandbox()
     config = {"network": network, "project": project, "security_groups": None}
     assert cluster.add(cluster.h1, pod1, **config).status == 0
@@ -352,14 +353,21 @@ def test_exceeding_the_port_quota_is_the_controllers_message_and_leaves_nothing(
     _nothing_left(cluster, pod2, before)
 
 
-def test_a_port_that_never_becomes_active_times_out_and_is_undone(cluster: Cluster) -> None:
+@pytest.mark.parametrize("node_access", [True, False])
+def test_a_port_that_never_becomes_active_times_out_and_is_undone(
+    cluster: Cluster, node_access: bool
+) -> None:
+    """With node access, the node's own port is the first to wait: it is undone too."""
     pod = cluster.sandbox()
     before = taps(cluster.h1)
     cluster.h1.stop_agent()  # nobody programs it
-    timed_out = cluster.add(cluster.h1, pod, active_timeout=1)
+    timed_out = cluster.add(cluster.h1, pod, active_timeout=1, node_access=node_access)
     assert timed_out.code == 11, timed_out
     assert "not ACTIVE" in timed_out.document["msg"], timed_out
+    assert ("node's own" in timed_out.document["msg"]) == node_access, timed_out
     _nothing_left(cluster, pod, before)
+    assert node_ports(cluster, cluster.h1) == []
+    assert node_device(cluster.net_a) not in devices(cluster.h1.ns)
 
 
 @pytest.mark.parametrize("zipapp", [False, True], ids=["compiled", "zipapp"])
@@ -429,3 +437,120 @@ def test_two_adds_of_one_container_at_once_make_one_port(cluster: Cluster) -> No
     (port,) = cluster.ports_of(pod)
     assert port["status"] == "ACTIVE"
     assert cluster.lab.ping(pod, "10.0.1.11")
+
+
+# --- the node reaches its pods: its own port on their network ---------------------------------
+
+NODE_OWNER = "compute:kubernetes-node"
+
+
+def node_ports(cluster: Cluster, host: Host) -> list[dict[str, Any]]:
+    found = cluster.lab.call("GET", f"/ports?device_owner={NODE_OWNER}&device_id={host.id}")
+    return list(found["ports"])
+
+
+def node_device(network_id: str) -> str:
+    return "alcor-" + network_id.replace("-", "")[:9]
+
+
+def test_the_node_reaches_its_pods_and_the_other_nodes_by_its_own_port(
+    cluster: Cluster,
+) -> None:
+    """kubelet's probes connect from the node's namespace to a pod's address: the node's own
+    port on the pods' network (made once, by the first of several ADDs at once) carries the
+    whole subnet, and the node's default route stays as it was."""
+    lab, h1 = cluster.lab, cluster.h1
+    default_before = run("ip", "-n", h1.ns, "route", "show", "default").stdout
+    here = [cluster.sandbox() for _ in range(3)]
+    there = cluster.sandbox()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        added = list(pool.map(lambda pod: cluster.add(h1, pod), here))
+    assert [outcome.status for outcome in added] == [0, 0, 0], added
+    on_h2 = cluster.add(cluster.h2, there)
+    assert on_h2.status == 0, on_h2
+
+    (port,) = node_ports(cluster, h1)
+    assert (port["network_id"], port["status"]) == (cluster.net_a, "ACTIVE")
+    assert port["binding:host_id"] == h1.id
+    assert port["name"] == f"node/{h1.id}"
+    assert port["security_groups"] == [cluster.open]
+    assert len(node_ports(cluster, cluster.h2)) == 1
+    device = node_device(cluster.net_a)
+    shown = json.loads(run("ip", "-n", h1.ns, "-j", "addr", "show", device).stdout)[0]
+    assert shown["address"] == port["mac_address"]
+    assert shown["mtu"] == lab.call("GET", f"/networks/{cluster.net_a}")["network"]["mtu"]
+    address = port["fixed_ips"][0]["ip_address"]
+    assert [(a["local"], a["prefixlen"]) for a in shown["addr_info"] if a["family"] == "inet"] == [
+        (address, 24)
+    ]
+    routes = json.loads(run("ip", "-n", h1.ns, "-j", "route", "show", "dev", device).stdout)
+    assert [route["dst"] for route in routes] == [A]
+    assert run("ip", "-n", h1.ns, "route", "show", "default").stdout == default_before
+
+    local, remote = cluster.pod_ip(added[0]), cluster.pod_ip(on_h2)
+    lab.serve(here[0], 8080, "here")
+    lab.serve(there, 8080, "there")
+    assert lab.connect(h1.ns, local, 8080) == "here"
+    assert lab.connect(h1.ns, remote, 8080) == "there"
+    answered = lab.pings([(h1.ns, local), (h1.ns, remote), (h1.ns, cluster.pod_ip(added[2]))])
+    assert all(answered.values()), answered
+
+
+def test_del_and_gc_keep_the_node_port_and_a_lost_interface_is_plugged_again(
+    cluster: Cluster,
+) -> None:
+    h1 = cluster.h1
+    first, second = cluster.sandbox(), cluster.sandbox()
+    assert cluster.add(h1, first).status == 0
+    (port,) = node_ports(cluster, h1)
+    assert cluster.delete(h1, first).status == 0
+    config = cluster.config(h1, cniVersion="1.1.0") | {"cni.dev/valid-attachments": []}
+    collected = cni.invoke("GC", config, node=h1.ns)
+    assert collected.status == 0, collected
+    (kept,) = node_ports(cluster, h1)
+    assert (kept["id"], kept["status"], kept["binding:host_id"]) == (port["id"], "ACTIVE", h1.id)
+    device = node_device(cluster.net_a)
+    assert cluster.lab.ping(h1.ns, "10.0.1.11")  # a VM on the network, through the node port
+
+    run("ip", "-n", h1.ns, "link", "del", device)  # as after a reboot: the port, no interface
+    added = cluster.add(h1, second)
+    assert added.status == 0, added
+    (again,) = node_ports(cluster, h1)
+    assert again["id"] == port["id"]
+    assert device in devices(h1.ns)
+    assert cluster.lab.ping(h1.ns, cluster.pod_ip(added))
+
+
+def test_node_access_false_makes_no_node_port(cluster: Cluster) -> None:
+    pod = cluster.sandbox()
+    added = cluster.add(cluster.h1, pod, node_access=False)
+    assert added.status == 0, added
+    assert node_ports(cluster, cluster.h1) == []
+    assert node_device(cluster.net_a) not in devices(cluster.h1.ns)
+    assert not cluster.lab.ping(cluster.h1.ns, cluster.pod_ip(added))  # the node cannot
+
+
+def test_the_node_port_does_not_bypass_the_pods_security_groups(cluster: Cluster) -> None:
+    """The node's port is in the groups of the first ADD's configuration (here the open
+    group): a pod whose group admits only its own members refuses the node, as it refuses
+    any other port outside that group, until a rule admits the node's group."""
+    lab, h1 = cluster.lab, cluster.h1
+    members = lab.group()
+    lab.rule(members, direction="ingress", remote_group_id=members)
+    open_pod, closed_pod = cluster.sandbox(), cluster.sandbox()
+    opened = cluster.add(h1, open_pod)
+    closed = cluster.add(h1, closed_pod, security_groups=[members])
+    assert (opened.status, closed.status) == (0, 0), (opened, closed)
+    (port,) = node_ports(cluster, h1)
+    assert port["security_groups"] == [cluster.open]
+    lab.serve(closed_pod, 8080, "closed")
+    closed_ip = cluster.pod_ip(closed)
+    assert lab.ping(h1.ns, cluster.pod_ip(opened))
+    assert lab.ping(closed_pod, "10.0.1.11")  # the pod is up: out, and the answer back in
+    assert not lab.ping(h1.ns, closed_ip)
+    assert lab.connect(h1.ns, closed_ip, 8080) == ""
+
+    since = lab.revision()
+    lab.rule(members, direction="ingress", remote_group_id=cluster.open)
+    lab.converge(since)
+    assert lab.connect(h1.ns, closed_ip, 8080) == "closed"

@@ -14,7 +14,18 @@ from typing import Any
 
 import pytest
 
-from alcor.cni import addressing, commands, controller, handoff, invocation, main, results
+from alcor.agent.drivers.linux import names
+from alcor.cni import (
+    addressing,
+    commands,
+    controller,
+    handoff,
+    invocation,
+    links,
+    main,
+    node_ports,
+    results,
+)
 from alcor.cni.errors import CniError
 from alcor.cni.invocation import Config, Container
 
@@ -70,6 +81,7 @@ def test_an_add_reads_the_container_the_pod_and_the_configuration() -> None:
         ({"active_timeout": True}, 7, "positive"),
         ({"password": "x"}, 7, "must not be in"),
         ({"application_credential_secret": "x"}, 7, "must not be in"),
+        ({"node_access": "no"}, 7, "'node_access'"),
     ],
 )
 def test_a_bad_configuration_is_refused_naming_the_key(
@@ -99,6 +111,11 @@ def test_a_bad_environment_is_refused_naming_the_variable(
     error = refused(CONFIG, **environ)
     assert error.code == code
     assert words in error.msg
+
+
+def test_node_access_is_on_unless_the_configuration_turns_it_off() -> None:
+    assert parsed().config.node_access is True
+    assert parsed(CONFIG | {"node_access": False}).config.node_access is False
 
 
 def test_del_does_not_need_the_namespace_any_more() -> None:
@@ -328,3 +345,109 @@ def test_remembered_answers_are_kept_a_while_and_forgotten_at_once() -> None:
     stale.put("/v2.0/subnets?id=a", {"subnets": []})
     time.sleep(0.001)
     assert stale.get("/v2.0/subnets?id=a") is None
+
+
+def test_a_node_ports_interface_has_a_name_the_kernel_takes_one_per_network() -> None:
+    first = links.node_device("8d3c2f1a-77b4-4c1e-9f00-123456789abc")
+    second = links.node_device("8d3c2f1b-77b4-4c1e-9f00-123456789abc")
+    assert first == "alcor-8d3c2f1a7"
+    assert len(first) <= 15
+    assert first != second
+
+
+def test_a_node_ports_host_end_is_attached_by_the_agent_and_no_pods_for_gc() -> None:
+    """The agent attaches (never deletes) a device whose alias begins with its ``PLUGGED``;
+    GC and DEL look only at aliases of pods (``alcor-cni:<container>:<ifname>``)."""
+    label = links.node_alias("8d3c2f1a-77b4-4c1e-9f00-123456789abc")
+    assert label.startswith(names.PLUGGED)
+    assert not label.startswith(f"{links.ALIAS}:")
+    assert links.alias("c1", "eth0").startswith(f"{links.ALIAS}:")
+
+
+class Scripted(controller.Controller):
+    """A controller answering from ``answers`` (method -> answer, or the error to raise),
+    keeping what it was asked; a request it has no answer for fails the test."""
+
+    def __init__(self, answers: dict[str, Any] | None = None) -> None:
+        super().__init__("http://127.0.0.1:9")
+        self.answers = answers or {}
+        self.asked: list[str] = []
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        self.asked.append(f"{method} {path}")
+        if method not in self.answers:
+            raise AssertionError(f"{method} {path} asked")
+        answer = self.answers[method]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+NETWORK: dict[str, Any] = {"id": "8d3c2f1a-77b4-4c1e-9f00-123456789abc", "mtu": 1450}
+
+
+def _ensure(
+    controller: controller.Controller, config: Config, known: node_ports.Known, **more: Any
+) -> None:
+    node_ports.ensure(
+        controller,
+        config=config,
+        host="h1",
+        network=NETWORK,
+        groups=None,
+        known=known,
+        activated=more.get("activated", lambda port_id: None),
+    )
+
+
+def test_a_node_port_found_in_place_costs_later_adds_no_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once this process saw the node port of (host, network) in place, an ADD asks only the
+    kernel whether its interface is there; when it is gone (a reboot), the controller again."""
+    config = parsed(CONFIG | {"state_dir": str(tmp_path)}).config
+    known = node_ports.Known()
+    known.add(("h1", NETWORK["id"]))
+    present = {links.node_device(NETWORK["id"])}
+    monkeypatch.setattr(links, "exists", lambda device: device in present)
+    _ensure(Scripted(), config, known)
+    present.clear()
+    with pytest.raises(AssertionError, match=r"GET /v2\.0/ports"):
+        _ensure(Scripted(), config, known)
+
+
+def test_a_node_port_in_place_and_active_is_one_request_and_then_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a plugin without a daemon pays per ADD: the lookup, no wait, nothing plugged."""
+    config = parsed(CONFIG | {"state_dir": str(tmp_path)}).config
+    monkeypatch.setattr(links, "exists", lambda device: True)
+    port = {"id": "p1", "binding:host_id": "h1", "status": "ACTIVE", "fixed_ips": []}
+    found = Scripted({"GET": {"ports": [port]}})
+    known = node_ports.Known()
+
+    def waited(port_id: str) -> None:
+        raise AssertionError("waited")
+
+    _ensure(found, config, known, activated=waited)
+    assert found.asked == [
+        "GET /v2.0/ports?device_owner=compute%3Akubernetes-node&device_id=h1"
+        f"&network_id={NETWORK['id']}"
+    ]
+    assert ("h1", NETWORK["id"]) in known
+
+
+def test_a_node_port_the_controller_refuses_fails_the_add_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = parsed(CONFIG | {"state_dir": str(tmp_path)}).config
+    monkeypatch.setattr(links, "exists", lambda device: False)
+    refusing = Scripted({"GET": {"ports": []}, "POST": CniError(100, "Quota exceeded")})
+    known = node_ports.Known()
+    with pytest.raises(CniError) as caught:
+        _ensure(refusing, config, known)
+    assert caught.value.code == 100
+    assert "node's own port" in caught.value.msg
+    assert "Quota exceeded" in caught.value.msg
+    assert [asked.split()[0] for asked in refusing.asked] == ["GET", "POST"]
+    assert ("h1", NETWORK["id"]) not in known

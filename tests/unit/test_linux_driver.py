@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from alcor.agent import drivers
 from alcor.agent.drivers.linux import (
     executing,
@@ -343,11 +345,13 @@ def test_a_tap_that_is_not_there_fails_its_port_alone() -> None:
     assert not [line for line in lines if line.startswith("link del")]
 
 
-def test_a_netns_agent_attaches_a_pods_device_and_never_deletes_it() -> None:
-    """A pod's port (``compute:kubernetes``): alcor-cni made its veth; the agent attaches it as
-    a tap-mode agent attaches Nova's, makes no namespace for it, reports no binding for it."""
+@pytest.mark.parametrize("owner", ["compute:kubernetes", "compute:kubernetes-node"])
+def test_a_netns_agent_attaches_a_pods_device_and_never_deletes_it(owner: str) -> None:
+    """A pod's port (``compute:kubernetes``), or a Kubernetes node's own port for reaching its
+    pods (``compute:kubernetes-node``): alcor-cni made its veth; the agent attaches it as a
+    tap-mode agent attaches Nova's, makes no namespace for it, reports no binding for it."""
     world = World()
-    pod = world.cloud.port(world.sub_a, "10.0.1.21", host="h1", owner="compute:kubernetes")
+    pod = world.cloud.port(world.sub_a, "10.0.1.21", host="h1", owner=owner)
     kernel = executing.InMemory(devices=[names.tap(pod)])
     h1 = Agent(world.cloud, "h1", kernel)
     assert h1.start() == []
@@ -367,11 +371,13 @@ def test_a_netns_agent_attaches_a_pods_device_and_never_deletes_it() -> None:
 
 
 def test_a_pods_device_is_read_back_as_attached_in_netns_mode() -> None:
-    """What the observer reads: the agent's own veths, and a pod's (alias ``alcor-cni:``) as
-    a device it only attached."""
+    """What the observer reads: the agent's own veths, and a pod's (alias ``alcor-cni:``) or a
+    node's (``alcor-cni-node:``) as a device it only attached."""
     links = [
         {"ifname": "tapown", "master": "albr-1", "linkinfo": {"info_kind": "veth"}},
         {"ifname": "tappod", "master": "albr-1", "ifalias": "alcor-cni:c1:eth0",
+         "linkinfo": {"info_kind": "veth"}},
+        {"ifname": "tapnode", "master": "albr-1", "ifalias": "alcor-cni-node:n1",
          "linkinfo": {"info_kind": "veth"}},
         {"ifname": "tapelse", "master": "br-other", "ifalias": "alcor-cni:c2:eth0",
          "linkinfo": {"info_kind": "veth"}},
@@ -380,6 +386,7 @@ def test_a_pods_device_is_read_back_as_attached_in_netns_mode() -> None:
     assert [(link.name, link.kind) for link in found if isinstance(link, k.Link)] == [
         ("tapown", "veth"),
         ("tappod", ""),
+        ("tapnode", ""),
     ]
 
 

@@ -2,15 +2,19 @@
 MAC and addresses (with their subnets' prefix lengths), the network's MTU, a default route per
 IP version via the gateway of that version's first subnet, and the subnets' host routes (a
 host route to a default takes the place of the gateway's); each address's gateway and the
-subnets' DNS servers, for the result."""
+subnets' DNS servers, for the result. Pure, but for ``looked_up``, which asks the controller
+for the port's subnets first."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from alcor.cni.links import Interface
+
+if TYPE_CHECKING:
+    from alcor.cni.controller import Controller
 
 DEFAULT_MTU = 1450  # a network that does not say: 1500 less VXLAN's overhead
 
@@ -60,3 +64,12 @@ def plan(
         routes=tuple(routes),
     )
     return Plan(inside=inside, gateways=tuple(gateways), nameservers=tuple(nameservers))
+
+
+def looked_up(
+    controller: Controller, port: dict[str, Any], *, network: dict[str, Any], ifname: str
+) -> Plan:
+    """``plan``, with the subnets of the port's addresses from the controller (remembered)."""
+    ids = sorted({fixed["subnet_id"] for fixed in port.get("fixed_ips", ())})
+    subnets = controller.remembered("/v2.0/subnets", id=ids)["subnets"] if ids else []
+    return plan(port, network=network, subnets=subnets, ifname=ifname)

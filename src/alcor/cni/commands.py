@@ -6,7 +6,9 @@ ADD: the port (``device_id`` the container, ``device_owner`` ``compute:kubernete
 ``<namespace>/<pod>``, tagged with the pod and the interface name) is made unbound, the pod's
 interface from it, then the port is bound to the node: the agent finds the device at its first
 goal state. ADD answers once the port is ACTIVE (within ``active_timeout``); whatever fails
-undoes what it made: no port, no device, nothing in the pod's namespace. Only an ADD whose
+undoes what it made: no port, no device, nothing in the pod's namespace. Before the pod's port,
+ADD makes sure the node has its own port on the network (``node_ports``; unless the
+configuration's ``node_access`` is false), which DEL and GC never touch. Only an ADD whose
 container's lock file was there already (an earlier ADD or CHECK; DEL removes it) asks the
 controller for the container's port: the first ADD of a container, the usual one, saves that
 request; and the network, its subnets and named groups come from ``controller.Recent``.
@@ -15,20 +17,17 @@ request; and the network, its subnets and named groups come from ``controller.Re
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alcor.cni import addressing, links, results
+from alcor.cni import addressing, links, locks, node_ports, results
 from alcor.cni.controller import Controller, NotFound
 from alcor.cni.errors import (
     INVALID_CONFIG,
-    IO_FAILURE,
     MISMATCH,
     NOT_AVAILABLE,
     TRY_AGAIN_LATER,
@@ -52,25 +51,50 @@ Waiter = Callable[[str, float], bool]  # (port id, timeout): whether it became A
 
 
 def add(
-    config: Config, container: Container, controller: Controller, *, waiter: Waiter | None = None
+    config: Config,
+    container: Container,
+    controller: Controller,
+    *,
+    waiter: Waiter | None = None,
+    known: node_ports.Known | None = None,
 ) -> dict[str, Any]:
     """``waiter``: how to wait for the port to be ACTIVE (the daemon's looks at every port
-    its ADDs wait for in one request); by default, polling this one."""
+    its ADDs wait for in one request); by default, polling this one. ``known``: the node
+    ports this process found in place (the daemon's, kept across ADDs); by default none."""
     try:
-        return _add(config, container, controller, waiter=waiter)
+        return _add(config, container, controller, waiter=waiter, known=known or node_ports.Known())
     except BaseException:
         controller.recent.forget()  # what it looked up may be why it failed
         raise
 
 
 def _add(
-    config: Config, container: Container, controller: Controller, *, waiter: Waiter | None
+    config: Config,
+    container: Container,
+    controller: Controller,
+    *,
+    waiter: Waiter | None,
+    known: node_ports.Known,
 ) -> dict[str, Any]:
     host = node(config)
     wait = waiter or (lambda port_id, timeout: _poll_active(controller, port_id, timeout))
+
+    def activated(port_id: str) -> None:
+        _activated(controller, port_id, host=host, timeout=config.active_timeout, wait=wait)
+
     with _locked(config, container) as before:
         network = _network(controller, config.network)
         groups = _groups(controller, config)
+        if config.node_access:
+            node_ports.ensure(
+                controller,
+                config=config,
+                host=host,
+                network=network,
+                groups=groups,
+                known=known,
+                activated=activated,
+            )
         port = _existing(controller, container) if before else None
         again = port is not None
         if port is not None and port.get("binding:host_id"):  # a repeated ADD: plug it anew
@@ -86,7 +110,7 @@ def _add(
         )
         device = links.tap(port["id"])
         try:
-            plan = _interface(controller, port, network, container)
+            plan = addressing.looked_up(controller, port, network=network, ifname=container.ifname)
             links.plug(
                 device=device,
                 label=links.alias(container.id, container.ifname),
@@ -96,14 +120,7 @@ def _add(
             )
             if port.get("binding:host_id") != host:
                 controller.put(f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": host}})
-            if not wait(port["id"], config.active_timeout):
-                status = controller.get(f"/v2.0/ports/{port['id']}", fields="status")["port"]
-                raise CniError(
-                    TRY_AGAIN_LATER,
-                    f"port {port['id']} was not ACTIVE on host {host!r} within "
-                    f"{config.active_timeout:g} s",
-                    f"its status: {status['status']}",
-                )
+            activated(port["id"])
         except BaseException:
             with contextlib.suppress(CniError):
                 links.unplug(device)
@@ -136,7 +153,9 @@ def check(config: Config, container: Container, controller: Controller) -> None:
         if not links.up(device):
             raise CniError(MISMATCH, f"the pod's device {device} on the node is missing or down")
         network = _network(controller, port["network_id"])
-        wanted = _interface(controller, port, network, container).inside
+        wanted = addressing.looked_up(
+            controller, port, network=network, ifname=container.ifname
+        ).inside
         found = links.read(container.netns, container.ifname)
         if found is None:
             raise CniError(MISMATCH, f"the pod has no interface {container.ifname}")
@@ -276,11 +295,7 @@ def _create(
         "device_owner": OWNER,
         "tags": tags,
     }
-    if config.project:
-        body["project_id"] = config.project
-    if groups is not None:
-        body["security_groups"] = groups
-    return dict(controller.post("/v2.0/ports", {"port": body})["port"])
+    return controller.create_port(body, project=config.project, groups=groups)
 
 
 def _ports_of(controller: Controller, container: Container) -> list[dict[str, Any]]:
@@ -300,12 +315,16 @@ def _ifname(port: dict[str, Any]) -> str:
     return ""
 
 
-def _interface(
-    controller: Controller, port: dict[str, Any], network: dict[str, Any], container: Container
-) -> addressing.Plan:
-    ids = sorted({fixed["subnet_id"] for fixed in port.get("fixed_ips", ())})
-    subnets = controller.remembered("/v2.0/subnets", id=ids)["subnets"] if ids else []
-    return addressing.plan(port, network=network, subnets=subnets, ifname=container.ifname)
+def _activated(
+    controller: Controller, port_id: str, *, host: str, timeout: float, wait: Waiter
+) -> None:
+    if not wait(port_id, timeout):
+        status = controller.get(f"/v2.0/ports/{port_id}", fields="status")["port"]
+        raise CniError(
+            TRY_AGAIN_LATER,
+            f"port {port_id} was not ACTIVE on host {host!r} within {timeout:g} s",
+            f"its status: {status['status']}",
+        )
 
 
 def _poll_active(controller: Controller, port_id: str, timeout: float) -> bool:
@@ -323,40 +342,12 @@ def _poll_active(controller: Controller, port_id: str, timeout: float) -> bool:
         time.sleep(pause)
 
 
-@contextlib.contextmanager
-def _locked(config: Config, container: Container, *, forget: bool = False) -> Iterator[bool]:
+def _locked(
+    config: Config, container: Container, *, forget: bool = False
+) -> contextlib.AbstractContextManager[bool]:
     """The container's lock (``<state dir>/locks/<container id>``), and whether an invocation
-    for this container held it before (each holder leaves a mark in the file, which a DEL
-    removes: whether the file merely existed would tell wrong when a second invocation opens
-    it between the first's creating and locking it); ``forget``: remove the file when done
-    (DEL). A waiter that got the lock on a file removed meanwhile takes it again on the new
-    one."""
-    folder = Path(config.state_dir) / "locks"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CniError(IO_FAILURE, f"cannot make {folder}", str(error)) from None
-    path = folder / container.id.replace("/", "_")
-    while True:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        held = os.fstat(descriptor)
-        try:
-            same = held.st_ino == os.stat(path).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(descriptor)
-    try:
-        before = held.st_size > 0
-        if not before:
-            os.write(descriptor, b"held\n")
-        yield before
-        if forget:
-            path.unlink(missing_ok=True)
-    finally:
-        os.close(descriptor)
+    for this container held it before; ``forget``: remove it when done (DEL)."""
+    return locks.held(Path(config.state_dir) / "locks", container.id, forget=forget)
 
 
 def _uuid(text: str) -> bool:

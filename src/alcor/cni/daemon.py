@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from alcor.cni import handoff, main
+from alcor.cni import handoff, main, node_ports
 from alcor.cni.controller import Controller, Recent
 
 MAX_REQUEST = 1 << 20  # bytes: a configuration with a large prevResult still fits
@@ -37,14 +37,20 @@ WATCH_BATCH = 50  # ports a look asks about at most (the URL stays short)
 
 class Pool:
     """Open controllers, per (API, credentials file, state directory): taken by one
-    invocation at a time, given back after; one ``Watcher`` for each, and one ``Recent``
-    (what their ADDs looked up lately)."""
+    invocation at a time, given back after; one ``Watcher`` for each, one ``Recent``
+    (what their ADDs looked up lately) and one ``node_ports.Known`` (the node ports found in
+    place, for the daemon's lifetime)."""
 
     def __init__(self) -> None:
         self._idle: dict[Key, queue.SimpleQueue[Controller]] = {}
         self._recent: dict[Key, Recent] = {}
         self._watchers: dict[Key, Watcher] = {}
+        self._known: dict[Key, node_ports.Known] = {}
         self._lock = threading.Lock()
+
+    def known(self, api: str, *, credentials: str, state_dir: str) -> node_ports.Known:
+        with self._lock:
+            return self._known.setdefault((api, credentials, state_dir), node_ports.Known())
 
     def watcher(self, api: str, *, credentials: str, state_dir: str) -> Watcher:
         key = (api, credentials, state_dir)

@@ -42,6 +42,7 @@ class Config(NamedTuple):
     agent_status: str = AGENT_STATUS
     state_dir: str = STATE_DIR
     active_timeout: float = ACTIVE_TIMEOUT
+    node_access: bool = True  # the node gets a port of the network, to reach its pods
     prev_result: Mapping[str, Any] | None = None
     valid_attachments: tuple[tuple[str, str], ...] = ()  # GC: (container id, ifname)
 
@@ -148,6 +149,9 @@ def _config(raw: dict[str, Any], command: str) -> Config:
     timeout = raw.get("active_timeout", ACTIVE_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise CniError(INVALID_CONFIG, "'active_timeout' must be a positive number of seconds")
+    node_access = raw.get("node_access", True)
+    if not isinstance(node_access, bool):
+        raise CniError(INVALID_CONFIG, "'node_access' must be true or false", repr(node_access))
     prev = raw.get("prevResult")
     if prev is not None and not isinstance(prev, dict):
         raise CniError(INVALID_CONFIG, "'prevResult' must be an object")
@@ -163,6 +167,7 @@ def _config(raw: dict[str, Any], command: str) -> Config:
         agent_status=strings["agent_status"] or AGENT_STATUS,
         state_dir=strings["state_dir"] or STATE_DIR,
         active_timeout=float(timeout),
+        node_access=node_access,
         prev_result=prev,
         valid_attachments=_attachments(raw) if command == "GC" else (),
     )

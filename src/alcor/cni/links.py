@@ -8,19 +8,31 @@ the alias ``alcor-cni:<container id>:<ifname>``: the agent attaches such a devic
 deletes it, and ``strays`` finds the ones whose pod is gone. The pod's end has the port's MAC,
 MTU and addresses (IPv6 without duplicate address detection: the controller allocated it),
 a default route per IP version via its subnet's gateway, and the subnets' host routes.
+
+A node's own port on a network (``node_ports``) is a veth too, both ends in the node's
+namespace: ``tap<port:11>`` (aliased ``alcor-cni-node:<network id>``, which the agent attaches
+and never deletes, and which is no pod's) and ``alcor-<network:9>`` with the port's MAC, MTU and
+addresses, and no route but the connected ones.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from alcor.cni.errors import IO_FAILURE, CniError
 
 ALIAS = "alcor-cni"  # how the alias of every device this plugin makes begins
+NODE_ALIAS = "alcor-cni-node"  # a node port's host end: attached by the agent, no pod's
+NODE_DEVICE = "alcor-"  # a node port's interface: alcor-<network id's first 9 hex digits>
 TAP = "tap"
+# Read by the node: no forwarding of what arrives from the network, no router advertisement
+# taken from it (the node's own default route stays as it is).
+NODE_SYSCTLS = (("ipv4", "forwarding", "0"), ("ipv6", "accept_ra", "0"))
 
 
 class Interface(NamedTuple):
@@ -45,29 +57,52 @@ def alias(container_id: str, ifname: str) -> str:
     return f"{ALIAS}:{container_id}:{ifname}"
 
 
+def node_device(network_id: str) -> str:
+    """The node's interface on a network: at most 15 characters, as the kernel wants."""
+    return NODE_DEVICE + network_id.replace("-", "")[:9]
+
+
+def node_alias(network_id: str) -> str:
+    return f"{NODE_ALIAS}:{network_id}"
+
+
 def plug(*, device: str, label: str, netns: str, inside: Interface, again: bool) -> None:
     """Make the veth ``device`` (host end, aliased ``label``) and ``inside`` in ``netns``;
     ``again`` (a repeated ADD): replacing the device an earlier one made."""
     if again:
         unplug(device)
-    mtu = inside.mtu
-    _batch(
-        [
-            f"link add {device} mtu {mtu} address {host_mac(inside.mac)} type veth"
-            f" peer name {inside.name} mtu {mtu} address {inside.mac} netns {netns}",
-            f'link set dev {device} addrgenmode none alias "{label}" up',
-        ]
-    )
-    lines = ["link set dev lo up"]
-    for cidr in inside.addresses:
-        lines.append(f"addr add {cidr} dev {inside.name}" + (" nodad" if ":" in cidr else ""))
-    lines.append(f"link set dev {inside.name} up")
+    _batch(_veth(device, label=label, inside=inside, peer_netns=netns))
+    lines = ["link set dev lo up", *_addressed(inside)]
     lines += [f"route add {dst} via {via} dev {inside.name}" for dst, via in inside.routes]
     try:
         _batch(lines, netns=netns)
     except CniError:
         unplug(device)
         raise
+
+
+def plug_node(*, device: str, label: str, inside: Interface) -> None:
+    """Make the veth ``device`` (host end, aliased ``label``) and ``inside``, both in this
+    namespace (the node's), ``inside`` with its addresses (hence their connected routes) and
+    ``NODE_SYSCTLS`` set before it is up; ``inside.routes`` are not made."""
+    what = "the node's interface"
+    _batch(_veth(device, label=label, inside=inside, peer_netns=""), what=what)
+    try:
+        for family, name, value in NODE_SYSCTLS:
+            _sysctl(family, inside.name, name, value)
+        _batch(list(_addressed(inside)), what=what)
+    except CniError:
+        unplug(device)
+        raise
+
+
+def exists(device: str) -> bool:
+    """Whether this namespace has ``device`` (a system call, no process)."""
+    try:
+        socket.if_nametoindex(device)
+    except OSError:
+        return False
+    return True
 
 
 def unplug(device: str) -> bool:
@@ -116,11 +151,41 @@ def strays() -> dict[str, str]:
     }
 
 
+def _veth(device: str, *, label: str, inside: Interface, peer_netns: str) -> list[str]:
+    """The lines of ``ip -batch`` making the veth, its peer in ``peer_netns`` ("": here)."""
+    mtu = inside.mtu
+    there = f" netns {peer_netns}" if peer_netns else ""
+    return [
+        f"link add {device} mtu {mtu} address {host_mac(inside.mac)} type veth"
+        f" peer name {inside.name} mtu {mtu} address {inside.mac}{there}",
+        f'link set dev {device} addrgenmode none alias "{label}" up',
+    ]
+
+
+def _addressed(inside: Interface) -> Iterator[str]:
+    for cidr in inside.addresses:
+        yield f"addr add {cidr} dev {inside.name}" + (" nodad" if ":" in cidr else "")
+    yield f"link set dev {inside.name} up"
+
+
+def _sysctl(family: str, device: str, name: str, value: str) -> None:
+    """A per-device sysctl of this namespace; an IP version the kernel lacks is none to set."""
+    path = f"/proc/sys/net/{family}/conf/{device}/{name}"
+    try:
+        with open(path, "w") as file:
+            file.write(value)
+    except FileNotFoundError:
+        if os.path.exists(f"/proc/sys/net/{family}/conf/{device}"):
+            raise CniError(IO_FAILURE, f"cannot set {path}") from None
+    except OSError as error:
+        raise CniError(IO_FAILURE, f"cannot set {path}", str(error)) from None
+
+
 def _ip(arguments: Sequence[str], *, netns: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([*_entering(netns), "ip", *arguments], capture_output=True, text=True)
 
 
-def _batch(lines: Sequence[str], *, netns: str = "") -> None:
+def _batch(lines: Sequence[str], *, netns: str = "", what: str = "the pod's interface") -> None:
     done = subprocess.run(
         [*_entering(netns), "ip", "-batch", "-"],
         input="\n".join(lines) + "\n",
@@ -128,7 +193,7 @@ def _batch(lines: Sequence[str], *, netns: str = "") -> None:
         text=True,
     )
     if done.returncode != 0:
-        raise CniError(IO_FAILURE, "cannot make the pod's interface", done.stderr.strip())
+        raise CniError(IO_FAILURE, f"cannot make {what}", done.stderr.strip())
 
 
 def _entering(netns: str) -> list[str]:

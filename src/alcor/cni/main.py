@@ -21,6 +21,7 @@ from alcor.cni.errors import IO_FAILURE, CniError
 if TYPE_CHECKING:
     from alcor.cni.controller import Controller
     from alcor.cni.daemon import Pool
+    from alcor.cni.node_ports import Known
 
 
 def answer(environ: Mapping[str, str], text: str) -> int:
@@ -67,8 +68,9 @@ def _dispatch(environ: Mapping[str, str], text: str, pool: Pool | None) -> dict[
             controller.close()
     where = {"credentials": config.credentials, "state_dir": config.state_dir}
     watcher = pool.watcher(config.api, **where)
+    known = pool.known(config.api, **where)
     with pool.controller(config.api, **where) as controller:
-        return _work(called, controller, waiter=watcher.wait)
+        return _work(called, controller, waiter=watcher.wait, known=known)
 
 
 def _work(
@@ -76,6 +78,7 @@ def _work(
     controller: Controller,
     *,
     waiter: Callable[[str, float], bool] | None = None,
+    known: Known | None = None,
 ) -> dict[str, Any] | None:
     from alcor.cni import commands
 
@@ -85,7 +88,7 @@ def _work(
         return None
     assert container is not None
     if called.command == "ADD":
-        return commands.add(config, container, controller, waiter=waiter)
+        return commands.add(config, container, controller, waiter=waiter, known=known)
     if called.command == "DEL":
         commands.delete(config, container, controller)
         return None

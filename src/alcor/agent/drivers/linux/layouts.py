@@ -19,7 +19,8 @@ The host's data plane, per kind of entry:
   Virtual IPs (allowed address pairs) are the exception, on a device of their own: ``vips``.
 - **port** (an endpoint bound here): in ``tap`` mode the existing ``tap<port:11>`` device is
   attached to the segment's bridge, and so is a pod's (``device_owner`` ``compute:kubernetes``:
-  ``alcor-cni`` made its veth, ``names.PLUGGED`` in its alias) in either mode; in ``netns``
+  ``alcor-cni`` made its veth, ``names.PLUGGED`` in its alias), and a Kubernetes node's own
+  (``compute:kubernetes-node``), in either mode; in ``netns``
   mode a namespace per port with a veth pair (``tap<port:11>`` on the bridge, ``eth0`` inside
   with the port's MAC and MTU, its fixed addresses, a default route via each subnet's gateway
   and the subnets' host routes). With
@@ -77,6 +78,8 @@ SNAT_TABLE = "ip alcor_snat"
 EXTERNAL_MTU = 1500
 ENDPOINT_ADDRESSING = ("static", "dhcp")
 POD_OWNER = "compute:kubernetes"  # a pod's port: alcor-cni makes its device (docs/kubernetes.md)
+NODE_OWNER = "compute:kubernetes-node"  # a node's own port for its pods: alcor-cni's device too
+PLUGGED_OWNERS = (POD_OWNER, NODE_OWNER)
 STATE_ROOT = "/run/alcor-agent"
 
 
@@ -233,8 +236,9 @@ def port_subnets(port: pb.Port, lookup: Lookup) -> dict[str, pb.Subnet]:
 
 def plugs(port: pb.Port, host: HostSettings) -> bool:
     """Whether the agent makes the port's endpoint itself: in netns mode, unless it is a pod's
-    (whose veth ``alcor-cni`` made, as Nova makes a VM's tap in tap mode)."""
-    return host.endpoint_mode == "netns" and port.device_owner != POD_OWNER
+    or a Kubernetes node's own (whose veth ``alcor-cni`` made, as Nova makes a VM's tap in tap
+    mode)."""
+    return host.endpoint_mode == "netns" and port.device_owner not in PLUGGED_OWNERS
 
 
 def _subport(
