@@ -432,3 +432,21 @@ def test_another_projects_unshared_policy_is_not_found_and_not_usable(api: httpx
     )
     assert_error(port, 404, "QosPolicyNotFound")
     assert api.get(path).json()["policy"]["name"] == "a-only"  # untouched
+
+
+def test_a_policy_is_tagged_where_neutrons_tag_extension_puts_it(api: httpx.Client) -> None:
+    """``/v2.0/policies/{id}/tags``, as neutron-tempest-plugin's TagQosPolicyTestJSON asks."""
+    policy = create_policy(api, name="tagged")
+    tags = f"/policies/{policy['id']}/tags"
+    replaced = api.put(tags, json={"tags": ["gold", "eu"]})
+    assert replaced.status_code == 200, replaced.text
+    assert sorted(replaced.json()["tags"]) == ["eu", "gold"]
+    assert api.put(f"{tags}/silver").status_code == 201
+    assert sorted(api.get(tags).json()["tags"]) == ["eu", "gold", "silver"]
+    shown = api.get(f"/qos/policies/{policy['id']}").json()["policy"]
+    assert sorted(shown["tags"]) == ["eu", "gold", "silver"]
+    listed = api.get("/qos/policies", params={"tags": "silver"}).json()["policies"]
+    assert [p["id"] for p in listed] == [policy["id"]]
+    assert api.delete(tags).status_code == 204
+    assert api.get(tags).json()["tags"] == []
+    assert api.get(f"/qos/policies/{policy['id']}/tags").status_code == 404

@@ -52,7 +52,9 @@ class Action(msgspec.Struct, frozen=True, kw_only=True):
 class Collection(msgspec.Struct, frozen=True, kw_only=True):
     """``singular`` and ``plural`` are the body's keys; ``path`` the URL's name where it differs
     from ``plural`` (``/v2.0/security-groups`` holds ``security_groups``). A collection without
-    an ``update`` type takes no PUT; one not ``taggable`` has no tag routes."""
+    an ``update`` type takes no PUT; one not ``taggable`` has no tag routes, and ``tag_path`` is
+    where its tags are where that is not beneath ``path`` (Neutron's tag extension names a QoS
+    policy's ``/v2.0/policies/{id}/tags``, not ``/v2.0/qos/policies/...``)."""
 
     singular: str
     plural: str
@@ -65,6 +67,7 @@ class Collection(msgspec.Struct, frozen=True, kw_only=True):
     attributes: dict[str, Attribute]
     manager: Callable[[Controller], Manager]
     taggable: bool = True
+    tag_path: str = ""
     admin_only: bool = False  # a member's every request is a 403
     # Shown, filtered on, sorted by and picked with ``fields`` by admins only (``api/policy``)
     admin_only_attributes: frozenset[str] = frozenset()
@@ -567,6 +570,7 @@ QOS_POLICIES = Collection(
     singular="policy",
     plural="policies",
     path="qos/policies",
+    tag_path="policies",
     record=records.QosPolicy,
     create=qos.PolicyCreate,
     update=qos.PolicyUpdate,

@@ -151,7 +151,7 @@ def _collection_paths(c: Collection) -> dict[str, Schema]:
             "responses": _responses(200, _object(**{c.singular: one}), WRITE_ERRORS),
         }
     if c.taggable:
-        paths.update(_tag_paths(base, identified))
+        paths.update(_tag_paths(f"/v2.0/{c.tag_path or c.url_name}", identified))
     for action in c.actions:
         operation: Schema = {
             "parameters": identified,

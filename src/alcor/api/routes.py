@@ -73,7 +73,7 @@ class CollectionRoutes:
         if self.c.update is not None:
             routes.append(("PUT", base + "/{id}", self.update))
         if self.c.taggable:
-            routes += self._tag_routes(base)
+            routes += self._tag_routes(f"/v2.0/{self.c.tag_path or self.c.url_name}")
         routes += [
             (action.method, f"{base}/{{id}}/{action.name}", self._action(action))
             for action in self.c.actions
