@@ -450,3 +450,23 @@ def test_a_policy_is_tagged_where_neutrons_tag_extension_puts_it(api: httpx.Clie
     assert api.delete(tags).status_code == 204
     assert api.get(tags).json()["tags"] == []
     assert api.get(f"/qos/policies/{policy['id']}/tags").status_code == 404
+
+
+def test_a_member_is_refused_rules_and_rule_type_details_before_any_lookup(
+    api: httpx.Client,
+) -> None:
+    """As neutron-tempest-plugin asks: a member may make rules on no policy, so one of another
+    project's policies it cannot see is a 403, not a 404; a rule type's details are an admin's."""
+    policy = create_policy(api, name="theirs", project_id=str(uuid.uuid4()))
+    member = {"X-Project-Id": str(uuid.uuid4()), "X-Roles": "member,reader"}
+    refused = api.post(
+        f"/qos/policies/{policy['id']}/bandwidth_limit_rules",
+        json={"bandwidth_limit_rule": {"max_kbps": 1, "max_burst_kbps": 2}},
+        headers=member,
+    )
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert message(refused) == "rule:create_policy_bandwidth_limit_rule is disallowed by policy"
+    refused = api.get("/qos/rule-types/bandwidth_limit", headers=member)
+    assert_error(refused, 403, "PolicyNotAuthorized")
+    assert api.get("/qos/rule-types/bandwidth_limit").status_code == 200  # the admin
+    assert api.get("/qos/rule-types", headers=member).status_code == 200

@@ -243,8 +243,11 @@ class QosPolicies:
         rule = model.new_rule(self.context.new_id(), request)
 
         def work(writer: Writer) -> QosRule:
+            action = f"create_policy_{_singular(request)}"
+            if not (caller.is_admin or "manager" in caller.roles):  # allowed on no policy at all
+                _allowed(caller, action, "")
             policy = find(writer, caller, policy_id)
-            _allowed(caller, f"create_policy_{_singular(request)}", policy.project_id)
+            _allowed(caller, action, policy.project_id)
             model.check_conflicts(policy, rule)
             self._revise(writer, policy, [*policy.rules, rule])
             return rule
