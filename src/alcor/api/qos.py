@@ -192,9 +192,7 @@ class QosRoutes:
     async def rule_type(self, request: Request) -> Response:
         """A rule type's drivers and parameters: an admin's, as Neutron's ``get_rule_type``."""
         if not identity.caller_of(request, self.controller).is_admin:
-            raise errors.NotAuthorized(
-                "rule:get_rule_type is disallowed by policy", type="PolicyNotAuthorized"
-            )
+            raise errors.policy_refuses("rule:get_rule_type")
         rule_type = request.path_params["rule_type"]
         if rule_type not in _PARAMETERS:
             drivers: list[dict[str, Any]] = []

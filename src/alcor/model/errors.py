@@ -76,6 +76,12 @@ class NotAuthorized(AlcorError):
     default_type = "HTTPForbidden"
 
 
+def policy_refuses(rule: str) -> NotAuthorized:
+    """Neutron's answer when its policy refuses ``rule`` (written as Neutron writes it in the
+    message: ``rule:get_rule_type``, ``(rule:create_port and rule:create_port:mac_address)``)."""
+    return NotAuthorized(f"{rule} is disallowed by policy", type="PolicyNotAuthorized")
+
+
 class NotFound(AlcorError):
     status = 404
     default_type = "HTTPNotFound"

@@ -51,9 +51,7 @@ def _owned(writer: Writer, caller: Caller, group_id: str, *, rule: str) -> Addre
     if not caller.owns(group):
         if not rule:
             raise not_found(group_id)
-        raise errors.NotAuthorized(
-            f"rule:{rule} is disallowed by policy", type="PolicyNotAuthorized"
-        )
+        raise errors.policy_refuses(f"rule:{rule}")
     return group
 
 

@@ -46,4 +46,4 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
 
 def _disallowed(attribute: str, action: str) -> errors.NotAuthorized:
     rule = f"(rule:{action} and rule:{action}:{attribute})" if action else f"rule:{attribute}"
-    return errors.NotAuthorized(f"{rule} is disallowed by policy", type="PolicyNotAuthorized")
+    return errors.policy_refuses(rule)

@@ -57,20 +57,16 @@ def owned(
     if caller.is_admin:
         return record
     if shared_sent or deleting_shared:
-        raise _disallowed(f"(rule:{action} and rule:{action}:shared)")
+        raise errors.policy_refuses(f"(rule:{action} and rule:{action}:shared)")
     if not caller.owns(record):
-        raise _disallowed(f"rule:{action}")
+        raise errors.policy_refuses(f"rule:{action}")
     return record
 
 
 def check_shared_create(caller: Caller, shared: object, *, action: str) -> None:
     """``create_firewall_*:shared``: only admins create a shared resource."""
     if shared is True and not caller.is_admin:
-        raise _disallowed(f"(rule:{action} and rule:{action}:shared)")
-
-
-def _disallowed(rule: str) -> errors.NotAuthorized:
-    return errors.NotAuthorized(f"{rule} is disallowed by policy", type="PolicyNotAuthorized")
+        raise errors.policy_refuses(f"(rule:{action} and rule:{action}:shared)")
 
 
 def policies_with_rule(reader: Reader, rule_id: str) -> list[FirewallPolicy]:

@@ -75,7 +75,7 @@ def _allowed(caller: Caller, action: str, project_id: str, *, hidden: bool = Fal
         return
     if hidden and not own:
         raise errors.NotFound("The resource could not be found.", type="HTTPNotFound")
-    raise errors.NotAuthorized(f"rule:{action} is disallowed by policy", type="PolicyNotAuthorized")
+    raise errors.policy_refuses(f"rule:{action}")
 
 
 def _check_default(reader: Reader, policy: QosPolicy) -> None:
@@ -245,7 +245,7 @@ class QosPolicies:
         def work(writer: Writer) -> QosRule:
             action = f"create_policy_{_singular(request)}"
             if not (caller.is_admin or "manager" in caller.roles):  # allowed on no policy at all
-                _allowed(caller, action, "")
+                raise errors.policy_refuses(f"rule:{action}")
             policy = find(writer, caller, policy_id)
             _allowed(caller, action, policy.project_id)
             model.check_conflicts(policy, rule)

@@ -111,7 +111,7 @@ class Quotas:
 
 
 def _policy_refuses(rule: str) -> errors.NotAuthorized:
-    return errors.NotAuthorized(f"rule:{rule} is disallowed by policy", type="PolicyNotAuthorized")
+    return errors.policy_refuses(f"rule:{rule}")
 
 
 def _require_admin(caller: Caller, rule: str) -> None:

@@ -207,9 +207,7 @@ def _object_type(value: str) -> str:
 def _check_target(caller: Caller, target: str, *, rule: str) -> None:
     if target == EVERY_PROJECT:
         if not caller.is_admin:
-            raise errors.NotAuthorized(
-                f"{rule} is disallowed by policy", type="PolicyNotAuthorized"
-            )
+            raise errors.policy_refuses(rule)
         return
     try:
         uuid.UUID(target)
